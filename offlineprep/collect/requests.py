@@ -1,0 +1,28 @@
+"""What the pipeline asks the collectors for: computed from the site and the selected checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from offlineprep.names import PathRef
+
+
+@dataclass(frozen=True)
+class DirectoryRequest:
+    """Names exactly as written in the site file; the collector matches them case-insensitively
+    against dNSHostName and sAMAccountName (FQDN or short form)."""
+
+    computers: list[str] = field(default_factory=list)  # Hyper-V hosts and path computers
+    principals: list[str] = field(default_factory=list)  # VMM service account, Run As accounts
+    spn_names: list[str] = field(default_factory=list)  # every name a path uses
+
+
+@dataclass(frozen=True)
+class HostRequest:
+    """One machine, one PowerShell invocation. Every machine reports its identity, OS, Hyper-V
+    role and IP addresses; `hyperv` adds VMs, replication listener and firewall rules; `paths`
+    adds the path, share, volume and local-group facts for the paths this machine holds."""
+
+    name: str  # as written in the site file
+    hyperv: bool = False
+    paths: list[PathRef] = field(default_factory=list)

@@ -1,0 +1,250 @@
+"""The check engine: declaring checks, finding them, and running them over facts.
+
+A check is a plain function in a file of `checks/` (or of a `--checks-dir`, or of an installed
+package's `offlineprep.checks` entry point), decorated with `@check(...)`. The decorator only
+attaches metadata: nothing registers at import time, and discovery is explicit. The engine stamps
+id and severity onto what a check yields, and turns an exception in a check into an `error`
+finding naming the check, so one broken check never ends a run.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import importlib.util
+import inspect
+import logging
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from offlineprep.facts import Facts
+from offlineprep.model import Finding, Outcome, Severity, Status
+from offlineprep.site import Site
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "offlineprep.checks"
+_ATTR = "__offlineprep_check__"
+
+
+class Need(str, Enum):
+    """Facts a check reads; the pipeline collects only the union over the selected checks."""
+
+    DIRECTORY = "directory"  # LDAP: computer accounts, principals, SPN holders
+    HYPERV_HOSTS = "hyperv-hosts"  # WinRM on the source and target Hyper-V hosts
+    PATH_COMPUTERS = "path-computers"  # WinRM on the computers holding the export/import paths
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """What a check function receives: the site as configured and the facts as collected."""
+
+    site: Site
+    facts: Facts
+
+
+CheckFunction = Callable[[CheckContext], Iterable[Outcome]]
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    id: str
+    title: str
+    severity: Severity
+    needs: frozenset[Need]
+    seed_step: str
+    rationale: str  # the module/function docstring: user documentation
+    func: CheckFunction = field(compare=False, repr=False)
+    origin: str = ""  # file or entry point it came from
+
+    def catalogue_entry(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "severity": self.severity.label,
+            "needs": sorted(n.value for n in self.needs),
+            "seed_step": self.seed_step,
+            "rationale": self.rationale,
+            "origin": self.origin,
+        }
+
+
+def check(
+    id: str,
+    *,
+    title: str,
+    severity: Severity | str = Severity.HIGH,
+    needs: Iterable[Need | str] = (),
+    seed_step: str = "",
+    rationale: str | None = None,
+) -> Callable[[CheckFunction], CheckFunction]:
+    """Declare a check. Metadata lives next to the logic; the docstring is the documentation."""
+
+    sev = severity if isinstance(severity, Severity) else Severity[str(severity).upper()]
+    need_set = frozenset(Need(n) for n in needs)
+
+    def decorate(func: CheckFunction) -> CheckFunction:
+        module = inspect.getmodule(func)
+        doc = rationale or inspect.getdoc(func) or (inspect.getdoc(module) if module else None) or ""
+        spec = CheckSpec(
+            id=id,
+            title=title,
+            severity=sev,
+            needs=need_set,
+            seed_step=seed_step,
+            rationale=doc.strip(),
+            func=func,
+        )
+        setattr(func, _ATTR, spec)
+        return func
+
+    return decorate
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+@dataclass
+class Catalogue:
+    checks: list[CheckSpec]
+    problems: list[str]  # packs or files that failed to load: reported, never silent
+
+    def select(self, only: Sequence[str] = (), skip: Sequence[str] = ()) -> list[CheckSpec]:
+        chosen = [
+            c for c in self.checks if (not only or any(fnmatch.fnmatchcase(c.id, g) for g in only))
+        ]
+        return [c for c in chosen if not any(fnmatch.fnmatchcase(c.id, g) for g in skip)]
+
+    def by_id(self, check_id: str) -> CheckSpec | None:
+        return next((c for c in self.checks if c.id == check_id), None)
+
+
+def builtin_checks_dir() -> Path:
+    from offlineprep.resources import bundled_dir
+
+    return bundled_dir("checks")
+
+
+def discover(extra_dirs: Sequence[Path] = (), include_entry_points: bool = True) -> Catalogue:
+    """Built-in `checks/`, then each `--checks-dir`, then installed packs. A duplicate id is a
+    problem (the first one wins), so a pack cannot silently replace a built-in check."""
+    specs: list[CheckSpec] = []
+    problems: list[str] = []
+    seen: dict[str, str] = {}
+
+    def add(found: Iterable[CheckSpec]) -> None:
+        for spec in found:
+            if spec.id in seen:
+                problems.append(f"check id {spec.id!r} from {spec.origin} is already defined in {seen[spec.id]}; ignored")
+                continue
+            seen[spec.id] = spec.origin
+            specs.append(spec)
+
+    for directory in [builtin_checks_dir(), *extra_dirs]:
+        if not directory.is_dir():
+            problems.append(f"checks folder {directory} does not exist")
+            continue
+        for path in sorted(directory.glob("*.py")):
+            if path.name.startswith("_"):
+                continue
+            try:
+                module = _load_file(path)
+            except Exception as exc:  # a broken pack is reported, not fatal
+                problems.append(f"could not load checks from {path}: {type(exc).__name__}: {exc}")
+                continue
+            add(_specs_in(module, str(path)))
+    if include_entry_points:
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                loaded = ep.load()
+            except Exception as exc:
+                problems.append(f"could not load check pack {ep.name!r} ({ep.value}): {type(exc).__name__}: {exc}")
+                continue
+            add(_specs_in(loaded, f"entry point {ep.name}"))
+    return Catalogue(checks=specs, problems=problems)
+
+
+def _load_file(path: Path) -> ModuleType:
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
+    name = f"_offlineprep_checks_{digest}_{path.stem.replace('-', '_')}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
+def _specs_in(obj: Any, origin: str) -> Iterator[CheckSpec]:
+    """Checks in a module (its functions), or a single decorated function, or a list of them."""
+    if isinstance(obj, ModuleType):
+        candidates: Iterable[Any] = vars(obj).values()
+    elif isinstance(obj, (list, tuple)):
+        candidates = obj
+    else:
+        candidates = [obj]
+    for value in candidates:
+        spec = getattr(value, _ATTR, None)
+        if isinstance(spec, CheckSpec):
+            yield CheckSpec(**{**spec.__dict__, "origin": origin})
+
+
+def needs_of(checks: Iterable[CheckSpec]) -> frozenset[Need]:
+    return frozenset(n for c in checks for n in c.needs)
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def evaluate(checks: Sequence[CheckSpec], context: CheckContext) -> list[Finding]:
+    """Run every check over the facts; never raises because of a check."""
+    findings: list[Finding] = []
+    for spec in checks:
+        findings.extend(run_check(spec, context))
+    findings.sort(key=lambda f: f.sort_key)
+    return findings
+
+
+def run_check(spec: CheckSpec, context: CheckContext) -> list[Finding]:
+    try:
+        outcomes = list(spec.func(context))
+    except Exception as exc:
+        log.exception("check %s raised", spec.id)
+        return [
+            Finding(
+                check=spec.id,
+                status=Status.ERROR,
+                severity=spec.severity.label,
+                subject="(check)",
+                message=f"check {spec.id} failed internally: {type(exc).__name__}: {exc}",
+                evidence={"exception": type(exc).__name__},
+            )
+        ]
+    findings = []
+    for outcome in outcomes:
+        if not isinstance(outcome, Outcome):
+            findings.append(
+                Finding(
+                    check=spec.id,
+                    status=Status.ERROR,
+                    severity=spec.severity.label,
+                    subject="(check)",
+                    message=f"check {spec.id} yielded {type(outcome).__name__}, not an Outcome",
+                )
+            )
+            continue
+        findings.append(Finding(check=spec.id, severity=spec.severity.label, **outcome.model_dump()))
+    return findings

@@ -1,0 +1,234 @@
+"""Facts: what the collectors saw, typed and JSON-serialisable (`offlineprep/facts/v1`).
+
+Collectors fill these and never judge; checks read them and never do I/O. A fact that could not be
+gathered is not missing silently: it carries a `CollectionError` naming the cause, so a check can
+report `error` for exactly the subjects that depended on it.
+
+Keys of `DirectoryFacts.computers`, `DirectoryFacts.principals` and `Facts.hosts` are the names
+exactly as written in the site file; look them up with the `find_*` helpers, which compare
+case-insensitively.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FACTS_SCHEMA = "offlineprep/facts/v1"
+
+
+class Fact(BaseModel):
+    """Base for every fact: unknown keys are refused so that a hand-edited facts file fails loudly."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ErrorKind(str, Enum):
+    UNREACHABLE = "unreachable"  # connection refused, DNS, no route
+    TIMEOUT = "timeout"
+    AUTH = "auth"  # bad credentials, 401
+    TLS = "tls"  # certificate verification, handshake
+    ACCESS_DENIED = "access-denied"  # authenticated but not allowed to read
+    PROTOCOL = "protocol"  # HTTP 500, SOAP fault, LDAP referral, unexpected LDAP result
+    GARBAGE = "garbage"  # output that is not the JSON we asked for: truncated, non-UTF-8, oversized
+    REMOTE = "remote"  # the remote script ran and reported an error of its own
+    INTERNAL = "internal"  # a bug of ours while collecting
+
+
+class CollectionError(Fact):
+    kind: ErrorKind
+    message: str  # one readable sentence, free of secrets
+
+
+# --------------------------------------------------------------------------- directory
+
+
+class ComputerAccount(Fact):
+    """A computer object as AD stores it (Hyper-V host or computer holding a path)."""
+
+    query: str  # the name as written in the site file
+    found: bool
+    distinguished_name: str | None = None
+    sam_account_name: str | None = None  # with the trailing $
+    dns_host_name: str | None = None
+    object_sid: str | None = None
+    user_account_control: int | None = None
+    allowed_to_delegate_to: list[str] = Field(default_factory=list)  # msDS-AllowedToDelegateTo
+    # SIDs granted by the DACL of msDS-AllowedToActOnBehalfOfOtherIdentity (resource-based KCD)
+    rbcd_allowed_sids: list[str] = Field(default_factory=list)
+    service_principal_names: list[str] = Field(default_factory=list)
+    operating_system: str | None = None
+    operating_system_version: str | None = None
+
+
+class Principal(Fact):
+    """An account the replication runs as: the VMM service account or a Run As account."""
+
+    query: str  # as written in the site file, e.g. CONTOSO\\svc-vmm or svc-vmm@contoso.com
+    found: bool
+    distinguished_name: str | None = None
+    sam_account_name: str | None = None
+    object_sid: str | None = None
+    object_classes: list[str] = Field(default_factory=list)
+    user_account_control: int | None = None
+    token_group_sids: list[str] = Field(default_factory=list)  # tokenGroups: transitive, domain groups
+
+
+class SpnHolder(Fact):
+    """An account that holds an SPN `HOST/<name>` or `cifs/<name>` (aliases via setspn count)."""
+
+    spn: str  # the SPN as registered
+    distinguished_name: str
+    sam_account_name: str | None = None
+
+
+class DirectoryFacts(Fact):
+    server: str
+    base_dn: str | None = None
+    domain_dns_name: str | None = None
+    domain_sid: str | None = None
+    computers: dict[str, ComputerAccount] = Field(default_factory=dict)
+    principals: dict[str, Principal] = Field(default_factory=dict)
+    # key: a name a path uses (lower case, as the UNC path writes it); value: every holder found
+    spn_holders: dict[str, list[SpnHolder]] = Field(default_factory=dict)
+    sid_names: dict[str, str] = Field(default_factory=dict)  # SID -> DOMAIN\name, for evidence
+    searches: int = 0
+    # set when the directory (or part of it) could not be read; what was read before stays above
+    error: CollectionError | None = None
+
+    def find_computer(self, name: str) -> ComputerAccount | None:
+        return _find(self.computers, name)
+
+    def find_principal(self, name: str) -> Principal | None:
+        return _find(self.principals, name)
+
+    def find_spn_holders(self, name: str) -> list[SpnHolder] | None:
+        return _find(self.spn_holders, name)
+
+
+# --------------------------------------------------------------------------- hosts
+
+
+class LocalGroup(Fact):
+    """A local group (alias) on a server, with member SIDs read robustly (orphaned SIDs included)."""
+
+    sid: str
+    name: str
+    member_sids: list[str] = Field(default_factory=list)
+    member_names: dict[str, str] = Field(default_factory=dict)  # SID -> name, where resolvable
+
+
+class ShareFacts(Fact):
+    name: str
+    local_path: str | None = None
+    sddl: str | None = None  # the share's security descriptor (Get-SmbShare .SecurityDescriptor)
+
+
+class PathFacts(Fact):
+    """One export/import path, read locally on the server that holds it (never over a double hop)."""
+
+    path: str  # as written in the site file
+    local_path: str | None = None
+    exists: bool | None = None
+    is_directory: bool | None = None
+    ntfs_sddl: str | None = None
+    share: ShareFacts | None = None  # None for local paths or a share that does not exist
+    share_found: bool | None = None  # False: the UNC names a share the server does not have
+    free_bytes: int | None = None
+    total_bytes: int | None = None
+    error: CollectionError | None = None
+
+
+class VirtualMachine(Fact):
+    name: str
+    disk_bytes: int | None = None  # sum of FileSize over the VM's virtual disks, parents included
+
+
+class FirewallRule(Fact):
+    name: str  # the rule's Name (locale-independent), not its DisplayName
+    display_name: str = ""
+    enabled: bool
+    direction: Literal["inbound", "outbound"]
+    action: Literal["allow", "block"]
+    protocol: str = "Any"  # TCP, UDP, Any
+    local_ports: list[str] = Field(default_factory=list)  # "8083", "8080-8090", "Any"
+
+
+class ReplicationServer(Fact):
+    """`Get-VMReplicationServer` on a Hyper-V host."""
+
+    enabled: bool | None = None
+    kerberos_port: int | None = None  # KerbAuthPort
+    certificate_port: int | None = None  # CertAuthPort
+    allowed_authentication: str | None = None
+
+
+class HostFacts(Fact):
+    """One Windows machine as one PowerShell invocation saw it.
+
+    The same machine may be a Hyper-V host and a path computer (a misconfiguration the checks
+    look for); it then has one entry holding both kinds of facts.
+    """
+
+    name: str  # as written in the site file
+    reachable: bool
+    error: CollectionError | None = None
+    computer_name: str | None = None  # the machine's own DNS name, e.g. FS01.contoso.com
+    os_caption: str | None = None
+    os_version: str | None = None
+    os_build: str | None = None
+    hyperv_installed: bool | None = None
+    vmms_running: bool | None = None
+    ip_addresses: list[str] = Field(default_factory=list)
+    local_groups: list[LocalGroup] = Field(default_factory=list)
+    paths: list[PathFacts] = Field(default_factory=list)
+    vms: list[VirtualMachine] | None = None
+    replication_server: ReplicationServer | None = None
+    firewall_rules: list[FirewallRule] | None = None
+    round_trip_seconds: float | None = None
+
+    def find_path(self, path: str) -> PathFacts | None:
+        for p in self.paths:
+            if p.path.casefold() == path.casefold():
+                return p
+        return None
+
+
+class ToolStamp(Fact):
+    name: str = "offlineprep"
+    version: str
+
+
+class Facts(Fact):
+    """Everything one run collected. `directory`/`hosts` absent means "not collected" (not needed
+    by the selected checks), which is different from "collected and failed"."""
+
+    schema_id: Literal["offlineprep/facts/v1"] = Field(default=FACTS_SCHEMA, alias="schema")
+    tool: ToolStamp
+    collected_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    directory: DirectoryFacts | None = None
+    hosts: dict[str, HostFacts] | None = None
+    statistics: dict[str, Any] = Field(default_factory=dict)
+
+    def find_host(self, name: str) -> HostFacts | None:
+        return _find(self.hosts or {}, name)
+
+    def to_json(self) -> str:
+        return self.model_dump_json(by_alias=True, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> Facts:
+        return cls.model_validate_json(text)
+
+
+def _find(table: dict[str, Any], name: str) -> Any:
+    if name in table:
+        return table[name]
+    folded = name.casefold()
+    for key, value in table.items():
+        if key.casefold() == folded:
+            return value
+    return None

@@ -1,0 +1,168 @@
+"""The site file (TOML, SPEC §4) as a typed model.
+
+The model refuses unknown keys and literal passwords: secrets come from the environment variable
+the file names, or a prompt, never from the file. `offlineprep.sitefile` loads a file into this
+model and turns validation errors into messages naming the file, the line and the key.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from offlineprep.names import PathRef, parse_path
+
+
+class SiteSection(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_literal_secrets(cls, data: object) -> object:
+        if isinstance(data, dict):
+            for key in data:
+                if str(key).lower() in {"password", "pass", "secret", "passwd"}:
+                    raise ValueError(
+                        f"a literal '{key}' is not allowed in the site file: name an environment "
+                        "variable with password_env instead"
+                    )
+        return data
+
+
+class DirectoryConfig(SiteSection):
+    server: str  # ldaps://dc1.contoso.com or ldap://dc1 with start_tls = true
+    user: str | None = None  # UPN or DOMAIN\\name; None with auth = "kerberos" uses the ticket cache
+    auth: Literal["simple", "ntlm", "kerberos"] = "simple"
+    password_env: str = "OFFLINEPREP_LDAP_PASSWORD"
+    start_tls: bool = False
+    verify_tls: bool = True
+    ca_file: str | None = None
+    base_dn: str | None = None
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    batch_size: int = Field(default=100, ge=1, le=1000)
+
+
+class WinRMConfig(SiteSection):
+    transport: Literal["kerberos", "ntlm", "credssp", "basic", "certificate"] = "kerberos"
+    scheme: Literal["https", "http"] = "https"
+    port: int | None = Field(default=None, ge=1, le=65535)  # 5986 https, 5985 http
+    path: str = "/wsman"
+    user: str | None = None
+    password_env: str = "OFFLINEPREP_WINRM_PASSWORD"
+    verify_tls: bool = True
+    ca_file: str | None = None
+    cert_pem: str | None = None  # certificate transport
+    cert_key_pem: str | None = None
+    message_encryption: Literal["auto", "always", "never"] = "auto"
+    concurrency: int = Field(default=16, ge=1, le=512)
+    timeout_seconds: float = Field(default=60.0, gt=0)
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (5986 if self.scheme == "https" else 5985)
+
+
+class AccountsConfig(SiteSection):
+    vmm_service: str
+    run_as: list[str] = Field(default_factory=list)
+
+
+class SourceConfig(SiteSection):
+    hosts: list[str] = Field(min_length=1)
+    export_path: str | None = None
+    export_server: str | None = None  # the server holding export_path when it is a local path
+
+    @model_validator(mode="after")
+    def _path_parses(self) -> SourceConfig:
+        if self.export_path is not None:
+            parse_path(self.export_path, self.export_server)
+        return self
+
+
+class TargetConfig(SiteSection):
+    hosts: list[str] = Field(min_length=1)
+    import_path: str | None = None
+    import_server: str | None = None
+
+    @model_validator(mode="after")
+    def _path_parses(self) -> TargetConfig:
+        if self.import_path is not None:
+            parse_path(self.import_path, self.import_server)
+        return self
+
+
+class PolicyConfig(SiteSection):
+    """The replication policy about to be created; `policy.*` checks judge its values, so values
+    that are merely unwise (a copy frequency of 10m) load fine and fail the check instead."""
+
+    name: str | None = None
+    host_os: str | None = None
+    authentication: Literal["certificate", "kerberos"] = "certificate"
+    port: int | None = Field(default=None, ge=1, le=65535)
+    copy_frequency: str | None = None  # 30s | 5m | 15m
+    recovery_point_retention_hours: int | None = None
+    app_consistent_snapshot_frequency_hours: int | None = None
+    compression: bool | None = None
+    delete_replica_vm: bool | None = None
+    initial_replication: Literal["offline", "online"] = "offline"
+
+
+class Site(SiteSection):
+    directory: DirectoryConfig | None = None
+    winrm: WinRMConfig | None = None
+    accounts: AccountsConfig
+    source: SourceConfig
+    target: TargetConfig
+    policy: PolicyConfig | None = None
+
+    @field_validator("directory", "winrm", mode="before")
+    @classmethod
+    def _empty_table_is_none(cls, value: object) -> object:
+        return None if value == {} else value
+
+    # ---------------------------------------------------------------- derived views
+
+    @property
+    def source_hosts(self) -> list[str]:
+        return list(self.source.hosts)
+
+    @property
+    def target_hosts(self) -> list[str]:
+        return list(self.target.hosts)
+
+    @property
+    def all_hosts(self) -> list[str]:
+        seen: dict[str, str] = {}
+        for name in [*self.source.hosts, *self.target.hosts]:
+            seen.setdefault(name.casefold(), name)
+        return list(seen.values())
+
+    @property
+    def export_path(self) -> PathRef | None:
+        if self.source.export_path is None:
+            return None
+        return parse_path(self.source.export_path, self.source.export_server, role="export")
+
+    @property
+    def import_path(self) -> PathRef | None:
+        if self.target.import_path is None:
+            return None
+        return parse_path(self.target.import_path, self.target.import_server, role="import")
+
+    @property
+    def paths(self) -> list[PathRef]:
+        return [p for p in (self.export_path, self.import_path) if p is not None]
+
+    @property
+    def path_computers(self) -> list[str]:
+        """Computers holding a path, as the path names them (deduplicated case-insensitively)."""
+        seen: dict[str, str] = {}
+        for ref in self.paths:
+            if ref.server:
+                seen.setdefault(ref.server.casefold(), ref.server)
+        return list(seen.values())
+
+    @property
+    def accounts_to_check(self) -> list[str]:
+        return [self.accounts.vmm_service, *self.accounts.run_as]
