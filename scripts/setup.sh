@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Sets up everything offlineprep's demo and tests need on a fresh Debian machine, idempotently:
+# system packages (Samba AD DC for the directory tests, Chromium for the report tests) and a
+# virtual environment in .venv with offlineprep installed editable plus the test tools.
+# Usage: scripts/setup.sh [--demo-only]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEMO_ONLY=0
+[ "${1:-}" = "--demo-only" ] && DEMO_ONLY=1
+
+APT_PACKAGES=(samba samba-ad-dc winbind krb5-user ldb-tools python3-samba chromium iproute2)
+
+need_apt=()
+if [ "$DEMO_ONLY" = 0 ]; then
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$p")
+  done
+fi
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO="sudo"
+  echo "setup: installing ${need_apt[*]}" >&2
+  $SUDO apt-get update -qq
+  # krb5-user asks for a default realm unless told not to
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+PY="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+if [ "$DEMO_ONLY" = 1 ]; then
+  .venv/bin/python -m pip install -q -e . 2>&1 | grep -v '^WARNING: Location' || true
+else
+  .venv/bin/python -m pip install -q -e '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
+fi
+.venv/bin/offlineprep --help >/dev/null
