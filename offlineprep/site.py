@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from offlineprep.names import PathRef, parse_path
+
+
+SECRET_KEYS = frozenset({"password", "pass", "passwd", "secret", "pwd"})
 
 
 class SiteSection(BaseModel):
@@ -22,7 +25,7 @@ class SiteSection(BaseModel):
     def _refuse_literal_secrets(cls, data: object) -> object:
         if isinstance(data, dict):
             for key in data:
-                if str(key).lower() in {"password", "pass", "secret", "passwd"}:
+                if str(key).lower() in SECRET_KEYS:
                     raise ValueError(
                         f"a literal '{key}' is not allowed in the site file: name an environment "
                         "variable with password_env instead"
@@ -70,26 +73,28 @@ class AccountsConfig(SiteSection):
 
 class SourceConfig(SiteSection):
     hosts: list[str] = Field(min_length=1)
-    export_path: str | None = None
     export_server: str | None = None  # the server holding export_path when it is a local path
+    export_path: str | None = None
 
-    @model_validator(mode="after")
-    def _path_parses(self) -> SourceConfig:
-        if self.export_path is not None:
-            parse_path(self.export_path, self.export_server)
-        return self
+    @field_validator("export_path")
+    @classmethod
+    def _path_parses(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None:
+            parse_path(value, info.data.get("export_server"))
+        return value
 
 
 class TargetConfig(SiteSection):
     hosts: list[str] = Field(min_length=1)
-    import_path: str | None = None
     import_server: str | None = None
+    import_path: str | None = None
 
-    @model_validator(mode="after")
-    def _path_parses(self) -> TargetConfig:
-        if self.import_path is not None:
-            parse_path(self.import_path, self.import_server)
-        return self
+    @field_validator("import_path")
+    @classmethod
+    def _path_parses(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None:
+            parse_path(value, info.data.get("import_server"))
+        return value
 
 
 class PolicyConfig(SiteSection):

@@ -1,0 +1,140 @@
+"""Load a site file (TOML) into `Site`, with errors that name the file, the line and the key.
+
+tomllib gives no positions, so `KeyLocator` finds the line of a key path in the text itself:
+table headers (`[source]`), dotted keys, and keys inside a table. That is enough for the flat
+shape of a site file, and every error still names the key when no line can be found.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from offlineprep.errors import SiteFileError
+from offlineprep.site import SECRET_KEYS, Site
+
+_HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]\s*(#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+|\"[^\"]*\"|'[^']*')\s*(?:\.\s*[A-Za-z0-9_\-\"']+\s*)*=")
+
+
+class KeyLocator:
+    """Maps a key path such as ("source", "export_path") to the 1-based line that defines it."""
+
+    def __init__(self, text: str) -> None:
+        self._lines: dict[tuple[str, ...], int] = {}
+        table: tuple[str, ...] = ()
+        for number, line in enumerate(text.splitlines(), start=1):
+            header = _HEADER.match(line)
+            if header and not line.lstrip().startswith("[["):
+                table = tuple(_unquote(p) for p in header.group(1).split("."))
+                self._lines.setdefault(table, number)
+                continue
+            key = _KEY.match(line)
+            if key:
+                dotted = line.split("=", 1)[0]
+                path = table + tuple(_unquote(p) for p in dotted.split("."))
+                self._lines.setdefault(path, number)
+
+    def line_of(self, path: Sequence[str | int]) -> int | None:
+        keys = tuple(str(p) for p in path if not isinstance(p, int))
+        while keys:
+            if keys in self._lines:
+                return self._lines[keys]
+            keys = keys[:-1]
+        return None
+
+
+def _unquote(part: str) -> str:
+    part = part.strip()
+    if len(part) >= 2 and part[0] == part[-1] and part[0] in "\"'":
+        return part[1:-1]
+    return part
+
+
+def load_site(path: Path | str) -> Site:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SiteFileError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SiteFileError(f"{path}: cannot read: {exc}") from None
+    return parse_site(text, str(path))
+
+
+def parse_site(text: str, filename: str = "<site>") -> Site:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
+        where = f"{filename}:{line}" if line else filename
+        raise SiteFileError(f"{where}: not valid TOML: {str(exc).split(' (at line')[0]}") from None
+    locator = KeyLocator(text)
+    _refuse_secrets(data, (), locator, filename)
+    try:
+        return Site.model_validate(data)
+    except ValidationError as exc:
+        raise SiteFileError(_describe(exc, locator, filename)) from None
+
+
+def _refuse_secrets(data: dict[str, Any], path: tuple[str, ...], locator: KeyLocator, filename: str) -> None:
+    """A literal password in a file that ends up in git is the leak we refuse before anything else."""
+    for key, value in data.items():
+        if key.lower() in SECRET_KEYS:
+            line = locator.line_of((*path, key))
+            where = f"{filename}:{line}" if line else filename
+            table = f"[{'.'.join(path)}] " if path else ""
+            raise SiteFileError(
+                f"{where}: {table}{key}: a literal password is not allowed in the site file; "
+                "name an environment variable with password_env (or be prompted)"
+            )
+        if isinstance(value, dict):
+            _refuse_secrets(value, (*path, key), locator, filename)
+
+
+def _line_from_message(message: str) -> int | None:
+    found = re.search(r"line (\d+)", message)
+    return int(found.group(1)) if found else None
+
+
+def _describe(exc: ValidationError, locator: KeyLocator, filename: str) -> str:
+    """One line per problem, the first problem first; the CLI prints them all."""
+    messages = []
+    for error in exc.errors():
+        loc = [p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+        line = locator.line_of(loc)
+        where = f"{filename}:{line}" if line else filename
+        messages.append(f"{where}: {_key_text(loc)}: {_reason(error)}")
+    return "\n".join(messages)
+
+
+def _key_text(loc: Sequence[Any]) -> str:
+    tables = [str(p) for p in loc[:-1] if not isinstance(p, int)]
+    last = loc[-1] if loc else ""
+    prefix = f"[{'.'.join(tables)}] " if tables else ""
+    if isinstance(last, int):
+        name = f"{tables[-1] if tables else ''}[{last}]"
+        prefix = f"[{'.'.join(tables[:-1])}] " if len(tables) > 1 else ""
+        return f"{prefix}{name}".strip()
+    return f"{prefix}{last}" if loc else "(top level)"
+
+
+def _reason(error: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    message = str(error["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            message = message[len(prefix):]
+    if kind in {"string_type", "int_type", "int_parsing", "bool_type", "bool_parsing", "float_type", "list_type",
+                "float_parsing", "dict_type", "model_type"}:
+        message = f"{message} (got {type(error.get('input')).__name__}: {error.get('input')!r})"
+    return message
