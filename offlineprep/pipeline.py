@@ -1,0 +1,244 @@
+"""One run: plan what to collect, collect only that, evaluate, apply waivers, build the results.
+
+Only the facts the selected checks need are collected: with `--only 'ad.*'` the WinRM collector
+is never imported, let alone called. A collector that raises does not end the run: its failure
+becomes a `CollectionError` in the facts, and every check that needed those facts reports `error`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any, Protocol
+
+from offlineprep import __version__
+from offlineprep.collect.requests import DirectoryRequest, HostRequest
+from offlineprep.engine import CheckContext, CheckSpec, Need, evaluate, needs_of
+from offlineprep.errors import UsageError
+from offlineprep.facts import CollectionError, DirectoryFacts, ErrorKind, Facts, HostFacts, ToolStamp
+from offlineprep.model import Finding, Results, Status, ToolInfo, Topology, Verdict
+from offlineprep.names import PathRef
+from offlineprep.site import DirectoryConfig, Site, WinRMConfig
+from offlineprep.waivers import Waiver, apply_waivers
+
+log = logging.getLogger(__name__)
+
+HostCallback = Callable[[HostFacts], None]
+
+
+class DirectoryCollector(Protocol):
+    def __call__(self, config: DirectoryConfig, request: DirectoryRequest, password: str | None) -> DirectoryFacts: ...
+
+
+class HostCollector(Protocol):
+    def __call__(
+        self,
+        config: WinRMConfig,
+        requests: list[HostRequest],
+        password: str | None,
+        on_result: HostCallback | None = None,
+    ) -> dict[str, HostFacts]: ...
+
+
+def _real_directory(config: DirectoryConfig, request: DirectoryRequest, password: str | None) -> DirectoryFacts:
+    from offlineprep.collect.directory import collect_directory  # ldap3 only when needed
+
+    return collect_directory(config, request, password)
+
+
+def _real_hosts(
+    config: WinRMConfig, requests: list[HostRequest], password: str | None, on_result: HostCallback | None = None
+) -> dict[str, HostFacts]:
+    from offlineprep.collect.hosts import collect_hosts  # pywinrm only when needed
+
+    return collect_hosts(config, requests, password, on_result=on_result)
+
+
+@dataclass
+class Collectors:
+    """The seam tests and the demo use to point collection at a lab; defaults are the real ones."""
+
+    directory: DirectoryCollector = _real_directory
+    hosts: HostCollector = _real_hosts
+
+
+PasswordSource = Callable[[str, str], str | None]  # (env variable, purpose) -> password
+
+
+# --------------------------------------------------------------------------- planning
+
+
+@dataclass(frozen=True)
+class CollectionPlan:
+    directory: DirectoryRequest | None
+    hosts: list[HostRequest]
+
+
+def plan_collection(site: Site, needs: frozenset[Need]) -> CollectionPlan:
+    directory = None
+    if Need.DIRECTORY in needs:
+        directory = DirectoryRequest(
+            computers=_unique([*site.all_hosts, *site.path_computers]),
+            principals=_unique(site.accounts_to_check),
+            spn_names=_unique([p.server for p in site.paths]),
+        )
+    machines: dict[str, HostRequest] = {}
+    if Need.HYPERV_HOSTS in needs:
+        for name in site.all_hosts:
+            machines[name.casefold()] = HostRequest(name=name, hyperv=True)
+    if Need.PATH_COMPUTERS in needs:
+        by_server: dict[str, list[PathRef]] = {}
+        for ref in site.paths:
+            by_server.setdefault(ref.server.casefold(), []).append(ref)
+        for key, refs in by_server.items():
+            existing = machines.get(key)
+            machines[key] = HostRequest(
+                name=existing.name if existing else refs[0].server,
+                hyperv=existing.hyperv if existing else False,
+                paths=refs,
+            )
+    return CollectionPlan(directory=directory, hosts=list(machines.values()))
+
+
+def _unique(names: Sequence[str]) -> list[str]:
+    seen: dict[str, str] = {}
+    for name in names:
+        seen.setdefault(name.casefold(), name)
+    return list(seen.values())
+
+
+# --------------------------------------------------------------------------- collecting
+
+
+def collect(
+    site: Site,
+    needs: frozenset[Need],
+    collectors: Collectors,
+    password_for: PasswordSource,
+    on_host_done: HostCallback | None = None,
+) -> Facts:
+    plan = plan_collection(site, needs)
+    facts = Facts(tool=ToolStamp(version=__version__))
+    stats: dict[str, Any] = {}
+
+    if plan.directory is not None:
+        if site.directory is None:
+            raise UsageError("the selected checks need Active Directory, but the site file has no [directory] table")
+        password = None
+        if site.directory.auth != "kerberos":
+            password = password_for(site.directory.password_env, "LDAP")
+        started = time.monotonic()
+        try:
+            facts.directory = collectors.directory(site.directory, plan.directory, password)
+        except Exception as exc:  # a collector bug must cost only its own findings
+            log.exception("directory collector failed")
+            facts.directory = DirectoryFacts(
+                server=site.directory.server,
+                error=CollectionError(kind=ErrorKind.INTERNAL, message=f"directory collector failed: {type(exc).__name__}"),
+            )
+        stats["ldap_seconds"] = round(time.monotonic() - started, 3)
+        stats["ldap_searches"] = facts.directory.searches
+
+    if plan.hosts:
+        if site.winrm is None:
+            raise UsageError("the selected checks need WinRM to the hosts, but the site file has no [winrm] table")
+        password = None
+        if site.winrm.transport not in {"kerberos", "certificate"}:
+            password = password_for(site.winrm.password_env, "WinRM")
+        started = time.monotonic()
+        try:
+            hosts = collectors.hosts(site.winrm, plan.hosts, password, on_result=on_host_done)
+        except Exception as exc:
+            log.exception("host collector failed")
+            error = CollectionError(kind=ErrorKind.INTERNAL, message=f"host collector failed: {type(exc).__name__}")
+            hosts = {r.name: HostFacts(name=r.name, reachable=False, error=error) for r in plan.hosts}
+        for request in plan.hosts:  # a host the collector forgot is an error, not a silent gap
+            if not any(k.casefold() == request.name.casefold() for k in hosts):
+                hosts[request.name] = HostFacts(
+                    name=request.name,
+                    reachable=False,
+                    error=CollectionError(kind=ErrorKind.INTERNAL, message="the host collector returned nothing for this host"),
+                )
+        facts.hosts = hosts
+        stats["winrm_seconds"] = round(time.monotonic() - started, 3)
+        stats["hosts_queried"] = len(plan.hosts)
+        stats["powershell_commands"] = len(plan.hosts)  # one invocation per host, by design
+    facts.statistics = stats
+    return facts
+
+
+# --------------------------------------------------------------------------- judging
+
+
+STATUS_RANK = {Status.PASS: 0, Status.SKIP: 0, Status.WARN: 1, Status.ERROR: 2, Status.FAIL: 3}
+FAIL_ON_RANK = {"warn": 1, "error": 2, "fail": 3, "never": 99}
+
+
+@dataclass
+class RunOptions:
+    fail_on: str = "fail"
+    waivers: list[Waiver] = field(default_factory=list)
+    today: date | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+def build_results(site: Site | None, checks: Sequence[CheckSpec], facts: Facts, options: RunOptions) -> Results:
+    findings: list[Finding] = []
+    if site is not None:
+        findings = evaluate(checks, CheckContext(site=site, facts=facts))
+    today = options.today or date.today()
+    findings, waiver_report = apply_waivers(findings, options.waivers, today)
+    statistics = dict(facts.statistics)
+    statistics["checks_run"] = len(checks)
+    return Results(
+        tool=ToolInfo(version=__version__),
+        generated_at=datetime.now(timezone.utc),
+        verdict=verdict_of(findings),
+        summary=summarise(findings),
+        findings=findings,
+        topology=topology_of(site) if site is not None else Topology(),
+        statistics=statistics,
+        waivers=waiver_report,
+        problems=list(options.problems),
+    )
+
+
+def summarise(findings: Sequence[Finding]) -> dict[str, int]:
+    summary = {s.value: 0 for s in Status}
+    for f in findings:
+        summary[f.status.value] += 1
+    summary["waived"] = sum(1 for f in findings if f.waived)
+    return summary
+
+
+def verdict_of(findings: Sequence[Finding]) -> Verdict:
+    counted = [f for f in findings if not f.waived]
+    if any(f.status is Status.FAIL for f in counted):
+        return Verdict.NOT_READY
+    if any(f.status is Status.ERROR for f in counted):
+        return Verdict.INCOMPLETE
+    return Verdict.READY
+
+
+def exit_code(results: Results, fail_on: str = "fail") -> int:
+    """0 ready; 1 a non-waived finding at or above --fail-on (warn < error < fail); 3 errors but
+    nothing at the threshold. `never` keeps findings from causing 1, not errors from causing 3."""
+    threshold = FAIL_ON_RANK[fail_on]
+    counted = [f for f in results.findings if not f.waived]
+    if any(STATUS_RANK[f.status] >= threshold for f in counted):
+        return 1
+    if any(f.status is Status.ERROR for f in counted):
+        return 3
+    return 0
+
+
+def topology_of(site: Site) -> Topology:
+    return Topology(
+        source_hosts=site.source_hosts,
+        export_path=site.source.export_path,
+        import_path=site.target.import_path,
+        target_hosts=site.target_hosts,
+    )

@@ -1,0 +1,60 @@
+"""Renderers: one module per format, each `write(results, path)` and a function of the results alone.
+
+The registry imports modules lazily, so a run that asks only for JSON never loads Jinja2.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from offlineprep.model import Results
+
+FORMATS: dict[str, str] = {
+    "json": "offlineprep.render.json_out",
+    "junit": "offlineprep.render.junit",
+    "html": "offlineprep.render.html",
+    "markdown": "offlineprep.render.markdown",
+    "fix-script": "offlineprep.render.fixscript",
+}
+
+
+def writer_for(fmt: str) -> Callable[..., None]:
+    module = importlib.import_module(FORMATS[fmt])
+    return module.write  # type: ignore[no-any-return]
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Temp file in the same folder, then rename: a reader never sees a half-written report."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_outputs(results: Results, outputs: dict[str, Path], *, fail_on: str = "fail") -> list[str]:
+    """Write every requested output; one that fails is reported, the others are still written."""
+    problems = []
+    for fmt, path in outputs.items():
+        try:
+            writer = writer_for(fmt)
+            if fmt == "junit":
+                writer(results, path, fail_on=fail_on)
+            else:
+                writer(results, path)
+        except Exception as exc:
+            problems.append(f"could not write the {fmt} output to {path}: {type(exc).__name__}: {exc}")
+    return problems

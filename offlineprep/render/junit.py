@@ -1,0 +1,67 @@
+"""JUnit XML: one testcase per finding, `check[subject]`, so CI systems show each object by name."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from offlineprep.model import Finding, Results, Status
+from offlineprep.render import write_atomically
+
+# XML 1.0 cannot carry most control characters, even escaped; text from hosts may contain them.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _clean(text: str) -> str:
+    return _XML_INVALID.sub("\ufffd", text)
+
+
+def testcase_name(finding: Finding) -> str:
+    name = f"{finding.check}[{finding.subject}"
+    if finding.target:
+        name += f" -> {finding.target}"
+    if finding.account:
+        name += f" as {finding.account}"
+    return _clean(name + "]")
+
+
+def render(results: Results, fail_on: str = "fail") -> str:
+    suite = ET.Element("testsuite", name="offlineprep", timestamp=results.generated_at.isoformat())
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for finding in sorted(results.findings, key=lambda f: f.sort_key):
+        case = ET.SubElement(suite, "testcase", classname=finding.check, name=testcase_name(finding))
+        counts["tests"] += 1
+        message = _clean(finding.message)
+        detail = message
+        if finding.remediation:
+            detail += "\n\nFix:\n" + _clean(finding.remediation.powershell)
+        if finding.waived and finding.waiver:
+            ET.SubElement(case, "properties").append(
+                ET.Element("property", name="waived", value=_clean(str(finding.waiver.get("justification", ""))))
+            )
+        if finding.status is Status.FAIL and not finding.waived:
+            ET.SubElement(case, "failure", message=message, type="fail").text = detail
+            counts["failures"] += 1
+        elif finding.status is Status.WARN and fail_on == "warn" and not finding.waived:
+            ET.SubElement(case, "failure", message=message, type="warn").text = detail
+            counts["failures"] += 1
+        elif finding.status is Status.ERROR and not finding.waived:
+            ET.SubElement(case, "error", message=message, type="error").text = detail
+            counts["errors"] += 1
+        elif finding.status is Status.SKIP or finding.waived:
+            reason = message if not finding.waived else f"waived: {finding.waiver or ''}"
+            ET.SubElement(case, "skipped", message=_clean(reason))
+            counts["skipped"] += 1
+        else:
+            ET.SubElement(case, "system-out").text = message
+    for key, value in counts.items():
+        suite.set(key, str(value))
+    suites = ET.Element("testsuites", name="offlineprep", **{k: str(v) for k, v in counts.items() if k != "skipped"})
+    suites.append(suite)
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def write(results: Results, path: Path, fail_on: str = "fail") -> None:
+    write_atomically(path, render(results, fail_on=fail_on))
