@@ -1,0 +1,3 @@
+from offlineprep.cli import main
+
+main()
