@@ -1,0 +1,84 @@
+"""ad.delegation-target: exactly one account holds `HOST/<name>` or `cifs/<name>` for each path computer.
+
+Kerberos finds the service ticket's key by SPN. The name the path uses must be registered on
+exactly one account: with none, the client cannot get a ticket (NTLM fallback, and delegation does
+not apply); with two, the KDC refuses or issues a ticket the server cannot decrypt
+(KRB_AP_ERR_MODIFIED). `cifs/x` is an alias of `HOST/x` (sPNMappings), and a DNS alias registered
+with `setspn -S HOST/alias FS01` counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from offlineprep import checkkit
+from offlineprep.engine import CheckContext, Need, check
+from offlineprep.model import Outcome, Phase, Remediation, Status
+from offlineprep.names import short_name
+from offlineprep.pwsh import quote
+
+
+@check(
+    "ad.delegation-target",
+    title="Each path computer's name is registered on exactly one account",
+    severity="high",
+    needs=[Need.DIRECTORY],
+    seed_step="Prepare for offline initial replication: constrained delegation to the cifs service of the path computers",
+)
+def delegation_target(ctx: CheckContext) -> Iterator[Outcome]:
+    done: set[str] = set()
+    for ref in ctx.site.paths:
+        if ref.server.casefold() in done:
+            continue
+        done.add(ref.server.casefold())
+        yield judge_target(ctx, ref.server, ref.server_is_ip)
+
+
+def judge_target(ctx: CheckContext, name: str, is_ip: bool) -> Outcome:
+    if is_ip:
+        return Outcome(status=Status.FAIL, subject=name,
+                       message=f"the path is addressed by IP address {name}: Kerberos cannot be used, so "
+                               "delegation never applies; use the server's DNS name",
+                       evidence={"name": name})
+    facts, problem = checkkit.directory(ctx, name)
+    if facts is None:
+        assert problem is not None
+        return problem
+    holders = facts.find_spn_holders(name)
+    if holders is None:
+        return checkkit.directory_missing(facts, name, f"the SPN holders of {name}")
+    accounts = sorted({h.distinguished_name for h in holders}, key=str.casefold)
+    evidence = {"name": name, "holders": [{"spn": h.spn, "account": h.distinguished_name} for h in holders]}
+    computer = facts.find_computer(name)
+    owner = (computer.sam_account_name if computer and computer.found else None) or f"{short_name(name).upper()}$"
+    if not accounts:
+        return Outcome(
+            status=Status.FAIL,
+            subject=name,
+            message=f"no account holds HOST/{name} or cifs/{name}: clients cannot get a Kerberos ticket for this name",
+            evidence=evidence,
+            remediation=Remediation(
+                summary=f"Register HOST/{name} on the computer account that serves the share ({owner})",
+                powershell=f"setspn -S {quote('HOST/' + name)} {quote(owner)}",
+                revert=f"setspn -D {quote('HOST/' + name)} {quote(owner)}",
+                phase=Phase.DIRECTORY,
+            ),
+        )
+    if len(accounts) > 1:
+        listing = "; ".join(accounts)
+        return Outcome(
+            status=Status.FAIL,
+            subject=name,
+            message=f"{len(accounts)} accounts hold an SPN for {name} ({listing}): Kerberos fails for duplicate SPNs",
+            evidence=evidence,
+            remediation=Remediation(
+                summary=f"Remove the duplicate SPNs for {name}, keeping them on the account that serves the share",
+                powershell="\n".join(
+                    f"# keep it on the file server's account; remove from the others:\nsetspn -D {quote(h.spn)} "
+                    f"{quote(h.sam_account_name or h.distinguished_name)}"
+                    for h in holders
+                ),
+                phase=Phase.DIRECTORY,
+            ),
+        )
+    return Outcome(status=Status.PASS, subject=name, message=f"{accounts[0]} holds {holders[0].spn}", evidence=evidence)

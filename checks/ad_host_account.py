@@ -1,0 +1,69 @@
+"""ad.host-account: every Hyper-V host (source and target) has an enabled computer account.
+
+Walkthrough: "In Active Directory, on each Hyper-V host server … enable and configure constrained
+delegation" — which presumes a computer account to configure. A host that is not joined (or whose
+account is disabled) cannot obtain Kerberos tickets, so neither delegation nor replication works.
+Matching: a host written short in the site file is found by its FQDN and the other way round.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from offlineprep import checkkit
+from offlineprep.engine import CheckContext, Need, check
+from offlineprep.model import Outcome, Phase, Remediation, Status
+from offlineprep.pwsh import quote
+from offlineprep.remediation import ad_identity
+
+
+@check(
+    "ad.host-account",
+    title="Each Hyper-V host has an enabled computer account",
+    severity="high",
+    needs=[Need.DIRECTORY],
+    seed_step="Prepare for offline initial replication: constrained delegation on each Hyper-V host",
+)
+def host_account(ctx: CheckContext) -> Iterator[Outcome]:
+    for role in checkkit.hyperv_hosts(ctx):
+        yield judge_host_account(ctx, role.name)
+
+
+def judge_host_account(ctx: CheckContext, host: str) -> Outcome:
+    facts, problem = checkkit.directory(ctx, host)
+    if facts is None:
+        assert problem is not None
+        return problem
+    account = facts.find_computer(host)
+    if account is None:
+        return checkkit.directory_missing(facts, host, f"the computer account of {host}")
+    if not account.found:
+        return Outcome(
+            status=Status.FAIL,
+            subject=host,
+            message=f"no computer account for {host} in {facts.domain_dns_name or 'the domain'}",
+            evidence={"searched_for": host},
+            remediation=Remediation(
+                summary=f"Join {host} to the domain",
+                powershell=f"# on {host}:\nAdd-Computer -DomainName {quote(facts.domain_dns_name or '<domain>')} -Restart",
+                phase=Phase.REMINDER,
+            ),
+        )
+    evidence = {"distinguishedName": account.distinguished_name, **checkkit.uac_evidence(account.user_account_control)}
+    uac = account.user_account_control or 0
+    identity = ad_identity(account.sam_account_name, host)
+    if uac & checkkit.UAC_ACCOUNTDISABLE:
+        return Outcome(
+            status=Status.FAIL,
+            subject=host,
+            message=f"the computer account {account.sam_account_name or host} is disabled",
+            evidence=evidence,
+            remediation=Remediation(
+                summary=f"Enable the computer account of {host}",
+                powershell=f"Enable-ADAccount -Identity (Get-ADComputer -Identity {quote(identity)})",
+                revert=f"Disable-ADAccount -Identity (Get-ADComputer -Identity {quote(identity)})",
+                phase=Phase.DIRECTORY,
+            ),
+        )
+    return Outcome(status=Status.PASS, subject=host, message=f"{account.sam_account_name} exists and is enabled",
+                   evidence=evidence)

@@ -1,0 +1,45 @@
+"""host.reachable: WinRM connects and authenticates to every machine the selected checks need.
+
+Every other host check reads facts gathered over WinRM; when a machine cannot be reached this
+check fails for it and names the cause (refused, timeout, 401, TLS, garbage), and the checks that
+needed it report `error` for that subject only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from offlineprep.engine import CheckContext, Need, check
+from offlineprep.model import Outcome, Phase, Remediation, Status
+from offlineprep.pwsh import quote
+
+
+@check(
+    "host.reachable",
+    title="WinRM reaches and authenticates to each host and path computer",
+    severity="high",
+    needs=[Need.HYPERV_HOSTS, Need.PATH_COMPUTERS],
+    seed_step="(prerequisite of every host check)",
+)
+def reachable(ctx: CheckContext) -> Iterator[Outcome]:
+    for name, host in (ctx.facts.hosts or {}).items():
+        if host.reachable and host.error is None:
+            yield Outcome(status=Status.PASS, subject=name,
+                          message=f"WinRM answered ({host.computer_name or name}, {host.os_caption or 'OS unknown'})",
+                          evidence={"computer_name": host.computer_name, "round_trip_seconds": host.round_trip_seconds})
+            continue
+        cause = host.error.message if host.error else "no answer"
+        kind = host.error.kind.value if host.error else "unreachable"
+        status = Status.FAIL
+        yield Outcome(
+            status=status,
+            subject=name,
+            message=f"WinRM to {name} failed ({kind}): {cause}",
+            evidence={"kind": kind, "cause": cause},
+            remediation=Remediation(
+                summary=f"Make WinRM reachable on {name}",
+                powershell=(f"# on {name}, as an administrator:\nEnable-PSRemoting -Force\n"
+                            f"Test-WSMan -ComputerName {quote(name)}   # from the machine running offlineprep"),
+                phase=Phase.HOST,
+            ),
+        )

@@ -1,0 +1,84 @@
+"""path.not-on-hyperv-host: no export/import share lives on a Hyper-V host.
+
+Walkthrough: "The import and export shares should not be located on any computer used as a Hyper-V
+host server, because loopback configuration is not supported by Hyper-V." The share's server fails
+this when it is one of the configured hosts (by name, short or FQDN, or by its own computer name,
+which catches a DNS alias), has the Hyper-V role, or shares an IP address with a configured host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from offlineprep import checkkit
+from offlineprep.engine import CheckContext, Need, check
+from offlineprep.model import Outcome, Phase, Remediation, Status
+from offlineprep.names import PathRef, same_computer
+
+
+@check(
+    "path.not-on-hyperv-host",
+    title="Export and import shares are not on a Hyper-V host",
+    severity="high",
+    needs=[Need.PATH_COMPUTERS, Need.HYPERV_HOSTS],
+    seed_step="Prepare for offline initial replication: shares not on a Hyper-V host (no loopback)",
+)
+def not_on_hyperv_host(ctx: CheckContext) -> Iterator[Outcome]:
+    for ref in ctx.site.paths:
+        if not ref.is_unc:
+            yield checkkit.skip(ref.raw, f"{ref.raw} is a local path: the loopback rule is about shares")
+            continue
+        yield judge(ctx, ref)
+
+
+def judge(ctx: CheckContext, ref: PathRef) -> Outcome:
+    server, problem = checkkit.host(ctx, ref.server, ref.raw)
+    reasons: list[str] = []
+    hosts = ctx.site.all_hosts
+    for host in hosts:
+        if same_computer(ref.server, host):
+            reasons.append(f"{ref.server} is the configured Hyper-V host {host}")
+    if server is None:
+        if reasons:
+            return _fail(ref, reasons, {"server": ref.server})
+        assert problem is not None
+        return problem
+    evidence: dict[str, object] = {"server": ref.server, "computer_name": server.computer_name,
+                                   "hyperv_installed": server.hyperv_installed, "vmms_running": server.vmms_running,
+                                   "ip_addresses": server.ip_addresses}
+    if server.computer_name:
+        for host in hosts:
+            if same_computer(server.computer_name, host) and not same_computer(ref.server, host):
+                reasons.append(f"{ref.server} is a DNS alias of the Hyper-V host {host} ({server.computer_name})")
+    if server.hyperv_installed:
+        reasons.append(f"{ref.server} has the Hyper-V role installed")
+    server_ips = {ip for ip in server.ip_addresses if not ip.startswith("127.") and ip != "::1"}
+    for host in hosts:
+        if same_computer(host, ref.server):
+            continue
+        facts = ctx.facts.find_host(host)
+        if facts is None:
+            continue
+        shared = server_ips & set(facts.ip_addresses)
+        if shared:
+            reasons.append(f"{ref.server} shares the address {sorted(shared)[0]} with the Hyper-V host {host}")
+    if reasons:
+        return _fail(ref, sorted(set(reasons)), evidence)
+    if server.hyperv_installed is None:
+        return checkkit.error(ref.raw, f"{ref.server} did not say whether the Hyper-V role is installed",
+                              evidence=evidence)
+    return Outcome(status=Status.PASS, subject=ref.raw, evidence=evidence,
+                   message=f"{ref.server} is not a Hyper-V host")
+
+
+def _fail(ref: PathRef, reasons: list[str], evidence: dict[str, object]) -> Outcome:
+    return Outcome(
+        status=Status.FAIL, subject=ref.raw, evidence={**evidence, "reasons": reasons},
+        message="the share is on a Hyper-V host (loopback is not supported by Hyper-V): " + "; ".join(reasons),
+        remediation=Remediation(
+            summary=f"Move {ref.raw} to a file server that is not a Hyper-V host",
+            powershell=("# Create the share on a file server without the Hyper-V role, grant the same permissions,\n"
+                        f"# then change the site's path from {ref.raw} and re-run offlineprep."),
+            phase=Phase.HOST,
+        ),
+    )

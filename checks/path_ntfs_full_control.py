@@ -1,0 +1,64 @@
+"""path.ntfs-full-control: the VMM service account has NTFS Full Control on each path.
+
+Walkthrough: "Assign Full Control for NTFS and Share permissions to the VMM service on the export
+path … the same permissions on the import path". Full Control, not Modify: while configuring the
+cloud, VMM writes ACEs for each host's computer account onto the path, which needs WRITE_DAC;
+without it ASR reports error 31218 "Permissions couldn't be set for one or more hosts".
+
+Effective access is computed as Windows does it for the account's network token on the server
+(its SID, tokenGroups, Everyone, Authenticated Users, NETWORK, and the server's local groups that
+contain any of them), over the folder's DACL (MS-DTYP access check).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from offlineprep import checkkit
+from offlineprep.acl import FULL_CONTROL, SddlError, explain_access, format_mask
+from offlineprep.engine import CheckContext, Need, check
+from offlineprep.model import Outcome, Status
+from offlineprep.names import PathRef
+from offlineprep.remediation import grant_ntfs
+from offlineprep.tokens import token_for
+
+
+@check(
+    "path.ntfs-full-control",
+    title="VMM service account has NTFS Full Control on the paths",
+    severity="high",
+    needs=[Need.DIRECTORY, Need.PATH_COMPUTERS],
+    seed_step="Prepare for offline initial replication: Full Control for NTFS to the VMM service",
+)
+def ntfs_full_control(ctx: CheckContext) -> Iterator[Outcome]:
+    account = ctx.site.accounts.vmm_service
+    for ref in ctx.site.paths:
+        yield judge(ctx, ref, account)
+
+
+def judge(ctx: CheckContext, ref: PathRef, account: str) -> Outcome:
+    found = checkkit.access_context(ctx, ref, account)
+    if isinstance(found, Outcome):
+        return found
+    if not found.path.ntfs_sddl:
+        return checkkit.error(ref.raw, f"{ref.server} returned no NTFS security descriptor for {ref.raw}",
+                              account=account)
+    token = token_for(found.principal, found.server, found.sid_names)
+    try:
+        explanation = explain_access(found.path.ntfs_sddl, token.sids)
+    except SddlError as exc:
+        return checkkit.error(ref.raw, f"the NTFS security descriptor of {ref.raw} cannot be parsed: {exc}",
+                              account=account, evidence={"sddl": found.path.ntfs_sddl})
+    evidence = {"sddl": found.path.ntfs_sddl, "local_path": found.path.local_path, "token": token.as_evidence(),
+                **explanation.as_evidence()}
+    if explanation.granted & FULL_CONTROL == FULL_CONTROL:
+        return Outcome(status=Status.PASS, subject=ref.raw, account=account, evidence=evidence,
+                       message=f"{account} has Full Control (NTFS) on {ref.raw}")
+    missing = FULL_CONTROL & ~explanation.granted
+    local = found.path.local_path or ref.local_path or ref.raw
+    return Outcome(
+        status=Status.FAIL, subject=ref.raw, account=account, evidence=evidence,
+        message=f"{account} has {format_mask(explanation.granted)} on {ref.raw} (NTFS); Full Control needs "
+                f"also {format_mask(missing)}",
+        remediation=grant_ntfs(ref.server, local, account, "F", "Full Control"),
+    )

@@ -1,0 +1,75 @@
+"""path.runas-read-write: every Run As account can read and write files on each path.
+
+Walkthrough: "If you're using any Run As accounts to add hosts, on the import and export paths,
+assign read and write permissions to the Run As accounts in VMM." Over a share the effective right
+is share ∩ NTFS; generic read and generic write of files = FILE_GENERIC_READ | FILE_GENERIC_WRITE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from offlineprep import checkkit
+from offlineprep.acl import READ_WRITE, SddlError, explain_access, format_mask
+from offlineprep.engine import CheckContext, Need, check
+from offlineprep.model import Outcome, Status
+from offlineprep.names import PathRef
+from offlineprep.remediation import grant_ntfs, grant_share
+from offlineprep.tokens import token_for
+
+
+@check(
+    "path.runas-read-write",
+    title="Run As accounts can read and write on the paths",
+    severity="high",
+    needs=[Need.DIRECTORY, Need.PATH_COMPUTERS],
+    seed_step="Prepare for offline initial replication: read and write for the Run As accounts",
+)
+def runas_read_write(ctx: CheckContext) -> Iterator[Outcome]:
+    if not ctx.site.accounts.run_as:
+        for ref in ctx.site.paths:
+            yield checkkit.skip(ref.raw, "no Run As accounts are configured ([accounts] run_as)")
+        return
+    for ref in ctx.site.paths:
+        for account in ctx.site.accounts.run_as:
+            yield judge(ctx, ref, account)
+
+
+def judge(ctx: CheckContext, ref: PathRef, account: str) -> Outcome:
+    found = checkkit.access_context(ctx, ref, account)
+    if isinstance(found, Outcome):
+        return found
+    if not found.path.ntfs_sddl:
+        return checkkit.error(ref.raw, f"{ref.server} returned no NTFS security descriptor", account=account)
+    token = token_for(found.principal, found.server, found.sid_names)
+    try:
+        ntfs = explain_access(found.path.ntfs_sddl, token.sids)
+        share = None
+        if ref.is_unc:
+            if found.path.share is None or not found.path.share.sddl:
+                return checkkit.error(ref.raw, f"{ref.server} returned no share security descriptor for "
+                                      f"{ref.share}", account=account)
+            share = explain_access(found.path.share.sddl, token.sids)
+    except SddlError as exc:
+        return checkkit.error(ref.raw, f"a security descriptor of {ref.raw} cannot be parsed: {exc}", account=account)
+    granted = ntfs.granted & (share.granted if share else 0xFFFFFFFF)
+    evidence: dict[str, object] = {"token": token.as_evidence(), "ntfs": ntfs.as_evidence(),
+                                   "effective": format_mask(granted)}
+    if share is not None:
+        evidence["share"] = share.as_evidence()
+    if granted & READ_WRITE == READ_WRITE:
+        return Outcome(status=Status.PASS, subject=ref.raw, account=account, evidence=evidence,
+                       message=f"{account} can read and write on {ref.raw} ({format_mask(granted)})")
+    ntfs_short = READ_WRITE & ~ntfs.granted
+    layer = "NTFS" if ntfs_short else "the share"
+    if ntfs_short:
+        local = found.path.local_path or ref.local_path or ref.raw
+        fix = grant_ntfs(ref.server, local, account, "(R,W)", "read and write")
+    else:
+        fix = grant_share(ref.server, ref.share or "", account, "Change")
+    return Outcome(
+        status=Status.FAIL, subject=ref.raw, account=account, evidence=evidence,
+        message=f"{account} gets {format_mask(granted)} on {ref.raw}; read and write are needed "
+                f"({layer} lacks {format_mask(READ_WRITE & ~(ntfs.granted if ntfs_short else granted))})",
+        remediation=fix,
+    )

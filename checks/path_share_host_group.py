@@ -1,0 +1,76 @@
+"""path.share-host-group: the VMM service account is in a privileged local group on the share's server.
+
+Walkthrough: "If the import or export path is shared, assign Administrator, Power User, Print
+Operator, or Server Operator group membership for the VMM service account on the remote computer
+on which the share is located." Membership counts directly or through nested domain groups
+(tokenGroups is transitive). On a member server only Administrators and Power Users exist;
+Print Operators and Server Operators live on domain controllers only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from offlineprep import checkkit
+from offlineprep.engine import CheckContext, Need, check
+from offlineprep.model import Outcome, Status
+from offlineprep.names import PathRef
+from offlineprep.remediation import add_local_group_member
+from offlineprep.tokens import member_of_local_group
+
+GROUPS = {
+    "S-1-5-32-544": "Administrators",
+    "S-1-5-32-547": "Power Users",
+    "S-1-5-32-550": "Print Operators",
+    "S-1-5-32-549": "Server Operators",
+}
+
+
+@check(
+    "path.share-host-group",
+    title="VMM service account is in Administrators/Power Users/Print or Server Operators on the share's server",
+    severity="high",
+    needs=[Need.DIRECTORY, Need.PATH_COMPUTERS],
+    seed_step="Prepare for offline initial replication: group membership on the computer holding the share",
+)
+def share_host_group(ctx: CheckContext) -> Iterator[Outcome]:
+    account = ctx.site.accounts.vmm_service
+    done: set[str] = set()
+    for ref in ctx.site.paths:
+        if not ref.is_unc:
+            yield checkkit.skip(ref.raw, f"{ref.raw} is a local path: the rule applies to shared paths",
+                                account=account)
+            continue
+        if ref.server.casefold() in done:
+            continue
+        done.add(ref.server.casefold())
+        yield judge(ctx, ref, account)
+
+
+def judge(ctx: CheckContext, ref: PathRef, account: str) -> Outcome:
+    found = checkkit.access_context(ctx, ref, account)
+    if isinstance(found, Outcome):
+        return found
+    present = {g.sid.upper(): g for g in found.server.local_groups}
+    evidence: dict[str, object] = {
+        "server": ref.server,
+        "groups": {
+            GROUPS[sid]: (sorted(present[sid].member_sids) if sid in present else "not present on this server")
+            for sid in GROUPS
+        },
+    }
+    if not found.server.local_groups:
+        return checkkit.error(ref.raw, f"{ref.server} returned no local groups", account=account, evidence=evidence)
+    for sid, name in GROUPS.items():
+        membership = member_of_local_group(found.principal, found.server, sid)
+        if membership.member:
+            via = ", ".join(found.sid_names.get(v, v) for v in membership.via)
+            evidence["member_via"] = membership.via
+            return Outcome(status=Status.PASS, subject=ref.raw, account=account, evidence=evidence,
+                           message=f"{account} is in {name} on {ref.server} (via {via})")
+    return Outcome(
+        status=Status.FAIL, subject=ref.raw, account=account, evidence=evidence,
+        message=f"{account} is in none of Administrators, Power Users, Print Operators, Server Operators on "
+                f"{ref.server}",
+        remediation=add_local_group_member(ref.server, "S-1-5-32-544", "Administrators", account),
+    )

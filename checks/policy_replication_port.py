@@ -1,0 +1,101 @@
+"""policy.replication-port: each target host's firewall lets the replication listener in.
+
+The port is the one the policy will use: `[policy] port` when given, else the host's own listener
+(Get-VMReplicationServer KerbAuthPort / CertAuthPort), else the walkthrough's 8083 (Kerberos) /
+8084 (certificate). Hyper-V's built-in rules only cover 80/443 and are disabled by default. An
+enabled inbound allow rule for TCP (or any protocol) whose local ports cover it passes; a missing
+one is a warning, because ASR normally opens the port itself when it configures the cloud.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from offlineprep import checkkit
+from offlineprep.engine import CheckContext, Need, check
+from offlineprep.facts import FirewallRule, HostFacts
+from offlineprep.model import Outcome, Phase, Remediation, Status
+from offlineprep.remediation import on_server
+
+DEFAULT_PORTS = {"kerberos": 8083, "certificate": 8084}
+
+
+def covers(spec: str, port: int) -> bool:
+    spec = spec.strip()
+    if spec.lower() == "any":
+        return True
+    if "-" in spec:
+        low, _, high = spec.partition("-")
+        return low.strip().isdigit() and high.strip().isdigit() and int(low) <= port <= int(high)
+    return spec.isdigit() and int(spec) == port
+
+
+def allowing_rules(rules: list[FirewallRule], port: int) -> list[FirewallRule]:
+    return [
+        r for r in rules
+        if r.enabled and r.direction == "inbound" and r.action == "allow"
+        and r.protocol.upper() in {"TCP", "ANY", "6"}
+        and (not r.local_ports or any(covers(p, port) for p in r.local_ports))
+    ]
+
+
+def blocking_rules(rules: list[FirewallRule], port: int) -> list[FirewallRule]:
+    return [r for r in rules if r.enabled and r.direction == "inbound" and r.action == "block"
+            and r.protocol.upper() in {"TCP", "ANY", "6"} and any(covers(p, port) for p in r.local_ports or ["Any"])]
+
+
+def listener_port(auth: str, configured: int | None, host: HostFacts) -> tuple[int, str]:
+    if configured:
+        return configured, "[policy] port"
+    server = host.replication_server
+    if server is not None:
+        own = server.kerberos_port if auth == "kerberos" else server.certificate_port
+        if own:
+            return own, "the host's replication server setting"
+    return DEFAULT_PORTS[auth], "the walkthrough's default"
+
+
+@check(
+    "policy.replication-port",
+    title="Target hosts' firewalls allow the replication listener port",
+    severity="medium",
+    needs=[Need.HYPERV_HOSTS],
+    seed_step="Configure replication settings, step 4: authentication type and port",
+)
+def replication_port(ctx: CheckContext) -> Iterator[Outcome]:
+    policy = ctx.site.policy
+    for host in ctx.site.target_hosts:
+        if policy is None:
+            yield checkkit.skip(host, "no [policy] table: the authentication type (and so the port) is unknown")
+            continue
+        facts, problem = checkkit.host(ctx, host, host)
+        if facts is None:
+            assert problem is not None
+            yield problem
+            continue
+        port, source = listener_port(policy.authentication, policy.port, facts)
+        if facts.firewall_rules is None:
+            yield checkkit.error(host, f"{host} returned no firewall rules")
+            continue
+        allow = allowing_rules(facts.firewall_rules, port)
+        block = blocking_rules(facts.firewall_rules, port)
+        evidence = {"port": port, "port_source": source, "authentication": policy.authentication,
+                    "allowing_rules": [r.name for r in allow], "blocking_rules": [r.name for r in block]}
+        if allow and not block:
+            yield Outcome(status=Status.PASS, subject=host, evidence=evidence,
+                          message=f"inbound TCP {port} ({source}) is allowed by {allow[0].name}")
+            continue
+        why = (f"a block rule ({block[0].name}) covers it" if block
+               else "no enabled inbound allow rule covers it")
+        yield Outcome(
+            status=Status.WARN, subject=host, evidence=evidence,
+            message=f"replication listener port TCP {port} ({source}) on {host}: {why}",
+            remediation=Remediation(
+                summary=f"Allow inbound TCP {port} for Hyper-V Replica on {host}",
+                powershell=on_server(host, "New-NetFirewallRule -Name $args[0] -DisplayName $args[0] -Direction "
+                                     "Inbound -Protocol TCP -LocalPort $args[1] -Action Allow",
+                                     ["offlineprep-HVR-" + str(port), str(port)]),
+                revert=on_server(host, "Remove-NetFirewallRule -Name $args[0]", ["offlineprep-HVR-" + str(port)]),
+                phase=Phase.HOST,
+            ),
+        )

@@ -1,0 +1,71 @@
+"""policy.same-host-os: all hosts under the policy run the same Windows Server version.
+
+Walkthrough: "When you create a replication policy, all host using the policy must have the same
+operating system", and the policy's "Hyper-V host version" must match it. Versions come from the
+hosts themselves (Win32_OperatingSystem), falling back to AD's operatingSystem attributes when a
+host's facts are missing, so one unreachable host does not hide a mismatch.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from offlineprep import checkkit
+from offlineprep.engine import CheckContext, Need, check
+from offlineprep.model import Outcome, Status
+
+_EDITION = re.compile(r"\b(Standard|Datacenter|Essentials|Evaluation|Foundation|Core|Hyper-V Server)\b.*$", re.I)
+
+
+def release(caption: str | None) -> str | None:
+    """'Microsoft Windows Server 2012 R2 Datacenter' -> 'Windows Server 2012 R2'."""
+    if not caption:
+        return None
+    text = caption.replace("Microsoft", "").replace("®", "").replace("(R)", "").strip()
+    text = _EDITION.sub("", text).strip()
+    return re.sub(r"\s+", " ", text) or None
+
+
+@check(
+    "policy.same-host-os",
+    title="All hosts under the policy run the same Windows Server version",
+    severity="high",
+    needs=[Need.HYPERV_HOSTS],
+    seed_step="Before you start: all hosts using the policy must have the same operating system",
+)
+def same_host_os(ctx: CheckContext) -> Iterator[Outcome]:
+    policy = ctx.site.policy
+    subject = (policy.name if policy and policy.name else None) or "policy"
+    versions: dict[str, str] = {}
+    unknown: list[str] = []
+    for role in checkkit.hyperv_hosts(ctx):
+        facts = ctx.facts.find_host(role.name)
+        found = release(facts.os_caption) if facts and facts.reachable else None
+        if found is None and ctx.facts.directory is not None:
+            account = ctx.facts.directory.find_computer(role.name)
+            if account is not None and account.found:
+                found = release(account.operating_system)
+        if found is None:
+            unknown.append(role.name)
+        else:
+            versions[role.name] = found
+    evidence: dict[str, object] = {"versions": versions, "unknown": unknown,
+                                   "policy_host_os": policy.host_os if policy else None}
+    distinct = sorted(set(versions.values()))
+    if len(distinct) > 1:
+        yield Outcome(status=Status.FAIL, subject=subject, evidence=evidence,
+                      message="hosts under one policy run different versions: "
+                              + "; ".join(f"{h}: {v}" for h, v in versions.items())
+                              + " (create one policy per version)")
+        return
+    if policy and policy.host_os and distinct and release(policy.host_os) != distinct[0]:
+        yield Outcome(status=Status.FAIL, subject=subject, evidence=evidence,
+                      message=f"the policy's host version is {policy.host_os} but the hosts run {distinct[0]}")
+        return
+    if unknown:
+        yield checkkit.error(subject, "the OS version of " + ", ".join(unknown) + " is unknown (unreachable, and "
+                             "not in AD)", evidence=evidence)
+        return
+    yield Outcome(status=Status.PASS, subject=subject, evidence=evidence,
+                  message=f"all {len(versions)} hosts run {distinct[0] if distinct else 'the same version'}")

@@ -1,0 +1,84 @@
+"""policy.settings: the replication policy's values are ones ASR and Hyper-V accept.
+
+From the walkthrough's "Configure replication settings": copy frequency 30 seconds, 5 or 15
+minutes; app-consistent snapshot frequency 1-12 hours and less than the number of additional
+recovery points (retention hours); Kerberos authentication only with Windows Server 2012 R2
+hosts; offline initial replication needs both the export and the import path. Also, because
+Hyper-V refuses more: retention (RecoveryHistory) of 0-24 hours. One finding per broken rule.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from offlineprep import checkkit
+from offlineprep.engine import CheckContext, check
+from offlineprep.model import Outcome, Status
+from offlineprep.site import PolicyConfig
+
+COPY_FREQUENCIES = {"30s": 30, "5m": 300, "15m": 900}
+_FREQ = re.compile(r"^\s*(\d+)\s*(s|sec|secs|seconds?|m|min|mins|minutes?)?\s*$", re.I)
+
+
+def copy_frequency_seconds(value: str) -> int | None:
+    match = _FREQ.match(value)
+    if not match:
+        return None
+    number, unit = int(match.group(1)), (match.group(2) or "s").lower()
+    return number * 60 if unit.startswith("m") else number
+
+
+def broken_rules(policy: PolicyConfig, has_export: bool, has_import: bool, host_versions: list[str]) -> list[str]:
+    problems = []
+    if policy.copy_frequency is not None:
+        seconds = copy_frequency_seconds(policy.copy_frequency)
+        if seconds not in COPY_FREQUENCIES.values():
+            problems.append(f"copy frequency {policy.copy_frequency!r} is not one of 30s, 5m, 15m")
+    retention = policy.recovery_point_retention_hours
+    if retention is not None and not 0 <= retention <= 24:
+        problems.append(f"recovery point retention {retention} h is outside 0-24 hours")
+    app = policy.app_consistent_snapshot_frequency_hours
+    if app is not None:
+        if not 1 <= app <= 12:
+            problems.append(f"app-consistent snapshot frequency {app} h is outside 1-12 hours")
+        elif retention is not None and app >= retention:
+            problems.append(f"app-consistent snapshot frequency {app} h must be less than the number of additional "
+                            f"recovery points ({retention})")
+    if policy.authentication == "kerberos":
+        named = [v for v in [policy.host_os or "", *host_versions] if v]
+        other = sorted({v for v in named if "2012 R2" not in v})
+        if other:
+            problems.append("Kerberos authentication applies only to Windows Server 2012 R2 hosts, not "
+                            + ", ".join(other) + " (use certificate)")
+    if policy.initial_replication == "offline":
+        missing = [n for n, present in (("export_path", has_export), ("import_path", has_import)) if not present]
+        if missing:
+            problems.append("offline initial replication needs both paths; missing " + " and ".join(missing))
+    return problems
+
+
+@check(
+    "policy.settings",
+    title="Replication policy settings are valid",
+    severity="medium",
+    needs=[],
+    seed_step="Configure replication settings, steps 3-10",
+)
+def settings(ctx: CheckContext) -> Iterator[Outcome]:
+    policy = ctx.site.policy
+    if policy is None:
+        yield checkkit.skip("policy", "no [policy] table in the site file")
+        return
+    subject = policy.name or "policy"
+    versions = []
+    for host in ctx.site.all_hosts:
+        facts = ctx.facts.find_host(host)
+        if facts is not None and facts.os_caption:
+            versions.append(facts.os_caption)
+    evidence = policy.model_dump(exclude_none=True)
+    problems = broken_rules(policy, ctx.site.export_path is not None, ctx.site.import_path is not None, versions)
+    if not problems:
+        yield Outcome(status=Status.PASS, subject=subject, message="policy settings are valid", evidence=evidence)
+    for problem in problems:
+        yield Outcome(status=Status.FAIL, subject=subject, message=problem, evidence=evidence)

@@ -1,0 +1,152 @@
+"""Small helpers for check authors: lookups that turn missing facts into `error` outcomes.
+
+A check must say *why* it could not judge a subject (the host was unreachable, the directory
+refused the bind), never raise and never stay silent. These helpers make that the easy path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from offlineprep.engine import CheckContext
+from offlineprep.facts import CollectionError, DirectoryFacts, HostFacts, PathFacts
+from offlineprep.model import Outcome, Status
+from offlineprep.names import PathRef
+
+# userAccountControl bits (KB 305144)
+UAC_ACCOUNTDISABLE = 0x2
+UAC_NORMAL_ACCOUNT = 0x200
+UAC_WORKSTATION_TRUST_ACCOUNT = 0x1000
+UAC_SERVER_TRUST_ACCOUNT = 0x2000
+UAC_TRUSTED_FOR_DELEGATION = 0x80000
+UAC_NOT_DELEGATED = 0x100000
+UAC_TRUSTED_TO_AUTH_FOR_DELEGATION = 0x1000000
+UAC_PARTIAL_SECRETS_ACCOUNT = 0x4000000
+
+_UAC_NAMES = {
+    0x1: "SCRIPT", UAC_ACCOUNTDISABLE: "ACCOUNTDISABLE", 0x8: "HOMEDIR_REQUIRED", 0x10: "LOCKOUT",
+    0x20: "PASSWD_NOTREQD", 0x40: "PASSWD_CANT_CHANGE", 0x80: "ENCRYPTED_TEXT_PWD_ALLOWED",
+    0x100: "TEMP_DUPLICATE_ACCOUNT", UAC_NORMAL_ACCOUNT: "NORMAL_ACCOUNT", 0x800: "INTERDOMAIN_TRUST_ACCOUNT",
+    UAC_WORKSTATION_TRUST_ACCOUNT: "WORKSTATION_TRUST_ACCOUNT", UAC_SERVER_TRUST_ACCOUNT: "SERVER_TRUST_ACCOUNT",
+    0x10000: "DONT_EXPIRE_PASSWORD", 0x20000: "MNS_LOGON_ACCOUNT", 0x40000: "SMARTCARD_REQUIRED",
+    UAC_TRUSTED_FOR_DELEGATION: "TRUSTED_FOR_DELEGATION", UAC_NOT_DELEGATED: "NOT_DELEGATED",
+    0x200000: "USE_DES_KEY_ONLY", 0x400000: "DONT_REQ_PREAUTH", 0x800000: "PASSWORD_EXPIRED",
+    UAC_TRUSTED_TO_AUTH_FOR_DELEGATION: "TRUSTED_TO_AUTH_FOR_DELEGATION",
+    UAC_PARTIAL_SECRETS_ACCOUNT: "PARTIAL_SECRETS_ACCOUNT",
+}
+
+
+def uac_flags(uac: int | None) -> list[str]:
+    if uac is None:
+        return []
+    names = [name for bit, name in sorted(_UAC_NAMES.items()) if uac & bit]
+    unknown = uac & ~sum(_UAC_NAMES)
+    if unknown:
+        names.append(f"0x{unknown:X}")
+    return names
+
+
+def uac_evidence(uac: int | None) -> dict[str, Any]:
+    return {"userAccountControl": uac, "userAccountControl_flags": uac_flags(uac)}
+
+
+def error(subject: str, message: str, **fields: Any) -> Outcome:
+    return Outcome(status=Status.ERROR, subject=subject, message=message, **fields)
+
+
+def skip(subject: str, message: str, **fields: Any) -> Outcome:
+    return Outcome(status=Status.SKIP, subject=subject, message=message, **fields)
+
+
+def describe_error(source: str, problem: CollectionError) -> str:
+    return f"{source}: {problem.kind.value}: {problem.message}"
+
+
+def directory(ctx: CheckContext, subject: str, **fields: Any) -> tuple[DirectoryFacts | None, Outcome | None]:
+    """The directory facts, or an `error` outcome saying why they are not there."""
+    facts = ctx.facts.directory
+    if facts is None:
+        return None, error(subject, "Active Directory was not queried in this run", **fields)
+    return facts, None
+
+
+def directory_missing(facts: DirectoryFacts, subject: str, what: str, **fields: Any) -> Outcome:
+    """An object the collector should have read is absent: say why (the directory error) if known."""
+    if facts.error is not None:
+        return error(subject, f"cannot read {what}: {describe_error('Active Directory', facts.error)}", **fields)
+    return error(subject, f"{what} was not read from Active Directory", **fields)
+
+
+def host(ctx: CheckContext, machine: str, subject: str, **fields: Any) -> tuple[HostFacts | None, Outcome | None]:
+    """The facts of one machine, or an `error` outcome naming why it could not be read."""
+    if ctx.facts.hosts is None:
+        return None, error(subject, f"{machine} was not queried in this run", **fields)
+    facts = ctx.facts.find_host(machine)
+    if facts is None:
+        return None, error(subject, f"{machine} was not queried in this run", **fields)
+    if not facts.reachable or (facts.error is not None and not facts.paths and facts.os_caption is None):
+        cause = describe_error(f"{machine} (WinRM)", facts.error) if facts.error else f"{machine} could not be reached"
+        return None, error(subject, cause, **fields)
+    return facts, None
+
+
+def path_facts(
+    ctx: CheckContext, ref: PathRef, subject: str, **fields: Any
+) -> tuple[HostFacts | None, PathFacts | None, Outcome | None]:
+    server, problem = host(ctx, ref.server, subject, **fields)
+    if server is None:
+        return None, None, problem
+    facts = server.find_path(ref.raw)
+    if facts is None:
+        if server.error is not None:
+            return server, None, error(subject, describe_error(f"{ref.server} (WinRM)", server.error), **fields)
+        return server, None, error(subject, f"{ref.server} returned no facts for {ref.raw}", **fields)
+    if facts.error is not None:
+        return server, facts, error(subject, describe_error(f"{ref.server}: {ref.raw}", facts.error), **fields)
+    return server, facts, None
+
+
+@dataclass(frozen=True)
+class HostRole:
+    name: str  # as written in the site file
+    side: str  # "source" | "target"
+
+
+def hyperv_hosts(ctx: CheckContext) -> list[HostRole]:
+    roles = [HostRole(h, "source") for h in ctx.site.source_hosts]
+    seen = {h.casefold() for h in ctx.site.source_hosts}
+    roles += [HostRole(h, "target") for h in ctx.site.target_hosts if h.casefold() not in seen]
+    return roles
+
+
+@dataclass(frozen=True)
+class AccessContext:
+    """What a permission check needs: who (principal and token), where (server), what (path)."""
+
+    principal: Any  # facts.Principal
+    server: HostFacts
+    path: PathFacts
+    sid_names: dict[str, str]
+
+
+def access_context(ctx: CheckContext, ref: PathRef, account: str) -> AccessContext | Outcome:
+    """Resolve the account in AD and the path on its server, or say why not as an `error`."""
+    fields = {"account": account}
+    facts, problem = directory(ctx, ref.raw, **fields)
+    if facts is None:
+        assert problem is not None
+        return problem
+    principal = facts.find_principal(account)
+    if principal is None:
+        return directory_missing(facts, ref.raw, f"the account {account}", **fields)
+    if not principal.found or not principal.object_sid:
+        return error(ref.raw, f"the account {account} was not found in the directory, so its access cannot be "
+                     "computed (see ad.account-delegable)", **fields)
+    server, path, problem = path_facts(ctx, ref, ref.raw, **fields)
+    if server is None or path is None:
+        assert problem is not None
+        return problem
+    if problem is not None:
+        return problem
+    return AccessContext(principal=principal, server=server, path=path, sid_names=facts.sid_names)

@@ -1,0 +1,106 @@
+"""The PowerShell that fixes a finding, filled with real names and quoted as data.
+
+Every builder returns a `Remediation` with the change, the command that undoes it after initial
+replication, and the phase that orders it in the fix script. Commands that must run on a file
+server are wrapped in `Invoke-Command -ComputerName … -ArgumentList …` so values stay data there too.
+"""
+
+from __future__ import annotations
+
+from offlineprep.model import Phase, Remediation
+from offlineprep.pwsh import quote, quote_list
+
+TICKET_REMINDER = (
+    "# After any delegation change: let AD replicate, then refresh the host's Kerberos tickets\n"
+    "repadmin /syncall /AdeP\n"
+    "Invoke-Command -ComputerName {host} -ScriptBlock {{ klist purge -li 0x3e7 }}   # or reboot the host"
+)
+
+
+def on_server(server: str, script: str, args: list[str]) -> str:
+    """Run `script` on `server` with `args` passed as data ($args[0], $args[1], …)."""
+    return (
+        f"Invoke-Command -ComputerName {quote(server)} -ArgumentList {quote_list(args)} -ScriptBlock {{\n"
+        f"    {script}\n}}"
+    )
+
+
+def ad_identity(sam_account_name: str | None, fallback: str) -> str:
+    """Get-ADComputer's -Identity: the sAMAccountName without the trailing $ reads best."""
+    return (sam_account_name or fallback).rstrip("$")
+
+
+def add_delegation(host_identity: str, spns: list[str], protocol_transition: bool, host_name: str) -> Remediation:
+    lines = [f"Set-ADComputer -Identity {quote(host_identity)} -Add @{{'msDS-AllowedToDelegateTo' = {quote_list(spns)}}}"]
+    revert = [f"Set-ADComputer -Identity {quote(host_identity)} -Remove @{{'msDS-AllowedToDelegateTo' = {quote_list(spns)}}}"]
+    if protocol_transition:
+        lines.append(f"Get-ADComputer -Identity {quote(host_identity)} | Set-ADAccountControl -TrustedToAuthForDelegation $true")
+        revert.append(
+            f"Get-ADComputer -Identity {quote(host_identity)} | Set-ADAccountControl -TrustedToAuthForDelegation $false"
+        )
+    lines.append(TICKET_REMINDER.format(host=quote(host_name)))
+    return Remediation(
+        summary=f"Trust {host_identity} for delegation to {', '.join(spns)} with any authentication protocol",
+        powershell="\n".join(lines),
+        revert="\n".join(revert),
+        phase=Phase.DIRECTORY,
+    )
+
+
+def enable_protocol_transition(host_identity: str, host_name: str) -> Remediation:
+    return Remediation(
+        summary=f"Turn on 'Use any authentication protocol' (protocol transition) for {host_identity}",
+        powershell=(
+            f"Get-ADComputer -Identity {quote(host_identity)} | Set-ADAccountControl -TrustedToAuthForDelegation $true\n"
+            + TICKET_REMINDER.format(host=quote(host_name))
+        ),
+        revert=f"Get-ADComputer -Identity {quote(host_identity)} | Set-ADAccountControl -TrustedToAuthForDelegation $false",
+        phase=Phase.DIRECTORY,
+    )
+
+
+def replace_unconstrained(host_identity: str, spns: list[str], host_name: str) -> Remediation:
+    return Remediation(
+        summary=f"Replace unconstrained delegation on {host_identity} by constrained delegation to {', '.join(spns)}",
+        powershell=(
+            f"Get-ADComputer -Identity {quote(host_identity)} | Set-ADAccountControl -TrustedForDelegation $false "
+            "-TrustedToAuthForDelegation $true\n"
+            f"Set-ADComputer -Identity {quote(host_identity)} -Add @{{'msDS-AllowedToDelegateTo' = {quote_list(spns)}}}\n"
+            + TICKET_REMINDER.format(host=quote(host_name))
+        ),
+        revert=(
+            f"Set-ADComputer -Identity {quote(host_identity)} -Remove @{{'msDS-AllowedToDelegateTo' = {quote_list(spns)}}}"
+        ),
+        phase=Phase.DIRECTORY,
+    )
+
+
+def grant_ntfs(server: str, local_path: str, account: str, rights: str, what: str) -> Remediation:
+    grant = f"{account}:(OI)(CI){rights}"
+    script = "icacls $args[0] /grant $args[1]"
+    return Remediation(
+        summary=f"Grant {account} {what} (NTFS) on {local_path} on {server}",
+        powershell=on_server(server, script, [local_path, grant]),
+        revert=on_server(server, "icacls $args[0] /remove:g $args[1]", [local_path, account]),
+        phase=Phase.NTFS,
+    )
+
+
+def grant_share(server: str, share: str, account: str, access_right: str) -> Remediation:
+    script = "Grant-SmbShareAccess -Name $args[0] -AccountName $args[1] -AccessRight $args[2] -Force"
+    return Remediation(
+        summary=f"Grant {account} {access_right} on share {share} on {server}",
+        powershell=on_server(server, script, [share, account, access_right]),
+        revert=on_server(server, "Revoke-SmbShareAccess -Name $args[0] -AccountName $args[1] -Force", [share, account]),
+        phase=Phase.SHARE,
+    )
+
+
+def add_local_group_member(server: str, group_sid: str, group_name: str, account: str) -> Remediation:
+    script = "Add-LocalGroupMember -SID $args[0] -Member $args[1] -ErrorAction SilentlyContinue"
+    return Remediation(
+        summary=f"Add {account} to {group_name} on {server}",
+        powershell=on_server(server, script, [group_sid, account]),
+        revert=on_server(server, "Remove-LocalGroupMember -SID $args[0] -Member $args[1]", [group_sid, account]),
+        phase=Phase.LOCAL_GROUPS,
+    )
