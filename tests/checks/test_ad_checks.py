@@ -1,0 +1,158 @@
+"""Every ad.* status rule of SPEC §2, each broken on purpose in an otherwise healthy site."""
+
+from __future__ import annotations
+
+from builders import DOM, by_subject, directory, facts, run, site, statuses
+
+from offlineprep.facts import CollectionError, ErrorKind, SpnHolder
+
+FS01, FS11 = "fs01.contoso.com", "fs11.contoso.com"
+
+
+def with_computer(name: str, **changes: object):  # type: ignore[no-untyped-def]
+    d = directory()
+    d.computers[name] = d.computers[name].model_copy(update=changes)
+    return facts(d)
+
+
+def delegation(name: str, target: str, **changes: object) -> tuple[str, str]:
+    finding = by_subject(run("ad.delegation", the_facts=with_computer(name, **changes)), name, target)
+    return finding.status.value, finding.message
+
+
+# ----------------------------------------------------------------- ad.delegation
+
+
+def test_healthy_delegation_passes_for_every_pair() -> None:
+    found = statuses(run("ad.delegation"))
+    assert found == {
+        ("hv01.contoso.com->fs01.contoso.com", "pass"), ("hv01.contoso.com->fs11.contoso.com", "pass"),
+        ("hv02->fs01.contoso.com", "pass"), ("hv02->fs11.contoso.com", "pass"),
+        ("hv11.contoso.com->fs11.contoso.com", "pass"),
+    }
+
+
+def test_missing_cifs_entry_fails_for_a_source_host_and_warns_for_a_target_host() -> None:
+    status, message = delegation("hv01.contoso.com", FS01, allowed_to_delegate_to=["cifs/fs11.contoso.com"])
+    assert status == "fail" and "cifs/fs01.contoso.com" in message
+    status, _ = delegation("hv11.contoso.com", FS11, allowed_to_delegate_to=[])
+    assert status == "warn"
+
+
+def test_kerberos_only_constrained_delegation_fails() -> None:
+    status, message = delegation("hv01.contoso.com", FS01, user_account_control=0x1000)
+    assert status == "fail" and "Kerberos only" in message
+    finding = by_subject(run("ad.delegation", the_facts=with_computer("hv01.contoso.com", user_account_control=0x1000)),
+                         "hv01.contoso.com", FS01)
+    assert finding.remediation is not None
+    assert "-TrustedToAuthForDelegation $true" in finding.remediation.powershell
+    assert "klist purge -li 0x3e7" in finding.remediation.powershell
+    assert finding.remediation.revert and "$false" in finding.remediation.revert
+    assert "TRUSTED_TO_AUTH_FOR_DELEGATION" not in finding.evidence["userAccountControl_flags"]
+
+
+def test_unconstrained_in_place_of_constrained_fails() -> None:
+    status, message = delegation("hv01.contoso.com", FS01, user_account_control=0x1000 | 0x80000,
+                                 allowed_to_delegate_to=[])
+    assert status == "fail" and "unconstrained" in message
+
+
+def test_path_addressed_by_ip_fails() -> None:
+    s = site(source__export_path=r"\\10.0.0.50\ASRExport")
+    finding = by_subject(run("ad.delegation", s), "hv01.contoso.com", "10.0.0.50")
+    assert finding.status.value == "fail" and "IP address" in finding.message
+
+
+def test_only_one_name_form_present_warns() -> None:
+    status, message = delegation("hv01.contoso.com", FS01, allowed_to_delegate_to=["CIFS/FS01.CONTOSO.COM/contoso",
+                                                                                   "cifs/fs11.contoso.com", "cifs/FS11"])
+    assert status == "warn" and "cifs/fs01" in message.lower()
+
+
+def test_only_the_other_name_form_fails() -> None:
+    status, message = delegation("hv01.contoso.com", FS01, allowed_to_delegate_to=["cifs/FS01"])
+    assert status == "fail" and "different names" in message
+
+
+def test_host_spn_in_place_of_cifs_warns() -> None:
+    status, message = delegation("hv01.contoso.com", FS01, allowed_to_delegate_to=["HOST/fs01.contoso.com", "HOST/fs01"])
+    assert status == "warn" and "HOST/" in message
+
+
+def test_resource_based_delegation_in_place_of_classic_warns() -> None:
+    d = directory()
+    d.computers["hv01.contoso.com"] = d.computers["hv01.contoso.com"].model_copy(update={"allowed_to_delegate_to": []})
+    d.computers[FS01] = d.computers[FS01].model_copy(update={"rbcd_allowed_sids": [f"{DOM}-2001"]})
+    finding = by_subject(run("ad.delegation", the_facts=facts(d)), "hv01.contoso.com", FS01)
+    assert finding.status.value == "warn" and "resource-based" in finding.message
+
+
+def test_admin_share_warns() -> None:
+    s = site(source__export_path=r"\\fs01.contoso.com\C$\Export")
+    finding = by_subject(run("ad.delegation", s), "hv01.contoso.com", FS01)
+    assert finding.status.value == "warn" and "administrative share" in finding.message
+
+
+def test_short_site_name_matches_fqdn_entries() -> None:
+    s = site(source__export_path=r"\\fs01\ASRExport")
+    finding = by_subject(run("ad.delegation", s), "hv01.contoso.com", "fs01")
+    assert finding.status.value == "pass"
+
+
+def test_directory_error_makes_error_findings_naming_the_cause() -> None:
+    d = directory().model_copy(update={"computers": {}, "error": CollectionError(kind=ErrorKind.TLS,
+                                                                                    message="certificate verify failed")})
+    found = run("ad.delegation", the_facts=facts(d))
+    assert {f.status.value for f in found} == {"error"}
+    assert all("certificate verify failed" in f.message for f in found)
+
+
+# ----------------------------------------------------------------- ad.host-account
+
+
+def test_host_account_missing_and_disabled_fail() -> None:
+    d = directory()
+    d.computers["hv02"] = d.computers["hv02"].model_copy(update={"found": False})
+    d.computers["hv11.contoso.com"] = d.computers["hv11.contoso.com"].model_copy(update={"user_account_control": 0x1002})
+    assert statuses(run("ad.host-account", the_facts=facts(d))) == {
+        ("hv01.contoso.com", "pass"), ("hv02", "fail"), ("hv11.contoso.com", "fail")}
+
+
+# ----------------------------------------------------------------- ad.delegation-target
+
+
+def test_delegation_target_none_one_two_holders() -> None:
+    d = directory()
+    d.spn_holders[FS01] = []
+    d.spn_holders[FS11] = d.spn_holders[FS11] + [SpnHolder(spn="cifs/fs11.contoso.com",
+                                                           distinguished_name="CN=OLD-FS,DC=contoso,DC=com")]
+    assert statuses(run("ad.delegation-target", the_facts=facts(d))) == {(FS01, "fail"), (FS11, "fail")}
+    dup = by_subject(run("ad.delegation-target", the_facts=facts(d)), FS11)
+    assert "2 accounts" in dup.message
+    assert statuses(run("ad.delegation-target")) == {(FS01, "pass"), (FS11, "pass")}
+
+
+def test_delegation_target_ip_fails() -> None:
+    s = site(source__export_path=r"\\10.0.0.50\ASRExport")
+    assert ("10.0.0.50", "fail") in statuses(run("ad.delegation-target", s))
+
+
+# ----------------------------------------------------------------- ad.account-delegable
+
+
+def test_sensitive_account_and_protected_users_fail() -> None:
+    d = directory()
+    vmm = d.principals["CONTOSO\\svc-vmm"]
+    d.principals["CONTOSO\\svc-vmm"] = vmm.model_copy(update={"user_account_control": 0x200 | 0x100000})
+    runas = d.principals["CONTOSO\\svc-runas"]
+    d.principals["CONTOSO\\svc-runas"] = runas.model_copy(update={"token_group_sids": [f"{DOM}-525"]})
+    found = run("ad.account-delegable", the_facts=facts(d))
+    assert statuses(found) == {("CONTOSO\\svc-vmm", "fail"), ("CONTOSO\\svc-runas", "fail")}
+    assert "sensitive" in by_subject(found, "CONTOSO\\svc-vmm").message
+    assert "Protected Users" in by_subject(found, "CONTOSO\\svc-runas").message
+
+
+def test_account_not_found_fails() -> None:
+    d = directory()
+    d.principals["CONTOSO\\svc-runas"] = d.principals["CONTOSO\\svc-runas"].model_copy(update={"found": False})
+    assert ("CONTOSO\\svc-runas", "fail") in statuses(run("ad.account-delegable", the_facts=facts(d)))

@@ -1,0 +1,129 @@
+"""Every path.* and host.* status rule of SPEC §2."""
+
+from __future__ import annotations
+
+from builders import ADMINS_GROUP, DOM, RUNAS_SID, VMM_SID, by_subject, facts, hosts, run, site, statuses
+
+from offlineprep.facts import CollectionError, ErrorKind, HostFacts
+
+EXPORT, IMPORT = r"\\fs01.contoso.com\ASRExport", r"\\fs11.contoso.com\ASRImport"
+VMM, RUNAS = "CONTOSO\\svc-vmm", "CONTOSO\\svc-runas"
+
+
+def with_path(server: str, **changes: object):  # type: ignore[no-untyped-def]
+    h = hosts()
+    path = h[server].paths[0].model_copy(update=changes)
+    h[server] = h[server].model_copy(update={"paths": [path]})
+    return facts(host_facts=h)
+
+
+def status_of(check: str, subject: str, the_facts=None, the_site=None) -> str:  # type: ignore[no-untyped-def]
+    return by_subject(run(check, the_site, the_facts), subject).status.value
+
+
+def test_path_exists_rules() -> None:
+    assert status_of("path.exists", EXPORT, with_path("fs01.contoso.com", exists=False)) == "fail"
+    assert status_of("path.exists", EXPORT, with_path("fs01.contoso.com", is_directory=False)) == "fail"
+    assert status_of("path.exists", EXPORT, with_path("fs01.contoso.com", share_found=False, share=None)) == "fail"
+    assert status_of("path.exists", IMPORT) == "pass"
+
+
+def test_unreachable_server_fails_host_reachable_and_errors_its_subjects_only() -> None:
+    h = hosts()
+    h["fs01.contoso.com"] = HostFacts(name="fs01.contoso.com", reachable=False,
+                                      error=CollectionError(kind=ErrorKind.AUTH, message="HTTP 401: bad credentials"))
+    f = facts(host_facts=h)
+    assert ("fs01.contoso.com", "fail") in statuses(run("host.reachable", the_facts=f))
+    for check in ("path.exists", "path.ntfs-full-control", "path.share-full-control", "path.free-space"):
+        found = run(check, the_facts=f)
+        assert by_subject(found, EXPORT).status.value == "error", check
+        assert "401" in by_subject(found, EXPORT).message
+        assert by_subject(found, IMPORT).status.value == "pass", check
+
+
+def test_ntfs_full_control_needs_every_bit_including_change_permissions() -> None:
+    modify = f"O:BAG:SYD:(A;OICI;0x1301bf;;;{VMM_SID})"
+    found = run("path.ntfs-full-control", the_facts=with_path("fs01.contoso.com", ntfs_sddl=modify))
+    finding = by_subject(found, EXPORT)
+    assert finding.status.value == "fail" and finding.account == VMM
+    assert "ChangePermissions" in finding.message
+    assert finding.remediation is not None and "icacls" in finding.remediation.powershell
+    assert by_subject(found, IMPORT).status.value == "pass"
+
+
+def test_ntfs_full_control_through_a_nested_domain_group_and_a_deny() -> None:
+    via_group = f"O:BAG:SYD:(A;OICI;FA;;;{ADMINS_GROUP})"
+    assert status_of("path.ntfs-full-control", EXPORT, with_path("fs01.contoso.com", ntfs_sddl=via_group)) == "pass"
+    denied = f"O:SYG:SYD:(D;;WD;;;{DOM}-513)(A;OICI;FA;;;{VMM_SID})"
+    owned = f"O:BAG:SYD:(D;;WD;;;{DOM}-513)(A;OICI;FA;;;{VMM_SID})"  # owner (via the local alias) keeps WRITE_DAC
+    assert status_of("path.ntfs-full-control", EXPORT, with_path("fs01.contoso.com", ntfs_sddl=owned)) == "pass"
+    assert status_of("path.ntfs-full-control", EXPORT, with_path("fs01.contoso.com", ntfs_sddl=denied)) == "fail"
+    via_local_alias = "O:BAG:SYD:(A;OICI;FA;;;BA)"  # the server's Administrators holds the HV-Admins group
+    assert status_of("path.ntfs-full-control", EXPORT, with_path("fs01.contoso.com", ntfs_sddl=via_local_alias)) == "pass"
+
+
+def test_unparseable_sddl_is_an_error_not_a_crash() -> None:
+    assert status_of("path.ntfs-full-control", EXPORT, with_path("fs01.contoso.com", ntfs_sddl="O:BAG:SYD:(nonsense")) \
+        == "error"
+
+
+def test_share_full_control_change_is_not_enough_and_local_paths_skip() -> None:
+    h = hosts()
+    p = h["fs01.contoso.com"].paths[0]
+    share = p.share.model_copy(update={"sddl": f"O:BAG:SYD:(A;;0x1301bf;;;{VMM_SID})"})  # type: ignore[union-attr]
+    h["fs01.contoso.com"] = h["fs01.contoso.com"].model_copy(update={"paths": [p.model_copy(update={"share": share})]})
+    found = run("path.share-full-control", the_facts=facts(host_facts=h))
+    assert by_subject(found, EXPORT).status.value == "fail"
+    assert "Grant-SmbShareAccess" in (by_subject(found, EXPORT).remediation.powershell)  # type: ignore[union-attr]
+    local = site(source__export_path=r"D:\ASRExport", source__export_server="fs01.contoso.com")
+    assert (r"D:\ASRExport as CONTOSO\svc-vmm", "skip") in statuses(run("path.share-full-control", local))
+
+
+def test_share_host_group_direct_nested_and_missing() -> None:
+    assert status_of("path.share-host-group", EXPORT) == "pass"  # via HV-Admins in Administrators
+    h = hosts()
+    groups = [g.model_copy(update={"member_sids": [f"{DOM}-512"]}) if g.sid == "S-1-5-32-544" else g
+              for g in h["fs01.contoso.com"].local_groups]
+    h["fs01.contoso.com"] = h["fs01.contoso.com"].model_copy(update={"local_groups": groups})
+    found = run("path.share-host-group", the_facts=facts(host_facts=h))
+    assert by_subject(found, EXPORT).status.value == "fail"
+    assert "Add-LocalGroupMember" in by_subject(found, EXPORT).remediation.powershell  # type: ignore[union-attr]
+    groups = [g.model_copy(update={"member_sids": [VMM_SID]}) if g.sid == "S-1-5-32-547" else g for g in groups]
+    h["fs01.contoso.com"] = h["fs01.contoso.com"].model_copy(update={"local_groups": groups})
+    assert status_of("path.share-host-group", EXPORT, facts(host_facts=h)) == "pass"  # Power Users, directly
+
+
+def test_runas_read_write_share_intersects_ntfs() -> None:
+    h = hosts()
+    p = h["fs01.contoso.com"].paths[0]
+    read_share = p.share.model_copy(update={"sddl": f"O:BAG:SYD:(A;;0x1200a9;;;{RUNAS_SID})(A;;FA;;;{VMM_SID})"})  # type: ignore[union-attr]
+    h["fs01.contoso.com"] = h["fs01.contoso.com"].model_copy(update={"paths": [p.model_copy(update={"share": read_share})]})
+    found = run("path.runas-read-write", the_facts=facts(host_facts=h))
+    assert by_subject(found, EXPORT).status.value == "fail" and by_subject(found, EXPORT).account == RUNAS
+    assert "the share" in by_subject(found, EXPORT).message
+    read_only = f"O:BAG:SYD:(A;OICI;FR;;;{RUNAS_SID})"
+    assert status_of("path.runas-read-write", EXPORT, with_path("fs01.contoso.com", ntfs_sddl=read_only)) == "fail"
+    none = site(accounts={"vmm_service": VMM, "run_as": []})
+    assert {s for _, s in statuses(run("path.runas-read-write", none))} == {"skip"}
+
+
+def test_not_on_hyperv_host_by_role_by_name_by_alias_and_by_address() -> None:
+    assert status_of("path.not-on-hyperv-host", EXPORT) == "pass"
+    h = hosts()
+    h["fs01.contoso.com"] = h["fs01.contoso.com"].model_copy(update={"hyperv_installed": True})
+    assert status_of("path.not-on-hyperv-host", EXPORT, facts(host_facts=h)) == "fail"
+    h = hosts()
+    h["fs01.contoso.com"] = h["fs01.contoso.com"].model_copy(update={"computer_name": "HV02.contoso.com"})
+    assert "DNS alias" in by_subject(run("path.not-on-hyperv-host", the_facts=facts(host_facts=h)), EXPORT).message
+    h = hosts()
+    h["fs01.contoso.com"] = h["fs01.contoso.com"].model_copy(update={"ip_addresses": ["10.0.0.2"]})
+    assert status_of("path.not-on-hyperv-host", EXPORT, facts(host_facts=h)) == "fail"
+    on_host = site(target__import_path=r"\\HV11\ASRImport")
+    assert status_of("path.not-on-hyperv-host", r"\\HV11\ASRImport", the_site=on_host) == "fail"
+
+
+def test_free_space_warns_and_skips_when_sizes_unknown() -> None:
+    assert status_of("path.free-space", EXPORT, with_path("fs01.contoso.com", free_bytes=100 * 2**30)) == "warn"
+    h = hosts()
+    h["hv02"] = h["hv02"].model_copy(update={"vms": None})
+    assert status_of("path.free-space", EXPORT, facts(host_facts=h)) == "skip"

@@ -1,0 +1,52 @@
+"""policy.* status rules."""
+
+from __future__ import annotations
+
+from builders import facts, hosts, run, site, statuses
+
+from offlineprep.facts import FirewallRule, ReplicationServer
+
+
+def messages(check: str, **overrides: object) -> list[str]:
+    return [f.message for f in run(check, site(**overrides)) if f.status.value == "fail"]
+
+
+def test_policy_settings_one_finding_per_broken_rule() -> None:
+    assert statuses(run("policy.settings")) == {("Gold", "pass")}
+    assert any("copy frequency" in m for m in messages("policy.settings", policy__copy_frequency="10m"))
+    assert messages("policy.settings", policy__copy_frequency="30s") == []
+    assert any("1-12" in m for m in messages("policy.settings", policy__app_consistent_snapshot_frequency_hours=13))
+    assert any("less than" in m for m in messages(
+        "policy.settings", policy__app_consistent_snapshot_frequency_hours=6, policy__recovery_point_retention_hours=4))
+    assert any("Kerberos" in m for m in messages("policy.settings", policy__authentication="kerberos",
+                                                 policy__host_os="Windows Server 2016"))
+    both = messages("policy.settings", policy__copy_frequency="1h", policy__app_consistent_snapshot_frequency_hours=0)
+    assert len(both) == 2
+    no_import = site(target={"hosts": ["hv11.contoso.com"]})
+    assert any("import_path" in f.message for f in run("policy.settings", no_import))
+    assert statuses(run("policy.settings", site(policy=None))) == {("policy", "skip")}
+
+
+def test_same_host_os() -> None:
+    assert statuses(run("policy.same-host-os")) == {("Gold", "pass")}
+    h = hosts()
+    h["hv02"] = h["hv02"].model_copy(update={"os_caption": "Microsoft Windows Server 2016 Datacenter"})
+    assert statuses(run("policy.same-host-os", the_facts=facts(host_facts=h))) == {("Gold", "fail")}
+    assert statuses(run("policy.same-host-os", site(policy__host_os="Windows Server 2016"))) == {("Gold", "fail")}
+
+
+def test_replication_port_from_policy_host_or_default() -> None:
+    assert statuses(run("policy.replication-port")) == {("hv11.contoso.com", "pass")}
+    assert statuses(run("policy.replication-port", site(policy__port=9000))) == {("hv11.contoso.com", "warn")}
+    h = hosts()
+    h["hv11.contoso.com"] = h["hv11.contoso.com"].model_copy(update={
+        "replication_server": ReplicationServer(certificate_port=443),
+        "firewall_rules": [FirewallRule(name="VIRT-HVRHTTPSL-In-TCP-NoScope", enabled=False, direction="inbound",
+                                        action="allow", protocol="TCP", local_ports=["443"])]})
+    found = run("policy.replication-port", the_facts=facts(host_facts=h))
+    assert statuses(found) == {("hv11.contoso.com", "warn")}
+    assert found[0].evidence["port"] == 443
+    h["hv11.contoso.com"] = h["hv11.contoso.com"].model_copy(update={
+        "firewall_rules": [FirewallRule(name="range", enabled=True, direction="inbound", action="allow",
+                                        protocol="TCP", local_ports=["400-500"])]})
+    assert statuses(run("policy.replication-port", the_facts=facts(host_facts=h))) == {("hv11.contoso.com", "pass")}
