@@ -1,0 +1,426 @@
+"""The directory collector: reads what the ad.* checks need from AD over LDAP (ldap3), read-only.
+
+Few round trips: one rootDSE read, batched OR filters for computers (`batch_size` names per
+search), one search for principals and SPN holders, one base read of tokenGroups per principal
+(there are few), one batched search for group names. Paged results throughout, so nothing is
+truncated at a DC's 1,000-entry MaxPageSize. Bitwise userAccountControl tests are done in Python:
+portable across DCs, and ldap3's mock strategy cannot evaluate extensible-match filters.
+
+Every directory problem becomes `DirectoryFacts.error` (what was read before stays), never an
+exception; no message ever contains the password.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import struct
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import ldap3
+from ldap3.core import exceptions as lx
+from ldap3.protocol.formatters.formatters import format_sid
+from ldap3.utils.conv import escape_filter_chars
+
+from offlineprep.collect.requests import DirectoryRequest
+from offlineprep.facts import CollectionError, ComputerAccount, DirectoryFacts, ErrorKind, Principal, SpnHolder
+from offlineprep.names import NameError_, is_fqdn, parse_account, parse_spn, short_name
+from offlineprep.site import DirectoryConfig
+
+log = logging.getLogger(__name__)
+
+Connect = Callable[[DirectoryConfig, str | None], ldap3.Connection]
+
+COMPUTER_ATTRIBUTES = [
+    "sAMAccountName", "dNSHostName", "userAccountControl", "msDS-AllowedToDelegateTo",
+    "msDS-AllowedToActOnBehalfOfOtherIdentity", "servicePrincipalName", "operatingSystem",
+    "operatingSystemVersion", "objectSid",
+]
+PRINCIPAL_ATTRIBUTES = ["sAMAccountName", "userPrincipalName", "objectSid", "objectClass", "userAccountControl"]
+PAGE_SIZE = 500
+
+
+class _DirectoryProblem(Exception):
+    def __init__(self, kind: ErrorKind, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+# --------------------------------------------------------------------------- connection
+
+
+def connect(config: DirectoryConfig, password: str | None) -> ldap3.Connection:
+    """Open, secure and bind a connection as the site file says; TLS is verified unless told not to."""
+    url = config.server
+    use_ssl = url.lower().startswith("ldaps://")
+    if not use_ssl and not url.lower().startswith("ldap://"):
+        raise _DirectoryProblem(ErrorKind.PROTOCOL, f"{url}: the server must be an ldaps:// or ldap:// URL")
+    if config.auth == "simple" and not use_ssl and not config.start_tls:
+        raise _DirectoryProblem(ErrorKind.TLS, "a simple bind needs TLS: use ldaps:// or start_tls = true")
+    if not config.verify_tls:
+        log.warning("TLS certificate verification for %s is turned off (verify_tls = false)", url)
+    tls = ldap3.Tls(
+        validate=ssl.CERT_REQUIRED if config.verify_tls else ssl.CERT_NONE,
+        ca_certs_file=config.ca_file,
+        version=ssl.PROTOCOL_TLS_CLIENT if config.verify_tls else None,
+    )
+    server = ldap3.Server(url, use_ssl=use_ssl, tls=tls, connect_timeout=config.timeout_seconds, get_info=ldap3.NONE)
+    kwargs: dict[str, Any] = {"raise_exceptions": True, "receive_timeout": max(1, round(config.timeout_seconds)),
+                              "auto_referrals": False, "read_only": True}
+    if config.auth == "simple":
+        conn = ldap3.Connection(server, user=config.user, password=password, authentication=ldap3.SIMPLE, **kwargs)
+    elif config.auth == "ntlm":
+        conn = ldap3.Connection(server, user=config.user, password=password, authentication=ldap3.NTLM, **kwargs)
+    else:
+        try:
+            import gssapi  # noqa: F401
+        except ImportError:
+            raise _DirectoryProblem(ErrorKind.AUTH, "Kerberos needs the gssapi package: "
+                                    "pip install 'offlineprep[kerberos]'") from None
+        conn = ldap3.Connection(server, user=config.user, authentication=ldap3.SASL,
+                                sasl_mechanism=ldap3.KERBEROS, **kwargs)
+    conn.open()
+    if config.start_tls and not use_ssl:
+        conn.start_tls()
+    conn.bind()
+    return conn
+
+
+# --------------------------------------------------------------------------- collector
+
+
+class _Reader:
+    """Counts every search request (each page counts) and reads entries as plain dicts."""
+
+    def __init__(self, conn: ldap3.Connection) -> None:
+        self.conn = conn
+        self.searches = 0
+
+    def search(self, base: str, flt: str, attributes: list[str], scope: Any = ldap3.SUBTREE) -> Iterator[dict[str, Any]]:
+        if scope == ldap3.BASE:
+            self.searches += 1
+            self.conn.search(base, flt, search_scope=scope, attributes=attributes)
+            for item in self.conn.response or []:
+                if item.get("type") == "searchResEntry":
+                    yield item
+            return
+        cookie: Any = None
+        while True:
+            self.searches += 1
+            self.conn.search(base, flt, search_scope=scope, attributes=attributes, paged_size=PAGE_SIZE,
+                             paged_cookie=cookie)
+            for item in self.conn.response or []:
+                if item.get("type") == "searchResEntry":
+                    yield item
+            controls = (self.conn.result or {}).get("controls") or {}
+            cookie = controls.get("1.2.840.113556.1.4.319", {}).get("value", {}).get("cookie")
+            if not cookie:
+                return
+
+
+def collect_directory(
+    config: DirectoryConfig, request: DirectoryRequest, password: str | None, connect: Connect | None = None
+) -> DirectoryFacts:
+    facts = DirectoryFacts(server=config.server, base_dn=config.base_dn)
+    reader: _Reader | None = None
+    conn = None
+    try:
+        conn = (connect or globals()["connect"])(config, password)
+        reader = _Reader(conn)
+        _read(reader, config, request, facts)
+    except _DirectoryProblem as problem:
+        facts.error = CollectionError(kind=problem.kind, message=_clean(problem.message, password))
+    except Exception as exc:  # ldap3 raises many types; each becomes one sentence
+        log.debug("directory collection failed", exc_info=True)
+        kind, message = describe_ldap_error(exc, config)
+        facts.error = CollectionError(kind=kind, message=_clean(message, password))
+    finally:
+        if reader is not None:
+            facts.searches = reader.searches
+        if conn is not None:
+            try:
+                conn.unbind()
+            except Exception:
+                pass
+    return facts
+
+
+def _read(reader: _Reader, config: DirectoryConfig, request: DirectoryRequest, facts: DirectoryFacts) -> None:
+    base = config.base_dn or _default_naming_context(reader)
+    facts.base_dn = base
+    facts.domain_dns_name = ".".join(p.split("=", 1)[1] for p in base.split(",") if p.strip().upper().startswith("DC="))
+    _read_computers(reader, base, request.computers, facts, config.batch_size)
+    _read_principals_and_spns(reader, base, request, facts, config.batch_size)
+    _read_group_names(reader, base, facts, config.batch_size)
+
+
+def _default_naming_context(reader: _Reader) -> str:
+    for entry in reader.search("", "(objectClass=*)", ["defaultNamingContext"], scope=ldap3.BASE):
+        value = _first(entry, "defaultNamingContext")
+        if value:
+            return str(value)
+    raise _DirectoryProblem(ErrorKind.PROTOCOL, "the rootDSE has no defaultNamingContext; set base_dn in the site file")
+
+
+def _batches(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _read_computers(reader: _Reader, base: str, names: list[str], facts: DirectoryFacts, batch: int) -> None:
+    entries: list[dict[str, Any]] = []
+    for chunk in _batches(names, batch):
+        terms = set()
+        for name in chunk:
+            terms.add(f"(sAMAccountName={escape_filter_chars(short_name(name))}$)")
+            if is_fqdn(name):
+                terms.add(f"(dNSHostName={escape_filter_chars(name.rstrip('.'))})")
+        flt = f"(&(objectClass=computer)(|{''.join(sorted(terms))}))"
+        entries.extend(reader.search(base, flt, COMPUTER_ATTRIBUTES))
+    by_dns: dict[str, dict[str, Any]] = {}
+    by_sam: dict[str, dict[str, Any]] = {}
+    for entry in entries:
+        dns = _first(entry, "dNSHostName")
+        sam = _first(entry, "sAMAccountName")
+        if dns:
+            by_dns[str(dns).casefold()] = entry
+        if sam:
+            by_sam[str(sam).casefold()] = entry
+    for name in names:
+        entry = by_dns.get(name.rstrip(".").casefold()) or by_sam.get(f"{short_name(name)}$".casefold())
+        facts.computers[name] = _computer(name, entry)
+        sid = facts.computers[name].object_sid
+        if sid and not facts.domain_sid and sid.count("-") >= 7:
+            facts.domain_sid = sid.rsplit("-", 1)[0]
+
+
+def _computer(name: str, entry: dict[str, Any] | None) -> ComputerAccount:
+    if entry is None:
+        return ComputerAccount(query=name, found=False)
+    raw = entry.get("raw_attributes", {})
+    rbcd_blob = _first_raw(raw, "msDS-AllowedToActOnBehalfOfOtherIdentity")
+    return ComputerAccount(
+        query=name,
+        found=True,
+        distinguished_name=entry.get("dn"),
+        sam_account_name=_str(_first(entry, "sAMAccountName")),
+        dns_host_name=_str(_first(entry, "dNSHostName")),
+        object_sid=_sid(entry),
+        user_account_control=_int(_first(entry, "userAccountControl")),
+        allowed_to_delegate_to=[str(v) for v in _all(entry, "msDS-AllowedToDelegateTo")],
+        rbcd_allowed_sids=allowed_sids_from_security_descriptor(rbcd_blob) if rbcd_blob else [],
+        service_principal_names=[str(v) for v in _all(entry, "servicePrincipalName")],
+        operating_system=_str(_first(entry, "operatingSystem")),
+        operating_system_version=_str(_first(entry, "operatingSystemVersion")),
+    )
+
+
+def _account_filter(name: str) -> str:
+    try:
+        account = parse_account(name)
+    except NameError_:
+        return f"(sAMAccountName={escape_filter_chars(name)})"
+    terms = [f"(sAMAccountName={escape_filter_chars(account.name)})"]
+    if account.is_upn:
+        terms.append(f"(userPrincipalName={escape_filter_chars(name.strip())})")
+    return "".join(terms)
+
+
+def _read_principals_and_spns(
+    reader: _Reader, base: str, request: DirectoryRequest, facts: DirectoryFacts, batch: int
+) -> None:
+    """Principals and SPN holders in one search: both lists are short (a few accounts, two paths)."""
+    spn_terms = []
+    for name in request.spn_names:
+        for service in ("HOST", "cifs"):
+            spn_terms.append(f"(servicePrincipalName={escape_filter_chars(f'{service}/{name}')})")
+    terms = [_account_filter(p) for p in request.principals] + spn_terms
+    entries: list[dict[str, Any]] = []
+    for chunk in _batches(terms, batch):
+        entries.extend(reader.search(base, f"(|{''.join(chunk)})", [*PRINCIPAL_ATTRIBUTES, "servicePrincipalName"]))
+    for name in request.principals:
+        facts.principals[name] = _principal(reader, name, entries)
+    for name in request.spn_names:
+        holders = []
+        for entry in entries:
+            for value in _all(entry, "servicePrincipalName"):
+                spn = parse_spn(str(value))
+                if spn and spn.service_class.casefold() in {"host", "cifs"} and \
+                        spn.host.rstrip(".").casefold() == name.rstrip(".").casefold():
+                    holders.append(SpnHolder(spn=str(value), distinguished_name=entry.get("dn", ""),
+                                             sam_account_name=_str(_first(entry, "sAMAccountName"))))
+        facts.spn_holders[name] = holders
+
+
+def _principal(reader: _Reader, name: str, entries: list[dict[str, Any]]) -> Principal:
+    try:
+        account = parse_account(name)
+        wanted, upn = account.name.casefold(), name.strip().casefold() if account.is_upn else None
+    except NameError_:
+        wanted, upn = name.casefold(), None
+    entry = next(
+        (e for e in entries if "objectClass" in e.get("attributes", {}) and (
+            str(_first(e, "sAMAccountName") or "").casefold() == wanted
+            or (upn is not None and str(_first(e, "userPrincipalName") or "").casefold() == upn))),
+        None,
+    )
+    if entry is None:
+        return Principal(query=name, found=False)
+    token_groups = []
+    for item in reader.search(entry["dn"], "(objectClass=*)", ["tokenGroups"], scope=ldap3.BASE):
+        token_groups = [_to_sid(v) for v in item.get("raw_attributes", {}).get("tokenGroups", [])]
+    return Principal(
+        query=name,
+        found=True,
+        distinguished_name=entry.get("dn"),
+        sam_account_name=_str(_first(entry, "sAMAccountName")),
+        object_sid=_sid(entry),
+        object_classes=[str(c) for c in _all(entry, "objectClass")],
+        user_account_control=_int(_first(entry, "userAccountControl")),
+        token_group_sids=[s for s in token_groups if s],
+    )
+
+
+def _read_group_names(reader: _Reader, base: str, facts: DirectoryFacts, batch: int) -> None:
+    """Names for the SIDs in tokenGroups: evidence only, so a failure here costs nothing else."""
+    sids = sorted({s for p in facts.principals.values() for s in p.token_group_sids if s.startswith("S-1-5-21-")})
+    for chunk in _batches(sids, batch):
+        flt = "(|" + "".join(f"(objectSid={s})" for s in chunk) + ")"
+        try:
+            for entry in reader.search(base, flt, ["sAMAccountName", "objectSid"]):
+                sid, sam = _sid(entry), _str(_first(entry, "sAMAccountName"))
+                if sid and sam:
+                    domain = (facts.domain_dns_name or "").split(".")[0].upper()
+                    facts.sid_names[sid] = f"{domain}\\{sam}" if domain else sam
+        except lx.LDAPException as exc:
+            log.debug("group name lookup failed: %s", type(exc).__name__)
+            return
+
+
+# --------------------------------------------------------------------------- values
+
+
+def _all(entry: dict[str, Any], name: str) -> list[Any]:
+    value = entry.get("attributes", {}).get(name)
+    if value is None or value == []:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _first(entry: dict[str, Any], name: str) -> Any:
+    values = _all(entry, name)
+    return values[0] if values else None
+
+
+def _first_raw(raw: dict[str, Any], name: str) -> bytes | None:
+    values = raw.get(name) or []
+    return values[0] if values and isinstance(values[0], (bytes, bytearray)) else None
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _sid(entry: dict[str, Any]) -> str | None:
+    raw = _first_raw(entry.get("raw_attributes", {}), "objectSid")
+    if raw is not None and len(raw) >= 8:
+        return _to_sid(raw)
+    value = _first(entry, "objectSid")
+    return str(value) if value else None
+
+
+def _to_sid(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        if value[:4] == b"S-1-":
+            return value.decode("ascii", "replace")
+        return str(format_sid(bytes(value)))
+    return str(value)
+
+
+def sid_from_bytes(data: bytes, offset: int = 0) -> tuple[str, int]:
+    """A binary SID (MS-DTYP 2.4.2.2) at `offset`; returns it and its length."""
+    revision, count = data[offset], data[offset + 1]
+    authority = int.from_bytes(data[offset + 2 : offset + 8], "big")
+    subs = struct.unpack_from(f"<{count}I", data, offset + 8)
+    return "S-" + "-".join(str(x) for x in (revision, authority, *subs)), 8 + 4 * count
+
+
+def allowed_sids_from_security_descriptor(blob: bytes) -> list[str]:
+    """SIDs of the allow ACEs in a self-relative security descriptor's DACL (MS-DTYP 2.4.6).
+
+    msDS-AllowedToActOnBehalfOfOtherIdentity stores who may delegate to this computer this way.
+    """
+    try:
+        offset_dacl = struct.unpack_from("<I", blob, 16)[0]
+        if not offset_dacl:
+            return []
+        count = struct.unpack_from("<H", blob, offset_dacl + 4)[0]
+        pos = offset_dacl + 8
+        sids = []
+        for _ in range(count):
+            ace_type, _flags, size = struct.unpack_from("<BBH", blob, pos)
+            if ace_type == 0x00:  # ACCESS_ALLOWED_ACE: header, mask, SID
+                sids.append(sid_from_bytes(blob, pos + 8)[0])
+            elif ace_type == 0x05:  # ACCESS_ALLOWED_OBJECT_ACE: header, mask, flags, GUIDs, SID
+                obj_flags = struct.unpack_from("<I", blob, pos + 8)[0]
+                sid_at = pos + 12 + (16 if obj_flags & 1 else 0) + (16 if obj_flags & 2 else 0)
+                sids.append(sid_from_bytes(blob, sid_at)[0])
+            pos += size
+        return sids
+    except (struct.error, IndexError):
+        log.warning("msDS-AllowedToActOnBehalfOfOtherIdentity could not be parsed")
+        return []
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def describe_ldap_error(exc: BaseException, config: DirectoryConfig) -> tuple[ErrorKind, str]:
+    """One kind and one human sentence per failure; never the password, never a traceback."""
+    text = str(exc)
+    server = config.server
+    if isinstance(exc, lx.LDAPInvalidCredentialsResult):
+        return ErrorKind.AUTH, f"{server} rejected the credentials of {config.user} (invalid credentials)"
+    if isinstance(exc, lx.LDAPStrongerAuthRequiredResult):
+        return ErrorKind.TLS, f"{server} requires a stronger authentication: use ldaps:// or start_tls = true"
+    if isinstance(exc, (lx.LDAPReferralError,)) or "referral" in text.lower():
+        return ErrorKind.PROTOCOL, f"{server} answered with a referral; point the site file at a DC of the domain"
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text.lower():
+        return ErrorKind.TLS, (f"the TLS certificate of {server} is not trusted: set ca_file to the CA that issued "
+                               "it (or verify_tls = false for a lab)")
+    if isinstance(exc, lx.LDAPStartTLSError) or "ssl" in text.lower() or "tls" in text.lower():
+        return ErrorKind.TLS, f"TLS with {server} failed: {_short(text)}"
+    if isinstance(exc, lx.LDAPSocketReceiveError) or "timed out" in text.lower() or "timeout" in text.lower():
+        return ErrorKind.TIMEOUT, f"{server} did not answer within {config.timeout_seconds:g} s"
+    if isinstance(exc, (lx.LDAPSocketOpenError, lx.LDAPSocketSendError, lx.LDAPSessionTerminatedByServerError,
+                        lx.LDAPCommunicationError, ConnectionError, OSError)):
+        return ErrorKind.UNREACHABLE, f"cannot reach {server}: {_short(text)}"
+    if isinstance(exc, lx.LDAPInsufficientAccessRightsResult):
+        return ErrorKind.ACCESS_DENIED, f"{config.user} may not read what offlineprep needs on {server}"
+    if isinstance(exc, lx.LDAPOperationResult):
+        return ErrorKind.PROTOCOL, f"{server} answered {exc.result}: {_short(exc.description or text)}"
+    if isinstance(exc, lx.LDAPException):
+        return ErrorKind.PROTOCOL, f"LDAP error with {server}: {type(exc).__name__}: {_short(text)}"
+    return ErrorKind.INTERNAL, f"directory collection failed: {type(exc).__name__}: {_short(text)}"
+
+
+def _short(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _clean(message: str, password: str | None) -> str:
+    if password and len(password) >= 3:
+        message = message.replace(password, "********")
+    return message
