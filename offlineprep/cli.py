@@ -371,7 +371,9 @@ def main() -> None:
     """Console entry point: map our errors to exit codes; a bug is exit 4, never 0."""
     _setup_logging()
     try:
-        app(standalone_mode=False)
+        # standalone_mode=False makes click *return* the code of typer.Exit instead of raising it
+        returned = app(standalone_mode=False)
+        sys.exit(returned if isinstance(returned, int) else 0)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except OfflineprepError as exc:

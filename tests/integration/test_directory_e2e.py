@@ -1,0 +1,154 @@
+"""Every ad.* rule end to end: samba-tool makes the objects, the CLI reads them over LDAPS.
+
+The scenario is built the way administrators build it (computer create, delegation add-service,
+delegation for-any-protocol / for-any-service, delegation add-principal, spn add, user create,
+group addmembers), and `offlineprep preflight --only 'ad.*'` must classify each one as SPEC §2 says.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from samba import ADMIN_PASSWORD, SambaDC
+
+PASSWORD_ENV = "OFFLINEPREP_LDAP_PASSWORD"
+
+
+@pytest.fixture(scope="module")
+def scenario(samba_dc: SambaDC) -> dict[str, Any]:
+    dc = samba_dc
+    both = ["cifs/fs01.lab.test", "cifs/FS01", "cifs/fs11.lab.test", "cifs/FS11"]
+    for name in ("FS01", "FS11"):
+        dc.computer(name)
+        dc.tool("spn", "add", f"HOST/{name.lower()}.lab.test", f"{name}$")
+        dc.tool("spn", "add", f"HOST/{name}", f"{name}$")
+    dc.computer("HV01")  # right: cifs to both computers, both name forms, any protocol
+    for spn in both:
+        dc.tool("delegation", "add-service", "HV01$", spn)
+    dc.tool("delegation", "for-any-protocol", "HV01$", "on")
+    dc.computer("HV02")  # Kerberos-only constrained delegation
+    dc.tool("delegation", "add-service", "HV02$", "cifs/fs01.lab.test")
+    dc.computer("HV03")  # unconstrained
+    dc.tool("delegation", "for-any-service", "HV03$", "on")
+    dc.computer("HV04")  # only the short form, while the paths use the FQDN
+    dc.tool("delegation", "add-service", "HV04$", "cifs/FS01")
+    dc.tool("delegation", "for-any-protocol", "HV04$", "on")
+    dc.computer("HV05", enabled=False)  # `computer create` without --prepare-oldjoin: disabled
+    dc.computer("HV06")  # resource-based delegation on FS01 instead of the classic setting
+    dc.tool("delegation", "add-principal", "FS01$", "HV06$")
+    dc.computer("HV11")  # target host without delegation: warn
+    dc.user("svc-vmm")
+    dc.user("svc-runas")
+    dc.set_attribute(f"CN=svc-runas,CN=Users,{dc.base_dn}", "userAccountControl", str(0x200 | 0x100000))
+    dc.user("svc-prot")
+    dc.tool("group", "addmembers", "Protected Users", "svc-prot")
+    return {"dc": dc}
+
+
+def write_site(folder: Path, dc: SambaDC, *, server: str | None = None, ca_file: str | None = "default",
+               hosts: list[str] | None = None, export_path: str = r"\\fs01.lab.test\ASRExport") -> Path:
+    site = folder / "site.toml"
+    ca = str(dc.ca_file) if ca_file == "default" else ca_file
+    source_hosts = hosts or ["hv01.lab.test", "HV02", "hv03.lab.test", "hv04.lab.test", "hv05.lab.test", "HV06"]
+    site.write_text(
+        "[directory]\n"
+        f'server = "{server or dc.url}"\n'
+        'user = "Administrator@lab.test"\n'
+        f'password_env = "{PASSWORD_ENV}"\n'
+        + (f"ca_file = '{ca}'\n" if ca else "")
+        + "timeout_seconds = 5\n"
+        + "[accounts]\n"
+        'vmm_service = "LAB\\\\svc-vmm"\n'
+        'run_as = ["LAB\\\\svc-runas", "svc-prot@lab.test"]\n'
+        "[source]\n"
+        f"hosts = {json.dumps(source_hosts)}\n"
+        f"export_path = '{export_path}'\n"
+        "[target]\n"
+        'hosts = ["hv11.lab.test"]\n'
+        "import_path = '\\\\fs11.lab.test\\ASRImport'\n"
+    )
+    return site
+
+
+def preflight(site: Path, out: Path, password: str = ADMIN_PASSWORD, *extra: str) -> tuple[int, dict[str, Any], str]:
+    env = {**os.environ, PASSWORD_ENV: password}
+    proc = subprocess.run(
+        [sys.executable, "-m", "offlineprep", "preflight", "--config", str(site), "--only", "ad.*",
+         "--json", str(out), *extra],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    results = json.loads(out.read_text()) if out.exists() else {}
+    return proc.returncode, results, proc.stdout + proc.stderr
+
+
+def table(results: dict[str, Any], check: str) -> dict[str, str]:
+    return {f["subject"] + (f"->{f['target']}" if f.get("target") else ""): f["status"]
+            for f in results["findings"] if f["check"] == check}
+
+
+def test_every_ad_rule_against_samba(scenario: dict[str, Any], tmp_path: Path) -> None:
+    dc = scenario["dc"]
+    code, results, output = preflight(write_site(tmp_path, dc), tmp_path / "r.json")
+    assert code == 1, output
+    assert table(results, "ad.delegation") == {
+        "hv01.lab.test->fs01.lab.test": "pass", "hv01.lab.test->fs11.lab.test": "pass",
+        "HV02->fs01.lab.test": "fail", "HV02->fs11.lab.test": "fail",  # Kerberos only; nothing for fs11
+        "hv03.lab.test->fs01.lab.test": "fail", "hv03.lab.test->fs11.lab.test": "fail",  # unconstrained
+        "hv04.lab.test->fs01.lab.test": "fail", "hv04.lab.test->fs11.lab.test": "fail",  # short form only
+        "hv05.lab.test->fs01.lab.test": "fail", "hv05.lab.test->fs11.lab.test": "fail",
+        "HV06->fs01.lab.test": "warn", "HV06->fs11.lab.test": "fail",  # resource-based on FS01
+        "hv11.lab.test->fs11.lab.test": "warn",  # target host
+    }
+    messages = {f["subject"] + "->" + f.get("target", ""): f["message"] for f in results["findings"]
+                if f["check"] == "ad.delegation"}
+    assert "Kerberos only" in messages["HV02->fs01.lab.test"]
+    assert "unconstrained" in messages["hv03.lab.test->fs01.lab.test"]
+    assert "different names" in messages["hv04.lab.test->fs01.lab.test"]
+    assert "resource-based" in messages["HV06->fs01.lab.test"]
+    assert table(results, "ad.host-account") == {
+        "hv01.lab.test": "pass", "HV02": "pass", "hv03.lab.test": "pass", "hv04.lab.test": "pass",
+        "hv05.lab.test": "fail", "HV06": "pass", "hv11.lab.test": "pass"}
+    assert table(results, "ad.delegation-target") == {"fs01.lab.test": "pass", "fs11.lab.test": "pass"}
+    assert table(results, "ad.account-delegable") == {
+        "LAB\\svc-vmm": "pass", "LAB\\svc-runas": "fail", "svc-prot@lab.test": "fail"}
+    assert results["statistics"]["ldap_searches"] <= 10
+    assert "winrm_seconds" not in results["statistics"]  # --only 'ad.*' opened no WinRM connection
+
+
+def test_name_without_spn_and_ip_path(scenario: dict[str, Any], tmp_path: Path) -> None:
+    dc = scenario["dc"]
+    site = write_site(tmp_path, dc, hosts=["hv01.lab.test"], export_path=r"\\fs99.lab.test\ASRExport")
+    _, results, _ = preflight(site, tmp_path / "r.json")
+    assert table(results, "ad.delegation-target")["fs99.lab.test"] == "fail"
+    site = write_site(tmp_path, dc, hosts=["hv01.lab.test"], export_path=r"\\127.0.0.9\ASRExport")
+    _, results, _ = preflight(site, tmp_path / "r.json")
+    assert table(results, "ad.delegation")["hv01.lab.test->127.0.0.9"] == "fail"
+
+
+def test_bad_password_is_an_error_finding_without_the_password(scenario: dict[str, Any], tmp_path: Path) -> None:
+    secret = "Wr0ng-Secret-7c1e9"
+    code, results, output = preflight(write_site(tmp_path, scenario["dc"]), tmp_path / "r.json", secret)
+    assert code == 3, output
+    assert {f["status"] for f in results["findings"]} == {"error"}
+    assert any("credentials" in f["message"] for f in results["findings"])
+    assert secret not in output and secret not in (tmp_path / "r.json").read_text()
+
+
+def test_untrusted_certificate_says_how_to_trust_the_ca(scenario: dict[str, Any], tmp_path: Path) -> None:
+    code, results, _ = preflight(write_site(tmp_path, scenario["dc"], ca_file=None), tmp_path / "r.json")
+    assert code == 3
+    assert all("ca_file" in f["message"] for f in results["findings"])
+
+
+def test_unreachable_directory_is_an_error_and_every_file_is_written(scenario: dict[str, Any], tmp_path: Path) -> None:
+    site = write_site(tmp_path, scenario["dc"], server="ldaps://127.0.0.1:1")
+    code, results, output = preflight(site, tmp_path / "r.json", ADMIN_PASSWORD, "--junit", str(tmp_path / "j.xml"))
+    assert code == 3, output
+    assert all("cannot reach" in f["message"] for f in results["findings"])
+    assert (tmp_path / "j.xml").exists()
