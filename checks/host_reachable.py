@@ -1,5 +1,9 @@
 """host.reachable: WinRM connects and authenticates to every machine the selected checks need.
 
+A machine that connected and authenticated but then answered something unusable (a WS-Management
+fault, garbage, a failing script) passes here; the checks that needed its facts report `error`
+with the cause, so the run is "incomplete" rather than "not ready".
+
 Every other host check reads facts gathered over WinRM; when a machine cannot be reached this
 check fails for it and names the cause (refused, timeout, 401, TLS, garbage), and the checks that
 needed it report `error` for that subject only.
@@ -23,10 +27,13 @@ from offlineprep.pwsh import quote
 )
 def reachable(ctx: CheckContext) -> Iterator[Outcome]:
     for name, host in (ctx.facts.hosts or {}).items():
-        if host.reachable and host.error is None:
-            yield Outcome(status=Status.PASS, subject=name,
-                          message=f"WinRM answered ({host.computer_name or name}, {host.os_caption or 'OS unknown'})",
-                          evidence={"computer_name": host.computer_name, "round_trip_seconds": host.round_trip_seconds})
+        if host.reachable:
+            message = f"WinRM answered ({host.computer_name or name}, {host.os_caption or 'OS unknown'})"
+            if host.error is not None:  # connected and authenticated, but the answer was unusable
+                message = f"WinRM connected and authenticated, but collection failed: {host.error.message}"
+            yield Outcome(status=Status.PASS, subject=name, message=message,
+                          evidence={"computer_name": host.computer_name, "round_trip_seconds": host.round_trip_seconds,
+                                    "collection_error": host.error.message if host.error else None})
             continue
         cause = host.error.message if host.error else "no answer"
         kind = host.error.kind.value if host.error else "unreachable"

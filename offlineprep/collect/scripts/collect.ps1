@@ -1,0 +1,116 @@
+# offlineprep host collector (read-only). Windows PowerShell 5.1 compatible.
+# Input: one argument, the request as base64-encoded UTF-8 JSON: values arrive as data, never as code.
+# Output: one JSON document on stdout (schema offlineprep/host/v1). Each section is wrapped so a
+# failing cmdlet records an error for that section instead of ending the script.
+param([string]$RequestB64)
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+$WarningPreference = 'SilentlyContinue'
+$request = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($RequestB64)) | ConvertFrom-Json
+$out = [ordered]@{ schema = 'offlineprep/host/v1'; errors = [ordered]@{} }
+
+function Try-Section([string]$name, [scriptblock]$block) {
+    try { & $block } catch { $out.errors[$name] = $_.Exception.Message }
+}
+
+Try-Section 'identity' {
+    $cs = Get-CimInstance Win32_ComputerSystem
+    $out.computer_name = if ($cs.Domain -and $cs.PartOfDomain) { "$($cs.DNSHostName).$($cs.Domain)" } else { $cs.DNSHostName }
+    $os = Get-CimInstance Win32_OperatingSystem
+    $out.os = [ordered]@{ caption = $os.Caption; version = $os.Version; build = $os.BuildNumber }
+}
+Try-Section 'hyperv' {
+    $installed = $null
+    try { $installed = ((Get-WindowsFeature -Name Hyper-V).InstallState -eq 'Installed') } catch {
+        $f = Get-CimInstance Win32_OptionalFeature -Filter "Name='Microsoft-Hyper-V'"
+        $installed = [bool]($f -and $f.InstallState -eq 1)
+    }
+    $svc = Get-Service -Name vmms -ErrorAction SilentlyContinue
+    $out.hyperv = [ordered]@{ installed = $installed; vmms = if ($svc) { [string]$svc.Status } else { $null } }
+}
+Try-Section 'ip_addresses' {
+    $out.ip_addresses = @(Get-CimInstance Win32_NetworkAdapterConfiguration -Filter 'IPEnabled=True' |
+        ForEach-Object { $_.IPAddress } | Where-Object { $_ })
+}
+
+if (@($request.paths).Count -gt 0) {
+    Try-Section 'local_groups' {
+        # ADSI reads member SIDs even where Get-LocalGroupMember fails on orphaned SIDs
+        $groups = @()
+        foreach ($g in Get-CimInstance Win32_Group -Filter 'LocalAccount=True') {
+            $members = @()
+            $adsi = [ADSI]"WinNT://$env:COMPUTERNAME/$($g.Name),group"
+            foreach ($m in @($adsi.Invoke('Members'))) {
+                $bytes = $m.GetType().InvokeMember('objectSid', 'GetProperty', $null, $m, $null)
+                $sid = (New-Object Security.Principal.SecurityIdentifier($bytes, 0)).Value
+                $path = $m.GetType().InvokeMember('ADsPath', 'GetProperty', $null, $m, $null)
+                $members += [ordered]@{ sid = $sid; name = [string]$path }
+            }
+            $groups += [ordered]@{ sid = $g.SID; name = $g.Name; members = $members }
+        }
+        $out.local_groups = $groups
+    }
+    $paths = @()
+    foreach ($p in @($request.paths)) {
+        $r = [ordered]@{ path = [string]$p.raw }
+        try {
+            $local = $p.local_path
+            if ($p.kind -eq 'unc') {
+                $share = Get-SmbShare -Name $p.share -ErrorAction SilentlyContinue
+                $r.share_found = [bool]$share
+                if ($share) {
+                    $r.share = [ordered]@{ name = $share.Name; path = $share.Path; sddl = [string]$share.SecurityDescriptor }
+                    $local = if ($p.subpath) { Join-Path $share.Path $p.subpath } else { $share.Path }
+                }
+            }
+            $r.local_path = $local
+            if ($local) {
+                $item = Get-Item -LiteralPath $local -Force -ErrorAction SilentlyContinue
+                $r.exists = [bool]$item
+                if ($item) {
+                    $r.is_directory = [bool]$item.PSIsContainer
+                    $r.ntfs_sddl = (Get-Acl -LiteralPath $local).Sddl
+                    $drive = [IO.Path]::GetPathRoot($item.FullName)
+                    $vol = Get-CimInstance Win32_Volume | Where-Object { $_.Name -eq $drive } | Select-Object -First 1
+                    if ($vol) { $r.free_bytes = [int64]$vol.FreeSpace; $r.total_bytes = [int64]$vol.Capacity }
+                }
+            }
+        } catch { $r.error = $_.Exception.Message }
+        $paths += $r
+    }
+    $out.paths = $paths
+}
+
+if ($request.hyperv) {
+    Try-Section 'vms' {
+        $vms = @()
+        foreach ($vm in Get-VM) {
+            $bytes = [int64]0
+            foreach ($disk in Get-VMHardDiskDrive -VM $vm) {
+                $vhd = Get-VHD -Path $disk.Path
+                while ($vhd) {
+                    $bytes += [int64]$vhd.FileSize
+                    $vhd = if ($vhd.ParentPath) { Get-VHD -Path $vhd.ParentPath } else { $null }
+                }
+            }
+            $vms += [ordered]@{ name = $vm.Name; disk_bytes = $bytes }
+        }
+        $out.vms = $vms
+    }
+    Try-Section 'replication_server' {
+        $rs = Get-VMReplicationServer
+        $out.replication_server = [ordered]@{ enabled = [bool]$rs.ReplicationEnabled; kerberos_port = $rs.KerbAuthPort;
+            certificate_port = $rs.CertAuthPort; allowed_authentication = [string]$rs.AllowedAuthenticationType }
+    }
+    Try-Section 'firewall_rules' {
+        $rules = @()
+        foreach ($rule in Get-NetFirewallRule -Direction Inbound -Enabled True) {
+            $pf = $rule | Get-NetFirewallPortFilter
+            $rules += [ordered]@{ name = $rule.Name; display_name = $rule.DisplayName; enabled = $true;
+                direction = 'inbound'; action = ([string]$rule.Action).ToLower(); protocol = [string]$pf.Protocol;
+                local_ports = @($pf.LocalPort | ForEach-Object { [string]$_ }) }
+        }
+        $out.firewall_rules = $rules
+    }
+}
+[Console]::Out.Write(($out | ConvertTo-Json -Depth 8 -Compress))

@@ -1,0 +1,312 @@
+"""A WS-Management endpoint on loopback that answers as the simulated Windows hosts would.
+
+A simulator for tests, the demo and benchmarks, not a WinRM server: it speaks the shell protocol
+as pywinrm uses it (Create shell, Command, Send stdin, Receive, Signal, Delete; Basic auth; every
+response carrying RelatesTo = the request's MessageID), serves many hosts on one port (the host is
+the last part of the URL path: /wsman/<host>), counts commands per host, records the request each
+host received (so injection tests can see values arrive as data), checks that the script is our
+collection script byte for byte, and misbehaves on demand (`Fault`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import socket
+import threading
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote
+
+from offlineprep.lab.windows import Fault, SimulatedHost
+
+NS = {
+    "s": "http://www.w3.org/2003/05/soap-envelope",
+    "a": "http://schemas.xmlsoap.org/ws/2004/08/addressing",
+    "w": "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd",
+    "rsp": "http://schemas.microsoft.com/wbem/wsman/1/windows/shell",
+}
+SHELL = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell"
+DONE = f"{SHELL}/CommandState/Done"
+
+
+@dataclass
+class _Command:
+    host: str
+    command_line: str
+    stdin: bytearray = field(default_factory=bytearray)
+    output: tuple[bytes, bytes, int] | None = None
+
+
+class WinRMEndpoint:
+    """Start with `with WinRMEndpoint(hosts, user, password) as endpoint:`; hosts keyed by the name
+    the collector uses (as written in the site file), compared case-insensitively."""
+
+    def __init__(self, hosts: dict[str, SimulatedHost], username: str = "lab\\preflight",
+                 password: str = "lab-password", latency: float = 0.0, slow_seconds: float = 30.0) -> None:
+        self.hosts = {k.casefold(): v for k, v in hosts.items()}
+        self.username = username
+        self.password = password
+        self.latency = latency
+        self.slow_seconds = slow_seconds
+        self.commands: Counter[str] = Counter()
+        self.requests: dict[str, list[dict[str, Any]]] = {}
+        self.command_lines: list[str] = []
+        self.unknown_scripts = 0
+        self._commands: dict[str, _Command] = {}
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._closed_port = _closed_port()
+        from offlineprep.collect.hosts import collection_script
+
+        self._script_digest = hashlib.sha256(collection_script().encode("utf-8")).hexdigest()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> WinRMEndpoint:
+        endpoint = self
+
+        class Handler(_Handler):
+            owner = endpoint
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="winrm-lab", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> WinRMEndpoint:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "the endpoint is not started"
+        return int(self._server.server_address[1])
+
+    def url_for(self, host: str) -> str:
+        sim = self.hosts.get(host.casefold())
+        port = self._closed_port if sim is not None and sim.fault is Fault.REFUSE else self.port
+        return f"http://127.0.0.1:{port}/wsman/{host}"
+
+    def protocol_factory(self, timeout_seconds: float = 10.0, password: str | None = None) -> Any:
+        """host -> a real pywinrm Protocol pointed at this endpoint (Basic over HTTP on loopback)."""
+        from winrm.protocol import Protocol
+
+        from offlineprep.collect.hosts import timeouts
+
+        operation, read = timeouts(timeout_seconds)
+
+        def factory(host: str) -> Protocol:
+            return Protocol(endpoint=self.url_for(host), transport="basic", username=self.username,
+                            password=password if password is not None else self.password,
+                            read_timeout_sec=read, operation_timeout_sec=operation, message_encryption="never")
+
+        return factory
+
+    # ------------------------------------------------------------------ behaviour
+
+    def _run(self, cmd: _Command) -> tuple[bytes, bytes, int]:
+        sim = self.hosts.get(cmd.host.casefold())
+        if sim is None:
+            return b"", _clixml(f"no simulated host named {cmd.host}"), 1
+        text = bytes(cmd.stdin).decode("utf-8", "replace")
+        request_b64, _, script = text.partition("\n")
+        if hashlib.sha256(script.encode("utf-8")).hexdigest() != self._script_digest:
+            with self._lock:
+                self.unknown_scripts += 1
+            return b"", _clixml("the simulator only runs offlineprep's collection script"), 1
+        try:
+            request = json.loads(base64.b64decode(request_b64, validate=True).decode("utf-8"))
+        except (binascii.Error, ValueError):
+            return b"", _clixml("the request argument is not base64 JSON"), 1
+        with self._lock:
+            self.requests.setdefault(cmd.host.casefold(), []).append(request)
+        document = json.dumps(sim.answer(request)).encode("utf-8")
+        fault = sim.fault
+        if fault is Fault.TRUNCATED:
+            return document[: len(document) // 2], b"", 0
+        if fault is Fault.NON_UTF8:
+            return b"\xff\xfe{\x00\"\x00" + document[:40] + b"\x80\x81", b"", 0
+        if fault is Fault.HUGE:
+            return b"{" + b" " * (10 * 2**20) + b"}", b"", 0
+        if fault is Fault.GARBAGE:
+            return b"<html><body>Service Unavailable</body></html>", b"", 0
+        if fault is Fault.CLIXML_ERROR:
+            return b"", _clixml("Get-SmbShare : Access is denied.\r\nAt line:1 char:1"), 1
+        return document, b"", 0
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: WinRMEndpoint
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet by design
+        return
+
+    def _send(self, status: int, body: bytes, content_type: str = "application/soap+xml;charset=UTF-8") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        if status == 401:
+            self.send_header("WWW-Authenticate", 'Basic realm="WSMAN"')
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        owner = self.owner
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        host = unquote(self.path.rstrip("/").rsplit("/", 1)[-1])
+        sim = owner.hosts.get(host.casefold())
+        delay = owner.latency + (sim.delay_seconds if sim else 0.0)
+        if delay:
+            time.sleep(delay)
+        expected = "Basic " + base64.b64encode(f"{owner.username}:{owner.password}".encode()).decode()
+        if self.headers.get("Authorization") != expected or (sim is not None and sim.fault is Fault.HTTP_401):
+            self._send(401, b"", "text/plain")
+            return
+        try:
+            root = ET.fromstring(body)
+        except ET.ParseError:
+            self._send(400, b"bad request", "text/plain")
+            return
+        action = _text(root, "s:Header/a:Action")
+        message_id = _text(root, "s:Header/a:MessageID")
+        verb = action.rsplit("/", 1)[-1]
+        fault = sim.fault if sim is not None else None
+        if fault is Fault.HTTP_500 and verb == "Create":
+            self._send(500, b"Internal Server Error", "text/plain")
+            return
+        if fault is Fault.SOAP_FAULT and verb == "Create":
+            self._send(500, _fault(message_id, "The WS-Management service cannot process the request because "
+                                               "the WMI provider returned an error."))
+            return
+        handler = getattr(self, f"_on_{verb.lower()}", None)
+        if handler is None:
+            self._send(500, _fault(message_id, f"action {action} is not supported by the simulator"))
+            return
+        self._send(200, _envelope(action + "Response", message_id, handler(root, host, sim)))
+
+    # -------------------------------------------------------------- verbs
+
+    def _on_create(self, root: ET.Element, host: str, sim: SimulatedHost | None) -> str:
+        shell_id = str(uuid.uuid4()).upper()
+        return (f'<x:ResourceCreated xmlns:x="http://schemas.xmlsoap.org/ws/2004/09/transfer">'
+                f"<a:Address>http://127.0.0.1/wsman</a:Address><a:ReferenceParameters>"
+                f"<w:ResourceURI>{SHELL}/cmd</w:ResourceURI><w:SelectorSet>"
+                f'<w:Selector Name="ShellId">{shell_id}</w:Selector></w:SelectorSet>'
+                f"</a:ReferenceParameters></x:ResourceCreated>")
+
+    def _on_command(self, root: ET.Element, host: str, sim: SimulatedHost | None) -> str:
+        command = _text(root, "s:Body/rsp:CommandLine/rsp:Command")
+        arguments = _text(root, "s:Body/rsp:CommandLine/rsp:Arguments")
+        command_id = str(uuid.uuid4()).upper()
+        line = f"{command} {arguments}".strip()
+        with self.owner._lock:
+            self.owner._commands[command_id] = _Command(host=host, command_line=line)
+            self.owner.commands[host.casefold()] += 1
+            self.owner.command_lines.append(line)
+        return f"<rsp:CommandResponse><rsp:CommandId>{command_id}</rsp:CommandId></rsp:CommandResponse>"
+
+    def _on_send(self, root: ET.Element, host: str, sim: SimulatedHost | None) -> str:
+        stream = root.find("s:Body/rsp:Send/rsp:Stream", NS)
+        if stream is not None:
+            cmd = self.owner._commands.get(stream.get("CommandId", ""))
+            if cmd is not None and stream.text:
+                cmd.stdin += base64.b64decode(stream.text)
+        return "<rsp:SendResponse/>"
+
+    def _on_receive(self, root: ET.Element, host: str, sim: SimulatedHost | None) -> str:
+        desired = root.find("s:Body/rsp:Receive/rsp:DesiredStream", NS)
+        command_id = desired.get("CommandId", "") if desired is not None else ""
+        cmd = self.owner._commands.get(command_id)
+        if cmd is None:
+            return "<rsp:ReceiveResponse/>"
+        if sim is not None and sim.fault is Fault.SLOW:
+            time.sleep(self.owner.slow_seconds)
+        if cmd.output is None:
+            cmd.output = self.owner._run(cmd)
+        stdout, stderr, code = cmd.output
+        parts = []
+        for name, data in (("stdout", stdout), ("stderr", stderr)):
+            if data:
+                parts.append(f'<rsp:Stream Name="{name}" CommandId="{command_id}">'
+                             f"{base64.b64encode(data).decode()}</rsp:Stream>")
+        parts.append(f'<rsp:CommandState CommandId="{command_id}" State="{DONE}">'
+                     f"<rsp:ExitCode>{code}</rsp:ExitCode></rsp:CommandState>")
+        return "<rsp:ReceiveResponse>" + "".join(parts) + "</rsp:ReceiveResponse>"
+
+    def _on_signal(self, root: ET.Element, host: str, sim: SimulatedHost | None) -> str:
+        signal = root.find("s:Body/rsp:Signal", NS)
+        if signal is not None:
+            self.owner._commands.pop(signal.get("CommandId", ""), None)
+        return "<rsp:SignalResponse/>"
+
+    def _on_delete(self, root: ET.Element, host: str, sim: SimulatedHost | None) -> str:
+        return ""
+
+
+def _text(root: ET.Element, path: str) -> str:
+    node = root.find(path, NS)
+    return (node.text or "") if node is not None else ""
+
+
+def _envelope(action: str, relates_to: str, body: str) -> bytes:
+    return (
+        f'<s:Envelope xmlns:s="{NS["s"]}" xmlns:a="{NS["a"]}" xmlns:w="{NS["w"]}" xmlns:rsp="{NS["rsp"]}">'
+        f"<s:Header><a:Action>{action}</a:Action><a:MessageID>uuid:{uuid.uuid4()}</a:MessageID>"
+        f"<a:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:To>"
+        f"<a:RelatesTo>{relates_to}</a:RelatesTo></s:Header><s:Body>{body}</s:Body></s:Envelope>"
+    ).encode("utf-8")
+
+
+def _fault(relates_to: str, reason: str) -> bytes:
+    body = (
+        "<s:Fault><s:Code><s:Value>s:Receiver</s:Value><s:Subcode><s:Value>w:InternalError</s:Value>"
+        f'</s:Subcode></s:Code><s:Reason><s:Text xml:lang="en-US">{reason}</s:Text></s:Reason><s:Detail>'
+        '<f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="2150858770" '
+        f'Machine="lab"><f:Message>{reason}</f:Message></f:WSManFault></s:Detail></s:Fault>'
+    )
+    return _envelope("http://schemas.dmtf.org/wbem/wsman/1/wsman/fault", relates_to, body)
+
+
+def _clixml(message: str) -> bytes:
+    escaped = (message.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+               .replace("\r\n", "_x000D__x000A_"))
+    return ('#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
+            f'<S S="Error">{escaped}_x000D__x000A_</S></Objs>').encode("utf-8")
+
+
+def _closed_port() -> int:
+    """A port nothing listens on: bound, then closed, so connecting to it is refused."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running(hosts: dict[str, SimulatedHost], **kwargs: Any) -> Iterator[WinRMEndpoint]:
+    endpoint = WinRMEndpoint(hosts, **kwargs).start()
+    try:
+        yield endpoint
+    finally:
+        endpoint.stop()
