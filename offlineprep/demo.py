@@ -1,0 +1,131 @@
+"""`offlineprep preflight --demo`: the whole pipeline against a built-in lab.
+
+The lab is a realistic small site, lab.test: two source hosts, one target host, two file servers,
+and the mistakes that make offline initial replication fail in real life:
+- HV02 has Kerberos-only constrained delegation (no "use any authentication protocol");
+- HV01 lacks `cifs/fs11.lab.test` (only the short `cifs/FS11` is there, the path uses the FQDN);
+- the export share on FS01 does not grant the VMM service account anything;
+- the Run As account can only read the import folder, and the import volume is short of space;
+- the import share sits on FS11, which also runs Hyper-V;
+- the policy's app-consistent snapshot frequency is out of range.
+The real collectors run: ldap3 against an in-process directory (ldap3's mock strategy with the AD
+schema) and pywinrm against simulated Windows hosts on a loopback WS-Management endpoint.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from offlineprep.lab.directory import LabDirectory
+from offlineprep.lab.windows import SimFolder, SimGroup, SimRule, SimShare, SimulatedHost, SimVM, default_groups
+from offlineprep.lab.winrm_endpoint import WinRMEndpoint
+from offlineprep.pipeline import Collectors
+from offlineprep.site import Site
+
+WINRM_PASSWORD_ENV = "OFFLINEPREP_DEMO_WINRM_PASSWORD"
+LDAP_PASSWORD_ENV = "OFFLINEPREP_DEMO_LDAP_PASSWORD"
+GIB = 2**30
+
+
+@dataclass
+class DemoLab:
+    site: Site
+    collectors: Collectors
+    stop: Callable[[], None]
+    endpoint: WinRMEndpoint
+
+
+def build_directory() -> tuple[LabDirectory, dict[str, str]]:
+    d = LabDirectory()
+    sids: dict[str, str] = {}
+    sids["hv-admins"] = d.group("HV-Admins")
+    d.group("Protected Users", rid=525)
+    sids["svc-vmm"] = d.user("svc-vmm", groups=[sids["hv-admins"]])
+    sids["svc-runas"] = d.user("svc-runas")
+    pt = 0x1000 | 0x1000000  # member server + "use any authentication protocol"
+    all_cifs = ["cifs/fs01.lab.test", "cifs/FS01", "cifs/fs11.lab.test", "cifs/FS11"]
+    sids["hv01"] = d.computer("HV01", uac=pt, delegate_to=["cifs/fs01.lab.test", "cifs/FS01", "cifs/FS11"])
+    sids["hv02"] = d.computer("HV02", uac=0x1000, delegate_to=all_cifs)
+    sids["hv11"] = d.computer("HV11", uac=pt, delegate_to=["cifs/fs11.lab.test", "cifs/FS11"])
+    sids["fs01"] = d.computer("FS01", os="Windows Server 2016 Standard", os_version="10.0 (14393)")
+    sids["fs11"] = d.computer("FS11", os="Windows Server 2016 Datacenter", os_version="10.0 (14393)")
+    return d, sids
+
+
+def build_hosts(sids: dict[str, str]) -> dict[str, SimulatedHost]:
+    dom = "S-1-5-21-1111-2222-3333"
+    admins = [f"{dom}-512", sids["hv-admins"]]
+    replica_rules = [SimRule("VIRT-HVRHTTPSL-In-TCP-NoScope", ["443"], enabled=False)]
+
+    def hyperv(name: str, ip: str, vms: list[SimVM], rules: list[SimRule]) -> SimulatedHost:
+        return SimulatedHost(
+            f"{name}.lab.test", os_caption="Microsoft Windows Server 2012 R2 Datacenter", os_version="6.3.9600",
+            os_build="9600", hyperv_installed=True, ip_addresses=[ip], vms=vms,
+            replication={"enabled": True, "kerberos_port": 8083, "certificate_port": 8084,
+                         "allowed_authentication": "Certificate"},
+            firewall=rules, groups=default_groups(admins),
+        )
+
+    ntfs_export = (f"O:BAG:SYD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;{sids['svc-vmm']})"
+                   f"(A;OICI;0x1301bf;;;{sids['svc-runas']})")
+    ntfs_import = (f"O:BAG:SYD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;{sids['svc-vmm']})"
+                   f"(A;OICI;0x1200a9;;;{sids['svc-runas']})")
+    fs01 = SimulatedHost(
+        "FS01.lab.test", ip_addresses=["10.10.0.21"], groups=default_groups(admins),
+        shares=[SimShare("ASRExport", "E:\\ASRExport",
+                         f"O:SYG:SYD:(A;;0x1200a9;;;WD)(A;;0x1301bf;;;{sids['svc-runas']})")],
+        folders=[SimFolder("E:\\ASRExport", ntfs_export, free_bytes=2048 * GIB, total_bytes=4096 * GIB)],
+    )
+    fs11 = SimulatedHost(
+        "FS11.lab.test", os_caption="Microsoft Windows Server 2016 Datacenter", hyperv_installed=True,
+        ip_addresses=["10.20.0.21"], groups=[SimGroup("S-1-5-32-544", "Administrators", admins),
+                                             SimGroup("S-1-5-32-547", "Power Users", [])],
+        shares=[SimShare("ASRImport", "F:\\ASRImport",
+                         f"O:SYG:SYD:(A;;FA;;;{sids['svc-vmm']})(A;;0x1301bf;;;{sids['svc-runas']})(A;;FA;;;BA)")],
+        folders=[SimFolder("F:\\ASRImport", ntfs_import, free_bytes=250 * GIB, total_bytes=2048 * GIB)],
+    )
+    return {
+        "hv01.lab.test": hyperv("HV01", "10.10.0.11", [SimVM("SQL01", 180 * GIB), SimVM("APP01", 60 * GIB)],
+                                replica_rules),
+        "hv02.lab.test": hyperv("HV02", "10.10.0.12", [SimVM("WEB01", 40 * GIB), SimVM("WEB02", 40 * GIB)],
+                                replica_rules),
+        "hv11.lab.test": hyperv("HV11", "10.20.0.11", [], [*replica_rules, SimRule("ASR-Replica-8084", ["8084"])]),
+        "fs01.lab.test": fs01,
+        "fs11.lab.test": fs11,
+    }
+
+
+def demo_site(directory: LabDirectory) -> Site:
+    return Site.model_validate({
+        "directory": directory.config().model_dump(exclude_none=True),
+        "winrm": {"transport": "basic", "scheme": "http", "user": "LAB\\svc-preflight",
+                  "password_env": WINRM_PASSWORD_ENV, "concurrency": 8, "timeout_seconds": 15},
+        "accounts": {"vmm_service": "LAB\\svc-vmm", "run_as": ["LAB\\svc-runas"]},
+        "source": {"hosts": ["hv01.lab.test", "hv02.lab.test"], "export_path": r"\\fs01.lab.test\ASRExport"},
+        "target": {"hosts": ["hv11.lab.test"], "import_path": r"\\fs11.lab.test\ASRImport"},
+        "policy": {"name": "Gold-Offline", "host_os": "Windows Server 2012 R2", "authentication": "certificate",
+                   "copy_frequency": "5m", "recovery_point_retention_hours": 24,
+                   "app_consistent_snapshot_frequency_hours": 16, "compression": True,
+                   "delete_replica_vm": False, "initial_replication": "offline"},
+    })
+
+
+def start_demo() -> DemoLab:
+    from offlineprep.collect.directory import collect_directory
+    from offlineprep.collect.hosts import collect_hosts
+
+    directory, sids = build_directory()
+    winrm_password = "lab-winrm-password"
+    endpoint = WinRMEndpoint(build_hosts(sids), username="LAB\\svc-preflight", password=winrm_password).start()
+    os.environ.setdefault(LDAP_PASSWORD_ENV, directory.password)
+    os.environ.setdefault(WINRM_PASSWORD_ENV, winrm_password)
+    site = demo_site(directory)
+    assert site.winrm is not None
+    collectors = Collectors(
+        directory=functools.partial(collect_directory, connect=directory.connect),
+        hosts=functools.partial(collect_hosts, session_factory=endpoint.protocol_factory(site.winrm.timeout_seconds)),
+    )
+    return DemoLab(site=site, collectors=collectors, stop=endpoint.stop, endpoint=endpoint)

@@ -1,0 +1,107 @@
+"""An in-process directory for the demo and benchmarks: ldap3's MOCK_SYNC strategy with the AD
+schema, filled with objects shaped like the ones AD stores (binary SIDs, tokenGroups stored as
+values, userAccountControl as a number). The real directory collector runs against it unchanged;
+it never uses extensible-match filters, which the mock cannot evaluate.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+import ldap3
+
+from offlineprep.site import DirectoryConfig
+
+BIND_DN = "CN=svc-preflight,CN=Users,{base}"
+
+
+def sid_bytes(sid: str) -> bytes:
+    parts = sid.split("-")
+    subs = [int(x) for x in parts[3:]]
+    return bytes([int(parts[1]), len(subs)]) + int(parts[2]).to_bytes(6, "big") + struct.pack(f"<{len(subs)}I", *subs)
+
+
+def rbcd_descriptor(allowed_sids: list[str]) -> bytes:
+    """A self-relative security descriptor whose DACL allows `allowed_sids` (as AD stores RBCD)."""
+    aces = b""
+    for sid in allowed_sids:
+        body = struct.pack("<I", 0xF01FF) + sid_bytes(sid)
+        aces += struct.pack("<BBH", 0, 0, 4 + len(body)) + body
+    acl = struct.pack("<BBHHH", 2, 0, 8 + len(aces), len(allowed_sids), 0) + aces
+    return struct.pack("<BBHIIII", 1, 0, 0x8004, 0, 0, 0, 20) + acl
+
+
+@dataclass
+class LabDirectory:
+    domain: str = "lab.test"
+    domain_sid: str = "S-1-5-21-1111-2222-3333"
+    password: str = "lab-ldap-password"
+    _entries: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    _rid: int = 1100
+
+    @property
+    def base_dn(self) -> str:
+        return ",".join(f"DC={p}" for p in self.domain.split("."))
+
+    @property
+    def netbios(self) -> str:
+        return self.domain.split(".")[0].upper()
+
+    def next_sid(self) -> str:
+        self._rid += 1
+        return f"{self.domain_sid}-{self._rid}"
+
+    def computer(self, name: str, uac: int = 0x1000, delegate_to: list[str] | None = None,
+                 rbcd: list[str] | None = None, os: str = "Windows Server 2012 R2 Datacenter",
+                 os_version: str = "6.3 (9600)") -> str:
+        sid = self.next_sid()
+        short = name.upper()
+        attrs: dict[str, Any] = {
+            "objectClass": ["top", "person", "organizationalPerson", "user", "computer"],
+            "sAMAccountName": f"{short}$", "dNSHostName": f"{name.lower()}.{self.domain}",
+            "userAccountControl": uac, "objectSid": sid_bytes(sid),
+            "servicePrincipalName": [f"HOST/{short}", f"HOST/{name.lower()}.{self.domain}"],
+            "operatingSystem": os, "operatingSystemVersion": os_version,
+        }
+        if delegate_to:
+            attrs["msDS-AllowedToDelegateTo"] = delegate_to
+        if rbcd:
+            attrs["msDS-AllowedToActOnBehalfOfOtherIdentity"] = rbcd_descriptor(rbcd)
+        self._entries.append((f"CN={short},CN=Computers,{self.base_dn}", attrs))
+        return sid
+
+    def user(self, name: str, uac: int = 0x200, groups: list[str] | None = None) -> str:
+        sid = self.next_sid()
+        attrs = {
+            "objectClass": ["top", "person", "organizationalPerson", "user"], "sAMAccountName": name,
+            "userPrincipalName": f"{name}@{self.domain}", "userAccountControl": uac, "objectSid": sid_bytes(sid),
+            "tokenGroups": [sid_bytes(g) for g in [f"{self.domain_sid}-513", *(groups or [])]],
+        }
+        self._entries.append((f"CN={name},CN=Users,{self.base_dn}", attrs))
+        return sid
+
+    def group(self, name: str, rid: int | None = None) -> str:
+        sid = f"{self.domain_sid}-{rid}" if rid else self.next_sid()
+        self._entries.append((f"CN={name},CN=Users,{self.base_dn}",
+                              {"objectClass": ["top", "group"], "sAMAccountName": name, "objectSid": sid_bytes(sid)}))
+        return sid
+
+    def config(self) -> DirectoryConfig:
+        return DirectoryConfig(server="ldaps://dc1." + self.domain, user=BIND_DN.format(base=self.base_dn),
+                               base_dn=self.base_dn, password_env="OFFLINEPREP_DEMO_LDAP_PASSWORD")
+
+    def connect(self, config: DirectoryConfig, password: str | None) -> ldap3.Connection:
+        """The `connect` seam of `collect_directory`: a bound connection to the mock directory."""
+        server = ldap3.Server("lab", get_info=ldap3.OFFLINE_AD_2012_R2)
+        bind_dn = BIND_DN.format(base=self.base_dn)
+        conn = ldap3.Connection(server, user=config.user or bind_dn, password=password,
+                                client_strategy=ldap3.MOCK_SYNC, raise_exceptions=True)
+        conn.strategy.add_entry(bind_dn, {"objectClass": ["top", "person", "user"], "sAMAccountName": "svc-preflight",
+                                          "userPassword": self.password})
+        conn.strategy.add_entry(self.base_dn, {"objectClass": ["top", "domain"], "objectSid": sid_bytes(self.domain_sid)})
+        for dn, attrs in self._entries:
+            conn.strategy.add_entry(dn, attrs)
+        conn.bind()
+        return conn
