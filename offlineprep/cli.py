@@ -383,18 +383,12 @@ def main() -> None:
         err.print("offlineprep: interrupted")
         sys.exit(130)
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.UsageError):
-            err.print(f"offlineprep: usage: {escape(_scrubber(exc.format_message()))}")
-            sys.exit(2)
-        if isinstance(exc, click.exceptions.Abort):
+        # typer >= 0.2x vendors click; its exceptions carry exit_code and format_message()
+        if type(exc).__name__ == "Abort":
             sys.exit(130)
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.ClickException):
-            err.print(f"offlineprep: {escape(_scrubber(exc.format_message()))}")
-            sys.exit(2)
+        if hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int):
+            err.print(f"offlineprep: usage: {escape(_scrubber(exc.format_message()))}")
+            sys.exit(2 if exc.exit_code in (1, 2) else exc.exit_code)
         err.print(f"offlineprep: internal error: {type(exc).__name__}: {escape(_scrubber(str(exc)))} "
                   "(a bug; set OFFLINEPREP_DEBUG=1 for the traceback)")
         if os.environ.get("OFFLINEPREP_DEBUG"):
