@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,20 @@ VERDICTS = {
 }
 
 
+_UNSAFE_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069\u200e\u200f]")
+
+
+def _visible(value: Any) -> Any:
+    """Every value the template prints: control and bidi-override characters (text from AD or a
+    host could use U+202E to show `exe.txt` as `txt.exe`) become U+FFFD before escaping."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return _UNSAFE_CHARS.sub("\ufffd", value)
+    return value
+
+
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
+        finalize=_visible,
         loader=jinja2.FileSystemLoader(str(bundled_dir("templates"))),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
