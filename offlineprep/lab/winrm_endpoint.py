@@ -5,7 +5,9 @@ as pywinrm uses it (Create shell, Command, Send stdin, Receive, Signal, Delete; 
 response carrying RelatesTo = the request's MessageID), serves many hosts on one port (the host is
 the last part of the URL path: /wsman/<host>), counts commands per host, records the request each
 host received (so injection tests can see values arrive as data), checks that the script is our
-collection script byte for byte, and misbehaves on demand (`Fault`).
+collection script byte for byte, and misbehaves on demand (`Fault`). A request to the plain
+`/wsman` path is routed by its Host header, so the CLI can reach simulated hosts by name when
+those names resolve to loopback.
 """
 
 from __future__ import annotations
@@ -176,6 +178,8 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
         host = unquote(self.path.rstrip("/").rsplit("/", 1)[-1])
+        if host.casefold() == "wsman":  # the real URL (http://name:port/wsman): route by the Host header
+            host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]")
         sim = owner.hosts.get(host.casefold())
         delay = owner.latency + (sim.delay_seconds if sim else 0.0)
         if delay:
