@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -55,6 +56,12 @@ class FailOn(str, Enum):
 
 
 _scrubber = SecretScrubber()
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+
+def _term(text: str) -> str:
+    """Text from AD or a host, made safe for the terminal: no markup, no escape sequences."""
+    return escape(_CONTROL.sub("?", text))
 
 
 def _password_for(env_name: str, purpose: str) -> str:
@@ -301,7 +308,7 @@ def _collect_with_progress(site: Any, needs: Any, collectors: Any) -> Facts:
 
         def done(host: HostFacts) -> None:
             mark = "ok" if host.error is None else f"error: {host.error.kind.value}"
-            progress.update(task, advance=1, last=escape(f"{host.name} {mark}"))
+            progress.update(task, advance=1, last=_term(f"{host.name} {mark}"))
 
         return _collect_reporting_interrupt(site, needs, collectors, done, total)
 
@@ -320,7 +327,11 @@ def _collect_reporting_interrupt(site: Any, needs: Any, collectors: Any, callbac
         return pipeline.collect(site, needs, collectors, _password_for, on_host_done=track)
     except KeyboardInterrupt:
         err.print(f"[yellow]interrupted[/]: {len(finished)} of {total} hosts had answered; no output file was written")
-        raise typer.Exit(130) from None
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # WinRM worker threads may sit in a socket read until their timeout; nothing is left to
+        # write (outputs come after collection), so end now instead of waiting for them
+        os._exit(130)
 
 
 def _scrub_results(results: Results) -> Results:
@@ -345,7 +356,7 @@ def _print_summary(results: Results, outputs: dict[str, Path], problems: list[st
     for f in blocking[:25]:
         who = f.subject + (f" -> {f.target}" if f.target else "") + (f" as {f.account}" if f.account else "")
         style = STATUS_STYLE[f.status.value]
-        out.print(f"  [{style}]{f.status.value.upper():5}[/] {escape(f.check)} {escape(who)}: {escape(f.message)}")
+        out.print(f"  [{style}]{f.status.value.upper():5}[/] {_term(f.check)} {_term(who)}: {_term(f.message)}")
     if len(blocking) > 25:
         out.print(f"  … and {len(blocking) - 25} more (see the reports)")
     w = results.waivers

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from offlineprep.names import PathRef, parse_path
+from offlineprep.names import PathRef, parse_path, validate_host_name
 
 
 SECRET_KEYS = frozenset({"password", "pass", "passwd", "secret", "pwd"})
@@ -71,8 +71,19 @@ class AccountsConfig(SiteSection):
     run_as: list[str] = Field(default_factory=list)
 
 
+def _valid_hosts(hosts: list[str]) -> list[str]:
+    for host in hosts:
+        validate_host_name(host, context="a host")
+    return hosts
+
+
 class SourceConfig(SiteSection):
     hosts: list[str] = Field(min_length=1)
+
+    @field_validator("hosts")
+    @classmethod
+    def _hosts_are_names(cls, hosts: list[str]) -> list[str]:
+        return _valid_hosts(hosts)
     export_server: str | None = None  # the server holding export_path when it is a local path
     export_path: str | None = None
 
@@ -86,6 +97,11 @@ class SourceConfig(SiteSection):
 
 class TargetConfig(SiteSection):
     hosts: list[str] = Field(min_length=1)
+
+    @field_validator("hosts")
+    @classmethod
+    def _hosts_are_names(cls, hosts: list[str]) -> list[str]:
+        return _valid_hosts(hosts)
     import_server: str | None = None
     import_path: str | None = None
 

@@ -118,7 +118,8 @@ def collect_hosts(
     stats = CollectionStats()
     factory = session_factory or (lambda host: make_protocol(config, host, password))
     results: dict[str, HostFacts] = {}
-    with ThreadPoolExecutor(max_workers=max(1, config.concurrency), thread_name_prefix="winrm") as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, config.concurrency), thread_name_prefix="winrm")
+    try:
         futures = {pool.submit(collect_one, config, r, factory, password, stats): r for r in requests}
         for future in as_completed(futures):
             request = futures[future]
@@ -131,6 +132,10 @@ def collect_hosts(
             results[request.name] = facts
             if on_result is not None:
                 on_result(facts)
+    except BaseException:  # Ctrl-C: start nothing new, let the caller say what finished
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     LAST_STATS.commands_sent = stats.commands_sent
     return {r.name: results[r.name] for r in requests}
 

@@ -190,3 +190,28 @@ def test_bad_ldap_credentials_and_a_stopped_dc(samba_dc: SambaDC, accounts: dict
     assert ad and {f["status"] for f in ad} == {"error"}
     assert by_subject(results, "hv01.faults.test")["host.reachable"] == "pass"  # the hosts still answered
     assert status == 3
+
+
+def test_ctrl_c_during_collection_ends_cleanly_and_writes_nothing(samba_dc: SambaDC, accounts: dict[str, str],
+                                                                    hosts_file: None, tmp_path: Path) -> None:
+    import signal
+    import time
+
+    hosts = simulated(accounts, Fault.SLOW)  # the export server never finishes
+    with WinRMEndpoint(hosts, username="lab\\preflight", password=CANARY, slow_seconds=60) as ep:
+        site = write_site(tmp_path, samba_dc, ep.port)
+        site.write_text(site.read_text().replace("timeout_seconds = 3\nconcurrency", "timeout_seconds = 120\nconcurrency"))
+        args = [a for f in OUTPUTS for a in (f"--{f}", str(tmp_path / f"out.{f}"))]
+        env = {**os.environ, "OFFLINEPREP_LDAP_PASSWORD": ADMIN_PASSWORD, "OFFLINEPREP_WINRM_PASSWORD": CANARY}
+        proc = subprocess.Popen([sys.executable, "-m", "offlineprep", "preflight", "--config", str(site),
+                                 "--only", "host.*", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=env)
+        time.sleep(4)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+        assert time.monotonic() - started < 10  # does not wait for the hung host
+    assert proc.returncode == 130, stdout + stderr
+    assert "interrupted" in stderr and "of 4 hosts had answered" in stderr
+    assert "Traceback" not in stderr and CANARY not in stdout + stderr
+    assert not any(tmp_path.glob("out.*")) and not any(tmp_path.glob(".out.*"))

@@ -1,0 +1,99 @@
+"""Hostile values are data everywhere: PowerShell literals, the fix script, the terminal, files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import builders
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from offlineprep.facts import CollectionError, ErrorKind, HostFacts
+from offlineprep.pwsh import comment, quote
+from offlineprep.remediation import add_delegation, grant_ntfs, grant_share
+from offlineprep.render import write_atomically
+
+QUOTES = "'\u2018\u2019\u201a\u201b"
+HOSTILE = [
+    "CONTOSO\\x'; Remove-Item C:\\ -Recurse; '",
+    "O\u2019Brien\u2018; Stop-Computer; \u2019",
+    "$(Stop-Computer -Force)",
+    "`$env:SECRET`n",
+    "a\nb\r\nRemove-Item x",
+    "x" * 5000,
+]
+
+
+def unquote_powershell(literal: str) -> str:
+    """How PowerShell reads a single-quoted literal: a doubled quote character is one character."""
+    assert literal[0] == "'" and literal[-1] == "'"
+    body, out, i = literal[1:-1], [], 0
+    while i < len(body):
+        ch = body[i]
+        if ch in QUOTES:
+            assert i + 1 < len(body) and body[i + 1] in QUOTES, f"a lone quote would end the literal at {i}"
+            out.append(ch)
+            i += 2
+            continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text())
+def test_every_string_round_trips_through_a_powershell_literal(value: str) -> None:
+    assert unquote_powershell(quote(value)) == value
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_remediations_carry_hostile_names_only_inside_literals(value: str) -> None:
+    for remediation in (grant_share("fs01", "Exp", value, "Full"), grant_ntfs("fs01", "D:\\Exp", value, "F", "x"),
+                        add_delegation(value, [f"cifs/{value}"], True, "hv01")):
+        text = remediation.powershell
+        literal = quote(value)
+        assert literal in text or quote(f"{value}:(OI)(CI)F") in text or quote(f"cifs/{value}") in text
+        outside = text.replace(literal, "").replace(quote(f"{value}:(OI)(CI)F"), "").replace(quote(f"cifs/{value}"), "")
+        assert "Remove-Item" not in outside and "Stop-Computer" not in outside
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_comments_stay_one_line(value: str) -> None:
+    line = comment(value)
+    assert line.startswith("# ") and "\n" not in line and "\r" not in line
+
+
+def test_terminal_shows_markup_and_escape_codes_as_text(site_file: Path, tmp_path: Path) -> None:
+    facts = builders.facts()
+    assert facts.hosts is not None
+    facts.hosts["fs01.contoso.com"] = HostFacts(
+        name="fs01.contoso.com", reachable=False,
+        error=CollectionError(kind=ErrorKind.UNREACHABLE, message="[bold red]boom[/bold red] \x1b[2J\x07 gone"))
+    path = tmp_path / "facts.json"
+    path.write_text(facts.to_json())
+    proc = subprocess.run([sys.executable, "-m", "offlineprep", "preflight", "--config", str(site_file), "--facts",
+                           str(path)], capture_output=True, text=True, timeout=60)
+    assert "[bold red]boom[/bold red]" in proc.stdout
+    assert "\x1b[2J" not in proc.stdout and "\x07" not in proc.stdout
+
+
+def test_atomic_writes_leave_no_half_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "report.html"
+    target.write_text("the previous, complete report")
+
+    def interrupted(src: str, dst: object) -> None:
+        raise KeyboardInterrupt  # Ctrl-C after the data was written, before the rename
+
+    monkeypatch.setattr("offlineprep.render.os.replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomically(target, "half of a new report")
+    assert target.read_text() == "the previous, complete report"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]  # the temp file is gone
+    monkeypatch.undo()
+    target.unlink()
+    assert not target.exists() and list(tmp_path.iterdir()) == []
+    write_atomically(target, "whole")
+    assert target.read_text() == "whole" and [p.name for p in tmp_path.iterdir()] == ["report.html"]
