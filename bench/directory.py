@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "integration"))
-from samba import ADMIN_PASSWORD, SambaDC  # noqa: E402
+from samba import ADMIN_PASSWORD, SambaDC
 
 FIND_DELEGATION_TIMEOUT = 120
 

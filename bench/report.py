@@ -11,10 +11,10 @@ import json
 import resource
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from offlineprep.model import Finding, Results, Status, ToolInfo, Topology, Verdict
+from offlineprep.model import Finding, Results, Status, ToolInfo, Topology
 from offlineprep.pipeline import summarise, verdict_of
 from offlineprep.render import fixscript, html, json_out, junit, markdown
 
@@ -36,7 +36,7 @@ def results_for(n: int) -> Results:
                 findings.append(Finding(check=check, status=status, severity="high", subject=host, message="ok",
                                         evidence={"userAccountControl": 16781312}))
     half = n // 2
-    return Results(tool=ToolInfo(version="bench"), generated_at=datetime.now(timezone.utc),
+    return Results(tool=ToolInfo(version="bench"), generated_at=datetime.now(UTC),
                    verdict=verdict_of(findings), summary=summarise(findings), findings=findings,
                    topology=Topology(source_hosts=[f"hv{i:04}.contoso.com" for i in range(half)],
                                      export_path=r"\\fs01.contoso.com\ASRExport",

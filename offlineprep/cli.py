@@ -397,9 +397,10 @@ def main() -> None:
         # typer >= 0.2x vendors click; its exceptions carry exit_code and format_message()
         if type(exc).__name__ == "Abort":
             sys.exit(130)
-        if hasattr(exc, "format_message") and isinstance(getattr(exc, "exit_code", None), int):
+        code = getattr(exc, "exit_code", None)
+        if hasattr(exc, "format_message") and isinstance(code, int):
             err.print(f"offlineprep: usage: {escape(_scrubber(exc.format_message()))}")
-            sys.exit(2 if exc.exit_code in (1, 2) else exc.exit_code)
+            sys.exit(2 if code in (1, 2) else code)
         err.print(f"offlineprep: internal error: {type(exc).__name__}: {escape(_scrubber(str(exc)))} "
                   "(a bug; set OFFLINEPREP_DEBUG=1 for the traceback)")
         if os.environ.get("OFFLINEPREP_DEBUG"):

@@ -11,13 +11,13 @@ case-insensitively.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FACTS_SCHEMA = "offlineprep/facts/v1"
+FACTS_SCHEMA: Literal["offlineprep/facts/v1"] = "offlineprep/facts/v1"
 
 
 class Fact(BaseModel):
@@ -208,7 +208,7 @@ class Facts(Fact):
 
     schema_id: Literal["offlineprep/facts/v1"] = Field(default=FACTS_SCHEMA, alias="schema")
     tool: ToolStamp
-    collected_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    collected_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     directory: DirectoryFacts | None = None
     hosts: dict[str, HostFacts] | None = None
     statistics: dict[str, Any] = Field(default_factory=dict)

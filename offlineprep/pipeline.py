@@ -11,12 +11,12 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from offlineprep import __version__
 from offlineprep.collect.requests import DirectoryRequest, HostRequest
-from offlineprep.engine import CheckContext, CheckSpec, Need, evaluate, needs_of
+from offlineprep.engine import CheckContext, CheckSpec, Need, evaluate
 from offlineprep.errors import UsageError
 from offlineprep.facts import CollectionError, DirectoryFacts, ErrorKind, Facts, HostFacts, ToolStamp
 from offlineprep.model import Finding, Results, Status, ToolInfo, Topology, Verdict
@@ -195,7 +195,7 @@ def build_results(site: Site | None, checks: Sequence[CheckSpec], facts: Facts, 
     statistics["checks_run"] = len(checks)
     return Results(
         tool=ToolInfo(version=__version__),
-        generated_at=datetime.now(timezone.utc),
+        generated_at=datetime.now(UTC),
         verdict=verdict_of(findings),
         summary=summarise(findings),
         findings=findings,

@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from offlineprep.names import PathRef, parse_path, validate_host_name
 
-
 SECRET_KEYS = frozenset({"password", "pass", "passwd", "secret", "pwd"})
 
 

@@ -12,6 +12,7 @@ exception; no message ever contains the password.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import ssl
 import struct
@@ -140,10 +141,8 @@ def collect_directory(
         if reader is not None:
             facts.searches = reader.searches
         if conn is not None:
-            try:
+            with contextlib.suppress(Exception):
                 conn.unbind()
-            except Exception:
-                pass
     return facts
 
 
@@ -181,13 +180,13 @@ def _read_computers(reader: _Reader, base: str, names: list[str], facts: Directo
         entries.extend(reader.search(base, flt, COMPUTER_ATTRIBUTES))
     by_dns: dict[str, dict[str, Any]] = {}
     by_sam: dict[str, dict[str, Any]] = {}
-    for entry in entries:
-        dns = _first(entry, "dNSHostName")
-        sam = _first(entry, "sAMAccountName")
+    for found in entries:
+        dns = _first(found, "dNSHostName")
+        sam = _first(found, "sAMAccountName")
         if dns:
-            by_dns[str(dns).casefold()] = entry
+            by_dns[str(dns).casefold()] = found
         if sam:
-            by_sam[str(sam).casefold()] = entry
+            by_sam[str(sam).casefold()] = found
     for name in names:
         entry = by_dns.get(name.rstrip(".").casefold()) or by_sam.get(f"{short_name(name)}$".casefold())
         facts.computers[name] = _computer(name, entry)
@@ -316,7 +315,7 @@ def _first(entry: dict[str, Any], name: str) -> Any:
 
 def _first_raw(raw: dict[str, Any], name: str) -> bytes | None:
     values = raw.get(name) or []
-    return values[0] if values and isinstance(values[0], (bytes, bytearray)) else None
+    return bytes(values[0]) if values and isinstance(values[0], (bytes, bytearray)) else None
 
 
 def _str(value: Any) -> str | None:

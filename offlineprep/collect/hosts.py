@@ -15,6 +15,7 @@ network error. Every failure becomes a `CollectionError` for that host only.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import logging
 import math
@@ -24,7 +25,7 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,7 @@ def stdin_payload(request: HostRequest) -> bytes:
 @dataclass
 class CollectionStats:
     commands_sent: int = 0
-    lock: threading.Lock = threading.Lock()
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def count(self) -> None:
         with self.lock:
@@ -149,7 +150,7 @@ def make_protocol(config: WinRMConfig, host: str, password: str | None) -> Any:
         log.warning("TLS certificate verification for WinRM to %s is turned off (verify_tls = false)", host)
     return Protocol(
         endpoint=url,
-        transport=config.transport,  # type: ignore[arg-type]
+        transport=config.transport,
         username=config.user,
         password=password,
         server_cert_validation="validate" if config.verify_tls else "ignore",
@@ -226,15 +227,11 @@ def run_script(protocol: Any, request: HostRequest, deadline: float, stats: Coll
                 if done:
                     return bytes(out), bytes(err), code
         finally:
-            try:
+            with contextlib.suppress(Exception):
                 protocol.cleanup_command(shell, command_id)
-            except Exception:
-                pass
     finally:
-        try:
+        with contextlib.suppress(Exception):
             protocol.close_shell(shell)
-        except Exception:
-            pass
 
 
 def _transient(exc: BaseException) -> bool:
@@ -292,9 +289,8 @@ def decode_clixml(stderr: bytes) -> str:
         return "the host wrote an unreadable CLIXML error stream"
     lines = []
     for node in root.iter():
-        if node.tag.endswith("}S") or node.tag == "S":
-            if node.get("S") == "Error" and node.text:
-                lines.append(node.text)
+        if (node.tag.endswith("}S") or node.tag == "S") and node.get("S") == "Error" and node.text:
+            lines.append(node.text)
     message = "".join(lines).replace("_x000D__x000A_", "\n").replace("_x000A_", "\n")
     return _short(" ".join(message.split()), 500) or "the host reported an error without text"
 
@@ -315,7 +311,7 @@ def parse_output(host: str, stdout: bytes, stderr: bytes, code: int) -> HostFact
         return broken(ErrorKind.GARBAGE, f"{host} sent output that is not UTF-8 (byte {exc.start})")
     try:
         document = json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         start = _printable(text[:60])
         if text.strip().startswith("{"):
             return broken(ErrorKind.GARBAGE, f"{host} sent truncated JSON ({exc.msg} at {exc.pos} of {len(text)})")

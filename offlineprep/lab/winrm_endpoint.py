@@ -161,7 +161,7 @@ class _Handler(BaseHTTPRequestHandler):
     owner: WinRMEndpoint
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet by design
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
     def _send(self, status: int, body: bytes, content_type: str = "application/soap+xml;charset=UTF-8") -> None:
@@ -173,7 +173,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         owner = self.owner
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
@@ -280,7 +280,7 @@ def _envelope(action: str, relates_to: str, body: str) -> bytes:
         f"<s:Header><a:Action>{action}</a:Action><a:MessageID>uuid:{uuid.uuid4()}</a:MessageID>"
         f"<a:To>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</a:To>"
         f"<a:RelatesTo>{relates_to}</a:RelatesTo></s:Header><s:Body>{body}</s:Body></s:Envelope>"
-    ).encode("utf-8")
+    ).encode()
 
 
 def _fault(relates_to: str, reason: str) -> bytes:
@@ -297,7 +297,7 @@ def _clixml(message: str) -> bytes:
     escaped = (message.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
                .replace("\r\n", "_x000D__x000A_"))
     return ('#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
-            f'<S S="Error">{escaped}_x000D__x000A_</S></Objs>').encode("utf-8")
+            f'<S S="Error">{escaped}_x000D__x000A_</S></Objs>').encode()
 
 
 def _closed_port() -> int:

@@ -5,6 +5,7 @@ The registry imports modules lazily, so a run that asks only for JSON never load
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import tempfile
@@ -24,7 +25,8 @@ FORMATS: dict[str, str] = {
 
 def writer_for(fmt: str) -> Callable[..., None]:
     module = importlib.import_module(FORMATS[fmt])
-    return module.write  # type: ignore[no-any-return]
+    writer: Callable[..., None] = module.write
+    return writer
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -38,10 +40,8 @@ def write_atomically(path: Path, text: str) -> None:
             handle.write(text)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
 
 

@@ -57,7 +57,7 @@ def render(results: Results, fail_on: str = "fail") -> str:
             ET.SubElement(case, "system-out").text = message
     for key, value in counts.items():
         suite.set(key, str(value))
-    suites = ET.Element("testsuites", name="offlineprep", **{k: str(v) for k, v in counts.items() if k != "skipped"})
+    suites = ET.Element("testsuites", {"name": "offlineprep", **{k: str(v) for k, v in counts.items() if k != "skipped"}})
     suites.append(suite)
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"

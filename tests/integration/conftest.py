@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from samba import SambaDC, samba_installed  # noqa: E402
+from samba import SambaDC, samba_installed
 
 
 @pytest.fixture(scope="session")
