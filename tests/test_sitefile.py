@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import SITE_TOML
+from sites import SITE_TOML
 
 from offlineprep.errors import SiteFileError
 from offlineprep.example import EXAMPLE_SITE
