@@ -20,7 +20,6 @@ from offlineprep.engine import CheckContext, Need, check
 from offlineprep.model import Outcome, Status
 from offlineprep.names import PathRef
 from offlineprep.remediation import grant_ntfs
-from offlineprep.tokens import token_for
 
 
 @check(
@@ -43,7 +42,7 @@ def judge(ctx: CheckContext, ref: PathRef, account: str) -> Outcome:
     if not found.path.ntfs_sddl:
         return checkkit.error(ref.raw, f"{ref.server} returned no NTFS security descriptor for {ref.raw}",
                               account=account)
-    token = token_for(found.principal, found.server, found.sid_names)
+    token = found.token
     try:
         explanation = explain_access(found.path.ntfs_sddl, token.sids)
     except SddlError as exc:

@@ -15,7 +15,6 @@ from offlineprep.engine import CheckContext, Need, check
 from offlineprep.model import Outcome, Status
 from offlineprep.names import PathRef
 from offlineprep.remediation import grant_ntfs, grant_share
-from offlineprep.tokens import token_for
 
 
 @check(
@@ -41,7 +40,7 @@ def judge(ctx: CheckContext, ref: PathRef, account: str) -> Outcome:
         return found
     if not found.path.ntfs_sddl:
         return checkkit.error(ref.raw, f"{ref.server} returned no NTFS security descriptor", account=account)
-    token = token_for(found.principal, found.server, found.sid_names)
+    token = found.token
     try:
         ntfs = explain_access(found.path.ntfs_sddl, token.sids)
         share = None

@@ -16,7 +16,6 @@ from offlineprep.engine import CheckContext, Need, check
 from offlineprep.model import Outcome, Status
 from offlineprep.names import PathRef
 from offlineprep.remediation import grant_share
-from offlineprep.tokens import token_for
 
 
 @check(
@@ -44,7 +43,7 @@ def judge(ctx: CheckContext, ref: PathRef, account: str) -> Outcome:
     if share is None or not share.sddl:
         return checkkit.error(ref.raw, f"{ref.server} returned no share security descriptor for {ref.share} "
                               "(see path.exists)", account=account)
-    token = token_for(found.principal, found.server, found.sid_names)
+    token = found.token
     try:
         explanation = explain_access(share.sddl, token.sids)
     except SddlError as exc:

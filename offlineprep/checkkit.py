@@ -13,6 +13,7 @@ from offlineprep.engine import CheckContext
 from offlineprep.facts import CollectionError, DirectoryFacts, HostFacts, PathFacts
 from offlineprep.model import Outcome, Status
 from offlineprep.names import PathRef
+from offlineprep.tokens import Token, token_for
 
 # userAccountControl bits (KB 305144)
 UAC_ACCOUNTDISABLE = 0x2
@@ -128,6 +129,11 @@ class AccessContext:
     server: HostFacts
     path: PathFacts
     sid_names: dict[str, str]
+
+    @property
+    def token(self) -> Token:
+        """The account's network token on the server that holds the path."""
+        return token_for(self.principal, self.server, self.sid_names)
 
 
 def access_context(ctx: CheckContext, ref: PathRef, account: str) -> AccessContext | Outcome:
