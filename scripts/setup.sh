@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 DEMO_ONLY=0
 [ "${1:-}" = "--demo-only" ] && DEMO_ONLY=1
 
-APT_PACKAGES=(samba samba-ad-dc winbind krb5-user ldb-tools python3-samba chromium iproute2)
+# libkrb5-dev and gcc: to build gssapi/pykerberos for the Kerberos tests (offlineprep[kerberos])
+APT_PACKAGES=(samba samba-ad-dc winbind krb5-user ldb-tools python3-samba chromium iproute2 libkrb5-dev gcc)
 
 need_apt=()
 if [ "$DEMO_ONLY" = 0 ]; then
@@ -30,10 +31,12 @@ PY="${PYTHON:-python3}"
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-if [ "$DEMO_ONLY" = 1 ]; then
-  .venv/bin/python -m pip install -q -e . 2>&1 | grep -v '^WARNING: Location' || true
-else
-  .venv/bin/python -m pip install -q -e '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true  # an old pip still works
+TARGET=".[test,kerberos]"
+[ "$DEMO_ONLY" = 1 ] && TARGET="."
+if ! .venv/bin/python -m pip install -q -e "$TARGET" >.venv/pip-install.log 2>&1; then
+  echo "setup: pip install -e '$TARGET' failed:" >&2
+  tail -n 40 .venv/pip-install.log >&2
+  exit 1
 fi
 .venv/bin/offlineprep --help >/dev/null

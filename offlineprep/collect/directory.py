@@ -391,7 +391,10 @@ def describe_ldap_error(exc: BaseException, config: DirectoryConfig) -> tuple[Er
     server = config.server
     if isinstance(exc, lx.LDAPInvalidCredentialsResult):
         return ErrorKind.AUTH, f"{server} rejected the credentials of {config.user} (invalid credentials)"
-    if isinstance(exc, lx.LDAPStrongerAuthRequiredResult):
+    if isinstance(exc, lx.LDAPStrongerAuthRequiredResult) or "Sign or Seal" in text:
+        if "Sign or Seal" in text:
+            return ErrorKind.AUTH, (f"{server} requires Kerberos signing or sealing on top of TLS, which ldap3 does not "
+                                    "offer: use auth = \"simple\" over ldaps://, or allow SASL over TLS on the DC")
         return ErrorKind.TLS, f"{server} requires a stronger authentication: use ldaps:// or start_tls = true"
     if isinstance(exc, (lx.LDAPReferralError,)) or "referral" in text.lower():
         return ErrorKind.PROTOCOL, f"{server} answered with a referral; point the site file at a DC of the domain"

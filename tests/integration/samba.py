@@ -81,7 +81,7 @@ class SambaDC:
              "--dns-backend=NONE", f"--adminpass={ADMIN_PASSWORD}", f"--targetdir={self.folder}",
              f"--host-name={DC_NAME}", "--use-rfc2307",
              f"--option=interfaces={self.ip}", "--option=bind interfaces only=yes",
-             f"--option=pid directory={run_dir}", "--option=ldap server require strong auth=yes"],
+             f"--option=pid directory={run_dir}", "--option=ldap server require strong auth=allow_sasl_over_tls"],
             check=True, capture_output=True, timeout=180,
         )
         log = open(self.folder / "samba.log", "wb")  # noqa: SIM115 - lives as long as the process
