@@ -22,18 +22,21 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "integration"))
 from samba import ADMIN_PASSWORD, SambaDC
 
 FIND_DELEGATION_TIMEOUT = 120
+CLASSIFIED: dict[str, str] = {}  # account -> delegation type as offlineprep's evidence shows it
 
 
 def populate(dc: SambaDC, n: int, start: int) -> list[str]:
-    """N computer accounts; every other one delegates to cifs on the file server with any protocol."""
+    """N computer accounts in a mix: constrained with protocol transition, constrained Kerberos-only,
+    unconstrained, and none."""
     entries, names = [], []
     for i in range(start, start + n):
         name = f"BH{i:05}"
         names.append(f"{name.lower()}.lab.test")
-        uac = 4096 | (0x1000000 if i % 2 else 0)
+        kind = i % 4
+        uac = 4096 | {0: 0x1000000, 1: 0, 2: 0x80000, 3: 0}[kind]
         entry = (f"dn: CN={name},CN=Computers,{dc.base_dn}\nobjectClass: computer\nsAMAccountName: {name}$\n"
                  f"dNSHostName: {name.lower()}.lab.test\nuserAccountControl: {uac}\n")
-        if i % 2:
+        if kind in (0, 1):
             entry += "msDS-AllowedToDelegateTo: cifs/fs01.lab.test\nmsDS-AllowedToDelegateTo: cifs/FS01\n"
         entries.append(entry)
     dc.add("\n".join(entries))
@@ -54,6 +57,16 @@ def offlineprep_run(dc: SambaDC, hosts: list[str], folder: Path) -> dict[str, ob
                           env={**os.environ, "OFFLINEPREP_LDAP_PASSWORD": ADMIN_PASSWORD}, timeout=600)
     wall = time.monotonic() - started
     results = json.loads((folder / "r.json").read_text())
+    CLASSIFIED.clear()
+    for f in results["findings"]:
+        if f["check"] == "ad.delegation" and f["evidence"].get("host_account"):
+            ev = f["evidence"]
+            account = ev["host_account"].split(",")[0][3:] + "$"
+            if ev["unconstrained"]:
+                CLASSIFIED[account] = "Unconstrained"
+            elif ev["msDS-AllowedToDelegateTo"]:
+                CLASSIFIED[account] = "Constrained w/ Protocol Transition" if ev["protocol_transition"] \
+                    else "Constrained w/o Protocol Transition"
     return {"tool": "offlineprep", "wall_seconds": round(wall, 2), "exit": proc.returncode,
             "ldap_searches": results["statistics"].get("ldap_searches"),
             "ldap_seconds": results["statistics"].get("ldap_seconds"), "findings": len(results["findings"])}
@@ -71,8 +84,17 @@ def find_delegation_run(dc: SambaDC) -> dict[str, object]:
         return {"tool": "findDelegation.py", "wall_seconds": None,
                 "did_not_finish_within_seconds": FIND_DELEGATION_TIMEOUT}
     rows = [line for line in proc.stdout.splitlines() if "Constrained" in line or "Unconstrained" in line]
+    theirs: dict[str, str] = {}
+    for line in rows:
+        account = line.split()[0]
+        if account.startswith("BH"):
+            label = next(x for x in ("Constrained w/ Protocol Transition", "Constrained w/o Protocol Transition",
+                                     "Unconstrained", "Resource-Based Constrained") if x in line)
+            theirs[account] = label
+    agree = sum(1 for a, t in theirs.items() if CLASSIFIED.get(a) == t)
     return {"tool": "findDelegation.py", "wall_seconds": round(time.monotonic() - started, 2), "exit": proc.returncode,
-            "rows": len(rows), "error": proc.stderr.strip().splitlines()[-1][:200] if proc.returncode else None}
+            "rows": len(rows), "accounts_classified": len(theirs), "same_classification_as_offlineprep": agree,
+            "error": proc.stderr.strip().splitlines()[-1][:200] if proc.returncode else None}
 
 
 def main() -> None:

@@ -126,3 +126,20 @@ def test_a_check_cannot_forge_its_identity() -> None:
                                       pipeline.RunOptions()).findings
     assert {f.check for f in findings} == {"policy.settings"} and all(isinstance(f, Finding) for f in findings)
     assert all(f.severity == "medium" for f in findings) and all(f.status is Status.PASS for f in findings)
+
+
+def test_check_packs_from_installed_packages_are_discovered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The `offlineprep.checks` entry-point group; a pack that fails to load is a problem, not a crash."""
+    from importlib.metadata import EntryPoint
+
+    good = EntryPoint(name="pack", value="custom_pack_module", group="offlineprep.checks")
+    broken = EntryPoint(name="broken", value="no_such_module_xyz", group="offlineprep.checks")
+    import sys as _sys
+
+    _sys.path.insert(0, str(Path(__file__).parent / "fixtures" / "checks"))
+    monkeypatch.setitem(_sys.modules, "custom_pack_module", __import__("custom_pack"))
+    monkeypatch.setattr("offlineprep.engine.entry_points", lambda group: [good, broken] if group == "offlineprep.checks" else [])
+    catalogue = discover()
+    assert {"custom.always-pass", "custom.raises"} <= {c.id for c in catalogue.checks}
+    assert any("broken" in p and "no_such_module_xyz" in p for p in catalogue.problems)
+    assert next(c for c in catalogue.checks if c.id == "custom.raises").origin == "entry point pack"
