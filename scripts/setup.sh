@@ -9,8 +9,10 @@ cd "$(dirname "$0")/.."
 DEMO_ONLY=0
 [ "${1:-}" = "--demo-only" ] && DEMO_ONLY=1
 
-# libkrb5-dev and gcc: to build gssapi/pykerberos for the Kerberos tests (offlineprep[kerberos])
-APT_PACKAGES=(samba samba-ad-dc winbind krb5-user ldb-tools python3-samba chromium iproute2 libkrb5-dev gcc)
+# libkrb5-dev and gcc: to build gssapi/pykerberos for the Kerberos tests (offlineprep[kerberos]).
+# samba-ad-provision holds the AD schema that `samba-tool domain provision` reads; it is only a
+# Recommends of samba-ad-dc, so --no-install-recommends leaves it out unless named.
+APT_PACKAGES=(samba samba-ad-dc samba-ad-provision winbind krb5-user ldb-tools python3-samba chromium iproute2 libkrb5-dev gcc)
 
 need_apt=()
 if [ "$DEMO_ONLY" = 0 ]; then

@@ -76,14 +76,18 @@ class SambaDC:
             )
         run_dir = self.folder / "run"
         run_dir.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
+        provision = subprocess.run(
             ["samba-tool", "domain", "provision", f"--realm={REALM}", f"--domain={DOMAIN}", "--server-role=dc",
              "--dns-backend=NONE", f"--adminpass={ADMIN_PASSWORD}", f"--targetdir={self.folder}",
              f"--host-name={DC_NAME}", "--use-rfc2307",
              f"--option=interfaces={self.ip}", "--option=bind interfaces only=yes",
              f"--option=pid directory={run_dir}", "--option=ldap server require strong auth=allow_sasl_over_tls"],
-            check=True, capture_output=True, timeout=180,
+            capture_output=True, text=True, timeout=180,
         )
+        if provision.returncode != 0:
+            # samba-tool says what is missing (a package, a free address) only on stderr
+            raise RuntimeError(f"samba-tool domain provision exited {provision.returncode}: "
+                               f"{provision.stderr.strip()[-1500:]}")
         log = open(self.folder / "samba.log", "wb")  # noqa: SIM115 - lives as long as the process
         self.process = subprocess.Popen(["samba", "-i", "-M", "single", "-s", str(self.smb_conf)],
                                         stdout=log, stderr=subprocess.STDOUT)
