@@ -30,9 +30,16 @@ def account_delegable(ctx: CheckContext) -> Iterator[Outcome]:
         yield judge_account(ctx, account)
 
 
-def is_protected_users(sid: str) -> bool:
+def is_protected_users(sid: str, account_sid: str | None = None) -> bool:
+    """Protected Users is the group with RID 525 *of the account's own domain* (a global group, so
+    only its own domain's members count). Without the account's SID, any domain's 525 counts."""
     parts = sid.upper().split("-")
-    return sid.upper().startswith("S-1-5-21-") and len(parts) == 8 and parts[-1] == PROTECTED_USERS_RID
+    if not (sid.upper().startswith("S-1-5-21-") and len(parts) == 8 and parts[-1] == PROTECTED_USERS_RID):
+        return False
+    own = (account_sid or "").upper().split("-")
+    if len(own) == 8 and own[:4] == ["S", "1", "5", "21"]:
+        return parts[:7] == own[:7]
+    return True
 
 
 def judge_account(ctx: CheckContext, account: str) -> Outcome:
@@ -47,7 +54,7 @@ def judge_account(ctx: CheckContext, account: str) -> Outcome:
         return Outcome(status=Status.FAIL, subject=account, message=f"the account {account} was not found in the directory",
                        evidence={"searched_for": account})
     uac = principal.user_account_control or 0
-    protected = [s for s in principal.token_group_sids if is_protected_users(s)]
+    protected = [s for s in principal.token_group_sids if is_protected_users(s, principal.object_sid)]
     evidence = {
         "distinguishedName": principal.distinguished_name,
         **checkkit.uac_evidence(principal.user_account_control),

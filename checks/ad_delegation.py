@@ -100,9 +100,20 @@ def has_spn(entries: list[str], service: str, name: str) -> list[str]:
     return found
 
 
+def missing(entries: list[str], spns: list[str]) -> list[str]:
+    """The SPNs not yet in msDS-AllowedToDelegateTo: `Set-ADComputer -Add` refuses a value that is
+    already there ("The specified value already exists") and would then add none of them."""
+    out = []
+    for wanted in spns:
+        spn = parse_spn(wanted)
+        if spn is None or not has_spn(entries, spn.service_class, spn.host):
+            out.append(wanted)
+    return out
+
+
 def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
-    name = pair.target
-    fields: dict[str, Any] = {"target": name}
+    fields: dict[str, Any] = {"target": pair.target}
+    name = pair.target.rstrip(".")  # a trailing-dot FQDN is the same DNS name; SPNs never carry the dot
     subject = pair.host
     soft = pair.side == "target"  # target hosts: warn instead of fail
 
@@ -126,7 +137,7 @@ def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
         return checkkit.directory_missing(facts, subject, f"the computer account of {subject}", **fields)
     if not account.found:
         return checkkit.error(subject, f"no computer account for {subject} (see ad.host-account)", **fields)
-    path_computer = facts.find_computer(name)
+    path_computer = facts.find_computer(pair.target) or facts.find_computer(name)
     other = other_form(name, path_computer, facts)
     entries = list(account.allowed_to_delegate_to)
     uac = account.user_account_control or 0
@@ -139,7 +150,7 @@ def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
         path_computer and path_computer.found and account.object_sid
         and account.object_sid.upper() in {s.upper() for s in path_computer.rbcd_allowed_sids}
     )
-    wanted = [f"cifs/{name}"] + ([f"cifs/{other}"] if other else [])
+    wanted = missing(entries, [f"cifs/{name}"] + ([f"cifs/{other}"] if other else []))
     identity = ad_identity(account.sam_account_name, subject)
     evidence: dict[str, Any] = {
         "host_account": account.distinguished_name,
@@ -169,15 +180,15 @@ def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
                            evidence, add_delegation(identity, wanted, False, subject))
         admin = [r.raw for r in pair.paths if r.is_admin_share]
         if admin:
-            return Outcome(status=Status.WARN, subject=subject, target=name, evidence=evidence,
+            return Outcome(status=Status.WARN, subject=subject, target=pair.target, evidence=evidence,
                            message=f"delegation is right, but {admin[0]} is an administrative share: use a "
                                    "dedicated share with explicit permissions for the VMM service account")
         if other and not cifs_other and not soft:
-            return Outcome(status=Status.WARN, subject=subject, target=name, evidence=evidence,
+            return Outcome(status=Status.WARN, subject=subject, target=pair.target, evidence=evidence,
                            message=f"{identity} may delegate to cifs/{name} but not to cifs/{other}: clients that "
                                    "ask for the other name form will fail",
                            remediation=add_delegation(identity, [f"cifs/{other}"], False, subject))
-        return Outcome(status=Status.PASS, subject=subject, target=name, evidence=evidence,
+        return Outcome(status=Status.PASS, subject=subject, target=pair.target, evidence=evidence,
                        message=f"{identity} may delegate to {cifs_used[0]} with any authentication protocol")
     if rbcd:
         return verdict(Status.WARN,

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from offlineprep import checkkit
 from offlineprep.engine import CheckContext, Need, check
+from offlineprep.facts import SpnHolder
 from offlineprep.model import Outcome, Phase, Remediation, Status
 from offlineprep.names import short_name
 from offlineprep.pwsh import quote
@@ -44,6 +45,7 @@ def judge_target(ctx: CheckContext, name: str, is_ip: bool) -> Outcome:
     if facts is None:
         assert problem is not None
         return problem
+    spn_name = name.rstrip(".")  # SPNs are registered without the root dot of an FQDN
     holders = facts.find_spn_holders(name)
     if holders is None:
         return checkkit.directory_missing(facts, name, f"the SPN holders of {name}")
@@ -58,9 +60,9 @@ def judge_target(ctx: CheckContext, name: str, is_ip: bool) -> Outcome:
             message=f"no account holds HOST/{name} or cifs/{name}: clients cannot get a Kerberos ticket for this name",
             evidence=evidence,
             remediation=Remediation(
-                summary=f"Register HOST/{name} on the computer account that serves the share ({owner})",
-                powershell=f"setspn -S {quote('HOST/' + name)} {quote(owner)}",
-                revert=f"setspn -D {quote('HOST/' + name)} {quote(owner)}",
+                summary=f"Register HOST/{spn_name} on the computer account that serves the share ({owner})",
+                powershell=f"setspn -S {quote('HOST/' + spn_name)} {quote(owner)}",
+                revert=f"setspn -D {quote('HOST/' + spn_name)} {quote(owner)}",
                 phase=Phase.DIRECTORY,
             ),
         )
@@ -73,12 +75,29 @@ def judge_target(ctx: CheckContext, name: str, is_ip: bool) -> Outcome:
             evidence=evidence,
             remediation=Remediation(
                 summary=f"Remove the duplicate SPNs for {name}, keeping them on the account that serves the share",
-                powershell="\n".join(
-                    f"# keep it on the file server's account; remove from the others:\nsetspn -D {quote(h.spn)} "
-                    f"{quote(h.sam_account_name or h.distinguished_name)}"
-                    for h in holders
-                ),
+                powershell=deduplicate(holders, computer.distinguished_name if computer and computer.found else None,
+                                       owner, spn_name),
                 phase=Phase.DIRECTORY,
             ),
         )
     return Outcome(status=Status.PASS, subject=name, message=f"{accounts[0]} holds {holders[0].spn}", evidence=evidence)
+
+
+def deduplicate(holders: list[SpnHolder], server_dn: str | None, owner: str, spn_name: str) -> str:
+    """setspn -D for every holder except the file server's own account.
+
+    The fix script is meant to be run as printed, so it must never remove the name from the
+    account that serves the share. When that account is unknown (the path uses a DNS alias, or
+    the computer was not found) the commands stay comments for the administrator to choose.
+    """
+    keep = server_dn.casefold() if server_dn else None
+    if keep is None:
+        lines = [f"# the account that serves the share is unknown: keep {spn_name} on it, remove it from the others"]
+        lines += [f"# setspn -D {quote(h.spn)} {quote(h.sam_account_name or h.distinguished_name)}" for h in holders]
+        return "\n".join(lines)
+    lines = [f"# keep the SPNs for {spn_name} on {owner}; remove them from every other account:"]
+    lines += [f"setspn -D {quote(h.spn)} {quote(h.sam_account_name or h.distinguished_name)}"
+              for h in holders if h.distinguished_name.casefold() != keep]
+    if not any(h.distinguished_name.casefold() == keep for h in holders):
+        lines.append(f"setspn -S {quote('HOST/' + spn_name)} {quote(owner)}")
+    return "\n".join(lines)

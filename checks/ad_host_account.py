@@ -4,6 +4,11 @@ Walkthrough: "In Active Directory, on each Hyper-V host server … enable and co
 delegation" — which presumes a computer account to configure. A host that is not joined (or whose
 account is disabled) cannot obtain Kerberos tickets, so neither delegation nor replication works.
 Matching: a host written short in the site file is found by its FQDN and the other way round.
+
+Where the SPEC is silent: a host written as an FQDN outside the domain the collector read (a child
+domain such as `hv11.fabrikam.contoso.com` when the directory is `contoso.com`) and not found is
+`error`, not `fail`: its account lives in another domain's naming context, which this run did not
+search, so absence proves nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from collections.abc import Iterator
 from offlineprep import checkkit
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.model import Outcome, Phase, Remediation, Status
+from offlineprep.names import is_fqdn
 from offlineprep.pwsh import quote
 from offlineprep.remediation import ad_identity
 
@@ -29,6 +35,15 @@ def host_account(ctx: CheckContext) -> Iterator[Outcome]:
         yield judge_host_account(ctx, role.name)
 
 
+def outside_domain(host: str, domain: str | None) -> str | None:
+    """The DNS domain of an FQDN host when it is not the domain read (a child domain counts), else None."""
+    name = host.rstrip(".").casefold()
+    if not domain or not is_fqdn(name):
+        return None
+    suffix = name.split(".", 1)[1]
+    return None if suffix == domain.rstrip(".").casefold() else suffix
+
+
 def judge_host_account(ctx: CheckContext, host: str) -> Outcome:
     facts, problem = checkkit.directory(ctx, host)
     if facts is None:
@@ -38,6 +53,11 @@ def judge_host_account(ctx: CheckContext, host: str) -> Outcome:
     if account is None:
         return checkkit.directory_missing(facts, host, f"the computer account of {host}")
     if not account.found:
+        outside = outside_domain(host, facts.domain_dns_name)
+        if outside:
+            return checkkit.error(
+                host, f"no computer account for {host} in {facts.domain_dns_name}, the only domain read; {host} "
+                f"looks like a member of {outside}: point [directory] at a DC of {outside} (and base_dn) to judge it")
         return Outcome(
             status=Status.FAIL,
             subject=host,

@@ -60,16 +60,19 @@ def enable_protocol_transition(host_identity: str, host_name: str) -> Remediatio
 
 
 def replace_unconstrained(host_identity: str, spns: list[str], host_name: str) -> Remediation:
+    """`spns`: only those still missing (an empty list when the constrained entries are already there)."""
+    lines = [f"Get-ADComputer -Identity {quote(host_identity)} | Set-ADAccountControl -TrustedForDelegation $false "
+             "-TrustedToAuthForDelegation $true"]
+    if spns:
+        lines.append(f"Set-ADComputer -Identity {quote(host_identity)} -Add @{{'msDS-AllowedToDelegateTo' = {quote_list(spns)}}}")
+    lines.append(TICKET_REMINDER.format(host=quote(host_name)))
+    target = f"constrained delegation to {', '.join(spns)}" if spns else "its constrained delegation entries"
     return Remediation(
-        summary=f"Replace unconstrained delegation on {host_identity} by constrained delegation to {', '.join(spns)}",
-        powershell=(
-            f"Get-ADComputer -Identity {quote(host_identity)} | Set-ADAccountControl -TrustedForDelegation $false "
-            "-TrustedToAuthForDelegation $true\n"
-            f"Set-ADComputer -Identity {quote(host_identity)} -Add @{{'msDS-AllowedToDelegateTo' = {quote_list(spns)}}}\n"
-            + TICKET_REMINDER.format(host=quote(host_name))
-        ),
+        summary=f"Replace unconstrained delegation on {host_identity} by {target}",
+        powershell="\n".join(lines),
         revert=(
             f"Set-ADComputer -Identity {quote(host_identity)} -Remove @{{'msDS-AllowedToDelegateTo' = {quote_list(spns)}}}"
+            if spns else None
         ),
         phase=Phase.DIRECTORY,
     )

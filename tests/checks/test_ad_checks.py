@@ -156,3 +156,83 @@ def test_account_not_found_fails() -> None:
     d = directory()
     d.principals["CONTOSO\\svc-runas"] = d.principals["CONTOSO\\svc-runas"].model_copy(update={"found": False})
     assert ("CONTOSO\\svc-runas", "fail") in statuses(run("ad.account-delegable", the_facts=facts(d)))
+
+
+# ----------------------------------------------------------------- real-world cases beyond the SPEC table
+
+
+def test_duplicate_spn_fix_never_removes_the_name_from_the_file_server_itself() -> None:
+    d = directory()
+    d.spn_holders[FS11] = d.spn_holders[FS11] + [SpnHolder(spn="HOST/fs11.contoso.com",
+                                                           distinguished_name="CN=OLD-FS,DC=contoso,DC=com",
+                                                           sam_account_name="OLD-FS$")]
+    finding = by_subject(run("ad.delegation-target", the_facts=facts(d)), FS11)
+    assert finding.status.value == "fail"
+    assert finding.remediation is not None
+    commands = [line for line in finding.remediation.powershell.splitlines() if not line.startswith("#")]
+    assert commands == ["setspn -D 'HOST/fs11.contoso.com' 'OLD-FS$'"]
+
+
+def test_duplicate_spn_fix_is_only_comments_when_the_file_server_account_is_unknown() -> None:
+    d = directory()
+    del d.computers[FS11]
+    d.spn_holders[FS11] = [SpnHolder(spn="HOST/fs11.contoso.com", distinguished_name="CN=A,DC=contoso,DC=com",
+                                     sam_account_name="A$"),
+                           SpnHolder(spn="HOST/fs11.contoso.com", distinguished_name="CN=B,DC=contoso,DC=com",
+                                     sam_account_name="B$")]
+    finding = by_subject(run("ad.delegation-target", the_facts=facts(d)), FS11)
+    assert finding.status.value == "fail" and finding.remediation is not None
+    assert all(line.startswith("#") for line in finding.remediation.powershell.splitlines())
+
+
+def test_delegation_fix_adds_only_the_missing_values() -> None:
+    """Set-ADComputer -Add with a value already present fails ("The specified value already exists")."""
+    finding = by_subject(run("ad.delegation", the_facts=with_computer(
+        "hv01.contoso.com", allowed_to_delegate_to=["cifs/FS01", "cifs/fs11.contoso.com", "cifs/FS11"])),
+        "hv01.contoso.com", FS01)
+    assert finding.status.value == "fail" and finding.remediation is not None
+    add = finding.remediation.powershell.splitlines()[0]
+    assert add == "Set-ADComputer -Identity 'HV01' -Add @{'msDS-AllowedToDelegateTo' = @('cifs/fs01.contoso.com')}"
+    assert "cifs/FS01" not in (finding.remediation.revert or "")
+
+
+def test_unconstrained_fix_does_not_re_add_existing_entries() -> None:
+    finding = by_subject(run("ad.delegation", the_facts=with_computer(
+        "hv01.contoso.com", user_account_control=0x1000 | 0x80000)), "hv01.contoso.com", FS01)
+    assert finding.status.value == "fail" and finding.remediation is not None
+    assert "-Add" not in finding.remediation.powershell
+    assert "-TrustedForDelegation $false" in finding.remediation.powershell
+
+
+def test_trailing_dot_fqdn_path_is_the_same_name() -> None:
+    s = site(source__export_path="\\\\fs01.contoso.com.\\ASRExport")
+    d = directory()
+    d.computers["fs01.contoso.com."] = d.computers[FS01]
+    d.spn_holders["fs01.contoso.com."] = d.spn_holders[FS01]
+    finding = by_subject(run("ad.delegation", s, facts(d)), "hv01.contoso.com", "fs01.contoso.com.")
+    assert finding.status.value == "pass", finding.message
+    broken = with_computer("hv01.contoso.com", allowed_to_delegate_to=[])
+    broken.directory.computers["fs01.contoso.com."] = broken.directory.computers[FS01]  # type: ignore[union-attr]
+    finding = by_subject(run("ad.delegation", s, broken), "hv01.contoso.com", "fs01.contoso.com.")
+    assert finding.status.value == "fail" and finding.remediation is not None
+    assert "'cifs/fs01.contoso.com'" in finding.remediation.powershell
+    assert "contoso.com.'" not in finding.remediation.powershell
+
+
+def test_protected_users_of_another_domain_is_not_this_accounts_protected_users() -> None:
+    d = directory()
+    runas = d.principals["CONTOSO\\svc-runas"]
+    d.principals["CONTOSO\\svc-runas"] = runas.model_copy(
+        update={"token_group_sids": [f"{DOM}-513", "S-1-5-21-900-901-902-525"]})
+    assert ("CONTOSO\\svc-runas", "pass") in statuses(run("ad.account-delegable", the_facts=facts(d)))
+
+
+def test_host_in_a_domain_that_was_not_searched_is_an_error_not_a_failure() -> None:
+    s = site(target__hosts=["hv11.fabrikam.contoso.com"])
+    d = directory()
+    d.computers["hv11.fabrikam.contoso.com"] = d.computers["hv11.contoso.com"].model_copy(
+        update={"found": False, "query": "hv11.fabrikam.contoso.com"})
+    finding = by_subject(run("ad.host-account", s, facts(d)), "hv11.fabrikam.contoso.com")
+    assert finding.status.value == "error" and "fabrikam.contoso.com" in finding.message
+    d.computers["hv02"] = d.computers["hv02"].model_copy(update={"found": False})
+    assert by_subject(run("ad.host-account", s, facts(d)), "hv02").status.value == "fail"
