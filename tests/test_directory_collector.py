@@ -47,3 +47,64 @@ def test_search_count_does_not_grow_per_host() -> None:
         assert all(c.found for c in facts.computers.values())
         counts[n] = facts.searches
     assert counts[300] - counts[10] == 2  # 3 batches of 100 instead of 1; nothing per host
+
+
+def _raw_computer(lab: LabDirectory, sam: str, dns: str | None, spns: list[str] | None = None) -> str:
+    """A computer as AD stores it when its name is not the lab's usual shape (long, foreign DNS name)."""
+    from offlineprep.lab.directory import sid_bytes
+
+    sid = lab.next_sid()
+    attrs = {"objectClass": ["top", "person", "organizationalPerson", "user", "computer"], "sAMAccountName": sam,
+             "userAccountControl": 0x1000, "objectSid": sid_bytes(sid),
+             "servicePrincipalName": spns or [f"HOST/{sam.rstrip('$')}"]}
+    if dns:
+        attrs["dNSHostName"] = dns
+    lab._entries.append((f"CN={sam.rstrip('$')},CN=Computers,{lab.base_dn}", attrs))
+    return sid
+
+
+def test_host_names_longer_than_15_characters_match_their_truncated_netbios_account() -> None:
+    """Windows truncates the computer's NetBIOS name (sAMAccountName) to 15 characters."""
+    lab = LabDirectory()
+    sid = _raw_computer(lab, "HV-PROD-CLUSTER$", "hv-prod-cluster-node01.lab.test")
+    request = DirectoryRequest(computers=["hv-prod-cluster-node01", "hv-prod-cluster-node01.lab.test"])
+    facts = collect_directory(lab.config(), request, lab.password, connect=lab.connect)
+    assert facts.computers["hv-prod-cluster-node01"].object_sid == sid
+    assert facts.computers["hv-prod-cluster-node01.lab.test"].object_sid == sid
+
+
+def test_a_child_domain_fqdn_is_not_matched_to_a_same_named_computer_of_the_domain_read() -> None:
+    lab = LabDirectory()
+    lab.computer("HV11")  # hv11.lab.test
+    request = DirectoryRequest(computers=["hv11.child.lab.test", "hv11.lab.test", "HV11"])
+    facts = collect_directory(lab.config(), request, lab.password, connect=lab.connect)
+    assert not facts.computers["hv11.child.lab.test"].found
+    assert facts.computers["hv11.lab.test"].found and facts.computers["HV11"].found
+
+
+def test_trailing_dot_path_name_finds_its_spn_holder() -> None:
+    lab = LabDirectory()
+    lab.computer("FS01")
+    facts = collect_directory(lab.config(), DirectoryRequest(computers=["fs01.lab.test."],
+                                                             spn_names=["fs01.lab.test."]),
+                              lab.password, connect=lab.connect)
+    assert facts.computers["fs01.lab.test."].found
+    assert [h.sam_account_name for h in facts.spn_holders["fs01.lab.test."]] == ["FS01$"]
+
+
+def test_upn_names_the_account_even_when_another_account_has_that_samaccountname() -> None:
+    from offlineprep.lab.directory import sid_bytes
+
+    lab = LabDirectory()
+    other = lab.next_sid()  # a different person whose sAMAccountName is the UPN prefix
+    lab._entries.append((f"CN=John Smith,CN=Users,{lab.base_dn}", {
+        "objectClass": ["top", "person", "organizationalPerson", "user"], "sAMAccountName": "john.smith",
+        "userPrincipalName": "jsmith@corp.example", "userAccountControl": 0x200, "objectSid": sid_bytes(other)}))
+    sid = lab.next_sid()
+    lab._entries.append((f"CN=svc-vmm,CN=Users,{lab.base_dn}", {
+        "objectClass": ["top", "person", "organizationalPerson", "user"], "sAMAccountName": "svc-vmm",
+        "userPrincipalName": "john.smith@lab.test", "userAccountControl": 0x200, "objectSid": sid_bytes(sid),
+        "tokenGroups": [sid_bytes(f"{lab.domain_sid}-513")]}))
+    facts = collect_directory(lab.config(), DirectoryRequest(principals=["john.smith@lab.test"]),
+                              lab.password, connect=lab.connect)
+    assert facts.principals["john.smith@lab.test"].object_sid == sid

@@ -168,31 +168,69 @@ def _batches(items: list[str], size: int) -> Iterator[list[str]]:
         yield items[start : start + size]
 
 
+NETBIOS_LENGTH = 15  # Windows truncates a computer's NetBIOS name (its sAMAccountName, less the $) to 15
+
+
+def _sam_candidates(name: str) -> set[str]:
+    short = short_name(name.rstrip("."))
+    return {f"{short}$", f"{short[:NETBIOS_LENGTH]}$"}
+
+
 def _read_computers(reader: _Reader, base: str, names: list[str], facts: DirectoryFacts, batch: int) -> None:
     entries: list[dict[str, Any]] = []
     for chunk in _batches(names, batch):
         terms = set()
         for name in chunk:
-            terms.add(f"(sAMAccountName={escape_filter_chars(short_name(name))}$)")
-            if is_fqdn(name):
-                terms.add(f"(dNSHostName={escape_filter_chars(name.rstrip('.'))})")
+            bare = name.rstrip(".")
+            for sam in _sam_candidates(bare):
+                terms.add(f"(sAMAccountName={escape_filter_chars(sam)})")
+            if is_fqdn(bare):
+                terms.add(f"(dNSHostName={escape_filter_chars(bare)})")
+            else:  # a short name longer than 15 characters is found only through its DNS name
+                terms.add(f"(dNSHostName={escape_filter_chars(bare)}.*)")
         flt = f"(&(objectClass=computer)(|{''.join(sorted(terms))}))"
         entries.extend(reader.search(base, flt, COMPUTER_ATTRIBUTES))
-    by_dns: dict[str, dict[str, Any]] = {}
-    by_sam: dict[str, dict[str, Any]] = {}
-    for found in entries:
-        dns = _first(found, "dNSHostName")
-        sam = _first(found, "sAMAccountName")
-        if dns:
-            by_dns[str(dns).casefold()] = found
-        if sam:
-            by_sam[str(sam).casefold()] = found
     for name in names:
-        entry = by_dns.get(name.rstrip(".").casefold()) or by_sam.get(f"{short_name(name)}$".casefold())
-        facts.computers[name] = _computer(name, entry)
+        facts.computers[name] = _computer(name, _match_computer(name, entries, facts.domain_dns_name))
         sid = facts.computers[name].object_sid
         if sid and not facts.domain_sid and sid.count("-") >= 7:
             facts.domain_sid = sid.rsplit("-", 1)[0]
+
+
+def _match_computer(name: str, entries: list[dict[str, Any]], domain: str | None) -> dict[str, Any] | None:
+    """The computer a site-file name means: by DNS name first, then by sAMAccountName.
+
+    A short name matches the dNSHostName's first label (a name longer than 15 characters has a
+    truncated sAMAccountName). The sAMAccountName fallback is refused for an FQDN in another domain
+    than the one read when the account has a dNSHostName of its own: `hv11.child.contoso.com` is
+    not the `HV11$` of contoso.com (its account lives in the child domain's naming context).
+    """
+    bare = name.rstrip(".").casefold()
+    short = short_name(bare)
+    fqdn = is_fqdn(bare)
+    suffix = bare.split(".", 1)[1] if fqdn else None
+    in_domain = suffix is None or (domain is not None and suffix == domain.casefold())
+
+    def dns(entry: dict[str, Any]) -> str | None:
+        value = _first(entry, "dNSHostName")
+        return str(value).rstrip(".").casefold() if value else None
+
+    if fqdn:
+        exact = [e for e in entries if dns(e) == bare]
+        if exact:
+            return exact[0]
+    else:
+        by_label = [e for e in entries if (dns(e) or "").split(".", 1)[0] == short]
+        if by_label:
+            by_label.sort(key=lambda e: 0 if domain and (dns(e) or "").endswith("." + domain.casefold()) else 1)
+            return by_label[0]
+    sams = {s.casefold() for s in _sam_candidates(bare)}
+    for entry in entries:
+        if str(_first(entry, "sAMAccountName") or "").casefold() not in sams:
+            continue
+        if dns(entry) is None or in_domain:
+            return entry
+    return None
 
 
 def _computer(name: str, entry: dict[str, Any] | None) -> ComputerAccount:
@@ -233,8 +271,8 @@ def _read_principals_and_spns(
     """Principals and SPN holders in one search: both lists are short (a few accounts, two paths)."""
     spn_terms = []
     for name in request.spn_names:
-        for service in ("HOST", "cifs"):
-            spn_terms.append(f"(servicePrincipalName={escape_filter_chars(f'{service}/{name}')})")
+        for service in ("HOST", "cifs"):  # SPNs never carry the root dot of an FQDN
+            spn_terms.append(f"(servicePrincipalName={escape_filter_chars(f'{service}/{name.rstrip(chr(46))}')})")
     terms = [_account_filter(p) for p in request.principals] + spn_terms
     entries: list[dict[str, Any]] = []
     for chunk in _batches(terms, batch):
@@ -259,12 +297,11 @@ def _principal(reader: _Reader, name: str, entries: list[dict[str, Any]]) -> Pri
         wanted, upn = account.name.casefold(), name.strip().casefold() if account.is_upn else None
     except NameError_:
         wanted, upn = name.casefold(), None
-    entry = next(
-        (e for e in entries if "objectClass" in e.get("attributes", {}) and (
-            str(_first(e, "sAMAccountName") or "").casefold() == wanted
-            or (upn is not None and str(_first(e, "userPrincipalName") or "").casefold() == upn))),
-        None,
-    )
+    accounts = [e for e in entries if "objectClass" in e.get("attributes", {})]
+    # A UPN names one account exactly; its prefix is often another account's sAMAccountName.
+    entry = next((e for e in accounts if upn is not None
+                  and str(_first(e, "userPrincipalName") or "").casefold() == upn), None) or next(
+        (e for e in accounts if str(_first(e, "sAMAccountName") or "").casefold() == wanted), None)
     if entry is None:
         return Principal(query=name, found=False)
     token_groups = []
