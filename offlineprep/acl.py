@@ -110,22 +110,34 @@ WELL_KNOWN_SIDS: dict[str, tuple[str, str]] = {
     "CY": ("S-1-5-32-569", "BUILTIN\\Cryptographic Operators"),
     "ER": ("S-1-5-32-573", "BUILTIN\\Event Log Readers"),
     "RM": ("S-1-5-32-580", "BUILTIN\\Remote Management Users"),
+    "RU": ("S-1-5-32-554", "BUILTIN\\Pre-Windows 2000 Compatible Access"),
+    "CD": ("S-1-5-32-574", "BUILTIN\\Certificate Service DCOM Access"),
+    "RA": ("S-1-5-32-575", "BUILTIN\\RDS Remote Access Servers"),
+    "ES": ("S-1-5-32-576", "BUILTIN\\RDS Endpoint Servers"),
+    "MS": ("S-1-5-32-577", "BUILTIN\\RDS Management Servers"),
     "HA": ("S-1-5-32-578", "BUILTIN\\Hyper-V Administrators"),
+    "AA": ("S-1-5-32-579", "BUILTIN\\Access Control Assistance Operators"),
+    "WR": ("S-1-5-33", "WRITE RESTRICTED"),
+    "UD": ("S-1-5-84-0-0-0-0-0", "USER MODE DRIVERS"),
+    "AS": ("S-1-18-1", "Authentication authority asserted identity"),
+    "SS": ("S-1-18-2", "Service asserted identity"),
     "AC": ("S-1-15-2-1", "ALL APPLICATION PACKAGES"),
     "LW": ("S-1-16-4096", "Low Mandatory Level"),
     "ME": ("S-1-16-8192", "Medium Mandatory Level"),
+    "MP": ("S-1-16-8448", "Medium Plus Mandatory Level"),
     "HI": ("S-1-16-12288", "High Mandatory Level"),
     "SI": ("S-1-16-16384", "System Mandatory Level"),
 }
 DOMAIN_RELATIVE = {
     "LA": 500, "LG": 501, "DA": 512, "DU": 513, "DG": 514, "DC": 515, "DD": 516, "CA": 517,
-    "SA": 518, "EA": 519, "PA": 520, "RO": 521, "CN": 522, "AP": 525, "KA": 526, "EK": 527, "RS": 553,
+    "SA": 518, "EA": 519, "PA": 520, "RO": 498, "CN": 522, "AP": 525, "KA": 526, "EK": 527, "RS": 553,
 }
 DOMAIN_RID_NAMES = {
     500: "Administrator", 501: "Guest", 512: "Domain Admins", 513: "Domain Users", 514: "Domain Guests",
     515: "Domain Computers", 516: "Domain Controllers", 517: "Cert Publishers", 518: "Schema Admins",
     519: "Enterprise Admins", 520: "Group Policy Creator Owners", 521: "Read-only Domain Controllers",
     525: "Protected Users", 526: "Key Admins", 527: "Enterprise Key Admins",
+    498: "Enterprise Read-only Domain Controllers",
 }
 _SID_NAMES = {sid: name for sid, name in WELL_KNOWN_SIDS.values()}
 OWNER_RIGHTS = "S-1-3-4"
@@ -280,13 +292,36 @@ def _parse_acl(text: str, domain_sid: str | None) -> tuple[set[str], list[Ace]]:
             rest = rest.replace(token, "", 1)
     if rest:
         raise SddlError(f"unknown ACL flags {rest!r}")
-    aces = []
     body = "" if first < 0 else text[first:]
-    for match in re.finditer(r"\(([^()]*(?:\([^()]*\)[^()]*)*)\)|(.)", body):
-        if match.group(2) is not None:
-            raise SddlError(f"unexpected {match.group(2)!r} between ACEs")
-        aces.append(_parse_ace(match.group(1), domain_sid))
-    return flags, aces
+    return flags, [_parse_ace(ace, domain_sid) for ace in _split_aces(body)]
+
+
+def _split_aces(body: str) -> list[str]:
+    """The text inside each top-level `( … )`: a conditional ACE (XA/XD, Dynamic Access Control)
+    nests parentheses to any depth, `(XA;;FA;;;WD;((Member_of {SID(BA)}) || (@User.dept == "x")))`,
+    and its quoted strings may hold any character."""
+    aces: list[str] = []
+    depth, start, quoted = 0, 0, False
+    for i, c in enumerate(body):
+        if quoted:
+            quoted = c != '"'
+        elif c == '"' and depth > 0:
+            quoted = True
+        elif c == "(":
+            if depth == 0:
+                start = i + 1
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth < 0:
+                raise SddlError(f"unbalanced ')' between ACEs at {body[:i + 1]!r}")
+            if depth == 0:
+                aces.append(body[start:i])
+        elif depth == 0:
+            raise SddlError(f"unexpected {c!r} between ACEs")
+    if depth or quoted:
+        raise SddlError("an ACE is not closed")
+    return aces
 
 
 def _parse_ace(text: str, domain_sid: str | None) -> Ace:
@@ -391,8 +426,12 @@ class AccessExplanation:
         }
 
 
-def explain_access(sddl: str | SecurityDescriptor, sids: Iterable[str]) -> AccessExplanation:
-    sd = parse_sddl(sddl) if isinstance(sddl, str) else sddl
+def explain_access(
+    sddl: str | SecurityDescriptor, sids: Iterable[str], domain_sid: str | None = None
+) -> AccessExplanation:
+    """`domain_sid`: the domain of the machine that wrote the SDDL. Windows writes SIDs of its own
+    domain as two-letter aliases (`O:DAG:DU`, `(A;;FA;;;DA)`), which only that SID resolves."""
+    sd = parse_sddl(sddl, domain_sid) if isinstance(sddl, str) else sddl
     token = {s.upper() for s in sids}
     if sd.dacl is None:
         return AccessExplanation(granted=FILE_ALL_ACCESS, null_dacl=True)
@@ -431,15 +470,15 @@ def explain_access(sddl: str | SecurityDescriptor, sids: Iterable[str]) -> Acces
     )
 
 
-def effective_access(sddl: str, sids: Iterable[str]) -> int:
+def effective_access(sddl: str, sids: Iterable[str], domain_sid: str | None = None) -> int:
     """The access mask granted to a token holding `sids`, as for MAXIMUM_ALLOWED."""
-    return explain_access(sddl, sids).granted
+    return explain_access(sddl, sids, domain_sid).granted
 
 
-def share_and_ntfs(share_sddl: str, ntfs_sddl: str, sids: Iterable[str]) -> int:
+def share_and_ntfs(share_sddl: str, ntfs_sddl: str, sids: Iterable[str], domain_sid: str | None = None) -> int:
     """Over the network Windows grants the intersection of share and NTFS permissions."""
     token = list(sids)
-    return effective_access(share_sddl, token) & effective_access(ntfs_sddl, token)
+    return effective_access(share_sddl, token, domain_sid) & effective_access(ntfs_sddl, token, domain_sid)
 
 
 # --------------------------------------------------------------------------- describing
