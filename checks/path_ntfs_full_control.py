@@ -44,7 +44,7 @@ def judge(ctx: CheckContext, ref: PathRef, account: str) -> Outcome:
                               account=account)
     token = found.token
     try:
-        explanation = explain_access(found.path.ntfs_sddl, token.sids)
+        explanation = explain_access(found.path.ntfs_sddl, token.sids, found.domain_sid)
     except SddlError as exc:
         return checkkit.error(ref.raw, f"the NTFS security descriptor of {ref.raw} cannot be parsed: {exc}",
                               account=account, evidence={"sddl": found.path.ntfs_sddl})

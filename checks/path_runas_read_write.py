@@ -42,13 +42,13 @@ def judge(ctx: CheckContext, ref: PathRef, account: str) -> Outcome:
         return checkkit.error(ref.raw, f"{ref.server} returned no NTFS security descriptor", account=account)
     token = found.token
     try:
-        ntfs = explain_access(found.path.ntfs_sddl, token.sids)
+        ntfs = explain_access(found.path.ntfs_sddl, token.sids, found.domain_sid)
         share = None
         if ref.is_unc:
             if found.path.share is None or not found.path.share.sddl:
                 return checkkit.error(ref.raw, f"{ref.server} returned no share security descriptor for "
                                       f"{ref.share}", account=account)
-            share = explain_access(found.path.share.sddl, token.sids)
+            share = explain_access(found.path.share.sddl, token.sids, found.domain_sid)
     except SddlError as exc:
         return checkkit.error(ref.raw, f"a security descriptor of {ref.raw} cannot be parsed: {exc}", account=account)
     granted = ntfs.granted & (share.granted if share else 0xFFFFFFFF)

@@ -45,7 +45,7 @@ def judge(ctx: CheckContext, ref: PathRef, account: str) -> Outcome:
                               "(see path.exists)", account=account)
     token = found.token
     try:
-        explanation = explain_access(share.sddl, token.sids)
+        explanation = explain_access(share.sddl, token.sids, found.domain_sid)
     except SddlError as exc:
         return checkkit.error(ref.raw, f"the share security descriptor of {ref.share} cannot be parsed: {exc}",
                               account=account, evidence={"sddl": share.sddl})

@@ -5,6 +5,11 @@ Operator, or Server Operator group membership for the VMM service account on the
 on which the share is located." Membership counts directly or through nested domain groups
 (tokenGroups is transitive). On a member server only Administrators and Power Users exist;
 Print Operators and Server Operators live on domain controllers only.
+
+Every UNC path gets its own finding, also when export and import share one server (each subject
+is reported; the fix script merges identical fixes). On a domain controller the groups are AD's
+builtin groups: tokenGroups already carries them, and the fix is Add-ADGroupMember (the local
+account cmdlets do not manage a DC's groups).
 """
 
 from __future__ import annotations
@@ -13,8 +18,9 @@ from collections.abc import Iterator
 
 from offlineprep import checkkit
 from offlineprep.engine import CheckContext, Need, check
-from offlineprep.model import Outcome, Status
+from offlineprep.model import Outcome, Phase, Remediation, Status
 from offlineprep.names import PathRef
+from offlineprep.pwsh import quote
 from offlineprep.remediation import add_local_group_member
 from offlineprep.tokens import member_of_local_group
 
@@ -35,15 +41,11 @@ GROUPS = {
 )
 def share_host_group(ctx: CheckContext) -> Iterator[Outcome]:
     account = ctx.site.accounts.vmm_service
-    done: set[str] = set()
     for ref in ctx.site.paths:
         if not ref.is_unc:
             yield checkkit.skip(ref.raw, f"{ref.raw} is a local path: the rule applies to shared paths",
                                 account=account)
             continue
-        if ref.server.casefold() in done:
-            continue
-        done.add(ref.server.casefold())
         yield judge(ctx, ref, account)
 
 
@@ -59,18 +61,33 @@ def judge(ctx: CheckContext, ref: PathRef, account: str) -> Outcome:
             for sid in GROUPS
         },
     }
-    if not found.server.local_groups:
-        return checkkit.error(ref.raw, f"{ref.server} returned no local groups", account=account, evidence=evidence)
+    evidence["domain_controller"] = found.domain_controller
     for sid, name in GROUPS.items():
-        membership = member_of_local_group(found.principal, found.server, sid)
+        membership = member_of_local_group(found.principal, found.server, sid, found.domain_controller)
         if membership.member:
             via = ", ".join(found.sid_names.get(v, v) for v in membership.via)
             evidence["member_via"] = membership.via
             return Outcome(status=Status.PASS, subject=ref.raw, account=account, evidence=evidence,
                            message=f"{account} is in {name} on {ref.server} (via {via})")
+    if not found.server.local_groups:
+        return checkkit.error(ref.raw, f"{ref.server} returned no local groups", account=account, evidence=evidence)
     return Outcome(
         status=Status.FAIL, subject=ref.raw, account=account, evidence=evidence,
         message=f"{account} is in none of Administrators, Power Users, Print Operators, Server Operators on "
-                f"{ref.server}",
-        remediation=add_local_group_member(ref.server, "S-1-5-32-544", "Administrators", account),
+                f"{ref.server}" + (" (a domain controller: these are AD's builtin groups)"
+                                   if found.domain_controller else ""),
+        remediation=(add_builtin_group_member(found.principal.object_sid or account, account)
+                     if found.domain_controller
+                     else add_local_group_member(ref.server, "S-1-5-32-544", "Administrators", account)),
+    )
+
+
+def add_builtin_group_member(member: str, account: str) -> Remediation:
+    """On a DC: Administrators is AD's Builtin\\Administrators (Add-ADGroupMember takes SIDs)."""
+    group = quote("S-1-5-32-544")
+    return Remediation(
+        summary=f"Add {account} to Builtin\\Administrators in Active Directory (the share is on a domain controller)",
+        powershell=f"Add-ADGroupMember -Identity {group} -Members {quote(member)}",
+        revert=f"Remove-ADGroupMember -Identity {group} -Members {quote(member)} -Confirm:$false",
+        phase=Phase.LOCAL_GROUPS,
     )

@@ -129,11 +129,33 @@ class AccessContext:
     server: HostFacts
     path: PathFacts
     sid_names: dict[str, str]
+    domain_sid: str | None = None  # the server's domain: resolves DU, DA … in the SDDL it wrote
+    domain_controller: bool = False  # the server is a DC: its local groups are AD's builtin groups
 
     @property
     def token(self) -> Token:
         """The account's network token on the server that holds the path."""
-        return token_for(self.principal, self.server, self.sid_names)
+        return token_for(self.principal, self.server, self.sid_names, domain_controller=self.domain_controller)
+
+
+# Groups of the builtin domain that exist only on domain controllers (Account/Server/Print Operators)
+_DC_ONLY_ALIASES = {"S-1-5-32-548", "S-1-5-32-549", "S-1-5-32-550"}
+
+
+def server_domain(facts: DirectoryFacts, server: HostFacts, name: str) -> tuple[str | None, bool]:
+    """The domain SID of the computer `name` and whether it is a domain controller.
+
+    The domain is its computer account's SID without the RID (the directory's own domain when the
+    account was not read); a DC has SERVER_TRUST_ACCOUNT, or local groups only DCs have.
+    """
+    account = facts.find_computer(name)
+    domain_sid = facts.domain_sid
+    dc = any(g.sid.upper() in _DC_ONLY_ALIASES for g in server.local_groups)
+    if account is not None and account.found:
+        if account.object_sid and account.object_sid.count("-") > 3:
+            domain_sid = account.object_sid.rsplit("-", 1)[0]
+        dc = dc or bool((account.user_account_control or 0) & UAC_SERVER_TRUST_ACCOUNT)
+    return domain_sid, dc
 
 
 def access_context(ctx: CheckContext, ref: PathRef, account: str) -> AccessContext | Outcome:
@@ -155,4 +177,6 @@ def access_context(ctx: CheckContext, ref: PathRef, account: str) -> AccessConte
         return problem
     if problem is not None:
         return problem
-    return AccessContext(principal=principal, server=server, path=path, sid_names=facts.sid_names)
+    domain_sid, dc = server_domain(facts, server, ref.server)
+    return AccessContext(principal=principal, server=server, path=path, sid_names=facts.sid_names,
+                         domain_sid=domain_sid, domain_controller=dc)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from builders import ADMINS_GROUP, DOM, RUNAS_SID, VMM_SID, by_subject, facts, hosts, run, site, statuses
+from builders import ADMINS_GROUP, DOM, RUNAS_SID, VMM_SID, by_subject, directory, facts, hosts, run, site, statuses
 
 from offlineprep.facts import CollectionError, ErrorKind, HostFacts
 
@@ -127,3 +127,63 @@ def test_free_space_warns_and_skips_when_sizes_unknown() -> None:
     h = hosts()
     h["hv02"] = h["hv02"].model_copy(update={"vms": None})
     assert status_of("path.free-space", EXPORT, facts(host_facts=h)) == "skip"
+
+
+def test_sddl_with_the_servers_own_domain_aliases_is_judged_not_an_error() -> None:
+    # Get-Acl on a domain member writes its domain's SIDs as aliases: O:DAG:DU, (A;;FA;;;DA)
+    ok = f"O:DAG:DUD:PAI(A;OICI;FA;;;DA)(A;OICI;FA;;;{VMM_SID})(A;OICI;0x1301bf;;;DU)"
+    f = with_path("fs01.contoso.com", ntfs_sddl=ok)
+    assert status_of("path.ntfs-full-control", EXPORT, f) == "pass"
+    assert status_of("path.runas-read-write", EXPORT, f) == "pass"  # svc-runas is in Domain Users
+    short = with_path("fs01.contoso.com", ntfs_sddl="O:DAG:DUD:PAI(A;OICI;FA;;;DA)(A;OICI;FR;;;DU)")
+    assert status_of("path.ntfs-full-control", EXPORT, short) == "fail"
+    h = hosts()
+    p = h["fs01.contoso.com"].paths[0]
+    share = p.share.model_copy(update={"sddl": "O:SYG:SYD:(A;;FA;;;DU)"})  # type: ignore[union-attr]
+    h["fs01.contoso.com"] = h["fs01.contoso.com"].model_copy(update={"paths": [p.model_copy(update={"share": share})]})
+    assert status_of("path.share-full-control", EXPORT, facts(host_facts=h)) == "pass"
+
+
+def test_share_host_group_reports_every_path_also_when_both_are_on_one_server() -> None:
+    both = site(target__import_path=r"\\fs01.contoso.com\ASRImport")
+    h = hosts()
+    fs = h["fs01.contoso.com"]
+    second = fs.paths[0].model_copy(update={"path": r"\\fs01.contoso.com\ASRImport"})
+    h["fs01.contoso.com"] = fs.model_copy(update={"paths": [fs.paths[0], second]})
+    found = run("path.share-host-group", both, facts(host_facts=h))
+    assert statuses(found) == {(f"{EXPORT} as {VMM}", "pass"), (rf"\\fs01.contoso.com\ASRImport as {VMM}", "pass")}
+
+
+def _vmm_groups(groups: list[str]):  # type: ignore[no-untyped-def]
+    d = directory()
+    d.principals[VMM] = d.principals[VMM].model_copy(update={"token_group_sids": groups})
+    return d
+
+
+def test_builtin_sids_from_tokengroups_do_not_count_on_a_member_server() -> None:
+    # svc-vmm put into AD's Builtin\Administrators: tokenGroups (read on a DC) lists S-1-5-32-544,
+    # but on the member file server fs01 the account is not in the local Administrators group.
+    d = _vmm_groups([f"{DOM}-513", "S-1-5-32-544"])
+    only_admins = "O:BAG:SYD:PAI(A;OICI;FA;;;BA)"
+    h = hosts()
+    p = h["fs01.contoso.com"].paths[0].model_copy(update={"ntfs_sddl": only_admins})
+    h["fs01.contoso.com"] = h["fs01.contoso.com"].model_copy(update={"paths": [p]})
+    assert status_of("path.ntfs-full-control", EXPORT, facts(d, h)) == "fail"
+    assert status_of("path.share-host-group", EXPORT, facts(d, h)) == "fail"
+
+
+def test_share_on_a_domain_controller_uses_ads_builtin_groups() -> None:
+    d = _vmm_groups([f"{DOM}-513", "S-1-5-32-549"])  # Server Operators, a DC-only group
+    d.computers["fs01.contoso.com"] = d.computers["fs01.contoso.com"].model_copy(
+        update={"user_account_control": 0x82000})
+    h = hosts()
+    h["fs01.contoso.com"] = h["fs01.contoso.com"].model_copy(update={"local_groups": []})
+    assert status_of("path.share-host-group", EXPORT, facts(d, h)) == "pass"
+    d = _vmm_groups([f"{DOM}-513"])
+    d.computers["fs01.contoso.com"] = d.computers["fs01.contoso.com"].model_copy(
+        update={"user_account_control": 0x82000})
+    h = hosts()
+    found = by_subject(run("path.share-host-group", the_facts=facts(d, h)), EXPORT)
+    assert found.status.value == "fail" and found.remediation is not None
+    assert "Add-ADGroupMember -Identity 'S-1-5-32-544' -Members" in found.remediation.powershell
+    assert "Remove-ADGroupMember" in (found.remediation.revert or "")
