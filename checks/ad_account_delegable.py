@@ -69,8 +69,12 @@ def judge_account(ctx: CheckContext, account: str) -> Outcome:
         reverts.append(f"Set-ADAccountControl -Identity {quote(identity)} -AccountNotDelegated $true")
     if protected:
         problems.append("it is a member of Protected Users, whose members are never delegated")
-        fixes.append(f"Remove-ADGroupMember -Identity 'Protected Users' -Members {quote(identity)} -Confirm:$false")
-        reverts.append(f"Add-ADGroupMember -Identity 'Protected Users' -Members {quote(identity)}")
+        # by SID: the group's name is localised ("Geschützte Benutzer"); a nested membership must be
+        # removed from the group in between, which tokenGroups does not name
+        group = quote(protected[0])
+        fixes.append(f"Remove-ADGroupMember -Identity {group} -Members {quote(identity)} -Confirm:$false"
+                     "   # Protected Users; if nested, remove the group that holds the account instead")
+        reverts.append(f"Add-ADGroupMember -Identity {group} -Members {quote(identity)}")
     if uac & checkkit.UAC_ACCOUNTDISABLE:
         problems.append("it is disabled")
         fixes.append(f"Enable-ADAccount -Identity {quote(identity)}")

@@ -17,7 +17,9 @@ Matching is case-insensitive and ignores a trailing `/servicename`; `cifs/fs01` 
 `cifs/fs01.contoso.com` are different names, and the one the path uses is what counts. Rules
 where the SPEC is silent: an account that is both unconstrained and constrained is judged
 unconstrained (the KDC uses TRUSTED_FOR_DELEGATION first, and it is the larger risk); a missing
-computer account is an `error` here (ad.host-account reports it as the failure).
+computer account is an `error` here (ad.host-account reports it as the failure); an entry with a
+port (`cifs/fs01.contoso.com:445`) does not count (S4U2Proxy compares the whole SPN and the SMB
+client never puts a port in it); only values not yet present go into the `-Add` of the fix.
 """
 
 from __future__ import annotations
@@ -91,11 +93,13 @@ def other_form(name: str, path_computer: ComputerAccount | None, directory: Dire
     return None
 
 
-def has_spn(entries: list[str], service: str, name: str) -> list[str]:
+def has_spn(entries: list[str], service: str, name: str, with_port: bool = False) -> list[str]:
+    """Entries naming `service/name`; an entry with a port (`cifs/fs01:445`) is another SPN to the
+    KDC, which SMB never asks for, so it counts only when `with_port` asks for exactly those."""
     found = []
     for entry in entries:
         spn = parse_spn(entry)
-        if spn is not None and spn.same_target(service, name):
+        if spn is not None and spn.same_target(service, name) and (spn.port is not None) == with_port:
             found.append(entry)
     return found
 
@@ -196,7 +200,11 @@ def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
                        f"(msDS-AllowedToActOnBehalfOfOtherIdentity); the walkthrough's classic setting on "
                        f"{identity} (cifs/{name}, any authentication protocol) is missing",
                        evidence, add_delegation(identity, wanted, not protocol_transition, subject))
-    if cifs_other:
+    ported = has_spn(entries, "cifs", name, with_port=True)
+    if ported:
+        message = (f"{identity} may delegate to {ported[0]}, which names a port: SMB asks for cifs/{name} "
+                   "without a port, and the KDC compares the whole SPN, so that entry never matches")
+    elif cifs_other:
         message = (f"{identity} may delegate to {cifs_other[0]} but the path uses {name}: "
                    f"cifs/{name} is missing (short and FQDN are different names to Kerberos)")
     else:

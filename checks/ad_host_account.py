@@ -8,7 +8,7 @@ Matching: a host written short in the site file is found by its FQDN and the oth
 Where the SPEC is silent: a host written as an FQDN outside the domain the collector read (a child
 domain such as `hv11.fabrikam.contoso.com` when the directory is `contoso.com`) and not found is
 `error`, not `fail`: its account lives in another domain's naming context, which this run did not
-search, so absence proves nothing.
+search, so absence proves nothing. A host written as an IP address is `error` for the same reason.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from offlineprep import checkkit
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.model import Outcome, Phase, Remediation, Status
-from offlineprep.names import is_fqdn
+from offlineprep.names import is_fqdn, is_ip_address
 from offlineprep.pwsh import quote
 from offlineprep.remediation import ad_identity
 
@@ -53,6 +53,9 @@ def judge_host_account(ctx: CheckContext, host: str) -> Outcome:
     if account is None:
         return checkkit.directory_missing(facts, host, f"the computer account of {host}")
     if not account.found:
+        if is_ip_address(host):
+            return checkkit.error(host, f"{host} is an IP address, which no computer account records: write the "
+                                  "host's DNS name in the site file (Kerberos and delegation work by name)")
         outside = outside_domain(host, facts.domain_dns_name)
         if outside:
             return checkkit.error(

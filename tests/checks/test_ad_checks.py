@@ -236,3 +236,32 @@ def test_host_in_a_domain_that_was_not_searched_is_an_error_not_a_failure() -> N
     assert finding.status.value == "error" and "fabrikam.contoso.com" in finding.message
     d.computers["hv02"] = d.computers["hv02"].model_copy(update={"found": False})
     assert by_subject(run("ad.host-account", s, facts(d)), "hv02").status.value == "fail"
+
+
+def test_a_cifs_entry_with_a_port_is_not_the_spn_smb_asks_for() -> None:
+    """The KDC compares the whole SPN; SMB asks for cifs/<name> without a port (S4U2Proxy would fail)."""
+    status, message = delegation("hv01.contoso.com", FS01, allowed_to_delegate_to=[
+        "cifs/fs01.contoso.com:445", "cifs/FS01:445", "cifs/fs11.contoso.com", "cifs/FS11"])
+    assert status == "fail" and "cifs/fs01.contoso.com:445" in message and "port" in message
+    status, _ = delegation("hv01.contoso.com", FS01, allowed_to_delegate_to=[
+        "cifs/fs01.contoso.com:445", "cifs/fs01.contoso.com", "cifs/FS01", "cifs/fs11.contoso.com", "cifs/FS11"])
+    assert status == "pass"
+
+
+def test_host_written_as_an_ip_address_is_an_error_naming_the_fix() -> None:
+    s = site(source__hosts=["10.0.0.1"])
+    d = directory()
+    d.computers["10.0.0.1"] = d.computers["hv02"].model_copy(update={"found": False, "query": "10.0.0.1"})
+    finding = by_subject(run("ad.host-account", s, facts(d)), "10.0.0.1")
+    assert finding.status.value == "error" and "DNS name" in finding.message
+
+
+def test_protected_users_fix_names_the_group_by_sid() -> None:
+    """The group's name is localised ("Geschützte Benutzer"); its SID is not."""
+    d = directory()
+    runas = d.principals["CONTOSO\\svc-runas"]
+    d.principals["CONTOSO\\svc-runas"] = runas.model_copy(update={"token_group_sids": [f"{DOM}-525"],
+                                                                  "object_sid": f"{DOM}-1102"})
+    finding = by_subject(run("ad.account-delegable", the_facts=facts(d)), "CONTOSO\\svc-runas")
+    assert finding.remediation is not None
+    assert f"Remove-ADGroupMember -Identity '{DOM}-525' -Members 'svc-runas'" in finding.remediation.powershell
