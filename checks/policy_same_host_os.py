@@ -4,27 +4,20 @@ Walkthrough: "When you create a replication policy, all host using the policy mu
 operating system", and the policy's "Hyper-V host version" must match it. Versions come from the
 hosts themselves (Win32_OperatingSystem), falling back to AD's operatingSystem attributes when a
 host's facts are missing, so one unreachable host does not hide a mismatch.
+
+Versions are compared as releases (offlineprep.winver): the caption's year and R2, else the build
+number (9600 = 2012 R2, 14393 = 2016, 17763 = 2019, 20348 = 2022), so the edition (Standard,
+Datacenter) and the free Microsoft Hyper-V Server count as the same release.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from offlineprep import checkkit
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.model import Outcome, Status
-
-_EDITION = re.compile(r"\b(Standard|Datacenter|Essentials|Evaluation|Foundation|Core|Hyper-V Server)\b.*$", re.I)
-
-
-def release(caption: str | None) -> str | None:
-    """'Microsoft Windows Server 2012 R2 Datacenter' -> 'Windows Server 2012 R2'."""
-    if not caption:
-        return None
-    text = caption.replace("Microsoft", "").replace("®", "").replace("(R)", "").strip()
-    text = _EDITION.sub("", text).strip()
-    return re.sub(r"\s+", " ", text) or None
+from offlineprep.winver import release
 
 
 @check(
@@ -41,11 +34,11 @@ def same_host_os(ctx: CheckContext) -> Iterator[Outcome]:
     unknown: list[str] = []
     for role in checkkit.hyperv_hosts(ctx):
         facts = ctx.facts.find_host(role.name)
-        found = release(facts.os_caption) if facts and facts.reachable else None
+        found = release(facts.os_caption, facts.os_build, facts.os_version) if facts and facts.reachable else None
         if found is None and ctx.facts.directory is not None:
             account = ctx.facts.directory.find_computer(role.name)
             if account is not None and account.found:
-                found = release(account.operating_system)
+                found = release(account.operating_system, account.operating_system_version)
         if found is None:
             unknown.append(role.name)
         else:

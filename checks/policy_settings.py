@@ -5,6 +5,10 @@ minutes; app-consistent snapshot frequency 1-12 hours and less than the number o
 recovery points (retention hours); Kerberos authentication only with Windows Server 2012 R2
 hosts; offline initial replication needs both the export and the import path. Also, because
 Hyper-V refuses more: retention (RecoveryHistory) of 0-24 hours. One finding per broken rule.
+
+Host versions are releases as offlineprep.winver names them (the caption's year, else the
+build), so "Microsoft Hyper-V Server 2012 R2" and build 9600 are 2012 R2, while "Windows
+Server 2012" without R2 is not.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from offlineprep import checkkit
 from offlineprep.engine import CheckContext, check
 from offlineprep.model import Outcome, Status
 from offlineprep.site import PolicyConfig
+from offlineprep.winver import release
 
 COPY_FREQUENCIES = {"30s": 30, "5m": 300, "15m": 900}
 _FREQ = re.compile(r"^\s*(\d+)\s*(s|sec|secs|seconds?|m|min|mins|minutes?)?\s*$", re.I)
@@ -46,8 +51,8 @@ def broken_rules(policy: PolicyConfig, has_export: bool, has_import: bool, host_
             problems.append(f"app-consistent snapshot frequency {app} h must be less than the number of additional "
                             f"recovery points ({retention})")
     if policy.authentication == "kerberos":
-        named = [v for v in [policy.host_os or "", *host_versions] if v]
-        other = sorted({v for v in named if "2012 R2" not in v})
+        named = [v for v in [release(policy.host_os), *host_versions] if v]
+        other = sorted({v for v in named if v != "Windows Server 2012 R2"})
         if other:
             problems.append("Kerberos authentication applies only to Windows Server 2012 R2 hosts, not "
                             + ", ".join(other) + " (use certificate)")
@@ -74,8 +79,9 @@ def settings(ctx: CheckContext) -> Iterator[Outcome]:
     versions = []
     for host in ctx.site.all_hosts:
         facts = ctx.facts.find_host(host)
-        if facts is not None and facts.os_caption:
-            versions.append(facts.os_caption)
+        found = release(facts.os_caption, facts.os_build, facts.os_version) if facts is not None else None
+        if found:
+            versions.append(found)
     evidence = policy.model_dump(exclude_none=True)
     problems = broken_rules(policy, ctx.site.export_path is not None, ctx.site.import_path is not None, versions)
     if not problems:

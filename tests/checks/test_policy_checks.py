@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from builders import facts, hosts, run, site, statuses
+from builders import directory, facts, hosts, run, site, statuses
 
 from offlineprep.facts import FirewallRule, ReplicationServer
 
@@ -50,3 +50,35 @@ def test_replication_port_from_policy_host_or_default() -> None:
         "firewall_rules": [FirewallRule(name="range", enabled=True, direction="inbound", action="allow",
                                         protocol="TCP", local_ports=["400-500"])]})
     assert statuses(run("policy.replication-port", the_facts=facts(host_facts=h))) == {("hv11.contoso.com", "pass")}
+
+
+def test_same_host_os_compares_releases_not_captions() -> None:
+    # the free Microsoft Hyper-V Server 2012 R2 is the same release as Windows Server 2012 R2
+    h = hosts()
+    h["hv02"] = h["hv02"].model_copy(update={"os_caption": "Microsoft Hyper-V Server 2012 R2"})
+    assert statuses(run("policy.same-host-os", the_facts=facts(host_facts=h))) == {("Gold", "pass")}
+    # a semi-annual-channel caption has no year: the build (17763) names the release
+    h["hv02"] = h["hv02"].model_copy(update={"os_caption": "Microsoft Windows Server Datacenter",
+                                             "os_version": "10.0.17763"})
+    found = run("policy.same-host-os", the_facts=facts(host_facts=h))
+    assert statuses(found) == {("Gold", "fail")} and "Windows Server 2019" in found[0].message
+    # only the build is known
+    h["hv02"] = h["hv02"].model_copy(update={"os_caption": None, "os_version": None, "os_build": "9600"})
+    assert statuses(run("policy.same-host-os", the_facts=facts(host_facts=h))) == {("Gold", "pass")}
+    # unreachable host: AD's operatingSystem and operatingSystemVersion "6.3 (9600)"
+    h["hv02"] = h["hv02"].model_copy(update={"reachable": False, "os_caption": None, "os_build": None})
+    d = directory()
+    d.computers["hv02"] = d.computers["hv02"].model_copy(
+        update={"operating_system": "Hyper-V Server 2012 R2", "operating_system_version": "6.3 (9600)"})
+    assert statuses(run("policy.same-host-os", the_facts=facts(d, h))) == {("Gold", "pass")}
+
+
+def test_kerberos_rule_judges_releases() -> None:
+    h = hosts()
+    h["hv02"] = h["hv02"].model_copy(update={"os_caption": "Microsoft Windows Server 2012 Datacenter",
+                                             "os_version": "6.2.9200"})
+    kerb = site(policy__authentication="kerberos")
+    assert any("Kerberos" in f.message for f in run("policy.settings", kerb, facts(host_facts=h))
+               if f.status.value == "fail")
+    h["hv02"] = h["hv02"].model_copy(update={"os_caption": "Microsoft Hyper-V Server 2012 R2", "os_version": None})
+    assert statuses(run("policy.settings", kerb, facts(host_facts=h))) == {("Gold", "pass")}
