@@ -53,7 +53,8 @@ class SimGroup:
 @dataclass
 class SimVM:
     name: str
-    disk_bytes: int
+    disk_bytes: int | None  # None: the script could not size a disk (pass-through, missing VHD)
+    error: str = "Get-VHD : The system cannot find the file specified."
 
 
 @dataclass
@@ -112,7 +113,8 @@ class SimulatedHost:
             ]
             out["paths"] = [self._path(p) for p in paths]
         if request.get("hyperv"):
-            out["vms"] = [{"name": v.name, "disk_bytes": v.disk_bytes} for v in self.vms]
+            out["vms"] = [{"name": v.name, "disk_bytes": v.disk_bytes}
+                          | ({"error": v.error} if v.disk_bytes is None else {}) for v in self.vms]
             if self.replication is not None:
                 out["replication_server"] = dict(self.replication)
             else:

@@ -10,7 +10,8 @@ $request = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($RequestB
 $out = [ordered]@{ schema = 'offlineprep/host/v1'; errors = [ordered]@{} }
 
 function Try-Section([string]$name, [scriptblock]$block) {
-    try { & $block } catch { $out.errors[$name] = $_.Exception.Message }
+    # $null = : anything a section emits by accident must not reach stdout ahead of the JSON
+    try { $null = & $block } catch { $out.errors[$name] = $_.Exception.Message }
 }
 
 Try-Section 'identity' {
@@ -56,11 +57,17 @@ if (@($request.paths).Count -gt 0) {
         try {
             $local = $p.local_path
             if ($p.kind -eq 'unc') {
-                $share = Get-SmbShare -Name $p.share -ErrorAction SilentlyContinue
+                # a clustered file server lists one share per scope (client access point) under the same
+                # name: take the scope the path names, else the default scope '*', else the first
+                $found = @(Get-SmbShare -Name $p.share -ErrorAction SilentlyContinue)
+                $short = ([string]$p.server).Split('.')[0]
+                $share = @($found | Where-Object { $_.ScopeName -eq $short -or $_.ScopeName -eq $p.server }) +
+                    @($found | Where-Object { $_.ScopeName -eq '*' }) + $found | Select-Object -First 1
                 $r.share_found = [bool]$share
                 if ($share) {
                     $r.share = [ordered]@{ name = $share.Name; path = $share.Path; sddl = [string]$share.SecurityDescriptor }
-                    $local = if ($p.subpath) { Join-Path $share.Path $p.subpath } else { $share.Path }
+                    # plain concatenation: Join-Path wants the drive to exist as a PowerShell drive
+                    $local = if ($p.subpath) { ([string]$share.Path).TrimEnd('\') + '\' + $p.subpath } else { $share.Path }
                 }
             }
             $r.local_path = $local
@@ -70,8 +77,12 @@ if (@($request.paths).Count -gt 0) {
                 if ($item) {
                     $r.is_directory = [bool]$item.PSIsContainer
                     $r.ntfs_sddl = (Get-Acl -LiteralPath $local).Sddl
-                    $drive = [IO.Path]::GetPathRoot($item.FullName)
-                    $vol = Get-CimInstance Win32_Volume | Where-Object { $_.Name -eq $drive } | Select-Object -First 1
+                    # the volume holding the path: the longest Win32_Volume.Name that prefixes it, so a
+                    # mount point or a CSV (C:\ClusterStorage\Volume1\) counts, not the drive letter's volume
+                    $full = $item.FullName.TrimEnd('\') + '\'
+                    $vol = @(Get-CimInstance Win32_Volume | Where-Object {
+                            $_.Name -and $full.StartsWith([string]$_.Name, [StringComparison]::OrdinalIgnoreCase) } |
+                        Sort-Object { ([string]$_.Name).Length } -Descending) | Select-Object -First 1
                     if ($vol) { $r.free_bytes = [int64]$vol.FreeSpace; $r.total_bytes = [int64]$vol.Capacity }
                 }
             }
@@ -84,16 +95,22 @@ if (@($request.paths).Count -gt 0) {
 if ($request.hyperv) {
     Try-Section 'vms' {
         $vms = @()
-        foreach ($vm in Get-VM) {
-            $bytes = [int64]0
-            foreach ($disk in Get-VMHardDiskDrive -VM $vm) {
-                $vhd = Get-VHD -Path $disk.Path
-                while ($vhd) {
-                    $bytes += [int64]$vhd.FileSize
-                    $vhd = if ($vhd.ParentPath) { Get-VHD -Path $vhd.ParentPath } else { $null }
+        foreach ($vm in @(Get-VM)) {
+            # per VM: a pass-through disk or a missing/locked VHD makes this VM's size unknown, not all VMs'
+            $entry = [ordered]@{ name = $vm.Name; disk_bytes = $null }
+            try {
+                $bytes = [int64]0
+                foreach ($disk in @(Get-VMHardDiskDrive -VM $vm)) {
+                    if ($null -ne $disk.DiskNumber) { throw "pass-through disk $($disk.DiskNumber): no file to size" }
+                    $vhd = Get-VHD -Path $disk.Path
+                    while ($vhd) {
+                        $bytes += [int64]$vhd.FileSize
+                        $vhd = if ($vhd.ParentPath) { Get-VHD -Path $vhd.ParentPath } else { $null }
+                    }
                 }
-            }
-            $vms += [ordered]@{ name = $vm.Name; disk_bytes = $bytes }
+                $entry.disk_bytes = $bytes
+            } catch { $entry.error = $_.Exception.Message }
+            $vms += $entry
         }
         $out.vms = $vms
     }
@@ -103,14 +120,22 @@ if ($request.hyperv) {
             certificate_port = $rs.CertAuthPort; allowed_authentication = [string]$rs.AllowedAuthenticationType }
     }
     Try-Section 'firewall_rules' {
+        # ActiveStore: the rules in force (local and Group Policy), not only the local PersistentStore.
+        # The port filters are read once and joined on InstanceID: one query per rule takes minutes.
+        $filters = @{}
+        foreach ($f in @(Get-NetFirewallPortFilter -All -PolicyStore ActiveStore)) { $filters[[string]$f.InstanceID] = $f }
         $rules = @()
-        foreach ($rule in Get-NetFirewallRule -Direction Inbound -Enabled True) {
-            $pf = $rule | Get-NetFirewallPortFilter
+        foreach ($rule in @(Get-NetFirewallRule -PolicyStore ActiveStore -Direction Inbound -Enabled True)) {
+            $pf = $filters[[string]$rule.InstanceID]
             $rules += [ordered]@{ name = $rule.Name; display_name = $rule.DisplayName; enabled = $true;
                 direction = 'inbound'; action = ([string]$rule.Action).ToLower(); protocol = [string]$pf.Protocol;
-                local_ports = @($pf.LocalPort | ForEach-Object { [string]$_ }) }
+                local_ports = @(if ($pf) { $pf.LocalPort | ForEach-Object { [string]$_ } }) }
         }
         $out.firewall_rules = $rules
     }
 }
-[Console]::Out.Write(($out | ConvertTo-Json -Depth 8 -Compress))
+# UTF-8 bytes straight to stdout: independent of the console code page, and no BOM
+$bytes = (New-Object Text.UTF8Encoding $false).GetBytes(($out | ConvertTo-Json -Depth 8 -Compress))
+$stdout = [Console]::OpenStandardOutput()
+$stdout.Write($bytes, 0, $bytes.Length)
+$stdout.Flush()
