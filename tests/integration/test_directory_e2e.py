@@ -176,3 +176,20 @@ def test_kerberos_bind_with_a_ticket_from_the_samba_kdc(scenario: dict[str, Any]
     assert proc.returncode == 1, proc.stdout + proc.stderr  # bound with the ticket: real findings, no errors
     assert "error" not in {f["status"] for f in results["findings"]}
     assert table(results, "ad.delegation")["hv01.lab.test->fs01.lab.test"] == "pass"
+
+
+def test_names_as_windows_stores_them(scenario: dict[str, Any], tmp_path: Path) -> None:
+    """A 15-character-truncated NetBIOS name, a child-domain FQDN, a cifs entry with a port."""
+    dc = scenario["dc"]
+    dn = dc.computer("HVPRODCLUSTER07", fqdn=False)  # DNS label hvprodcluster07x1: NetBIOS keeps 15
+    dc.set_attribute(dn, "dNSHostName", "hvprodcluster07x1.lab.test")
+    dc.computer("HV07")  # protocol transition, but the cifs entries carry a port
+    for spn in ("cifs/fs01.lab.test:445", "cifs/FS01:445"):
+        dc.tool("delegation", "add-service", "HV07$", spn)
+    dc.tool("delegation", "for-any-protocol", "HV07$", "on")
+    site = write_site(tmp_path, dc, hosts=["hvprodcluster07x1", "hv01.child.lab.test", "hv07.lab.test"])
+    _, results, output = preflight(site, tmp_path / "r.json")
+    hosts = table(results, "ad.host-account")
+    assert hosts["hvprodcluster07x1"] == "pass", output
+    assert hosts["hv01.child.lab.test"] == "error"  # not the HV01$ of lab.test; its domain was not read
+    assert table(results, "ad.delegation")["hv07.lab.test->fs01.lab.test"] == "fail"
