@@ -282,16 +282,16 @@ def decode_clixml(stderr: bytes) -> str:
     text = stderr.decode("utf-8", "replace")
     if not text.startswith("#< CLIXML"):
         return _short(text.strip(), 500)
-    body = text.split("\n", 1)[1] if "\n" in text else ""
-    try:
-        root = ET.fromstring(body)
-    except ET.ParseError:
-        return "the host wrote an unreadable CLIXML error stream"
     lines = []
-    for node in root.iter():
-        if (node.tag.endswith("}S") or node.tag == "S") and node.get("S") == "Error" and node.text:
-            lines.append(node.text)
-    message = "".join(lines).replace("_x000D__x000A_", "\n").replace("_x000A_", "\n")
+    for block in text.split("#< CLIXML")[1:]:  # one header per stream, but concatenated streams repeat it
+        try:
+            root = ET.fromstring(block.strip())
+        except ET.ParseError:
+            return "the host wrote an unreadable CLIXML error stream"
+        for node in root.iter():
+            if (node.tag.endswith("}S") or node.tag == "S") and node.get("S") == "Error" and node.text:
+                lines.append(node.text)
+    message = _XML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), "".join(lines))
     return _short(" ".join(message.split()), 500) or "the host reported an error without text"
 
 
@@ -306,9 +306,12 @@ def parse_output(host: str, stdout: bytes, stderr: bytes, code: int) -> HostFact
         return broken(ErrorKind.REMOTE, f"the collection script failed on {host} (exit code {code}): "
                       f"{decode_clixml(stderr)}")
     try:
-        text = stdout.decode("utf-8")
+        text = stdout.decode("utf-8-sig")  # a BOM, should a host's console writer add one, is no error
     except UnicodeDecodeError as exc:
         return broken(ErrorKind.GARBAGE, f"{host} sent output that is not UTF-8 (byte {exc.start})")
+    if not text.strip():
+        cause = decode_clixml(stderr) if stderr.strip() else "and nothing on stderr"
+        return broken(ErrorKind.REMOTE, f"the collection script printed nothing on {host}: {cause}")
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -367,12 +370,12 @@ def host_facts(host: str, doc: dict[str, Any]) -> HostFacts:
                 paths[i] = path.model_copy(update={"error": CollectionError(
                     kind=ErrorKind.REMOTE, message=f"local groups could not be read: {_short(errors['local_groups'])}")})
     rs = doc.get("replication_server")
-    section_error = next(iter(errors.items()), None)
+    identity_error = errors.get("identity")
     return HostFacts(
         name=host,
         reachable=True,
-        error=CollectionError(kind=ErrorKind.REMOTE, message=f"{section_error[0]}: {_short(str(section_error[1]))}")
-        if section_error and section_error[0] in {"identity"} else None,
+        error=CollectionError(kind=ErrorKind.REMOTE, message=f"identity: {_short(str(identity_error))}")
+        if identity_error else None,
         computer_name=doc.get("computer_name"),
         os_caption=os.get("caption"),
         os_version=os.get("version"),
@@ -399,6 +402,7 @@ def host_facts(host: str, doc: dict[str, Any]) -> HostFacts:
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_XML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")  # CLIXML's escape of characters XML cannot carry
 
 
 def _printable(text: str) -> str:

@@ -3,10 +3,12 @@ PowerShell 5.1 on Windows Server 2012 R2-2022 needs, and the parser to what the 
 
 from __future__ import annotations
 
+import json
 import re
 
-from offlineprep.collect.hosts import collection_script
+from offlineprep.collect.hosts import collection_script, decode_clixml, parse_output
 from offlineprep.collect.requests import HostRequest
+from offlineprep.facts import ErrorKind
 from offlineprep.lab.windows import SimulatedHost, SimVM
 from offlineprep.lab.winrm_endpoint import WinRMEndpoint
 from offlineprep.site import WinRMConfig
@@ -90,3 +92,32 @@ def test_unknown_disk_size_keeps_the_other_vms() -> None:
                               session_factory=ep.protocol_factory(3))
     vms = found["hv01"].vms
     assert vms is not None and [(v.name, v.disk_bytes) for v in vms] == [("ok", 7), ("passthrough", None)]
+
+
+def test_parser_accepts_a_bom_and_non_ascii_names() -> None:
+    doc = {"schema": "offlineprep/host/v1", "errors": {}, "computer_name": "SRV-MÜNCHEN.lab.test",
+           "vms": [{"name": "Prüfung-ü", "disk_bytes": 1}]}
+    facts = parse_output("a", b"\xef\xbb\xbf" + json.dumps(doc, ensure_ascii=False).encode("utf-8"), b"", 0)
+    assert facts.error is None and facts.computer_name == "SRV-MÜNCHEN.lab.test"
+    assert facts.vms is not None and facts.vms[0].name == "Prüfung-ü"
+
+
+def test_empty_output_says_what_the_host_wrote_on_stderr() -> None:
+    clixml = (b'#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
+              b'<S S="Error">Exception calling "FromBase64String"_x000D__x000A_</S></Objs>')
+    facts = parse_output("a", b"", clixml, 0)
+    assert facts.error is not None and facts.error.kind is ErrorKind.REMOTE
+    assert "printed nothing" in facts.error.message and "FromBase64String" in facts.error.message
+
+
+def test_clixml_escapes_and_repeated_headers_are_decoded() -> None:
+    head = b'#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
+    clixml = (head + b'<S S="Progress">x</S><S S="Error">Access_x0009_is denied._x000D__x000A_</S></Objs>'
+              + head + b'<S S="Error">At line:1 char:1_x000A_</S></Objs>')
+    assert decode_clixml(clixml) == "Access is denied. At line:1 char:1"
+
+
+def test_identity_error_is_the_host_error_whatever_failed_first() -> None:
+    doc = {"schema": "offlineprep/host/v1", "errors": {"hyperv": "x", "identity": "WMI is broken"}}
+    facts = parse_output("a", json.dumps(doc).encode(), b"", 0)
+    assert facts.error is not None and "WMI is broken" in facts.error.message
