@@ -5,6 +5,8 @@ The port is the one the policy will use: `[policy] port` when given, else the ho
 8084 (certificate). Hyper-V's built-in rules only cover 80/443 and are disabled by default. An
 enabled inbound allow rule for TCP (or any protocol) whose local ports cover it passes; a missing
 one is a warning, because ASR normally opens the port itself when it configures the cloud.
+A port list may come as one comma-separated string. An enabled inbound block rule covering the
+port wins over any allow rule (Windows Firewall precedence), so its fix disables the block rule.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ DEFAULT_PORTS = {"kerberos": 8083, "certificate": 8084}
 
 
 def covers(spec: str, port: int) -> bool:
+    """"Any", "8084", "8080-8090", or a comma list of those ("80, 443, 8080-8090")."""
+    if "," in spec:
+        return any(covers(part, port) for part in spec.split(","))
     spec = spec.strip()
     if spec.lower() == "any":
         return True
@@ -90,7 +95,7 @@ def replication_port(ctx: CheckContext) -> Iterator[Outcome]:
         yield Outcome(
             status=Status.WARN, subject=host, evidence=evidence,
             message=f"replication listener port TCP {port} ({source}) on {host}: {why}",
-            remediation=Remediation(
+            remediation=unblock(host, port, [r.name for r in block], bool(allow)) if block else Remediation(
                 summary=f"Allow inbound TCP {port} for Hyper-V Replica on {host}",
                 powershell=on_server(host, "New-NetFirewallRule -Name $args[0] -DisplayName $args[0] -Direction "
                                      "Inbound -Protocol TCP -LocalPort $args[1] -Action Allow",
@@ -99,3 +104,22 @@ def replication_port(ctx: CheckContext) -> Iterator[Outcome]:
                 phase=Phase.HOST,
             ),
         )
+
+
+def unblock(host: str, port: int, block_names: list[str], allowed: bool) -> Remediation:
+    """A block rule wins over every allow rule, so adding one more allow rule would change nothing:
+    disable the blocking rules (and add the allow rule when none exists)."""
+    names = "$args[2..($args.Count - 1)]"  # the block rules' Names, each passed as data
+    script = f"Disable-NetFirewallRule -Name {names}"
+    revert = f"Enable-NetFirewallRule -Name {names}"
+    if not allowed:
+        script += ("; New-NetFirewallRule -Name $args[0] -DisplayName $args[0] -Direction Inbound -Protocol TCP "
+                   "-LocalPort $args[1] -Action Allow")
+        revert += "; Remove-NetFirewallRule -Name $args[0]"
+    args = ["offlineprep-HVR-" + str(port), str(port), *block_names]
+    return Remediation(
+        summary=f"Stop blocking inbound TCP {port} on {host} (block rules: {', '.join(block_names)})",
+        powershell=on_server(host, script, args),
+        revert=on_server(host, revert, args),
+        phase=Phase.HOST,
+    )

@@ -82,3 +82,23 @@ def test_kerberos_rule_judges_releases() -> None:
                if f.status.value == "fail")
     h["hv02"] = h["hv02"].model_copy(update={"os_caption": "Microsoft Hyper-V Server 2012 R2", "os_version": None})
     assert statuses(run("policy.settings", kerb, facts(host_facts=h))) == {("Gold", "pass")}
+
+
+def _rules(*rules: FirewallRule):  # type: ignore[no-untyped-def]
+    h = hosts()
+    h["hv11.contoso.com"] = h["hv11.contoso.com"].model_copy(update={"firewall_rules": list(rules)})
+    return facts(host_facts=h)
+
+
+def test_replication_port_comma_lists_and_block_rules() -> None:
+    listed = FirewallRule(name="list", enabled=True, direction="inbound", action="allow", protocol="TCP",
+                          local_ports=["80, 443, 8080-8090"])
+    assert statuses(run("policy.replication-port", the_facts=_rules(listed))) == {("hv11.contoso.com", "pass")}
+    block = FirewallRule(name="Block 8084", enabled=True, direction="inbound", action="block", protocol="Any",
+                         local_ports=["8000-9000"])
+    found = run("policy.replication-port", the_facts=_rules(listed, block))
+    assert statuses(found) == {("hv11.contoso.com", "warn")}
+    fix = found[0].remediation
+    assert fix is not None and "Disable-NetFirewallRule" in fix.powershell and "'Block 8084'" in fix.powershell
+    assert "New-NetFirewallRule" not in fix.powershell  # an allow rule exists; the block rule is the problem
+    assert fix.revert is not None and "Enable-NetFirewallRule" in fix.revert
