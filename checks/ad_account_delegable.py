@@ -79,7 +79,13 @@ def judge_account(ctx: CheckContext, account: str) -> Outcome:
         problems.append("it is disabled")
         fixes.append(f"Enable-ADAccount -Identity {quote(identity)}")
     if not problems:
-        return Outcome(status=Status.PASS, subject=account, message=f"{identity} can be delegated", evidence=evidence)
+        message = f"{identity} can be delegated"
+        if not principal.token_group_sids:
+            # tokenGroups always holds at least the primary group; empty means it was not returned
+            # (no Global Catalog reachable from the DC), so Protected Users could not be seen
+            message += " (tokenGroups was empty, so Protected Users membership could not be confirmed)"
+            evidence["token_groups_read"] = False
+        return Outcome(status=Status.PASS, subject=account, message=message, evidence=evidence)
     return Outcome(
         status=Status.FAIL,
         subject=account,

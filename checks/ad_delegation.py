@@ -66,7 +66,7 @@ def delegation_pairs(ctx: CheckContext) -> list[Pair]:
     def grouped(refs: list[PathRef]) -> dict[str, list[PathRef]]:
         out: dict[str, list[PathRef]] = {}
         for ref in refs:
-            out.setdefault(ref.server.casefold(), []).append(ref)
+            out.setdefault(ref.server.rstrip(".").casefold(), []).append(ref)
         return out
 
     source_refs = [r for r in (export, imp) if r is not None]

@@ -16,7 +16,7 @@ from offlineprep.engine import CheckContext, Need, check
 from offlineprep.facts import SpnHolder
 from offlineprep.model import Outcome, Phase, Remediation, Status
 from offlineprep.names import short_name
-from offlineprep.pwsh import quote
+from offlineprep.pwsh import comment, quote
 
 
 @check(
@@ -29,9 +29,10 @@ from offlineprep.pwsh import quote
 def delegation_target(ctx: CheckContext) -> Iterator[Outcome]:
     done: set[str] = set()
     for ref in ctx.site.paths:
-        if ref.server.casefold() in done:
+        key = ref.server.rstrip(".").casefold()  # fs01.contoso.com. is the same name
+        if key in done:
             continue
-        done.add(ref.server.casefold())
+        done.add(key)
         yield judge_target(ctx, ref.server, ref.server_is_ip)
 
 
@@ -93,7 +94,8 @@ def deduplicate(holders: list[SpnHolder], server_dn: str | None, owner: str, spn
     keep = server_dn.casefold() if server_dn else None
     if keep is None:
         lines = [f"# the account that serves the share is unknown: keep {spn_name} on it, remove it from the others"]
-        lines += [f"# setspn -D {quote(h.spn)} {quote(h.sam_account_name or h.distinguished_name)}" for h in holders]
+        lines += [comment(f"setspn -D {quote(h.spn)} {quote(h.sam_account_name or h.distinguished_name)}")
+                  for h in holders]  # comment(): a newline in a value from AD cannot end the comment
         return "\n".join(lines)
     lines = [f"# keep the SPNs for {spn_name} on {owner}; remove them from every other account:"]
     lines += [f"setspn -D {quote(h.spn)} {quote(h.sam_account_name or h.distinguished_name)}"

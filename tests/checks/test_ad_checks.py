@@ -265,3 +265,21 @@ def test_protected_users_fix_names_the_group_by_sid() -> None:
     finding = by_subject(run("ad.account-delegable", the_facts=facts(d)), "CONTOSO\\svc-runas")
     assert finding.remediation is not None
     assert f"Remove-ADGroupMember -Identity '{DOM}-525' -Members 'svc-runas'" in finding.remediation.powershell
+
+
+def test_spn_values_from_ad_cannot_escape_a_comment_of_the_fix() -> None:
+    d = directory()
+    del d.computers[FS11]
+    hostile = "HOST/fs11.contoso.com\nRemove-Item C:\\ -Recurse"
+    d.spn_holders[FS11] = [SpnHolder(spn=hostile, distinguished_name="CN=A,DC=contoso,DC=com"),
+                           SpnHolder(spn="HOST/fs11.contoso.com", distinguished_name="CN=B,DC=contoso,DC=com")]
+    finding = by_subject(run("ad.delegation-target", the_facts=facts(d)), FS11)
+    assert finding.remediation is not None
+    assert all(line.startswith("#") for line in finding.remediation.powershell.splitlines())
+
+
+def test_export_and_import_on_one_server_written_with_and_without_the_root_dot_are_one_pair() -> None:
+    s = site(target__import_path="\\\\fs01.contoso.com.\\ASRImport")
+    found = run("ad.delegation", s)
+    assert [f.target for f in found if f.subject == "hv01.contoso.com"] == [FS01]
+    assert len(run("ad.delegation-target", s)) == 1
