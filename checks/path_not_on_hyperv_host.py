@@ -4,6 +4,12 @@ Walkthrough: "The import and export shares should not be located on any computer
 host server, because loopback configuration is not supported by Hyper-V." The share's server fails
 this when it is one of the configured hosts (by name, short or FQDN, or by its own computer name,
 which catches a DNS alias), has the Hyper-V role, or shares an IP address with a configured host.
+
+Also loopback: a path written by IP address that is an address of a configured host (judged even
+when the share's server could not be read); a share server whose own computer name is the own
+computer name of a configured host (the host written in the site file by another DNS alias); a
+running vmms service where the role state could not be read (Get-WindowsFeature is missing on
+some systems; vmms only exists with the Hyper-V role).
 """
 
 from __future__ import annotations
@@ -38,6 +44,10 @@ def judge(ctx: CheckContext, ref: PathRef) -> Outcome:
     for host in hosts:
         if same_computer(ref.server, host):
             reasons.append(f"{ref.server} is the configured Hyper-V host {host}")
+        elif ref.server_is_ip:
+            facts = ctx.facts.find_host(host)
+            if facts is not None and ref.server in facts.ip_addresses:
+                reasons.append(f"{ref.server} is an address of the Hyper-V host {host}")
     if server is None:
         if reasons:
             return _fail(ref, reasons, {"server": ref.server})
@@ -48,10 +58,16 @@ def judge(ctx: CheckContext, ref: PathRef) -> Outcome:
                                    "ip_addresses": server.ip_addresses}
     if server.computer_name:
         for host in hosts:
-            if same_computer(server.computer_name, host) and not same_computer(ref.server, host):
+            if same_computer(ref.server, host):
+                continue
+            host_facts = ctx.facts.find_host(host)
+            own_name = host_facts.computer_name if host_facts is not None else None
+            if same_computer(server.computer_name, host) or (own_name and same_computer(server.computer_name,
+                                                                                        own_name)):
                 reasons.append(f"{ref.server} is a DNS alias of the Hyper-V host {host} ({server.computer_name})")
-    if server.hyperv_installed:
-        reasons.append(f"{ref.server} has the Hyper-V role installed")
+    if server.hyperv_installed or (server.hyperv_installed is None and server.vmms_running):
+        reasons.append(f"{ref.server} has the Hyper-V role installed"
+                       + ("" if server.hyperv_installed else " (its vmms service is running)"))
     server_ips = {ip for ip in server.ip_addresses if not ip.startswith("127.") and ip != "::1"}
     for host in hosts:
         if same_computer(host, ref.server):

@@ -187,3 +187,21 @@ def test_share_on_a_domain_controller_uses_ads_builtin_groups() -> None:
     assert found.status.value == "fail" and found.remediation is not None
     assert "Add-ADGroupMember -Identity 'S-1-5-32-544' -Members" in found.remediation.powershell
     assert "Remove-ADGroupMember" in (found.remediation.revert or "")
+
+
+def test_not_on_hyperv_host_by_ip_path_by_both_aliases_and_by_vmms() -> None:
+    # the import path written by the address of hv11, whose WinRM (by IP) was not reachable
+    by_ip = site(target__import_path=r"\\10.1.0.11\ASRImport")
+    h = hosts()
+    h["10.1.0.11"] = HostFacts(name="10.1.0.11", reachable=False,
+                               error=CollectionError(kind=ErrorKind.UNREACHABLE, message="connection refused"))
+    assert status_of("path.not-on-hyperv-host", r"\\10.1.0.11\ASRImport", facts(host_facts=h), by_ip) == "fail"
+    # the site names hv02 by an alias; the share server's own name is hv02's own name
+    h = hosts()
+    h["hv02"] = h["hv02"].model_copy(update={"computer_name": "HVNODE7.contoso.com"})
+    h["fs01.contoso.com"] = h["fs01.contoso.com"].model_copy(update={"computer_name": "HVNODE7.contoso.com"})
+    assert status_of("path.not-on-hyperv-host", EXPORT, facts(host_facts=h)) == "fail"
+    # role state unknown, but the Hyper-V management service runs
+    h = hosts()
+    h["fs01.contoso.com"] = h["fs01.contoso.com"].model_copy(update={"hyperv_installed": None, "vmms_running": True})
+    assert status_of("path.not-on-hyperv-host", EXPORT, facts(host_facts=h)) == "fail"
