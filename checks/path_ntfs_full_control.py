@@ -8,6 +8,11 @@ without it ASR reports error 31218 "Permissions couldn't be set for one or more 
 Effective access is computed as Windows does it for the account's network token on the server
 (its SID, tokenGroups, Everyone, Authenticated Users, NETWORK, and the server's local groups that
 contain any of them), over the folder's DACL (MS-DTYP access check).
+
+When an explicit deny ACE of the account's token takes a needed right away, granting Full Control
+alone would not help (an explicit deny comes first in canonical order): the message names the
+ACE and the fix says to remove or narrow it first. An inherited deny is beaten by the explicit
+allow the fix adds, so it needs nothing more.
 """
 
 from __future__ import annotations
@@ -15,10 +20,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from offlineprep import checkkit
-from offlineprep.acl import FULL_CONTROL, SddlError, explain_access, format_mask
+from offlineprep.acl import FULL_CONTROL, SddlError, explain_access, format_mask, parse_sddl
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.model import Outcome, Status
 from offlineprep.names import PathRef
+from offlineprep.pwsh import comment
 from offlineprep.remediation import grant_ntfs
 
 
@@ -55,9 +61,24 @@ def judge(ctx: CheckContext, ref: PathRef, account: str) -> Outcome:
                        message=f"{account} has Full Control (NTFS) on {ref.raw}")
     missing = FULL_CONTROL & ~explanation.granted
     local = found.path.local_path or ref.local_path or ref.raw
+    fix = grant_ntfs(ref.server, local, account, "F", "Full Control")
+    blocking = explicit_denies(found.path.ntfs_sddl, token.sids, found.domain_sid, missing)
+    if blocking:
+        # icacls /grant adds an explicit allow, which an explicit deny still beats
+        note = "\n".join(comment(f"first remove or narrow the explicit deny {ace}: it wins over any allow "
+                                  f"(icacls {local} /remove:d <that trustee>)") for ace in blocking)
+        fix = fix.model_copy(update={"powershell": note + "\n" + fix.powershell})
     return Outcome(
         status=Status.FAIL, subject=ref.raw, account=account, evidence=evidence,
         message=f"{account} has {format_mask(explanation.granted)} on {ref.raw} (NTFS); Full Control needs "
-                f"also {format_mask(missing)}",
-        remediation=grant_ntfs(ref.server, local, account, "F", "Full Control"),
+                f"also {format_mask(missing)}" + (f"; denied by {'; '.join(blocking)}" if blocking else ""),
+        remediation=fix,
     )
+
+
+def explicit_denies(sddl: str, sids: tuple[str, ...], domain_sid: str | None, missing: int) -> list[str]:
+    """Explicit (not inherited) deny ACEs of the token that take away a missing right."""
+    token = {s.upper() for s in sids}
+    return [ace.describe() for ace in parse_sddl(sddl, domain_sid).dacl or ()
+            if ace.is_deny and "ID" not in ace.flags and not ace.inherit_only
+            and ace.sid.upper() in token and ace.file_mask & missing]

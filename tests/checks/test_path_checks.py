@@ -205,3 +205,15 @@ def test_not_on_hyperv_host_by_ip_path_by_both_aliases_and_by_vmms() -> None:
     h = hosts()
     h["fs01.contoso.com"] = h["fs01.contoso.com"].model_copy(update={"hyperv_installed": None, "vmms_running": True})
     assert status_of("path.not-on-hyperv-host", EXPORT, facts(host_facts=h)) == "fail"
+
+
+def test_ntfs_fix_names_an_explicit_deny_that_a_grant_cannot_beat() -> None:
+    denied = f"O:SYG:SYD:(D;;WD;;;{DOM}-513)(A;OICI;FA;;;{VMM_SID})"
+    finding = by_subject(run("path.ntfs-full-control", the_facts=with_path("fs01.contoso.com", ntfs_sddl=denied)),
+                         EXPORT)
+    assert finding.status.value == "fail" and f"{DOM}-513" in finding.message
+    assert finding.remediation is not None and "/remove:d" in finding.remediation.powershell
+    inherited = f"O:SYG:SYD:(D;ID;WD;;;{DOM}-513)"  # an explicit allow (the fix) beats an inherited deny
+    finding = by_subject(run("path.ntfs-full-control", the_facts=with_path("fs01.contoso.com", ntfs_sddl=inherited)),
+                         EXPORT)
+    assert finding.remediation is not None and "/remove:d" not in finding.remediation.powershell
