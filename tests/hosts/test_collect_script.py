@@ -81,6 +81,13 @@ def test_a_share_with_the_same_name_in_several_scopes_gives_one_share() -> None:
     assert "Join-Path" not in CODE
 
 
+def test_only_item_not_found_makes_a_path_absent() -> None:
+    # -ErrorAction SilentlyContinue alone turned "access denied" into exists = false: path.exists
+    # then failed with "does not exist" for a folder that is there
+    assert "-ErrorVariable itemErrors" in CODE
+    assert re.search(r"-isnot \[Management\.Automation\.ItemNotFoundException\]\)\s*\{\s*throw", CODE)
+
+
 def test_unknown_disk_size_keeps_the_other_vms() -> None:
     host = SimulatedHost("HV01.lab.test", hyperv_installed=True,
                          vms=[SimVM("ok", 7), SimVM("passthrough", None, "pass-through disk 2: no file to size")])

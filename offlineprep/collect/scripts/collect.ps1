@@ -72,7 +72,12 @@ if (@($request.paths).Count -gt 0) {
             }
             $r.local_path = $local
             if ($local) {
-                $item = Get-Item -LiteralPath $local -Force -ErrorAction SilentlyContinue
+                # only "not found" means absent: access denied or an offline volume is an error, not a missing path
+                $item = Get-Item -LiteralPath $local -Force -ErrorAction SilentlyContinue -ErrorVariable itemErrors
+                if (-not $item -and $itemErrors.Count -gt 0 -and
+                    $itemErrors[0].Exception -isnot [Management.Automation.ItemNotFoundException]) {
+                    throw $itemErrors[0].Exception
+                }
                 $r.exists = [bool]$item
                 if ($item) {
                     $r.is_directory = [bool]$item.PSIsContainer
