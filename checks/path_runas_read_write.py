@@ -3,6 +3,7 @@
 Walkthrough: "If you're using any Run As accounts to add hosts, on the import and export paths,
 assign read and write permissions to the Run As accounts in VMM." Over a share the effective right
 is share ∩ NTFS; generic read and generic write of files = FILE_GENERIC_READ | FILE_GENERIC_WRITE.
+When both layers fall short, the fix grants both (NTFS read/write and share Change).
 """
 
 from __future__ import annotations
@@ -60,12 +61,21 @@ def judge(ctx: CheckContext, ref: PathRef, account: str) -> Outcome:
         return Outcome(status=Status.PASS, subject=ref.raw, account=account, evidence=evidence,
                        message=f"{account} can read and write on {ref.raw} ({format_mask(granted)})")
     ntfs_short = READ_WRITE & ~ntfs.granted
+    share_short = READ_WRITE & ~share.granted if share is not None else 0
     layer = "NTFS" if ntfs_short else "the share"
+    share_fix = grant_share(ref.server, ref.share or "", account, "Change") if share_short else None
     if ntfs_short:
         local = found.path.local_path or ref.local_path or ref.raw
         fix = grant_ntfs(ref.server, local, account, "(R,W)", "read and write")
+        if share_fix is not None:  # both layers are short: one fix alone would leave the finding failing
+            layer = "NTFS and the share"
+            fix = fix.model_copy(update={
+                "summary": f"{fix.summary}; {share_fix.summary}",
+                "powershell": f"{fix.powershell}\n{share_fix.powershell}",
+                "revert": f"{fix.revert}\n{share_fix.revert}"})
     else:
-        fix = grant_share(ref.server, ref.share or "", account, "Change")
+        assert share_fix is not None
+        fix = share_fix
     return Outcome(
         status=Status.FAIL, subject=ref.raw, account=account, evidence=evidence,
         message=f"{account} gets {format_mask(granted)} on {ref.raw}; read and write are needed "

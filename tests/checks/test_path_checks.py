@@ -217,3 +217,14 @@ def test_ntfs_fix_names_an_explicit_deny_that_a_grant_cannot_beat() -> None:
     finding = by_subject(run("path.ntfs-full-control", the_facts=with_path("fs01.contoso.com", ntfs_sddl=inherited)),
                          EXPORT)
     assert finding.remediation is not None and "/remove:d" not in finding.remediation.powershell
+
+
+def test_runas_fix_covers_both_layers_when_both_fall_short() -> None:
+    h = hosts()
+    p = h["fs01.contoso.com"].paths[0]
+    share = p.share.model_copy(update={"sddl": f"O:BAG:SYD:(A;;0x1200a9;;;WD)(A;;FA;;;{VMM_SID})"})  # type: ignore[union-attr]
+    path = p.model_copy(update={"share": share, "ntfs_sddl": f"O:BAG:SYD:(A;OICI;FR;;;{RUNAS_SID})"})
+    h["fs01.contoso.com"] = h["fs01.contoso.com"].model_copy(update={"paths": [path]})
+    finding = by_subject(run("path.runas-read-write", the_facts=facts(host_facts=h)), EXPORT)
+    assert finding.status.value == "fail" and finding.remediation is not None
+    assert "icacls" in finding.remediation.powershell and "Grant-SmbShareAccess" in finding.remediation.powershell
