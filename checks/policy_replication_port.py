@@ -2,7 +2,10 @@
 
 The port is the one the policy will use: `[policy] port` when given, else the host's own listener
 (Get-VMReplicationServer KerbAuthPort / CertAuthPort), else the walkthrough's 8083 (Kerberos) /
-8084 (certificate). Hyper-V's built-in rules only cover 80/443 and are disabled by default. An
+8084 (certificate). A host whose Replica server is not enabled still reports Hyper-V's defaults
+(80 / 443), but nothing listens there yet and ASR configures the listener with its own port when it
+protects the cloud, so such a host's ports are not taken as its listener (SPEC silent).
+Hyper-V's built-in rules only cover 80/443 and are disabled by default. An
 enabled inbound allow rule for TCP (or any protocol) whose local ports cover it passes; a missing
 one is a warning, because ASR normally opens the port itself when it configures the cloud.
 A port list may come as one comma-separated string. An enabled inbound block rule covering the
@@ -53,7 +56,7 @@ def listener_port(auth: str, configured: int | None, host: HostFacts) -> tuple[i
     if configured:
         return configured, "[policy] port"
     server = host.replication_server
-    if server is not None:
+    if server is not None and server.enabled is not False:
         own = server.kerberos_port if auth == "kerberos" else server.certificate_port
         if own:
             return own, "the host's replication server setting"

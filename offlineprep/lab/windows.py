@@ -115,10 +115,9 @@ class SimulatedHost:
         if request.get("hyperv"):
             out["vms"] = [{"name": v.name, "disk_bytes": v.disk_bytes}
                           | ({"error": v.error} if v.disk_bytes is None else {}) for v in self.vms]
-            if self.replication is not None:
-                out["replication_server"] = dict(self.replication)
-            else:
-                out["errors"]["replication_server"] = "Hyper-V Replica is not configured on this host"
+            # an unconfigured host answers Get-VMReplicationServer with Hyper-V's defaults, not an error
+            out["replication_server"] = dict(self.replication if self.replication is not None
+                                             else {"enabled": False, "kerberos_port": 80, "certificate_port": 443})
             out["firewall_rules"] = [
                 {"name": r.name, "display_name": r.display_name or r.name, "enabled": r.enabled,
                  "direction": "inbound", "action": r.action, "protocol": r.protocol, "local_ports": r.local_ports}

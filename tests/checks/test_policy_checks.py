@@ -52,6 +52,23 @@ def test_replication_port_from_policy_host_or_default() -> None:
     assert statuses(run("policy.replication-port", the_facts=facts(host_facts=h))) == {("hv11.contoso.com", "pass")}
 
 
+def test_replica_server_not_enabled_yet_its_default_ports_are_not_the_listener() -> None:
+    # Get-VMReplicationServer on a host where Replica was never turned on: enabled False, 80 / 443
+    h = hosts()
+    h["hv11.contoso.com"] = h["hv11.contoso.com"].model_copy(update={
+        "replication_server": ReplicationServer(enabled=False, kerberos_port=80, certificate_port=443),
+        "firewall_rules": [FirewallRule(name="VIRT-HVRHTTPSL-In-TCP-NoScope", enabled=True, direction="inbound",
+                                        action="allow", protocol="TCP", local_ports=["443"])]})
+    found = run("policy.replication-port", the_facts=facts(host_facts=h))
+    assert statuses(found) == {("hv11.contoso.com", "warn")}
+    assert found[0].evidence["port"] == 8084 and found[0].evidence["port_source"] == "the walkthrough's default"
+    # once enabled, the host's own listener port is the one to open
+    h["hv11.contoso.com"] = h["hv11.contoso.com"].model_copy(update={
+        "replication_server": ReplicationServer(enabled=True, kerberos_port=80, certificate_port=443)})
+    found = run("policy.replication-port", the_facts=facts(host_facts=h))
+    assert statuses(found) == {("hv11.contoso.com", "pass")} and found[0].evidence["port"] == 443
+
+
 def test_same_host_os_compares_releases_not_captions() -> None:
     # the free Microsoft Hyper-V Server 2012 R2 is the same release as Windows Server 2012 R2
     h = hosts()
