@@ -33,7 +33,7 @@ def vm_disk_bytes(ctx: CheckContext) -> tuple[int, list[str]]:
     for host in ctx.site.source_hosts:
         facts = ctx.facts.find_host(host)
         if facts is None or not facts.reachable or facts.vms is None:
-            unknown.append(f"the VMs of {host} are unknown")
+            unknown.append(f"the VMs of {host} are unknown" + (facts.why_missing("vms") if facts else ""))
             continue
         for vm in facts.vms:
             if vm.disk_bytes is None:

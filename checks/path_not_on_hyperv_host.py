@@ -81,8 +81,8 @@ def judge(ctx: CheckContext, ref: PathRef) -> Outcome:
     if reasons:
         return _fail(ref, sorted(set(reasons)), evidence)
     if server.hyperv_installed is None:
-        return checkkit.error(ref.raw, f"{ref.server} did not say whether the Hyper-V role is installed",
-                              evidence=evidence)
+        return checkkit.error(ref.raw, f"{ref.server} did not say whether the Hyper-V role is installed"
+                              f"{server.why_missing('hyperv')}", evidence=evidence)
     return Outcome(status=Status.PASS, subject=ref.raw, evidence=evidence,
                    message=f"{ref.server} is not a Hyper-V host")
 

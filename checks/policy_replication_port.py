@@ -83,7 +83,7 @@ def replication_port(ctx: CheckContext) -> Iterator[Outcome]:
             continue
         port, source = listener_port(policy.authentication, policy.port, facts)
         if facts.firewall_rules is None:
-            yield checkkit.error(host, f"{host} returned no firewall rules")
+            yield checkkit.error(host, f"{host} returned no firewall rules{facts.why_missing('firewall_rules')}")
             continue
         allow = allowing_rules(facts.firewall_rules, port)
         block = blocking_rules(facts.firewall_rules, port)

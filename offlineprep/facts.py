@@ -188,7 +188,15 @@ class HostFacts(Fact):
     vms: list[VirtualMachine] | None = None
     replication_server: ReplicationServer | None = None
     firewall_rules: list[FirewallRule] | None = None
+    # script sections that failed on the host (vms, firewall_rules, hyperv, ...) -> the host's error
+    # text, so that a check which lacks their facts can say why instead of only that they are missing
+    section_errors: dict[str, str] = Field(default_factory=dict)
     round_trip_seconds: float | None = None
+
+    def why_missing(self, section: str) -> str:
+        """': <the host's error>' when that section failed on the host, else ''."""
+        error = self.section_errors.get(section)
+        return f": {error}" if error else ""
 
     def find_path(self, path: str) -> PathFacts | None:
         for p in self.paths:

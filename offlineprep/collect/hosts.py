@@ -398,6 +398,7 @@ def host_facts(host: str, doc: dict[str, Any]) -> HostFacts:
                          local_ports=[str(x) for x in _list(r.get("local_ports"))])
             for r in _list(doc.get("firewall_rules"))
         ] if "firewall_rules" in doc else None,
+        section_errors={str(k): _short(str(v)) for k, v in errors.items() if v} if isinstance(errors, dict) else {},
     )
 
 

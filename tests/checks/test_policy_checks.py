@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 from builders import directory, facts, hosts, run, site, statuses
 
+from offlineprep.collect.hosts import parse_output
 from offlineprep.facts import FirewallRule, ReplicationServer
 
 
@@ -119,3 +122,18 @@ def test_replication_port_comma_lists_and_block_rules() -> None:
     assert fix is not None and "Disable-NetFirewallRule" in fix.powershell and "'Block 8084'" in fix.powershell
     assert "New-NetFirewallRule" not in fix.powershell  # an allow rule exists; the block rule is the problem
     assert fix.revert is not None and "Enable-NetFirewallRule" in fix.revert
+
+
+def test_a_failed_script_section_is_named_in_the_error() -> None:
+    # the host's firewall section threw: the parser keeps the host's text, the check names it
+    doc = {"schema": "offlineprep/host/v1", "computer_name": "HV11.contoso.com", "vms": [],
+           "errors": {"firewall_rules": "Get-NetFirewallRule : Access is denied."}}
+    parsed = parse_output("hv11.contoso.com", json.dumps(doc).encode(), b"", 0)
+    assert parsed.firewall_rules is None
+    assert parsed.section_errors == {"firewall_rules": "Get-NetFirewallRule : Access is denied."}
+    h = hosts()
+    h["hv11.contoso.com"] = h["hv11.contoso.com"].model_copy(update={
+        "firewall_rules": None, "section_errors": parsed.section_errors})
+    found = run("policy.replication-port", the_facts=facts(host_facts=h))
+    assert statuses(found) == {("hv11.contoso.com", "error")}
+    assert "Access is denied" in found[0].message
