@@ -7,17 +7,40 @@ model and turns validation errors into messages naming the file, the line and th
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from offlineprep.names import PathRef, parse_path, validate_host_name
 
 SECRET_KEYS = frozenset({"password", "pass", "passwd", "secret", "pwd"})
 
 
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
+NonBlank = Annotated[str, AfterValidator(_not_blank)]
+
+
+def _ldap_url(value: str) -> str:
+    scheme, sep, rest = value.partition("://")
+    if not sep or scheme.lower() not in {"ldap", "ldaps"} or not rest.strip("/"):
+        raise ValueError(f"{value!r} is not an LDAP URL: write ldaps://dc1.contoso.com (or ldap://… with start_tls = true)")
+    return value
+
+
+def host_key(name: str) -> str:
+    """Two spellings of one host name (case, a trailing root dot) are the same host."""
+    return name.casefold().rstrip(".")
+
+
 class SiteSection(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: TOML has real types, so "no" is not false and "8084" is not a port (an int is still
+    # accepted where a float is expected: timeout_seconds = 60)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -33,10 +56,10 @@ class SiteSection(BaseModel):
 
 
 class DirectoryConfig(SiteSection):
-    server: str  # ldaps://dc1.contoso.com or ldap://dc1 with start_tls = true
-    user: str | None = None  # UPN or DOMAIN\\name; None with auth = "kerberos" uses the ticket cache
+    server: Annotated[str, AfterValidator(_ldap_url)]  # ldaps://dc1.contoso.com or ldap://dc1 with start_tls
+    user: NonBlank | None = None  # UPN or DOMAIN\\name; None with auth = "kerberos" uses the ticket cache
     auth: Literal["simple", "ntlm", "kerberos"] = "simple"
-    password_env: str = "OFFLINEPREP_LDAP_PASSWORD"
+    password_env: NonBlank = "OFFLINEPREP_LDAP_PASSWORD"
     start_tls: bool = False
     verify_tls: bool = True
     ca_file: str | None = None
@@ -50,8 +73,8 @@ class WinRMConfig(SiteSection):
     scheme: Literal["https", "http"] = "https"
     port: int | None = Field(default=None, ge=1, le=65535)  # 5986 https, 5985 http
     path: str = "/wsman"
-    user: str | None = None
-    password_env: str = "OFFLINEPREP_WINRM_PASSWORD"
+    user: NonBlank | None = None
+    password_env: NonBlank = "OFFLINEPREP_WINRM_PASSWORD"
     verify_tls: bool = True
     ca_file: str | None = None
     cert_pem: str | None = None  # certificate transport
@@ -66,13 +89,27 @@ class WinRMConfig(SiteSection):
 
 
 class AccountsConfig(SiteSection):
-    vmm_service: str
-    run_as: list[str] = Field(default_factory=list)
+    vmm_service: NonBlank
+    run_as: list[NonBlank] = Field(default_factory=list)
+
+    @field_validator("run_as")
+    @classmethod
+    def _each_once(cls, run_as: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for account in run_as:
+            if account.casefold() in seen:
+                raise ValueError(f"{account!r} is listed twice")
+            seen.add(account.casefold())
+        return run_as
 
 
 def _valid_hosts(hosts: list[str]) -> list[str]:
+    seen: set[str] = set()
     for host in hosts:
         validate_host_name(host, context="a host")
+        if host_key(host) in seen:
+            raise ValueError(f"{host!r} is listed twice")
+        seen.add(host_key(host))
     return hosts
 
 

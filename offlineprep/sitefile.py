@@ -16,9 +16,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from offlineprep.errors import SiteFileError
-from offlineprep.site import SECRET_KEYS, Site
+from offlineprep.site import SECRET_KEYS, Site, host_key
 
 _HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]\s*(#.*)?$")
+_ARRAY_HEADER = re.compile(r"^\s*\[\[\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]\]\s*(#.*)?$")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+|\"[^\"]*\"|'[^']*')\s*(?:\.\s*[A-Za-z0-9_\-\"']+\s*)*=")
 
 
@@ -29,8 +30,8 @@ class KeyLocator:
         self._lines: dict[tuple[str, ...], int] = {}
         table: tuple[str, ...] = ()
         for number, line in enumerate(text.splitlines(), start=1):
-            header = _HEADER.match(line)
-            if header and not line.lstrip().startswith("[["):
+            header = _HEADER.match(line) or _ARRAY_HEADER.match(line)
+            if header:
                 table = tuple(_unquote(p) for p in header.group(1).split("."))
                 self._lines.setdefault(table, number)
                 continue
@@ -59,12 +60,29 @@ def _unquote(part: str) -> str:
 def load_site(path: Path | str) -> Site:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig: Notepad and PowerShell 5 (Out-File -Encoding utf8) write a byte order mark
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise SiteFileError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SiteFileError(f"{path}: cannot read: {exc}") from None
-    return parse_site(text, str(path))
+    return _resolve_files(parse_site(text, str(path)), path.parent)
+
+
+def _resolve_files(site: Site, folder: Path) -> Site:
+    """Certificate files written relative to the site file mean next to it, not next to wherever a
+    pipeline happens to run the tool from."""
+
+    def resolved(section: Any, keys: tuple[str, ...]) -> Any:
+        update = {k: str(folder / v) for k in keys if (v := getattr(section, k)) and not Path(v).is_absolute()}
+        return section.model_copy(update=update) if update else section
+
+    update: dict[str, Any] = {}
+    if site.directory is not None:
+        update["directory"] = resolved(site.directory, ("ca_file",))
+    if site.winrm is not None:
+        update["winrm"] = resolved(site.winrm, ("ca_file", "cert_pem", "cert_key_pem"))
+    return site.model_copy(update=update)
 
 
 def parse_site(text: str, filename: str = "<site>") -> Site:
@@ -73,13 +91,39 @@ def parse_site(text: str, filename: str = "<site>") -> Site:
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
         where = f"{filename}:{line}" if line else filename
-        raise SiteFileError(f"{where}: not valid TOML: {str(exc).split(' (at line')[0]}") from None
+        raise SiteFileError(f"{where}: not valid TOML: {str(exc).split(' (at line')[0]}{_key_on(text, line)}") from None
     locator = KeyLocator(text)
     _refuse_secrets(data, (), locator, filename)
     try:
-        return Site.model_validate(data)
+        site = Site.model_validate(data)
     except ValidationError as exc:
         raise SiteFileError(_describe(exc, locator, filename)) from None
+    _refuse_hosts_on_both_sides(site, locator, filename)
+    return site
+
+
+def _key_on(text: str, line: int | None) -> str:
+    """The key a TOML error points at (a duplicate key names only a line); never the value, which
+    could be a password."""
+    lines = text.splitlines()
+    if not line or not 0 < line <= len(lines):
+        return ""
+    header = _HEADER.match(lines[line - 1])
+    if header:
+        return f" (table [{header.group(1).strip()}])"
+    if _KEY.match(lines[line - 1]):
+        return f" (key {lines[line - 1].split('=', 1)[0].strip()!r})"
+    return ""
+
+
+def _refuse_hosts_on_both_sides(site: Site, locator: KeyLocator, filename: str) -> None:
+    source = {host_key(h) for h in site.source.hosts}
+    for host in site.target.hosts:
+        if host_key(host) in source:
+            line = locator.line_of(("target", "hosts"))
+            where = f"{filename}:{line}" if line else filename
+            raise SiteFileError(f"{where}: [target] hosts: {host!r} is also listed in [source] hosts; "
+                                "a host replicates either from the primary site or to the recovery site")
 
 
 def _refuse_secrets(data: dict[str, Any], path: tuple[str, ...], locator: KeyLocator, filename: str) -> None:
@@ -93,8 +137,10 @@ def _refuse_secrets(data: dict[str, Any], path: tuple[str, ...], locator: KeyLoc
                 f"{where}: {table}{key}: a literal password is not allowed in the site file; "
                 "name an environment variable with password_env (or be prompted)"
             )
-        if isinstance(value, dict):
-            _refuse_secrets(value, (*path, key), locator, filename)
+        tables = value if isinstance(value, list) else [value]
+        for table in tables:  # [[directory]] is a list of tables: no hiding a password there either
+            if isinstance(table, dict):
+                _refuse_secrets(table, (*path, key), locator, filename)
 
 
 def _line_from_message(message: str) -> int | None:
@@ -109,6 +155,9 @@ def _describe(exc: ValidationError, locator: KeyLocator, filename: str) -> str:
         loc = [p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
         line = locator.line_of(loc)
         where = f"{filename}:{line}" if line else filename
+        if error["type"] == "missing" and len(loc) == 1 and loc[0] in _TABLES:
+            messages.append(f"{where}: [{loc[0]}]: required table is missing")
+            continue
         messages.append(f"{where}: {_key_text(loc)}: {_reason(error)}")
     return "\n".join(messages)
 
@@ -124,6 +173,11 @@ def _key_text(loc: Sequence[Any]) -> str:
     return f"{prefix}{last}" if loc else "(top level)"
 
 
+_TABLES = {name for name, f in Site.model_fields.items() if f.is_required()}
+_TOML_TYPE = {"str": "a string", "int": "an integer", "float": "a float", "bool": "a boolean", "list": "an array",
+              "dict": "a table", "date": "a date", "datetime": "a date-time", "time": "a time"}
+
+
 def _reason(error: Any) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
@@ -136,5 +190,8 @@ def _reason(error: Any) -> str:
             message = message[len(prefix):]
     if kind in {"string_type", "int_type", "int_parsing", "bool_type", "bool_parsing", "float_type", "list_type",
                 "float_parsing", "dict_type", "model_type"}:
-        message = f"{message} (got {type(error.get('input')).__name__}: {error.get('input')!r})"
+        value = error.get("input")
+        # a table or an array is not echoed: it is long, and it is where a secret could sit
+        shown = f": {value!r}" if not isinstance(value, (dict, list)) else ""
+        message = f"{message} (got {_TOML_TYPE.get(type(value).__name__, type(value).__name__)}{shown})"
     return message

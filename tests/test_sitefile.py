@@ -78,3 +78,98 @@ def test_init_example_validates() -> None:
     site = parse_site(EXAMPLE_SITE)
     assert site.accounts.vmm_service == "CONTOSO\\svc-vmm"
     assert site.policy is not None and site.policy.copy_frequency == "5m"
+
+
+def test_a_host_listed_twice_is_an_error() -> None:
+    text = SITE_TOML.replace('hosts = ["hv01.contoso.com", "hv02"]', 'hosts = ["hv01.contoso.com", "HV01.contoso.com."]')
+    message = error_for(text)
+    assert message.startswith(f"site.toml:{line_of(text, 'HV01.contoso.com.')}: [source] hosts:")
+    assert "HV01.contoso.com." in message and "twice" in message
+
+
+def test_a_host_in_both_source_and_target_is_an_error() -> None:
+    text = SITE_TOML.replace('hosts = ["hv11.contoso.com"]', 'hosts = ["hv11.contoso.com", "HV02"]')
+    message = error_for(text)
+    assert message.startswith(f"site.toml:{line_of(text, 'HV02')}: [target] hosts:")
+    assert "HV02" in message and "[source]" in message
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ('copy_frequency = "5m"', 'copy_frequency = "5m"\nport = "8084"', "[policy] port"),
+        ('copy_frequency = "5m"', "copy_frequency = 5", "[policy] copy_frequency"),
+        ("recovery_point_retention_hours = 24", "recovery_point_retention_hours = true",
+         "[policy] recovery_point_retention_hours"),
+        ('scheme = "http"', 'scheme = "http"\nverify_tls = "no"', "[winrm] verify_tls"),
+        ('scheme = "http"', 'scheme = "http"\nconcurrency = 8.0', "[winrm] concurrency"),
+    ],
+)
+def test_wrong_types_are_not_coerced(old: str, new: str, key: str) -> None:
+    """TOML has real types: "no" is not false and "8084" is not a port, so nothing is coerced."""
+    text = SITE_TOML.replace(old, new)
+    assert error_for(text).startswith(f"site.toml:{line_of(text, new.splitlines()[-1])}: {key}:")
+
+
+def test_a_float_timeout_may_be_written_as_an_integer() -> None:
+    site = parse_site(SITE_TOML.replace('scheme = "http"', 'scheme = "http"\ntimeout_seconds = 90'))
+    assert site.winrm is not None and site.winrm.timeout_seconds == 90.0
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ('vmm_service = "CONTOSO\\\\svc-vmm"', 'vmm_service = ""', "[accounts] vmm_service"),
+        ('run_as = ["CONTOSO\\\\svc-runas"]', 'run_as = [" "]', "[accounts] run_as[0]"),
+        ('server = "ldaps://dc1.contoso.com"', 'server = ""', "[directory] server"),
+        ('server = "ldaps://dc1.contoso.com"', 'server = "dc1.contoso.com"', "[directory] server"),
+        ('server = "ldaps://dc1.contoso.com"', 'server = "https://dc1.contoso.com"', "[directory] server"),
+        ('user = "svc-preflight@contoso.com"', 'user = "svc-preflight@contoso.com"\npassword_env = ""',
+         "[directory] password_env"),
+    ],
+)
+def test_empty_names_and_a_server_that_is_no_ldap_url_are_errors(old: str, new: str, key: str) -> None:
+    text = SITE_TOML.replace(old, new)
+    assert error_for(text).startswith(f"site.toml:{line_of(text, new.splitlines()[-1])}: {key}:")
+
+
+def test_a_duplicate_key_names_the_key_and_its_line() -> None:
+    text = SITE_TOML.replace('name = "Gold"', 'name = "Gold"\nname = "Silver"')
+    message = error_for(text)
+    assert message.startswith(f"site.toml:{line_of(text, 'Silver')}: not valid TOML") and "'name'" in message
+
+
+def test_a_site_file_saved_with_a_utf8_bom_loads(tmp_path: Path) -> None:
+    """Notepad and PowerShell 5's `Out-File -Encoding utf8` write a BOM."""
+    path = tmp_path / "site.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + SITE_TOML.encode())
+    assert load_site(path).accounts.vmm_service == "CONTOSO\\svc-vmm"
+
+
+def test_relative_certificate_files_are_resolved_next_to_the_site_file(tmp_path: Path) -> None:
+    folder = tmp_path / "conf"
+    folder.mkdir()
+    path = folder / "site.toml"
+    path.write_text(SITE_TOML.replace('user = "svc-preflight@contoso.com"',
+                                      'user = "svc-preflight@contoso.com"\nca_file = "contoso-ca.pem"')
+                    .replace('scheme = "http"', 'scheme = "http"\nca_file = "certs/ca.pem"\n'
+                             'cert_pem = "/abs/client.pem"'))
+    site = load_site(path)
+    assert site.directory is not None and site.winrm is not None
+    assert site.directory.ca_file == str(folder / "contoso-ca.pem")
+    assert site.winrm.ca_file == str(folder / "certs" / "ca.pem")
+    assert site.winrm.cert_pem == "/abs/client.pem"
+
+
+def test_a_password_inside_an_array_of_tables_is_refused_and_never_echoed() -> None:
+    text = SITE_TOML.replace("[directory]", "[[directory]]").replace(
+        'user = "svc-preflight@contoso.com"', 'user = "x"\npassword = "hunter2-secret"')
+    message = error_for(text)
+    assert message.startswith(f"site.toml:{line_of(text, 'password =')}: [directory] password:")
+    text = SITE_TOML.replace("[policy]", "[[policy]]").replace('name = "Gold"', 'name = "hunter2-secret"')
+    assert "hunter2-secret" not in error_for(text)
+
+
+def test_a_missing_table_is_named_as_a_table() -> None:
+    text = SITE_TOML.replace('[accounts]\nvmm_service = "CONTOSO\\\\svc-vmm"\nrun_as = ["CONTOSO\\\\svc-runas"]\n', "")
+    assert error_for(text) == "site.toml: [accounts]: required table is missing"
