@@ -18,7 +18,7 @@ from __future__ import annotations
 import fnmatch
 import tomllib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,9 +67,11 @@ class Waiver:
 def load_waivers(path: Path | str) -> list[Waiver]:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM from Notepad or PowerShell 5 is fine
     except OSError as exc:
         raise WaiverFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise WaiverFileError(f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -100,6 +102,8 @@ def load_waivers(path: Path | str) -> list[Waiver]:
         if not entry["justification"].strip():
             raise WaiverFileError(f"{where}: [[waiver]] justification: must not be empty")
         expires = entry["expires"]
+        if isinstance(expires, datetime):  # `expires = 2026-12-31T23:59:00`: the day is what counts
+            expires = expires.date()
         if isinstance(expires, str):
             try:
                 expires = date.fromisoformat(expires)

@@ -143,3 +143,39 @@ def test_check_packs_from_installed_packages_are_discovered(monkeypatch: pytest.
     assert {"custom.always-pass", "custom.raises"} <= {c.id for c in catalogue.checks}
     assert any("broken" in p and "no_such_module_xyz" in p for p in catalogue.problems)
     assert next(c for c in catalogue.checks if c.id == "custom.raises").origin == "entry point pack"
+
+
+def test_waiver_expires_as_a_toml_date_time_or_a_string_and_a_bom_or_latin1_file(tmp_path: Path) -> None:
+    path = tmp_path / "w.toml"
+    path.write_bytes(b"\xef\xbb\xbf[[waiver]]\ncheck = 'path.not-on-hyperv-host'\nsubject = '\\\\fs01.contoso.com\\ASRExport'\n"
+                     b"justification = 'CHG-1'\nexpires = 2026-12-31T23:59:00\n\n"
+                     b"[[waiver]]\ncheck = 'path.free-space'\nsubject = '\\\\FS01*'\n"
+                     b"justification = 'CHG-2'\nexpires = '2026-12-31'\n")
+    waivers = load_waivers(path)
+    assert [w.expires for w in waivers] == [date(2026, 12, 31), date(2026, 12, 31)]
+    results = results_with_failures(path)
+    assert sorted(f.check for f in results.findings if f.waived) == ["path.free-space", "path.not-on-hyperv-host"]
+    assert pipeline.exit_code(results, "warn") == 0
+    path.write_bytes(b"[[waiver]]\ncheck = 'x'\nsubject = '*'\njustification = 'caf\xe9'\nexpires = 2027-01-01\n")
+    with pytest.raises(WaiverFileError, match=str(path)):
+        load_waivers(path)
+
+
+def test_junit_is_the_same_from_a_run_and_from_its_saved_json(tmp_path: Path) -> None:
+    path = tmp_path / "w.toml"
+    path.write_text("[[waiver]]\ncheck = 'path.not-on-hyperv-host'\nsubject = '*'\n"
+                    "justification = 'FS01 leaves Hyper-V duty (CHG-1234)'\nexpires = 2026-12-31\n")
+    results = results_with_failures(path)
+    json_out.write(results, tmp_path / "r.json")
+    assert junit.render(json_out.load(tmp_path / "r.json")) == junit.render(results)
+    skipped = ET.fromstring(junit.render(results).split("?>", 1)[1]).findall(".//skipped")
+    assert [s.get("message") for s in skipped] == ["waived until 2026-12-31: FS01 leaves Hyper-V duty (CHG-1234)"]
+
+
+def test_junit_counters_on_testsuites_too() -> None:
+    results = results_with_failures()
+    root = ET.fromstring(junit.render(results, fail_on="warn").split("?>", 1)[1])
+    suite = root.find("testsuite")
+    assert suite is not None
+    for key in ("tests", "failures", "errors", "skipped"):
+        assert root.get(key) == suite.get(key), key

@@ -26,6 +26,13 @@ def testcase_name(finding: Finding) -> str:
     return _clean(name + "]")
 
 
+def waived_reason(finding: Finding) -> str:
+    """Same text from a run and from its saved JSON (a dict's repr would follow key order)."""
+    waiver = finding.waiver or {}
+    until = f" until {waiver['expires']}" if waiver.get("expires") else ""
+    return f"waived{until}: {waiver.get('justification', '')}".rstrip(": ")
+
+
 def render(results: Results, fail_on: str = "fail") -> str:
     suite = ET.Element("testsuite", name="offlineprep", timestamp=results.generated_at.isoformat())
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
@@ -50,14 +57,14 @@ def render(results: Results, fail_on: str = "fail") -> str:
             ET.SubElement(case, "error", message=message, type="error").text = detail
             counts["errors"] += 1
         elif finding.status is Status.SKIP or finding.waived:
-            reason = message if not finding.waived else f"waived: {finding.waiver or ''}"
+            reason = message if not finding.waived else waived_reason(finding)
             ET.SubElement(case, "skipped", message=_clean(reason))
             counts["skipped"] += 1
         else:
             ET.SubElement(case, "system-out").text = message
     for key, value in counts.items():
         suite.set(key, str(value))
-    suites = ET.Element("testsuites", {"name": "offlineprep", **{k: str(v) for k, v in counts.items() if k != "skipped"}})
+    suites = ET.Element("testsuites", {"name": "offlineprep", **{k: str(v) for k, v in counts.items()}})
     suites.append(suite)
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
