@@ -10,7 +10,9 @@
   var items = Array.prototype.slice.call(document.querySelectorAll("[data-status]"));
   var sections = Array.prototype.slice.call(document.querySelectorAll("section.check"));
 
-  function apply() {
+  // `write`: put the filter state into the URL fragment (shareable). Not on load: a fragment that
+  // names a finding (#f12, from a topology node or a shared link) must survive for the browser to scroll to it.
+  function apply(write) {
     var s = status.value, c = check.value, q = subject.value.trim().toLowerCase();
     items.forEach(function (el) {
       var show = (!s || el.getAttribute("data-status") === s) &&
@@ -25,38 +27,66 @@
         Array.prototype.forEach.call(sec.querySelectorAll("details.passes"), function (d) { d.open = true; });
       }
     });
+    var none = document.getElementById("no-match");
+    if (none) { none.classList.toggle("hidden", sections.some(function (sec) { return !sec.classList.contains("hidden"); })); }
     var parts = [];
     if (s) { parts.push("status=" + encodeURIComponent(s)); }
     if (c) { parts.push("check=" + encodeURIComponent(c)); }
     if (q) { parts.push("subject=" + encodeURIComponent(q)); }
-    if (history.replaceState) { history.replaceState(null, "", parts.length ? "#" + parts.join("&") : location.pathname); }
+    if (write && history.replaceState) {
+      history.replaceState(null, "", parts.length ? "#" + parts.join("&") : location.pathname + location.search);
+    }
   }
 
   function fromFragment() {
     var hash = location.hash.replace(/^#/, "");
-    if (hash.indexOf("=") === -1) { return; }
+    if (hash.indexOf("=") === -1) { return false; }
+    status.value = ""; check.value = ""; subject.value = "";
     hash.split("&").forEach(function (pair) {
       var kv = pair.split("="), value = decodeURIComponent(kv[1] || "");
       if (kv[0] === "status") { status.value = value; }
       if (kv[0] === "check") { check.value = value; }
       if (kv[0] === "subject") { subject.value = value; }
     });
+    return true;
   }
 
-  [status, check].forEach(function (el) { el.addEventListener("change", apply); });
-  subject.addEventListener("input", apply);
+  function changed() { apply(true); }
+  [status, check].forEach(function (el) { el.addEventListener("change", changed); });
+  subject.addEventListener("input", changed);
+  window.addEventListener("hashchange", function () { if (fromFragment()) { apply(false); } });
   fromFragment();
-  apply();
+  apply(false);
+
+  // a topology node: show every finding of its host or path, then go to its most severe one
+  Array.prototype.forEach.call(document.querySelectorAll("svg.topology a[data-filter]"), function (a) {
+    a.addEventListener("click", function (e) {
+      var value = a.getAttribute("data-filter");
+      if (!value) { return; }
+      e.preventDefault();
+      status.value = ""; check.value = ""; subject.value = value;
+      apply(true);
+      var id = (a.getAttribute("href") || "").replace(/^#/, "");
+      var el = document.getElementById(id) || document.getElementById("filters");
+      if (el) { el.scrollIntoView(); }
+    });
+  });
 
   Array.prototype.forEach.call(document.querySelectorAll("button.copy"), function (button) {
     button.classList.remove("hidden");
     button.addEventListener("click", function () {
       var code = document.getElementById(button.getAttribute("data-target"));
       var text = code ? code.textContent : "";
-      function done() { button.textContent = "Copied"; setTimeout(function () { button.textContent = "Copy"; }, 1500); }
+      function done(ok) {
+        button.textContent = ok ? "Copied" : "Selected: press Ctrl+C";
+        setTimeout(function () { button.textContent = "Copy"; }, ok ? 1500 : 4000);
+      }
+      if (!code) { return; }
+      // navigator.clipboard needs a secure context and permission; a file:// page may have neither,
+      // so a refusal falls back to selecting the text and execCommand("copy")
       if (navigator.clipboard && navigator.clipboard.writeText) {
-        navigator.clipboard.writeText(text).then(done, function () { fallback(code); done(); });
-      } else { fallback(code); done(); }
+        navigator.clipboard.writeText(text).then(function () { done(true); }, function () { done(fallback(code)); });
+      } else { done(fallback(code)); }
     });
   });
 
@@ -66,6 +96,6 @@
     var sel = window.getSelection();
     sel.removeAllRanges();
     sel.addRange(range);
-    try { document.execCommand("copy"); } catch (e) { /* the text stays selected for Ctrl+C */ }
+    try { return document.execCommand("copy"); } catch (e) { return false; /* the text stays selected for Ctrl+C */ }
   }
 })();

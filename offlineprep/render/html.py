@@ -19,7 +19,7 @@ from markupsafe import Markup
 
 from offlineprep.model import Results
 from offlineprep.render import write_atomically
-from offlineprep.render.viewmodel import build, node_links
+from offlineprep.render.viewmodel import build
 from offlineprep.resources import bundled_dir
 
 VERDICTS = {
@@ -28,6 +28,8 @@ VERDICTS = {
     "incomplete": ("INCOMPLETE", "Nothing failed, but some checks could not be evaluated: see the errors below."),
 }
 
+
+LABEL = 22  # characters of a node's label that fit its 170-pixel box at 12 px; the full text is its <title>
 
 _UNSAFE_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069\u200e\u200f]")
 
@@ -60,11 +62,10 @@ def render(results: Results, titles: dict[str, str] | None = None) -> str:
     css = (folder / "report.css").read_text(encoding="utf-8")
     js = (folder / "report.js").read_text(encoding="utf-8")
     view = build(results, titles or _titles())
-    links = node_links(view)
     place = {n.id: (20 + n.column * 200, 12 + n.row * 56) for n in view.topology.nodes}
     nodes: list[dict[str, Any]] = [
-        {"node": n, "x": place[n.id][0], "y": place[n.id][1], "link": links.get(n.id, "verdict"),
-         "short": n.label if len(n.label) <= 26 else n.label[:25] + "…"}
+        {"node": n, "x": place[n.id][0], "y": place[n.id][1], "link": n.link or "verdict",
+         "short": n.label if len(n.label) <= LABEL else n.label[:LABEL - 1] + "…"}
         for n in view.topology.nodes
     ]
     edges = [({"x": place[a][0], "y": place[a][1]}, {"x": place[b][0], "y": place[b][1]}) for a, b in view.topology.edges]

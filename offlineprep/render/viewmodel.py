@@ -13,6 +13,8 @@ from offlineprep.model import Finding, Results, Status
 
 ORDER = {Status.FAIL: 0, Status.ERROR: 1, Status.WARN: 2, Status.SKIP: 3, Status.PASS: 4}
 WORST = [Status.FAIL, Status.ERROR, Status.WARN, Status.PASS, Status.SKIP]
+SEVERITY = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+BLOCKING = (Status.FAIL, Status.ERROR, Status.WARN)
 PASSES_SHOWN = 50  # per check; the rest is counted, and all of them are in the JSON
 
 
@@ -43,6 +45,8 @@ class Node:
     column: int
     row: int
     detail: str = ""
+    link: str = ""  # anchor of the node's most severe finding ("" when it has none on the page)
+    filter: str = ""  # what the host-or-path filter is set to when the node is clicked
 
 
 @dataclass
@@ -81,9 +85,12 @@ def build(results: Results, titles: dict[str, str] | None = None) -> ReportView:
     for f in results.findings:
         by_check[f.check].append(f)
     groups = []
+    rank: dict[str, tuple[int, int]] = {}
     counter = 0
     for check_id, findings in by_check.items():
-        findings.sort(key=lambda f: (ORDER[f.status], f.subject, f.target or "", f.account or ""))
+        # waived findings no longer block: they follow the unwaived ones of their status group
+        findings.sort(key=lambda f: (f.waived and f.status in BLOCKING, ORDER[f.status], f.subject, f.target or "",
+                                     f.account or ""))
         counts = Counter(f.status.value for f in findings)
         worst = next((s.value for s in WORST if counts.get(s.value)), "pass")
         group = CheckGroup(check=check_id, title=(titles or {}).get(check_id, check_id), worst=worst,
@@ -93,22 +100,27 @@ def build(results: Results, titles: dict[str, str] | None = None) -> ReportView:
             counter += 1
             view = FindingView(anchor=f"f{counter}", finding=f, who=who(f),
                                evidence_json=json.dumps(f.evidence, indent=2, sort_keys=True, default=str))
-            if f.status in (Status.FAIL, Status.ERROR, Status.WARN):
+            if f.status in BLOCKING:
                 group.blocking.append(view)
             elif passes_seen < PASSES_SHOWN:
                 group.others.append(view)
                 passes_seen += 1
             else:
                 group.hidden_passes += 1
+        unwaived = next((s for s in WORST if any(f.status is s and not f.waived for f in findings)), Status.PASS)
+        rank[check_id] = (ORDER[unwaived], min(SEVERITY.get(f.severity, 5) for f in findings))
         groups.append(group)
-    groups.sort(key=lambda g: (ORDER[Status(g.worst)], g.check))
+    # most severe first: fail before error before warn (by the unwaived findings), then the check's
+    # severity (critical before high), then the check id
+    groups.sort(key=lambda g: (*rank[g.check], g.check))
     subjects = sorted({f.subject for f in results.findings}, key=str.casefold)
+    anchors = {id(fv.finding): fv.anchor for g in groups for fv in g.blocking + g.others}
     return ReportView(
         results=results,
         verdict=results.verdict.value,
         summary=results.summary,
         groups=groups,
-        topology=topology(results),
+        topology=topology(results, anchors),
         subjects=subjects[:500],
         checks=sorted(by_check),
         blocking_count=sum(len(g.blocking) for g in groups),
@@ -120,24 +132,46 @@ def _worst(findings: list[Finding]) -> str:
     return next((s.value for s in WORST if s in present), "none")
 
 
-def topology(results: Results) -> Topology:
-    """Source hosts → export path → (disks shipped) → import path → target hosts; large host
-    columns collapse into one summary node so 2,000 hosts do not draw 2,000 boxes."""
-    topo = results.topology
-    related: dict[str, list[Finding]] = defaultdict(list)
-    for f in results.findings:
-        related[f.subject.casefold()].append(f)
-        if f.target:
-            related[f.target.casefold()].append(f)
+def _link(findings: list[Finding], anchors: dict[int, str]) -> str:
+    """The anchor of the most severe unwaived finding shown on the page (then waived ones, then passes)."""
+    shown = [f for f in findings if id(f) in anchors]
+    shown.sort(key=lambda f: (f.waived, ORDER[f.status]))
+    return anchors[id(shown[0])] if shown else ""
 
-    def path_findings(path: str | None) -> list[Finding]:
+
+def _server(path: str) -> str:
+    """The computer of a UNC path; "" for a local path (the topology does not carry its server)."""
+    if not path.startswith(("\\\\", "//")):
+        return ""
+    parts = [p for p in path.replace("/", "\\").split("\\") if p]
+    if parts[:2] in (["?", "UNC"], [".", "UNC"]) or parts[:1] in (["?"], ["."]):
+        parts = parts[2:] if len(parts) > 2 and parts[1].upper() == "UNC" else parts[1:]
+    return parts[0] if parts else ""
+
+
+def topology(results: Results, anchors: dict[int, str] | None = None) -> Topology:
+    """Source hosts → export path → (disks shipped) → import path → target hosts; large host
+    columns collapse into one summary node so 2,000 hosts do not draw 2,000 boxes.
+
+    A node's findings are those whose subject it is: a host's own (its delegation to a path computer
+    included, that is a setting of the host's account), a path's and its computer's (reachability, its
+    SPNs). The path computer as a delegation *target* does not colour the path: the fix is on the host.
+    Each node links to its most severe finding; clicking it (with JavaScript) filters to its subject.
+    """
+    anchors = anchors or {}
+    topo = results.topology
+    by_subject: dict[str, list[Finding]] = defaultdict(list)
+    for f in results.findings:
+        by_subject[f.subject.casefold()].append(f)
+
+    def path_node(node_id: str, path: str | None, col: int, missing: str) -> Node:
         if not path:
-            return []
-        out = list(related.get(path.casefold(), []))
-        server = path.lstrip("\\/").replace("/", "\\").split("\\")[0] if path.startswith(("\\\\", "//")) else ""
-        if server:
-            out += related.get(server.casefold(), [])
-        return out
+            return Node(node_id, missing, "none", col, 0)
+        server = _server(path)
+        found = list(by_subject.get(path.casefold(), []))
+        if server and server.casefold() != path.casefold():
+            found += by_subject.get(server.casefold(), [])
+        return Node(node_id, path, _worst(found), col, 0, link=_link(found, anchors), filter=server or path)
 
     nodes: list[Node] = []
     edges: list[tuple[str, str]] = []
@@ -145,43 +179,27 @@ def topology(results: Results) -> Topology:
     def column(hosts: list[str], col: int, prefix: str) -> list[str]:
         ids = []
         if len(hosts) > 8:
-            found = [f for h in hosts for f in related.get(h.casefold(), [])]
-            bad = Counter(_worst(related.get(h.casefold(), [])) for h in hosts)
-            detail = ", ".join(f"{n} {s}" for s, n in bad.most_common() if s not in {"pass", "none"}) or "all pass"
-            nodes.append(Node(f"{prefix}-all", f"{len(hosts):,} hosts", _worst(found), col, 0, detail))
+            found = [f for h in hosts for f in by_subject.get(h.casefold(), [])]
+            bad = Counter(_worst(by_subject.get(h.casefold(), [])) for h in hosts)
+            detail = ", ".join(f"{n:,} {s}" for s, n in bad.most_common() if s not in {"pass", "none"}) or "all pass"
+            nodes.append(Node(f"{prefix}-all", f"{len(hosts):,} hosts", _worst(found), col, 0, detail,
+                              link=_link(found, anchors)))
             ids.append(f"{prefix}-all")
             return ids
         for row, host in enumerate(hosts):
             node_id = f"{prefix}-{row}"
-            nodes.append(Node(node_id, host, _worst(related.get(host.casefold(), [])), col, row))
+            found = by_subject.get(host.casefold(), [])
+            nodes.append(Node(node_id, host, _worst(found), col, row, link=_link(found, anchors), filter=host))
             ids.append(node_id)
         return ids
 
     sources = column(topo.source_hosts, 0, "src")
-    export = Node("export", topo.export_path or "(no export path)", _worst(path_findings(topo.export_path)), 1, 0)
+    export = path_node("export", topo.export_path, 1, "(no export path)")
     shipped = Node("ship", "disks shipped", "none", 2, 0)
-    imp = Node("import", topo.import_path or "(no import path)", _worst(path_findings(topo.import_path)), 3, 0)
+    imp = path_node("import", topo.import_path, 3, "(no import path)")
     nodes += [export, shipped, imp]
     targets = column(topo.target_hosts, 4, "tgt")
     edges += [(s, "export") for s in sources] + [("export", "ship"), ("ship", "import")]
     edges += [("import", t) for t in targets]
     rows = max(1, len(sources), len(targets))
     return Topology(nodes=nodes, edges=edges, width=5 * 200, height=rows * 56 + 24)
-
-
-def node_links(view: ReportView) -> dict[str, str]:
-    """Node id -> the anchor of its first finding, so a node in the picture leads to its findings."""
-    out: dict[str, str] = {}
-    first: dict[str, str] = {}
-    for group in view.groups:
-        for fv in group.blocking + group.others:
-            for key in (fv.finding.subject, fv.finding.target):
-                if key:
-                    first.setdefault(key.casefold(), fv.anchor)
-    for node in view.topology.nodes:
-        key = node.label.casefold()
-        if key in first:
-            out[node.id] = first[key]
-    return out
-
-
