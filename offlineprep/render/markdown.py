@@ -14,12 +14,19 @@ from offlineprep.render import write_atomically
 
 VERDICT = {"ready": "✅ **READY**", "not-ready": "❌ **NOT READY**", "incomplete": "⚠️ **INCOMPLETE**"}
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-LIMIT = 200
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f\u2028\u2029\u0085]")
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")  # would reorder what the reader sees
+LIMIT = 200  # rows per table; the rest is counted
+CELL = 500  # characters per cell: 2 tables x 200 rows stay far below GitHub's 1 MiB job-summary limit
+BUDGET = 900_000  # bytes of table rows in all: escaping can grow a cell fivefold (< is &lt;), so count
+ORDER = {Status.FAIL: 0, Status.ERROR: 1, Status.WARN: 2}
 
 
 def cell(text: str) -> str:
     text = _CONTROL.sub(" ", text.replace("\r", " ").replace("\n", " "))
+    text = _BIDI.sub("\ufffd", text)
+    if len(text) > CELL:
+        text = text[:CELL - 1] + "…"
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _SPECIAL.sub(r"\\\1", text)
 
@@ -39,15 +46,26 @@ def render(results: Results) -> str:
         f"{s['pass']} pass, {s['skip']} skip" + (f", {s['waived']} waived" if s.get("waived") else ""),
         "",
     ]
-    blocking = [f for f in results.findings if f.status in (Status.FAIL, Status.ERROR)]
-    warnings = [f for f in results.findings if f.status is Status.WARN]
+    # most severe first: fail before error, unwaived before waived, then check and subject
+    ranked = sorted((f for f in results.findings if f.status in ORDER),
+                    key=lambda f: (f.waived, ORDER[f.status], f.check, f.subject, f.target or "", f.account or ""))
+    blocking = [f for f in ranked if f.status in (Status.FAIL, Status.ERROR)]
+    warnings = [f for f in ranked if f.status is Status.WARN]
+    budget = BUDGET
     for title, items in (("Blocking", blocking), ("Warnings", warnings)):
         if not items:
             continue
         lines += [f"### {title} ({len(items)})", "", "| status | check | subject | message |", "|---|---|---|---|"]
-        lines += [_row(f) for f in items[:LIMIT]]
-        if len(items) > LIMIT:
-            lines.append(f"| … | | {len(items) - LIMIT} more | see the HTML or JSON report |")
+        shown = 0
+        for f in items[:LIMIT]:
+            row = _row(f)
+            budget -= len(row.encode("utf-8")) + 1
+            if budget < 0:
+                break
+            lines.append(row)
+            shown += 1
+        if len(items) > shown:
+            lines.append(f"| … | | {len(items) - shown:,} more | see the HTML or JSON report |")
         lines.append("")
     w = results.waivers
     if w.expired or w.unused:
