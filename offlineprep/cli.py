@@ -25,7 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from offlineprep import __version__
-from offlineprep.engine import Catalogue, discover, needs_of
+from offlineprep.engine import Catalogue, CheckSpec, discover, needs_of
 from offlineprep.errors import OfflineprepError, UsageError
 from offlineprep.facts import Facts, HostFacts
 from offlineprep.model import Results, Status
@@ -37,8 +37,22 @@ app = typer.Typer(
     help="Read-only preflight for Hyper-V offline initial replication (ASR VMM-to-VMM, Hyper-V Replica).",
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+
+
+def _console(stderr: bool = False) -> Console:
+    """Rich wraps at 80 columns when the output is no terminal (a pipeline log, `| tee`): a finding
+    or an error split over three lines is harder to grep than one long line. So, off a terminal and
+    unless COLUMNS says otherwise, lines are never wrapped and tables get room."""
+    console = Console(stderr=stderr, highlight=False)
+    if not console.is_terminal:
+        console.soft_wrap = True
+        if not os.environ.get("COLUMNS"):
+            console.width = 200
+    return console
+
+
+out = _console()
+err = _console(stderr=True)
 
 STATUS_STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "error": "magenta", "skip": "dim"}
 VERDICT_TEXT = {
@@ -94,6 +108,17 @@ def _catalogue(checks_dirs: list[Path] | None) -> Catalogue:
     return discover([Path(d) for d in checks_dirs or []])
 
 
+def _select(catalogue: Catalogue, only: list[str] | None, skip: list[str] | None) -> list[CheckSpec]:
+    for glob in catalogue.unmatched(only or []):
+        raise UsageError(f"--only {glob!r} matches no check; see `offlineprep checks` for the ids")
+    for glob in catalogue.unmatched(skip or []):
+        err.print(f"[yellow]warning:[/] --skip {escape(repr(glob))} matches no check; nothing was left out for it")
+    selected = catalogue.select(only or [], skip or [])
+    if not selected:
+        raise UsageError(f"--skip {', '.join(map(repr, skip or []))} leaves no check to run; see `offlineprep checks`")
+    return selected
+
+
 def _outputs(**paths: Path | None) -> dict[str, Path]:
     names = {"html": "html", "json": "json", "junit": "junit", "markdown": "markdown", "fix_script": "fix-script"}
     return {names[k]: v for k, v in paths.items() if v is not None}
@@ -114,7 +139,8 @@ def preflight(
     fix_script: Annotated[Path | None, typer.Option("--fix-script", help="Write the PowerShell fix script.")] = None,
     only: Annotated[list[str] | None, typer.Option("--only", help="Check id glob to run (repeatable).")] = None,
     skip: Annotated[list[str] | None, typer.Option("--skip", help="Check id glob to leave out (repeatable).")] = None,
-    fail_on: Annotated[FailOn, typer.Option("--fail-on", help="Lowest status that exits 1.")] = FailOn.fail,
+    fail_on: Annotated[FailOn, typer.Option("--fail-on", case_sensitive=False,
+                                            help="Lowest status that exits 1.")] = FailOn.fail,
     concurrency: Annotated[int | None, typer.Option("--concurrency", min=1, max=512)] = None,
     timeout: Annotated[float | None, typer.Option("--timeout", min=1, help="Per-host timeout, seconds.")] = None,
     checks_dir: Annotated[list[Path] | None, typer.Option("--checks-dir", help="Extra folder of checks.")] = None,
@@ -132,9 +158,7 @@ def preflight(
         raise UsageError("give exactly one of --config SITE.toml or --demo")
     outputs = _outputs(html=html, json=json_file, junit=junit, markdown=markdown, fix_script=fix_script)
     catalogue = _catalogue(checks_dir)
-    selected = catalogue.select(only or [], skip or [])
-    if not selected:
-        raise UsageError(f"no check matches --only {only or []} / --skip {skip or []}; see `offlineprep checks`")
+    selected = _select(catalogue, only, skip)
     waiver_list = load_waivers(waivers) if waivers else []
 
     collectors = pipeline.Collectors()
@@ -185,7 +209,7 @@ def collect(
     from offlineprep.sitefile import load_site
 
     site = load_site(config)
-    selected = _catalogue(checks_dir).select(only or [], skip or [])
+    selected = _select(_catalogue(checks_dir), only, skip)
     facts = _collect_with_progress(site, needs_of(selected), pipeline.Collectors())
     write_atomically(output, _scrubber(facts.to_json()) + "\n")
     hosts = facts.hosts or {}
@@ -202,7 +226,7 @@ def report(
     junit: Annotated[Path | None, typer.Option("--junit")] = None,
     markdown: Annotated[Path | None, typer.Option("--markdown")] = None,
     fix_script: Annotated[Path | None, typer.Option("--fix-script")] = None,
-    fail_on: Annotated[FailOn, typer.Option("--fail-on")] = FailOn.fail,
+    fail_on: Annotated[FailOn, typer.Option("--fail-on", case_sensitive=False)] = FailOn.fail,
 ) -> None:
     """Re-render outputs from saved JSON results."""
     from offlineprep.render import json_out, write_outputs
@@ -281,12 +305,30 @@ def _override_winrm(site: Any, concurrency: int | None, timeout: float | None) -
 
 
 def _load_facts(path: Path) -> Facts:
+    """A facts file from another machine, maybe another version, maybe edited: every way it can be
+    wrong is a usage error naming the file, never an internal error."""
     from pydantic import ValidationError
 
+    from offlineprep.facts import FACTS_SCHEMA
+
     try:
-        return Facts.from_json(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8-sig")  # a BOM from a PowerShell 5 round trip is fine
     except OSError as exc:
         raise UsageError(f"{path}: cannot read facts: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 text (byte {exc.start}): not an offlineprep facts file") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"{path}: not JSON ({exc}): not an offlineprep facts file") from None
+    if not isinstance(data, dict) or "schema" not in data:
+        raise UsageError(f"{path}: not an offlineprep facts file (a JSON object with \"schema\": "
+                         f"\"{FACTS_SCHEMA}\" expected; write one with `offlineprep collect`)")
+    if data["schema"] != FACTS_SCHEMA:
+        raise UsageError(f"{path}: facts schema {data['schema']!r} is not supported: this offlineprep "
+                         f"{__version__} reads {FACTS_SCHEMA}; collect again with this version")
+    try:
+        return Facts.from_json(text)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
@@ -364,9 +406,9 @@ def _print_summary(results: Results, outputs: dict[str, Path], problems: list[st
         out.print(f"waivers: {len(w.applied)} applied, {len(w.expired)} expired (no longer applied), "
                   f"{len(w.unused)} matched nothing")
         for item in w.expired:
-            err.print(f"[yellow]expired waiver[/]: {escape(str(item))}")
+            err.print(f"[yellow]expired waiver[/] (no longer applied): {_term(_waiver_text(item))}")
         for item in w.unused:
-            err.print(f"[yellow]unused waiver[/]: {escape(str(item))}")
+            err.print(f"[yellow]unused waiver[/] (matched no finding): {_term(_waiver_text(item))}")
     for problem in [*results.problems, *problems]:
         err.print(f"[yellow]problem:[/] {escape(problem)}")
     for fmt, path in outputs.items():
@@ -374,8 +416,15 @@ def _print_summary(results: Results, outputs: dict[str, Path], problems: list[st
             out.print(f"{fmt} written to {escape(str(path))}")
     s = results.summary
     head, tail = VERDICT_TEXT[results.verdict.value]
+    waived = f" ({s['waived']} waived)" if s.get("waived") else ""
     out.print(f"{head}: {s['pass']} pass, {s['fail']} fail, {s['warn']} warn, {s['error']} error, "
-              f"{s['skip']} skip — {tail}")
+              f"{s['skip']} skip{waived} — {tail}")
+
+
+def _waiver_text(waiver: dict[str, Any]) -> str:
+    who = "".join(f" {key} {waiver[key]}" for key in ("target", "account") if waiver.get(key))
+    return (f"{waiver.get('check')} subject {waiver.get('subject')}{who}, expires {waiver.get('expires')}: "
+            f"{waiver.get('justification')}")
 
 
 def main() -> None:
@@ -399,7 +448,9 @@ def main() -> None:
             sys.exit(130)
         code = getattr(exc, "exit_code", None)
         if hasattr(exc, "format_message") and isinstance(code, int):
-            err.print(f"offlineprep: usage: {escape(_scrubber(exc.format_message()))}")
+            message = exc.format_message()
+            if message:  # `offlineprep` alone has printed its help and has nothing to add
+                err.print(f"offlineprep: usage: {escape(_scrubber(message))}")
             sys.exit(2 if code in (1, 2) else code)
         err.print(f"offlineprep: internal error: {type(exc).__name__}: {escape(_scrubber(str(exc)))} "
                   "(a bug; set OFFLINEPREP_DEBUG=1 for the traceback)")

@@ -121,6 +121,10 @@ class Catalogue:
         ]
         return [c for c in chosen if not any(fnmatch.fnmatchcase(c.id, g) for g in skip)]
 
+    def unmatched(self, globs: Sequence[str]) -> list[str]:
+        """The globs that match no check id: a typo in `--only` must not quietly run less."""
+        return [g for g in globs if not any(fnmatch.fnmatchcase(c.id, g) for c in self.checks)]
+
     def by_id(self, check_id: str) -> CheckSpec | None:
         return next((c for c in self.checks if c.id == check_id), None)
 

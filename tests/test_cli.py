@@ -180,3 +180,80 @@ def test_checks_dir_adds_a_pack_and_a_raising_check_is_an_error_finding(site_fil
     assert by_check["custom.raises"]["status"] == "error"
     assert "custom.raises failed internally" in by_check["custom.raises"]["message"]
     assert proc.returncode == 3
+
+
+def test_an_only_glob_that_matches_no_check_is_a_usage_error_naming_it(site_file: Path, healthy_facts: Path) -> None:
+    proc = run("preflight", "--config", str(site_file), "--facts", str(healthy_facts), "--only", "ad.*",
+               "--only", "pth.*")
+    assert proc.returncode == 2 and "--only 'pth.*' matches no check" in proc.stderr, proc.stderr
+    proc = run("preflight", "--config", str(site_file), "--facts", str(healthy_facts), "--skip", "pth.*")
+    assert proc.returncode == 0 and "--skip 'pth.*' matches no check" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"\xb0\x01binary garbage", "not UTF-8"),
+        (b"{", "not JSON"),
+        (b"[]", "not an offlineprep facts file"),
+        (b'{"schema": "offlineprep/facts/v9"}', "offlineprep/facts/v9"),
+        (b'{"schema": "offlineprep/facts/v1", "tool": {"version": "0"}, "hosts": {"h": {"name": 5}}}', "hosts.h.name"),
+    ],
+)
+def test_a_bad_facts_file_is_a_usage_error_naming_it(site_file: Path, tmp_path: Path, content: bytes,
+                                                      needle: str) -> None:
+    path = tmp_path / "facts.json"
+    path.write_bytes(content)
+    proc = run("preflight", "--config", str(site_file), "--facts", str(path))
+    assert proc.returncode == 2, proc.stderr
+    assert f"{path}:" in proc.stderr and needle in proc.stderr, proc.stderr
+
+
+def test_facts_and_results_saved_with_a_bom_load(site_file: Path, healthy_facts: Path, tmp_path: Path) -> None:
+    """PowerShell 5's Set-Content -Encoding UTF8 adds a BOM when a support engineer edits a file."""
+    facts = tmp_path / "bom-facts.json"
+    facts.write_bytes(b"\xef\xbb\xbf" + healthy_facts.read_bytes())
+    results = tmp_path / "r.json"
+    assert run("preflight", "--config", str(site_file), "--facts", str(facts), "--json", str(results)).returncode == 0
+    results.write_bytes(b"\xef\xbb\xbf" + results.read_bytes())
+    assert run("report", str(results), "--junit", str(tmp_path / "j.xml")).returncode == 0
+
+
+def test_json_findings_carry_optional_keys_only_when_they_apply(site_file: Path, healthy_facts: Path,
+                                                               tmp_path: Path) -> None:
+    """SPEC §5: "target"? and "account"? and "remediation"?: absent, not null, where they do not apply."""
+    assert run("preflight", "--config", str(site_file), "--facts", str(healthy_facts), "--json",
+               str(tmp_path / "r.json")).returncode == 0
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert {"schema", "tool", "generated_at", "verdict", "summary", "findings"} <= set(data)
+    for finding in data["findings"]:
+        assert None not in finding.values(), finding
+        assert {"check", "status", "severity", "subject", "message", "evidence"} <= set(finding)
+        assert ("target" in finding) == (finding["check"] == "ad.delegation"), finding
+    accounts = {f["check"] for f in data["findings"] if "account" in f}
+    assert accounts == {"path.ntfs-full-control", "path.share-full-control", "path.share-host-group",
+                        "path.runas-read-write"}
+
+
+def test_output_to_a_pipe_is_not_wrapped_at_80_columns(site_file: Path, tmp_path: Path) -> None:
+    import os
+
+    bad = builders.hosts()["fs01.contoso.com"].model_copy(update={"hyperv_installed": True})
+    facts = write_facts(tmp_path, **{"fs01.contoso.com": bad})
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    proc = subprocess.run([sys.executable, "-m", "offlineprep", "preflight", "--config", str(site_file), "--facts",
+                           str(facts), "--json", str(tmp_path / "r.json")], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert proc.returncode == 1
+    message = next(f["message"] for f in json.loads((tmp_path / "r.json").read_text())["findings"]
+                   if f["status"] == "fail")
+    assert len(message) > 60 and any(line.endswith(message) for line in proc.stdout.splitlines()), proc.stdout
+    assert "\x1b[" not in proc.stdout + proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "offlineprep", "preflight", "--config", str(site_file), "--only",
+                           "no-such-check-id-anywhere.*", "--facts", str(facts)], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_fail_on_is_case_insensitive(site_file: Path, healthy_facts: Path) -> None:
+    assert run("preflight", "--config", str(site_file), "--facts", str(healthy_facts), "--fail-on", "Warn").returncode == 0

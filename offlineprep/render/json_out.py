@@ -11,11 +11,15 @@ from offlineprep.errors import UsageError
 from offlineprep.model import RESULTS_SCHEMA, Results
 from offlineprep.render import write_atomically
 
+# SPEC §5 writes these as optional keys ("target"?): a finding carries them only where they apply
+_OPTIONAL = ("target", "account", "remediation", "waiver")
+
 
 def render(results: Results) -> str:
     data = results.model_dump(mode="json", by_alias=True)
+    findings = [{k: v for k, v in f.items() if not (k in _OPTIONAL and v is None)} for f in data["findings"]]
     data["findings"] = sorted(
-        data["findings"], key=lambda f: (f["check"], f["subject"], f.get("target") or "", f.get("account") or "")
+        findings, key=lambda f: (f["check"], f["subject"], f.get("target") or "", f.get("account") or "")
     )
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
@@ -27,7 +31,7 @@ def write(results: Results, path: Path) -> None:
 def load(path: Path | str) -> Results:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM from a PowerShell 5 round trip is fine
         data = json.loads(text)
     except (OSError, ValueError) as exc:
         raise UsageError(f"{path}: cannot read results: {exc}") from None
