@@ -70,7 +70,7 @@ class FailOn(str, Enum):
 
 
 _scrubber = SecretScrubber()
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def _term(text: str) -> str:
@@ -105,6 +105,9 @@ def _setup_logging() -> None:
 
 
 def _catalogue(checks_dirs: list[Path] | None) -> Catalogue:
+    for folder in checks_dirs or []:
+        if not Path(folder).is_dir():  # a typo would otherwise run only the built-in checks, and pass
+            raise UsageError(f"--checks-dir {folder}: no such folder")
     return discover([Path(d) for d in checks_dirs or []])
 
 

@@ -257,3 +257,10 @@ def test_output_to_a_pipe_is_not_wrapped_at_80_columns(site_file: Path, tmp_path
 
 def test_fail_on_is_case_insensitive(site_file: Path, healthy_facts: Path) -> None:
     assert run("preflight", "--config", str(site_file), "--facts", str(healthy_facts), "--fail-on", "Warn").returncode == 0
+
+
+def test_a_checks_dir_that_does_not_exist_is_a_usage_error(site_file: Path, healthy_facts: Path,
+                                                            tmp_path: Path) -> None:
+    proc = run("preflight", "--config", str(site_file), "--facts", str(healthy_facts), "--checks-dir",
+               str(tmp_path / "my-checks"))
+    assert proc.returncode == 2 and f"{tmp_path / 'my-checks'}" in proc.stderr, proc.stderr

@@ -179,3 +179,14 @@ def test_junit_counters_on_testsuites_too() -> None:
     assert suite is not None
     for key in ("tests", "failures", "errors", "skipped"):
         assert root.get(key) == suite.get(key), key
+
+
+def test_an_unpaired_surrogate_from_a_host_does_not_stop_json_or_junit(tmp_path: Path) -> None:
+    """NTFS names are UTF-16 without checks; PowerShell's JSON carries an unpaired half as \\ud800."""
+    results = results_with_failures()
+    bad = results.findings[0].model_copy(update={"message": "name \ud800 here", "subject": "fs\udc00"})
+    results = results.model_copy(update={"findings": [bad]})
+    json_out.write(results, tmp_path / "r.json")
+    assert json_out.load(tmp_path / "r.json").findings[0].message == "name \ud800 here"
+    junit.write(results, tmp_path / "j.xml")
+    assert ET.parse(tmp_path / "j.xml").getroot().find("testsuite/testcase") is not None

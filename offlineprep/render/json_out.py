@@ -21,7 +21,12 @@ def render(results: Results) -> str:
     data["findings"] = sorted(
         findings, key=lambda f: (f["check"], f["subject"], f.get("target") or "", f.get("account") or "")
     )
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # an unpaired surrogate from an NTFS name: escaped (\ud800) it is valid JSON
+        text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+    return text
 
 
 def write(results: Results, path: Path) -> None:

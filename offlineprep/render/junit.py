@@ -10,7 +10,8 @@ from offlineprep.model import Finding, Results, Status
 from offlineprep.render import write_atomically
 
 # XML 1.0 cannot carry most control characters, even escaped; text from hosts may contain them.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# An unpaired UTF-16 surrogate (NTFS names are not checked) cannot be written as UTF-8 at all.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _clean(text: str) -> str:
