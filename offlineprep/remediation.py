@@ -100,10 +100,15 @@ def grant_share(server: str, share: str, account: str, access_right: str) -> Rem
 
 
 def add_local_group_member(server: str, group_sid: str, group_name: str, account: str) -> Remediation:
-    script = "Add-LocalGroupMember -SID $args[0] -Member $args[1] -ErrorAction SilentlyContinue"
+    """Safe to run twice, yet loud when it matters: only "already a member" (and, in the revert, "not
+    a member") is passed over; a missing group, an unknown account or access denied still stops."""
+    script = ("try { Add-LocalGroupMember -SID $args[0] -Member $args[1] -ErrorAction Stop } "
+              "catch [Microsoft.PowerShell.Commands.MemberExistsException] { }")
+    revert = ("try { Remove-LocalGroupMember -SID $args[0] -Member $args[1] -ErrorAction Stop } "
+              "catch [Microsoft.PowerShell.Commands.MemberNotFoundException] { }")
     return Remediation(
         summary=f"Add {account} to {group_name} on {server}",
         powershell=on_server(server, script, [group_sid, account]),
-        revert=on_server(server, "Remove-LocalGroupMember -SID $args[0] -Member $args[1]", [group_sid, account]),
+        revert=on_server(server, revert, [group_sid, account]),
         phase=Phase.LOCAL_GROUPS,
     )

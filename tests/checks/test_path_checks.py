@@ -87,7 +87,12 @@ def test_share_host_group_direct_nested_and_missing() -> None:
     h["fs01.contoso.com"] = h["fs01.contoso.com"].model_copy(update={"local_groups": groups})
     found = run("path.share-host-group", the_facts=facts(host_facts=h))
     assert by_subject(found, EXPORT).status.value == "fail"
-    assert "Add-LocalGroupMember" in by_subject(found, EXPORT).remediation.powershell  # type: ignore[union-attr]
+    fix = by_subject(found, EXPORT).remediation
+    assert fix is not None and fix.revert is not None and "Add-LocalGroupMember" in fix.powershell
+    # idempotent without hiding a missing group, an unknown account or access denied
+    assert "SilentlyContinue" not in fix.powershell
+    assert "catch [Microsoft.PowerShell.Commands.MemberExistsException] { }" in fix.powershell
+    assert "catch [Microsoft.PowerShell.Commands.MemberNotFoundException] { }" in fix.revert
     groups = [g.model_copy(update={"member_sids": [VMM_SID]}) if g.sid == "S-1-5-32-547" else g for g in groups]
     h["fs01.contoso.com"] = h["fs01.contoso.com"].model_copy(update={"local_groups": groups})
     assert status_of("path.share-host-group", EXPORT, facts(host_facts=h)) == "pass"  # Power Users, directly
