@@ -381,9 +381,11 @@ def _collect_reporting_interrupt(site: Any, needs: Any, collectors: Any, callbac
 
 def _scrub_results(results: Results) -> Results:
     """Last line of defence: no secret in use this run may reach a results document."""
-    text = results.model_dump_json(by_alias=True)
+    # json with ensure_ascii=False, not pydantic's JSON: the text stays in memory, so an unpaired
+    # surrogate from a host is no problem, and a non-ASCII secret is not hidden behind \u escapes
+    text = json.dumps(results.model_dump(mode="json", by_alias=True), ensure_ascii=False)
     cleaned = _scrubber(text)
-    return results if cleaned == text else Results.model_validate_json(cleaned)
+    return results if cleaned == text else Results.model_validate(json.loads(cleaned))
 
 
 def _print_summary(results: Results, outputs: dict[str, Path], problems: list[str]) -> None:

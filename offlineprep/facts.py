@@ -11,11 +11,14 @@ case-insensitively.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from offlineprep import jsontext
 
 FACTS_SCHEMA: Literal["offlineprep/facts/v1"] = "offlineprep/facts/v1"
 
@@ -225,11 +228,11 @@ class Facts(Fact):
         return _find(self.hosts or {}, name)
 
     def to_json(self) -> str:
-        return self.model_dump_json(by_alias=True, indent=2)
+        return jsontext.dumps(self.model_dump(mode="json", by_alias=True))
 
     @classmethod
     def from_json(cls, text: str) -> Facts:
-        return cls.model_validate_json(text)
+        return cls.model_validate(json.loads(text))  # json, not pydantic's parser: see offlineprep.jsontext
 
 
 def _find(table: dict[str, Any], name: str) -> Any:

@@ -10,15 +10,27 @@ from __future__ import annotations
 import re
 
 _SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029\u0085]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029\u0085\ud800-\udfff]")
+_LONE_SURROGATE = re.compile(r"([\ud800-\udfff])")
 
 
 def quote(value: str) -> str:
-    """A single-quoted PowerShell literal: no expansion, no escapes, quotes doubled."""
-    out = []
-    for ch in value:
-        out.append(ch * 2 if ch in _SINGLE_QUOTES else ch)
-    return "'" + "".join(out) + "'"
+    """A single-quoted PowerShell literal: no expansion, no escapes, quotes doubled.
+
+    An unpaired UTF-16 surrogate (NTFS accepts one in a name; PowerShell's JSON sends it as
+    `\\ud800`) cannot be written as UTF-8, so such a value becomes `('' + 'ab' + [char]0xD800)`:
+    still exactly the name, in a file that stays valid UTF-8. The leading '' keeps `+` a string
+    concatenation whatever comes first.
+    """
+    if not _LONE_SURROGATE.search(value):
+        return _literal(value)
+    parts = [f"[char]0x{ord(p):04X}" if _LONE_SURROGATE.fullmatch(p) else _literal(p)
+             for p in _LONE_SURROGATE.split(value) if p]
+    return "(" + " + ".join(["''", *parts]) + ")"
+
+
+def _literal(value: str) -> str:
+    return "'" + "".join(ch * 2 if ch in _SINGLE_QUOTES else ch for ch in value) + "'"
 
 
 def quote_list(values: list[str]) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -29,8 +30,17 @@ def writer_for(fmt: str) -> Callable[..., None]:
     return writer
 
 
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
 def write_atomically(path: Path, text: str) -> None:
-    """Temp file in the same folder, then rename: a reader never sees a half-written report."""
+    """Temp file in the same folder, then rename: a reader never sees a half-written report.
+
+    An unpaired UTF-16 surrogate from a host cannot be written as UTF-8; values in PowerShell are
+    spelled out by `pwsh.quote`, so what is left here is display text and becomes U+FFFD rather
+    than costing the whole file.
+    """
+    text = _LONE_SURROGATE.sub("\ufffd", text)
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     folder.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from offlineprep import jsontext
 from offlineprep.errors import UsageError
 from offlineprep.model import RESULTS_SCHEMA, Results
 from offlineprep.render import write_atomically
@@ -21,12 +22,7 @@ def render(results: Results) -> str:
     data["findings"] = sorted(
         findings, key=lambda f: (f["check"], f["subject"], f.get("target") or "", f.get("account") or "")
     )
-    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # an unpaired surrogate from an NTFS name: escaped (\ud800) it is valid JSON
-        text = json.dumps(data, indent=2, sort_keys=True) + "\n"
-    return text
+    return jsontext.dumps(data, sort_keys=True) + "\n"
 
 
 def write(results: Results, path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from offlineprep.facts import CollectionError, ErrorKind, HostFacts
+from offlineprep.facts import CollectionError, ErrorKind, Facts, HostFacts
 from offlineprep.pwsh import comment, quote
 from offlineprep.remediation import add_delegation, grant_ntfs, grant_share
 from offlineprep.render import write_atomically
@@ -97,3 +97,33 @@ def test_atomic_writes_leave_no_half_file(tmp_path: Path, monkeypatch: pytest.Mo
     assert not target.exists() and list(tmp_path.iterdir()) == []
     write_atomically(target, "whole")
     assert target.read_text() == "whole" and [p.name for p in tmp_path.iterdir()] == ["report.html"]
+
+
+def test_a_lone_surrogate_stays_the_exact_value_in_powershell() -> None:
+    # NTFS accepts an unpaired UTF-16 half in a name; PowerShell's JSON sends it as \ud800
+    value = "D:\\Exp\ud800'x\udc00"
+    literal = quote(value)
+    literal.encode("utf-8")  # the fix script stays valid UTF-8
+    assert literal == "('' + 'D:\\Exp' + [char]0xD800 + '''x' + [char]0xDC00)"
+    assert "\ud800" not in comment(f"on {value}")
+
+
+def test_a_lone_surrogate_from_a_host_costs_no_output(site_file: Path, tmp_path: Path) -> None:
+    facts = builders.facts()
+    assert facts.hosts is not None
+    fs01 = facts.hosts["fs01.contoso.com"]
+    path = fs01.paths[0].model_copy(update={"local_path": "D:\\Exp\ud800", "ntfs_sddl": "O:BAG:SYD:(A;OICI;FA;;;BA)"})
+    facts.hosts["fs01.contoso.com"] = fs01.model_copy(update={"computer_name": "FS01\ud800.contoso.com",
+                                                              "paths": [path, *fs01.paths[1:]]})
+    (tmp_path / "facts.json").write_text(facts.to_json(), encoding="utf-8")  # what `collect --output` writes
+    again = Facts.from_json((tmp_path / "facts.json").read_text(encoding="utf-8"))
+    assert again.hosts is not None and again.hosts["fs01.contoso.com"].computer_name == "FS01\ud800.contoso.com"
+    out = {fmt: tmp_path / f"out.{fmt}" for fmt in ("json", "junit", "html", "markdown", "fix-script")}
+    proc = subprocess.run([sys.executable, "-m", "offlineprep", "preflight", "--config", str(site_file),
+                           "--facts", str(tmp_path / "facts.json"),
+                           *[arg for fmt, p in out.items() for arg in (f"--{fmt}", str(p))]],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # the NTFS failure, not an internal error
+    assert "could not write" not in proc.stdout + proc.stderr
+    assert all(p.exists() for p in out.values())
+    assert "'D:\\Exp' + [char]0xD800" in out["fix-script"].read_text(encoding="utf-8")
