@@ -78,6 +78,10 @@ class Principal(Fact):
     object_classes: list[str] = Field(default_factory=list)
     user_account_control: int | None = None
     token_group_sids: list[str] = Field(default_factory=list)  # tokenGroups: transitive, domain groups
+    # set (with found = False) when the site file writes the account OTHER\\name and OTHER is neither
+    # the NetBIOS nor the DNS name of the domain read: it was not looked up here, since a same-named
+    # account of this domain is somebody else
+    other_domain: str | None = None
 
 
 class SpnHolder(Fact):
@@ -92,6 +96,8 @@ class DirectoryFacts(Fact):
     server: str
     base_dn: str | None = None
     domain_dns_name: str | None = None
+    # the NetBIOS name of the domain read (nETBIOSName of its crossRef); None when it could not be read
+    netbios_name: str | None = None
     domain_sid: str | None = None
     computers: dict[str, ComputerAccount] = Field(default_factory=dict)
     principals: dict[str, Principal] = Field(default_factory=dict)

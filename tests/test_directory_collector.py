@@ -108,3 +108,81 @@ def test_upn_names_the_account_even_when_another_account_has_that_samaccountname
     facts = collect_directory(lab.config(), DirectoryRequest(principals=["john.smith@lab.test"]),
                               lab.password, connect=lab.connect)
     assert facts.principals["john.smith@lab.test"].object_sid == sid
+
+
+def _two_svc_accounts(lab: LabDirectory) -> str:
+    """svc-vmm of the lab domain; also its UPN under an alternative suffix (not a domain name)."""
+    sid = lab.user("svc-vmm")
+    lab._entries[-1][1]["userPrincipalName"] = "svc-vmm@corp.example"
+    return sid
+
+
+def test_an_account_of_another_domain_is_not_judged_by_a_same_named_account_of_the_domain_read() -> None:
+    lab = LabDirectory()
+    lab.crossref("FABRIKAM", "fabrikam.example")  # another domain of the forest: its crossRef is not ours
+    sid = _two_svc_accounts(lab)
+    names = ["FABRIKAM\\svc-vmm", "fabrikam.example\\svc-vmm", "LAB\\svc-vmm", "lab\\svc-vmm", "lab.test\\svc-vmm",
+             "svc-vmm", "svc-vmm@corp.example"]
+    facts = collect_directory(lab.config(), DirectoryRequest(principals=names), lab.password, connect=lab.connect)
+    assert facts.error is None and facts.netbios_name == "LAB"
+    for foreign in ("FABRIKAM\\svc-vmm", "fabrikam.example\\svc-vmm"):
+        principal = facts.principals[foreign]
+        assert not principal.found and principal.object_sid is None and principal.token_group_sids == []
+        assert principal.other_domain == foreign.split("\\")[0]
+    for own in names[2:]:  # NetBIOS name, DNS name or its first label, a plain name, any UPN suffix
+        assert facts.principals[own].object_sid == sid and facts.principals[own].other_domain is None, own
+
+
+def test_the_netbios_name_comes_from_the_crossref_not_from_the_dns_name() -> None:
+    lab = LabDirectory(netbios_name="LABNET")  # the NetBIOS name need not be the first DNS label
+    lab.crossref("FABRIKAM", "fabrikam.lab.test")  # a child domain
+    admins = lab.group("HV-Admins")
+    sid = lab.user("svc-vmm", groups=[admins])
+    request = DirectoryRequest(principals=["LABNET\\svc-vmm", "FABRIKAM\\svc-vmm"])
+    facts = collect_directory(lab.config(), request, lab.password, connect=lab.connect)
+    assert facts.netbios_name == "LABNET"
+    assert facts.principals["LABNET\\svc-vmm"].object_sid == sid
+    assert facts.principals["FABRIKAM\\svc-vmm"].other_domain == "FABRIKAM"
+    assert facts.sid_names.get(admins) == "LABNET\\HV-Admins"
+
+
+def test_without_the_netbios_name_a_domain_prefix_is_looked_up_as_before() -> None:
+    lab = LabDirectory(has_crossref=False)
+    sid = lab.user("svc-vmm")
+    facts = collect_directory(lab.config(), DirectoryRequest(principals=["FABRIKAM\\svc-vmm"]), lab.password,
+                              connect=lab.connect)
+    assert facts.error is None and facts.netbios_name is None
+    assert facts.principals["FABRIKAM\\svc-vmm"].object_sid == sid  # unknown domain name: no regression
+
+
+def test_reading_the_netbios_name_costs_two_searches_however_many_accounts() -> None:
+    counts = {}
+    for accounts in (1, 6):
+        lab = LabDirectory()
+        lab.computer("HV01")
+        names = [f"svc{i}" for i in range(accounts)]
+        for name in names:
+            lab.user(name)
+        request = DirectoryRequest(computers=["hv01"], principals=[f"FABRIKAM\\{n}" for n in names],
+                                   spn_names=["fs01.lab.test"])
+        facts = collect_directory(lab.config(), request, lab.password, connect=lab.connect)
+        assert all(p.other_domain == "FABRIKAM" for p in facts.principals.values())
+        counts[accounts] = facts.searches
+    # rootDSE, crossRef, one search for computers, principals and SPN holders; no tokenGroups read
+    assert counts == {1: 3, 6: 3}
+
+
+def test_an_object_found_by_two_batched_searches_is_one_spn_holder() -> None:
+    """Principals and SPN holders ride along in the last computer search: FS01 answers both its own
+    computer batch and the SPN terms, and must not count as two holders (ad.delegation-target)."""
+    lab = LabDirectory()
+    lab.computer("HV01")
+    lab.computer("FS01")
+    sid = lab.user("svc-vmm")
+    config = lab.config().model_copy(update={"batch_size": 1})
+    request = DirectoryRequest(computers=["FS01.lab.test", "hv01"], principals=["LAB\\svc-vmm"],
+                               spn_names=["fs01.lab.test"])
+    facts = collect_directory(config, request, lab.password, connect=lab.connect)
+    assert facts.computers["FS01.lab.test"].found and facts.computers["hv01"].found
+    assert [h.sam_account_name for h in facts.spn_holders["fs01.lab.test"]] == ["FS01$"]
+    assert facts.principals["LAB\\svc-vmm"].object_sid == sid

@@ -1,8 +1,9 @@
 """The directory collector: reads what the ad.* checks need from AD over LDAP (ldap3), read-only.
 
-Few round trips: one rootDSE read, batched OR filters for computers (`batch_size` names per
-search), one search for principals and SPN holders, one base read of tokenGroups per principal
-(there are few), one batched search for group names. Paged results throughout, so nothing is
+Few round trips: one rootDSE read, one search for the domain's crossRef (its NetBIOS name),
+batched OR filters for computers (`batch_size` names per search; the principals and SPN holders
+ride along in the last one), one base read of tokenGroups per principal (there are few), one
+batched search for group names. Paged results throughout, so nothing is
 truncated at a DC's 1,000-entry MaxPageSize. Bitwise userAccountControl tests are done in Python:
 portable across DCs, and ldap3's mock strategy cannot evaluate extensible-match filters.
 
@@ -36,9 +37,11 @@ Connect = Callable[[DirectoryConfig, str | None], ldap3.Connection]
 COMPUTER_ATTRIBUTES = [
     "sAMAccountName", "dNSHostName", "userAccountControl", "msDS-AllowedToDelegateTo",
     "msDS-AllowedToActOnBehalfOfOtherIdentity", "servicePrincipalName", "operatingSystem",
-    "operatingSystemVersion", "objectSid",
+    "operatingSystemVersion", "objectSid", "objectClass",
 ]
 PRINCIPAL_ATTRIBUTES = ["sAMAccountName", "userPrincipalName", "objectSid", "objectClass", "userAccountControl"]
+PRINCIPAL_SEARCH_ATTRIBUTES = [*PRINCIPAL_ATTRIBUTES, "servicePrincipalName"]
+ALL_ATTRIBUTES = [*COMPUTER_ATTRIBUTES, *(a for a in PRINCIPAL_SEARCH_ATTRIBUTES if a not in COMPUTER_ATTRIBUTES)]
 PAGE_SIZE = 500
 
 
@@ -147,20 +150,80 @@ def collect_directory(
 
 
 def _read(reader: _Reader, config: DirectoryConfig, request: DirectoryRequest, facts: DirectoryFacts) -> None:
-    base = config.base_dn or _default_naming_context(reader)
+    root = _root_dse(reader, required=not config.base_dn)
+    base = config.base_dn or _default_naming_context(root)
     facts.base_dn = base
     facts.domain_dns_name = ".".join(p.split("=", 1)[1] for p in base.split(",") if p.strip().upper().startswith("DC="))
-    _read_computers(reader, base, request.computers, facts, config.batch_size)
-    _read_principals_and_spns(reader, base, request, facts, config.batch_size)
+    facts.netbios_name = _netbios_name(reader, root, base)
+    _read_computers_principals_and_spns(reader, base, request, facts, config.batch_size)
     _read_group_names(reader, base, facts, config.batch_size)
 
 
-def _default_naming_context(reader: _Reader) -> str:
-    for entry in reader.search("", "(objectClass=*)", ["defaultNamingContext"], scope=ldap3.BASE):
-        value = _first(entry, "defaultNamingContext")
-        if value:
-            return str(value)
+def _root_dse(reader: _Reader, required: bool) -> dict[str, Any]:
+    """The rootDSE: its default naming context (needed unless base_dn is set) and its configuration
+    naming context (where the domain's NetBIOS name is). Optional when base_dn is set: a DC that
+    refuses it still gets today's lookups."""
+    try:
+        for entry in reader.search("", "(objectClass=*)", ["defaultNamingContext", "configurationNamingContext"],
+                                   scope=ldap3.BASE):
+            return entry
+    except lx.LDAPException as exc:
+        if required:
+            raise
+        log.debug("rootDSE read failed: %s", type(exc).__name__)
+    return {}
+
+
+def _default_naming_context(root: dict[str, Any]) -> str:
+    value = _first(root, "defaultNamingContext")
+    if value:
+        return str(value)
     raise _DirectoryProblem(ErrorKind.PROTOCOL, "the rootDSE has no defaultNamingContext; set base_dn in the site file")
+
+
+def _dn_key(dn: str) -> str:
+    return ",".join(part.strip().casefold() for part in dn.split(","))
+
+
+def _netbios_name(reader: _Reader, root: dict[str, Any], base: str) -> str | None:
+    """nETBIOSName of the crossRef whose nCName is `base` (CN=Partitions of the configuration
+    naming context, readable by any authenticated user). None when it cannot be read: the account
+    names are then looked up as written, as before."""
+    config_nc = _first(root, "configurationNamingContext")
+    if not config_nc:
+        return None
+    try:
+        for entry in reader.search(f"CN=Partitions,{config_nc}", "(&(objectClass=crossRef)(nETBIOSName=*))",
+                                   ["nCName", "nETBIOSName"], scope=ldap3.LEVEL):
+            if _dn_key(str(_first(entry, "nCName") or "")) == _dn_key(base):
+                name = _str(_first(entry, "nETBIOSName"))
+                if name:
+                    return name
+    except lx.LDAPException as exc:
+        log.debug("crossRef read failed: %s", type(exc).__name__)
+    return None
+
+
+def account_domain_elsewhere(account: str, netbios: str | None, dns: str | None) -> str | None:
+    """The DOMAIN of `DOMAIN\\name` when it names another domain than the one read, else None.
+
+    DOMAIN may be the NetBIOS name, the DNS name or its first label. Never judged: a UPN (its
+    suffix may be an alternative UPN suffix, not a domain name), a plain name, or any name when
+    the NetBIOS name of the domain read is unknown.
+    """
+    if not netbios:
+        return None
+    try:
+        parsed = parse_account(account)
+    except NameError_:
+        return None
+    if parsed.is_upn or parsed.domain is None:
+        return None
+    written = parsed.domain.strip().rstrip(".").casefold()
+    own = {netbios.strip().casefold()}
+    if dns:
+        own |= {dns.casefold(), dns.split(".", 1)[0].casefold()}
+    return None if written in own else parsed.domain.strip()
 
 
 def _batches(items: list[str], size: int) -> Iterator[list[str]]:
@@ -176,25 +239,65 @@ def _sam_candidates(name: str) -> set[str]:
     return {f"{short}$", f"{short[:NETBIOS_LENGTH]}$"}
 
 
-def _read_computers(reader: _Reader, base: str, names: list[str], facts: DirectoryFacts, batch: int) -> None:
-    entries: list[dict[str, Any]] = []
-    for chunk in _batches(names, batch):
-        terms = set()
-        for name in chunk:
-            bare = name.rstrip(".")
-            for sam in _sam_candidates(bare):
-                terms.add(f"(sAMAccountName={escape_filter_chars(sam)})")
-            if is_fqdn(bare):
-                terms.add(f"(dNSHostName={escape_filter_chars(bare)})")
-            else:  # a short name longer than 15 characters is found only through its DNS name
-                terms.add(f"(dNSHostName={escape_filter_chars(bare)}.*)")
-        flt = f"(&(objectClass=computer)(|{''.join(sorted(terms))}))"
-        entries.extend(reader.search(base, flt, COMPUTER_ATTRIBUTES))
-    for name in names:
-        facts.computers[name] = _computer(name, _match_computer(name, entries, facts.domain_dns_name))
+def _computer_filter(chunk: list[str]) -> str:
+    terms = set()
+    for name in chunk:
+        bare = name.rstrip(".")
+        for sam in _sam_candidates(bare):
+            terms.add(f"(sAMAccountName={escape_filter_chars(sam)})")
+        if is_fqdn(bare):
+            terms.add(f"(dNSHostName={escape_filter_chars(bare)})")
+        else:  # a short name longer than 15 characters is found only through its DNS name
+            terms.add(f"(dNSHostName={escape_filter_chars(bare)}.*)")
+    return f"(&(objectClass=computer)(|{''.join(sorted(terms))}))"
+
+
+def _read_computers_principals_and_spns(
+    reader: _Reader, base: str, request: DirectoryRequest, facts: DirectoryFacts, batch: int
+) -> None:
+    """Computers in batches of `batch` names; the principals and SPN holders (a few accounts, two
+    paths) ride along in the last computer search, so they cost no search of their own."""
+    foreign = {p: account_domain_elsewhere(p, facts.netbios_name, facts.domain_dns_name) for p in request.principals}
+    spn_terms = []
+    for name in request.spn_names:
+        for service in ("HOST", "cifs"):  # SPNs never carry the root dot of an FQDN
+            spn_terms.append(f"(servicePrincipalName={escape_filter_chars(f'{service}/{name.rstrip(chr(46))}')})")
+    other_terms = [_account_filter(p) for p in request.principals if not foreign[p]] + spn_terms
+    other_chunks = list(_batches(other_terms, batch))
+    computer_chunks = list(_batches(request.computers, batch))
+    searches: list[tuple[str, list[str]]] = [(_computer_filter(c), COMPUTER_ATTRIBUTES) for c in computer_chunks]
+    if searches and other_chunks:
+        flt, _ = searches[-1]
+        searches[-1] = (f"(|{flt}{''.join(other_chunks.pop(0))})", ALL_ATTRIBUTES)
+    searches += [(f"(|{''.join(chunk)})", PRINCIPAL_SEARCH_ATTRIBUTES) for chunk in other_chunks]
+    by_dn: dict[str, dict[str, Any]] = {}  # an object can answer two searches: keep it once
+    for flt, attributes in searches:
+        for entry in reader.search(base, flt, attributes):
+            seen = by_dn.setdefault(_dn_key(str(entry.get("dn", ""))), entry)
+            if seen is not entry:
+                seen.setdefault("attributes", {}).update(entry.get("attributes", {}))
+                seen.setdefault("raw_attributes", {}).update(entry.get("raw_attributes", {}))
+    entries = list(by_dn.values())
+    computers = [e for e in entries if "computer" in {str(c).casefold() for c in _all(e, "objectClass")}]
+    for name in request.computers:
+        facts.computers[name] = _computer(name, _match_computer(name, computers, facts.domain_dns_name))
         sid = facts.computers[name].object_sid
         if sid and not facts.domain_sid and sid.count("-") >= 7:
             facts.domain_sid = sid.rsplit("-", 1)[0]
+    for name in request.principals:
+        other = foreign[name]
+        facts.principals[name] = (Principal(query=name, found=False, other_domain=other) if other
+                                  else _principal(reader, name, entries))
+    for name in request.spn_names:
+        holders = []
+        for entry in entries:
+            for value in _all(entry, "servicePrincipalName"):
+                spn = parse_spn(str(value))
+                if spn and spn.service_class.casefold() in {"host", "cifs"} and \
+                        spn.host.rstrip(".").casefold() == name.rstrip(".").casefold():
+                    holders.append(SpnHolder(spn=str(value), distinguished_name=entry.get("dn", ""),
+                                             sam_account_name=_str(_first(entry, "sAMAccountName"))))
+        facts.spn_holders[name] = holders
 
 
 def _match_computer(name: str, entries: list[dict[str, Any]], domain: str | None) -> dict[str, Any] | None:
@@ -265,32 +368,6 @@ def _account_filter(name: str) -> str:
     return "".join(terms)
 
 
-def _read_principals_and_spns(
-    reader: _Reader, base: str, request: DirectoryRequest, facts: DirectoryFacts, batch: int
-) -> None:
-    """Principals and SPN holders in one search: both lists are short (a few accounts, two paths)."""
-    spn_terms = []
-    for name in request.spn_names:
-        for service in ("HOST", "cifs"):  # SPNs never carry the root dot of an FQDN
-            spn_terms.append(f"(servicePrincipalName={escape_filter_chars(f'{service}/{name.rstrip(chr(46))}')})")
-    terms = [_account_filter(p) for p in request.principals] + spn_terms
-    entries: list[dict[str, Any]] = []
-    for chunk in _batches(terms, batch):
-        entries.extend(reader.search(base, f"(|{''.join(chunk)})", [*PRINCIPAL_ATTRIBUTES, "servicePrincipalName"]))
-    for name in request.principals:
-        facts.principals[name] = _principal(reader, name, entries)
-    for name in request.spn_names:
-        holders = []
-        for entry in entries:
-            for value in _all(entry, "servicePrincipalName"):
-                spn = parse_spn(str(value))
-                if spn and spn.service_class.casefold() in {"host", "cifs"} and \
-                        spn.host.rstrip(".").casefold() == name.rstrip(".").casefold():
-                    holders.append(SpnHolder(spn=str(value), distinguished_name=entry.get("dn", ""),
-                                             sam_account_name=_str(_first(entry, "sAMAccountName"))))
-        facts.spn_holders[name] = holders
-
-
 def _principal(reader: _Reader, name: str, entries: list[dict[str, Any]]) -> Principal:
     try:
         account = parse_account(name)
@@ -328,7 +405,7 @@ def _read_group_names(reader: _Reader, base: str, facts: DirectoryFacts, batch: 
             for entry in reader.search(base, flt, ["sAMAccountName", "objectSid"]):
                 sid, sam = _sid(entry), _str(_first(entry, "sAMAccountName"))
                 if sid and sam:
-                    domain = (facts.domain_dns_name or "").split(".")[0].upper()
+                    domain = facts.netbios_name or (facts.domain_dns_name or "").split(".")[0].upper()
                     facts.sid_names[sid] = f"{domain}\\{sam}" if domain else sam
         except lx.LDAPException as exc:
             log.debug("group name lookup failed: %s", type(exc).__name__)

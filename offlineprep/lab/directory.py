@@ -38,6 +38,8 @@ class LabDirectory:
     domain: str = "lab.test"
     domain_sid: str = "S-1-5-21-1111-2222-3333"
     password: str = "lab-ldap-password"
+    netbios_name: str | None = None  # when not the first label of `domain`, upper case
+    has_crossref: bool = True  # False: the domain's NetBIOS name cannot be read (as from a DC that hides it)
     _entries: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     _rid: int = 1100
 
@@ -47,7 +49,7 @@ class LabDirectory:
 
     @property
     def netbios(self) -> str:
-        return self.domain.split(".")[0].upper()
+        return self.netbios_name or self.domain.split(".")[0].upper()
 
     def next_sid(self) -> str:
         self._rid += 1
@@ -88,6 +90,21 @@ class LabDirectory:
                               {"objectClass": ["top", "group"], "sAMAccountName": name, "objectSid": sid_bytes(sid)}))
         return sid
 
+    @property
+    def configuration_dn(self) -> str:
+        return f"CN=Configuration,{self.base_dn}"
+
+    def crossref(self, netbios: str, dns_root: str) -> None:
+        """The crossRef of another domain of the forest."""
+        self._entries.append(self._crossref(netbios, dns_root))
+
+    def _crossref(self, netbios: str, dns_root: str) -> tuple[str, dict[str, Any]]:
+        """A domain's crossRef under CN=Partitions: where its NetBIOS name (nETBIOSName) is kept."""
+        nc = ",".join(f"DC={p}" for p in dns_root.split("."))
+        return (f"CN={netbios},CN=Partitions,{self.configuration_dn}",
+                {"objectClass": ["top", "crossRef"], "nCName": nc, "nETBIOSName": netbios, "dnsRoot": dns_root,
+                 "systemFlags": 3})
+
     def config(self) -> DirectoryConfig:
         return DirectoryConfig(server="ldaps://dc1." + self.domain, user=BIND_DN.format(base=self.base_dn),
                                base_dn=self.base_dn, password_env="OFFLINEPREP_DEMO_LDAP_PASSWORD")
@@ -96,12 +113,33 @@ class LabDirectory:
         """The `connect` seam of `collect_directory`: a bound connection to the mock directory."""
         server = ldap3.Server("lab", get_info=ldap3.OFFLINE_AD_2012_R2)
         bind_dn = BIND_DN.format(base=self.base_dn)
-        conn = ldap3.Connection(server, user=config.user or bind_dn, password=password,
-                                client_strategy=ldap3.MOCK_SYNC, raise_exceptions=True)
+        conn = _LabConnection(server, user=config.user or bind_dn, password=password,
+                              client_strategy=ldap3.MOCK_SYNC, raise_exceptions=True)
+        conn.root_dse = {"defaultNamingContext": self.base_dn, "configurationNamingContext": self.configuration_dn}
         conn.strategy.add_entry(bind_dn, {"objectClass": ["top", "person", "user"], "sAMAccountName": "svc-preflight",
                                           "userPassword": self.password})
         conn.strategy.add_entry(self.base_dn, {"objectClass": ["top", "domain"], "objectSid": sid_bytes(self.domain_sid)})
+        conn.strategy.add_entry(self.configuration_dn, {"objectClass": ["top", "configuration"]})
+        conn.strategy.add_entry(f"CN=Partitions,{self.configuration_dn}", {"objectClass": ["top", "crossRefContainer"]})
+        if self.has_crossref:
+            conn.strategy.add_entry(*self._crossref(self.netbios, self.domain))
         for dn, attrs in self._entries:
             conn.strategy.add_entry(dn, attrs)
         conn.bind()
         return conn
+
+
+class _LabConnection(ldap3.Connection):
+    """ldap3's mock cannot hold the rootDSE (an empty DN): a base search of "" is answered here."""
+
+    root_dse: dict[str, str] | None = None
+
+    def search(self, search_base: str, search_filter: str, *args: Any, **kwargs: Any) -> bool:
+        if search_base != "" or self.root_dse is None:
+            return bool(super().search(search_base, search_filter, *args, **kwargs))
+        wanted = {a.casefold() for a in kwargs.get("attributes") or []}
+        attributes = {k: v for k, v in self.root_dse.items() if k.casefold() in wanted}
+        self.response = [{"type": "searchResEntry", "dn": "", "attributes": attributes,
+                          "raw_attributes": {k: [v.encode()] for k, v in attributes.items()}}]
+        self.result = {"result": 0, "description": "success", "controls": {}}
+        return True
