@@ -50,6 +50,9 @@ def judge_account(ctx: CheckContext, account: str) -> Outcome:
     principal = facts.find_principal(account)
     if principal is None:
         return checkkit.directory_missing(facts, account, f"the account {account}")
+    elsewhere = checkkit.principal_elsewhere(facts, principal, account)
+    if elsewhere is not None:
+        return elsewhere
     if not principal.found:
         return Outcome(status=Status.FAIL, subject=account, message=f"the account {account} was not found in the directory",
                        evidence={"searched_for": account})

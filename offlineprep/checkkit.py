@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from offlineprep.engine import CheckContext
-from offlineprep.facts import CollectionError, DirectoryFacts, HostFacts, PathFacts
+from offlineprep.facts import CollectionError, DirectoryFacts, HostFacts, PathFacts, Principal
 from offlineprep.model import Outcome, Status
 from offlineprep.names import PathRef
 from offlineprep.tokens import Token, token_for
@@ -77,6 +77,21 @@ def directory_missing(facts: DirectoryFacts, subject: str, what: str, **fields: 
     if facts.error is not None:
         return error(subject, f"cannot read {what}: {describe_error('Active Directory', facts.error)}", **fields)
     return error(subject, f"{what} was not read from Active Directory", **fields)
+
+
+def principal_elsewhere(facts: DirectoryFacts, principal: Principal, subject: str, **fields: Any) -> Outcome | None:
+    """`error` for an account written OTHER\\name of another domain than the one read (it was not
+    looked up: a same-named account of this domain is somebody else); None for any other account."""
+    if not principal.other_domain:
+        return None
+    account = principal.query
+    here = facts.netbios_name or facts.domain_dns_name or "the domain read"
+    if facts.domain_dns_name and facts.netbios_name:
+        here = f"{facts.netbios_name} ({facts.domain_dns_name})"
+    return error(subject, f"the account {account} belongs to the domain {principal.other_domain}, not to {here} "
+                 f"that [directory] reads, so it was not judged: point [directory] at a domain controller of "
+                 f"{principal.other_domain} (server, and base_dn if set) and run again for this account",
+                 evidence={"account_domain": principal.other_domain, "directory_domain": here}, **fields)
 
 
 def host(ctx: CheckContext, machine: str, subject: str, **fields: Any) -> tuple[HostFacts | None, Outcome | None]:
@@ -168,6 +183,9 @@ def access_context(ctx: CheckContext, ref: PathRef, account: str) -> AccessConte
     principal = facts.find_principal(account)
     if principal is None:
         return directory_missing(facts, ref.raw, f"the account {account}", **fields)
+    elsewhere = principal_elsewhere(facts, principal, ref.raw, **fields)
+    if elsewhere is not None:
+        return elsewhere
     if not principal.found or not principal.object_sid:
         return error(ref.raw, f"the account {account} was not found in the directory, so its access cannot be "
                      "computed (see ad.account-delegable)", **fields)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from builders import DOM, by_subject, directory, facts, run, site, statuses
 
-from offlineprep.facts import CollectionError, ErrorKind, SpnHolder
+from offlineprep.facts import CollectionError, ErrorKind, Principal, SpnHolder
 
 FS01, FS11 = "fs01.contoso.com", "fs11.contoso.com"
 
@@ -150,6 +150,25 @@ def test_sensitive_account_and_protected_users_fail() -> None:
     assert statuses(found) == {("CONTOSO\\svc-vmm", "fail"), ("CONTOSO\\svc-runas", "fail")}
     assert "sensitive" in by_subject(found, "CONTOSO\\svc-vmm").message
     assert "Protected Users" in by_subject(found, "CONTOSO\\svc-runas").message
+
+
+def _foreign_runas():  # type: ignore[no-untyped-def]
+    """A Run As account of another domain (FABRIKAM) next to a same-named one of CONTOSO, the domain read."""
+    the_site = site(accounts={"vmm_service": "CONTOSO\\svc-vmm", "run_as": ["FABRIKAM\\svc-runas"]})
+    d = directory().model_copy(update={"netbios_name": "CONTOSO"})
+    d.principals.pop("CONTOSO\\svc-runas")
+    d.principals["FABRIKAM\\svc-runas"] = Principal(query="FABRIKAM\\svc-runas", found=False, other_domain="FABRIKAM")
+    return the_site, facts(d)
+
+
+def test_account_of_another_domain_is_an_error_naming_it_not_a_verdict() -> None:
+    the_site, the_facts = _foreign_runas()
+    found = run("ad.account-delegable", the_site, the_facts)
+    assert statuses(found) == {("CONTOSO\\svc-vmm", "pass"), ("FABRIKAM\\svc-runas", "error")}
+    message = by_subject(found, "FABRIKAM\\svc-runas").message
+    assert "FABRIKAM\\svc-runas" in message and "domain FABRIKAM" in message
+    assert "[directory]" in message and "domain controller of FABRIKAM" in message
+    assert "CONTOSO (contoso.com)" in message
 
 
 def test_account_not_found_fails() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from builders import ADMINS_GROUP, DOM, RUNAS_SID, VMM_SID, by_subject, directory, facts, hosts, run, site, statuses
 
-from offlineprep.facts import CollectionError, ErrorKind, HostFacts
+from offlineprep.facts import CollectionError, ErrorKind, HostFacts, Principal
 
 EXPORT, IMPORT = r"\\fs01.contoso.com\ASRExport", r"\\fs11.contoso.com\ASRImport"
 VMM, RUNAS = "CONTOSO\\svc-vmm", "CONTOSO\\svc-runas"
@@ -233,3 +233,21 @@ def test_runas_fix_covers_both_layers_when_both_fall_short() -> None:
     finding = by_subject(run("path.runas-read-write", the_facts=facts(host_facts=h)), EXPORT)
     assert finding.status.value == "fail" and finding.remediation is not None
     assert "icacls" in finding.remediation.powershell and "Grant-SmbShareAccess" in finding.remediation.powershell
+
+
+def test_accounts_of_another_domain_are_errors_in_every_permission_check() -> None:
+    """FABRIKAM\\svc-vmm while the directory read is CONTOSO: no verdict from a same-named CONTOSO account."""
+    d = directory().model_copy(update={"netbios_name": "CONTOSO"})
+    d.principals = {name: Principal(query=name, found=False, other_domain="FABRIKAM")
+                    for name in ("FABRIKAM\\svc-vmm", "FABRIKAM\\svc-runas")}
+    the_site = site(accounts={"vmm_service": "FABRIKAM\\svc-vmm", "run_as": ["FABRIKAM\\svc-runas"]})
+    the_facts = facts(d)
+    for check, account in (("path.ntfs-full-control", "FABRIKAM\\svc-vmm"),
+                           ("path.share-full-control", "FABRIKAM\\svc-vmm"),
+                           ("path.share-host-group", "FABRIKAM\\svc-vmm"),
+                           ("path.runas-read-write", "FABRIKAM\\svc-runas")):
+        found = run(check, the_site, the_facts)
+        for subject in (EXPORT, IMPORT):
+            finding = by_subject(found, subject)
+            assert finding.status.value == "error", (check, subject)
+            assert account in finding.message and "domain controller of FABRIKAM" in finding.message, check

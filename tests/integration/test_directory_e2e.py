@@ -52,8 +52,10 @@ def scenario(samba_dc: SambaDC) -> dict[str, Any]:
 
 
 def write_site(folder: Path, dc: SambaDC, *, server: str | None = None, ca_file: str | None = "default",
-               hosts: list[str] | None = None, export_path: str = r"\\fs01.lab.test\ASRExport") -> Path:
+               hosts: list[str] | None = None, export_path: str = r"\\fs01.lab.test\ASRExport",
+               run_as: list[str] | None = None) -> Path:
     site = folder / "site.toml"
+    accounts = run_as if run_as is not None else ["LAB\\svc-runas", "svc-prot@lab.test"]
     ca = str(dc.ca_file) if ca_file == "default" else ca_file
     source_hosts = hosts or ["hv01.lab.test", "HV02", "hv03.lab.test", "hv04.lab.test", "hv05.lab.test", "HV06"]
     site.write_text(
@@ -65,7 +67,7 @@ def write_site(folder: Path, dc: SambaDC, *, server: str | None = None, ca_file:
         + "timeout_seconds = 5\n"
         + "[accounts]\n"
         'vmm_service = "LAB\\\\svc-vmm"\n'
-        'run_as = ["LAB\\\\svc-runas", "svc-prot@lab.test"]\n'
+        f"run_as = {json.dumps(accounts)}\n"
         "[source]\n"
         f"hosts = {json.dumps(source_hosts)}\n"
         f"export_path = '{export_path}'\n"
@@ -193,3 +195,20 @@ def test_names_as_windows_stores_them(scenario: dict[str, Any], tmp_path: Path) 
     assert hosts["hvprodcluster07x1"] == "pass", output
     assert hosts["hv01.child.lab.test"] == "error"  # not the HV01$ of lab.test; its domain was not read
     assert table(results, "ad.delegation")["hv07.lab.test->fs01.lab.test"] == "fail"
+
+
+def test_an_account_of_another_domain_is_an_error_not_the_verdict_of_a_same_named_lab_account(
+        scenario: dict[str, Any], tmp_path: Path) -> None:
+    """The DC's NetBIOS domain is LAB (crossRef nETBIOSName): FABRIKAM\\svc-runas is not LAB's svc-runas."""
+    site = write_site(tmp_path, scenario["dc"], hosts=["hv01.lab.test"],
+                      run_as=["FABRIKAM\\svc-runas", "LAB\\svc-runas", "lab.test\\svc-prot"])
+    code, results, output = preflight(site, tmp_path / "r.json")
+    assert code == 1, output  # real failures (LAB\\svc-runas, svc-prot) beside the error
+    assert table(results, "ad.account-delegable") == {
+        "LAB\\svc-vmm": "pass", "FABRIKAM\\svc-runas": "error", "LAB\\svc-runas": "fail",
+        "lab.test\\svc-prot": "fail"}
+    finding = next(f for f in results["findings"]
+                   if f["check"] == "ad.account-delegable" and f["subject"] == "FABRIKAM\\svc-runas")
+    assert "FABRIKAM" in finding["message"] and "domain controller of FABRIKAM" in finding["message"]
+    assert "LAB (lab.test)" in finding["message"] and "sensitive" not in finding["message"]
+    assert results["statistics"]["ldap_searches"] <= 10
