@@ -79,12 +79,22 @@ def directory_missing(facts: DirectoryFacts, subject: str, what: str, **fields: 
     return error(subject, f"{what} was not read from Active Directory", **fields)
 
 
+# account "domains" that name the machine itself, never a directory ("." is the local machine)
+LOCAL_AUTHORITIES = frozenset({"NT AUTHORITY", "NT SERVICE", "BUILTIN", "."})
+
+
 def principal_elsewhere(facts: DirectoryFacts, principal: Principal, subject: str, **fields: Any) -> Outcome | None:
     """`error` for an account written OTHER\\name of another domain than the one read (it was not
     looked up: a same-named account of this domain is somebody else); None for any other account."""
     if not principal.other_domain:
         return None
     account = principal.query
+    if principal.other_domain.upper() in LOCAL_AUTHORITIES:
+        # the VMM service may run as Local System: on the network it is the VMM server's computer account
+        return error(subject, f"{account} is an identity local to the machine it runs on: on the network (file "
+                     "servers, delegation) it acts as that machine's computer account; write that account "
+                     "(DOMAIN\\VMM01$ for a VMM service running as Local System) in [accounts]",
+                     evidence={"account_domain": principal.other_domain}, **fields)
     here = facts.netbios_name or facts.domain_dns_name or "the domain read"
     if facts.domain_dns_name and facts.netbios_name:
         here = f"{facts.netbios_name} ({facts.domain_dns_name})"

@@ -171,6 +171,17 @@ def test_account_of_another_domain_is_an_error_naming_it_not_a_verdict() -> None
     assert "CONTOSO (contoso.com)" in message
 
 
+def test_local_system_as_vmm_service_asks_for_the_computer_account() -> None:
+    the_site = site(accounts={"vmm_service": "NT AUTHORITY\\SYSTEM", "run_as": ["CONTOSO\\svc-runas"]})
+    d = directory().model_copy(update={"netbios_name": "CONTOSO"})
+    d.principals["NT AUTHORITY\\SYSTEM"] = Principal(query="NT AUTHORITY\\SYSTEM", found=False,
+                                                      other_domain="NT AUTHORITY")
+    found = run("ad.account-delegable", the_site, facts(d))
+    assert by_subject(found, "NT AUTHORITY\\SYSTEM").status.value == "error"
+    message = by_subject(found, "NT AUTHORITY\\SYSTEM").message
+    assert "computer account" in message and "domain controller of" not in message
+
+
 def test_account_not_found_fails() -> None:
     d = directory()
     d.principals["CONTOSO\\svc-runas"] = d.principals["CONTOSO\\svc-runas"].model_copy(update={"found": False})
