@@ -279,8 +279,9 @@ def _read_computers_principals_and_spns(
                 seen.setdefault("raw_attributes", {}).update(entry.get("raw_attributes", {}))
     entries = list(by_dn.values())
     computers = [e for e in entries if "computer" in {str(c).casefold() for c in _all(e, "objectClass")}]
+    index = _ComputerIndex(computers)
     for name in request.computers:
-        facts.computers[name] = _computer(name, _match_computer(name, computers, facts.domain_dns_name))
+        facts.computers[name] = _computer(name, _match_computer(name, index, facts.domain_dns_name))
         sid = facts.computers[name].object_sid
         if sid and not facts.domain_sid and sid.count("-") >= 7:
             facts.domain_sid = sid.rsplit("-", 1)[0]
@@ -300,7 +301,31 @@ def _read_computers_principals_and_spns(
         facts.spn_holders[name] = holders
 
 
-def _match_computer(name: str, entries: list[dict[str, Any]], domain: str | None) -> dict[str, Any] | None:
+class _ComputerIndex:
+    """The computers found, by DNS name, by its first label and by sAMAccountName, each list in
+    search order. Scanning every entry for every name was quadratic: 4 million comparisons and
+    3 of the 6 seconds of a 2,000-host run."""
+
+    def __init__(self, entries: list[dict[str, Any]]) -> None:
+        self.by_dns: dict[str, list[dict[str, Any]]] = {}
+        self.by_label: dict[str, list[dict[str, Any]]] = {}
+        self.by_sam: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        for position, entry in enumerate(entries):
+            dns = _dns_name(entry)
+            if dns:
+                self.by_dns.setdefault(dns, []).append(entry)
+                self.by_label.setdefault(dns.split(".", 1)[0], []).append(entry)
+            sam = str(_first(entry, "sAMAccountName") or "").casefold()
+            if sam:
+                self.by_sam.setdefault(sam, []).append((position, entry))
+
+
+def _dns_name(entry: dict[str, Any]) -> str | None:
+    value = _first(entry, "dNSHostName")
+    return str(value).rstrip(".").casefold() if value else None
+
+
+def _match_computer(name: str, index: _ComputerIndex, domain: str | None) -> dict[str, Any] | None:
     """The computer a site-file name means: by DNS name first, then by sAMAccountName.
 
     A short name matches the dNSHostName's first label (a name longer than 15 characters has a
@@ -314,24 +339,19 @@ def _match_computer(name: str, entries: list[dict[str, Any]], domain: str | None
     suffix = bare.split(".", 1)[1] if fqdn else None
     in_domain = suffix is None or (domain is not None and suffix == domain.casefold())
 
-    def dns(entry: dict[str, Any]) -> str | None:
-        value = _first(entry, "dNSHostName")
-        return str(value).rstrip(".").casefold() if value else None
-
     if fqdn:
-        exact = [e for e in entries if dns(e) == bare]
+        exact = index.by_dns.get(bare)
         if exact:
             return exact[0]
     else:
-        by_label = [e for e in entries if (dns(e) or "").split(".", 1)[0] == short]
+        by_label = index.by_label.get(short)
         if by_label:
-            by_label.sort(key=lambda e: 0 if domain and (dns(e) or "").endswith("." + domain.casefold()) else 1)
-            return by_label[0]
+            home = "." + domain.casefold() if domain else None
+            return sorted(by_label, key=lambda e: 0 if home and (_dns_name(e) or "").endswith(home) else 1)[0]
     sams = {s.casefold() for s in _sam_candidates(bare)}
-    for entry in entries:
-        if str(_first(entry, "sAMAccountName") or "").casefold() not in sams:
-            continue
-        if dns(entry) is None or in_domain:
+    candidates = sorted((found for sam in sams for found in index.by_sam.get(sam, [])), key=lambda found: found[0])
+    for _, entry in candidates:
+        if _dns_name(entry) is None or in_domain:
             return entry
     return None
 
