@@ -48,11 +48,23 @@ def write_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
+        os.chmod(tmp, _mode_for(path))
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    """mkstemp makes the file owner-only; a report is meant to be handed on, so it gets what `open`
+    would give it: the mode of the file it replaces, else 0666 less the umask."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)  # reading the umask means setting it; outputs are written from one thread
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def write_outputs(results: Results, outputs: dict[str, Path], *, fail_on: str = "fail") -> list[str]:

@@ -127,3 +127,18 @@ def test_a_lone_surrogate_from_a_host_costs_no_output(site_file: Path, tmp_path:
     assert "could not write" not in proc.stdout + proc.stderr
     assert all(p.exists() for p in out.values())
     assert "'D:\\Exp' + [char]0xD800" in out["fix-script"].read_text(encoding="utf-8")
+
+
+def test_outputs_get_the_usual_file_mode_not_mkstemps_owner_only(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        write_atomically(tmp_path / "report.html", "<p>x</p>")
+        assert stat.S_IMODE((tmp_path / "report.html").stat().st_mode) == 0o644
+        (tmp_path / "report.html").chmod(0o640)  # a mode the administrator chose is kept on rewrite
+        write_atomically(tmp_path / "report.html", "<p>y</p>")
+        assert stat.S_IMODE((tmp_path / "report.html").stat().st_mode) == 0o640
+    finally:
+        os.umask(old)
