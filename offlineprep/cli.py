@@ -331,7 +331,7 @@ def _load_facts(path: Path) -> Facts:
         raise UsageError(f"{path}: facts schema {data['schema']!r} is not supported: this offlineprep "
                          f"{__version__} reads {FACTS_SCHEMA}; collect again with this version")
     try:
-        return Facts.from_json(text)
+        return Facts.model_validate(data)  # already parsed (by json: see offlineprep.jsontext)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
