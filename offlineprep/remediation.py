@@ -30,9 +30,15 @@ def ad_identity(sam_account_name: str | None, fallback: str) -> str:
     return (sam_account_name or fallback).rstrip("$")
 
 
+def delegation_values(host_identity: str, verb: str, spns: list[str]) -> str:
+    """`Set-ADComputer -Add` (or `-Remove`) of msDS-AllowedToDelegateTo values: the one shape the fix
+    script rewrites into its re-runnable form (render.fixscript)."""
+    return f"Set-ADComputer -Identity {quote(host_identity)} -{verb} @{{'msDS-AllowedToDelegateTo' = {quote_list(spns)}}}"
+
+
 def add_delegation(host_identity: str, spns: list[str], protocol_transition: bool, host_name: str) -> Remediation:
-    lines = [f"Set-ADComputer -Identity {quote(host_identity)} -Add @{{'msDS-AllowedToDelegateTo' = {quote_list(spns)}}}"]
-    revert = [f"Set-ADComputer -Identity {quote(host_identity)} -Remove @{{'msDS-AllowedToDelegateTo' = {quote_list(spns)}}}"]
+    lines = [delegation_values(host_identity, "Add", spns)]
+    revert = [delegation_values(host_identity, "Remove", spns)]
     if protocol_transition:
         lines.append(f"Get-ADComputer -Identity {quote(host_identity)} | Set-ADAccountControl -TrustedToAuthForDelegation $true")
         revert.append(
@@ -64,16 +70,13 @@ def replace_unconstrained(host_identity: str, spns: list[str], host_name: str) -
     lines = [f"Get-ADComputer -Identity {quote(host_identity)} | Set-ADAccountControl -TrustedForDelegation $false "
              "-TrustedToAuthForDelegation $true"]
     if spns:
-        lines.append(f"Set-ADComputer -Identity {quote(host_identity)} -Add @{{'msDS-AllowedToDelegateTo' = {quote_list(spns)}}}")
+        lines.append(delegation_values(host_identity, "Add", spns))
     lines.append(TICKET_REMINDER.format(host=quote(host_name)))
     target = f"constrained delegation to {', '.join(spns)}" if spns else "its constrained delegation entries"
     return Remediation(
         summary=f"Replace unconstrained delegation on {host_identity} by {target}",
         powershell="\n".join(lines),
-        revert=(
-            f"Set-ADComputer -Identity {quote(host_identity)} -Remove @{{'msDS-AllowedToDelegateTo' = {quote_list(spns)}}}"
-            if spns else None
-        ),
+        revert=delegation_values(host_identity, "Remove", spns) if spns else None,
         phase=Phase.DIRECTORY,
     )
 
