@@ -25,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from offlineprep import __version__
+from offlineprep.display import BIDI_CONTROLS
 from offlineprep.engine import Catalogue, CheckSpec, discover, needs_of
 from offlineprep.errors import OfflineprepError, UsageError
 from offlineprep.facts import Facts, HostFacts
@@ -70,7 +71,7 @@ class FailOn(str, Enum):
 
 
 _scrubber = SecretScrubber()
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff" + BIDI_CONTROLS + "]")
 
 
 def _term(text: str) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from offlineprep.display import BIDI_CONTROLS
 from offlineprep.model import Results
 from offlineprep.render import write_atomically
 from offlineprep.render.viewmodel import build
@@ -31,7 +32,7 @@ VERDICTS = {
 
 LABEL = 22  # characters of a node's label that fit its 170-pixel box at 12 px; the full text is its <title>
 
-_UNSAFE_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069\u200e\u200f]")
+_UNSAFE_CHARS = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f{BIDI_CONTROLS}]")
 
 
 def _visible(value: Any) -> Any:

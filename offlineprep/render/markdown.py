@@ -9,13 +9,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from offlineprep.display import BIDI_CONTROLS
 from offlineprep.model import Finding, Results, Status
 from offlineprep.render import write_atomically
 
 VERDICT = {"ready": "✅ **READY**", "not-ready": "❌ **NOT READY**", "incomplete": "⚠️ **INCOMPLETE**"}
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f\u2028\u2029\u0085]")
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")  # would reorder what the reader sees
+_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
 LIMIT = 200  # rows per table; the rest is counted
 CELL = 500  # characters per cell: 2 tables x 200 rows stay far below GitHub's 1 MiB job-summary limit
 BUDGET = 900_000  # bytes of table rows in all: escaping can grow a cell fivefold (< is &lt;), so count
