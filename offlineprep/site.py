@@ -7,6 +7,7 @@ model and turns validation errors into messages naming the file, the line and th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -95,22 +96,23 @@ class AccountsConfig(SiteSection):
     @field_validator("run_as")
     @classmethod
     def _each_once(cls, run_as: list[str]) -> list[str]:
-        seen: set[str] = set()
-        for account in run_as:
-            if account.casefold() in seen:
-                raise ValueError(f"{account!r} is listed twice")
-            seen.add(account.casefold())
-        return run_as
+        return _once_each(run_as, str.casefold)
+
+
+def _once_each(names: list[str], key: Callable[[str], str]) -> list[str]:
+    """A name written twice (the same for `key`) is a typo or a copy: name it."""
+    seen: set[str] = set()
+    for name in names:
+        if key(name) in seen:
+            raise ValueError(f"{name!r} is listed twice")
+        seen.add(key(name))
+    return names
 
 
 def _valid_hosts(hosts: list[str]) -> list[str]:
-    seen: set[str] = set()
     for host in hosts:
         validate_host_name(host, context="a host")
-        if host_key(host) in seen:
-            raise ValueError(f"{host!r} is listed twice")
-        seen.add(host_key(host))
-    return hosts
+    return _once_each(hosts, host_key)
 
 
 class SourceConfig(SiteSection):
