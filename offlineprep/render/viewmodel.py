@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from offlineprep.model import Finding, Results, Status
+from offlineprep.names import NameError_, parse_path
 
 ORDER = {Status.FAIL: 0, Status.ERROR: 1, Status.WARN: 2, Status.SKIP: 3, Status.PASS: 4}
 WORST = [Status.FAIL, Status.ERROR, Status.WARN, Status.PASS, Status.SKIP]
@@ -141,12 +142,11 @@ def _link(findings: list[Finding], anchors: dict[int, str]) -> str:
 
 def _server(path: str) -> str:
     """The computer of a UNC path; "" for a local path (the topology does not carry its server)."""
-    if not path.startswith(("\\\\", "//")):
+    try:
+        ref = parse_path(path)  # the site file's own parser: these paths already passed it
+    except NameError_:
         return ""
-    parts = [p for p in path.replace("/", "\\").split("\\") if p]
-    if parts[:2] in (["?", "UNC"], [".", "UNC"]) or parts[:1] in (["?"], ["."]):
-        parts = parts[2:] if len(parts) > 2 and parts[1].upper() == "UNC" else parts[1:]
-    return parts[0] if parts else ""
+    return ref.server if ref.is_unc else ""
 
 
 def topology(results: Results, anchors: dict[int, str] | None = None) -> Topology:
