@@ -2,9 +2,17 @@
 
 From the walkthrough's "Configure replication settings": copy frequency 30 seconds, 5 or 15
 minutes; app-consistent snapshot frequency 1-12 hours and less than the number of additional
-recovery points (retention hours); Kerberos authentication only with Windows Server 2012 R2
-hosts; offline initial replication needs both the export and the import path. Also, because
-Hyper-V refuses more: retention (RecoveryHistory) of 0-24 hours. One finding per broken rule.
+recovery points (retention hours); Kerberos authentication only with hosts running Windows
+Server 2012 R2 or later; offline initial replication needs both the export and the import path.
+Also, because Hyper-V refuses more: retention (RecoveryHistory) of 0-24 hours. One finding per
+broken rule.
+
+Kerberos: Microsoft's current text (Azure Site Recovery, "Set up disaster recovery for Hyper-V
+VMs to a secondary on-premises site", hyper-v-vmm-disaster-recovery.md) says "Kerberos is only
+relevant for Hyper-V host servers running on Windows Server 2012 R2 or later"; the walkthrough's
+older wording named 2012 R2 alone. So a 2016 or 2019 host passes and a 2012 (or older) host
+fails; a host whose release cannot be named (no year, unknown build) is not judged here
+(policy.same-host-os and policy.supported-os name it).
 
 Host versions are releases as offlineprep.winver names them (the caption's year, else the
 build), so "Microsoft Hyper-V Server 2012 R2" and build 9600 are 2012 R2, while "Windows
@@ -34,6 +42,19 @@ def copy_frequency_seconds(value: str) -> int | None:
     return number * 60 if unit.startswith("m") else number
 
 
+_RELEASE = re.compile(r"\b(20\d\d)(\s*R2)?\b", re.I)
+KERBEROS_MINIMUM = (2012, 1)  # Windows Server 2012 R2
+
+
+def before_2012_r2(name: str) -> bool:
+    """A release as offlineprep.winver names it ("Windows Server 2016") older than 2012 R2; False
+    for a name without a year, which cannot be placed."""
+    match = _RELEASE.search(name)
+    if not match:
+        return False
+    return (int(match.group(1)), 1 if match.group(2) else 0) < KERBEROS_MINIMUM
+
+
 def broken_rules(policy: PolicyConfig, has_export: bool, has_import: bool, host_versions: list[str]) -> list[str]:
     problems = []
     if policy.copy_frequency is not None:
@@ -52,10 +73,10 @@ def broken_rules(policy: PolicyConfig, has_export: bool, has_import: bool, host_
                             f"recovery points ({retention})")
     if policy.authentication == "kerberos":
         named = [v for v in [release(policy.host_os), *host_versions] if v]
-        other = sorted({v for v in named if v != "Windows Server 2012 R2"})
-        if other:
-            problems.append("Kerberos authentication applies only to Windows Server 2012 R2 hosts, not "
-                            + ", ".join(other) + " (use certificate)")
+        older = sorted({v for v in named if before_2012_r2(v)})
+        if older:
+            problems.append("Kerberos authentication needs hosts running Windows Server 2012 R2 or later, not "
+                            + ", ".join(older) + " (use certificate)")
     if policy.initial_replication == "offline":
         missing = [n for n, present in (("export_path", has_export), ("import_path", has_import)) if not present]
         if missing:

@@ -22,7 +22,7 @@ def test_policy_settings_one_finding_per_broken_rule() -> None:
     assert any("less than" in m for m in messages(
         "policy.settings", policy__app_consistent_snapshot_frequency_hours=6, policy__recovery_point_retention_hours=4))
     assert any("Kerberos" in m for m in messages("policy.settings", policy__authentication="kerberos",
-                                                 policy__host_os="Windows Server 2016"))
+                                                 policy__host_os="Windows Server 2012"))
     both = messages("policy.settings", policy__copy_frequency="1h", policy__app_consistent_snapshot_frequency_hours=0)
     assert len(both) == 2
     no_import = site(target={"hosts": ["hv11.contoso.com"]})
@@ -102,6 +102,28 @@ def test_kerberos_rule_judges_releases() -> None:
                if f.status.value == "fail")
     h["hv02"] = h["hv02"].model_copy(update={"os_caption": "Microsoft Hyper-V Server 2012 R2", "os_version": None})
     assert statuses(run("policy.settings", kerb, facts(host_facts=h))) == {("Gold", "pass")}
+
+
+def test_kerberos_is_valid_on_windows_server_2012_r2_or_later() -> None:
+    """Microsoft's current ASR text: "Kerberos is only relevant for Hyper-V host servers running on
+    Windows Server 2012 R2 or later". 2016 and 2019 hosts failed before; only older ones fail now."""
+    kerb = site(policy__authentication="kerberos", policy__host_os="Windows Server 2016")
+    h = hosts()
+    for name in ("hv01.contoso.com", "hv02", "hv11.contoso.com"):
+        h[name] = h[name].model_copy(update={"os_caption": "Microsoft Windows Server 2016 Datacenter",
+                                             "os_version": "10.0.14393"})
+    assert statuses(run("policy.settings", kerb, facts(host_facts=h))) == {("Gold", "pass")}
+    for later in ("Windows Server 2019", "Windows Server 2022", "Windows Server 2012 R2"):
+        assert messages("policy.settings", policy__authentication="kerberos", policy__host_os=later) == []
+    for older in ("Windows Server 2012", "Windows Server 2008 R2"):
+        found = messages("policy.settings", policy__authentication="kerberos", policy__host_os=older)
+        assert found == [f"Kerberos authentication needs hosts running Windows Server 2012 R2 or later, not {older} "
+                         "(use certificate)"]
+    h["hv02"] = h["hv02"].model_copy(update={"os_caption": "Microsoft Windows Server 2012 Standard",
+                                             "os_version": "6.2.9200"})
+    failing = [f.message for f in run("policy.settings", kerb, facts(host_facts=h)) if f.status.value == "fail"]
+    assert failing == ["Kerberos authentication needs hosts running Windows Server 2012 R2 or later, not "
+                       "Windows Server 2012 (use certificate)"]
 
 
 def _rules(*rules: FirewallRule):  # type: ignore[no-untyped-def]
