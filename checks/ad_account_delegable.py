@@ -4,6 +4,21 @@ Delegation (constrained or not) forwards *these* accounts' identities from the H
 the file server. Windows refuses to delegate an account marked "Account is sensitive and cannot be
 delegated" (userAccountControl NOT_DELEGATED 0x100000) or one in Protected Users (RID 525), and
 the export then fails with access denied although every ACL is right.
+
+Protected Users membership is read from the account's tokenGroups (transitive, so a membership
+through a nested group counts). When the domain controller did not return tokenGroups (it "is not
+present if no GC server is available", MS-ADTS 3.1.1.4.5.19; a bind account may also lack the
+right to read it) the membership is unknown: the verdict is `error`, never `pass`, unless the
+account already fails for another reason. A facts file written before offlineprep recorded
+whether tokenGroups was read counts an empty list as not read.
+
+Sources: Microsoft, "Troubleshooting Kerberos constrained delegation issues" (step 3.5: "Account is
+sensitive and cannot be delegated" must be clear); "Protected Users security group" (members
+"can't be delegated with Kerberos constrained or unconstrained delegation"); MS-SFU 3.2.5.1.2 (the
+KDC does not make an S4U2self ticket forwardable for a principal with DelegationNotAllowed).
+Measured on Samba's KDC (tests/integration/test_kdc_oracle.py): S4U2Proxy is refused for a
+"sensitive" user and for a disabled one; Samba 4.17 does not refuse Protected Users members,
+while Windows does, so that rule has no KDC oracle here.
 """
 
 from __future__ import annotations
@@ -81,18 +96,21 @@ def judge_account(ctx: CheckContext, account: str) -> Outcome:
     if uac & checkkit.UAC_ACCOUNTDISABLE:
         problems.append("it is disabled")
         fixes.append(f"Enable-ADAccount -Identity {quote(identity)}")
+    evidence["token_groups_read"] = principal.groups_known()
     if not problems:
-        message = f"{identity} can be delegated"
-        if not principal.token_group_sids:
-            # tokenGroups always holds at least the primary group; empty means it was not returned
-            # (no Global Catalog reachable from the DC), so Protected Users could not be seen
-            message += " (tokenGroups was empty, so Protected Users membership could not be confirmed)"
-            evidence["token_groups_read"] = False
-        return Outcome(status=Status.PASS, subject=account, message=message, evidence=evidence)
+        if not principal.groups_known():
+            return checkkit.error(
+                account, f"the domain controller did not return tokenGroups for {identity}, so its Protected Users "
+                "membership (direct or through nested groups) cannot be seen: tokenGroups is missing when the DC "
+                "reaches no Global Catalog, or when the account offlineprep binds as may not read it; compare "
+                f"Get-ADUser -Identity {quote(identity)} -Properties tokenGroups run as that account, and run again",
+                evidence=evidence)
+        return Outcome(status=Status.PASS, subject=account, message=f"{identity} can be delegated", evidence=evidence)
     return Outcome(
         status=Status.FAIL,
         subject=account,
-        message=f"{identity} cannot be delegated: " + "; ".join(problems),
+        message=f"{identity} cannot be delegated: " + "; ".join(problems)
+        + ("" if principal.groups_known() else " (tokenGroups was not returned, so Protected Users was not checked)"),
         evidence=evidence,
         remediation=Remediation(
             summary=f"Make {identity} delegable",

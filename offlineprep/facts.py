@@ -78,10 +78,22 @@ class Principal(Fact):
     object_classes: list[str] = Field(default_factory=list)
     user_account_control: int | None = None
     token_group_sids: list[str] = Field(default_factory=list)  # tokenGroups: transitive, domain groups
+    # whether the DC returned tokenGroups at all: True read (the list is the membership), False not
+    # returned (the bind account may not read it, or no Global Catalog answered the DC: membership
+    # unknown, never "no groups"), None a facts file written before this key existed
+    token_groups_read: bool | None = None
     # set (with found = False) when the site file writes the account OTHER\\name and OTHER is neither
     # the NetBIOS nor the DNS name of the domain read: it was not looked up here, since a same-named
     # account of this domain is somebody else
     other_domain: str | None = None
+
+    def groups_known(self) -> bool:
+        """True when token_group_sids is the account's membership. A file without
+        token_groups_read: known when the list has entries (tokenGroups holds at least the primary
+        group, Domain Users), unknown when it is empty, so an old file never turns into a pass."""
+        if self.token_groups_read is not None:
+            return self.token_groups_read
+        return bool(self.token_group_sids)
 
 
 class SpnHolder(Fact):

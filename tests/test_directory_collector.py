@@ -186,3 +186,19 @@ def test_an_object_found_by_two_batched_searches_is_one_spn_holder() -> None:
     assert facts.computers["FS01.lab.test"].found and facts.computers["hv01"].found
     assert [h.sam_account_name for h in facts.spn_holders["fs01.lab.test"]] == ["FS01$"]
     assert facts.principals["LAB\\svc-vmm"].object_sid == sid
+
+
+def test_token_groups_read_says_whether_the_dc_returned_tokengroups() -> None:
+    """An account whose tokenGroups the DC does not return (no Global Catalog reachable, or the bind
+    account may not read it) was indistinguishable from one in no group: token_group_sids was []."""
+    lab = LabDirectory()
+    admins = lab.group("HV-Admins")
+    lab.user("svc-vmm", groups=[admins])
+    lab.user("svc-hidden")
+    del lab._entries[-1][1]["tokenGroups"]  # as a DC answers when it does not return the attribute
+    facts = collect_directory(lab.config(), DirectoryRequest(principals=["LAB\\svc-vmm", "LAB\\svc-hidden"]),
+                              lab.password, connect=lab.connect)
+    assert facts.error is None
+    read, hidden = facts.principals["LAB\\svc-vmm"], facts.principals["LAB\\svc-hidden"]
+    assert read.token_groups_read is True and admins in read.token_group_sids
+    assert hidden.found and hidden.token_groups_read is False and hidden.token_group_sids == []

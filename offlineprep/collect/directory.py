@@ -401,9 +401,14 @@ def _principal(reader: _Reader, name: str, entries: list[dict[str, Any]]) -> Pri
         (e for e in accounts if str(_first(e, "sAMAccountName") or "").casefold() == wanted), None)
     if entry is None:
         return Principal(query=name, found=False)
-    token_groups = []
+    # tokenGroups "is not present if no GC server is available" (MS-ADTS 3.1.1.4.5.19), and a bind
+    # account without the right to read it gets no value either: ldap3 then fills in an empty list
+    # (return_empty_attributes). A read membership always holds the primary group, so an empty
+    # answer means "not returned", recorded as such rather than as "member of nothing".
+    token_groups: list[str] = []
     for item in reader.search(entry["dn"], "(objectClass=*)", ["tokenGroups"], scope=ldap3.BASE):
         token_groups = [_to_sid(v) for v in item.get("raw_attributes", {}).get("tokenGroups", [])]
+    token_groups = [s for s in token_groups if s]
     return Principal(
         query=name,
         found=True,
@@ -412,7 +417,8 @@ def _principal(reader: _Reader, name: str, entries: list[dict[str, Any]]) -> Pri
         object_sid=_sid(entry),
         object_classes=[str(c) for c in _all(entry, "objectClass")],
         user_account_control=_int(_first(entry, "userAccountControl")),
-        token_group_sids=[s for s in token_groups if s],
+        token_group_sids=token_groups,
+        token_groups_read=bool(token_groups),
     )
 
 

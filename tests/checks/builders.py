@@ -76,11 +76,11 @@ def directory() -> DirectoryFacts:
         principals={
             "CONTOSO\\svc-vmm": Principal(query="CONTOSO\\svc-vmm", found=True, sam_account_name="svc-vmm",
                                           object_sid=VMM_SID, user_account_control=0x200,
-                                          token_group_sids=[f"{DOM}-513", ADMINS_GROUP],
+                                          token_group_sids=[f"{DOM}-513", ADMINS_GROUP], token_groups_read=True,
                                           distinguished_name="CN=svc-vmm,DC=contoso,DC=com"),
             "CONTOSO\\svc-runas": Principal(query="CONTOSO\\svc-runas", found=True, sam_account_name="svc-runas",
                                             object_sid=RUNAS_SID, user_account_control=0x200,
-                                            token_group_sids=[f"{DOM}-513"],
+                                            token_group_sids=[f"{DOM}-513"], token_groups_read=True,
                                             distinguished_name="CN=svc-runas,DC=contoso,DC=com"),
         },
         spn_holders={

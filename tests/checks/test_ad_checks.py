@@ -152,6 +152,42 @@ def test_sensitive_account_and_protected_users_fail() -> None:
     assert "Protected Users" in by_subject(found, "CONTOSO\\svc-runas").message
 
 
+def test_token_groups_not_returned_is_an_error_not_a_pass() -> None:
+    """Without tokenGroups, Protected Users membership cannot be seen: unknown is never a pass."""
+    d = directory()
+    runas = d.principals["CONTOSO\\svc-runas"]
+    d.principals["CONTOSO\\svc-runas"] = runas.model_copy(update={"token_group_sids": [], "token_groups_read": False})
+    found = run("ad.account-delegable", the_facts=facts(d))
+    assert statuses(found) == {("CONTOSO\\svc-vmm", "pass"), ("CONTOSO\\svc-runas", "error")}
+    finding = by_subject(found, "CONTOSO\\svc-runas")
+    assert "tokenGroups" in finding.message and "Protected Users" in finding.message
+    assert finding.evidence["token_groups_read"] is False and finding.remediation is None
+    # an account that fails anyway still fails, saying what could not be checked
+    d.principals["CONTOSO\\svc-runas"] = d.principals["CONTOSO\\svc-runas"].model_copy(
+        update={"user_account_control": 0x200 | 0x100000})
+    finding = by_subject(run("ad.account-delegable", the_facts=facts(d)), "CONTOSO\\svc-runas")
+    assert finding.status.value == "fail" and "Protected Users was not checked" in finding.message
+
+
+def test_a_facts_file_without_token_groups_read_loads_and_never_turns_into_a_pass() -> None:
+    """Facts written before token_groups_read existed: an empty tokenGroups list stays unknown."""
+    import json
+
+    from offlineprep.facts import Facts
+
+    d = directory()
+    runas = d.principals["CONTOSO\\svc-runas"]
+    d.principals["CONTOSO\\svc-runas"] = runas.model_copy(update={"token_group_sids": []})
+    data = json.loads(facts(d).to_json())
+    for principal in data["directory"]["principals"].values():
+        del principal["token_groups_read"]
+    old = Facts.from_json(json.dumps(data))
+    assert old.directory is not None
+    assert old.directory.principals["CONTOSO\\svc-vmm"].token_groups_read is None
+    assert statuses(run("ad.account-delegable", the_facts=old)) == {
+        ("CONTOSO\\svc-vmm", "pass"), ("CONTOSO\\svc-runas", "error")}
+
+
 def _foreign_runas():  # type: ignore[no-untyped-def]
     """A Run As account of another domain (FABRIKAM) next to a same-named one of CONTOSO, the domain read."""
     the_site = site(accounts={"vmm_service": "CONTOSO\\svc-vmm", "run_as": ["FABRIKAM\\svc-runas"]})
