@@ -13,13 +13,26 @@ Subjects: each source host × each path computer (fail when wrong); each target 
 computer (warn: the import is run from the target side, but the walkthrough only names the hosts
 "that contain virtual machines you want to protect").
 
-Matching is case-insensitive and ignores a trailing `/servicename`; `cifs/fs01` and
-`cifs/fs01.contoso.com` are different names, and the one the path uses is what counts. Rules
-where the SPEC is silent: an account that is both unconstrained and constrained is judged
-unconstrained (the KDC uses TRUSTED_FOR_DELEGATION first, and it is the larger risk); a missing
-computer account is an `error` here (ad.host-account reports it as the failure); an entry with a
-port (`cifs/fs01.contoso.com:445`) does not count (S4U2Proxy compares the whole SPN and the SMB
-client never puts a port in it); only values not yet present go into the `-Add` of the fix.
+What counts is exactly the two-part SPN `cifs/<name>` for the name the path uses, compared
+case-insensitively: S4U2Proxy checks whether the SPN asked for "is in" the list (MS-SFU 3.2.5.2.1)
+and the SMB client asks for `cifs/<name>`. So `cifs/fs01.contoso.com/contoso.com` (a third part, as
+ADUC writes for some targets), `cifs/fs01.contoso.com:445` and `HOST/fs01.contoso.com` do not
+count: with only those, Samba's KDC refuses S4U2Proxy to `cifs/fs01.contoso.com`, and so does
+Windows' (which is why tools that abuse delegation obtain a ticket for the listed service and
+rewrite its service name instead of asking for another one). `cifs/fs01` and
+`cifs/fs01.contoso.com` are different names; the one the path uses is what counts, the other form
+missing is a warning (a client may ask for it). Microsoft's troubleshooting
+guide calls HOST "a common service class" for the list; the KDC measurements say otherwise for
+S4U2Proxy to cifs, and the walkthrough names cifs.
+
+Other rules: unconstrained delegation (TRUSTED_FOR_DELEGATION) in place of the constrained setting
+fails; beside a complete constrained setting it is a warning (the KDC issues the ticket, MS-SFU
+3.2.5.1.2 and 3.2.5.2.1, measured on Samba's KDC; but any ticket forwarded to the host can be
+reused anywhere). A missing computer account is an `error` here (ad.host-account reports it as the
+failure); only values not yet present go into the `-Add` of the fix.
+
+tests/integration/test_kdc_oracle.py asks a real KDC (Samba's) for each delegation shape these
+rules know and checks that the verdict passes exactly where the KDC issues the ticket.
 """
 
 from __future__ import annotations
@@ -32,7 +45,7 @@ from offlineprep import checkkit
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.facts import ComputerAccount, DirectoryFacts
 from offlineprep.model import Outcome, Remediation, Status
-from offlineprep.names import PathRef, is_fqdn, parse_spn, short_name
+from offlineprep.names import PathRef, is_exact_spn, is_fqdn, parse_spn, short_name
 from offlineprep.remediation import ad_identity, add_delegation, enable_protocol_transition, replace_unconstrained
 
 
@@ -93,26 +106,28 @@ def other_form(name: str, path_computer: ComputerAccount | None, directory: Dire
     return None
 
 
-def has_spn(entries: list[str], service: str, name: str, with_port: bool = False) -> list[str]:
-    """Entries naming `service/name`; an entry with a port (`cifs/fs01:445`) is another SPN to the
-    KDC, which SMB never asks for, so it counts only when `with_port` asks for exactly those."""
-    found = []
+def exact(entries: list[str], service: str, name: str) -> list[str]:
+    """The entries that are exactly the two-part SPN `service/name` (see names.is_exact_spn)."""
+    return [entry for entry in entries if is_exact_spn(entry, service, name)]
+
+
+def near_misses(entries: list[str], name: str) -> list[str]:
+    """Entries naming `cifs` or `HOST` on this computer in a form S4U2Proxy never matches for SMB: a
+    third part (`cifs/fs01.contoso.com/contoso.com`), a port (`cifs/fs01.contoso.com:445`) or a root
+    dot. Named in the message, because they look right in ADUC."""
+    out = []
     for entry in entries:
         spn = parse_spn(entry)
-        if spn is not None and spn.same_target(service, name) and (spn.port is not None) == with_port:
-            found.append(entry)
-    return found
+        if (spn is not None and spn.service_class.casefold() in {"cifs", "host"} and spn.same_target(
+                spn.service_class, name) and not is_exact_spn(entry, spn.service_class, name)):
+            out.append(entry)
+    return out
 
 
 def missing(entries: list[str], spns: list[str]) -> list[str]:
     """The SPNs not yet in msDS-AllowedToDelegateTo: `Set-ADComputer -Add` refuses a value that is
     already there ("The specified value already exists") and would then add none of them."""
-    out = []
-    for wanted in spns:
-        spn = parse_spn(wanted)
-        if spn is None or not has_spn(entries, spn.service_class, spn.host):
-            out.append(wanted)
-    return out
+    return [wanted for wanted in spns if not any(entry.casefold() == wanted.casefold() for entry in entries)]
 
 
 def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
@@ -147,9 +162,10 @@ def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
     uac = account.user_account_control or 0
     protocol_transition = bool(uac & checkkit.UAC_TRUSTED_TO_AUTH_FOR_DELEGATION)
     unconstrained = bool(uac & checkkit.UAC_TRUSTED_FOR_DELEGATION)
-    cifs_used = has_spn(entries, "cifs", name)
-    cifs_other = has_spn(entries, "cifs", other) if other else []
-    host_used = has_spn(entries, "host", name)
+    cifs_used = exact(entries, "cifs", name)
+    cifs_other = exact(entries, "cifs", other) if other else []
+    host_used = exact(entries, "host", name)
+    near = near_misses(entries, name)
     rbcd = bool(
         path_computer and path_computer.found and account.object_sid
         and account.object_sid.upper() in {s.upper() for s in path_computer.rbcd_allowed_sids}
@@ -164,24 +180,27 @@ def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
         "msDS-AllowedToDelegateTo": entries,
         "name_used_by_path": name,
         "other_name_form": other,
+        "entries_that_do_not_match": near + host_used,
         "resource_based_on_path_computer": rbcd,
         "paths": [r.raw for r in pair.paths],
     }
 
-    if unconstrained:
+    if unconstrained and not (cifs_used and protocol_transition):
         return verdict(Status.FAIL, f"{identity} is trusted for unconstrained delegation (TRUSTED_FOR_DELEGATION) in "
                        f"place of constrained delegation to cifs/{name} with any authentication protocol",
                        evidence, replace_unconstrained(identity, wanted, subject))
-    if cifs_used or host_used:
+    if cifs_used and (protocol_transition or not rbcd):
         if not protocol_transition:
-            return verdict(Status.FAIL, f"{identity} may delegate to {(cifs_used or host_used)[0]} with Kerberos only: "
+            return verdict(Status.FAIL, f"{identity} may delegate to {cifs_used[0]} with Kerberos only: "
                            "'Use any authentication protocol' (TRUSTED_TO_AUTH_FOR_DELEGATION) is off",
                            evidence, enable_protocol_transition(identity, subject))
-        if not cifs_used:
-            return verdict(Status.WARN,
-                           f"{identity} may delegate to HOST/{name} only; the walkthrough names cifs/{name} "
-                           "(HOST works through sPNMappings, but add cifs to match the documented setup)",
-                           evidence, add_delegation(identity, wanted, False, subject))
+        if unconstrained:
+            # S4U2Proxy works (the KDC checks the list; MS-SFU 3.2.5.2.1; measured on Samba's KDC), but
+            # every Kerberos ticket forwarded to this host can be reused anywhere: turn it off
+            return verdict(Status.WARN, f"{identity} may delegate to {cifs_used[0]} with any authentication "
+                           "protocol, but it is also trusted for unconstrained delegation (TRUSTED_FOR_DELEGATION), "
+                           "which the walkthrough does not ask for: turn it off",
+                           evidence, replace_unconstrained(identity, wanted, subject))
         admin = [r.raw for r in pair.paths if r.is_admin_share]
         if admin:
             return Outcome(status=Status.WARN, subject=subject, target=pair.target, evidence=evidence,
@@ -200,13 +219,18 @@ def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
                        f"(msDS-AllowedToActOnBehalfOfOtherIdentity); the walkthrough's classic setting on "
                        f"{identity} (cifs/{name}, any authentication protocol) is missing",
                        evidence, add_delegation(identity, wanted, not protocol_transition, subject))
-    ported = has_spn(entries, "cifs", name, with_port=True)
-    if ported:
-        message = (f"{identity} may delegate to {ported[0]}, which names a port: SMB asks for cifs/{name} "
-                   "without a port, and the KDC compares the whole SPN, so that entry never matches")
+    if host_used:
+        message = (f"{identity} may delegate to {host_used[0]} only: S4U2Proxy to cifs/{name}, the SPN the SMB "
+                   "client asks for, is refused (the KDC compares the SPN with the list; the HOST alias of "
+                   f"sPNMappings does not apply there), so cifs/{name} is needed")
+    elif near:
+        message = (f"{identity} may delegate to {near[0]}, which is not the SPN the SMB client asks for: S4U2Proxy "
+                   f"matches exactly cifs/{name} (no third part, no port), so that entry never matches")
     elif cifs_other:
         message = (f"{identity} may delegate to {cifs_other[0]} but the path uses {name}: "
                    f"cifs/{name} is missing (short and FQDN are different names to Kerberos)")
     else:
         message = f"{identity} may not delegate to cifs/{name} (msDS-AllowedToDelegateTo has no entry for it)"
+    if not protocol_transition:
+        message += "; 'Use any authentication protocol' (TRUSTED_TO_AUTH_FOR_DELEGATION) is off too"
     return verdict(Status.FAIL, message, evidence, add_delegation(identity, wanted, not protocol_transition, subject))

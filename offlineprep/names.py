@@ -160,6 +160,18 @@ class Spn:
         )
 
 
+def is_exact_spn(value: str, service_class: str, host: str) -> bool:
+    """`value` is exactly the two-part SPN `service_class/host`, compared case-insensitively.
+
+    This is the comparison S4U2Proxy makes: the KDC checks whether the SPN the front end asks for
+    "is in" msDS-AllowedToDelegateTo (MS-SFU 3.2.5.2.1), and the SMB client asks for
+    `cifs/<name as the path writes it>`. So `cifs/fs01.contoso.com/contoso.com`,
+    `cifs/fs01.contoso.com:445` and `cifs/fs01.contoso.com.` are other SPNs (measured on Samba's
+    KDC: S4U2Proxy refused), while `CIFS/FS01.CONTOSO.COM` is the same one.
+    """
+    return value.casefold() == f"{service_class}/{host}".casefold()
+
+
 def parse_spn(value: str) -> Spn | None:
     """`class/host[:port][/servicename]`; None for something that is not an SPN."""
     parts = value.strip().split("/")

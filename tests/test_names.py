@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from offlineprep.names import NameError_, is_ip_address, parse_account, parse_path, parse_spn, same_computer, short_name
+from offlineprep.names import (
+    NameError_,
+    is_exact_spn,
+    is_ip_address,
+    parse_account,
+    parse_path,
+    parse_spn,
+    same_computer,
+    short_name,
+)
 
 
 @pytest.mark.parametrize(
@@ -69,6 +78,13 @@ def test_spns_compare_case_insensitively_ignoring_service_name_but_not_the_name_
     assert with_port is not None and with_port.port == 389 and with_port.host == "dc1.contoso.com"
     assert parse_spn("nonsense") is None
     assert parse_spn("cifs/") is None
+
+
+def test_the_spn_s4u2proxy_matches_is_exactly_two_parts() -> None:
+    assert is_exact_spn("CIFS/FS01.Contoso.Com", "cifs", "fs01.contoso.com")
+    for other in ("cifs/fs01.contoso.com/contoso.com", "cifs/fs01.contoso.com:445", "cifs/fs01.contoso.com.",
+                  "HOST/fs01.contoso.com", "cifs/fs01", " cifs/fs01.contoso.com"):
+        assert not is_exact_spn(other, "cifs", "fs01.contoso.com"), other
 
 
 def test_account_names() -> None:

@@ -64,9 +64,27 @@ def test_path_addressed_by_ip_fails() -> None:
 
 
 def test_only_one_name_form_present_warns() -> None:
-    status, message = delegation("hv01.contoso.com", FS01, allowed_to_delegate_to=["CIFS/FS01.CONTOSO.COM/contoso",
+    status, message = delegation("hv01.contoso.com", FS01, allowed_to_delegate_to=["CIFS/FS01.CONTOSO.COM",
                                                                                    "cifs/fs11.contoso.com", "cifs/FS11"])
     assert status == "warn" and "cifs/fs01" in message.lower()
+
+
+def test_only_the_exact_two_part_cifs_spn_counts() -> None:
+    """S4U2Proxy matches the SPN the SMB client asks for, cifs/<name>: a third part or a port is
+    another SPN (measured on Samba's KDC). Both passed (or warned) before."""
+    for entries in (["cifs/fs01.contoso.com/contoso.com", "cifs/FS01/CONTOSO"], ["cifs/fs01.contoso.com:445"],
+                    ["cifs/fs01.contoso.com/contoso.com", "cifs/FS01"]):
+        finding = by_subject(run("ad.delegation", the_facts=with_computer(
+            "hv01.contoso.com", allowed_to_delegate_to=[*entries, "cifs/fs11.contoso.com", "cifs/FS11"])),
+            "hv01.contoso.com", FS01)
+        assert finding.status.value == "fail", entries
+        assert entries[0] in finding.message and "exactly cifs/fs01.contoso.com" in finding.message
+        assert entries[0] in finding.evidence["entries_that_do_not_match"]
+        assert finding.remediation is not None
+        add = finding.remediation.powershell.splitlines()[0]
+        assert "'cifs/fs01.contoso.com'" in add and entries[0] not in add
+    assert delegation("hv01.contoso.com", FS01, allowed_to_delegate_to=[
+        "CIFS/FS01.CONTOSO.COM", "cifs/fs01", "cifs/fs11.contoso.com", "cifs/FS11"])[0] == "pass"
 
 
 def test_only_the_other_name_form_fails() -> None:
@@ -74,9 +92,29 @@ def test_only_the_other_name_form_fails() -> None:
     assert status == "fail" and "different names" in message
 
 
-def test_host_spn_in_place_of_cifs_warns() -> None:
+def test_host_spn_in_place_of_cifs_fails() -> None:
+    """A KDC refuses S4U2Proxy to cifs/<name> when only HOST/<name> is listed (measured on Samba's KDC;
+    a warn before), so the fix adds cifs/<name> in both name forms."""
     status, message = delegation("hv01.contoso.com", FS01, allowed_to_delegate_to=["HOST/fs01.contoso.com", "HOST/fs01"])
-    assert status == "warn" and "HOST/" in message
+    assert status == "fail" and "HOST/fs01.contoso.com only" in message and "refused" in message
+    finding = by_subject(run("ad.delegation", the_facts=with_computer(
+        "hv01.contoso.com", allowed_to_delegate_to=["HOST/fs01.contoso.com", "HOST/fs01"])), "hv01.contoso.com", FS01)
+    assert finding.remediation is not None
+    assert finding.remediation.powershell.splitlines()[0] == (
+        "Set-ADComputer -Identity 'HV01' -Add @{'msDS-AllowedToDelegateTo' = @('cifs/fs01.contoso.com', 'cifs/fs01')}")
+    status, message = delegation("hv01.contoso.com", FS01, user_account_control=0x1000,
+                                 allowed_to_delegate_to=["HOST/fs01.contoso.com"])
+    assert status == "fail" and "HOST/" in message and "'Use any authentication protocol'" in message
+
+
+def test_unconstrained_besides_complete_constrained_delegation_warns() -> None:
+    """The KDC issues the ticket (MS-SFU: S4U2Proxy checks the list; measured on Samba's KDC), so this
+    is not a failure of replication; unconstrained delegation is still a risk to turn off."""
+    finding = by_subject(run("ad.delegation", the_facts=with_computer(
+        "hv01.contoso.com", user_account_control=0x1000 | 0x80000 | 0x1000000)), "hv01.contoso.com", FS01)
+    assert finding.status.value == "warn" and "unconstrained" in finding.message
+    assert finding.remediation is not None and "-TrustedForDelegation $false" in finding.remediation.powershell
+    assert delegation("hv01.contoso.com", FS01, user_account_control=0x1000 | 0x80000)[0] == "fail"
 
 
 def test_resource_based_delegation_in_place_of_classic_warns() -> None:
