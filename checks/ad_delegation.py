@@ -25,6 +25,20 @@ missing is a warning (a client may ask for it). Microsoft's troubleshooting
 guide calls HOST "a common service class" for the list; the KDC measurements say otherwise for
 S4U2Proxy to cifs, and the walkthrough names cifs.
 
+Across domains: "To use constrained delegation, the front-end and back-end services must belong to
+the same domain. If these services are in different domains or different trusted forest, you have
+to use resource-based constrained delegation (RBCD) instead" (Microsoft, "Troubleshooting Kerberos
+constrained delegation issues", step 1; MS-SFU 3.2.5.2.1 applies the list only when "the KDC is for
+the realm of both"). The host's domain is that of its account; the path computer's is, in order:
+the machine's own name over WinRM (HostFacts.computer_name, whose suffix is its AD domain), when
+host facts were collected for other checks (`--only 'ad.*'` collects none and still opens no WinRM
+connection); its computer account in the directory read; the DNS suffix of the name the path uses.
+Different domains fail, whatever the classic list holds, with resource-based delegation on the
+file server's account, in its own domain, as the fix (Set-ADComputer
+-PrincipalsAllowedToDelegateToAccount); resource-based delegation allowing the host, read on the
+file server's account in its own domain, passes. This run reads one domain, so that account is
+usually not there to read: the message says so, and the verdict is never `pass` meanwhile.
+
 Other rules: unconstrained delegation (TRUSTED_FOR_DELEGATION) in place of the constrained setting
 fails; beside a complete constrained setting it is a warning (the KDC issues the ticket, MS-SFU
 3.2.5.1.2 and 3.2.5.2.1, measured on Samba's KDC; but any ticket forwarded to the host can be
@@ -46,7 +60,13 @@ from offlineprep.engine import CheckContext, Need, check
 from offlineprep.facts import ComputerAccount, DirectoryFacts
 from offlineprep.model import Outcome, Remediation, Status
 from offlineprep.names import PathRef, is_exact_spn, is_fqdn, parse_spn, short_name
-from offlineprep.remediation import ad_identity, add_delegation, enable_protocol_transition, replace_unconstrained
+from offlineprep.remediation import (
+    ad_identity,
+    add_delegation,
+    allow_resource_based_delegation,
+    enable_protocol_transition,
+    replace_unconstrained,
+)
 
 
 @check(
@@ -184,6 +204,30 @@ def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
         "resource_based_on_path_computer": rbcd,
         "paths": [r.raw for r in pair.paths],
     }
+    host_domain = checkkit.dn_domain(account.distinguished_name) or checkkit.dn_domain(facts.base_dn)
+    where = checkkit.path_computer_domain(ctx, facts, name)
+    evidence.update({"host_domain": host_domain, "path_computer_domain": where.domain,
+                     "path_computer_domain_from": where.source, "serving_machine": where.serving_machine})
+    if checkkit.other_domain(host_domain, where.domain):
+        assert host_domain is not None and where.domain is not None
+        # the path computer's own account, read in its own domain (a facts file of several domains):
+        # only then can its resource-based delegation be seen
+        read_there = bool(path_computer and path_computer.found
+                          and checkkit.dn_domain(path_computer.distinguished_name) == where.domain)
+        if read_there and rbcd:
+            return Outcome(status=Status.PASS, subject=subject, target=pair.target, evidence=evidence,
+                           message=f"{name} ({where.domain}) allows {identity} ({host_domain}) through resource-based "
+                                   "constrained delegation, which crosses domains")
+        listed = f" (msDS-AllowedToDelegateTo lists {cifs_used[0]})" if cifs_used else ""
+        unseen = "" if read_there else (f"; accounts of {where.domain} were not read in this run, so resource-based "
+                                        "delegation already set there cannot be seen")
+        server_account = short_name(where.serving_machine or name)[:15].upper()
+        return verdict(Status.FAIL,
+                       f"{identity} is in {host_domain} and {name} is in {where.domain} ({where.source}): classic "
+                       f"constrained delegation{listed} does not cross domains, so the file server's account must "
+                       f"allow {identity} by resource-based constrained delegation{unseen}",
+                       evidence, allow_resource_based_delegation(server_account, where.domain, identity, host_domain,
+                                                                 subject))
 
     if unconstrained and not (cifs_used and protocol_transition):
         return verdict(Status.FAIL, f"{identity} is trusted for unconstrained delegation (TRUSTED_FOR_DELEGATION) in "

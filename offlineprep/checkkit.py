@@ -12,7 +12,7 @@ from typing import Any
 from offlineprep.engine import CheckContext
 from offlineprep.facts import CollectionError, DirectoryFacts, HostFacts, PathFacts, Principal
 from offlineprep.model import Outcome, Status
-from offlineprep.names import PathRef
+from offlineprep.names import PathRef, dns_suffix
 from offlineprep.tokens import Token, token_for
 
 # userAccountControl bits (KB 305144)
@@ -208,3 +208,73 @@ def access_context(ctx: CheckContext, ref: PathRef, account: str) -> AccessConte
     domain_sid, dc = server_domain(facts, server, ref.server)
     return AccessContext(principal=principal, server=server, path=path, sid_names=facts.sid_names,
                          domain_sid=domain_sid, domain_controller=dc)
+
+
+# --------------------------------------------------------------------------- domains of AD objects
+
+
+def dn_domain(dn: str | None) -> str | None:
+    """The DNS name of the domain an object lives in, from its DN: `CN=HV01,CN=Computers,DC=contoso,
+    DC=com` -> `contoso.com`; None without DC= parts."""
+    if not dn:
+        return None
+    labels = [part.split("=", 1)[1].strip() for part in dn.split(",")
+              if part.strip().upper().startswith("DC=") and "=" in part]
+    return ".".join(labels).casefold() or None
+
+
+def serving_machine(ctx: CheckContext, name: str) -> str | None:
+    """The name the machine behind `name` gives itself over WinRM (HostFacts.computer_name: its
+    DNSHostName and, when joined, its domain's DNS name, from Win32_ComputerSystem), e.g.
+    `FS01.contoso.com`; None when host facts were not collected in this run (`--only 'ad.*'`
+    collects none: the ad.* checks need only the directory) or the machine did not answer."""
+    if ctx.facts.hosts is None:
+        return None
+    host = ctx.facts.find_host(name)
+    if host is None or not host.reachable or not host.computer_name:
+        return None
+    return host.computer_name.rstrip(".")
+
+
+@dataclass(frozen=True)
+class PathComputerDomain:
+    """The domain of the computer a path names, and what told us (for messages and evidence)."""
+
+    domain: str | None  # DNS name, lower case; None when nothing tells
+    source: str  # "its computer account", "as FS11.fabrikam.com reports itself over WinRM", ...
+    serving_machine: str | None = None  # HostFacts.computer_name when it was collected
+
+
+def path_computer_domain(ctx: CheckContext, facts: DirectoryFacts, name: str) -> PathComputerDomain:
+    """Which domain the computer serving `name` belongs to, from the best evidence at hand:
+
+    1. the machine's own name over WinRM, when collected: the domain of the account in the directory
+       whose dNSHostName it is, else its own DNS suffix (Win32_ComputerSystem.Domain is the AD domain);
+    2. the computer account the directory collector matched to `name` (it lives in the domain read);
+    3. the DNS suffix of `name` itself (a name in another zone is, as far as this run can tell, a
+       computer of another domain: its account was not found in the domain read).
+    """
+    served = serving_machine(ctx, name)
+    if served is not None:
+        for known in facts.computers.values():
+            if known.found and known.dns_host_name and known.dns_host_name.rstrip(".").casefold() == served.casefold():
+                return PathComputerDomain(dn_domain(known.distinguished_name) or _read(facts),
+                                          f"its computer account {known.sam_account_name}", served)
+        if dns_suffix(served):
+            return PathComputerDomain(dns_suffix(served), f"as {served} reports itself over WinRM", served)
+    account = facts.find_computer(name)
+    if account is not None and account.found:
+        return PathComputerDomain(dn_domain(account.distinguished_name) or _read(facts),
+                                  f"its computer account {account.sam_account_name}", served)
+    if dns_suffix(name):
+        return PathComputerDomain(dns_suffix(name), "the DNS suffix of the name the path uses", served)
+    return PathComputerDomain(None, "unknown", served)
+
+
+def _read(facts: DirectoryFacts) -> str | None:
+    return facts.domain_dns_name.casefold() if facts.domain_dns_name else None
+
+
+def other_domain(a: str | None, b: str | None) -> bool:
+    """Both domains known and different (a child domain is another domain)."""
+    return bool(a and b and a.rstrip(".").casefold() != b.rstrip(".").casefold())

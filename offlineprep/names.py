@@ -129,6 +129,13 @@ def is_fqdn(name: str) -> bool:
     return not is_ip_address(name) and "." in name.rstrip(".")
 
 
+def dns_suffix(name: str) -> str | None:
+    """`fabrikam.com` for `fs11.fabrikam.com`; None for a short name or an IP address."""
+    if not is_fqdn(name):
+        return None
+    return name.rstrip(".").split(".", 1)[1].casefold()
+
+
 def same_computer(a: str, b: str) -> bool:
     """Loose identity of two host names: equal, or one is the short form of the other.
 

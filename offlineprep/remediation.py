@@ -115,3 +115,59 @@ def add_local_group_member(server: str, group_sid: str, group_name: str, account
         revert=on_server(server, revert, [group_sid, account]),
         phase=Phase.LOCAL_GROUPS,
     )
+
+
+# --------------------------------------------------------------------------- resource-based delegation, SPN moves
+
+
+def allow_resource_based_delegation(
+    file_server: str, file_server_domain: str, host_identity: str, host_domain: str, host_name: str
+) -> Remediation:
+    """Let `host_identity` (of `host_domain`) delegate to the computer account `file_server` (of
+    `file_server_domain`) by resource-based constrained delegation, the kind that crosses domains.
+
+    Set-ADComputer -PrincipalsAllowedToDelegateToAccount writes msDS-AllowedToActOnBehalfOfOtherIdentity
+    and replaces the list ("Running Set-ADComputer without specifying the first principal will cause
+    it to get overridden", Set-ADComputer docs), so the principals allowed already are kept and the
+    host is added once; the host's account is read from its own domain and the file server's
+    written in its own (-Server takes a domain name), as Microsoft's cross-domain example does
+    (Application Proxy "SSO using KCD", delegation in a different domain). The revert removes only
+    this host.
+    """
+    fs, fs_dom, hv, hv_dom = quote(file_server), quote(file_server_domain), quote(host_identity), quote(host_domain)
+    read = (f"$fileServer = Get-ADComputer -Identity {fs} -Server {fs_dom} -Properties PrincipalsAllowedToDelegateToAccount\n"
+            f"$hyperVHost = Get-ADComputer -Identity {hv} -Server {hv_dom}\n"
+            "$others = @($fileServer.PrincipalsAllowedToDelegateToAccount | "
+            "Where-Object { $_ -ne $hyperVHost.DistinguishedName })\n")
+    fix = (read + f"Set-ADComputer -Identity $fileServer -Server {fs_dom} "
+           "-PrincipalsAllowedToDelegateToAccount (@($others) + $hyperVHost)\n"
+           + TICKET_REMINDER.format(host=quote(host_name)))
+    revert = (read + "if ($others.Count -gt 0) {\n"
+              f"    Set-ADComputer -Identity $fileServer -Server {fs_dom} -PrincipalsAllowedToDelegateToAccount $others\n"
+              "} else {\n"
+              f"    Set-ADComputer -Identity $fileServer -Server {fs_dom} -Clear 'msDS-AllowedToActOnBehalfOfOtherIdentity'\n"
+              "}")
+    return Remediation(
+        summary=(f"Allow {host_identity} ({host_domain}) to delegate to {file_server} ({file_server_domain}) by "
+                 "resource-based constrained delegation, set on the file server's account in its own domain"),
+        powershell=fix,
+        revert=revert,
+        phase=Phase.DIRECTORY,
+    )
+
+
+def move_spns(spns: list[str], from_account: str, to_account: str) -> Remediation:
+    """Move SPNs from the account that wrongly holds them (a retired server behind a DNS alias) to the
+    account of the machine that serves the share.
+
+    `setspn -D` from the old holder first: `setspn -S` refuses to add an SPN another account holds.
+    Nothing is ever removed from `to_account`. No revert: this corrects the directory (tickets for
+    the name were encrypted with the wrong key); putting the SPNs back would break the share again.
+    """
+    fix = [f"setspn -D {quote(spn)} {quote(from_account)}" for spn in spns]
+    fix += [f"setspn -S {quote(spn)} {quote(to_account)}" for spn in spns]
+    return Remediation(
+        summary=f"Move {', '.join(spns)} from {from_account} to {to_account}, the account of the machine that serves the share",
+        powershell="\n".join(fix),
+        phase=Phase.DIRECTORY,
+    )

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from builders import DOM, by_subject, directory, facts, run, site, statuses
+import pwsh_syntax
+import pytest
+from builders import DOM, by_subject, directory, facts, hosts, run, site, statuses
 
-from offlineprep.facts import CollectionError, ErrorKind, Principal, SpnHolder
+from offlineprep.facts import CollectionError, ComputerAccount, ErrorKind, Facts, Principal, SpnHolder, ToolStamp
+from offlineprep.remediation import allow_resource_based_delegation
 
 FS01, FS11 = "fs01.contoso.com", "fs11.contoso.com"
+# names from AD or the site file that must stay data in the fix (quotes, typographic quotes,
+# subexpressions, backticks, separators, newlines, non-ASCII)
+HOSTILE = ["FS'; Remove-Item C:\\ -Recurse; '", "O\u2019Brien\u2018; Stop-Computer; \u2019", "$(Stop-Computer -Force)",
+           "`$env:SECRET`n", "a;b", "x\nRemove-Item C:\\", "\u00d3scar \u00f1 \u201cquoted\u201d"]
 
 
 def with_computer(name: str, **changes: object):  # type: ignore[no-untyped-def]
@@ -387,3 +394,110 @@ def test_export_and_import_on_one_server_written_with_and_without_the_root_dot_a
     found = run("ad.delegation", s)
     assert [f.target for f in found if f.subject == "hv01.contoso.com"] == [FS01]
     assert len(run("ad.delegation-target", s)) == 1
+
+
+# ----------------------------------------------------------------- across domains (issue 11 item 3)
+
+
+def _fabrikam_import(**changes: object):  # type: ignore[no-untyped-def]
+    """The import share on FS11 of fabrikam.com, while the directory read is contoso.com: the
+    collector finds no account for fs11.fabrikam.com, and HV01 lists cifs/fs11.fabrikam.com."""
+    the_site = site(target__import_path=r"\\fs11.fabrikam.com\ASRImport")
+    d = directory()
+    d.computers["fs11.fabrikam.com"] = ComputerAccount(query="fs11.fabrikam.com", found=False)
+    both = ["cifs/fs01.contoso.com", "cifs/FS01", "cifs/fs11.fabrikam.com", "cifs/FS11"]
+    for host in ("hv01.contoso.com", "hv02"):
+        d.computers[host] = d.computers[host].model_copy(update={"allowed_to_delegate_to": both, **changes})
+    d.computers["hv11.contoso.com"] = d.computers["hv11.contoso.com"].model_copy(
+        update={"allowed_to_delegate_to": ["cifs/fs11.fabrikam.com", "cifs/FS11"]})
+    h = hosts()
+    h["fs11.fabrikam.com"] = h.pop(FS11).model_copy(update={"name": "fs11.fabrikam.com",
+                                                            "computer_name": "FS11.fabrikam.com"})
+    return the_site, d, h
+
+
+def test_classic_delegation_to_a_file_server_of_another_domain_fails_with_resource_based_delegation_as_the_fix() -> None:
+    """Classic constrained delegation does not cross domains (Microsoft: "Troubleshooting Kerberos
+    constrained delegation issues", step 1). It passed before."""
+    the_site, d, h = _fabrikam_import()
+    found = run("ad.delegation", the_site, facts(d, h))
+    assert statuses(found) == {
+        ("hv01.contoso.com->fs01.contoso.com", "pass"), ("hv01.contoso.com->fs11.fabrikam.com", "fail"),
+        ("hv02->fs01.contoso.com", "pass"), ("hv02->fs11.fabrikam.com", "fail"),
+        ("hv11.contoso.com->fs11.fabrikam.com", "warn")}  # a target host: warn, as for every failure there
+    finding = by_subject(found, "hv01.contoso.com", "fs11.fabrikam.com")
+    assert "HV01 is in contoso.com and fs11.fabrikam.com is in fabrikam.com" in finding.message
+    assert "does not cross domains" in finding.message and "cannot be seen" in finding.message
+    assert finding.evidence["path_computer_domain"] == "fabrikam.com"
+    assert finding.remediation is not None
+    fix = finding.remediation.powershell
+    assert "Get-ADComputer -Identity 'FS11' -Server 'fabrikam.com' -Properties PrincipalsAllowedToDelegateToAccount" in fix
+    assert "Get-ADComputer -Identity 'HV01' -Server 'contoso.com'" in fix
+    assert "-PrincipalsAllowedToDelegateToAccount (@($others) + $hyperVHost)" in fix
+    assert "msDS-AllowedToDelegateTo" not in fix  # the classic list cannot help across domains
+
+
+def test_the_domain_comes_from_the_dns_suffix_without_winrm_facts() -> None:
+    """`--only 'ad.*'` collects no host facts: the DNS suffix of the path's name still tells."""
+    the_site, d, _ = _fabrikam_import()
+    finding = by_subject(run("ad.delegation", the_site, Facts(tool=ToolStamp(version="t"), directory=d)),
+                         "hv01.contoso.com", "fs11.fabrikam.com")
+    assert finding.status.value == "fail" and "the DNS suffix" in finding.message
+
+
+def test_the_domain_comes_from_the_file_server_itself_over_winrm_behind_an_alias() -> None:
+    """\\\\files.contoso.com is an alias of FS11 of fabrikam.com: only the machine itself tells."""
+    the_site = site(target__import_path=r"\\files.contoso.com\ASRImport")
+    d = directory()
+    d.computers["files.contoso.com"] = ComputerAccount(query="files.contoso.com", found=False)
+    for host in ("hv01.contoso.com", "hv02"):
+        d.computers[host] = d.computers[host].model_copy(update={"allowed_to_delegate_to": [
+            "cifs/fs01.contoso.com", "cifs/FS01", "cifs/files.contoso.com", "cifs/files"]})
+    h = hosts()
+    h["files.contoso.com"] = h.pop(FS11).model_copy(update={"name": "files.contoso.com",
+                                                            "computer_name": "FS11.fabrikam.com"})
+    finding = by_subject(run("ad.delegation", the_site, facts(d, h)), "hv01.contoso.com", "files.contoso.com")
+    assert finding.status.value == "fail"
+    assert "as FS11.fabrikam.com reports itself over WinRM" in finding.message
+    assert finding.remediation is not None and "-Identity 'FS11' -Server 'fabrikam.com'" in finding.remediation.powershell
+    # without host facts the alias reads as a contoso.com name: judged as a same-domain path
+    same = by_subject(run("ad.delegation", the_site, Facts(tool=ToolStamp(version="t"), directory=d)),
+                      "hv01.contoso.com", "files.contoso.com")
+    assert same.status.value == "pass" and same.evidence["path_computer_domain"] == "contoso.com"
+
+
+def test_resource_based_delegation_read_in_the_file_servers_own_domain_passes_across_domains() -> None:
+    the_site, d, h = _fabrikam_import(allowed_to_delegate_to=["cifs/fs01.contoso.com", "cifs/FS01"])
+    d.computers["fs11.fabrikam.com"] = ComputerAccount(
+        query="fs11.fabrikam.com", found=True, distinguished_name="CN=FS11,CN=Computers,DC=fabrikam,DC=com",
+        sam_account_name="FS11$", dns_host_name="fs11.fabrikam.com", object_sid="S-1-5-21-7-8-9-3011",
+        user_account_control=0x1000, rbcd_allowed_sids=[f"{DOM}-2001"])
+    found = run("ad.delegation", the_site, facts(d, h))
+    assert by_subject(found, "hv01.contoso.com", "fs11.fabrikam.com").status.value == "pass"
+    assert "resource-based" in by_subject(found, "hv01.contoso.com", "fs11.fabrikam.com").message
+    fails = by_subject(found, "hv02", "fs11.fabrikam.com")  # FS11 does not allow HV02
+    assert fails.status.value == "fail" and "cannot be seen" not in fails.message
+
+
+def test_a_disjoint_dns_name_of_an_account_in_the_domain_read_is_the_same_domain() -> None:
+    """dNSHostName fs01.corp.contoso.com on an account of contoso.com: its DN says where it lives."""
+    the_site = site(source__export_path=r"\\fs01.corp.contoso.com\ASRExport")
+    d = directory()
+    d.computers["fs01.corp.contoso.com"] = d.computers[FS01].model_copy(
+        update={"query": "fs01.corp.contoso.com", "dns_host_name": "fs01.corp.contoso.com"})
+    for host in ("hv01.contoso.com", "hv02"):
+        d.computers[host] = d.computers[host].model_copy(update={"allowed_to_delegate_to": [
+            "cifs/fs01.corp.contoso.com", "cifs/FS01", "cifs/fs11.contoso.com", "cifs/FS11"]})
+    h = hosts()
+    h["fs01.corp.contoso.com"] = h.pop(FS01).model_copy(update={"computer_name": "FS01.contoso.com"})
+    finding = by_subject(run("ad.delegation", the_site, facts(d, h)), "hv01.contoso.com", "fs01.corp.contoso.com")
+    assert finding.status.value == "pass", finding.message
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_the_resource_based_delegation_fix_keeps_every_value_in_a_literal(value: str) -> None:
+    fix = allow_resource_based_delegation(value, value + ".example", value, "contoso.com", value)
+    for script in (fix.powershell, fix.revert or ""):
+        pwsh_syntax.assert_values_in_literals(script, [value, value + ".example"], "the RBCD fix")
+    plain = allow_resource_based_delegation("FS11", "fabrikam.com", "HV01", "contoso.com", "hv01.contoso.com")
+    assert plain.revert is not None and "-Clear 'msDS-AllowedToActOnBehalfOfOtherIdentity'" in plain.revert
