@@ -1,27 +1,53 @@
-"""ad.delegation-target: exactly one account holds `HOST/<name>` or `cifs/<name>` for each path computer.
+"""ad.delegation-target: the name each path uses is registered on exactly one account, the serving machine's.
 
-Kerberos finds the service ticket's key by SPN. The name the path uses must be registered on
+Kerberos finds the key of a service ticket by SPN. The name the path uses must be registered on
 exactly one account: with none, the client cannot get a ticket (NTLM fallback, and delegation does
-not apply); with two, the KDC refuses or issues a ticket the server cannot decrypt
-(KRB_AP_ERR_MODIFIED). `cifs/x` is an alias of `HOST/x` (sPNMappings), and a DNS alias registered
-with `setspn -S HOST/alias FS01` counts.
+not apply); with two, the KDC refuses or issues a ticket the server cannot decrypt. `cifs/x` is an
+alias of `HOST/x` (sPNMappings), and a DNS alias registered with `setspn -S HOST/alias FS01` counts.
+
+The one holder must be the account of the machine that serves the share. Behind a DNS alias, a
+retired computer account (FILES$) can still hold `HOST/files.contoso.com` while FS01 serves the
+share: tickets for that name are then encrypted with FILES$'s key, which FS01 does not have, and
+the client gets KRB_AP_ERR_MODIFIED ("the password used to encrypt the kerberos service ticket is
+different than that on the target server", Microsoft KB 558115 "Kerberos client receives
+KRB_AP_ERR_MODIFIED error"; for aliases Microsoft's "Troubleshooting failure to access Windows file
+server by alias name (CNAME)" names the missing SPN and recommends `netdom computername /add`).
+Such a holder fails, naming both accounts; the fix moves the SPNs to the serving machine's account
+with setspn (removing them from the old holder first, never from the serving machine's account).
+
+The serving machine is the path computer's own name as it reports it over WinRM
+(HostFacts.computer_name), when host facts were collected for other checks. When they were not
+(`--only 'ad.*'` collects none: this check needs only the directory) or the machine did not
+answer, the one holder passes only when it is the computer account whose dNSHostName or
+sAMAccountName is the path's own name, and the message says that the serving machine was not
+confirmed; another account holding the name (a legitimate alias, or a stale one) is a warning
+until the host side confirms it. A clustered file server role answers WinRM on one of its nodes,
+so the account of its client access point is reported as another machine's: waive that finding.
+
+A path computer of another domain than the one read (its DNS suffix, or its own name over WinRM)
+is `error`: its SPN holders live in that domain, and a setspn against a same-named account of the
+domain read would change another machine.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from offlineprep import checkkit
 from offlineprep.engine import CheckContext, Need, check
-from offlineprep.facts import SpnHolder
+from offlineprep.facts import DirectoryFacts, SpnHolder
 from offlineprep.model import Outcome, Phase, Remediation, Status
 from offlineprep.names import short_name
 from offlineprep.pwsh import comment, quote
+from offlineprep.remediation import move_spns
+
+NETBIOS_LENGTH = 15  # a computer's sAMAccountName is its NetBIOS name (at most 15 characters) and $
 
 
 @check(
     "ad.delegation-target",
-    title="Each path computer's name is registered on exactly one account",
+    title="Each path computer's name is registered on exactly one account, the serving machine's",
     severity="high",
     needs=[Need.DIRECTORY],
     seed_step="Prepare for offline initial replication: constrained delegation to the cifs service of the path computers",
@@ -34,6 +60,37 @@ def delegation_target(ctx: CheckContext) -> Iterator[Outcome]:
             continue
         done.add(key)
         yield judge_target(ctx, ref.server, ref.server_is_ip)
+
+
+def account_name_of(machine: str) -> str:
+    """FS01$ for FS01.contoso.com: the sAMAccountName Windows gives a computer of that name."""
+    return f"{short_name(machine)[:NETBIOS_LENGTH].upper()}$"
+
+
+class Account:
+    """One computer account as far as this check can name it: its DN when the directory returned
+    it, its sAMAccountName otherwise (the serving machine's account need not have been read)."""
+
+    def __init__(self, sam: str, dn: str | None = None) -> None:
+        self.sam, self.dn = sam, dn
+
+    def holds(self, holder: SpnHolder) -> bool:
+        if self.dn and holder.distinguished_name.casefold() == self.dn.casefold():
+            return True
+        return bool(holder.sam_account_name) and holder.sam_account_name.casefold() == self.sam.casefold()
+
+
+def serving_account(facts: DirectoryFacts, machine: str) -> Account:
+    for known in facts.computers.values():
+        if known.found and known.dns_host_name and known.dns_host_name.rstrip(".").casefold() == machine.casefold():
+            return Account(known.sam_account_name or account_name_of(machine), known.distinguished_name)
+    return Account(account_name_of(machine))
+
+
+def why_unconfirmed(ctx: CheckContext, name: str) -> str:
+    if ctx.facts.hosts is None:
+        return "host facts were not collected in this run (as with --only 'ad.*')"
+    return f"{name} did not report its name over WinRM in this run"
 
 
 def judge_target(ctx: CheckContext, name: str, is_ip: bool) -> Outcome:
@@ -51,19 +108,38 @@ def judge_target(ctx: CheckContext, name: str, is_ip: bool) -> Outcome:
     if holders is None:
         return checkkit.directory_missing(facts, name, f"the SPN holders of {name}")
     accounts = sorted({h.distinguished_name for h in holders}, key=str.casefold)
-    evidence = {"name": name, "holders": [{"spn": h.spn, "account": h.distinguished_name} for h in holders]}
+    where = checkkit.path_computer_domain(ctx, facts, spn_name)
+    read_domain = checkkit.dn_domain(facts.base_dn) or (facts.domain_dns_name or "").casefold() or None
+    evidence: dict[str, Any] = {
+        "name": name, "holders": [{"spn": h.spn, "account": h.distinguished_name} for h in holders],
+        "serving_machine": where.serving_machine, "path_computer_domain": where.domain,
+        "path_computer_domain_from": where.source,
+    }
+    if checkkit.other_domain(read_domain, where.domain):
+        seen = (f"; in {read_domain}, {'; '.join(accounts)} hold an SPN for {name}, which is not the account of a "
+                f"machine of {where.domain}") if accounts else ""
+        return checkkit.error(
+            name, f"{name} is served by a computer of {where.domain} ({where.source}), while the directory read is "
+            f"{read_domain}: its SPN holders live in {where.domain} and were not read, so no setspn is offered (a "
+            f"same-named account of {read_domain} is another machine); point [directory] at a DC of {where.domain} "
+            f"to judge it{seen}", evidence=evidence)
+
     computer = facts.find_computer(name)
-    owner = (computer.sam_account_name if computer and computer.found else None) or f"{short_name(name).upper()}$"
+    own = Account(computer.sam_account_name or account_name_of(spn_name), computer.distinguished_name) \
+        if computer is not None and computer.found else None
+    serving = serving_account(facts, where.serving_machine) if where.serving_machine else None
+    keeper = serving or own or Account(account_name_of(spn_name))
     if not accounts:
         return Outcome(
             status=Status.FAIL,
             subject=name,
-            message=f"no account holds HOST/{name} or cifs/{name}: clients cannot get a Kerberos ticket for this name",
+            message=f"no account holds HOST/{spn_name} or cifs/{spn_name}: clients cannot get a Kerberos ticket for "
+                    "this name",
             evidence=evidence,
             remediation=Remediation(
-                summary=f"Register HOST/{spn_name} on the computer account that serves the share ({owner})",
-                powershell=f"setspn -S {quote('HOST/' + spn_name)} {quote(owner)}",
-                revert=f"setspn -D {quote('HOST/' + spn_name)} {quote(owner)}",
+                summary=f"Register HOST/{spn_name} on the computer account that serves the share ({keeper.sam})",
+                powershell=f"setspn -S {quote('HOST/' + spn_name)} {quote(keeper.sam)}",
+                revert=f"setspn -D {quote('HOST/' + spn_name)} {quote(keeper.sam)}",
                 phase=Phase.DIRECTORY,
             ),
         )
@@ -76,30 +152,56 @@ def judge_target(ctx: CheckContext, name: str, is_ip: bool) -> Outcome:
             evidence=evidence,
             remediation=Remediation(
                 summary=f"Remove the duplicate SPNs for {name}, keeping them on the account that serves the share",
-                powershell=deduplicate(holders, computer.distinguished_name if computer and computer.found else None,
-                                       owner, spn_name),
+                powershell=deduplicate(holders, serving or own, spn_name),
                 phase=Phase.DIRECTORY,
             ),
         )
-    return Outcome(status=Status.PASS, subject=name, message=f"{accounts[0]} holds {holders[0].spn}", evidence=evidence)
+    holder = holders[0]
+    holder_name = holder.sam_account_name or holder.distinguished_name
+    spns = sorted({h.spn for h in holders}, key=str.casefold)
+    if serving is not None:
+        if serving.holds(holder):
+            return Outcome(status=Status.PASS, subject=name, evidence=evidence,
+                           message=f"{holder_name} holds {', '.join(spns)}, and it is the account of "
+                                   f"{where.serving_machine}, the machine that serves the share")
+        return Outcome(
+            status=Status.FAIL, subject=name, evidence=evidence,
+            message=f"{holder_name} holds {', '.join(spns)}, but the share is served by {where.serving_machine} "
+                    f"(as it reports itself over WinRM), whose account is {serving.sam}: tickets for {spn_name} are "
+                    f"encrypted with the key of {holder_name}, which {where.serving_machine} does not have "
+                    "(KRB_AP_ERR_MODIFIED). A stale account behind a DNS alias does this; if the name is the client "
+                    "access point of a clustered file server role, the node answered WinRM and this is expected",
+            remediation=move_spns(spns, holder_name, serving.sam),
+        )
+    unconfirmed = why_unconfirmed(ctx, name)
+    if own is not None and own.holds(holder):
+        return Outcome(status=Status.PASS, subject=name, evidence=evidence,
+                       message=f"{holder_name} holds {', '.join(spns)} and is the computer account named {spn_name}; "
+                               f"that it serves the share was not confirmed over WinRM: {unconfirmed}")
+    named = f"the computer account named {spn_name} ({own.sam})" if own else f"an account named {spn_name}"
+    return Outcome(
+        status=Status.WARN, subject=name, evidence=evidence,
+        message=f"{holder_name} holds {', '.join(spns)}, not {named}: right when {holder_name} serves the share under "
+                f"this alias, wrong (KRB_AP_ERR_MODIFIED) when the name leads to another machine; which machine serves "
+                f"it was not confirmed over WinRM: {unconfirmed}",
+    )
 
 
-def deduplicate(holders: list[SpnHolder], server_dn: str | None, owner: str, spn_name: str) -> str:
-    """setspn -D for every holder except the file server's own account.
+def deduplicate(holders: list[SpnHolder], keep: Account | None, spn_name: str) -> str:
+    """setspn -D for every holder except the serving machine's own account.
 
     The fix script is meant to be run as printed, so it must never remove the name from the
-    account that serves the share. When that account is unknown (the path uses a DNS alias, or
-    the computer was not found) the commands stay comments for the administrator to choose.
+    account that serves the share. When that account is unknown (no WinRM facts and no computer
+    account of that name) the commands stay comments for the administrator to choose.
     """
-    keep = server_dn.casefold() if server_dn else None
     if keep is None:
         lines = [f"# the account that serves the share is unknown: keep {spn_name} on it, remove it from the others"]
         lines += [comment(f"setspn -D {quote(h.spn)} {quote(h.sam_account_name or h.distinguished_name)}")
                   for h in holders]  # comment(): a newline in a value from AD cannot end the comment
         return "\n".join(lines)
-    lines = [f"# keep the SPNs for {spn_name} on {owner}; remove them from every other account:"]
+    lines = [comment(f"keep the SPNs for {spn_name} on {keep.sam}; remove them from every other account:")]
     lines += [f"setspn -D {quote(h.spn)} {quote(h.sam_account_name or h.distinguished_name)}"
-              for h in holders if h.distinguished_name.casefold() != keep]
-    if not any(h.distinguished_name.casefold() == keep for h in holders):
-        lines.append(f"setspn -S {quote('HOST/' + spn_name)} {quote(owner)}")
+              for h in holders if not keep.holds(h)]
+    if not any(keep.holds(h) for h in holders):
+        lines.append(f"setspn -S {quote('HOST/' + spn_name)} {quote(keep.sam)}")
     return "\n".join(lines)

@@ -12,7 +12,7 @@ from typing import Any
 from offlineprep.engine import CheckContext
 from offlineprep.facts import CollectionError, DirectoryFacts, HostFacts, PathFacts, Principal
 from offlineprep.model import Outcome, Status
-from offlineprep.names import PathRef, dns_suffix
+from offlineprep.names import NameError_, PathRef, dns_suffix, validate_host_name
 from offlineprep.tokens import Token, token_for
 
 # userAccountControl bits (KB 305144)
@@ -232,6 +232,10 @@ def serving_machine(ctx: CheckContext, name: str) -> str | None:
         return None
     host = ctx.facts.find_host(name)
     if host is None or not host.reachable or not host.computer_name:
+        return None
+    try:  # Windows names a computer with DNS labels; anything else is no name to judge by
+        validate_host_name(host.computer_name)
+    except NameError_:
         return None
     return host.computer_name.rstrip(".")
 

@@ -6,8 +6,17 @@ import pwsh_syntax
 import pytest
 from builders import DOM, by_subject, directory, facts, hosts, run, site, statuses
 
-from offlineprep.facts import CollectionError, ComputerAccount, ErrorKind, Facts, Principal, SpnHolder, ToolStamp
-from offlineprep.remediation import allow_resource_based_delegation
+from offlineprep.facts import (
+    CollectionError,
+    ComputerAccount,
+    DirectoryFacts,
+    ErrorKind,
+    Facts,
+    Principal,
+    SpnHolder,
+    ToolStamp,
+)
+from offlineprep.remediation import allow_resource_based_delegation, move_spns
 
 FS01, FS11 = "fs01.contoso.com", "fs11.contoso.com"
 # names from AD or the site file that must stay data in the fix (quotes, typographic quotes,
@@ -284,6 +293,11 @@ def test_duplicate_spn_fix_never_removes_the_name_from_the_file_server_itself() 
     assert commands == ["setspn -D 'HOST/fs11.contoso.com' 'OLD-FS$'"]
 
 
+def directory_only(d: DirectoryFacts) -> Facts:
+    """Facts as `--only 'ad.*'` collects them: the directory, no host facts."""
+    return Facts(tool=ToolStamp(version="t"), directory=d)
+
+
 def test_duplicate_spn_fix_is_only_comments_when_the_file_server_account_is_unknown() -> None:
     d = directory()
     del d.computers[FS11]
@@ -291,9 +305,15 @@ def test_duplicate_spn_fix_is_only_comments_when_the_file_server_account_is_unkn
                                      sam_account_name="A$"),
                            SpnHolder(spn="HOST/fs11.contoso.com", distinguished_name="CN=B,DC=contoso,DC=com",
                                      sam_account_name="B$")]
-    finding = by_subject(run("ad.delegation-target", the_facts=facts(d)), FS11)
+    finding = by_subject(run("ad.delegation-target", the_facts=directory_only(d)), FS11)
     assert finding.status.value == "fail" and finding.remediation is not None
     assert all(line.startswith("#") for line in finding.remediation.powershell.splitlines())
+    # the serving machine, as it names itself over WinRM, is the account to keep them on
+    finding = by_subject(run("ad.delegation-target", the_facts=facts(d)), FS11)
+    assert finding.remediation is not None
+    assert [line for line in finding.remediation.powershell.splitlines() if not line.startswith("#")] == [
+        "setspn -D 'HOST/fs11.contoso.com' 'A$'", "setspn -D 'HOST/fs11.contoso.com' 'B$'",
+        "setspn -S 'HOST/fs11.contoso.com' 'FS11$'"]
 
 
 def test_delegation_fix_adds_only_the_missing_values() -> None:
@@ -384,9 +404,12 @@ def test_spn_values_from_ad_cannot_escape_a_comment_of_the_fix() -> None:
     hostile = "HOST/fs11.contoso.com\nRemove-Item C:\\ -Recurse"
     d.spn_holders[FS11] = [SpnHolder(spn=hostile, distinguished_name="CN=A,DC=contoso,DC=com"),
                            SpnHolder(spn="HOST/fs11.contoso.com", distinguished_name="CN=B,DC=contoso,DC=com")]
-    finding = by_subject(run("ad.delegation-target", the_facts=facts(d)), FS11)
+    finding = by_subject(run("ad.delegation-target", the_facts=directory_only(d)), FS11)
     assert finding.remediation is not None
     assert all(line.startswith("#") for line in finding.remediation.powershell.splitlines())
+    finding = by_subject(run("ad.delegation-target", the_facts=facts(d)), FS11)
+    assert finding.remediation is not None
+    pwsh_syntax.assert_values_in_literals(finding.remediation.powershell, [hostile], "the setspn fix")
 
 
 def test_export_and_import_on_one_server_written_with_and_without_the_root_dot_are_one_pair() -> None:
@@ -501,3 +524,79 @@ def test_the_resource_based_delegation_fix_keeps_every_value_in_a_literal(value:
         pwsh_syntax.assert_values_in_literals(script, [value, value + ".example"], "the RBCD fix")
     plain = allow_resource_based_delegation("FS11", "fabrikam.com", "HV01", "contoso.com", "hv01.contoso.com")
     assert plain.revert is not None and "-Clear 'msDS-AllowedToActOnBehalfOfOtherIdentity'" in plain.revert
+
+
+# ----------------------------------------------------------------- the serving machine (issue 11 item 4)
+
+
+def _alias(holder_sam: str, served_by: str | None):  # type: ignore[no-untyped-def]
+    """\\\\files.contoso.com\\ASRImport; `holder_sam` holds HOST/files.contoso.com; `served_by` is the
+    name the machine behind it reports over WinRM (None: no host facts, as with --only 'ad.*')."""
+    the_site = site(target__import_path=r"\\files.contoso.com\ASRImport")
+    d = directory()
+    d.computers["files.contoso.com"] = ComputerAccount(
+        query="files.contoso.com", found=True, distinguished_name="CN=FILES,CN=Computers,DC=contoso,DC=com",
+        sam_account_name="FILES$", dns_host_name="files.contoso.com", object_sid=f"{DOM}-3999",
+        user_account_control=0x1000)
+    holder_dn = f"CN={holder_sam.rstrip('$')},CN=Computers,DC=contoso,DC=com"
+    d.spn_holders["files.contoso.com"] = [
+        SpnHolder(spn="HOST/files.contoso.com", distinguished_name=holder_dn, sam_account_name=holder_sam),
+        SpnHolder(spn="HOST/FILES", distinguished_name=holder_dn, sam_account_name=holder_sam)]
+    if served_by is None:
+        return the_site, directory_only(d)
+    h = hosts()
+    h["files.contoso.com"] = h.pop(FS11).model_copy(update={"name": "files.contoso.com", "computer_name": served_by})
+    return the_site, facts(d, h)
+
+
+def test_a_retired_account_holding_the_alias_fails_naming_both_and_the_fix_moves_the_spn() -> None:
+    """FILES$ (retired) still holds HOST/files.contoso.com while FS11 serves the share: tickets are
+    encrypted with FILES$'s key (KRB_AP_ERR_MODIFIED). It passed before."""
+    finding = by_subject(run("ad.delegation-target", *_alias("FILES$", "FS11.contoso.com")), "files.contoso.com")
+    assert finding.status.value == "fail"
+    assert "FILES$ holds" in finding.message and "FS11.contoso.com" in finding.message and "FS11$" in finding.message
+    assert "KRB_AP_ERR_MODIFIED" in finding.message
+    assert finding.remediation is not None and finding.remediation.revert is None
+    assert finding.remediation.powershell.splitlines() == [
+        "setspn -D 'HOST/FILES' 'FILES$'", "setspn -D 'HOST/files.contoso.com' 'FILES$'",
+        "setspn -S 'HOST/FILES' 'FS11$'", "setspn -S 'HOST/files.contoso.com' 'FS11$'"]
+
+
+def test_the_serving_machines_own_account_holding_the_alias_passes() -> None:
+    finding = by_subject(run("ad.delegation-target", *_alias("FS11$", "FS11.contoso.com")), "files.contoso.com")
+    assert finding.status.value == "pass" and "FS11.contoso.com, the machine that serves the share" in finding.message
+
+
+def test_without_winrm_facts_only_the_names_own_account_passes_and_says_it_was_not_confirmed() -> None:
+    finding = by_subject(run("ad.delegation-target", *_alias("FILES$", None)), "files.contoso.com")
+    assert finding.status.value == "pass"
+    assert "not confirmed over WinRM" in finding.message and "--only 'ad.*'" in finding.message
+    alias = by_subject(run("ad.delegation-target", *_alias("FS11$", None)), "files.contoso.com")
+    assert alias.status.value == "warn" and "FS11$ holds" in alias.message and "FILES$" in alias.message
+    # the machine was asked but did not answer: not confirmed either
+    the_site, the_facts = _alias("FS11$", "FS11.contoso.com")
+    assert the_facts.hosts is not None
+    the_facts.hosts["files.contoso.com"] = the_facts.hosts["files.contoso.com"].model_copy(update={"reachable": False})
+    alias = by_subject(run("ad.delegation-target", the_site, the_facts), "files.contoso.com")
+    assert alias.status.value == "warn" and "did not report its name over WinRM" in alias.message
+
+
+def test_a_path_computer_of_another_domain_is_an_error_and_never_a_setspn_against_a_same_named_account() -> None:
+    """Before: fail with `setspn -S 'HOST/fs11.fabrikam.com' 'FS11$'`, run against contoso.com's FS11$."""
+    the_site = site(target__import_path=r"\\fs11.fabrikam.com\ASRImport")
+    d = directory()
+    d.computers["fs11.fabrikam.com"] = ComputerAccount(query="fs11.fabrikam.com", found=False)
+    d.spn_holders["fs11.fabrikam.com"] = []
+    finding = by_subject(run("ad.delegation-target", the_site, directory_only(d)), "fs11.fabrikam.com")
+    assert finding.status.value == "error" and finding.remediation is None
+    assert "fabrikam.com" in finding.message and "[directory]" in finding.message
+    # behind an alias of the domain read, the machine itself says it belongs to fabrikam.com
+    finding = by_subject(run("ad.delegation-target", *_alias("FILES$", "FS11.fabrikam.com")), "files.contoso.com")
+    assert finding.status.value == "error" and finding.remediation is None
+    assert "CN=FILES,CN=Computers,DC=contoso,DC=com" in finding.message and "FS11.fabrikam.com" in finding.message
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_the_spn_move_keeps_every_value_in_a_literal(value: str) -> None:
+    fix = move_spns([f"HOST/{value}", "cifs/x"], value + "$", value)
+    pwsh_syntax.assert_values_in_literals(fix.powershell, [value, f"HOST/{value}", value + "$"], "the SPN move")
