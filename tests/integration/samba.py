@@ -8,6 +8,7 @@ samba-tool does not set (dNSHostName, userAccountControl bits).
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import socket
@@ -20,6 +21,9 @@ DOMAIN = "LAB"
 ADMIN_PASSWORD = "Passw0rd!Lab-9f3c"
 DC_NAME = "dc1"
 DC_FQDN = "dc1.lab.test"
+UF_NORMAL_ACCOUNT = 0x200
+UF_WORKSTATION_TRUST_ACCOUNT = 0x1000
+ACCOUNT_PASSWORD = "Acc0unt-Passw0rd!7d"  # for accounts made with add_accounts (a test lab, not a secret)
 
 
 def samba_installed() -> bool:
@@ -178,3 +182,76 @@ class SambaDC:
             if line.startswith("objectSid:"):
                 return line.split(":", 1)[1].strip()
         raise RuntimeError(out)
+
+    # ------------------------------------------------------------------ many objects at once, and the KDC
+
+    def add_accounts(self, *ldif_entries: str) -> None:
+        """Several accounts in one ldbadd through the DC's own database (as system): a few hundred
+        milliseconds, where samba-tool takes about a second per call. Passwords go in as unicodePwd,
+        which Samba's password_hash module turns into the Kerberos keys the KDC uses."""
+        self.add("\n".join(ldif_entries))
+
+    def computer_ldif(self, name: str, uac: int = UF_WORKSTATION_TRUST_ACCOUNT, delegate_to: tuple[str, ...] = (),
+                      spns: tuple[str, ...] = (), password: str = ACCOUNT_PASSWORD) -> str:
+        """A computer account: sAMAccountName NAME$, dNSHostName name.lab.test, msDS-AllowedToDelegateTo."""
+        lines = [f"dn: CN={name},CN=Computers,{self.base_dn}", "objectClass: computer", f"sAMAccountName: {name}$",
+                 f"userAccountControl: {uac}", f"dNSHostName: {name.lower()}.lab.test",
+                 f"unicodePwd:: {_unicode_pwd(password)}"]
+        lines += [f"msDS-AllowedToDelegateTo: {spn}" for spn in delegate_to]
+        lines += [f"servicePrincipalName: {spn}" for spn in spns]
+        return "\n".join(lines) + "\n"
+
+    def user_ldif(self, name: str, uac: int = UF_NORMAL_ACCOUNT, password: str = ACCOUNT_PASSWORD) -> str:
+        return "\n".join([f"dn: CN={name},CN=Users,{self.base_dn}", "objectClass: user", f"sAMAccountName: {name}",
+                          f"userPrincipalName: {name}@lab.test", f"userAccountControl: {uac}",
+                          f"unicodePwd:: {_unicode_pwd(password)}"]) + "\n"
+
+    def add_to_group(self, group_cn: str, member_dn: str) -> None:
+        self.modify(f"dn: CN={group_cn},CN=Users,{self.base_dn}\nchangetype: modify\nadd: member\nmember: {member_dn}\n")
+
+    def krb5_conf(self, folder: Path) -> Path:
+        """An MIT krb5.conf naming this DC's address as the KDC of LAB.TEST, nothing looked up in DNS."""
+        conf = folder / "krb5.conf"
+        conf.write_text("[libdefaults]\n default_realm = LAB.TEST\n dns_lookup_kdc = false\n dns_lookup_realm = false\n"
+                        " rdns = false\n dns_canonicalize_hostname = false\n"
+                        f"[realms]\n LAB.TEST = {{\n  kdc = {self.ip}\n }}\n")
+        return conf
+
+
+
+def _unicode_pwd(password: str) -> str:
+    """unicodePwd as AD takes it: the password in double quotes, UTF-16LE, here base64 for LDIF."""
+    return base64.b64encode(f'"{password}"'.encode("utf-16-le")).decode("ascii")
+
+
+def kerberos_tools_installed() -> bool:
+    return all(shutil.which(t) for t in ("kinit", "kvno"))
+
+
+class KDC:
+    """Asks the DC's KDC what VMMS asks it: S4U2Self then S4U2Proxy, as the Hyper-V host's account.
+
+    MIT `kinit -f` as HOST$ (forwardable: without it every S4U2Proxy fails), then `kvno -U <user> -P
+    cifs/<name>`. impacket's getST fails against Samba's KDC at S4U2Self (lab notes); MIT kvno works.
+    """
+
+    def __init__(self, dc: SambaDC, folder: Path) -> None:
+        self.folder = folder
+        self.conf = dc.krb5_conf(folder)
+        self._logged_on: set[str] = set()
+
+    def _env(self, account: str) -> dict[str, str]:
+        return {**os.environ, "KRB5_CONFIG": str(self.conf), "KRB5CCNAME": f"FILE:{self.folder}/cc-{account}"}
+
+    def s4u2proxy(self, host: str, user: str, spn: str, password: str = ACCOUNT_PASSWORD) -> tuple[bool, str]:
+        """(issued, kvno's last line) for a ticket to `spn` on behalf of `user`, asked by the computer `host`."""
+        if host not in self._logged_on:
+            kinit = subprocess.run(["kinit", "-f", f"{host}$@{REALM}"], input=password + "\n", text=True,
+                                   capture_output=True, env=self._env(host), timeout=30)
+            if kinit.returncode != 0:
+                raise RuntimeError(f"kinit as {host}$ failed: {kinit.stderr.strip()}")
+            self._logged_on.add(host)
+        kvno = subprocess.run(["kvno", "-U", user, "-P", spn], text=True, capture_output=True,
+                              env=self._env(host), timeout=30)
+        said = (kvno.stdout + kvno.stderr).strip().splitlines()
+        return kvno.returncode == 0, said[-1] if said else "no answer"
