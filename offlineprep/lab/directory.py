@@ -74,13 +74,16 @@ class LabDirectory:
         self._entries.append((f"CN={short},CN=Computers,{self.base_dn}", attrs))
         return sid
 
-    def user(self, name: str, uac: int = 0x200, groups: list[str] | None = None) -> str:
+    def user(self, name: str, uac: int = 0x200, groups: list[str] | None = None, token_groups: bool = True) -> str:
+        """`token_groups=False`: the DC does not return tokenGroups for this account, as when it reaches no
+        Global Catalog or the bind account may not read it."""
         sid = self.next_sid()
-        attrs = {
+        attrs: dict[str, Any] = {
             "objectClass": ["top", "person", "organizationalPerson", "user"], "sAMAccountName": name,
             "userPrincipalName": f"{name}@{self.domain}", "userAccountControl": uac, "objectSid": sid_bytes(sid),
-            "tokenGroups": [sid_bytes(g) for g in [f"{self.domain_sid}-513", *(groups or [])]],
         }
+        if token_groups:
+            attrs["tokenGroups"] = [sid_bytes(g) for g in [f"{self.domain_sid}-513", *(groups or [])]]
         self._entries.append((f"CN={name},CN=Users,{self.base_dn}", attrs))
         return sid
 
