@@ -600,3 +600,21 @@ def test_a_path_computer_of_another_domain_is_an_error_and_never_a_setspn_agains
 def test_the_spn_move_keeps_every_value_in_a_literal(value: str) -> None:
     fix = move_spns([f"HOST/{value}", "cifs/x"], value + "$", value)
     pwsh_syntax.assert_values_in_literals(fix.powershell, [value, f"HOST/{value}", value + "$"], "the SPN move")
+
+
+def test_the_new_fixes_parse_in_the_fix_script_and_revert_section() -> None:
+    """The resource-based delegation fix and the SPN move, as the fix script writes them (guarded
+    blocks, the ticket purge moved to the end, the revert section), parse as PowerShell."""
+    from builders import CHECKS
+
+    from offlineprep import pipeline
+    from offlineprep.render import fixscript
+
+    the_site, d, h = _fabrikam_import()
+    alias_site, alias_facts = _alias("FILES$", "FS11.contoso.com")
+    results = pipeline.build_results(the_site, [CHECKS["ad.delegation"]], facts(d, h), pipeline.RunOptions())
+    results.findings.extend(pipeline.build_results(alias_site, [CHECKS["ad.delegation-target"]], alias_facts,
+                                                   pipeline.RunOptions()).findings)
+    script = fixscript.render(results)
+    assert "PrincipalsAllowedToDelegateToAccount" in script and "setspn -S 'HOST/files.contoso.com' 'FS11$'" in script
+    pwsh_syntax.assert_valid(script, "the fix script")
