@@ -230,7 +230,7 @@ def serving_machine(ctx: CheckContext, name: str) -> str | None:
     collects none: the ad.* checks need only the directory) or the machine did not answer."""
     if ctx.facts.hosts is None:
         return None
-    host = ctx.facts.find_host(name)
+    host = ctx.facts.find_host(name) or ctx.facts.find_host(name.rstrip(".")) or ctx.facts.find_host(name + ".")
     if host is None or not host.reachable or not host.computer_name:
         return None
     try:  # Windows names a computer with DNS labels; anything else is no name to judge by
@@ -266,7 +266,7 @@ def path_computer_domain(ctx: CheckContext, facts: DirectoryFacts, name: str) ->
                                           f"its computer account {known.sam_account_name}", served)
         if dns_suffix(served):
             return PathComputerDomain(dns_suffix(served), f"as {served} reports itself over WinRM", served)
-    account = facts.find_computer(name)
+    account = facts.find_computer(name) or facts.find_computer(name.rstrip(".")) or facts.find_computer(name + ".")
     if account is not None and account.found:
         return PathComputerDomain(dn_domain(account.distinguished_name) or _read(facts),
                                   f"its computer account {account.sam_account_name}", served)

@@ -618,3 +618,14 @@ def test_the_new_fixes_parse_in_the_fix_script_and_revert_section() -> None:
     script = fixscript.render(results)
     assert "PrincipalsAllowedToDelegateToAccount" in script and "setspn -S 'HOST/files.contoso.com' 'FS11$'" in script
     pwsh_syntax.assert_valid(script, "the fix script")
+
+
+def test_a_path_written_with_the_root_dot_still_finds_its_serving_machine() -> None:
+    the_site = site(target__import_path="\\\\fs11.contoso.com.\\ASRImport")
+    d = directory()
+    d.computers["fs11.contoso.com."] = d.computers[FS11]
+    d.spn_holders["fs11.contoso.com."] = d.spn_holders[FS11]
+    h = hosts()
+    h["fs11.contoso.com."] = h.pop(FS11)
+    finding = by_subject(run("ad.delegation-target", the_site, facts(d, h)), "fs11.contoso.com.")
+    assert finding.status.value == "pass" and "the machine that serves the share" in finding.message
