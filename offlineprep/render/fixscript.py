@@ -167,4 +167,4 @@ def render(results: Results) -> str:
 
 
 def write(results: Results, path: Path) -> None:
-    write_atomically(path, render(results))
+    write_atomically(path, render(results), bom=True)
