@@ -171,17 +171,17 @@ def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
     if unconstrained:
         return verdict(Status.FAIL, f"{identity} is trusted for unconstrained delegation (TRUSTED_FOR_DELEGATION) in "
                        f"place of constrained delegation to cifs/{name} with any authentication protocol",
-                       evidence, replace_unconstrained(identity, wanted, subject))
+                       evidence, replace_unconstrained(identity, wanted, subject, before=entries, uac=uac))
     if cifs_used or host_used:
         if not protocol_transition:
             return verdict(Status.FAIL, f"{identity} may delegate to {(cifs_used or host_used)[0]} with Kerberos only: "
                            "'Use any authentication protocol' (TRUSTED_TO_AUTH_FOR_DELEGATION) is off",
-                           evidence, enable_protocol_transition(identity, subject))
+                           evidence, enable_protocol_transition(identity, subject, uac=uac))
         if not cifs_used:
             return verdict(Status.WARN,
                            f"{identity} may delegate to HOST/{name} only; the walkthrough names cifs/{name} "
                            "(HOST works through sPNMappings, but add cifs to match the documented setup)",
-                           evidence, add_delegation(identity, wanted, False, subject))
+                           evidence, add_delegation(identity, wanted, False, subject, before=entries))
         admin = [r.raw for r in pair.paths if r.is_admin_share]
         if admin:
             return Outcome(status=Status.WARN, subject=subject, target=pair.target, evidence=evidence,
@@ -191,7 +191,7 @@ def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
             return Outcome(status=Status.WARN, subject=subject, target=pair.target, evidence=evidence,
                            message=f"{identity} may delegate to cifs/{name} but not to cifs/{other}: clients that "
                                    "ask for the other name form will fail",
-                           remediation=add_delegation(identity, [f"cifs/{other}"], False, subject))
+                           remediation=add_delegation(identity, [f"cifs/{other}"], False, subject, before=entries))
         return Outcome(status=Status.PASS, subject=subject, target=pair.target, evidence=evidence,
                        message=f"{identity} may delegate to {cifs_used[0]} with any authentication protocol")
     if rbcd:
@@ -199,7 +199,8 @@ def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
                        f"{name} allows {identity} through resource-based constrained delegation "
                        f"(msDS-AllowedToActOnBehalfOfOtherIdentity); the walkthrough's classic setting on "
                        f"{identity} (cifs/{name}, any authentication protocol) is missing",
-                       evidence, add_delegation(identity, wanted, not protocol_transition, subject))
+                       evidence, add_delegation(identity, wanted, not protocol_transition, subject,
+                                                before=entries, uac=uac))
     ported = has_spn(entries, "cifs", name, with_port=True)
     if ported:
         message = (f"{identity} may delegate to {ported[0]}, which names a port: SMB asks for cifs/{name} "
@@ -209,4 +210,5 @@ def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
                    f"cifs/{name} is missing (short and FQDN are different names to Kerberos)")
     else:
         message = f"{identity} may not delegate to cifs/{name} (msDS-AllowedToDelegateTo has no entry for it)"
-    return verdict(Status.FAIL, message, evidence, add_delegation(identity, wanted, not protocol_transition, subject))
+    return verdict(Status.FAIL, message, evidence, add_delegation(identity, wanted, not protocol_transition, subject,
+                                                                  before=entries, uac=uac))

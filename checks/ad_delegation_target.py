@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from offlineprep import checkkit
+from offlineprep import checkkit, remediation
+from offlineprep.actions import ActionBase
+from offlineprep.actions.types import SpnHolderRef
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.facts import SpnHolder
-from offlineprep.model import Outcome, Phase, Remediation, Status
+from offlineprep.model import Outcome, Status
 from offlineprep.names import short_name
-from offlineprep.pwsh import comment, quote
 
 
 @check(
@@ -60,12 +61,9 @@ def judge_target(ctx: CheckContext, name: str, is_ip: bool) -> Outcome:
             subject=name,
             message=f"no account holds HOST/{name} or cifs/{name}: clients cannot get a Kerberos ticket for this name",
             evidence=evidence,
-            remediation=Remediation(
-                summary=f"Register HOST/{spn_name} on the computer account that serves the share ({owner})",
-                powershell=f"setspn -S {quote('HOST/' + spn_name)} {quote(owner)}",
-                revert=f"setspn -D {quote('HOST/' + spn_name)} {quote(owner)}",
-                phase=Phase.DIRECTORY,
-            ),
+            remediation=remediation.remediation(
+                f"Register HOST/{spn_name} on the computer account that serves the share ({owner})",
+                [remediation.move_spn(f"HOST/{spn_name}", add_to=owner.rstrip("$"), add_to_label=owner)]),
         )
     if len(accounts) > 1:
         listing = "; ".join(accounts)
@@ -74,32 +72,30 @@ def judge_target(ctx: CheckContext, name: str, is_ip: bool) -> Outcome:
             subject=name,
             message=f"{len(accounts)} accounts hold an SPN for {name} ({listing}): Kerberos fails for duplicate SPNs",
             evidence=evidence,
-            remediation=Remediation(
-                summary=f"Remove the duplicate SPNs for {name}, keeping them on the account that serves the share",
-                powershell=deduplicate(holders, computer.distinguished_name if computer and computer.found else None,
-                                       owner, spn_name),
-                phase=Phase.DIRECTORY,
-            ),
+            remediation=remediation.remediation(
+                f"Remove the duplicate SPNs for {name}, keeping them on the account that serves the share",
+                deduplicate(holders, computer.distinguished_name if computer and computer.found else None,
+                            owner, spn_name)),
         )
     return Outcome(status=Status.PASS, subject=name, message=f"{accounts[0]} holds {holders[0].spn}", evidence=evidence)
 
 
-def deduplicate(holders: list[SpnHolder], server_dn: str | None, owner: str, spn_name: str) -> str:
-    """setspn -D for every holder except the file server's own account.
+def deduplicate(holders: list[SpnHolder], server_dn: str | None, owner: str, spn_name: str) -> list[ActionBase]:
+    """Take the name off every holder except the file server's own account (and register it there).
 
     The fix script is meant to be run as printed, so it must never remove the name from the
     account that serves the share. When that account is unknown (the path uses a DNS alias, or
-    the computer was not found) the commands stay comments for the administrator to choose.
+    the computer was not found) the fix is a manual step naming the holders, for the administrator
+    to choose.
     """
     keep = server_dn.casefold() if server_dn else None
+    refs = [SpnHolderRef(distinguished_name=h.distinguished_name, spn=h.spn,
+                         label=h.sam_account_name or h.distinguished_name) for h in holders]
     if keep is None:
-        lines = [f"# the account that serves the share is unknown: keep {spn_name} on it, remove it from the others"]
-        lines += [comment(f"setspn -D {quote(h.spn)} {quote(h.sam_account_name or h.distinguished_name)}")
-                  for h in holders]  # comment(): a newline in a value from AD cannot end the comment
-        return "\n".join(lines)
-    lines = [f"# keep the SPNs for {spn_name} on {owner}; remove them from every other account:"]
-    lines += [f"setspn -D {quote(h.spn)} {quote(h.sam_account_name or h.distinguished_name)}"
-              for h in holders if h.distinguished_name.casefold() != keep]
-    if not any(h.distinguished_name.casefold() == keep for h in holders):
-        lines.append(f"setspn -S {quote('HOST/' + spn_name)} {quote(owner)}")
-    return "\n".join(lines)
+        listing = "; ".join(f"{r.spn} on {r.label}" for r in refs)
+        return [remediation.manual(f"The account that serves the share is unknown: keep {spn_name} on it and remove "
+                                   f"it from the others ({listing})")]
+    holds = any(h.distinguished_name.casefold() == keep for h in holders)
+    return [remediation.move_spn(
+        f"HOST/{spn_name}", add_to=None if holds else server_dn, add_to_label=owner,
+        remove_from=[r for r in refs if r.distinguished_name.casefold() != keep], before=refs)]

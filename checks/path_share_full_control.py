@@ -53,7 +53,8 @@ def judge(ctx: CheckContext, ref: PathRef, account: str) -> Outcome:
     if explanation.granted & SHARE_FULL == SHARE_FULL:
         return Outcome(status=Status.PASS, subject=ref.raw, account=account, evidence=evidence,
                        message=f"{account} has Full Control on share {share.name}")
-    fix = grant_share(ref.server, share.name, account, "Full")
+    fix = grant_share(ref.server, share.name, account, "Full", account_sid=found.principal.object_sid,
+                      before_sddl=share.sddl, domain_sid=found.domain_sid)
     return Outcome(
         status=Status.FAIL, subject=ref.raw, account=account, evidence=evidence,
         message=f"{account} has {share_rights(explanation.granted)} on share {share.name}; Full Control is needed "

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pwsh_syntax
 from builders import DOM, by_subject, directory, facts, run, site, statuses
 
+from offlineprep.actions.types import AddDelegationValues, MoveSpn
 from offlineprep.facts import CollectionError, ErrorKind, Principal, SpnHolder
 
 FS01, FS11 = "fs01.contoso.com", "fs11.contoso.com"
@@ -199,8 +201,10 @@ def test_duplicate_spn_fix_never_removes_the_name_from_the_file_server_itself() 
     finding = by_subject(run("ad.delegation-target", the_facts=facts(d)), FS11)
     assert finding.status.value == "fail"
     assert finding.remediation is not None
-    commands = [line for line in finding.remediation.powershell.splitlines() if not line.startswith("#")]
-    assert commands == ["setspn -D 'HOST/fs11.contoso.com' 'OLD-FS$'"]
+    [move] = finding.remediation.actions
+    assert isinstance(move, MoveSpn) and move.add_to is None  # FS11 holds it already: nothing to register
+    assert [(h.distinguished_name, h.spn) for h in move.remove_from] == [("CN=OLD-FS,DC=contoso,DC=com",
+                                                                          "HOST/fs11.contoso.com")]
 
 
 def test_duplicate_spn_fix_is_only_comments_when_the_file_server_account_is_unknown() -> None:
@@ -212,7 +216,8 @@ def test_duplicate_spn_fix_is_only_comments_when_the_file_server_account_is_unkn
                                      sam_account_name="B$")]
     finding = by_subject(run("ad.delegation-target", the_facts=facts(d)), FS11)
     assert finding.status.value == "fail" and finding.remediation is not None
-    assert all(line.startswith("#") for line in finding.remediation.powershell.splitlines())
+    assert [a.kind for a in finding.remediation.actions] == ["manual"]  # a reminder naming the holders, no command
+    assert finding.remediation.powershell.startswith("Write-Warning '") and "\n" not in finding.remediation.powershell
 
 
 def test_delegation_fix_adds_only_the_missing_values() -> None:
@@ -221,8 +226,10 @@ def test_delegation_fix_adds_only_the_missing_values() -> None:
         "hv01.contoso.com", allowed_to_delegate_to=["cifs/FS01", "cifs/fs11.contoso.com", "cifs/FS11"])),
         "hv01.contoso.com", FS01)
     assert finding.status.value == "fail" and finding.remediation is not None
-    add = finding.remediation.powershell.splitlines()[0]
-    assert add == "Set-ADComputer -Identity 'HV01' -Add @{'msDS-AllowedToDelegateTo' = @('cifs/fs01.contoso.com')}"
+    add = finding.remediation.actions[0]
+    assert isinstance(add, AddDelegationValues) and add.computer == "HV01"
+    assert add.values == ["cifs/fs01.contoso.com"]
+    assert add.before == ["cifs/FS01", "cifs/fs11.contoso.com", "cifs/FS11"]
     assert "cifs/FS01" not in (finding.remediation.revert or "")
 
 
@@ -305,7 +312,7 @@ def test_spn_values_from_ad_cannot_escape_a_comment_of_the_fix() -> None:
                            SpnHolder(spn="HOST/fs11.contoso.com", distinguished_name="CN=B,DC=contoso,DC=com")]
     finding = by_subject(run("ad.delegation-target", the_facts=facts(d)), FS11)
     assert finding.remediation is not None
-    assert all(line.startswith("#") for line in finding.remediation.powershell.splitlines())
+    pwsh_syntax.assert_values_in_literals(finding.remediation.powershell, ["Remove-Item C:\\ -Recurse"])
 
 
 def test_export_and_import_on_one_server_written_with_and_without_the_root_dot_are_one_pair() -> None:

@@ -88,11 +88,15 @@ def test_share_host_group_direct_nested_and_missing() -> None:
     found = run("path.share-host-group", the_facts=facts(host_facts=h))
     assert by_subject(found, EXPORT).status.value == "fail"
     fix = by_subject(found, EXPORT).remediation
-    assert fix is not None and fix.revert is not None and "Add-LocalGroupMember" in fix.powershell
+    assert fix is not None and fix.revert is not None
+    # ADSI, not Add-LocalGroupMember (absent on Windows Server 2012 R2 without WMF 5.1); the group by
+    # its SID, the member by the SID read from AD
+    assert ".Add(\"WinNT://$Member\")" in fix.powershell and "Add-LocalGroupMember" not in fix.powershell
+    assert f"@('S-1-5-32-544', '{VMM_SID}')" in fix.powershell
     # idempotent without hiding a missing group, an unknown account or access denied
     assert "SilentlyContinue" not in fix.powershell
-    assert "catch [Microsoft.PowerShell.Commands.MemberExistsException] { }" in fix.powershell
-    assert "catch [Microsoft.PowerShell.Commands.MemberNotFoundException] { }" in fix.revert
+    assert "$e.ErrorCode -ne -2147023518) { throw }" in fix.powershell  # only ERROR_MEMBER_IN_ALIAS passes
+    assert "$e.ErrorCode -ne -2147023519) { throw }" in fix.revert  # only ERROR_MEMBER_NOT_IN_ALIAS passes
     groups = [g.model_copy(update={"member_sids": [VMM_SID]}) if g.sid == "S-1-5-32-547" else g for g in groups]
     h["fs01.contoso.com"] = h["fs01.contoso.com"].model_copy(update={"local_groups": groups})
     assert status_of("path.share-host-group", EXPORT, facts(host_facts=h)) == "pass"  # Power Users, directly
