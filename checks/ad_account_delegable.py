@@ -25,9 +25,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from offlineprep import checkkit
+from offlineprep import checkkit, remediation
+from offlineprep.actions import ActionBase
 from offlineprep.engine import CheckContext, Need, check
-from offlineprep.model import Outcome, Phase, Remediation, Status
+from offlineprep.model import Outcome, Status
 from offlineprep.pwsh import quote
 
 PROTECTED_USERS_RID = "525"
@@ -80,22 +81,19 @@ def judge_account(ctx: CheckContext, account: str) -> Outcome:
     }
     identity = principal.sam_account_name or account
     problems = []
-    fixes, reverts = [], []
+    fixes: list[ActionBase] = []
     if uac & checkkit.UAC_NOT_DELEGATED:
         problems.append("it is marked 'Account is sensitive and cannot be delegated' (NOT_DELEGATED)")
-        fixes.append(f"Set-ADAccountControl -Identity {quote(identity)} -AccountNotDelegated $false")
-        reverts.append(f"Set-ADAccountControl -Identity {quote(identity)} -AccountNotDelegated $true")
+        fixes.append(remediation.clear_not_delegated(identity, uac=principal.user_account_control))
     if protected:
         problems.append("it is a member of Protected Users, whose members are never delegated")
         # by SID: the group's name is localised ("Geschützte Benutzer"); a nested membership must be
-        # removed from the group in between, which tokenGroups does not name
-        group = quote(protected[0])
-        fixes.append(f"Remove-ADGroupMember -Identity {group} -Members {quote(identity)} -Confirm:$false"
-                     "   # Protected Users; if nested, remove the group that holds the account instead")
-        reverts.append(f"Add-ADGroupMember -Identity {group} -Members {quote(identity)}")
+        # removed from the group in between, which tokenGroups does not name (the fix says so)
+        fixes.append(remediation.leave_protected_users(identity, protected[0], member_dn=principal.distinguished_name,
+                                                       label=account))
     if uac & checkkit.UAC_ACCOUNTDISABLE:
         problems.append("it is disabled")
-        fixes.append(f"Enable-ADAccount -Identity {quote(identity)}")
+        fixes.append(remediation.enable_account(identity, uac=principal.user_account_control))
     evidence["token_groups_read"] = principal.groups_known()
     if not problems:
         if not principal.groups_known():
@@ -112,10 +110,5 @@ def judge_account(ctx: CheckContext, account: str) -> Outcome:
         message=f"{identity} cannot be delegated: " + "; ".join(problems)
         + ("" if principal.groups_known() else " (tokenGroups was not returned, so Protected Users was not checked)"),
         evidence=evidence,
-        remediation=Remediation(
-            summary=f"Make {identity} delegable",
-            powershell="\n".join(fixes),
-            revert="\n".join(reverts) or None,
-            phase=Phase.DIRECTORY,
-        ),
+        remediation=remediation.remediation(f"Make {identity} delegable", fixes),
     )

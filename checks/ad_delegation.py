@@ -63,7 +63,7 @@ from offlineprep.names import PathRef, is_exact_spn, is_fqdn, parse_spn, short_n
 from offlineprep.remediation import (
     ad_identity,
     add_delegation,
-    allow_resource_based_delegation,
+    allow_delegation_from,
     enable_protocol_transition,
     replace_unconstrained,
 )
@@ -226,25 +226,27 @@ def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
                        f"{identity} is in {host_domain} and {name} is in {where.domain} ({where.source}): classic "
                        f"constrained delegation{listed} does not cross domains, so the file server's account must "
                        f"allow {identity} by resource-based constrained delegation{unseen}",
-                       evidence, allow_resource_based_delegation(server_account, where.domain, identity, host_domain,
-                                                                 subject))
+                       evidence, allow_delegation_from(
+                           server_account, [identity], [subject], computer_domain=where.domain,
+                           before=list(path_computer.rbcd_allowed_sids) if read_there and path_computer else None))
 
     if unconstrained and not (cifs_used and protocol_transition):
         return verdict(Status.FAIL, f"{identity} is trusted for unconstrained delegation (TRUSTED_FOR_DELEGATION) in "
                        f"place of constrained delegation to cifs/{name} with any authentication protocol",
-                       evidence, replace_unconstrained(identity, wanted, subject))
+                       evidence, replace_unconstrained(identity, wanted, subject, before=entries, uac=uac))
     if cifs_used and (protocol_transition or not rbcd):
         if not protocol_transition:
             return verdict(Status.FAIL, f"{identity} may delegate to {cifs_used[0]} with Kerberos only: "
                            "'Use any authentication protocol' (TRUSTED_TO_AUTH_FOR_DELEGATION) is off",
-                           evidence, enable_protocol_transition(identity, subject))
+                           evidence, enable_protocol_transition(identity, subject, uac=uac))
         if unconstrained:
             # S4U2Proxy works (the KDC checks the list; MS-SFU 3.2.5.2.1; measured on Samba's KDC), but
             # every Kerberos ticket forwarded to this host can be reused anywhere: turn it off
             return verdict(Status.WARN, f"{identity} may delegate to {cifs_used[0]} with any authentication "
                            "protocol, but it is also trusted for unconstrained delegation (TRUSTED_FOR_DELEGATION), "
                            "which the walkthrough does not ask for: turn it off",
-                           evidence, replace_unconstrained(identity, wanted, subject))
+                           evidence, replace_unconstrained(identity, wanted, subject, before=entries,
+                                                           uac=uac))
         admin = [r.raw for r in pair.paths if r.is_admin_share]
         if admin:
             return Outcome(status=Status.WARN, subject=subject, target=pair.target, evidence=evidence,
@@ -254,7 +256,7 @@ def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
             return Outcome(status=Status.WARN, subject=subject, target=pair.target, evidence=evidence,
                            message=f"{identity} may delegate to cifs/{name} but not to cifs/{other}: clients that "
                                    "ask for the other name form will fail",
-                           remediation=add_delegation(identity, [f"cifs/{other}"], False, subject))
+                           remediation=add_delegation(identity, [f"cifs/{other}"], False, subject, before=entries))
         return Outcome(status=Status.PASS, subject=subject, target=pair.target, evidence=evidence,
                        message=f"{identity} may delegate to {cifs_used[0]} with any authentication protocol")
     if rbcd:
@@ -262,7 +264,8 @@ def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
                        f"{name} allows {identity} through resource-based constrained delegation "
                        f"(msDS-AllowedToActOnBehalfOfOtherIdentity); the walkthrough's classic setting on "
                        f"{identity} (cifs/{name}, any authentication protocol) is missing",
-                       evidence, add_delegation(identity, wanted, not protocol_transition, subject))
+                       evidence, add_delegation(identity, wanted, not protocol_transition, subject,
+                                                before=entries, uac=uac))
     if host_used:
         message = (f"{identity} may delegate to {host_used[0]} only: S4U2Proxy to cifs/{name}, the SPN the SMB "
                    "client asks for, is refused (the KDC compares the SPN with the list; the HOST alias of "
@@ -277,4 +280,5 @@ def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
         message = f"{identity} may not delegate to cifs/{name} (msDS-AllowedToDelegateTo has no entry for it)"
     if not protocol_transition:
         message += "; 'Use any authentication protocol' (TRUSTED_TO_AUTH_FOR_DELEGATION) is off too"
-    return verdict(Status.FAIL, message, evidence, add_delegation(identity, wanted, not protocol_transition, subject))
+    return verdict(Status.FAIL, message, evidence, add_delegation(identity, wanted, not protocol_transition, subject,
+                                                                  before=entries, uac=uac))

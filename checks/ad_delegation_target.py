@@ -13,7 +13,8 @@ different than that on the target server", Microsoft KB 558115 "Kerberos client 
 KRB_AP_ERR_MODIFIED error"; for aliases Microsoft's "Troubleshooting failure to access Windows file
 server by alias name (CNAME)" names the missing SPN and recommends `netdom computername /add`).
 Such a holder fails, naming both accounts; the fix moves the SPNs to the serving machine's account
-with setspn (removing them from the old holder first, never from the serving machine's account).
+(one `ad.spn` action per SPN, docs/fixes.md: taken off the old holder first, then registered on the
+serving machine's account, never taken off that account; a move is not reverted).
 
 The serving machine is the path computer's own name as it reports it over WinRM
 (HostFacts.computer_name), when host facts were collected for other checks. When they were not
@@ -25,8 +26,8 @@ until the host side confirms it. A clustered file server role answers WinRM on o
 so the account of its client access point is reported as another machine's: waive that finding.
 
 A path computer of another domain than the one read (its DNS suffix, or its own name over WinRM)
-is `error`: its SPN holders live in that domain, and a setspn against a same-named account of the
-domain read would change another machine.
+is `error`, with no fix: its SPN holders live in that domain, and an SPN change against a same-named
+account of the domain read would change another machine.
 """
 
 from __future__ import annotations
@@ -34,13 +35,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from offlineprep import checkkit
+from offlineprep import checkkit, remediation
+from offlineprep.actions import ActionBase
+from offlineprep.actions.types import SpnHolderRef
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.facts import DirectoryFacts, SpnHolder
-from offlineprep.model import Outcome, Phase, Remediation, Status
+from offlineprep.model import Outcome, Status
 from offlineprep.names import short_name
-from offlineprep.pwsh import comment, quote
-from offlineprep.remediation import move_spns
 
 NETBIOS_LENGTH = 15  # a computer's sAMAccountName is its NetBIOS name (at most 15 characters) and $
 
@@ -73,6 +74,11 @@ class Account:
 
     def __init__(self, sam: str, dn: str | None = None) -> None:
         self.sam, self.dn = sam, dn
+
+    @property
+    def identity(self) -> str:
+        """Get-ADComputer's -Identity: the DN when known, else the sAMAccountName without its $."""
+        return self.dn or self.sam.rstrip("$")
 
     def holds(self, holder: SpnHolder) -> bool:
         if self.dn and holder.distinguished_name.casefold() == self.dn.casefold():
@@ -136,12 +142,9 @@ def judge_target(ctx: CheckContext, name: str, is_ip: bool) -> Outcome:
             message=f"no account holds HOST/{spn_name} or cifs/{spn_name}: clients cannot get a Kerberos ticket for "
                     "this name",
             evidence=evidence,
-            remediation=Remediation(
-                summary=f"Register HOST/{spn_name} on the computer account that serves the share ({keeper.sam})",
-                powershell=f"setspn -S {quote('HOST/' + spn_name)} {quote(keeper.sam)}",
-                revert=f"setspn -D {quote('HOST/' + spn_name)} {quote(keeper.sam)}",
-                phase=Phase.DIRECTORY,
-            ),
+            remediation=remediation.remediation(
+                f"Register HOST/{spn_name} on the computer account that serves the share ({keeper.sam})",
+                [remediation.move_spn(f"HOST/{spn_name}", add_to=keeper.identity, add_to_label=keeper.sam)]),
         )
     if len(accounts) > 1:
         listing = "; ".join(accounts)
@@ -150,11 +153,9 @@ def judge_target(ctx: CheckContext, name: str, is_ip: bool) -> Outcome:
             subject=name,
             message=f"{len(accounts)} accounts hold an SPN for {name} ({listing}): Kerberos fails for duplicate SPNs",
             evidence=evidence,
-            remediation=Remediation(
-                summary=f"Remove the duplicate SPNs for {name}, keeping them on the account that serves the share",
-                powershell=deduplicate(holders, serving or own, spn_name),
-                phase=Phase.DIRECTORY,
-            ),
+            remediation=remediation.remediation(
+                f"Remove the duplicate SPNs for {name}, keeping them on the account that serves the share",
+                deduplicate(holders, serving or own, spn_name)),
         )
     holder = holders[0]
     holder_name = holder.sam_account_name or holder.distinguished_name
@@ -171,7 +172,9 @@ def judge_target(ctx: CheckContext, name: str, is_ip: bool) -> Outcome:
                     f"encrypted with the key of {holder_name}, which {where.serving_machine} does not have "
                     "(KRB_AP_ERR_MODIFIED). A stale account behind a DNS alias does this; if the name is the client "
                     "access point of a clustered file server role, the node answered WinRM and this is expected",
-            remediation=move_spns(spns, holder_name, serving.sam),
+            remediation=remediation.remediation(
+                f"Move {', '.join(spns)} from {holder_name} to {serving.sam}, the account of the machine that serves "
+                "the share", move(holders, spns, serving)),
         )
     unconfirmed = why_unconfirmed(ctx, name)
     if own is not None and own.holds(holder):
@@ -187,21 +190,37 @@ def judge_target(ctx: CheckContext, name: str, is_ip: bool) -> Outcome:
     )
 
 
-def deduplicate(holders: list[SpnHolder], keep: Account | None, spn_name: str) -> str:
-    """setspn -D for every holder except the serving machine's own account.
+def deduplicate(holders: list[SpnHolder], keep: Account | None, spn_name: str) -> list[ActionBase]:
+    """Take the name off every holder except the serving machine's own account (and register it there).
 
     The fix script is meant to be run as printed, so it must never remove the name from the
     account that serves the share. When that account is unknown (no WinRM facts and no computer
-    account of that name) the commands stay comments for the administrator to choose.
+    account of that name) the fix is a manual step naming the holders, for the administrator to
+    choose.
     """
+    refs = [holder_ref(h) for h in holders]
     if keep is None:
-        lines = [f"# the account that serves the share is unknown: keep {spn_name} on it, remove it from the others"]
-        lines += [comment(f"setspn -D {quote(h.spn)} {quote(h.sam_account_name or h.distinguished_name)}")
-                  for h in holders]  # comment(): a newline in a value from AD cannot end the comment
-        return "\n".join(lines)
-    lines = [comment(f"keep the SPNs for {spn_name} on {keep.sam}; remove them from every other account:")]
-    lines += [f"setspn -D {quote(h.spn)} {quote(h.sam_account_name or h.distinguished_name)}"
-              for h in holders if not keep.holds(h)]
-    if not any(keep.holds(h) for h in holders):
-        lines.append(f"setspn -S {quote('HOST/' + spn_name)} {quote(keep.sam)}")
-    return "\n".join(lines)
+        listing = "; ".join(f"{r.spn} on {r.label}" for r in refs)
+        return [remediation.manual(f"The account that serves the share is unknown: keep {spn_name} on it and remove "
+                                   f"it from the others ({listing})")]
+    holds = any(keep.holds(h) for h in holders)
+    return [remediation.move_spn(
+        f"HOST/{spn_name}", add_to=None if holds else keep.identity, add_to_label=keep.sam,
+        remove_from=[holder_ref(h) for h in holders if not keep.holds(h)], before=refs)]
+
+
+def move(holders: list[SpnHolder], spns: list[str], to: Account) -> list[ActionBase]:
+    """One move per SPN: off the holder that must not have it, then onto the serving machine's
+    account (a DC refuses a duplicate, so the removal comes first). Nothing is ever taken off `to`."""
+    actions: list[ActionBase] = []
+    for spn in spns:
+        held = [h for h in holders if h.spn == spn]
+        actions.append(remediation.move_spn(spn, add_to=to.identity, add_to_label=to.sam,
+                                            remove_from=[holder_ref(h) for h in held if not to.holds(h)],
+                                            before=[holder_ref(h) for h in held]))
+    return actions
+
+
+def holder_ref(holder: SpnHolder) -> SpnHolderRef:
+    return SpnHolderRef(distinguished_name=holder.distinguished_name, spn=holder.spn,
+                        label=holder.sam_account_name or holder.distinguished_name)

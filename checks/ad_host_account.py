@@ -15,11 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from offlineprep import checkkit
+from offlineprep import checkkit, remediation
+from offlineprep.actions.types import hyperv_host
 from offlineprep.engine import CheckContext, Need, check
-from offlineprep.model import Outcome, Phase, Remediation, Status
+from offlineprep.model import Outcome, Status
 from offlineprep.names import is_fqdn, is_ip_address
-from offlineprep.pwsh import quote
 from offlineprep.remediation import ad_identity
 
 
@@ -66,11 +66,9 @@ def judge_host_account(ctx: CheckContext, host: str) -> Outcome:
             subject=host,
             message=f"no computer account for {host} in {facts.domain_dns_name or 'the domain'}",
             evidence={"searched_for": host},
-            remediation=Remediation(
-                summary=f"Join {host} to the domain",
-                powershell=f"# on {host}:\nAdd-Computer -DomainName {quote(facts.domain_dns_name or '<domain>')} -Restart",
-                phase=Phase.REMINDER,
-            ),
+            remediation=remediation.remediation(f"Join {host} to the domain", [remediation.manual(
+                f"Join {host} to {facts.domain_dns_name or 'the domain'}: on {host} itself, as a local administrator, "
+                f"Add-Computer -DomainName '{facts.domain_dns_name or '<domain>'}' -Restart", hyperv_host(host))]),
         )
     evidence = {"distinguishedName": account.distinguished_name, **checkkit.uac_evidence(account.user_account_control)}
     uac = account.user_account_control or 0
@@ -81,12 +79,8 @@ def judge_host_account(ctx: CheckContext, host: str) -> Outcome:
             subject=host,
             message=f"the computer account {account.sam_account_name or host} is disabled",
             evidence=evidence,
-            remediation=Remediation(
-                summary=f"Enable the computer account of {host}",
-                powershell=f"Enable-ADAccount -Identity (Get-ADComputer -Identity {quote(identity)})",
-                revert=f"Disable-ADAccount -Identity (Get-ADComputer -Identity {quote(identity)})",
-                phase=Phase.DIRECTORY,
-            ),
+            remediation=remediation.remediation(f"Enable the computer account of {host}", [
+                remediation.enable_account(identity, computer=True, uac=account.user_account_control)]),
         )
     return Outcome(status=Status.PASS, subject=host, message=f"{account.sam_account_name} exists and is enabled",
                    evidence=evidence)

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 from offlineprep import checkkit
 from offlineprep.engine import CheckContext, Need, check
-from offlineprep.model import Outcome, Phase, Remediation, Status
+from offlineprep.model import Outcome, Status
 from offlineprep.names import PathRef
-from offlineprep.remediation import on_server
+from offlineprep.remediation import create_folder, create_share
 
 
 @check(
@@ -40,13 +40,7 @@ def judge_path(ctx: CheckContext, ref: PathRef) -> Outcome:
         return Outcome(
             status=Status.FAIL, subject=ref.raw, evidence=evidence,
             message=f"{ref.server} has no share named {ref.share}",
-            remediation=Remediation(
-                summary=f"Create the share {ref.share} on {ref.server}",
-                powershell=on_server(ref.server, "New-Item -ItemType Directory -Path $args[1] -Force | Out-Null; "
-                                     "New-SmbShare -Name $args[0] -Path $args[1]", [ref.share or "", local]),
-                revert=on_server(ref.server, "Remove-SmbShare -Name $args[0] -Force", [ref.share or ""]),
-                phase=Phase.SHARE,
-            ),
+            remediation=create_share(ref.server, ref.share or "", local),
         )
     if facts.exists is None:
         return checkkit.error(ref.raw, f"{ref.server} did not say whether {ref.raw} exists")
@@ -55,11 +49,7 @@ def judge_path(ctx: CheckContext, ref: PathRef) -> Outcome:
         return Outcome(
             status=Status.FAIL, subject=ref.raw, evidence=evidence,
             message=f"{ref.raw} does not exist on {ref.server}" + (f" ({local})" if local != ref.raw else ""),
-            remediation=Remediation(
-                summary=f"Create {local} on {ref.server}",
-                powershell=on_server(ref.server, "New-Item -ItemType Directory -Path $args[0] -Force", [local]),
-                phase=Phase.SHARE,
-            ),
+            remediation=create_folder(ref.server, local),
         )
     if facts.is_directory is False:
         return Outcome(status=Status.FAIL, subject=ref.raw, evidence=evidence,

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from offlineprep import checkkit
+from offlineprep.actions.types import file_server
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.model import Outcome, Status
 from offlineprep.names import PathRef
+from offlineprep.remediation import manual, remediation
 
 
 @check(
@@ -58,8 +60,13 @@ def judge(ctx: CheckContext, ref: PathRef, required: int, unknown: list[str]) ->
         return checkkit.skip(ref.raw, f"{ref.server} did not report free space for {ref.raw}")
     evidence = {"free_bytes": facts.free_bytes, "total_bytes": facts.total_bytes, "required_bytes": required}
     if facts.free_bytes < required:
+        short = gib(required - facts.free_bytes)
         return Outcome(status=Status.WARN, subject=ref.raw, evidence=evidence,
                        message=f"{gib(facts.free_bytes)} free on {ref.raw}, the source VMs' disks need "
-                               f"{gib(required)} ({gib(required - facts.free_bytes)} short)")
+                               f"{gib(required)} ({short} short)",
+                       remediation=remediation(f"Free {short} on {ref.raw}", [manual(
+                           f"Free at least {short} on the volume of {ref.raw} (or extend it), or choose a path on a "
+                           "larger volume: the export needs room for every virtual disk of the source VMs",
+                           file_server(ref.server))]))
     return Outcome(status=Status.PASS, subject=ref.raw, evidence=evidence,
                    message=f"{gib(facts.free_bytes)} free on {ref.raw} for {gib(required)} of virtual disks")

@@ -17,9 +17,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from offlineprep import checkkit
+from offlineprep.actions.types import file_server
 from offlineprep.engine import CheckContext, Need, check
-from offlineprep.model import Outcome, Phase, Remediation, Status
+from offlineprep.model import Outcome, Status
 from offlineprep.names import PathRef, same_computer
+from offlineprep.remediation import manual, remediation
 
 
 @check(
@@ -91,10 +93,8 @@ def _fail(ref: PathRef, reasons: list[str], evidence: dict[str, object]) -> Outc
     return Outcome(
         status=Status.FAIL, subject=ref.raw, evidence={**evidence, "reasons": reasons},
         message="the share is on a Hyper-V host (loopback is not supported by Hyper-V): " + "; ".join(reasons),
-        remediation=Remediation(
-            summary=f"Move {ref.raw} to a file server that is not a Hyper-V host",
-            powershell=("# Create the share on a file server without the Hyper-V role, grant the same permissions,\n"
-                        f"# then change the site's path from {ref.raw} and re-run offlineprep."),
-            phase=Phase.HOST,
-        ),
+        remediation=remediation(f"Move {ref.raw} to a file server that is not a Hyper-V host", [manual(
+            f"Move {ref.raw}: create the share on a file server without the Hyper-V role, grant it the same "
+            "permissions, then change the path in the site file and run offlineprep again",
+            file_server(ref.server))]),
     )

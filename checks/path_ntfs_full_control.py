@@ -21,11 +21,11 @@ from collections.abc import Iterator
 
 from offlineprep import checkkit
 from offlineprep.acl import FULL_CONTROL, SddlError, explain_access, format_mask, parse_sddl
+from offlineprep.actions.types import file_server
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.model import Outcome, Status
 from offlineprep.names import PathRef
-from offlineprep.pwsh import comment
-from offlineprep.remediation import grant_ntfs
+from offlineprep.remediation import manual, ntfs_grant, remediation
 
 
 @check(
@@ -61,13 +61,13 @@ def judge(ctx: CheckContext, ref: PathRef, account: str) -> Outcome:
                        message=f"{account} has Full Control (NTFS) on {ref.raw}")
     missing = FULL_CONTROL & ~explanation.granted
     local = found.path.local_path or ref.local_path or ref.raw
-    fix = grant_ntfs(ref.server, local, account, "F", "Full Control")
+    grant = ntfs_grant(ref.server, local, account, FULL_CONTROL, "Full Control", account_sid=found.principal.object_sid,
+                       before_sddl=found.path.ntfs_sddl, domain_sid=found.domain_sid)
     blocking = explicit_denies(found.path.ntfs_sddl, token.sids, found.domain_sid, missing)
-    if blocking:
-        # icacls /grant adds an explicit allow, which an explicit deny still beats
-        note = "\n".join(comment(f"first remove or narrow the explicit deny {ace}: it wins over any allow "
-                                  f"(icacls {local} /remove:d <that trustee>)") for ace in blocking)
-        fix = fix.model_copy(update={"powershell": note + "\n" + fix.powershell})
+    # icacls /grant adds an explicit allow, which an explicit deny still beats: say so first, in order
+    notes = [manual(f"On {ref.server}, first remove or narrow the explicit deny {ace} on {local}: it wins over any "
+                    "allow (icacls <folder> /remove:d <that trustee>)", file_server(ref.server)) for ace in blocking]
+    fix = remediation(f"Grant {account} Full Control (NTFS) on {local} on {ref.server}", [*notes, grant])
     return Outcome(
         status=Status.FAIL, subject=ref.raw, account=account, evidence=evidence,
         message=f"{account} has {format_mask(explanation.granted)} on {ref.raw} (NTFS); Full Control needs "

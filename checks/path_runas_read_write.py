@@ -12,10 +12,11 @@ from collections.abc import Iterator
 
 from offlineprep import checkkit
 from offlineprep.acl import READ_WRITE, SddlError, explain_access, format_mask
+from offlineprep.actions import ActionBase
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.model import Outcome, Status
 from offlineprep.names import PathRef
-from offlineprep.remediation import grant_ntfs, grant_share
+from offlineprep.remediation import ntfs_grant, remediation, share_grant
 
 
 @check(
@@ -63,19 +64,19 @@ def judge(ctx: CheckContext, ref: PathRef, account: str) -> Outcome:
     ntfs_short = READ_WRITE & ~ntfs.granted
     share_short = READ_WRITE & ~share.granted if share is not None else 0
     layer = "NTFS" if ntfs_short else "the share"
-    share_fix = grant_share(ref.server, ref.share or "", account, "Change") if share_short else None
+    sid, domain_sid = found.principal.object_sid, found.domain_sid
+    actions: list[ActionBase] = []
     if ntfs_short:
         local = found.path.local_path or ref.local_path or ref.raw
-        fix = grant_ntfs(ref.server, local, account, "(R,W)", "read and write")
-        if share_fix is not None:  # both layers are short: one fix alone would leave the finding failing
-            layer = "NTFS and the share"
-            fix = fix.model_copy(update={
-                "summary": f"{fix.summary}; {share_fix.summary}",
-                "powershell": f"{fix.powershell}\n{share_fix.powershell}",
-                "revert": f"{fix.revert}\n{share_fix.revert}"})
-    else:
-        assert share_fix is not None
-        fix = share_fix
+        actions.append(ntfs_grant(ref.server, local, account, READ_WRITE, "read and write", account_sid=sid,
+                                  before_sddl=found.path.ntfs_sddl, domain_sid=domain_sid))
+    if share_short:  # both layers short: one fix alone would leave the finding failing
+        layer = "NTFS and the share" if ntfs_short else layer
+        actions.append(share_grant(ref.server, ref.share or "", account, "Change", account_sid=sid,
+                                   before_sddl=found.path.share.sddl if found.path.share else None,
+                                   domain_sid=domain_sid))
+    granted_where = (["read and write (NTFS)"] if ntfs_short else []) + (["Change on the share"] if share_short else [])
+    fix = remediation(f"Grant {account} {' and '.join(granted_where)} on {ref.raw}", actions)
     return Outcome(
         status=Status.FAIL, subject=ref.raw, account=account, evidence=evidence,
         message=f"{account} gets {format_mask(granted)} on {ref.raw}; read and write are needed "

@@ -18,10 +18,9 @@ from collections.abc import Iterator
 
 from offlineprep import checkkit
 from offlineprep.engine import CheckContext, Need, check
-from offlineprep.model import Outcome, Phase, Remediation, Status
+from offlineprep.model import Outcome, Remediation, Status
 from offlineprep.names import PathRef
-from offlineprep.pwsh import quote
-from offlineprep.remediation import add_local_group_member
+from offlineprep.remediation import add_directory_group_member, add_local_group_member, remediation
 from offlineprep.tokens import member_of_local_group
 
 GROUPS = {
@@ -76,18 +75,17 @@ def judge(ctx: CheckContext, ref: PathRef, account: str) -> Outcome:
         message=f"{account} is in none of Administrators, Power Users, Print Operators, Server Operators on "
                 f"{ref.server}" + (" (a domain controller: these are AD's builtin groups)"
                                    if found.domain_controller else ""),
-        remediation=(add_builtin_group_member(found.principal.object_sid or account, account)
+        remediation=(add_builtin_group_member(found.principal.object_sid or account, account,
+                                              member_dn=found.principal.distinguished_name)
                      if found.domain_controller
-                     else add_local_group_member(ref.server, "S-1-5-32-544", "Administrators", account)),
+                     else add_local_group_member(ref.server, "S-1-5-32-544", "Administrators", account,
+                                                 member_sid=found.principal.object_sid)),
     )
 
 
-def add_builtin_group_member(member: str, account: str) -> Remediation:
+def add_builtin_group_member(member: str, account: str, *, member_dn: str | None = None) -> Remediation:
     """On a DC: Administrators is AD's Builtin\\Administrators (Add-ADGroupMember takes SIDs)."""
-    group = quote("S-1-5-32-544")
-    return Remediation(
-        summary=f"Add {account} to Builtin\\Administrators in Active Directory (the share is on a domain controller)",
-        powershell=f"Add-ADGroupMember -Identity {group} -Members {quote(member)}",
-        revert=f"Remove-ADGroupMember -Identity {group} -Members {quote(member)} -Confirm:$false",
-        phase=Phase.LOCAL_GROUPS,
-    )
+    return remediation(
+        f"Add {account} to Builtin\\Administrators in Active Directory (the share is on a domain controller)",
+        [add_directory_group_member("S-1-5-32-544", "Builtin\\Administrators", member, member_dn=member_dn,
+                                    label=account)])

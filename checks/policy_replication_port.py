@@ -17,10 +17,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from offlineprep import checkkit
+from offlineprep.actions import ActionBase
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.facts import FirewallRule, HostFacts
-from offlineprep.model import Outcome, Phase, Remediation, Status
-from offlineprep.remediation import on_server
+from offlineprep.model import Outcome, Remediation, Status
+from offlineprep.remediation import disable_firewall_rules, open_firewall_port, remediation
 
 DEFAULT_PORTS = {"kerberos": 8083, "certificate": 8084}
 
@@ -98,31 +99,16 @@ def replication_port(ctx: CheckContext) -> Iterator[Outcome]:
         yield Outcome(
             status=Status.WARN, subject=host, evidence=evidence,
             message=f"replication listener port TCP {port} ({source}) on {host}: {why}",
-            remediation=unblock(host, port, [r.name for r in block], bool(allow)) if block else Remediation(
-                summary=f"Allow inbound TCP {port} for Hyper-V Replica on {host}",
-                powershell=on_server(host, "New-NetFirewallRule -Name $args[0] -DisplayName $args[0] -Direction "
-                                     "Inbound -Protocol TCP -LocalPort $args[1] -Action Allow",
-                                     ["offlineprep-HVR-" + str(port), str(port)]),
-                revert=on_server(host, "Remove-NetFirewallRule -Name $args[0]", ["offlineprep-HVR-" + str(port)]),
-                phase=Phase.HOST,
-            ),
+            remediation=unblock(host, port, [r.name for r in block], bool(allow)) if block else remediation(
+                f"Allow inbound TCP {port} for Hyper-V Replica on {host}",
+                [open_firewall_port(host, port, before=[r.name for r in allow])]),
         )
 
 
 def unblock(host: str, port: int, block_names: list[str], allowed: bool) -> Remediation:
     """A block rule wins over every allow rule, so adding one more allow rule would change nothing:
     disable the blocking rules (and add the allow rule when none exists)."""
-    names = "$args[2..($args.Count - 1)]"  # the block rules' Names, each passed as data
-    script = f"Disable-NetFirewallRule -Name {names}"
-    revert = f"Enable-NetFirewallRule -Name {names}"
+    actions: list[ActionBase] = [disable_firewall_rules(host, port, block_names)]
     if not allowed:
-        script += ("; New-NetFirewallRule -Name $args[0] -DisplayName $args[0] -Direction Inbound -Protocol TCP "
-                   "-LocalPort $args[1] -Action Allow")
-        revert += "; Remove-NetFirewallRule -Name $args[0]"
-    args = ["offlineprep-HVR-" + str(port), str(port), *block_names]
-    return Remediation(
-        summary=f"Stop blocking inbound TCP {port} on {host} (block rules: {', '.join(block_names)})",
-        powershell=on_server(host, script, args),
-        revert=on_server(host, revert, args),
-        phase=Phase.HOST,
-    )
+        actions.append(open_firewall_port(host, port))
+    return remediation(f"Stop blocking inbound TCP {port} on {host} (block rules: {', '.join(block_names)})", actions)

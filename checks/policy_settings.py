@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from offlineprep import checkkit
 from offlineprep.engine import CheckContext, check
 from offlineprep.model import Outcome, Status
+from offlineprep.remediation import manual, remediation
 from offlineprep.site import PolicyConfig
 from offlineprep.winver import release
 
@@ -108,4 +109,7 @@ def settings(ctx: CheckContext) -> Iterator[Outcome]:
     if not problems:
         yield Outcome(status=Status.PASS, subject=subject, message="policy settings are valid", evidence=evidence)
     for problem in problems:
-        yield Outcome(status=Status.FAIL, subject=subject, message=problem, evidence=evidence)
+        yield Outcome(status=Status.FAIL, subject=subject, message=problem, evidence=evidence,
+                      remediation=remediation(f"Change the policy {subject}", [manual(
+                          f"Replication policy {subject}: {problem}; change it in the site file and where the policy "
+                          "is created (VMM / Azure Site Recovery)")]))

@@ -522,3 +522,33 @@ def describe_mask(mask: int) -> list[str]:
 
 def format_mask(mask: int) -> str:
     return f"0x{mask:X} ({', '.join(describe_mask(mask))})"
+
+
+# --------------------------------------------------------------------------- writing SDDL
+
+_FLAG_ORDER = ("OI", "CI", "NP", "IO", "ID", "SA", "FA", "TP", "CR")
+_ACL_FLAG_ORDER = ("P", "AR", "AI", "NO_ACCESS_CONTROL")
+
+
+def format_ace(ace: Ace) -> str:
+    """One ACE in SDDL (MS-DTYP 2.5.1.1): the mask in hex and the SID in full, so it reads the same
+    whatever domain parses it."""
+    flags = "".join(f for f in _FLAG_ORDER if f in ace.flags)
+    fields = [ace.type, flags, f"0x{ace.mask:x}", ace.object_type, ace.inherited_object_type, ace.sid]
+    if ace.condition:
+        fields.append(ace.condition)
+    return "(" + ";".join(fields) + ")"
+
+
+def format_sddl(sd: SecurityDescriptor) -> str:
+    """The descriptor in SDDL (owner, group, DACL); a null DACL is `D:NO_ACCESS_CONTROL`."""
+    out = (f"O:{sd.owner}" if sd.owner else "") + (f"G:{sd.group}" if sd.group else "")
+    flags = "".join(f for f in _ACL_FLAG_ORDER if f in sd.dacl_flags)
+    if sd.dacl is None:
+        return out + "D:NO_ACCESS_CONTROL" if "NO_ACCESS_CONTROL" in sd.dacl_flags else out
+    return out + "D:" + flags + "".join(format_ace(a) for a in sd.dacl)
+
+
+def explicit_aces_of(sd: SecurityDescriptor, sid: str) -> list[Ace]:
+    """The entries of `sid` written on the object itself (not inherited), in stored order."""
+    return [a for a in sd.dacl or () if "ID" not in a.flags and a.sid.upper() == sid.upper()]

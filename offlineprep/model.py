@@ -12,6 +12,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from offlineprep.actions.types import Action, Phase
+
+__all__ = ["Phase"]  # re-exported: checks and renderers import it from here
+
 
 class Status(str, Enum):
     """What a check decided for one subject.
@@ -41,22 +45,15 @@ class Severity(IntEnum):
         return self.name.lower()
 
 
-class Phase(str, Enum):
-    """Where a remediation belongs in the fix script's safe order."""
-
-    DIRECTORY = "directory"  # AD: delegation, account flags
-    SHARE = "share"  # share permissions
-    NTFS = "ntfs"  # NTFS permissions
-    LOCAL_GROUPS = "local-groups"  # local group membership on the file server
-    HOST = "host"  # host settings: firewall, replication listener, moving a share
-    REMINDER = "reminder"  # ticket purge, AD replication, manual decisions
-
-
 class Remediation(BaseModel):
-    """The PowerShell that fixes a finding, filled with the real object names.
+    """The fix of a finding: typed `actions` (offlineprep.actions, docs/fixes.md), and their
+    PowerShell rendering for the report (`powershell`, and `revert`, which undoes the change once
+    initial replication has finished: delegation and broad permissions should not outlive their
+    purpose). Build one with offlineprep.remediation; the text is never parsed back.
 
-    `revert` undoes the change once initial replication has finished (delegation and broad
-    permissions should not outlive their purpose).
+    A remediation without actions (a check pack written before actions existed) keeps working: the
+    report shows its text, and the fix script prints it as a manual step, since nothing says where
+    it would run.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -65,6 +62,7 @@ class Remediation(BaseModel):
     powershell: str
     revert: str | None = None
     phase: Phase = Phase.REMINDER
+    actions: list[Action] = Field(default_factory=list)
 
 
 class Outcome(BaseModel):

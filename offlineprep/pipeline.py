@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from offlineprep import __version__
 from offlineprep.collect.requests import DirectoryRequest, HostRequest
@@ -21,6 +22,7 @@ from offlineprep.errors import UsageError
 from offlineprep.facts import CollectionError, DirectoryFacts, ErrorKind, Facts, HostFacts, ToolStamp
 from offlineprep.model import Finding, Results, Status, ToolInfo, Topology, Verdict
 from offlineprep.names import PathRef
+from offlineprep.remediation import bind_directory
 from offlineprep.site import DirectoryConfig, Site, WinRMConfig
 from offlineprep.waivers import Waiver, apply_waivers
 
@@ -188,7 +190,7 @@ class RunOptions:
 def build_results(site: Site | None, checks: Sequence[CheckSpec], facts: Facts, options: RunOptions) -> Results:
     findings: list[Finding] = []
     if site is not None:
-        findings = evaluate(checks, CheckContext(site=site, facts=facts))
+        findings = send_fixes_to(directory_server(site), evaluate(checks, CheckContext(site=site, facts=facts)))
     today = options.today or date.today()
     findings, waiver_report = apply_waivers(findings, options.waivers, today)
     statistics = dict(facts.statistics)
@@ -204,6 +206,24 @@ def build_results(site: Site | None, checks: Sequence[CheckSpec], facts: Facts, 
         waivers=waiver_report,
         problems=list(options.problems),
     )
+
+
+def directory_server(site: Site) -> str | None:
+    """The domain controller AD fixes go to: the host of the site's [directory] server URL (the AD
+    cmdlets' -Server takes the DC's name; their port is AD Web Services', not LDAP's)."""
+    if site.directory is None:
+        return None
+    return urlsplit(site.directory.server).hostname or None
+
+
+def send_fixes_to(server: str | None, findings: list[Finding]) -> list[Finding]:
+    """Every AD action names `server`, so each AD line of a fix carries -Server (docs/fixes.md)."""
+    out = []
+    for finding in findings:
+        fix = finding.remediation
+        bound = bind_directory(fix, server) if fix is not None else None
+        out.append(finding if bound is fix else finding.model_copy(update={"remediation": bound}))
+    return out
 
 
 def summarise(findings: Sequence[Finding]) -> dict[str, int]:

@@ -1,24 +1,49 @@
-"""The PowerShell that fixes a finding, filled with real names and quoted as data.
+"""Fixes for findings, built as typed actions (offlineprep.actions) with their PowerShell rendering.
 
-Every builder returns a `Remediation` with the change, the command that undoes it after initial
-replication, and the phase that orders it in the fix script. Commands that must run on a file
-server are wrapped in `Invoke-Command -ComputerName … -ArgumentList …` so values stay data there too.
+Checks call these builders; each returns a `Remediation` whose `actions` are the data and whose
+`powershell` / `revert` are the rendering the report shows. The state seen before comes from the
+facts the check judged (keyword arguments such as `before`, `uac`, `before_sddl`). AD actions name
+no domain controller here: the pipeline binds the site's own (`bind_directory`), so every AD line
+gets `-Server`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from offlineprep.acl import FILE_GENERIC_READ, FILE_GENERIC_WRITE, FULL_CONTROL, SddlError, explicit_aces_of, format_ace
+from offlineprep.acl import parse_sddl as _parse_sddl
+from offlineprep.actions import powershell as ps
+from offlineprep.actions import types as t
 from offlineprep.model import Phase, Remediation
 from offlineprep.pwsh import quote, quote_list
 
-TICKET_REMINDER = (
-    "# After any delegation change: let AD replicate, then refresh the host's Kerberos tickets\n"
-    "repadmin /syncall /AdeP\n"
-    "Invoke-Command -ComputerName {host} -ScriptBlock {{ klist purge -li 0x3e7 }}   # or reboot the host"
-)
+_ICACLS_SIMPLE = {"F": FULL_CONTROL, "(R,W)": FILE_GENERIC_READ | FILE_GENERIC_WRITE}
+
+
+def remediation(summary: str, actions: Sequence[t.ActionBase]) -> Remediation:
+    """A remediation of `actions`, its text rendered from them (never written by hand)."""
+    powershell, revert = ps.snippet(actions)
+    phases = [a.phase for a in actions if not isinstance(a, t.ManualStep | t.RefreshTickets)]
+    order = list(Phase)
+    phase = min(phases, key=order.index) if phases else Phase.REMINDER
+    return Remediation(summary=summary, powershell=powershell, revert=revert, phase=phase,
+                       actions=list(actions))
+
+
+def bind_directory(fix: Remediation, server: str | None) -> Remediation:
+    """`fix` with its AD actions sent to `server` (the site's domain controller), text rendered again."""
+    if not fix.actions or not server:
+        return fix
+    actions = [a.bound_to_directory(server) for a in fix.actions]
+    if all(new is old for new, old in zip(actions, fix.actions, strict=True)):
+        return fix
+    return remediation(fix.summary, actions)
 
 
 def on_server(server: str, script: str, args: list[str]) -> str:
-    """Run `script` on `server` with `args` passed as data ($args[0], $args[1], …)."""
+    """Text of `script` run on `server` with `args` as data: for check packs that still write their
+    fix as text (the fix script shows such a fix as a manual step)."""
     return (
         f"Invoke-Command -ComputerName {quote(server)} -ArgumentList {quote_list(args)} -ScriptBlock {{\n"
         f"    {script}\n}}"
@@ -31,143 +56,171 @@ def ad_identity(sam_account_name: str | None, fallback: str) -> str:
 
 
 def delegation_values(host_identity: str, verb: str, spns: list[str]) -> str:
-    """`Set-ADComputer -Add` (or `-Remove`) of msDS-AllowedToDelegateTo values: the one shape the fix
-    script rewrites into its re-runnable form (render.fixscript)."""
-    return f"Set-ADComputer -Identity {quote(host_identity)} -{verb} @{{'msDS-AllowedToDelegateTo' = {quote_list(spns)}}}"
+    """The re-runnable PowerShell that adds (`verb` Add) or removes (Remove) delegation values."""
+    action = t.AddDelegationValues(computer=host_identity, values=spns)
+    return "\n".join(ps.fix_lines(action) if verb == "Add" else ps.revert_lines(action))
 
 
-def add_delegation(host_identity: str, spns: list[str], protocol_transition: bool, host_name: str) -> Remediation:
-    lines = [delegation_values(host_identity, "Add", spns)]
-    revert = [delegation_values(host_identity, "Remove", spns)]
+# --------------------------------------------------------------------------- Active Directory
+
+
+def _refresh(host_name: str) -> t.RefreshTickets:
+    return t.RefreshTickets(owner=t.hyperv_host(host_name))
+
+
+def _values(host_identity: str, spns: list[str], before: list[str] | None) -> t.AddDelegationValues:
+    was = list(before or [])
+    return t.AddDelegationValues(computer=host_identity, values=spns, before=was,
+                                 after=was + [s for s in spns if s not in was])
+
+
+def _transition(host_identity: str, uac: int | None, clear_unconstrained: bool = False) -> t.SetProtocolTransition:
+    flags = {t.UAC_TRUSTED_TO_AUTH_FOR_DELEGATION: True}
+    if clear_unconstrained:
+        flags[t.UAC_TRUSTED_FOR_DELEGATION] = False
+    return t.SetProtocolTransition(account=host_identity, before_uac=uac, after_uac=t.uac_after(uac, flags),
+                                   clear_unconstrained=clear_unconstrained)
+
+
+def add_delegation(host_identity: str, spns: list[str], protocol_transition: bool, host_name: str, *,
+                   before: list[str] | None = None, uac: int | None = None) -> Remediation:
+    actions: list[t.ActionBase] = [_values(host_identity, spns, before)]
     if protocol_transition:
-        lines.append(f"Get-ADComputer -Identity {quote(host_identity)} | Set-ADAccountControl -TrustedToAuthForDelegation $true")
-        revert.append(
-            f"Get-ADComputer -Identity {quote(host_identity)} | Set-ADAccountControl -TrustedToAuthForDelegation $false"
-        )
-    lines.append(TICKET_REMINDER.format(host=quote(host_name)))
-    return Remediation(
-        summary=f"Trust {host_identity} for delegation to {', '.join(spns)} with any authentication protocol",
-        powershell="\n".join(lines),
-        revert="\n".join(revert),
-        phase=Phase.DIRECTORY,
-    )
+        actions.append(_transition(host_identity, uac))
+    actions.append(_refresh(host_name))
+    return remediation(f"Trust {host_identity} for delegation to {', '.join(spns)} with any authentication protocol",
+                       actions)
 
 
-def enable_protocol_transition(host_identity: str, host_name: str) -> Remediation:
-    return Remediation(
-        summary=f"Turn on 'Use any authentication protocol' (protocol transition) for {host_identity}",
-        powershell=(
-            f"Get-ADComputer -Identity {quote(host_identity)} | Set-ADAccountControl -TrustedToAuthForDelegation $true\n"
-            + TICKET_REMINDER.format(host=quote(host_name))
-        ),
-        revert=f"Get-ADComputer -Identity {quote(host_identity)} | Set-ADAccountControl -TrustedToAuthForDelegation $false",
-        phase=Phase.DIRECTORY,
-    )
+def enable_protocol_transition(host_identity: str, host_name: str, *, uac: int | None = None) -> Remediation:
+    return remediation(f"Turn on 'Use any authentication protocol' (protocol transition) for {host_identity}",
+                       [_transition(host_identity, uac), _refresh(host_name)])
 
 
-def replace_unconstrained(host_identity: str, spns: list[str], host_name: str) -> Remediation:
+def replace_unconstrained(host_identity: str, spns: list[str], host_name: str, *, before: list[str] | None = None,
+                          uac: int | None = None) -> Remediation:
     """`spns`: only those still missing (an empty list when the constrained entries are already there)."""
-    lines = [f"Get-ADComputer -Identity {quote(host_identity)} | Set-ADAccountControl -TrustedForDelegation $false "
-             "-TrustedToAuthForDelegation $true"]
+    actions: list[t.ActionBase] = [_transition(host_identity, uac, clear_unconstrained=True)]
     if spns:
-        lines.append(delegation_values(host_identity, "Add", spns))
-    lines.append(TICKET_REMINDER.format(host=quote(host_name)))
+        actions.append(_values(host_identity, spns, before))
+    actions.append(_refresh(host_name))
     target = f"constrained delegation to {', '.join(spns)}" if spns else "its constrained delegation entries"
-    return Remediation(
-        summary=f"Replace unconstrained delegation on {host_identity} by {target}",
-        powershell="\n".join(lines),
-        revert=delegation_values(host_identity, "Remove", spns) if spns else None,
-        phase=Phase.DIRECTORY,
-    )
+    return remediation(f"Replace unconstrained delegation on {host_identity} by {target}", actions)
 
 
-def grant_ntfs(server: str, local_path: str, account: str, rights: str, what: str) -> Remediation:
-    grant = f"{account}:(OI)(CI){rights}"
-    script = "icacls $args[0] /grant $args[1]"
-    return Remediation(
-        summary=f"Grant {account} {what} (NTFS) on {local_path} on {server}",
-        powershell=on_server(server, script, [local_path, grant]),
-        revert=on_server(server, "icacls $args[0] /remove:g $args[1]", [local_path, account]),
-        phase=Phase.NTFS,
-    )
+def allow_delegation_from(path_computer: str, hosts: list[str], host_names: list[str], *,
+                          before: list[str] | None = None, computer_domain: str | None = None) -> Remediation:
+    """Resource-based delegation on the path computer (the cross-domain form). `computer_domain`: the
+    path computer's domain when it is not the one read (its account is read and written there; the
+    hosts are read from the site's DC); `before`: the SIDs it allows, when its account was read."""
+    actions: list[t.ActionBase] = [t.AllowDelegationFrom(computer=path_computer, principals=hosts,
+                                                         computer_domain=computer_domain, before=list(before or []))]
+    actions += [_refresh(name) for name in host_names]
+    where = f" ({computer_domain})" if computer_domain else ""
+    return remediation(f"Let {', '.join(hosts)} delegate to {path_computer}{where} (resource-based constrained "
+                       "delegation, set on the file server's account in its own domain)", actions)
 
 
-def grant_share(server: str, share: str, account: str, access_right: str) -> Remediation:
-    script = "Grant-SmbShareAccess -Name $args[0] -AccountName $args[1] -AccessRight $args[2] -Force"
-    return Remediation(
-        summary=f"Grant {account} {access_right} on share {share} on {server}",
-        powershell=on_server(server, script, [share, account, access_right]),
-        revert=on_server(server, "Revoke-SmbShareAccess -Name $args[0] -AccountName $args[1] -Force", [share, account]),
-        phase=Phase.SHARE,
-    )
+def clear_not_delegated(identity: str, *, uac: int | None = None) -> t.ClearNotDelegated:
+    return t.ClearNotDelegated(account=identity, before_uac=uac,
+                               after_uac=t.uac_after(uac, {t.UAC_NOT_DELEGATED: False}))
 
 
-def add_local_group_member(server: str, group_sid: str, group_name: str, account: str) -> Remediation:
-    """Safe to run twice, yet loud when it matters: only "already a member" (and, in the revert, "not
-    a member") is passed over; a missing group, an unknown account or access denied still stops."""
-    script = ("try { Add-LocalGroupMember -SID $args[0] -Member $args[1] -ErrorAction Stop } "
-              "catch [Microsoft.PowerShell.Commands.MemberExistsException] { }")
-    revert = ("try { Remove-LocalGroupMember -SID $args[0] -Member $args[1] -ErrorAction Stop } "
-              "catch [Microsoft.PowerShell.Commands.MemberNotFoundException] { }")
-    return Remediation(
-        summary=f"Add {account} to {group_name} on {server}",
-        powershell=on_server(server, script, [group_sid, account]),
-        revert=on_server(server, revert, [group_sid, account]),
-        phase=Phase.LOCAL_GROUPS,
-    )
+def leave_protected_users(identity: str, group_sid: str, *, member_dn: str | None = None,
+                          label: str = "") -> t.LeaveProtectedUsers:
+    return t.LeaveProtectedUsers(group_sid=group_sid, member=identity, member_dn=member_dn, member_label=label)
 
 
-# --------------------------------------------------------------------------- resource-based delegation, SPN moves
+def enable_account(identity: str, *, computer: bool = False, uac: int | None = None) -> t.EnableAccount:
+    return t.EnableAccount(account=identity, computer=computer, before_uac=uac,
+                           after_uac=t.uac_after(uac, {t.UAC_ACCOUNTDISABLE: False}))
 
 
-def allow_resource_based_delegation(
-    file_server: str, file_server_domain: str, host_identity: str, host_domain: str, host_name: str
-) -> Remediation:
-    """Let `host_identity` (of `host_domain`) delegate to the computer account `file_server` (of
-    `file_server_domain`) by resource-based constrained delegation, the kind that crosses domains.
-
-    Set-ADComputer -PrincipalsAllowedToDelegateToAccount writes msDS-AllowedToActOnBehalfOfOtherIdentity
-    and replaces the list ("Running Set-ADComputer without specifying the first principal will cause
-    it to get overridden", Set-ADComputer docs), so the principals allowed already are kept and the
-    host is added once; the host's account is read from its own domain and the file server's
-    written in its own (-Server takes a domain name), as Microsoft's cross-domain example does
-    (Application Proxy "SSO using KCD", delegation in a different domain). The revert removes only
-    this host.
-    """
-    fs, fs_dom, hv, hv_dom = quote(file_server), quote(file_server_domain), quote(host_identity), quote(host_domain)
-    read = (f"$fileServer = Get-ADComputer -Identity {fs} -Server {fs_dom} -Properties PrincipalsAllowedToDelegateToAccount\n"
-            f"$hyperVHost = Get-ADComputer -Identity {hv} -Server {hv_dom}\n"
-            "$others = @($fileServer.PrincipalsAllowedToDelegateToAccount | "
-            "Where-Object { $_ -ne $hyperVHost.DistinguishedName })\n")
-    fix = (read + f"Set-ADComputer -Identity $fileServer -Server {fs_dom} "
-           "-PrincipalsAllowedToDelegateToAccount (@($others) + $hyperVHost)\n"
-           + TICKET_REMINDER.format(host=quote(host_name)))
-    revert = (read + "if ($others.Count -gt 0) {\n"
-              f"    Set-ADComputer -Identity $fileServer -Server {fs_dom} -PrincipalsAllowedToDelegateToAccount $others\n"
-              "} else {\n"
-              f"    Set-ADComputer -Identity $fileServer -Server {fs_dom} -Clear 'msDS-AllowedToActOnBehalfOfOtherIdentity'\n"
-              "}")
-    return Remediation(
-        summary=(f"Allow {host_identity} ({host_domain}) to delegate to {file_server} ({file_server_domain}) by "
-                 "resource-based constrained delegation, set on the file server's account in its own domain"),
-        powershell=fix,
-        revert=revert,
-        phase=Phase.DIRECTORY,
-    )
+def add_directory_group_member(group_sid: str, group_label: str, member: str, *, member_dn: str | None = None,
+                               label: str = "") -> t.AddDirectoryGroupMember:
+    return t.AddDirectoryGroupMember(group_sid=group_sid, group_label=group_label, member=member, member_dn=member_dn,
+                                     member_label=label)
 
 
-def move_spns(spns: list[str], from_account: str, to_account: str) -> Remediation:
-    """Move SPNs from the account that wrongly holds them (a retired server behind a DNS alias) to the
-    account of the machine that serves the share.
+def move_spn(spn: str, *, add_to: str | None, add_to_label: str = "", remove_from: Sequence[t.SpnHolderRef] = (),
+             before: Sequence[t.SpnHolderRef] = ()) -> t.MoveSpn:
+    return t.MoveSpn(spn=spn, add_to=add_to, add_to_label=add_to_label, remove_from=list(remove_from),
+                     before=list(before))
 
-    `setspn -D` from the old holder first: `setspn -S` refuses to add an SPN another account holds.
-    Nothing is ever removed from `to_account`. No revert: this corrects the directory (tickets for
-    the name were encrypted with the wrong key); putting the SPNs back would break the share again.
-    """
-    fix = [f"setspn -D {quote(spn)} {quote(from_account)}" for spn in spns]
-    fix += [f"setspn -S {quote(spn)} {quote(to_account)}" for spn in spns]
-    return Remediation(
-        summary=f"Move {', '.join(spns)} from {from_account} to {to_account}, the account of the machine that serves the share",
-        powershell="\n".join(fix),
-        phase=Phase.DIRECTORY,
-    )
+
+# --------------------------------------------------------------------------- file servers and hosts
+
+
+def _account_aces(before_sddl: str | None, account_sid: str | None, domain_sid: str | None) -> list[str]:
+    if not (before_sddl and account_sid):
+        return []
+    try:
+        return [format_ace(a) for a in explicit_aces_of(_parse_sddl(before_sddl, domain_sid), account_sid)]
+    except SddlError:
+        return []
+
+
+def ntfs_grant(server: str, local_path: str, account: str, mask: int, what: str, *, account_sid: str | None = None,
+               before_sddl: str | None = None, domain_sid: str | None = None) -> t.GrantNtfsRights:
+    return t.GrantNtfsRights(owner=t.file_server(server), local_path=local_path, account=account, mask=mask,
+                             what=what, account_sid=account_sid, before_sddl=before_sddl,
+                             before_aces=_account_aces(before_sddl, account_sid, domain_sid))
+
+
+def share_grant(server: str, share: str, account: str, access_right: str, *, account_sid: str | None = None,
+                before_sddl: str | None = None, domain_sid: str | None = None) -> t.GrantShareRights:
+    return t.GrantShareRights(owner=t.file_server(server), share=share, account=account,
+                              access_right=access_right,
+                              account_sid=account_sid, before_sddl=before_sddl,
+                              before_aces=_account_aces(before_sddl, account_sid, domain_sid))
+
+
+def grant_ntfs(server: str, local_path: str, account: str, rights: str | int, what: str, *,
+               account_sid: str | None = None, before_sddl: str | None = None,
+               domain_sid: str | None = None) -> Remediation:
+    """`rights`: an access mask, or the icacls spelling the checks used before ("F", "(R,W)")."""
+    mask = rights if isinstance(rights, int) else _ICACLS_SIMPLE[rights]
+    action = ntfs_grant(server, local_path, account, mask, what, account_sid=account_sid, before_sddl=before_sddl,
+                        domain_sid=domain_sid)
+    return remediation(f"Grant {account} {what} (NTFS) on {local_path} on {server}", [action])
+
+
+def grant_share(server: str, share: str, account: str, access_right: str, *, account_sid: str | None = None,
+                before_sddl: str | None = None, domain_sid: str | None = None) -> Remediation:
+    action = share_grant(server, share, account, access_right, account_sid=account_sid, before_sddl=before_sddl,
+                         domain_sid=domain_sid)
+    return remediation(f"Grant {account} {access_right} on share {share} on {server}", [action])
+
+
+def add_local_group_member(server: str, group_sid: str, group_name: str, account: str, *,
+                           member_sid: str | None = None) -> Remediation:
+    """Through ADSI, so it runs on Windows PowerShell 4.0 (Windows Server 2012 R2); re-runnable:
+    "already a member" (and, in the revert, "not a member") is passed over, anything else stops."""
+    action = t.AddLocalGroupMember(owner=t.file_server(server), group_sid=group_sid, group_label=group_name,
+                                   member=account, member_sid=member_sid)
+    return remediation(f"Add {account} to {group_name} on {server}", [action])
+
+
+def create_share(server: str, share: str, local_path: str) -> Remediation:
+    action = t.CreateShare(owner=t.file_server(server), share=share, local_path=local_path)
+    return remediation(f"Create the share {share} on {server}", [action])
+
+
+def create_folder(server: str, local_path: str) -> Remediation:
+    return remediation(f"Create {local_path} on {server}",
+                       [t.CreateFolder(owner=t.file_server(server), local_path=local_path)])
+
+
+def open_firewall_port(host: str, port: int, *, profile: str = "Any", remote_address: Sequence[str] = ("Any",),
+                       before: Sequence[str] = ()) -> t.OpenFirewallPort:
+    name = f"offlineprep-HVR-{port}"
+    return t.OpenFirewallPort(owner=t.hyperv_host(host), rule_name=name, display_name=name, port=port, profile=profile,
+                              remote_address=list(remote_address), before=list(before))
+
+
+def disable_firewall_rules(host: str, port: int, names: Sequence[str]) -> t.DisableFirewallRules:
+    return t.DisableFirewallRules(owner=t.hyperv_host(host), names=list(names), port=port)
+
+
+def manual(text: str, owner: t.Owner | None = None) -> t.ManualStep:
+    return t.ManualStep(owner=owner, text=text)

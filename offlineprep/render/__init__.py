@@ -33,12 +33,14 @@ def writer_for(fmt: str) -> Callable[..., None]:
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
-def write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str, *, bom: bool = False) -> None:
     """Temp file in the same folder, then rename: a reader never sees a half-written report.
 
     An unpaired UTF-16 surrogate from a host cannot be written as UTF-8; values in PowerShell are
     spelled out by `pwsh.quote`, so what is left here is display text and becomes U+FFFD rather
-    than costing the whole file.
+    than costing the whole file. `bom` starts the file with a UTF-8 byte-order mark: Windows
+    PowerShell 5.1 reads a script without one in the ANSI code page (about_Character_Encoding), so
+    the fix script needs it; the other outputs must not have one (JSON forbids it, RFC 8259 8.1).
     """
     text = _LONE_SURROGATE.sub("\ufffd", text)
     path = Path(path)
@@ -46,7 +48,7 @@ def write_atomically(path: Path, text: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+        with os.fdopen(fd, "w", encoding="utf-8-sig" if bom else "utf-8", newline="\n") as handle:
             handle.write(text)
         os.chmod(tmp, _mode_for(path))
         os.replace(tmp, path)

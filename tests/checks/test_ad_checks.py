@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pwsh_syntax
 import pytest
 from builders import DOM, by_subject, directory, facts, hosts, run, site, statuses
 
+from offlineprep.actions.types import AddDelegationValues, AllowDelegationFrom, MoveSpn, RefreshTickets
 from offlineprep.facts import (
     CollectionError,
     ComputerAccount,
@@ -16,13 +19,22 @@ from offlineprep.facts import (
     SpnHolder,
     ToolStamp,
 )
-from offlineprep.remediation import allow_resource_based_delegation, move_spns
+from offlineprep.remediation import allow_delegation_from, bind_directory
 
 FS01, FS11 = "fs01.contoso.com", "fs11.contoso.com"
 # names from AD or the site file that must stay data in the fix (quotes, typographic quotes,
 # subexpressions, backticks, separators, newlines, non-ASCII)
 HOSTILE = ["FS'; Remove-Item C:\\ -Recurse; '", "O\u2019Brien\u2018; Stop-Computer; \u2019", "$(Stop-Computer -Force)",
            "`$env:SECRET`n", "a;b", "x\nRemove-Item C:\\", "\u00d3scar \u00f1 \u201cquoted\u201d"]
+
+
+def set_commands(script: str) -> list[tuple[str, str, str]]:
+    """(cmdlet, -Identity, what) of every Set-AD* change in a rendered fix, in order; the script parses."""
+    pwsh_syntax.assert_valid(script)
+    found = re.findall(r"(Set-AD\w+) -Identity '((?:[^']|'')*)' (-Remove|-ServicePrincipalNames @\{(?:Add|Remove)|"
+                       r"-PrincipalsAllowedToDelegateToAccount)", script)
+    return [(cmdlet, identity.replace("''", "'"), what.replace("-ServicePrincipalNames ", ""))
+            for cmdlet, identity, what in found]
 
 
 def with_computer(name: str, **changes: object):  # type: ignore[no-untyped-def]
@@ -97,8 +109,10 @@ def test_only_the_exact_two_part_cifs_spn_counts() -> None:
         assert entries[0] in finding.message and "exactly cifs/fs01.contoso.com" in finding.message
         assert entries[0] in finding.evidence["entries_that_do_not_match"]
         assert finding.remediation is not None
-        add = finding.remediation.powershell.splitlines()[0]
-        assert "'cifs/fs01.contoso.com'" in add and entries[0] not in add
+        add = finding.remediation.actions[0]  # the values the fix adds (as text: its first line, before)
+        assert isinstance(add, AddDelegationValues)
+        assert "cifs/fs01.contoso.com" in add.values and entries[0] not in add.values
+        assert "'cifs/fs01.contoso.com'" in finding.remediation.powershell
     assert delegation("hv01.contoso.com", FS01, allowed_to_delegate_to=[
         "CIFS/FS01.CONTOSO.COM", "cifs/fs01", "cifs/fs11.contoso.com", "cifs/FS11"])[0] == "pass"
 
@@ -116,8 +130,10 @@ def test_host_spn_in_place_of_cifs_fails() -> None:
     finding = by_subject(run("ad.delegation", the_facts=with_computer(
         "hv01.contoso.com", allowed_to_delegate_to=["HOST/fs01.contoso.com", "HOST/fs01"])), "hv01.contoso.com", FS01)
     assert finding.remediation is not None
-    assert finding.remediation.powershell.splitlines()[0] == (
-        "Set-ADComputer -Identity 'HV01' -Add @{'msDS-AllowedToDelegateTo' = @('cifs/fs01.contoso.com', 'cifs/fs01')}")
+    add = finding.remediation.actions[0]  # Set-ADComputer -Add of these values (as text before)
+    assert isinstance(add, AddDelegationValues) and add.computer == "HV01"
+    assert add.values == ["cifs/fs01.contoso.com", "cifs/fs01"]
+    assert "@('cifs/fs01.contoso.com', 'cifs/fs01')" in finding.remediation.powershell
     status, message = delegation("hv01.contoso.com", FS01, user_account_control=0x1000,
                                  allowed_to_delegate_to=["HOST/fs01.contoso.com"])
     assert status == "fail" and "HOST/" in message and "'Use any authentication protocol'" in message
@@ -289,8 +305,10 @@ def test_duplicate_spn_fix_never_removes_the_name_from_the_file_server_itself() 
     finding = by_subject(run("ad.delegation-target", the_facts=facts(d)), FS11)
     assert finding.status.value == "fail"
     assert finding.remediation is not None
-    commands = [line for line in finding.remediation.powershell.splitlines() if not line.startswith("#")]
-    assert commands == ["setspn -D 'HOST/fs11.contoso.com' 'OLD-FS$'"]
+    [move] = finding.remediation.actions
+    assert isinstance(move, MoveSpn) and move.add_to is None  # FS11 holds it already: nothing to register
+    assert [(h.distinguished_name, h.spn) for h in move.remove_from] == [("CN=OLD-FS,DC=contoso,DC=com",
+                                                                          "HOST/fs11.contoso.com")]
 
 
 def directory_only(d: DirectoryFacts) -> Facts:
@@ -307,13 +325,19 @@ def test_duplicate_spn_fix_is_only_comments_when_the_file_server_account_is_unkn
                                      sam_account_name="B$")]
     finding = by_subject(run("ad.delegation-target", the_facts=directory_only(d)), FS11)
     assert finding.status.value == "fail" and finding.remediation is not None
-    assert all(line.startswith("#") for line in finding.remediation.powershell.splitlines())
-    # the serving machine, as it names itself over WinRM, is the account to keep them on
+    # without WinRM facts the account to keep them on is unknown: a reminder naming the holders, no command
+    assert [a.kind for a in finding.remediation.actions] == ["manual"]
+    assert finding.remediation.powershell.startswith("Write-Warning '") and "\n" not in finding.remediation.powershell
+    # the serving machine, as it names itself over WinRM, is the account to keep them on: off A$ and B$
+    # (Set-ADObject), onto FS11 (Set-ADComputer -ServicePrincipalNames), where setspn -D/-D/-S did it before
     finding = by_subject(run("ad.delegation-target", the_facts=facts(d)), FS11)
     assert finding.remediation is not None
-    assert [line for line in finding.remediation.powershell.splitlines() if not line.startswith("#")] == [
-        "setspn -D 'HOST/fs11.contoso.com' 'A$'", "setspn -D 'HOST/fs11.contoso.com' 'B$'",
-        "setspn -S 'HOST/fs11.contoso.com' 'FS11$'"]
+    [move] = finding.remediation.actions
+    assert isinstance(move, MoveSpn) and move.spn == "HOST/fs11.contoso.com" and move.add_to == "FS11"
+    assert [h.label for h in move.remove_from] == ["A$", "B$"]
+    assert set_commands(finding.remediation.powershell) == [
+        ("Set-ADObject", "CN=A,DC=contoso,DC=com", "-Remove"), ("Set-ADObject", "CN=B,DC=contoso,DC=com", "-Remove"),
+        ("Set-ADComputer", "FS11", "@{Add")]
 
 
 def test_delegation_fix_adds_only_the_missing_values() -> None:
@@ -322,8 +346,10 @@ def test_delegation_fix_adds_only_the_missing_values() -> None:
         "hv01.contoso.com", allowed_to_delegate_to=["cifs/FS01", "cifs/fs11.contoso.com", "cifs/FS11"])),
         "hv01.contoso.com", FS01)
     assert finding.status.value == "fail" and finding.remediation is not None
-    add = finding.remediation.powershell.splitlines()[0]
-    assert add == "Set-ADComputer -Identity 'HV01' -Add @{'msDS-AllowedToDelegateTo' = @('cifs/fs01.contoso.com')}"
+    add = finding.remediation.actions[0]
+    assert isinstance(add, AddDelegationValues) and add.computer == "HV01"
+    assert add.values == ["cifs/fs01.contoso.com"]
+    assert add.before == ["cifs/FS01", "cifs/fs11.contoso.com", "cifs/FS11"]
     assert "cifs/FS01" not in (finding.remediation.revert or "")
 
 
@@ -406,10 +432,11 @@ def test_spn_values_from_ad_cannot_escape_a_comment_of_the_fix() -> None:
                            SpnHolder(spn="HOST/fs11.contoso.com", distinguished_name="CN=B,DC=contoso,DC=com")]
     finding = by_subject(run("ad.delegation-target", the_facts=directory_only(d)), FS11)
     assert finding.remediation is not None
-    assert all(line.startswith("#") for line in finding.remediation.powershell.splitlines())
+    assert [a.kind for a in finding.remediation.actions] == ["manual"]
+    pwsh_syntax.assert_values_in_literals(finding.remediation.powershell, ["Remove-Item C:\\ -Recurse"])
     finding = by_subject(run("ad.delegation-target", the_facts=facts(d)), FS11)
     assert finding.remediation is not None
-    pwsh_syntax.assert_values_in_literals(finding.remediation.powershell, [hostile], "the setspn fix")
+    pwsh_syntax.assert_values_in_literals(finding.remediation.powershell, [hostile], "the SPN fix")
 
 
 def test_export_and_import_on_one_server_written_with_and_without_the_root_dot_are_one_pair() -> None:
@@ -453,10 +480,19 @@ def test_classic_delegation_to_a_file_server_of_another_domain_fails_with_resour
     assert "does not cross domains" in finding.message and "cannot be seen" in finding.message
     assert finding.evidence["path_computer_domain"] == "fabrikam.com"
     assert finding.remediation is not None
-    fix = finding.remediation.powershell
-    assert "Get-ADComputer -Identity 'FS11' -Server 'fabrikam.com' -Properties PrincipalsAllowedToDelegateToAccount" in fix
-    assert "Get-ADComputer -Identity 'HV01' -Server 'contoso.com'" in fix
-    assert "-PrincipalsAllowedToDelegateToAccount (@($others) + $hyperVHost)" in fix
+    # the typed action (text before): resource-based delegation on FS11 in fabrikam.com allowing HV01,
+    # then HV01's tickets purged; FS11's account was not read here, so no SIDs allowed are known
+    rbcd, refresh = finding.remediation.actions
+    assert isinstance(rbcd, AllowDelegationFrom) and isinstance(refresh, RefreshTickets)
+    assert (rbcd.computer, rbcd.computer_domain, rbcd.principals, rbcd.before) == ("FS11", "fabrikam.com", ["HV01"], [])
+    assert refresh.owner is not None and refresh.owner.name == "hv01.contoso.com"
+    # as rendered once the pipeline has bound the site's DC: FS11 read and written in fabrikam.com,
+    # HV01 read through the site's DC (contoso.com), the principals FS11 allows already kept
+    fix = bind_directory(finding.remediation, "dc01.contoso.com").powershell
+    assert "Get-ADComputer -Identity 'FS11' -Properties 'PrincipalsAllowedToDelegateToAccount' -Server 'fabrikam.com'" in fix
+    assert "@('HV01') | ForEach-Object { Get-ADComputer -Identity $_ -Server 'dc01.contoso.com' }" in fix
+    assert "-PrincipalsAllowedToDelegateToAccount (@($allowed) + @($missing)) -Server 'fabrikam.com'" in fix
+    assert set_commands(fix) == [("Set-ADComputer", "FS11", "-PrincipalsAllowedToDelegateToAccount")]
     assert "msDS-AllowedToDelegateTo" not in fix  # the classic list cannot help across domains
 
 
@@ -482,7 +518,11 @@ def test_the_domain_comes_from_the_file_server_itself_over_winrm_behind_an_alias
     finding = by_subject(run("ad.delegation", the_site, facts(d, h)), "hv01.contoso.com", "files.contoso.com")
     assert finding.status.value == "fail"
     assert "as FS11.fabrikam.com reports itself over WinRM" in finding.message
-    assert finding.remediation is not None and "-Identity 'FS11' -Server 'fabrikam.com'" in finding.remediation.powershell
+    assert finding.remediation is not None
+    rbcd = finding.remediation.actions[0]  # on FS11 in fabrikam.com (text before: -Identity 'FS11' -Server 'fabrikam.com')
+    assert isinstance(rbcd, AllowDelegationFrom) and (rbcd.computer, rbcd.computer_domain) == ("FS11", "fabrikam.com")
+    assert "-Identity 'FS11' -Properties 'PrincipalsAllowedToDelegateToAccount' -Server 'fabrikam.com'" in (
+        finding.remediation.powershell)
     # without host facts the alias reads as a contoso.com name: judged as a same-domain path
     same = by_subject(run("ad.delegation", the_site, Facts(tool=ToolStamp(version="t"), directory=d)),
                       "hv01.contoso.com", "files.contoso.com")
@@ -519,11 +559,16 @@ def test_a_disjoint_dns_name_of_an_account_in_the_domain_read_is_the_same_domain
 
 @pytest.mark.parametrize("value", HOSTILE)
 def test_the_resource_based_delegation_fix_keeps_every_value_in_a_literal(value: str) -> None:
-    fix = allow_resource_based_delegation(value, value + ".example", value, "contoso.com", value)
+    fix = bind_directory(allow_delegation_from(value, [value], [value], computer_domain=value + ".example"), "dc01")
     for script in (fix.powershell, fix.revert or ""):
         pwsh_syntax.assert_values_in_literals(script, [value, value + ".example"], "the RBCD fix")
-    plain = allow_resource_based_delegation("FS11", "fabrikam.com", "HV01", "contoso.com", "hv01.contoso.com")
-    assert plain.revert is not None and "-Clear 'msDS-AllowedToActOnBehalfOfOtherIdentity'" in plain.revert
+    # the revert removes only this host; the list is cleared ($null, where -Clear of the attribute was
+    # written before) only when no other principal remains
+    plain = allow_delegation_from("FS11", ["HV01"], ["hv01.contoso.com"], computer_domain="fabrikam.com")
+    assert plain.revert is not None
+    assert "$remaining = @($allowed | Where-Object { $names -notcontains $_ })" in plain.revert
+    assert "-PrincipalsAllowedToDelegateToAccount $remaining -Server 'fabrikam.com'" in plain.revert
+    assert "-PrincipalsAllowedToDelegateToAccount $null -Server 'fabrikam.com'" in plain.revert
 
 
 # ----------------------------------------------------------------- the serving machine (issue 11 item 4)
@@ -556,10 +601,40 @@ def test_a_retired_account_holding_the_alias_fails_naming_both_and_the_fix_moves
     assert finding.status.value == "fail"
     assert "FILES$ holds" in finding.message and "FS11.contoso.com" in finding.message and "FS11$" in finding.message
     assert "KRB_AP_ERR_MODIFIED" in finding.message
-    assert finding.remediation is not None and finding.remediation.revert is None
-    assert finding.remediation.powershell.splitlines() == [
-        "setspn -D 'HOST/FILES' 'FILES$'", "setspn -D 'HOST/files.contoso.com' 'FILES$'",
-        "setspn -S 'HOST/FILES' 'FS11$'", "setspn -S 'HOST/files.contoso.com' 'FS11$'"]
+    assert finding.remediation is not None and finding.remediation.revert is None  # a move is not undone
+    # one ad.spn action per SPN (text before: setspn -D from FILES$, then setspn -S to FS11$)
+    fs11, files = "CN=FS11,CN=Computers,DC=contoso,DC=com", "CN=FILES,CN=Computers,DC=contoso,DC=com"
+    moves = finding.remediation.actions
+    assert [(m.spn, m.add_to, [h.distinguished_name for h in m.remove_from])
+            for m in moves if isinstance(m, MoveSpn)] == [
+        ("HOST/FILES", fs11, [files]), ("HOST/files.contoso.com", fs11, [files])]
+    assert len(moves) == 2
+    assert set_commands(finding.remediation.powershell) == [
+        ("Set-ADObject", files, "-Remove"), ("Set-ADComputer", fs11, "@{Add"),
+        ("Set-ADObject", files, "-Remove"), ("Set-ADComputer", fs11, "@{Add")]
+    assert "@{Add = 'HOST/FILES'}" in finding.remediation.powershell
+    assert "@{Add = 'HOST/files.contoso.com'}" in finding.remediation.powershell
+
+
+def test_the_spn_move_never_takes_the_spn_off_the_serving_machines_account() -> None:
+    """Neither the fix nor the revert removes an SPN from FS11$, the account of the machine that
+    serves the share, even when FS11$ holds one of the names already (a duplicate)."""
+    fs11 = "CN=FS11,CN=Computers,DC=contoso,DC=com"
+    the_site, moved = _alias("FILES$", "FS11.contoso.com")
+    _, duplicate = _alias("FILES$", "FS11.contoso.com")
+    assert duplicate.directory is not None
+    duplicate.directory.spn_holders["files.contoso.com"].append(
+        SpnHolder(spn="HOST/files.contoso.com", distinguished_name=fs11, sam_account_name="FS11$"))
+    for the_facts in (moved, duplicate):
+        finding = by_subject(run("ad.delegation-target", the_site, the_facts), "files.contoso.com")
+        assert finding.status.value == "fail" and finding.remediation is not None
+        for action in finding.remediation.actions:
+            assert isinstance(action, MoveSpn)
+            assert all(h.distinguished_name != fs11 for h in action.remove_from)
+            assert [h.label for h in action.remove_from] and all(h.label == "FILES$" for h in action.remove_from)
+        for script in (finding.remediation.powershell, finding.remediation.revert):
+            if script:
+                assert all(identity != fs11 or "Remove" not in what for _, identity, what in set_commands(script))
 
 
 def test_the_serving_machines_own_account_holding_the_alias_passes() -> None:
@@ -598,8 +673,13 @@ def test_a_path_computer_of_another_domain_is_an_error_and_never_a_setspn_agains
 
 @pytest.mark.parametrize("value", HOSTILE)
 def test_the_spn_move_keeps_every_value_in_a_literal(value: str) -> None:
-    fix = move_spns([f"HOST/{value}", "cifs/x"], value + "$", value)
-    pwsh_syntax.assert_values_in_literals(fix.powershell, [value, f"HOST/{value}", value + "$"], "the SPN move")
+    """The holder's name and DN come from AD: the move keeps them data."""
+    finding = by_subject(run("ad.delegation-target", *_alias(value + "$", "FS11.contoso.com")), "files.contoso.com")
+    assert finding.status.value == "fail" and finding.remediation is not None
+    fix = bind_directory(finding.remediation, "dc01.contoso.com")
+    assert [a.kind for a in fix.actions] == ["ad.spn", "ad.spn"]
+    pwsh_syntax.assert_values_in_literals(fix.powershell, [value, f"CN={value},CN=Computers,DC=contoso,DC=com"],
+                                          "the SPN move")
 
 
 def test_the_new_fixes_parse_in_the_fix_script_and_revert_section() -> None:
@@ -616,7 +696,11 @@ def test_the_new_fixes_parse_in_the_fix_script_and_revert_section() -> None:
     results.findings.extend(pipeline.build_results(alias_site, [CHECKS["ad.delegation-target"]], alias_facts,
                                                    pipeline.RunOptions()).findings)
     script = fixscript.render(results)
-    assert "PrincipalsAllowedToDelegateToAccount" in script and "setspn -S 'HOST/files.contoso.com' 'FS11$'" in script
+    # typed actions, each in the AD section (text before: setspn -S 'HOST/files.contoso.com' 'FS11$'),
+    # never the manual step a text-only fix becomes
+    assert "-PrincipalsAllowedToDelegateToAccount (@($allowed) + @($missing)) -Server 'fabrikam.com'" in script
+    assert "-ServicePrincipalNames @{Add = 'HOST/files.contoso.com'}" in script
+    assert "offlineprep cannot tell where this" not in script
     pwsh_syntax.assert_valid(script, "the fix script")
 
 

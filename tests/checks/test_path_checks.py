@@ -88,11 +88,15 @@ def test_share_host_group_direct_nested_and_missing() -> None:
     found = run("path.share-host-group", the_facts=facts(host_facts=h))
     assert by_subject(found, EXPORT).status.value == "fail"
     fix = by_subject(found, EXPORT).remediation
-    assert fix is not None and fix.revert is not None and "Add-LocalGroupMember" in fix.powershell
+    assert fix is not None and fix.revert is not None
+    # ADSI, not Add-LocalGroupMember (absent on Windows Server 2012 R2 without WMF 5.1); the group by
+    # its SID, the member by the SID read from AD
+    assert ".Add(\"WinNT://$Member\")" in fix.powershell and "Add-LocalGroupMember" not in fix.powershell
+    assert f"@('S-1-5-32-544', '{VMM_SID}')" in fix.powershell
     # idempotent without hiding a missing group, an unknown account or access denied
     assert "SilentlyContinue" not in fix.powershell
-    assert "catch [Microsoft.PowerShell.Commands.MemberExistsException] { }" in fix.powershell
-    assert "catch [Microsoft.PowerShell.Commands.MemberNotFoundException] { }" in fix.revert
+    assert "$e.ErrorCode -ne -2147023518) { throw }" in fix.powershell  # only ERROR_MEMBER_IN_ALIAS passes
+    assert "$e.ErrorCode -ne -2147023519) { throw }" in fix.revert  # only ERROR_MEMBER_NOT_IN_ALIAS passes
     groups = [g.model_copy(update={"member_sids": [VMM_SID]}) if g.sid == "S-1-5-32-547" else g for g in groups]
     h["fs01.contoso.com"] = h["fs01.contoso.com"].model_copy(update={"local_groups": groups})
     assert status_of("path.share-host-group", EXPORT, facts(host_facts=h)) == "pass"  # Power Users, directly
@@ -251,3 +255,30 @@ def test_accounts_of_another_domain_are_errors_in_every_permission_check() -> No
             finding = by_subject(found, subject)
             assert finding.status.value == "error", (check, subject)
             assert account in finding.message and "domain controller of FABRIKAM" in finding.message, check
+
+
+def test_share_full_control_names_the_share_permission_the_account_has() -> None:
+    """Item 11.13: every mask used to be explained as "Change lacks 'change permissions'", Read and no
+    access included. The message names the mask in share terms (domain-facts 2.4: Full 0x1F01FF,
+    Change 0x1301BF, Read 0x1200A9) and what is missing from Full Control."""
+    def message(share_sddl: str) -> str:
+        h = hosts()
+        p = h["fs01.contoso.com"].paths[0]
+        share = p.share.model_copy(update={"sddl": share_sddl})  # type: ignore[union-attr]
+        h["fs01.contoso.com"] = h["fs01.contoso.com"].model_copy(update={"paths": [p.model_copy(update={"share": share})]})
+        finding = by_subject(run("path.share-full-control", the_facts=facts(host_facts=h)), EXPORT)
+        assert finding.status.value == "fail"
+        return finding.message
+
+    read = message("O:SYG:SYD:(A;;0x1200a9;;;WD)")
+    assert "has Read (0x1200A9) on share ASRExport" in read and "Change" not in read
+    assert "write data" in read and "'change permissions' is missing" in read
+    change = message(f"O:SYG:SYD:(A;;0x1301bf;;;{VMM_SID})")
+    assert "has Change (0x1301BF)" in change and "'change permissions' is missing" in change
+    assert "write data" not in change
+    none = message(f"O:SYG:SYD:(A;;0x1200a9;;;{RUNAS_SID})")
+    assert "has no access on share ASRExport" in none and "Change" not in none
+    odd = message(f"O:SYG:SYD:(A;;0x120089;;;{VMM_SID})")
+    assert "only read data, read extended attributes, read attributes, read permissions, synchronize (0x120089" in odd
+    almost = message(f"O:SYG:SYD:(A;;0x1701ff;;;{VMM_SID})")
+    assert "Change plus delete subfolders and files, change permissions" in almost and "take ownership missing" in almost

@@ -143,9 +143,9 @@ def test_fix_script_reminders_come_after_shares_ntfs_and_local_groups() -> None:
     group = F("path.share-host-group", "fail", EXPORT, account="C\\vmm",
               remediation=add_local_group_member("fs01.c.com", "S-1-5-32-544", "Administrators", "C\\vmm"))
     script = fixscript.render(results([group, share, b, a]))
-    forward = script[:script.index("else {")]
+    forward = script[:script.index("\nelse {")]
     assert forward.count("repadmin /syncall") == 1
-    positions = [forward.index(s) for s in ("Set-ADComputer", "Grant-SmbShareAccess", "Add-LocalGroupMember",
+    positions = [forward.index(s) for s in ("Set-ADComputer", "Grant-SmbShareAccess", '.Add("WinNT://',
                                             "repadmin /syncall", "klist purge")]
     assert positions == sorted(positions)
     assert forward.count("klist purge") == 2 and "'hv01.c.com'" in forward[positions[3]:]
@@ -164,7 +164,7 @@ def test_fix_script_delegation_add_and_remove_can_run_twice() -> None:
 def test_fix_script_revert_blocks_continue_past_one_that_fails() -> None:
     script = fix(F("path.share-host-group", "fail", EXPORT, account="C\\vmm",
                    remediation=add_local_group_member("fs01.c.com", "S-1-5-32-544", "Administrators", "C\\vmm")))
-    revert = script[script.index("else {"):]
+    revert = script[script.index("\nelse {"):]
     assert "try {" in revert and "Write-Warning" in revert
 
 

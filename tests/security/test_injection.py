@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import builders
+import pwsh_syntax
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -27,26 +28,61 @@ HOSTILE = [
 ]
 
 
-def unquote_powershell(literal: str) -> str:
-    """How PowerShell reads a single-quoted literal: a doubled quote character is one character."""
-    assert literal[0] == "'" and literal[-1] == "'"
-    body, out, i = literal[1:-1], [], 0
-    while i < len(body):
-        ch = body[i]
+def _single_quoted(text: str, i: int) -> tuple[str, int]:
+    """The value of the literal starting at text[i] and the index after it, as PowerShell reads it:
+    a doubled quote character is one character, a lone one ends the literal."""
+    assert text[i] in QUOTES
+    out, i = [], i + 1
+    while True:
+        assert i < len(text), "the literal never ends"
+        ch = text[i]
         if ch in QUOTES:
-            assert i + 1 < len(body) and body[i + 1] in QUOTES, f"a lone quote would end the literal at {i}"
-            out.append(ch)
-            i += 2
-            continue
+            if i + 1 < len(text) and text[i + 1] in QUOTES:
+                out.append(ch)
+                i += 2
+                continue
+            return "".join(out), i + 1
         out.append(ch)
         i += 1
-    return "".join(out)
+
+
+def unquote_powershell(literal: str) -> str:
+    """How PowerShell reads what pwsh.quote wrote: one literal, or ('' + 'ab' + [char]0x000A + …)."""
+    if literal[0] != "(":
+        value, end = _single_quoted(literal, 0)
+        assert end == len(literal), f"text after the literal ends: {literal[end:]!r}"
+        return value
+    parts, i = [], 1
+    while True:
+        if literal[i] in QUOTES:
+            value, i = _single_quoted(literal, i)
+            parts.append(value)
+        else:
+            assert literal.startswith("[char]0x", i), literal[i:]
+            parts.append(chr(int(literal[i + 8:i + 12], 16)))
+            i += 12
+        if literal[i] == ")":
+            assert i == len(literal) - 1
+            return "".join(parts)
+        assert literal.startswith(" + ", i)
+        i += 3
 
 
 @settings(max_examples=500, deadline=None)
 @given(st.text())
 def test_every_string_round_trips_through_a_powershell_literal(value: str) -> None:
     assert unquote_powershell(quote(value)) == value
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("qz'\u2019\n\r\x85\u2028\u2029\x0b\x1b\u202e\u2066\ud800\t")))
+def test_a_quoted_value_is_one_line_without_invisible_characters(value: str) -> None:
+    """A line end PowerShell does not know (U+2028, U+0085), one it does (CR, LF), a control or a bidi
+    character in a literal would make the fix script read differently from how it runs: spelled."""
+    literal = quote(value)
+    assert unquote_powershell(literal) == value
+    assert not any(ch in literal for ch in "\n\r\x85\u2028\u2029\x0b\x1b\u202e\u2066")
+    pwsh_syntax.assert_values_in_literals(f"$x = {literal}", [part for part in value.split("\ud800") if part])
 
 
 @pytest.mark.parametrize("value", HOSTILE)
