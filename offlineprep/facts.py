@@ -30,7 +30,9 @@ class Fact(BaseModel):
 
 
 class ErrorKind(str, Enum):
-    UNREACHABLE = "unreachable"  # connection refused, DNS, no route
+    UNREACHABLE = "unreachable"  # connection refused, no route
+    NAME_RESOLUTION = "name-resolution"  # the name does not resolve in DNS from the machine running offlineprep
+    CLIENT = "client"  # the machine running offlineprep lacks something: a Kerberos library or ticket, a file
     TIMEOUT = "timeout"
     AUTH = "auth"  # bad credentials, 401
     TLS = "tls"  # certificate verification, handshake

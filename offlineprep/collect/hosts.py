@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import json
 import logging
 import math
@@ -173,23 +174,37 @@ def collect_one(
     config: WinRMConfig, request: HostRequest, factory: ProtocolFactory, password: str | None,
     stats: CollectionStats,
 ) -> HostFacts:
+    """One host: `reachable` only when the host answered an authenticated WS-Management request
+    (its shell opened, or it sent a WS-Management fault). A failure on this machine's side (no
+    Kerberos library or ticket), in DNS, in TCP or TLS, or a refused login is never reachable."""
     started = time.monotonic()
+
+    def failed(kind: ErrorKind, message: str, answered: bool = False) -> HostFacts:
+        return HostFacts(name=request.name, reachable=answered,
+                         error=CollectionError(kind=kind, message=_scrub(message, password)),
+                         round_trip_seconds=round(time.monotonic() - started, 3))
+
+    missing = client_problem(config)
+    if missing is not None:
+        return failed(ErrorKind.CLIENT, missing)
     attempts = 0
     while True:
         attempts += 1
+        progress = _Progress()
         try:
-            stdout, stderr, code = run_script(factory(request.name), request, started + config.timeout_seconds, stats)
+            stdout, stderr, code = run_script(factory(request.name), request, started + config.timeout_seconds, stats,
+                                              progress)
             break
         except Exception as exc:
             kind, message = describe_winrm_error(exc, request.name, config)
             if kind is ErrorKind.UNREACHABLE and _transient(exc) and attempts == 1:
                 log.info("retrying %s after a transient network error", request.name)
                 continue
-            # a WS-Management fault or HTTP 500 comes from a host that connected and authenticated
-            connected = kind in {ErrorKind.PROTOCOL, ErrorKind.GARBAGE}
-            return HostFacts(name=request.name, reachable=connected,
-                             error=CollectionError(kind=kind, message=_scrub(message, password)),
-                             round_trip_seconds=round(time.monotonic() - started, 3))
+            if kind is ErrorKind.AUTH and config.transport == "kerberos":
+                diagnosis = kerberos_diagnosis(request.name, config)
+                if diagnosis is not None:
+                    kind, message = ErrorKind.CLIENT, diagnosis
+            return failed(kind, message, answered=progress.shell_opened or _is_wsman_fault(exc))
     facts = parse_output(request.name, stdout, stderr, code)
     facts.round_trip_seconds = round(time.monotonic() - started, 3)
     if facts.error is not None:
@@ -201,11 +216,26 @@ class _Deadline(Exception):
     pass
 
 
-def run_script(protocol: Any, request: HostRequest, deadline: float, stats: CollectionStats) -> tuple[bytes, bytes, int]:
+@dataclass
+class _Progress:
+    """How far one attempt got: once the Create request has an answer, the host has answered an
+    authenticated WS-Management request, whatever fails after."""
+
+    shell_opened: bool = False
+
+
+def run_script(protocol: Any, request: HostRequest, deadline: float, stats: CollectionStats,
+               progress: _Progress | None = None) -> tuple[bytes, bytes, int]:
     shell = protocol.open_shell(codepage=65001, noprofile=True)
+    if progress is not None:
+        progress.shell_opened = True
     try:
         command, args = command_line()
-        command_id = protocol.run_command(shell, command, args)
+        # pipe mode (WINRS_CONSOLEMODE_STDIN=FALSE): the input streamed below reaches PowerShell as a pipe
+        # whose end is a real end of file, which [Console]::In.ReadToEnd() in the bootstrap waits for.
+        # Ansible streams its module input the same way: lib/ansible/plugins/connection/winrm.py passes
+        # console_mode_stdin=(stdin_iterator is None) to pywinrm's run_command.
+        command_id = protocol.run_command(shell, command, args, console_mode_stdin=False)
         stats.count()
         try:
             protocol.send_command_input(shell, command_id, stdin_payload(request), end=True)
@@ -220,6 +250,8 @@ def run_script(protocol: Any, request: HostRequest, deadline: float, stats: Coll
                     if type(exc).__name__ == "WinRMOperationTimeoutError":
                         continue
                     raise
+                # bytes are kept as bytes until the end: WinRM splits output anywhere, also inside a
+                # UTF-8 sequence, over as many Receive responses as it likes
                 out += chunk_out
                 err += chunk_err
                 if len(out) > MAX_OUTPUT_BYTES:
@@ -240,14 +272,133 @@ def _transient(exc: BaseException) -> bool:
                                    "BrokenPipe", "IncompleteRead"))
 
 
+def _is_wsman_fault(exc: BaseException) -> bool:
+    """A WS-Management fault is an answer of the WinRM service to a request it authenticated."""
+    return type(exc).__name__ == "WSManFaultError"
+
+
+# --------------------------------------------------------------------------- causes, as an administrator says them
+
+
+def client_problem(config: WinRMConfig) -> str | None:
+    """What this machine lacks for the chosen transport, found before any packet is sent.
+
+    pywinrm imports its optional authentication libraries lazily and records whether they loaded
+    (winrm.transport.HAVE_KERBEROS / HAVE_CREDSSP / HAVE_NTLM); without them every host would fail
+    with the same library message, which is a fact about this machine, not about the host."""
+    import winrm.transport as transport
+
+    if config.transport == "kerberos" and not transport.HAVE_KERBEROS:
+        return ("Kerberos for WinRM needs `pip install 'offlineprep[kerberos]'` on this machine and a ticket: "
+                f"kinit {config.user or 'user@REALM'}")
+    if config.transport == "credssp" and not transport.HAVE_CREDSSP:
+        return "CredSSP for WinRM needs `pip install 'offlineprep[credssp]'` on this machine"
+    if config.transport == "ntlm" and not transport.HAVE_NTLM:
+        return "NTLM for WinRM needs the requests-ntlm package on this machine (pip install requests-ntlm)"
+    if config.transport == "certificate":
+        for key, file in (("cert_pem", config.cert_pem), ("cert_key_pem", config.cert_key_pem)):
+            if not file:
+                return f"certificate authentication needs [winrm] {key}, the client certificate's PEM file"
+            if not Path(file).is_file():
+                return f"[winrm] {key} names {file}, which does not exist on this machine"
+    return None
+
+
+# RFC 2744 routine error: no credentials at all (no ticket in the cache)
+GSS_S_NO_CRED = 7 << 16
+
+
+def kerberos_diagnosis(host: str, config: WinRMConfig) -> str | None:
+    """Why a Kerberos login was refused, asked of this machine's own Kerberos library: no ticket,
+    or no ticket to be had for HTTP/<host> (no such SPN, KDC unreachable). None: a service ticket
+    can be had, so the host itself refused it.
+
+    pywinrm's Kerberos handler may swallow its GSSAPI failure and return the server's 401, so the
+    library is asked again here."""
+    try:
+        import kerberos
+    except ImportError:
+        return None
+    service = f"HTTP@{host}"  # pywinrm's default service class and the host name as written
+    context = None
+    try:
+        _, context = kerberos.authGSSClientInit(service, gssflags=kerberos.GSS_C_MUTUAL_FLAG | kerberos.GSS_C_SEQUENCE_FLAG)
+        kerberos.authGSSClientStep(context, "")
+    except kerberos.GSSError as exc:
+        return describe_gss_error(exc, host, config)
+    except Exception:  # an unexpected library state: keep the server's answer as the cause
+        return None
+    finally:
+        if context is not None:
+            with contextlib.suppress(Exception):
+                kerberos.authGSSClientClean(context)
+    return None
+
+
+def describe_gss_error(exc: BaseException, host: str, config: WinRMConfig) -> str:
+    """pykerberos' GSSError carries ((major text, major status), (minor text, minor status)); the
+    major status is one of RFC 2744's routine errors, GSS_S_NO_CRED when there is no ticket."""
+    major = _gss_code(exc, 0)
+    minor = _gss_text(exc, 1) or _gss_text(exc, 0)
+    if major is not None and (major & 0xFFFF0000) == GSS_S_NO_CRED:
+        return (f"this machine has no Kerberos ticket to log on to {host} with: run kinit "
+                f"{config.user or 'user@REALM'} (Kerberos for WinRM needs a ticket; {minor})")
+    return f"Kerberos could not get a ticket for HTTP/{host} from this machine: {minor}"
+
+
+def _gss_code(exc: BaseException, index: int) -> int | None:
+    try:
+        return int(exc.args[index][1])
+    except (IndexError, TypeError, ValueError):
+        return None
+
+
+def _gss_text(exc: BaseException, index: int) -> str:
+    try:
+        return _short(str(exc.args[index][0]), 200)
+    except (IndexError, TypeError):
+        return ""
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and everything it wraps: requests and urllib3 keep the socket's own error in
+    `args`, `reason`, `__cause__` and `__context__` (ConnectionError -> MaxRetryError -> NewConnectionError
+    or NameResolutionError -> socket.gaierror)."""
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo and len(seen) < 20:
+        current = todo.pop(0)
+        if any(current is s for s in seen):
+            continue
+        seen.append(current)
+        linked = [getattr(current, "reason", None), current.__cause__, current.__context__, *current.args]
+        todo.extend(e for e in linked if isinstance(e, BaseException))
+    return seen
+
+
+def _find(exc: BaseException, kind: type[BaseException] | tuple[type[BaseException], ...]) -> Any:
+    return next((e for e in _causes(exc) if isinstance(e, kind)), None)
+
+
 def describe_winrm_error(exc: BaseException, host: str, config: WinRMConfig) -> tuple[ErrorKind, str]:
     """One kind and one sentence, from the exception's type and fields (never the credentials)."""
+    import socket
+    import ssl
+
     name = type(exc).__name__
     text = _short(str(exc))
+    port = config.effective_port
     if isinstance(exc, _Deadline):
         return ErrorKind.TIMEOUT, f"{host} did not finish within {config.timeout_seconds:g} s"
+    gss = next((e for e in _causes(exc) if type(e).__name__ == "GSSError"), None)
+    if gss is not None:  # the Kerberos library of this machine failed before anything was sent
+        return ErrorKind.CLIENT, describe_gss_error(gss, host, config)
     if name in {"InvalidCredentialsError", "BasicAuthDisabledError", "AuthenticationError"}:
-        return ErrorKind.AUTH, f"{host} refused the credentials (HTTP 401): {text}"
+        how = {"kerberos": "Kerberos", "ntlm": "NTLM", "credssp": "CredSSP", "basic": "Basic",
+               "certificate": "the client certificate"}.get(config.transport, config.transport)
+        return ErrorKind.AUTH, (f"{host} refused the credentials (HTTP 401) for {how} authentication: the password, "
+                                f"the account's rights on the host (Administrators or Remote Management Users), or "
+                                f"{how} not allowed by the host's WinRM service")
     if name == "WSManFaultError":
         reason = _short(str(getattr(exc, "reason", "") or text))
         code = getattr(exc, "wsman_fault_code", None)
@@ -257,21 +408,47 @@ def describe_winrm_error(exc: BaseException, host: str, config: WinRMConfig) -> 
         status = getattr(exc, "code", None)
         if status == 401:
             return ErrorKind.AUTH, f"{host} refused the credentials (HTTP 401)"
-        return ErrorKind.PROTOCOL, f"{host} answered HTTP {status}: {_short(getattr(exc, 'response_text', '') or text)}"
-    if name in {"SSLError"} or "CERTIFICATE_VERIFY_FAILED" in repr(exc):
-        return ErrorKind.TLS, (f"the TLS certificate of {host} is not trusted: set [winrm] ca_file to its CA "
-                               "(or verify_tls = false for a lab)")
-    if name in {"ReadTimeout", "ConnectTimeout", "Timeout", "timeout", "TimeoutError"}:
+        return ErrorKind.PROTOCOL, (f"{host} answered HTTP {status}, not WS-Management: "
+                                    f"{_short(getattr(exc, 'response_text', '') or text)}")
+    verify = _find(exc, ssl.SSLCertVerificationError)
+    if verify is not None:
+        why = _short(str(getattr(verify, "verify_message", "") or verify), 120)
+        return ErrorKind.TLS, (f"the TLS certificate of {host} is not trusted from this machine ({why}): set [winrm] "
+                               "ca_file to the CA that issued it, or give the host's HTTPS listener a certificate "
+                               "that names it (verify_tls = false only for a lab)")
+    handshake = _find(exc, ssl.SSLError)
+    if handshake is not None:
+        reason = getattr(handshake, "reason", None) or _short(str(handshake), 120)
+        return ErrorKind.TLS, (f"TLS with {host} on port {port} failed ({reason}): what answers there is no WinRM HTTPS "
+                               "listener (an HTTP listener, or another service)")
+    dns = _find(exc, socket.gaierror)
+    if dns is not None:
+        if dns.errno == socket.EAI_AGAIN:
+            return ErrorKind.NAME_RESOLUTION, (f"{host} could not be resolved from this machine: the DNS server did not "
+                                               "answer (temporary failure)")
+        return ErrorKind.NAME_RESOLUTION, f"{host} does not resolve in DNS from this machine"
+    if _find(exc, ConnectionRefusedError) is not None:
+        return ErrorKind.UNREACHABLE, (f"connection refused by {host} on port {port}: no WinRM {config.scheme.upper()} "
+                                       "listener there, or a firewall rejects it")
+    if name == "ConnectTimeout" or (_find(exc, socket.timeout) is not None and name != "ReadTimeout"):
+        return ErrorKind.TIMEOUT, (f"{host} did not accept a connection on port {port} within "
+                                   f"{config.timeout_seconds:g} s: the host is down or a firewall drops the packets")
+    if name in {"ReadTimeout", "Timeout", "timeout", "TimeoutError"}:
         return ErrorKind.TIMEOUT, f"{host} did not answer within {config.timeout_seconds:g} s"
-    if name in {"ConnectionError", "ConnectionRefusedError", "ChunkedEncodingError", "ConnectionResetError",
-                "NewConnectionError", "MaxRetryError", "OSError", "gaierror"}:
-        cause = "connection refused" if "refused" in repr(exc).lower() else _short(text, 160)
-        return ErrorKind.UNREACHABLE, f"cannot reach {host}: {cause}"
+    unreachable = _find(exc, OSError)
+    if unreachable is not None and getattr(unreachable, "errno", None) in _NO_ROUTE:
+        return ErrorKind.UNREACHABLE, f"cannot reach {host} from this machine: no route to it"
+    if name in {"ConnectionError", "ChunkedEncodingError", "ConnectionResetError", "NewConnectionError",
+                "MaxRetryError", "OSError"}:
+        return ErrorKind.UNREACHABLE, f"cannot reach {host}: {_short(text, 160)}"
     if isinstance(exc, ET.ParseError) or name in {"ParseError", "ExpatError", "StopIteration"}:
         return ErrorKind.GARBAGE, f"{host} answered something that is not WS-Management XML"
     if name == "WinRMError":
         return ErrorKind.PROTOCOL, f"WinRM error with {host}: {text}"
     return ErrorKind.PROTOCOL, f"WinRM to {host} failed: {name}: {text}"
+
+
+_NO_ROUTE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN}
 
 
 # --------------------------------------------------------------------------- parsing

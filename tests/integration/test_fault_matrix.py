@@ -2,10 +2,10 @@
 
 Each fault hits the export file server only. For every fault: no traceback, `error` findings
 with a cause for what it affected, right findings for the import side, every requested file
-written, and the password in no output. Exit code: 3 where the host connected and authenticated
-(SPEC: host.reachable passes, the rest is "could not be evaluated"); 1 where it could not be
-reached at all, because host.reachable is a failed prerequisite then (SPEC §2) — and 3 again with
-`--skip host.reachable`.
+written, and the password in no output. Exit code: 3 where the host answered an authenticated
+WS-Management request (host.reachable passes, the rest is "could not be evaluated"); 1 where it
+did not (refused, 401, timeout, an HTTP 500 page that is no WS-Management answer), because
+host.reachable is a failed prerequisite then — and 3 again with `--skip host.reachable`.
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def by_subject(results: dict[str, Any], prefix: str) -> dict[str, str]:
 FAULTS = [
     (Fault.REFUSE, "connection refused", 1),
     (Fault.HTTP_401, "401", 1),
-    (Fault.HTTP_500, "HTTP 500", 3),
+    (Fault.HTTP_500, "HTTP 500", 1),  # an HTTP 500 page is no WS-Management answer: host.reachable fails
     (Fault.SOAP_FAULT, "WS-Management fault", 3),
     (Fault.SLOW, "did not", 1),
     (Fault.TRUNCATED, "truncated", 3),
