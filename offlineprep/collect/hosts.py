@@ -30,17 +30,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from offlineprep.collect.answer import HOST_SCHEMA, HostAnswer, PathAnswer, read_answer
 from offlineprep.collect.requests import HostRequest
 from offlineprep.facts import (
     CollectionError,
+    DfsFacts,
     ErrorKind,
+    FirewallProfile,
     FirewallRule,
     HostFacts,
     LocalGroup,
+    NetworkProfile,
     PathFacts,
     ReplicationServer,
     ShareFacts,
     VirtualMachine,
+    VolumeFacts,
 )
 from offlineprep.site import WinRMConfig
 
@@ -496,86 +501,123 @@ def parse_output(host: str, stdout: bytes, stderr: bytes, code: int) -> HostFact
         if text.strip().startswith("{"):
             return broken(ErrorKind.GARBAGE, f"{host} sent truncated JSON ({exc.msg} at {exc.pos} of {len(text)})")
         return broken(ErrorKind.GARBAGE, f"{host} sent output that is not JSON: {start!r}")
-    if not isinstance(document, dict) or document.get("schema") != "offlineprep/host/v1":
+    if not isinstance(document, dict) or document.get("schema") != HOST_SCHEMA:
         return broken(ErrorKind.GARBAGE, f"{host} sent JSON that is not the collection script's answer")
-    try:
-        return host_facts(host, document)
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        return broken(ErrorKind.GARBAGE, f"{host} sent an answer of the wrong shape: {type(exc).__name__}")
+    answer, problems, rejected = read_answer(document)
+    return host_facts(host, answer, problems, rejected)
 
 
-def _list(value: Any) -> list[Any]:
-    """ConvertTo-Json writes a one-element array as the element itself, and $null as null."""
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
+_PROFILE_OF_CATEGORY = {"domainauthenticated": "Domain", "private": "Private", "public": "Public"}
 
 
-def _opt_int(value: Any) -> int | None:
-    try:
-        return None if value is None else int(value)
-    except (TypeError, ValueError):
-        return None
+def _gpo_bool(value: str | None) -> bool | None:
+    """True/False of the ActiveStore; NotConfigured (or anything else) is None: Windows' default applies."""
+    return {"true": True, "false": False}.get((value or "").casefold())
 
 
-def host_facts(host: str, doc: dict[str, Any]) -> HostFacts:
-    errors = doc.get("errors") or {}
-    os = doc.get("os") or {}
-    hyperv = doc.get("hyperv") or {}
-    groups = [
-        LocalGroup(sid=str(g["sid"]), name=str(g.get("name") or g["sid"]),
-                   member_sids=[str(m["sid"]) for m in _list(g.get("members")) if m and m.get("sid")],
-                   member_names={str(m["sid"]): str(m.get("name")) for m in _list(g.get("members"))
-                                 if m and m.get("sid") and m.get("name")})
-        for g in _list(doc.get("local_groups"))
-    ]
-    paths = []
-    for p in _list(doc.get("paths")):
-        share = p.get("share")
-        paths.append(PathFacts(
-            path=str(p["path"]), local_path=p.get("local_path"), exists=p.get("exists"),
-            is_directory=p.get("is_directory"), ntfs_sddl=p.get("ntfs_sddl"),
-            share=ShareFacts(name=str(share["name"]), local_path=share.get("path"), sddl=share.get("sddl"))
-            if share else None,
-            share_found=p.get("share_found"), free_bytes=_opt_int(p.get("free_bytes")),
-            total_bytes=_opt_int(p.get("total_bytes")),
-            error=CollectionError(kind=ErrorKind.REMOTE, message=_short(str(p["error"]))) if p.get("error") else None,
-        ))
-    if "local_groups" in errors:
+def _action(value: str | None) -> str | None:
+    folded = (value or "").casefold()
+    return folded if folded in {"allow", "block"} else None
+
+
+def host_facts(host: str, answer: HostAnswer, problems: dict[str, str] | None = None,
+               rejected: dict[str, list[Any]] | None = None) -> HostFacts:
+    """The facts of one host from its (validated) answer; parts of the wrong shape were left out by
+    read_answer and are named in section_errors, the paths and VMs among them kept by name."""
+    problems = problems or {}
+    rejected = rejected or {}
+    errors = dict(answer.errors)
+    groups = []
+    for g in answer.local_groups or []:
+        unreadable = [f"{m.name or 'a member'}: {_short(m.error or 'unreadable')}" for m in g.unreadable]
+        if g.error:
+            unreadable.append(f"the members of {g.name or g.sid}: {_short(g.error)}")
+        groups.append(LocalGroup(sid=g.sid, name=g.name or g.sid, member_sids=[m.sid for m in g.members],
+                                 member_names={m.sid: m.name for m in g.members if m.name},
+                                 unreadable_members=unreadable))
+    paths = [_path_facts(p, host) for p in answer.paths or []]
+    for raw in rejected.get("paths", []):
+        if isinstance(raw, dict) and isinstance(raw.get("path"), str):
+            paths.append(PathFacts(path=raw["path"], error=CollectionError(
+                kind=ErrorKind.GARBAGE, message=f"{host} answered this path in the wrong shape: {problems['paths']}")))
+    group_problem = errors.get("local_groups") or problems.get("local_groups")
+    if group_problem:
         for i, path in enumerate(paths):
             if path.error is None:
                 paths[i] = path.model_copy(update={"error": CollectionError(
-                    kind=ErrorKind.REMOTE, message=f"local groups could not be read: {_short(errors['local_groups'])}")})
-    rs = doc.get("replication_server")
+                    kind=ErrorKind.REMOTE, message=f"local groups could not be read: {_short(group_problem)}")})
+    vms = None
+    if answer.vms is not None:
+        vms = [VirtualMachine(name=v.name, disk_bytes=v.disk_bytes) for v in answer.vms]
+        vms += [VirtualMachine(name=str(raw["name"])) for raw in rejected.get("vms", [])
+                if isinstance(raw, dict) and isinstance(raw.get("name"), str)]
+    rs = answer.replication_server
     identity_error = errors.get("identity")
+    sections = {str(k): _short(str(v)) for k, v in errors.items() if v}
+    for section, text in problems.items():
+        sections[section] = _short(text) if section not in sections else sections[section] + "; " + _short(text)
     return HostFacts(
         name=host,
         reachable=True,
         error=CollectionError(kind=ErrorKind.REMOTE, message=f"identity: {_short(str(identity_error))}")
         if identity_error else None,
-        computer_name=doc.get("computer_name"),
-        os_caption=os.get("caption"),
-        os_version=os.get("version"),
-        os_build=str(os["build"]) if os.get("build") is not None else None,
-        hyperv_installed=hyperv.get("installed"),
-        vmms_running=(hyperv.get("vmms") == "Running") if hyperv.get("vmms") is not None else None,
-        ip_addresses=[str(ip) for ip in _list(doc.get("ip_addresses"))],
+        computer_name=answer.computer_name,
+        domain=answer.domain,
+        os_caption=answer.os.caption if answer.os else None,
+        os_version=answer.os.version if answer.os else None,
+        os_build=answer.os.build if answer.os else None,
+        hyperv_installed=answer.hyperv.installed if answer.hyperv else None,
+        vmms_running=(answer.hyperv.vmms == "Running") if answer.hyperv and answer.hyperv.vmms is not None else None,
+        ip_addresses=list(answer.ip_addresses or []),
         local_groups=groups,
         paths=paths,
-        vms=[VirtualMachine(name=str(v["name"]), disk_bytes=_opt_int(v.get("disk_bytes")))
-             for v in _list(doc.get("vms"))] if "vms" in doc else None,
+        vms=vms,
         replication_server=ReplicationServer(
-            enabled=rs.get("enabled"), kerberos_port=_opt_int(rs.get("kerberos_port")),
-            certificate_port=_opt_int(rs.get("certificate_port")),
-            allowed_authentication=rs.get("allowed_authentication")) if rs else None,
+            enabled=rs.enabled, kerberos_port=rs.kerberos_port, certificate_port=rs.certificate_port,
+            allowed_authentication=rs.allowed_authentication) if rs else None,
         firewall_rules=[
-            FirewallRule(name=str(r["name"]), display_name=str(r.get("display_name") or ""),
-                         enabled=bool(r.get("enabled", True)), direction=r.get("direction", "inbound"),
-                         action=r.get("action", "allow"), protocol=str(r.get("protocol") or "Any"),
-                         local_ports=[str(x) for x in _list(r.get("local_ports"))])
-            for r in _list(doc.get("firewall_rules"))
-        ] if "firewall_rules" in doc else None,
-        section_errors={str(k): _short(str(v)) for k, v in errors.items() if v} if isinstance(errors, dict) else {},
+            FirewallRule(name=r.name, display_name=r.display_name or "", enabled=r.enabled.casefold() == "true",
+                         direction=r.direction.casefold(), action=r.action.casefold(), protocol=r.protocol or "Any",
+                         local_ports=list(r.local_ports),
+                         profiles=[x.strip() for x in r.profile.split(",") if x.strip()] or ["Any"],
+                         remote_addresses=list(r.remote_addresses) or ["Any"])
+            for r in answer.firewall_rules
+        ] if answer.firewall_rules is not None else None,
+        firewall_profiles=[
+            FirewallProfile(name=p.name, enabled=_gpo_bool(p.enabled), default_inbound_action=_action(
+                p.default_inbound_action), allow_inbound_rules=_gpo_bool(p.allow_inbound_rules))
+            for p in answer.firewall_profiles
+        ] if answer.firewall_profiles is not None else None,
+        network_profiles=[
+            NetworkProfile(interface=n.interface, category=_PROFILE_OF_CATEGORY.get((n.category or "").casefold(),
+                                                                                    n.category))
+            for n in answer.network_profiles
+        ] if answer.network_profiles is not None else None,
+        section_errors=sections,
+    )
+
+
+def _path_facts(p: PathAnswer, host: str) -> PathFacts:
+    share = p.share
+    volume = p.volume
+    error = CollectionError(kind=ErrorKind.REMOTE, message=_short(p.error)) if p.error else None
+    dfs = None
+    if p.dfs is not None:
+        dfs = DfsFacts(namespace=p.dfs.namespace, link=p.dfs.link, targets=list(p.dfs.targets),
+                       domain_based=p.dfs.domain_based)
+        where = f" (folder target: {', '.join(dfs.targets)})" if dfs.targets else ""
+        error = CollectionError(kind=ErrorKind.REMOTE, message=(
+            f"{p.path} is a path in the DFS namespace {dfs.namespace}{where}: its folders live on the folder "
+            f"targets' servers, not on {host}; write the folder target's own path (\\\\server\\share\\folder) "
+            "in the site file"))
+    return PathFacts(
+        path=p.path, local_path=p.local_path, exists=p.exists, is_directory=p.is_directory, ntfs_sddl=p.ntfs_sddl,
+        share=ShareFacts(name=share.name, local_path=share.path, sddl=share.sddl, scope=share.scope) if share else None,
+        share_found=p.share_found, share_scope=p.share_scope, share_scopes=list(p.share_scopes),
+        free_bytes=volume.free_space if volume else None, total_bytes=volume.capacity if volume else None,
+        volume=VolumeFacts(name=volume.name, file_system=volume.file_system, drive_type=volume.drive_type,
+                           capacity_bytes=volume.capacity, free_bytes=volume.free_space) if volume else None,
+        dfs=dfs, error=error,
     )
 
 
