@@ -11,6 +11,7 @@ case-insensitively.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from datetime import UTC, datetime
 from enum import Enum
@@ -254,6 +255,22 @@ class HostFacts(Fact):
     # also parts of the answer of the wrong shape, which were left out
     section_errors: dict[str, str] = Field(default_factory=dict)
     round_trip_seconds: float | None = None
+
+    def routable_addresses(self) -> set[str]:
+        """The addresses that name this machine alone: IPv6 link-local (fe80::/10), IPv4 link-local
+        (APIPA 169.254.0.0/16, RFC 3927), loopback, unspecified and multicast addresses are left out
+        (Windows reports them beside the real ones, and they repeat between machines); canonical
+        form, zone index dropped."""
+        out = set()
+        for text in self.ip_addresses:
+            try:
+                address = ipaddress.ip_address(text.strip().strip("[]").split("%", 1)[0])
+            except ValueError:
+                continue
+            if address.is_link_local or address.is_loopback or address.is_unspecified or address.is_multicast:
+                continue
+            out.add(address.compressed)
+        return out
 
     def why_missing(self, section: str) -> str:
         """': <the host's error>' when that section failed on the host, else ''."""
