@@ -209,6 +209,9 @@ def collect_one(
                 diagnosis = kerberos_diagnosis(request.name, config)
                 if diagnosis is not None:
                     kind, message = ErrorKind.CLIENT, diagnosis
+            if kind is ErrorKind.TIMEOUT and progress.shell_opened:
+                message = (f"{request.name} answered WinRM, but the collection script did not finish within "
+                           f"{config.timeout_seconds:g} s")
             return failed(kind, message, answered=progress.shell_opened or _is_wsman_fault(exc))
     facts = parse_output(request.name, stdout, stderr, code)
     facts.round_trip_seconds = round(time.monotonic() - started, 3)

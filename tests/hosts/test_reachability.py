@@ -92,11 +92,12 @@ def test_kerberos_without_a_ticket_says_kinit(monkeypatch: pytest.MonkeyPatch, t
     (Fault.HTTP_401, False, ErrorKind.AUTH),
     (Fault.REFUSE, False, ErrorKind.UNREACHABLE),
     (Fault.GARBAGE, True, ErrorKind.GARBAGE),  # the shell opened: the host answered, its script did not
+    (Fault.SLOW, True, ErrorKind.TIMEOUT),  # likewise: answered WinRM, the script did not finish in time
 ])
 def test_reachable_means_an_authenticated_ws_management_answer(fault: Fault, reachable: bool,
                                                                kind: ErrorKind) -> None:
     config = WinRMConfig(transport="basic", scheme="http", user="lab\\preflight", timeout_seconds=3)
-    with WinRMEndpoint({"h": SimulatedHost("H.lab.test", fault=fault)}, password=PASSWORD) as ep:
+    with WinRMEndpoint({"h": SimulatedHost("H.lab.test", fault=fault)}, password=PASSWORD, slow_seconds=4) as ep:
         found = collect_hosts(config, [HostRequest("h")], PASSWORD, session_factory=ep.protocol_factory(3))["h"]
     assert found.reachable is reachable and found.error is not None and found.error.kind is kind, found.error
 

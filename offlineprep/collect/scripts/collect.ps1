@@ -106,9 +106,9 @@ if (@($request.paths).Count -gt 0) {
             $short = $server.Split('.')[0]
             if ($p.kind -eq 'unc') {
                 # DFS namespace paths: \\<domain>\<namespace>\... (a domain-based namespace: the UNC server is the
-                # domain's own name) and folders of a namespace root served here are DFS links, reparse points whose
-                # data lives on the folder targets' servers (DFS_INFO_2 EntryPath forms; Win32_DFSNode/Win32_DFSTarget
-                # list the roots and links this namespace server holds). Never a verdict on this server's folder.
+                # domain's own name, DFS_INFO_2 EntryPath) and a folder under a DFS link of a namespace root served
+                # here (its data lives on the folder targets' servers; Win32_DFSNode and Win32_DFSTarget list the roots
+                # and links this namespace server holds). Never a verdict on this server's folder.
                 $domainBased = ($machineDomain -and ($server -eq $machineDomain -or
                         ($server -notmatch '\.' -and $short -eq $machineDomain.Split('.')[0] -and $short -ne $env:COMPUTERNAME)))
                 if ($null -eq $dfsNodes) {
