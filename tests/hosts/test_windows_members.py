@@ -171,3 +171,16 @@ def test_every_type_cites_where_its_members_come_from() -> None:
         assert entry.get("members"), name
         if not entry.get("ours"):
             assert any("learn.microsoft.com" in s or "/" in s for s in entry["source"]), name
+
+
+def test_the_simulator_can_neither_hold_nor_answer_a_member_windows_does_not_have() -> None:
+    from offlineprep.lab.windows import NoSuchMember, WinObject
+
+    with pytest.raises(NoSuchMember, match="VMReplicationServer has no member KerbAuthPort"):
+        WinObject("VMReplicationServer", KerbAuthPort=8083)
+    server = WinObject("VMReplicationServer", KerberosAuthenticationPort=8083)
+    assert server.KerberosAuthenticationPort == 8083 and server.CertificateAuthenticationPort is None
+    with pytest.raises(NoSuchMember, match="Windows would answer \\$null"):
+        _ = server.CertAuthPort
+    with pytest.raises(NoSuchMember):
+        WinObject("NoSuchWindowsType")
