@@ -1,12 +1,23 @@
-"""host.reachable: WinRM connects and authenticates to every machine the selected checks need.
+"""host.reachable: every machine the selected checks need answered an authenticated WS-Management request.
 
-A machine that connected and authenticated but then answered something unusable (a WS-Management
-fault, garbage, a failing script) passes here; the checks that needed its facts report `error`
-with the cause, so the run is "incomplete" rather than "not ready".
+Pass means the host itself answered: its WinRM service accepted the credentials and opened a shell,
+or answered a WS-Management fault. A machine that answered but whose answer was unusable (a fault,
+garbage, a failing script) passes here; the checks that needed its facts report `error` with the
+cause, so the run is "incomplete" rather than "not ready".
 
-Every other host check reads facts gathered over WinRM; when a machine cannot be reached this
-check fails for it and names the cause (refused, timeout, 401, TLS, garbage), and the checks that
-needed it report `error` for that subject only.
+Everything short of that fails, with the cause said as an administrator says it: the name does not
+resolve in DNS from this machine, the connection is refused or times out, TLS fails (an untrusted
+certificate, or no HTTPS listener on the port), the credentials are refused (HTTP 401), or this
+machine lacks something (the Kerberos library, a Kerberos ticket). A cause on this machine's side
+gets no remediation for the host: the message says what to do here.
+
+When the port does not answer WinRM, the fix makes the listener the site uses. `Enable-PSRemoting`
+makes only an HTTP listener (5985); a site with scheme "https" needs an HTTPS listener bound to a
+Server Authentication certificate that names the host (Microsoft, "How to configure WINRM for HTTPS",
+KB 2019527: default HTTPS port 5986 from Windows 7 on), created on the host itself by a local
+administrator (WinRM cannot carry the fix there, it is what is missing), with an inbound firewall
+rule for the port; `Test-WSMan -UseSSL` from another machine verifies it. The fix is a typed action
+(host.winrm-listener, docs/fixes.md): its revert removes the listener it made and its firewall rule.
 """
 
 from __future__ import annotations
@@ -14,8 +25,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from offlineprep.engine import CheckContext, Need, check
-from offlineprep.model import Outcome, Phase, Remediation, Status
-from offlineprep.pwsh import quote
+from offlineprep.facts import ErrorKind, HostFacts
+from offlineprep.model import Outcome, Remediation, Status
+from offlineprep.names import is_ip_address, same_computer, short_name
+from offlineprep.remediation import winrm_listener
+from offlineprep.site import WinRMConfig
+
+# causes a change on the host itself repairs: nothing answers WinRM on the port the site uses
+LISTENER_CAUSES = {ErrorKind.UNREACHABLE, ErrorKind.TIMEOUT, ErrorKind.TLS}
 
 
 @check(
@@ -35,18 +52,33 @@ def reachable(ctx: CheckContext) -> Iterator[Outcome]:
                           evidence={"computer_name": host.computer_name, "round_trip_seconds": host.round_trip_seconds,
                                     "collection_error": host.error.message if host.error else None})
             continue
-        cause = host.error.message if host.error else "no answer"
-        kind = host.error.kind.value if host.error else "unreachable"
-        status = Status.FAIL
-        yield Outcome(
-            status=status,
-            subject=name,
-            message=f"WinRM to {name} failed ({kind}): {cause}",
-            evidence={"kind": kind, "cause": cause},
-            remediation=Remediation(
-                summary=f"Make WinRM reachable on {name}",
-                powershell=(f"# on {name}, as an administrator:\nEnable-PSRemoting -Force\n"
-                            f"Test-WSMan -ComputerName {quote(name)}   # from the machine running offlineprep"),
-                phase=Phase.HOST,
-            ),
-        )
+        hyperv = any(same_computer(name, h) for h in ctx.site.all_hosts)
+        yield unreachable(name, host, ctx.site.winrm, _domain_names(ctx), hyperv=hyperv)
+
+
+def _domain_names(ctx: CheckContext) -> set[str]:
+    directory = ctx.facts.directory
+    if directory is None:
+        return set()
+    return {n.casefold() for n in (directory.domain_dns_name, directory.netbios_name) if n}
+
+
+def unreachable(name: str, host: HostFacts, winrm: WinRMConfig | None, domain_names: set[str], *,
+                hyperv: bool) -> Outcome:
+    cause = host.error.message if host.error else "no answer"
+    kind = host.error.kind if host.error else ErrorKind.UNREACHABLE
+    message = f"WinRM to {name} failed ({kind.value}): {cause}"
+    if name.rstrip(".").casefold() in domain_names:
+        message += (f"; {name} is the domain's own name: a path \\\\{name}\\... is a domain-based DFS namespace, "
+                    "served by the folder targets' servers: write the folder target's own path in the site file")
+    remediation = None
+    if kind in LISTENER_CAUSES and winrm is not None and not is_ip_address(name):
+        remediation = listener_fix(name, winrm, kind, hyperv)
+    return Outcome(status=Status.FAIL, subject=name, message=message,
+                   evidence={"kind": kind.value, "cause": cause}, remediation=remediation)
+
+
+def listener_fix(host: str, winrm: WinRMConfig, kind: ErrorKind, hyperv: bool) -> Remediation:
+    """The WinRM listener the site's [winrm] scheme and port need, made on the host itself."""
+    return winrm_listener(host, short_name(host).upper(), winrm.scheme, winrm.effective_port, hyperv=hyperv,
+                          before=kind.value)

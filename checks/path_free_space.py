@@ -53,7 +53,7 @@ def judge(ctx: CheckContext, ref: PathRef, required: int, unknown: list[str]) ->
     if unknown:
         return checkkit.skip(ref.raw, "sizes unknown: " + "; ".join(unknown))
     _, facts, problem = checkkit.path_facts(ctx, ref, ref.raw)
-    if facts is None:
+    if facts is None or problem is not None:  # a path the server could not read says why (access denied, ...)
         assert problem is not None
         return problem
     if facts.free_bytes is None:

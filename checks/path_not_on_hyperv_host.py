@@ -10,6 +10,11 @@ when the share's server could not be read); a share server whose own computer na
 computer name of a configured host (the host written in the site file by another DNS alias); a
 running vmms service where the role state could not be read (Get-WindowsFeature is missing on
 some systems; vmms only exists with the Hyper-V role).
+
+Addresses are compared across machines only where they name one machine: IPv6 link-local (fe80::/10)
+and IPv4 link-local (APIPA, 169.254.0.0/16, RFC 3927) addresses are only meaningful on their own
+link and repeat between machines, loopback addresses name every machine; Windows reports them all
+beside the real ones (Win32_NetworkAdapterConfiguration.IPAddress), so they are left out.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from collections.abc import Iterator
 from offlineprep import checkkit
 from offlineprep.actions.types import file_server
 from offlineprep.engine import CheckContext, Need, check
+from offlineprep.facts import HostFacts
 from offlineprep.model import Outcome, Status
 from offlineprep.names import PathRef, same_computer
 from offlineprep.remediation import manual, remediation
@@ -48,7 +54,8 @@ def judge(ctx: CheckContext, ref: PathRef) -> Outcome:
             reasons.append(f"{ref.server} is the configured Hyper-V host {host}")
         elif ref.server_is_ip:
             facts = ctx.facts.find_host(host)
-            if facts is not None and ref.server in facts.ip_addresses:
+            if facts is not None and HostFacts(name=ref.server, reachable=False, ip_addresses=[ref.server]
+                                               ).routable_addresses() & facts.routable_addresses():
                 reasons.append(f"{ref.server} is an address of the Hyper-V host {host}")
     if server is None:
         if reasons:
@@ -70,14 +77,14 @@ def judge(ctx: CheckContext, ref: PathRef) -> Outcome:
     if server.hyperv_installed or (server.hyperv_installed is None and server.vmms_running):
         reasons.append(f"{ref.server} has the Hyper-V role installed"
                        + ("" if server.hyperv_installed else " (its vmms service is running)"))
-    server_ips = {ip for ip in server.ip_addresses if not ip.startswith("127.") and ip != "::1"}
+    server_ips = server.routable_addresses()
     for host in hosts:
         if same_computer(host, ref.server):
             continue
         facts = ctx.facts.find_host(host)
         if facts is None:
             continue
-        shared = server_ips & set(facts.ip_addresses)
+        shared = server_ips & facts.routable_addresses()
         if shared:
             reasons.append(f"{ref.server} shares the address {sorted(shared)[0]} with the Hyper-V host {host}")
     if reasons:

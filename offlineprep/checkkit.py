@@ -228,16 +228,36 @@ def serving_machine(ctx: CheckContext, name: str) -> str | None:
     DNSHostName and, when joined, its domain's DNS name, from Win32_ComputerSystem), e.g.
     `FS01.contoso.com`; None when host facts were not collected in this run (`--only 'ad.*'`
     collects none: the ad.* checks need only the directory) or the machine did not answer."""
-    if ctx.facts.hosts is None:
-        return None
-    host = ctx.facts.find_host(name) or ctx.facts.find_host(name.rstrip(".")) or ctx.facts.find_host(name + ".")
-    if host is None or not host.reachable or not host.computer_name:
+    host = _answered(ctx, name)
+    if host is None or not host.computer_name:
         return None
     try:  # Windows names a computer with DNS labels; anything else is no name to judge by
         validate_host_name(host.computer_name)
     except NameError_:
         return None
     return host.computer_name.rstrip(".")
+
+
+def _answered(ctx: CheckContext, name: str) -> HostFacts | None:
+    """The host facts of the machine behind `name`, when it answered in this run."""
+    if ctx.facts.hosts is None:
+        return None
+    host = ctx.facts.find_host(name) or ctx.facts.find_host(name.rstrip(".")) or ctx.facts.find_host(name + ".")
+    return host if host is not None and host.reachable else None
+
+
+def _own_domain(ctx: CheckContext, name: str, served: str) -> str | None:
+    """The domain the machine reports as its own (HostFacts.domain, Win32_ComputerSystem.Domain: the
+    AD domain it is joined to), else the DNS suffix of its own name (facts files written before the
+    collector read the domain)."""
+    host = _answered(ctx, name)
+    if host is not None and host.domain:
+        try:
+            validate_host_name(host.domain)
+        except NameError_:
+            return dns_suffix(served)
+        return host.domain.rstrip(".").casefold()
+    return dns_suffix(served)
 
 
 @dataclass(frozen=True)
@@ -253,7 +273,8 @@ def path_computer_domain(ctx: CheckContext, facts: DirectoryFacts, name: str) ->
     """Which domain the computer serving `name` belongs to, from the best evidence at hand:
 
     1. the machine's own name over WinRM, when collected: the domain of the account in the directory
-       whose dNSHostName it is, else its own DNS suffix (Win32_ComputerSystem.Domain is the AD domain);
+       whose dNSHostName it is, else the domain it reports itself joined to (HostFacts.domain,
+       Win32_ComputerSystem.Domain), else its own DNS suffix;
     2. the computer account the directory collector matched to `name` (it lives in the domain read);
     3. the DNS suffix of `name` itself (a name in another zone is, as far as this run can tell, a
        computer of another domain: its account was not found in the domain read).
@@ -264,8 +285,9 @@ def path_computer_domain(ctx: CheckContext, facts: DirectoryFacts, name: str) ->
             if known.found and known.dns_host_name and known.dns_host_name.rstrip(".").casefold() == served.casefold():
                 return PathComputerDomain(dn_domain(known.distinguished_name) or _read(facts),
                                           f"its computer account {known.sam_account_name}", served)
-        if dns_suffix(served):
-            return PathComputerDomain(dns_suffix(served), f"as {served} reports itself over WinRM", served)
+        own = _own_domain(ctx, name, served)
+        if own:
+            return PathComputerDomain(own, f"as {served} reports itself over WinRM", served)
     account = facts.find_computer(name) or facts.find_computer(name.rstrip(".")) or facts.find_computer(name + ".")
     if account is not None and account.found:
         return PathComputerDomain(dn_domain(account.distinguished_name) or _read(facts),

@@ -11,6 +11,7 @@ case-insensitively.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from datetime import UTC, datetime
 from enum import Enum
@@ -30,7 +31,9 @@ class Fact(BaseModel):
 
 
 class ErrorKind(str, Enum):
-    UNREACHABLE = "unreachable"  # connection refused, DNS, no route
+    UNREACHABLE = "unreachable"  # connection refused, no route
+    NAME_RESOLUTION = "name-resolution"  # the name does not resolve in DNS from the machine running offlineprep
+    CLIENT = "client"  # the machine running offlineprep lacks something: a Kerberos library or ticket, a file
     TIMEOUT = "timeout"
     AUTH = "auth"  # bad credentials, 401
     TLS = "tls"  # certificate verification, handshake
@@ -140,12 +143,35 @@ class LocalGroup(Fact):
     name: str
     member_sids: list[str] = Field(default_factory=list)
     member_names: dict[str, str] = Field(default_factory=dict)  # SID -> name, where resolvable
+    # members of which not even a SID could be read: 'ADsPath: error' each. Membership through them is
+    # unknown; every member with a SID (an orphaned SID of an untrusted domain included) is in member_sids
+    unreadable_members: list[str] = Field(default_factory=list)
 
 
 class ShareFacts(Fact):
     name: str
     local_path: str | None = None
     sddl: str | None = None  # the share's security descriptor (Get-SmbShare .SecurityDescriptor)
+    scope: str | None = None  # MSFT_SmbShare.ScopeName: '*' (default) or a clustered server's access point
+
+
+class VolumeFacts(Fact):
+    """The volume holding a path (Win32_Volume: the longest mount path that prefixes it)."""
+
+    name: str | None = None  # C:\, a mount point folder, or \\?\Volume{guid}\
+    file_system: str | None = None  # empty: not mounted (offline, locked by BitLocker, unformatted)
+    drive_type: int | None = None
+    capacity_bytes: int | None = None
+    free_bytes: int | None = None
+
+
+class DfsFacts(Fact):
+    """The path is in a DFS namespace: its folders live on the folder targets' servers."""
+
+    namespace: str  # \\server-or-domain\namespace
+    link: str | None = None  # the DFS link holding the path, when the namespace server named it
+    targets: list[str] = Field(default_factory=list)  # \\server\share of the link's folder targets
+    domain_based: bool = False  # the UNC server is the domain's own name
 
 
 class PathFacts(Fact):
@@ -157,9 +183,13 @@ class PathFacts(Fact):
     is_directory: bool | None = None
     ntfs_sddl: str | None = None
     share: ShareFacts | None = None  # None for local paths or a share that does not exist
-    share_found: bool | None = None  # False: the UNC names a share the server does not have
+    share_found: bool | None = None  # False: the UNC names a share the server does not serve under that name
+    share_scope: str | None = None  # the scope the path's server name reaches ('*' unless it names an access point)
+    share_scopes: list[str] = Field(default_factory=list)  # every scope holding a share of that name
     free_bytes: int | None = None
     total_bytes: int | None = None
+    volume: VolumeFacts | None = None
+    dfs: DfsFacts | None = None
     error: CollectionError | None = None
 
 
@@ -169,21 +199,41 @@ class VirtualMachine(Fact):
 
 
 class FirewallRule(Fact):
+    """An enabled inbound rule in force (ActiveStore), with its port and address filters."""
+
     name: str  # the rule's Name (locale-independent), not its DisplayName
     display_name: str = ""
     enabled: bool
-    direction: Literal["inbound", "outbound"]
-    action: Literal["allow", "block"]
-    protocol: str = "Any"  # TCP, UDP, Any
-    local_ports: list[str] = Field(default_factory=list)  # "8083", "8080-8090", "Any"
+    direction: str  # inbound | outbound
+    action: str  # allow | block | notconfigured (New-NetFirewallRule -Action)
+    protocol: str = "Any"  # TCP, UDP, Any, or a protocol number
+    local_ports: list[str] = Field(default_factory=list)  # "8083", "8080-8090", "Any", "RPC", ...
+    profiles: list[str] = Field(default_factory=lambda: ["Any"])  # Any, or some of Domain, Private, Public
+    remote_addresses: list[str] = Field(default_factory=lambda: ["Any"])  # Any, addresses, subnets, ranges, keywords
+
+
+class FirewallProfile(Fact):
+    """Get-NetFirewallProfile -PolicyStore ActiveStore: None where the store says NotConfigured."""
+
+    name: str  # Domain | Private | Public
+    enabled: bool | None = None
+    default_inbound_action: str | None = None  # allow | block
+    allow_inbound_rules: bool | None = None
+
+
+class NetworkProfile(Fact):
+    """A connected network and the firewall profile its category selects (Get-NetConnectionProfile)."""
+
+    interface: str | None = None
+    category: str | None = None  # DomainAuthenticated | Private | Public
 
 
 class ReplicationServer(Fact):
     """`Get-VMReplicationServer` on a Hyper-V host."""
 
     enabled: bool | None = None
-    kerberos_port: int | None = None  # KerbAuthPort
-    certificate_port: int | None = None  # CertAuthPort
+    kerberos_port: int | None = None  # KerberosAuthenticationPort
+    certificate_port: int | None = None  # CertificateAuthenticationPort
     allowed_authentication: str | None = None
 
 
@@ -195,9 +245,10 @@ class HostFacts(Fact):
     """
 
     name: str  # as written in the site file
-    reachable: bool
+    reachable: bool  # it answered an authenticated WS-Management request
     error: CollectionError | None = None
     computer_name: str | None = None  # the machine's own DNS name, e.g. FS01.contoso.com
+    domain: str | None = None  # the DNS name of its domain (Win32_ComputerSystem.Domain); None: not in one
     os_caption: str | None = None
     os_version: str | None = None
     os_build: str | None = None
@@ -209,10 +260,29 @@ class HostFacts(Fact):
     vms: list[VirtualMachine] | None = None
     replication_server: ReplicationServer | None = None
     firewall_rules: list[FirewallRule] | None = None
+    firewall_profiles: list[FirewallProfile] | None = None
+    network_profiles: list[NetworkProfile] | None = None
     # script sections that failed on the host (vms, firewall_rules, hyperv, ...) -> the host's error
-    # text, so that a check which lacks their facts can say why instead of only that they are missing
+    # text, so that a check which lacks their facts can say why instead of only that they are missing;
+    # also parts of the answer of the wrong shape, which were left out
     section_errors: dict[str, str] = Field(default_factory=dict)
     round_trip_seconds: float | None = None
+
+    def routable_addresses(self) -> set[str]:
+        """The addresses that name this machine alone: IPv6 link-local (fe80::/10), IPv4 link-local
+        (APIPA 169.254.0.0/16, RFC 3927), loopback, unspecified and multicast addresses are left out
+        (Windows reports them beside the real ones, and they repeat between machines); canonical
+        form, zone index dropped."""
+        out = set()
+        for text in self.ip_addresses:
+            try:
+                address = ipaddress.ip_address(text.strip().strip("[]").split("%", 1)[0])
+            except ValueError:
+                continue
+            if address.is_link_local or address.is_loopback or address.is_unspecified or address.is_multicast:
+                continue
+            out.add(address.compressed)
+        return out
 
     def why_missing(self, section: str) -> str:
         """': <the host's error>' when that section failed on the host, else ''."""

@@ -213,13 +213,29 @@ def create_folder(server: str, local_path: str) -> Remediation:
 
 def open_firewall_port(host: str, port: int, *, profile: str = "Any", remote_address: Sequence[str] = ("Any",),
                        before: Sequence[str] = ()) -> t.OpenFirewallPort:
-    name = f"offlineprep-HVR-{port}"
+    # the rule is ours by name and a second run only enables it: a rule for other profiles is another
+    # rule, so one made for the Domain profile is not taken for the Private profile's later
+    name = f"offlineprep-HVR-{port}" + ("" if profile == "Any" else "-" + "-".join(p.strip() for p in profile.split(",")))
     return t.OpenFirewallPort(owner=t.hyperv_host(host), rule_name=name, display_name=name, port=port, profile=profile,
                               remote_address=list(remote_address), before=list(before))
 
 
 def disable_firewall_rules(host: str, port: int, names: Sequence[str]) -> t.DisableFirewallRules:
     return t.DisableFirewallRules(owner=t.hyperv_host(host), names=list(names), port=port)
+
+
+def winrm_listener(machine: str, computer_name: str, scheme: str, port: int, *, hyperv: bool,
+                   before: str) -> Remediation:
+    """The WinRM listener the site's [winrm] scheme and port need, made on `machine` itself (WinRM
+    cannot reach it: that is what is missing). `computer_name`: $env:COMPUTERNAME there."""
+    owner = t.hyperv_host(machine) if hyperv else t.file_server(machine)
+    action = t.ConfigureWinRMListener(owner=owner, computer_name=computer_name, dns_name=machine,
+                                      scheme="https" if scheme == "https" else "http", port=port, before=before)
+    if scheme == "https":
+        summary = f"Give {machine} a WinRM HTTPS listener on port {port} (on the host itself, as a local administrator)"
+    else:
+        summary = f"Enable WinRM over HTTP on {machine} (on the host itself, as a local administrator)"
+    return remediation(summary, [action])
 
 
 def manual(text: str, owner: t.Owner | None = None) -> t.ManualStep:

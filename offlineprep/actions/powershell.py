@@ -84,10 +84,20 @@ def _server(owner: t.Owner | None) -> str:
 def _remote(owner: t.Owner | None, params: str, body: list[str], args: Sequence[str | list[str]]) -> list[str]:
     """`body` run on the owner machine, its values passed as data to `param(...)`."""
     machine = owner.name if owner is not None and owner.name else "localhost"
+    return _script_block(f"-ComputerName {quote(machine)} ", params, body, args)
+
+
+def _here(params: str, body: list[str], args: Sequence[str | list[str]]) -> list[str]:
+    """`body` run in this session (Invoke-Command without -ComputerName needs no WinRM), its values
+    passed as data to `param(...)` as on a remote machine."""
+    return _script_block("", params, body, args)
+
+
+def _script_block(where: str, params: str, body: list[str], args: Sequence[str | list[str]]) -> list[str]:
     values = ", ".join(quote_list(a) if isinstance(a, list) else quote(a) for a in args)
     # one array argument needs the unary comma: @(@('a', 'b')) is flattened into two arguments
     argument_list = f"(, {values})" if len(args) == 1 and isinstance(args[0], list) else f"@({values})"
-    return ([f"Invoke-Command -ComputerName {quote(machine)} -ArgumentList {argument_list} -ScriptBlock {{",
+    return ([f"Invoke-Command {where}-ArgumentList {argument_list} -ScriptBlock {{",
              f"{INDENT}param({params})", f"{INDENT}$ErrorActionPreference = 'Stop'"]
             + [INDENT + line for line in body] + ["}"])
 
@@ -325,6 +335,78 @@ def _toggle_rules(a: t.DisableFirewallRules, enable: bool) -> list[str]:
     return _remote(a.owner, "[string[]]$Names", [f"{verb} -Name $Names"], [list(a.names)])
 
 
+# The firewall rule's description when the fix made the HTTPS listener: a listener carries no name
+# of ours, so this is how the revert knows the listener is its to remove.
+LISTENER_MADE = "offlineprep made the WinRM HTTPS listener (Address *) with this rule: its revert removes both"
+LISTENER_NOT_MADE = "offlineprep: inbound WinRM over HTTPS (the HTTPS listener was there before)"
+
+
+_CANNOT_REACH = "WinRM cannot reach it to make the change"
+
+
+def _listener_test(a: t.ConfigureWinRMListener) -> str:
+    default = 5986 if a.scheme == "https" else 5985
+    return (f"Test-WSMan -ComputerName {quote(a.dns_name)}" + (" -UseSSL" if a.scheme == "https" else "")
+            + ("" if a.port == default else f" -Port {quote(str(a.port))}"))
+
+
+def _on_the_machine(a: t.ConfigureWinRMListener, body: list[str], elsewhere: list[str]) -> list[str]:
+    """`body` where $env:COMPUTERNAME is the machine's own name, `elsewhere` anywhere else."""
+    return [f"if ($env:COMPUTERNAME -ieq {quote(a.computer_name)}) {{", *[INDENT + line for line in body], "}",
+            "else {", *[INDENT + line for line in elsewhere], "}"]
+
+
+def _run_there(a: t.ConfigureWinRMListener, what: str, why: str) -> str:
+    return f"{what} on {a.dns_name} itself, as a local administrator in an elevated Windows PowerShell: {why}"
+
+
+def _listener(a: t.ConfigureWinRMListener) -> list[str]:
+    if a.scheme == "https":
+        body = _here("[string]$DnsName, [string]$Port, [string]$Rule, [string]$Made, [string]$NotMade", [
+            "Enable-PSRemoting -Force",
+            "$cert = Get-ChildItem -Path Cert:\\LocalMachine\\My -SSLServerAuthentication -DnsName $DnsName |",
+            "    Where-Object { $_.HasPrivateKey -and $_.NotAfter -gt (Get-Date) } | Select-Object -First 1",
+            "if (-not $cert) { throw \"No valid Server Authentication certificate for $DnsName in LocalMachine\\My: "
+            "enrol one first\" }",
+            "$https = @(Get-WSManInstance -ResourceURI 'winrm/config/Listener' -Enumerate | "
+            "Where-Object { $_.Transport -eq 'HTTPS' })",
+            "$description = $NotMade",
+            "if ($https.Count -eq 0) {",
+            "    New-WSManInstance -ResourceURI 'winrm/config/Listener' -SelectorSet @{Transport = 'HTTPS'; Address = '*'} "
+            "-ValueSet @{Hostname = $DnsName; CertificateThumbprint = $cert.Thumbprint; Port = $Port} | Out-Null",
+            "    $description = $Made",
+            "}",
+            "if (-not (Get-NetFirewallRule -Name $Rule -ErrorAction SilentlyContinue)) {",
+            "    New-NetFirewallRule -Name $Rule -DisplayName 'Windows Remote Management (HTTPS-In)' -Description "
+            "$description -Direction Inbound -Protocol TCP -LocalPort $Port -Action Allow -Profile Domain | Out-Null",
+            "}",
+            "elseif ($description -eq $Made) { Set-NetFirewallRule -Name $Rule -Description $description }",
+        ], [a.dns_name, str(a.port), a.rule_name, LISTENER_MADE, LISTENER_NOT_MADE])
+        answers = f"{a.dns_name} answers WinRM over HTTPS on port {a.port}"
+    else:
+        body = ["Enable-PSRemoting -Force"]
+        answers = f"{a.dns_name} answers WinRM over HTTP on port {a.port}"
+    # anywhere else this is the check from another machine: the listener answers (with a certificate
+    # this machine trusts), or it is still to be made on the machine itself
+    elsewhere = ["try {", f"{INDENT}{_listener_test(a)} -ErrorAction Stop | Out-Null", f"{INDENT}Write-Host {quote(answers)}",
+                 "}", f"catch {{ Write-Warning {quote(_run_there(a, 'Run this', _CANNOT_REACH))} }}"]
+    return _on_the_machine(a, body, elsewhere)
+
+
+def _remove_listener(a: t.ConfigureWinRMListener) -> list[str]:
+    if a.scheme != "https":
+        return []  # Enable-PSRemoting restores Windows Server's default: see ConfigureWinRMListener
+    body = _here("[string]$Rule, [string]$Made", [
+        "$ours = Get-NetFirewallRule -Name $Rule -ErrorAction SilentlyContinue",
+        "if ($ours -and $ours.Description -eq $Made) {",
+        "    Remove-WSManInstance -ResourceURI 'winrm/config/Listener' -SelectorSet @{Transport = 'HTTPS'; Address = '*'}",
+        "}",
+        "if ($ours) { Remove-NetFirewallRule -Name $Rule }",
+    ], [a.rule_name, LISTENER_MADE])
+    why = "the listener it removes may be the one WinRM would reach it through"
+    return _on_the_machine(a, body, [f"Write-Warning {quote(_run_there(a, 'Undo this', why))}"])
+
+
 def replicate_lines(directory: t.Owner | None) -> list[str]:
     """AD replication pushed from the domain controller written to; a missing repadmin is a warning,
     never a stop: the ticket purges after it must still run (Microsoft: repadmin /syncall)."""
@@ -377,6 +459,8 @@ def fix_lines(action: t.ActionBase) -> list[str]:
             return _open_port(action)
         case t.DisableFirewallRules():
             return _toggle_rules(action, enable=False)
+        case t.ConfigureWinRMListener():
+            return _listener(action)
         case t.RefreshTickets():
             return _refresh(action)
         case t.ManualStep():
@@ -413,6 +497,8 @@ def revert_lines(action: t.ActionBase) -> list[str]:
             return _close_port(action)
         case t.DisableFirewallRules():
             return _toggle_rules(action, enable=True)
+        case t.ConfigureWinRMListener():
+            return _remove_listener(action)
         case t.RefreshTickets():
             return _refresh(action)
     return []

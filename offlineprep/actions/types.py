@@ -103,6 +103,8 @@ class ActionBase(BaseModel):
     phase: ClassVar[Phase] = Phase.REMINDER
     modules: ClassVar[tuple[str, ...]] = ()
     revertible: ClassVar[bool] = True
+    # run on the owner machine itself, by someone signed in there, not through WinRM from elsewhere
+    on_the_machine: ClassVar[bool] = False
 
     def model_post_init(self, context: Any, /) -> None:
         content = self.model_dump(mode="json", exclude={"id"})
@@ -478,6 +480,45 @@ class DisableFirewallRules(ActionBase):
         return f"{_machine(self.owner)}: " + ", ".join(self.names), f"Disable the block rules for TCP {self.port}"
 
 
+WINRM_HTTPS_RULE = "offlineprep-WinRM-HTTPS-In"
+
+
+class ConfigureWinRMListener(ActionBase):
+    """The WinRM listener the site's [winrm] scheme and port need, made on the machine itself.
+
+    WinRM cannot carry this change to the machine: it is what is missing. So the rendering acts
+    only where $env:COMPUTERNAME is the machine's own name; anywhere else it asks the listener
+    (Test-WSMan, which is the check from another machine) and says where to run it when it does not
+    answer. `Enable-PSRemoting` makes only an HTTP listener (5985); for scheme https an HTTPS
+    listener bound to a Server Authentication certificate naming the machine is added (Microsoft:
+    New-WSManInstance, example 1 "Create a HTTPS listener"; KB 2019527: 5986 by default), with an
+    inbound firewall rule of our own for its port in the Domain profile.
+
+    The revert removes what the fix added: its firewall rule, and the HTTPS listener when the fix
+    made it (a listener carries no name of ours, so the fix records that in the rule's description).
+    Enable-PSRemoting is not undone: remoting is on by default on Windows Server 2012 and later
+    (Microsoft: Enable-PSRemoting), so it restores the default, and Disable-PSRemoting would only
+    block the session configurations (Microsoft: Disable-PSRemoting)."""
+
+    kind: Literal["host.winrm-listener"] = "host.winrm-listener"
+    rights: str = "Administrators on the machine, in an elevated Windows PowerShell on the machine itself"
+    computer_name: str  # $env:COMPUTERNAME there: the first label of its name, as Windows spells it (upper case)
+    dns_name: str  # the name the site connects to, which the certificate must hold
+    scheme: Literal["http", "https"]
+    port: int
+    rule_name: str = WINRM_HTTPS_RULE
+    before: str  # what offlineprep met on the port: the failure's kind (unreachable, timeout, tls)
+
+    phase: ClassVar[Phase] = Phase.HOST
+    modules: ClassVar[tuple[str, ...]] = ("Microsoft.WSMan.Management", "Microsoft.PowerShell.Security", "NetSecurity")
+    on_the_machine: ClassVar[bool] = True
+
+    def describe(self) -> tuple[str, str]:
+        if self.scheme == "https":
+            return self.dns_name, f"Add a WinRM HTTPS listener on port {self.port} and its firewall rule"
+        return self.dns_name, "Enable WinRM over HTTP (Enable-PSRemoting)"
+
+
 class RefreshTickets(ActionBase):
     """After a delegation change: AD replication from the domain controller written to, then the
     host's own Kerberos tickets purged (or a reboot), so VMMS asks the KDC again."""
@@ -509,6 +550,7 @@ class ManualStep(ActionBase):
 Action = Annotated[
     AddDelegationValues | SetProtocolTransition | ClearNotDelegated | EnableAccount | LeaveProtectedUsers
     | AddDirectoryGroupMember | MoveSpn | AllowDelegationFrom | CreateShare | CreateFolder | GrantShareRights
-    | GrantNtfsRights | AddLocalGroupMember | OpenFirewallPort | DisableFirewallRules | RefreshTickets | ManualStep,
+    | GrantNtfsRights | AddLocalGroupMember | OpenFirewallPort | DisableFirewallRules | ConfigureWinRMListener
+    | RefreshTickets | ManualStep,
     Field(discriminator="kind"),
 ]

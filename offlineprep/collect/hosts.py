@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import json
 import logging
 import math
@@ -29,17 +30,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from offlineprep.collect.answer import HOST_SCHEMA, HostAnswer, PathAnswer, read_answer
 from offlineprep.collect.requests import HostRequest
 from offlineprep.facts import (
     CollectionError,
+    DfsFacts,
     ErrorKind,
+    FirewallProfile,
     FirewallRule,
     HostFacts,
     LocalGroup,
+    NetworkProfile,
     PathFacts,
     ReplicationServer,
     ShareFacts,
     VirtualMachine,
+    VolumeFacts,
 )
 from offlineprep.site import WinRMConfig
 
@@ -173,23 +179,40 @@ def collect_one(
     config: WinRMConfig, request: HostRequest, factory: ProtocolFactory, password: str | None,
     stats: CollectionStats,
 ) -> HostFacts:
+    """One host: `reachable` only when the host answered an authenticated WS-Management request
+    (its shell opened, or it sent a WS-Management fault). A failure on this machine's side (no
+    Kerberos library or ticket), in DNS, in TCP or TLS, or a refused login is never reachable."""
     started = time.monotonic()
+
+    def failed(kind: ErrorKind, message: str, answered: bool = False) -> HostFacts:
+        return HostFacts(name=request.name, reachable=answered,
+                         error=CollectionError(kind=kind, message=_scrub(message, password)),
+                         round_trip_seconds=round(time.monotonic() - started, 3))
+
+    missing = client_problem(config)
+    if missing is not None:
+        return failed(ErrorKind.CLIENT, missing)
     attempts = 0
     while True:
         attempts += 1
+        progress = _Progress()
         try:
-            stdout, stderr, code = run_script(factory(request.name), request, started + config.timeout_seconds, stats)
+            stdout, stderr, code = run_script(factory(request.name), request, started + config.timeout_seconds, stats,
+                                              progress)
             break
         except Exception as exc:
             kind, message = describe_winrm_error(exc, request.name, config)
             if kind is ErrorKind.UNREACHABLE and _transient(exc) and attempts == 1:
                 log.info("retrying %s after a transient network error", request.name)
                 continue
-            # a WS-Management fault or HTTP 500 comes from a host that connected and authenticated
-            connected = kind in {ErrorKind.PROTOCOL, ErrorKind.GARBAGE}
-            return HostFacts(name=request.name, reachable=connected,
-                             error=CollectionError(kind=kind, message=_scrub(message, password)),
-                             round_trip_seconds=round(time.monotonic() - started, 3))
+            if kind is ErrorKind.AUTH and config.transport == "kerberos":
+                diagnosis = kerberos_diagnosis(request.name, config)
+                if diagnosis is not None:
+                    kind, message = ErrorKind.CLIENT, diagnosis
+            if kind is ErrorKind.TIMEOUT and progress.shell_opened:
+                message = (f"{request.name} answered WinRM, but the collection script did not finish within "
+                           f"{config.timeout_seconds:g} s")
+            return failed(kind, message, answered=progress.shell_opened or _is_wsman_fault(exc))
     facts = parse_output(request.name, stdout, stderr, code)
     facts.round_trip_seconds = round(time.monotonic() - started, 3)
     if facts.error is not None:
@@ -201,11 +224,26 @@ class _Deadline(Exception):
     pass
 
 
-def run_script(protocol: Any, request: HostRequest, deadline: float, stats: CollectionStats) -> tuple[bytes, bytes, int]:
+@dataclass
+class _Progress:
+    """How far one attempt got: once the Create request has an answer, the host has answered an
+    authenticated WS-Management request, whatever fails after."""
+
+    shell_opened: bool = False
+
+
+def run_script(protocol: Any, request: HostRequest, deadline: float, stats: CollectionStats,
+               progress: _Progress | None = None) -> tuple[bytes, bytes, int]:
     shell = protocol.open_shell(codepage=65001, noprofile=True)
+    if progress is not None:
+        progress.shell_opened = True
     try:
         command, args = command_line()
-        command_id = protocol.run_command(shell, command, args)
+        # pipe mode (WINRS_CONSOLEMODE_STDIN=FALSE): the input streamed below reaches PowerShell as a pipe
+        # whose end is a real end of file, which [Console]::In.ReadToEnd() in the bootstrap waits for.
+        # Ansible streams its module input the same way: lib/ansible/plugins/connection/winrm.py passes
+        # console_mode_stdin=(stdin_iterator is None) to pywinrm's run_command.
+        command_id = protocol.run_command(shell, command, args, console_mode_stdin=False)
         stats.count()
         try:
             protocol.send_command_input(shell, command_id, stdin_payload(request), end=True)
@@ -220,6 +258,8 @@ def run_script(protocol: Any, request: HostRequest, deadline: float, stats: Coll
                     if type(exc).__name__ == "WinRMOperationTimeoutError":
                         continue
                     raise
+                # bytes are kept as bytes until the end: WinRM splits output anywhere, also inside a
+                # UTF-8 sequence, over as many Receive responses as it likes
                 out += chunk_out
                 err += chunk_err
                 if len(out) > MAX_OUTPUT_BYTES:
@@ -240,14 +280,133 @@ def _transient(exc: BaseException) -> bool:
                                    "BrokenPipe", "IncompleteRead"))
 
 
+def _is_wsman_fault(exc: BaseException) -> bool:
+    """A WS-Management fault is an answer of the WinRM service to a request it authenticated."""
+    return type(exc).__name__ == "WSManFaultError"
+
+
+# --------------------------------------------------------------------------- causes, as an administrator says them
+
+
+def client_problem(config: WinRMConfig) -> str | None:
+    """What this machine lacks for the chosen transport, found before any packet is sent.
+
+    pywinrm imports its optional authentication libraries lazily and records whether they loaded
+    (winrm.transport.HAVE_KERBEROS / HAVE_CREDSSP / HAVE_NTLM); without them every host would fail
+    with the same library message, which is a fact about this machine, not about the host."""
+    import winrm.transport as transport
+
+    if config.transport == "kerberos" and not transport.HAVE_KERBEROS:
+        return ("Kerberos for WinRM needs `pip install 'offlineprep[kerberos]'` on this machine and a ticket: "
+                f"kinit {config.user or 'user@REALM'}")
+    if config.transport == "credssp" and not transport.HAVE_CREDSSP:
+        return "CredSSP for WinRM needs `pip install 'offlineprep[credssp]'` on this machine"
+    if config.transport == "ntlm" and not transport.HAVE_NTLM:
+        return "NTLM for WinRM needs the requests-ntlm package on this machine (pip install requests-ntlm)"
+    if config.transport == "certificate":
+        for key, file in (("cert_pem", config.cert_pem), ("cert_key_pem", config.cert_key_pem)):
+            if not file:
+                return f"certificate authentication needs [winrm] {key}, the client certificate's PEM file"
+            if not Path(file).is_file():
+                return f"[winrm] {key} names {file}, which does not exist on this machine"
+    return None
+
+
+# RFC 2744 routine error: no credentials at all (no ticket in the cache)
+GSS_S_NO_CRED = 7 << 16
+
+
+def kerberos_diagnosis(host: str, config: WinRMConfig) -> str | None:
+    """Why a Kerberos login was refused, asked of this machine's own Kerberos library: no ticket,
+    or no ticket to be had for HTTP/<host> (no such SPN, KDC unreachable). None: a service ticket
+    can be had, so the host itself refused it.
+
+    pywinrm's Kerberos handler may swallow its GSSAPI failure and return the server's 401, so the
+    library is asked again here."""
+    try:
+        import kerberos
+    except ImportError:
+        return None
+    service = f"HTTP@{host}"  # pywinrm's default service class and the host name as written
+    context = None
+    try:
+        _, context = kerberos.authGSSClientInit(service, gssflags=kerberos.GSS_C_MUTUAL_FLAG | kerberos.GSS_C_SEQUENCE_FLAG)
+        kerberos.authGSSClientStep(context, "")
+    except kerberos.GSSError as exc:
+        return describe_gss_error(exc, host, config)
+    except Exception:  # an unexpected library state: keep the server's answer as the cause
+        return None
+    finally:
+        if context is not None:
+            with contextlib.suppress(Exception):
+                kerberos.authGSSClientClean(context)
+    return None
+
+
+def describe_gss_error(exc: BaseException, host: str, config: WinRMConfig) -> str:
+    """pykerberos' GSSError carries ((major text, major status), (minor text, minor status)); the
+    major status is one of RFC 2744's routine errors, GSS_S_NO_CRED when there is no ticket."""
+    major = _gss_code(exc, 0)
+    minor = _gss_text(exc, 1) or _gss_text(exc, 0)
+    if major is not None and (major & 0xFFFF0000) == GSS_S_NO_CRED:
+        return (f"this machine has no Kerberos ticket to log on to {host} with: run kinit "
+                f"{config.user or 'user@REALM'} (Kerberos for WinRM needs a ticket; {minor})")
+    return f"Kerberos could not get a ticket for HTTP/{host} from this machine: {minor}"
+
+
+def _gss_code(exc: BaseException, index: int) -> int | None:
+    try:
+        return int(exc.args[index][1])
+    except (IndexError, TypeError, ValueError):
+        return None
+
+
+def _gss_text(exc: BaseException, index: int) -> str:
+    try:
+        return _short(str(exc.args[index][0]), 200)
+    except (IndexError, TypeError):
+        return ""
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and everything it wraps: requests and urllib3 keep the socket's own error in
+    `args`, `reason`, `__cause__` and `__context__` (ConnectionError -> MaxRetryError -> NewConnectionError
+    or NameResolutionError -> socket.gaierror)."""
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo and len(seen) < 20:
+        current = todo.pop(0)
+        if any(current is s for s in seen):
+            continue
+        seen.append(current)
+        linked = [getattr(current, "reason", None), current.__cause__, current.__context__, *current.args]
+        todo.extend(e for e in linked if isinstance(e, BaseException))
+    return seen
+
+
+def _find(exc: BaseException, kind: type[BaseException] | tuple[type[BaseException], ...]) -> Any:
+    return next((e for e in _causes(exc) if isinstance(e, kind)), None)
+
+
 def describe_winrm_error(exc: BaseException, host: str, config: WinRMConfig) -> tuple[ErrorKind, str]:
     """One kind and one sentence, from the exception's type and fields (never the credentials)."""
+    import socket
+    import ssl
+
     name = type(exc).__name__
     text = _short(str(exc))
+    port = config.effective_port
     if isinstance(exc, _Deadline):
         return ErrorKind.TIMEOUT, f"{host} did not finish within {config.timeout_seconds:g} s"
+    gss = next((e for e in _causes(exc) if type(e).__name__ == "GSSError"), None)
+    if gss is not None:  # the Kerberos library of this machine failed before anything was sent
+        return ErrorKind.CLIENT, describe_gss_error(gss, host, config)
     if name in {"InvalidCredentialsError", "BasicAuthDisabledError", "AuthenticationError"}:
-        return ErrorKind.AUTH, f"{host} refused the credentials (HTTP 401): {text}"
+        how = {"kerberos": "Kerberos", "ntlm": "NTLM", "credssp": "CredSSP", "basic": "Basic",
+               "certificate": "the client certificate"}.get(config.transport, config.transport)
+        return ErrorKind.AUTH, (f"{host} refused the credentials (HTTP 401) for {how} authentication: the password, "
+                                f"the account's rights on the host (Administrators or Remote Management Users), or "
+                                f"{how} not allowed by the host's WinRM service")
     if name == "WSManFaultError":
         reason = _short(str(getattr(exc, "reason", "") or text))
         code = getattr(exc, "wsman_fault_code", None)
@@ -257,21 +416,47 @@ def describe_winrm_error(exc: BaseException, host: str, config: WinRMConfig) -> 
         status = getattr(exc, "code", None)
         if status == 401:
             return ErrorKind.AUTH, f"{host} refused the credentials (HTTP 401)"
-        return ErrorKind.PROTOCOL, f"{host} answered HTTP {status}: {_short(getattr(exc, 'response_text', '') or text)}"
-    if name in {"SSLError"} or "CERTIFICATE_VERIFY_FAILED" in repr(exc):
-        return ErrorKind.TLS, (f"the TLS certificate of {host} is not trusted: set [winrm] ca_file to its CA "
-                               "(or verify_tls = false for a lab)")
-    if name in {"ReadTimeout", "ConnectTimeout", "Timeout", "timeout", "TimeoutError"}:
+        return ErrorKind.PROTOCOL, (f"{host} answered HTTP {status}, not WS-Management: "
+                                    f"{_short(getattr(exc, 'response_text', '') or text)}")
+    verify = _find(exc, ssl.SSLCertVerificationError)
+    if verify is not None:
+        why = _short(str(getattr(verify, "verify_message", "") or verify), 120)
+        return ErrorKind.TLS, (f"the TLS certificate of {host} is not trusted from this machine ({why}): set [winrm] "
+                               "ca_file to the CA that issued it, or give the host's HTTPS listener a certificate "
+                               "that names it (verify_tls = false only for a lab)")
+    handshake = _find(exc, ssl.SSLError)
+    if handshake is not None:
+        reason = getattr(handshake, "reason", None) or _short(str(handshake), 120)
+        return ErrorKind.TLS, (f"TLS with {host} on port {port} failed ({reason}): what answers there is no WinRM HTTPS "
+                               "listener (an HTTP listener, or another service)")
+    dns = _find(exc, socket.gaierror)
+    if dns is not None:
+        if dns.errno == socket.EAI_AGAIN:
+            return ErrorKind.NAME_RESOLUTION, (f"{host} could not be resolved from this machine: the DNS server did not "
+                                               "answer (temporary failure)")
+        return ErrorKind.NAME_RESOLUTION, f"{host} does not resolve in DNS from this machine"
+    if _find(exc, ConnectionRefusedError) is not None:
+        return ErrorKind.UNREACHABLE, (f"connection refused by {host} on port {port}: no WinRM {config.scheme.upper()} "
+                                       "listener there, or a firewall rejects it")
+    if name == "ConnectTimeout" or (_find(exc, socket.timeout) is not None and name != "ReadTimeout"):
+        return ErrorKind.TIMEOUT, (f"{host} did not accept a connection on port {port} within "
+                                   f"{config.timeout_seconds:g} s: the host is down or a firewall drops the packets")
+    if name in {"ReadTimeout", "Timeout", "timeout", "TimeoutError"}:
         return ErrorKind.TIMEOUT, f"{host} did not answer within {config.timeout_seconds:g} s"
-    if name in {"ConnectionError", "ConnectionRefusedError", "ChunkedEncodingError", "ConnectionResetError",
-                "NewConnectionError", "MaxRetryError", "OSError", "gaierror"}:
-        cause = "connection refused" if "refused" in repr(exc).lower() else _short(text, 160)
-        return ErrorKind.UNREACHABLE, f"cannot reach {host}: {cause}"
+    unreachable = _find(exc, OSError)
+    if unreachable is not None and getattr(unreachable, "errno", None) in _NO_ROUTE:
+        return ErrorKind.UNREACHABLE, f"cannot reach {host} from this machine: no route to it"
+    if name in {"ConnectionError", "ChunkedEncodingError", "ConnectionResetError", "NewConnectionError",
+                "MaxRetryError", "OSError"}:
+        return ErrorKind.UNREACHABLE, f"cannot reach {host}: {_short(text, 160)}"
     if isinstance(exc, ET.ParseError) or name in {"ParseError", "ExpatError", "StopIteration"}:
         return ErrorKind.GARBAGE, f"{host} answered something that is not WS-Management XML"
     if name == "WinRMError":
         return ErrorKind.PROTOCOL, f"WinRM error with {host}: {text}"
     return ErrorKind.PROTOCOL, f"WinRM to {host} failed: {name}: {text}"
+
+
+_NO_ROUTE = {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN}
 
 
 # --------------------------------------------------------------------------- parsing
@@ -319,86 +504,123 @@ def parse_output(host: str, stdout: bytes, stderr: bytes, code: int) -> HostFact
         if text.strip().startswith("{"):
             return broken(ErrorKind.GARBAGE, f"{host} sent truncated JSON ({exc.msg} at {exc.pos} of {len(text)})")
         return broken(ErrorKind.GARBAGE, f"{host} sent output that is not JSON: {start!r}")
-    if not isinstance(document, dict) or document.get("schema") != "offlineprep/host/v1":
+    if not isinstance(document, dict) or document.get("schema") != HOST_SCHEMA:
         return broken(ErrorKind.GARBAGE, f"{host} sent JSON that is not the collection script's answer")
-    try:
-        return host_facts(host, document)
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        return broken(ErrorKind.GARBAGE, f"{host} sent an answer of the wrong shape: {type(exc).__name__}")
+    answer, problems, rejected = read_answer(document)
+    return host_facts(host, answer, problems, rejected)
 
 
-def _list(value: Any) -> list[Any]:
-    """ConvertTo-Json writes a one-element array as the element itself, and $null as null."""
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
+_PROFILE_OF_CATEGORY = {"domainauthenticated": "Domain", "private": "Private", "public": "Public"}
 
 
-def _opt_int(value: Any) -> int | None:
-    try:
-        return None if value is None else int(value)
-    except (TypeError, ValueError):
-        return None
+def _gpo_bool(value: str | None) -> bool | None:
+    """True/False of the ActiveStore; NotConfigured (or anything else) is None: Windows' default applies."""
+    return {"true": True, "false": False}.get((value or "").casefold())
 
 
-def host_facts(host: str, doc: dict[str, Any]) -> HostFacts:
-    errors = doc.get("errors") or {}
-    os = doc.get("os") or {}
-    hyperv = doc.get("hyperv") or {}
-    groups = [
-        LocalGroup(sid=str(g["sid"]), name=str(g.get("name") or g["sid"]),
-                   member_sids=[str(m["sid"]) for m in _list(g.get("members")) if m and m.get("sid")],
-                   member_names={str(m["sid"]): str(m.get("name")) for m in _list(g.get("members"))
-                                 if m and m.get("sid") and m.get("name")})
-        for g in _list(doc.get("local_groups"))
-    ]
-    paths = []
-    for p in _list(doc.get("paths")):
-        share = p.get("share")
-        paths.append(PathFacts(
-            path=str(p["path"]), local_path=p.get("local_path"), exists=p.get("exists"),
-            is_directory=p.get("is_directory"), ntfs_sddl=p.get("ntfs_sddl"),
-            share=ShareFacts(name=str(share["name"]), local_path=share.get("path"), sddl=share.get("sddl"))
-            if share else None,
-            share_found=p.get("share_found"), free_bytes=_opt_int(p.get("free_bytes")),
-            total_bytes=_opt_int(p.get("total_bytes")),
-            error=CollectionError(kind=ErrorKind.REMOTE, message=_short(str(p["error"]))) if p.get("error") else None,
-        ))
-    if "local_groups" in errors:
+def _action(value: str | None) -> str | None:
+    folded = (value or "").casefold()
+    return folded if folded in {"allow", "block"} else None
+
+
+def host_facts(host: str, answer: HostAnswer, problems: dict[str, str] | None = None,
+               rejected: dict[str, list[Any]] | None = None) -> HostFacts:
+    """The facts of one host from its (validated) answer; parts of the wrong shape were left out by
+    read_answer and are named in section_errors, the paths and VMs among them kept by name."""
+    problems = problems or {}
+    rejected = rejected or {}
+    errors = dict(answer.errors)
+    groups = []
+    for g in answer.local_groups or []:
+        unreadable = [f"{m.name or 'a member'}: {_short(m.error or 'unreadable')}" for m in g.unreadable]
+        if g.error:
+            unreadable.append(f"the members of {g.name or g.sid}: {_short(g.error)}")
+        groups.append(LocalGroup(sid=g.sid, name=g.name or g.sid, member_sids=[m.sid for m in g.members],
+                                 member_names={m.sid: m.name for m in g.members if m.name},
+                                 unreadable_members=unreadable))
+    paths = [_path_facts(p, host) for p in answer.paths or []]
+    for raw in rejected.get("paths", []):
+        if isinstance(raw, dict) and isinstance(raw.get("path"), str):
+            paths.append(PathFacts(path=raw["path"], error=CollectionError(
+                kind=ErrorKind.GARBAGE, message=f"{host} answered this path in the wrong shape: {problems['paths']}")))
+    group_problem = errors.get("local_groups") or problems.get("local_groups")
+    if group_problem:
         for i, path in enumerate(paths):
             if path.error is None:
                 paths[i] = path.model_copy(update={"error": CollectionError(
-                    kind=ErrorKind.REMOTE, message=f"local groups could not be read: {_short(errors['local_groups'])}")})
-    rs = doc.get("replication_server")
+                    kind=ErrorKind.REMOTE, message=f"local groups could not be read: {_short(group_problem)}")})
+    vms = None
+    if answer.vms is not None:
+        vms = [VirtualMachine(name=v.name, disk_bytes=v.disk_bytes) for v in answer.vms]
+        vms += [VirtualMachine(name=str(raw["name"])) for raw in rejected.get("vms", [])
+                if isinstance(raw, dict) and isinstance(raw.get("name"), str)]
+    rs = answer.replication_server
     identity_error = errors.get("identity")
+    sections = {str(k): _short(str(v)) for k, v in errors.items() if v}
+    for section, text in problems.items():
+        sections[section] = _short(text) if section not in sections else sections[section] + "; " + _short(text)
     return HostFacts(
         name=host,
         reachable=True,
         error=CollectionError(kind=ErrorKind.REMOTE, message=f"identity: {_short(str(identity_error))}")
         if identity_error else None,
-        computer_name=doc.get("computer_name"),
-        os_caption=os.get("caption"),
-        os_version=os.get("version"),
-        os_build=str(os["build"]) if os.get("build") is not None else None,
-        hyperv_installed=hyperv.get("installed"),
-        vmms_running=(hyperv.get("vmms") == "Running") if hyperv.get("vmms") is not None else None,
-        ip_addresses=[str(ip) for ip in _list(doc.get("ip_addresses"))],
+        computer_name=answer.computer_name,
+        domain=answer.domain,
+        os_caption=answer.os.caption if answer.os else None,
+        os_version=answer.os.version if answer.os else None,
+        os_build=answer.os.build if answer.os else None,
+        hyperv_installed=answer.hyperv.installed if answer.hyperv else None,
+        vmms_running=(answer.hyperv.vmms == "Running") if answer.hyperv and answer.hyperv.vmms is not None else None,
+        ip_addresses=list(answer.ip_addresses or []),
         local_groups=groups,
         paths=paths,
-        vms=[VirtualMachine(name=str(v["name"]), disk_bytes=_opt_int(v.get("disk_bytes")))
-             for v in _list(doc.get("vms"))] if "vms" in doc else None,
+        vms=vms,
         replication_server=ReplicationServer(
-            enabled=rs.get("enabled"), kerberos_port=_opt_int(rs.get("kerberos_port")),
-            certificate_port=_opt_int(rs.get("certificate_port")),
-            allowed_authentication=rs.get("allowed_authentication")) if rs else None,
+            enabled=rs.enabled, kerberos_port=rs.kerberos_port, certificate_port=rs.certificate_port,
+            allowed_authentication=rs.allowed_authentication) if rs else None,
         firewall_rules=[
-            FirewallRule(name=str(r["name"]), display_name=str(r.get("display_name") or ""),
-                         enabled=bool(r.get("enabled", True)), direction=r.get("direction", "inbound"),
-                         action=r.get("action", "allow"), protocol=str(r.get("protocol") or "Any"),
-                         local_ports=[str(x) for x in _list(r.get("local_ports"))])
-            for r in _list(doc.get("firewall_rules"))
-        ] if "firewall_rules" in doc else None,
-        section_errors={str(k): _short(str(v)) for k, v in errors.items() if v} if isinstance(errors, dict) else {},
+            FirewallRule(name=r.name, display_name=r.display_name or "", enabled=r.enabled.casefold() == "true",
+                         direction=r.direction.casefold(), action=r.action.casefold(), protocol=r.protocol or "Any",
+                         local_ports=list(r.local_ports),
+                         profiles=[x.strip() for x in r.profile.split(",") if x.strip()] or ["Any"],
+                         remote_addresses=list(r.remote_addresses) or ["Any"])
+            for r in answer.firewall_rules
+        ] if answer.firewall_rules is not None else None,
+        firewall_profiles=[
+            FirewallProfile(name=p.name, enabled=_gpo_bool(p.enabled), default_inbound_action=_action(
+                p.default_inbound_action), allow_inbound_rules=_gpo_bool(p.allow_inbound_rules))
+            for p in answer.firewall_profiles
+        ] if answer.firewall_profiles is not None else None,
+        network_profiles=[
+            NetworkProfile(interface=n.interface, category=_PROFILE_OF_CATEGORY.get((n.category or "").casefold(),
+                                                                                    n.category))
+            for n in answer.network_profiles
+        ] if answer.network_profiles is not None else None,
+        section_errors=sections,
+    )
+
+
+def _path_facts(p: PathAnswer, host: str) -> PathFacts:
+    share = p.share
+    volume = p.volume
+    error = CollectionError(kind=ErrorKind.REMOTE, message=_short(p.error)) if p.error else None
+    dfs = None
+    if p.dfs is not None:
+        dfs = DfsFacts(namespace=p.dfs.namespace, link=p.dfs.link, targets=list(p.dfs.targets),
+                       domain_based=p.dfs.domain_based)
+        where = f" (folder target: {', '.join(dfs.targets)})" if dfs.targets else ""
+        error = CollectionError(kind=ErrorKind.REMOTE, message=(
+            f"{p.path} is a path in the DFS namespace {dfs.namespace}{where}: its folders live on the folder "
+            f"targets' servers, not on {host}; write the folder target's own path (\\\\server\\share\\folder) "
+            "in the site file"))
+    return PathFacts(
+        path=p.path, local_path=p.local_path, exists=p.exists, is_directory=p.is_directory, ntfs_sddl=p.ntfs_sddl,
+        share=ShareFacts(name=share.name, local_path=share.path, sddl=share.sddl, scope=share.scope) if share else None,
+        share_found=p.share_found, share_scope=p.share_scope, share_scopes=list(p.share_scopes),
+        free_bytes=volume.free_space if volume else None, total_bytes=volume.capacity if volume else None,
+        volume=VolumeFacts(name=volume.name, file_system=volume.file_system, drive_type=volume.drive_type,
+                           capacity_bytes=volume.capacity, free_bytes=volume.free_space) if volume else None,
+        dfs=dfs, error=error,
     )
 
 

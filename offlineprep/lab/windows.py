@@ -1,15 +1,32 @@
-"""Simulated Windows hosts: data in, the collection script's JSON answer out.
+"""Simulated Windows hosts: Windows objects in, the collection script's JSON answer out.
 
-`SimulatedHost.answer(request)` does what `collect.ps1` does on a real machine (resolve the share
-to a local path, read the folder's SDDL, the volume, the local groups, the VMs, the firewall), so
-the collector's parser is exercised with the exact document shape the script prints.
+A `SimulatedHost` is described in convenient terms (shares, folders, groups, VMs, firewall rules),
+turned into the objects Windows cmdlets return, each holding only members that
+windows_members.json documents for its type (`WinObject`: an undocumented member can be neither
+given nor read, so the simulator cannot answer what Windows would answer with $null). `answer()`
+then does what collect.ps1 does with those objects, member by member, and returns the document the
+script prints: the collector's parser is exercised with the answer Windows' objects allow.
+
+Defaults are Windows' own: on a member server Users holds INTERACTIVE (S-1-5-4), Authenticated Users
+(S-1-5-11) and DOMAIN\\Domain Users (-513), Administrators holds Domain Admins (-512) and the local
+Administrator (-500) ("When a computer joins a domain, the Domain Users group is added to the Users
+group", "... the Domain Admins group is added to the Administrators group": Microsoft, well-known
+SIDs in "Understand security identifiers"); every adapter reports an IPv6 link-local address and a
+second one an APIPA address beside the real ones; shares carry ScopeName '*'; the firewall profiles
+say NotConfigured where nothing was set, and the network is DomainAuthenticated.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cache
+from pathlib import Path
 from typing import Any
+
+DEFAULT_DOMAIN_SID = "S-1-5-21-1111-2222-3333"
 
 
 class Fault(str, Enum):
@@ -27,11 +44,72 @@ class Fault(str, Enum):
     GARBAGE = "garbage"  # not JSON at all
 
 
+# --------------------------------------------------------------------------- Windows objects
+
+
+@cache
+def documented_members() -> dict[str, dict[str, Any]]:
+    """windows_members.json: type -> its documented members (and where they come from)."""
+    return dict(json.loads(Path(__file__).with_name("windows_members.json").read_text(encoding="utf-8"))["types"])
+
+
+class NoSuchMember(AttributeError):
+    """A member Windows does not document for the object: a real host answers $null for it."""
+
+
+@dataclass(frozen=True)
+class Raises:
+    """A member whose reading throws on the host (the text is the exception's message)."""
+
+    message: str
+
+
+class WinObject:
+    """An object as a cmdlet returns it, with only the members Windows documents for its type.
+    Values are as the script reads them: enumerations by name (what [string]$x gives)."""
+
+    __slots__ = ("_type", "_values")
+
+    def __init__(self, type_name: str, **values: Any) -> None:
+        entry = documented_members().get(type_name)
+        if entry is None:
+            raise NoSuchMember(f"{type_name} is not in windows_members.json")
+        known = {m.lower() for m in entry["members"]} | {p.lower() for p in entry.get("invoked_properties", [])}
+        for name in values:
+            if name.lower() not in known:
+                raise NoSuchMember(f"{type_name} has no member {name} (windows_members.json)")
+        object.__setattr__(self, "_type", type_name)
+        object.__setattr__(self, "_values", {k.lower(): v for k, v in values.items()})
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        entry = documented_members()[self._type]
+        key = name.lower()
+        if key not in {m.lower() for m in entry["members"]} | {p.lower() for p in entry.get("invoked_properties", [])}:
+            raise NoSuchMember(f"{self._type} has no member {name}: Windows would answer $null for it")
+        value = self._values.get(key)
+        if isinstance(value, Raises):
+            raise _HostError(value.message)
+        return value
+
+    def __repr__(self) -> str:
+        return f"{self._type}({self._values})"
+
+
+class _HostError(Exception):
+    """An exception a cmdlet or a member read throws on the host; its text becomes the script's error."""
+
+
+# --------------------------------------------------------------------------- convenient descriptions
+
+
 @dataclass
 class SimShare:
     name: str
     path: str  # local path on the server
     sddl: str = "O:SYG:SYD:(A;;0x1200a9;;;WD)"  # a new share: Everyone Read
+    scope: str = "*"  # MSFT_SmbShare.ScopeName: '*' or a clustered file server's client access point
 
 
 @dataclass
@@ -39,8 +117,18 @@ class SimFolder:
     path: str
     ntfs_sddl: str
     is_directory: bool = True
-    free_bytes: int = 500 * 2**30
+    free_bytes: int = 500 * 2**30  # of the volume holding it, when no SimVolume describes that volume
     total_bytes: int = 1024 * 2**30
+    reparse_point: bool = False  # e.g. a DFS link in a namespace root folder
+
+
+@dataclass
+class SimVolume:
+    name: str  # Win32_Volume.Name: 'E:\\' or a mount point folder 'C:\\ClusterStorage\\Volume1\\'
+    file_system: str | None = "NTFS"  # None: offline, locked by BitLocker, or not formatted
+    capacity: int | None = 1024 * 2**30
+    free_space: int | None = 500 * 2**30
+    drive_type: int = 3  # Local Disk
 
 
 @dataclass
@@ -48,6 +136,11 @@ class SimGroup:
     sid: str
     name: str
     members: list[str] = field(default_factory=list)  # SIDs
+    # members whose objectSid cannot be read but whose ADsPath is WinNT://S-1-... (an orphaned SID)
+    orphaned: list[str] = field(default_factory=list)
+    # members nothing can be read of: (ADsPath, the error reading objectSid throws)
+    broken: list[tuple[str, str]] = field(default_factory=list)
+    error: str | None = None  # the group's member list cannot be read at all
 
 
 @dataclass
@@ -55,6 +148,7 @@ class SimVM:
     name: str
     disk_bytes: int | None  # None: the script could not size a disk (pass-through, missing VHD)
     error: str = "Get-VHD : The system cannot find the file specified."
+    pass_through: bool = False  # a pass-through disk (DiskNumber set, no file)
 
 
 @dataclass
@@ -62,15 +156,43 @@ class SimRule:
     name: str
     local_ports: list[str]
     enabled: bool = True
-    action: str = "allow"
+    action: str = "Allow"  # NotConfigured | Allow | Block (lower case accepted)
     protocol: str = "TCP"
     display_name: str = ""
+    profile: str = "Any"  # Any, or 'Domain', 'Domain, Private', ...
+    remote_addresses: list[str] = field(default_factory=lambda: ["Any"])
+    direction: str = "Inbound"
 
 
-def default_groups(admins: list[str] | None = None) -> list[SimGroup]:
+@dataclass
+class SimProfile:
+    name: str  # Domain | Private | Public
+    enabled: str = "True"  # True | False | NotConfigured
+    default_inbound_action: str = "NotConfigured"  # Allow | Block | NotConfigured
+    allow_inbound_rules: str = "NotConfigured"
+
+
+@dataclass
+class SimNetwork:
+    interface: str = "Ethernet"
+    category: str = "DomainAuthenticated"  # DomainAuthenticated | Private | Public
+
+
+@dataclass
+class SimDfsNode:
+    name: str  # \\server-or-domain\namespace[\link]
+    root: bool = False
+    targets: list[str] = field(default_factory=list)  # \\server\share of a link
+
+
+def default_groups(admins: list[str] | None = None, domain_sid: str = DEFAULT_DOMAIN_SID,
+                   machine_sid: str = "S-1-5-21-9999-8888-7777") -> list[SimGroup]:
+    """A member server's local groups as Windows makes them when the computer joins the domain."""
+    administrators = [f"{domain_sid}-512", f"{machine_sid}-500"]
+    administrators += [s for s in admins or [] if s not in administrators]
     return [
-        SimGroup("S-1-5-32-544", "Administrators", admins or []),
-        SimGroup("S-1-5-32-545", "Users", []),
+        SimGroup("S-1-5-32-544", "Administrators", administrators),
+        SimGroup("S-1-5-32-545", "Users", ["S-1-5-4", "S-1-5-11", f"{domain_sid}-513"]),
         SimGroup("S-1-5-32-547", "Power Users", []),
         SimGroup("S-1-5-32-551", "Backup Operators", []),
         SimGroup("S-1-5-32-555", "Remote Desktop Users", []),
@@ -78,9 +200,18 @@ def default_groups(admins: list[str] | None = None) -> list[SimGroup]:
     ]
 
 
+def default_profiles() -> list[SimProfile]:
+    return [SimProfile("Domain"), SimProfile("Private"), SimProfile("Public")]
+
+
+_WELL_KNOWN = {"S-1-5-4": "NT AUTHORITY/INTERACTIVE", "S-1-5-11": "NT AUTHORITY/Authenticated Users",
+               "S-1-1-0": "Everyone", "S-1-5-18": "NT AUTHORITY/SYSTEM"}
+_DOMAIN_RIDS = {"512": "Domain Admins", "513": "Domain Users", "519": "Enterprise Admins"}
+
+
 @dataclass
 class SimulatedHost:
-    computer_name: str
+    computer_name: str  # the machine's DNS name, e.g. FS01.lab.test (no dot: not in a domain)
     os_caption: str = "Microsoft Windows Server 2016 Datacenter"
     os_version: str = "10.0.14393"
     os_build: str = "14393"
@@ -90,58 +221,295 @@ class SimulatedHost:
     shares: list[SimShare] = field(default_factory=list)
     folders: list[SimFolder] = field(default_factory=list)
     vms: list[SimVM] = field(default_factory=list)
-    replication: dict[str, Any] | None = None
+    replication: dict[str, Any] | None = None  # enabled, kerberos_port, certificate_port, allowed_authentication
     firewall: list[SimRule] = field(default_factory=list)
     fault: Fault | None = None
     delay_seconds: float = 0.0  # per WS-Management request
+    volumes: list[SimVolume] | None = None  # None: one ready NTFS volume per drive of the folders
+    firewall_profiles: list[SimProfile] = field(default_factory=default_profiles)
+    networks: list[SimNetwork] = field(default_factory=lambda: [SimNetwork()])
+    dfs_nodes: list[SimDfsNode] = field(default_factory=list)
+    link_local: bool = True  # adapters also report fe80:: and 169.254.x.x addresses, as Windows does
 
-    def _folder(self, local: str) -> SimFolder | None:
+    # ------------------------------------------------------------------ the objects Windows would return
+
+    @property
+    def short_name(self) -> str:
+        return self.computer_name.split(".", 1)[0]
+
+    @property
+    def domain(self) -> str | None:
+        return self.computer_name.split(".", 1)[1] if "." in self.computer_name else None
+
+    def computer_system(self) -> WinObject:
+        return WinObject("Win32_ComputerSystem", DNSHostName=self.short_name, Domain=self.domain or "WORKGROUP",
+                         PartOfDomain=self.domain is not None)
+
+    def operating_system(self) -> WinObject:
+        return WinObject("Win32_OperatingSystem", Caption=self.os_caption, Version=self.os_version,
+                         BuildNumber=self.os_build)
+
+    def adapters(self) -> list[WinObject]:
+        seed = hashlib.sha256(self.computer_name.casefold().encode()).digest()
+        first = list(self.ip_addresses)
+        second: list[str] = []
+        if self.link_local:
+            words = [f"{seed[i] << 8 | seed[i + 1]:x}" for i in range(0, 14, 2)]
+            first.append("fe80::" + ":".join(words[:4]))
+            second = [f"169.254.{seed[8] % 254 + 1}.{seed[9] % 254 + 1}", "fe80::" + ":".join(words[5:7])]
+        adapters = [WinObject("Win32_NetworkAdapterConfiguration", IPEnabled=True, IPAddress=first)]
+        if second:  # a second adapter without DHCP answer (storage, heartbeat): APIPA
+            adapters.append(WinObject("Win32_NetworkAdapterConfiguration", IPEnabled=True, IPAddress=second))
+        return adapters
+
+    def member_path(self, sid: str) -> str:
+        if sid in _WELL_KNOWN:
+            return "WinNT://" + _WELL_KNOWN[sid]
+        rid = sid.rsplit("-", 1)[-1]
+        netbios = (self.domain or "WORKGROUP").split(".")[0].upper()
+        if rid == "500":
+            return f"WinNT://{netbios}/{self.short_name}/Administrator"
+        return f"WinNT://{netbios}/{_DOMAIN_RIDS.get(rid, 'account-' + rid)}"
+
+    def group_members(self, group: SimGroup) -> list[WinObject]:
+        members = [WinObject("WinNTGroupMember", ADsPath=self.member_path(s), objectSid=s) for s in group.members]
+        members += [WinObject("WinNTGroupMember", ADsPath=f"WinNT://{s}",
+                              objectSid=Raises("The trust relationship between this workstation and the primary "
+                                               "domain failed."))
+                    for s in group.orphaned]
+        members += [WinObject("WinNTGroupMember", ADsPath=path, objectSid=Raises(error)) for path, error in group.broken]
+        return members
+
+    def smb_shares(self) -> list[WinObject]:
+        return [WinObject("MSFT_SmbShare", Name=s.name, ScopeName=s.scope, Path=s.path, SecurityDescriptor=s.sddl)
+                for s in self.shares]
+
+    def win32_volumes(self) -> list[WinObject]:
+        volumes = self.volumes
+        if volumes is None:
+            volumes = []
+            for folder in self.folders:
+                root = folder.path[:3]
+                if not any(v.name.casefold() == root.casefold() for v in volumes):
+                    volumes.append(SimVolume(root, capacity=folder.total_bytes, free_space=folder.free_bytes))
+        return [WinObject("Win32_Volume", Name=v.name, FileSystem=v.file_system, Capacity=v.capacity,
+                          FreeSpace=v.free_space, DriveType=v.drive_type) for v in volumes]
+
+    def item(self, local: str) -> WinObject | None:
         folded = local.rstrip("\\").casefold()
-        return next((f for f in self.folders if f.path.rstrip("\\").casefold() == folded), None)
+        folder = next((f for f in self.folders if f.path.rstrip("\\").casefold() == folded), None)
+        if folder is None:
+            return None
+        attributes = ["Directory"] if folder.is_directory else ["Archive"]
+        if folder.reparse_point:
+            attributes.append("ReparsePoint")
+        return WinObject("FileSystemInfo", FullName=folder.path, Attributes=", ".join(attributes),
+                         PSIsContainer=folder.is_directory)
+
+    def acl(self, local: str) -> WinObject:
+        folded = local.rstrip("\\").casefold()
+        folder = next(f for f in self.folders if f.path.rstrip("\\").casefold() == folded)
+        return WinObject("FileSystemSecurity", Sddl=folder.ntfs_sddl)
+
+    def dfs(self) -> tuple[list[WinObject], list[WinObject]]:
+        nodes = [WinObject("Win32_DFSNode", Name=n.name, Root=n.root) for n in self.dfs_nodes]
+        targets = []
+        for n in self.dfs_nodes:
+            for t in n.targets:
+                server, _, share = t.lstrip("\\").partition("\\")
+                targets.append(WinObject("Win32_DFSTarget", LinkName=n.name, ServerName=server, ShareName=share))
+        return nodes, targets
+
+    def replication_server(self) -> WinObject:
+        # an unconfigured host answers Get-VMReplicationServer with Hyper-V's defaults, not an error
+        settings = self.replication if self.replication is not None else {
+            "enabled": False, "kerberos_port": 80, "certificate_port": 443}
+        return WinObject("VMReplicationServer", ReplicationEnabled=settings.get("enabled"),
+                         KerberosAuthenticationPort=settings.get("kerberos_port"),
+                         CertificateAuthenticationPort=settings.get("certificate_port"),
+                         AllowedAuthenticationType=settings.get("allowed_authentication", "Kerberos"))
+
+    def firewall_objects(self) -> tuple[list[WinObject], list[WinObject], list[WinObject]]:
+        rules, ports, addresses = [], [], []
+        for r in self.firewall:
+            action = {"allow": "Allow", "block": "Block", "notconfigured": "NotConfigured"}.get(r.action.casefold(),
+                                                                                              r.action)
+            rules.append(WinObject("NetFirewallRule", Name=r.name, DisplayName=r.display_name or r.name,
+                                   Enabled="True" if r.enabled else "False", Direction=r.direction, Action=action,
+                                   Profile=r.profile, InstanceID=r.name))
+            ports.append(WinObject("NetFirewallPortFilter", InstanceID=r.name, Protocol=r.protocol, LocalPort=r.local_ports))
+            addresses.append(WinObject("NetFirewallAddressFilter", InstanceID=r.name, RemoteAddress=r.remote_addresses))
+        return rules, ports, addresses
+
+    # ------------------------------------------------------------------ what collect.ps1 does with them
 
     def answer(self, request: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {"schema": "offlineprep/host/v1", "errors": {}}
-        out["computer_name"] = self.computer_name
-        out["os"] = {"caption": self.os_caption, "version": self.os_version, "build": self.os_build}
-        out["hyperv"] = {"installed": self.hyperv_installed, "vmms": "Running" if self.hyperv_installed else None}
-        out["ip_addresses"] = list(self.ip_addresses)
+        cs = self.computer_system()
+        out["computer_name"] = cs.DNSHostName
+        if cs.PartOfDomain and cs.Domain:
+            out["computer_name"] = f"{cs.DNSHostName}.{cs.Domain}"
+            out["domain"] = cs.Domain
+        os = self.operating_system()
+        out["os"] = {"caption": os.Caption, "version": os.Version, "build": os.BuildNumber}
+        feature = WinObject("WindowsFeature", Name="Hyper-V", InstallState="Installed" if self.hyperv_installed
+                            else "Available")
+        svc = WinObject("ServiceController", Name="vmms", Status="Running") if self.hyperv_installed else None
+        out["hyperv"] = {"installed": feature.InstallState == "Installed", "vmms": svc.Status if svc else None}
+        out["ip_addresses"] = [str(a) for nic in self.adapters() for a in nic.IPAddress if a]
         paths = request.get("paths") or []
         if paths:
-            out["local_groups"] = [
-                {"sid": g.sid, "name": g.name, "members": [{"sid": m, "name": f"WinNT://{m}"} for m in g.members]}
-                for g in self.groups
-            ]
-            out["paths"] = [self._path(p) for p in paths]
+            out["local_groups"] = [self._group(g) for g in self.groups]
+            state: dict[str, Any] = {}
+            out["paths"] = [self._path(p, out.get("domain") or "", state) for p in paths]
         if request.get("hyperv"):
-            out["vms"] = [{"name": v.name, "disk_bytes": v.disk_bytes}
-                          | ({"error": v.error} if v.disk_bytes is None else {}) for v in self.vms]
-            # an unconfigured host answers Get-VMReplicationServer with Hyper-V's defaults, not an error
-            out["replication_server"] = dict(self.replication if self.replication is not None
-                                             else {"enabled": False, "kerberos_port": 80, "certificate_port": 443})
-            out["firewall_rules"] = [
-                {"name": r.name, "display_name": r.display_name or r.name, "enabled": r.enabled,
-                 "direction": "inbound", "action": r.action, "protocol": r.protocol, "local_ports": r.local_ports}
-                for r in self.firewall if r.enabled
-            ]
+            out["vms"] = [self._vm(v) for v in self.vms]
+            rs = self.replication_server()
+            out["replication_server"] = {"enabled": bool(rs.ReplicationEnabled),
+                                         "kerberos_port": rs.KerberosAuthenticationPort,
+                                         "certificate_port": rs.CertificateAuthenticationPort,
+                                         "allowed_authentication": str(rs.AllowedAuthenticationType)}
+            rules, port_filters, address_filters = self.firewall_objects()
+            ports = {pf.InstanceID: pf for pf in port_filters}
+            scopes = {af.InstanceID: af for af in address_filters}
+            out["firewall_rules"] = []
+            for rule in rules:  # Get-NetFirewallRule -Direction Inbound -Enabled True
+                if rule.Direction != "Inbound" or rule.Enabled != "True":
+                    continue
+                pf, af = ports.get(rule.InstanceID), scopes.get(rule.InstanceID)
+                out["firewall_rules"].append({
+                    "name": rule.Name, "display_name": rule.DisplayName, "enabled": rule.Enabled,
+                    "direction": rule.Direction, "action": rule.Action, "profile": rule.Profile,
+                    "protocol": pf.Protocol if pf else None,
+                    "local_ports": [str(p) for p in pf.LocalPort] if pf else [],
+                    "remote_addresses": [str(a) for a in af.RemoteAddress] if af else []})
+            out["firewall_profiles"] = []
+            for p in self.firewall_profiles:
+                fp = WinObject("NetFirewallProfile", Name=p.name, Enabled=p.enabled,
+                               DefaultInboundAction=p.default_inbound_action, AllowInboundRules=p.allow_inbound_rules)
+                out["firewall_profiles"].append({"name": fp.Name, "enabled": fp.Enabled,
+                                                 "default_inbound_action": fp.DefaultInboundAction,
+                                                 "allow_inbound_rules": fp.AllowInboundRules})
+            out["network_profiles"] = []
+            for n in self.networks:
+                net = WinObject("NetConnectionProfile", InterfaceAlias=n.interface, NetworkCategory=n.category)
+                out["network_profiles"].append({"interface": net.InterfaceAlias, "category": net.NetworkCategory})
         return out
 
-    def _path(self, p: dict[str, Any]) -> dict[str, Any]:
-        r: dict[str, Any] = {"path": p.get("raw")}
-        local = p.get("local_path")
-        if p.get("kind") == "unc":
-            share = next((s for s in self.shares if s.name.casefold() == str(p.get("share")).casefold()), None)
-            r["share_found"] = share is not None
-            if share is not None:
-                r["share"] = {"name": share.name, "path": share.path, "sddl": share.sddl}
-                sub = p.get("subpath") or ""
-                local = share.path.rstrip("\\") + ("\\" + sub if sub else "")
-        r["local_path"] = local
-        if local:
-            folder = self._folder(local)
-            r["exists"] = folder is not None
-            if folder is not None:
-                r["is_directory"] = folder.is_directory
-                r["ntfs_sddl"] = folder.ntfs_sddl
-                r["free_bytes"] = folder.free_bytes
-                r["total_bytes"] = folder.total_bytes
+    def _group(self, group: SimGroup) -> dict[str, Any]:
+        win32 = WinObject("Win32_Group", SID=group.sid, Name=group.name, LocalAccount=True)
+        entry: dict[str, Any] = {"sid": win32.SID, "name": win32.Name, "members": [], "unreadable": []}
+        if group.error is not None:
+            entry["error"] = group.error
+            return entry
+        for member in self.group_members(group):
+            path, sid, why = None, None, None
+            try:
+                path = str(member.ADsPath)
+            except _HostError as exc:
+                why = str(exc)
+            try:
+                sid = str(member.objectSid)
+            except _HostError as exc:
+                why = str(exc)
+            if not sid and path and path.startswith("WinNT://S-1-"):
+                sid = path[len("WinNT://"):]
+            if sid:
+                entry["members"].append({"sid": sid, "name": path})
+            else:
+                entry["unreadable"].append({"name": path, "error": str(why)})
+        return entry
+
+    def _path(self, p: dict[str, Any], machine_domain: str, state: dict[str, Any]) -> dict[str, Any]:
+        r: dict[str, Any] = {"path": str(p.get("raw"))}
+        try:
+            local = str(p.get("local_path") or "")
+            server = str(p.get("server") or "")
+            short = server.split(".")[0]
+            if p.get("kind") == "unc":
+                share_name = str(p.get("share") or "")
+                domain_based = bool(machine_domain) and (
+                    server.casefold() == machine_domain.casefold()
+                    or ("." not in server and short.casefold() == machine_domain.split(".")[0].casefold()
+                        and short.casefold() != self.short_name.casefold()))
+                nodes, targets = self.dfs()
+                parts = [x for x in str(p.get("subpath") or "").split("\\") if x]
+                found, root = None, None
+                for node in nodes:
+                    segments = str(node.Name).lstrip("\\").split("\\")
+                    if len(segments) < 2 or segments[1].casefold() != share_name.casefold():
+                        continue
+                    if node.Root:
+                        root = "\\\\" + segments[0] + "\\" + segments[1]
+                        continue
+                    link = segments[2:]
+                    if len(link) <= len(parts) and all(a.casefold() == b.casefold() for a, b in zip(link, parts,
+                                                                                                    strict=False)):
+                        found = node
+                if domain_based or root or found:
+                    names = ["\\\\" + t.ServerName + "\\" + t.ShareName for t in targets
+                             if found is not None and str(t.LinkName).casefold() == str(found.Name).casefold()]
+                    r["dfs"] = {"namespace": root or f"\\\\{server}\\{share_name}",
+                                "link": str(found.Name) if found is not None else None,
+                                "targets": names, "domain_based": domain_based}
+                    return r
+                shares = self.smb_shares()
+                scope = "*"
+                scopes = []
+                for share in shares:
+                    name = str(share.ScopeName)
+                    if name != "*" and name.casefold() in {short.casefold(), server.casefold()}:
+                        scope = name
+                    if str(share.Name).casefold() == share_name.casefold():
+                        scopes.append(name)
+                match = next((s for s in shares if str(s.Name).casefold() == share_name.casefold()
+                              and str(s.ScopeName).casefold() == scope.casefold()), None)
+                r["share_scope"] = scope
+                r["share_scopes"] = scopes
+                r["share_found"] = match is not None
+                if match is not None:
+                    r["share"] = {"name": match.Name, "path": match.Path, "sddl": match.SecurityDescriptor,
+                                  "scope": match.ScopeName}
+                    sub = p.get("subpath") or ""
+                    local = str(match.Path).rstrip("\\") + ("\\" + sub if sub else "")
+            r["local_path"] = local or None
+            if local:
+                full = local.rstrip("\\") + "\\"
+                best = None
+                for vol in self.win32_volumes():
+                    vol_name = str(vol.Name or "")
+                    if vol_name and full.casefold().startswith(vol_name.casefold()) and (
+                            best is None or len(vol_name) > len(str(best.Name))):
+                        best = vol
+                if best is None:
+                    raise _HostError(f"no volume of this server holds {local} (a drive letter not assigned, or its "
+                                     "disk offline)")
+                r["volume"] = {"name": best.Name, "file_system": best.FileSystem or "", "drive_type": best.DriveType,
+                               "capacity": best.Capacity, "free_space": best.FreeSpace}
+                if not best.FileSystem:
+                    raise _HostError(f"the volume {best.Name} that holds {local} is not ready: no file system is mounted "
+                                     "(offline, locked by BitLocker, or not formatted)")
+                item = self.item(local)
+                r["exists"] = item is not None
+                if item is not None:
+                    r["is_directory"] = bool(item.PSIsContainer)
+                    r["ntfs_sddl"] = str(self.acl(local).Sddl)
+        except _HostError as exc:
+            r["error"] = str(exc)
         return r
+
+    def _vm(self, sim: SimVM) -> dict[str, Any]:
+        vm = WinObject("VirtualMachine", Name=sim.name)
+        entry: dict[str, Any] = {"name": vm.Name, "disk_bytes": None}
+        disk = WinObject("HardDiskDrive", Path=None if sim.pass_through else f"D:\\VMs\\{sim.name}.vhdx",
+                         DiskNumber=2 if sim.pass_through else None)
+        try:
+            if disk.DiskNumber is not None:
+                raise _HostError(f"pass-through disk {disk.DiskNumber}: no file to size")
+            if sim.disk_bytes is None:
+                raise _HostError(sim.error)
+            vhd = WinObject("VirtualHardDisk", Path=disk.Path, FileSize=sim.disk_bytes, ParentPath="")
+            entry["disk_bytes"] = int(vhd.FileSize)
+        except _HostError as exc:
+            entry["error"] = str(exc)
+        return entry

@@ -8,6 +8,20 @@ host received (so injection tests can see values arrive as data), checks that th
 collection script byte for byte, and misbehaves on demand (`Fault`). A request to the plain
 `/wsman` path is routed by its Host header, so the CLI can reach simulated hosts by name when
 those names resolve to loopback.
+
+What it does as WinRM does:
+- A 401 offers Negotiate beside Basic (WWW-Authenticate), as a WinRM listener with Basic enabled
+  does, so a Kerberos client really tries its GSSAPI exchange.
+- Output arrives over several Receive responses: each carries what the command wrote so far
+  (CommandState Running) until the last one (CommandState Done with the exit code, streams marked
+  End="true"); [MS-WSMV] 2.2.4.27 ReceiveResponse allows any number of Stream elements per response
+  and 3.1.4.14 has the client Receive until Done. A response may end inside a UTF-8 sequence.
+- Stdin streamed with WINRS_CONSOLEMODE_STDIN=TRUE (console mode) does not reach the process as
+  an end of file: the script would wait for the rest of its input for ever, so Receive answers
+  the WS-Management TimedOut fault (2150858793) as WinRM does when a command has no output within
+  the operation timeout. Clients that stream input use pipe mode (Ansible's winrm connection
+  plugin passes console_mode_stdin=False when it sends stdin; MetricsHub/winrm-java PR #144: "pipe-mode
+  stdin also makes the local end-of-input a real EOF").
 """
 
 from __future__ import annotations
@@ -39,14 +53,23 @@ NS = {
 }
 SHELL = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell"
 DONE = f"{SHELL}/CommandState/Done"
+RUNNING = f"{SHELL}/CommandState/Running"
+TIMED_OUT_CODE = "2150858793"  # WSMAN_ERROR_OPERATION_TIMEDOUT: pywinrm raises WinRMOperationTimeoutError on it
+
+
+class _OperationTimeout(Exception):
+    """The command produced nothing within the operation timeout (the w:TimedOut fault)."""
 
 
 @dataclass
 class _Command:
     host: str
     command_line: str
+    console_mode_stdin: bool = True  # WinRM's default when the option is absent
     stdin: bytearray = field(default_factory=bytearray)
+    stdin_ended: bool = False
     output: tuple[bytes, bytes, int] | None = None
+    sent_out: int = 0  # bytes of stdout already returned by earlier Receive responses
 
 
 class WinRMEndpoint:
@@ -54,13 +77,17 @@ class WinRMEndpoint:
     the collector uses (as written in the site file), compared case-insensitively."""
 
     def __init__(self, hosts: dict[str, SimulatedHost], username: str = "lab\\preflight",
-                 password: str = "lab-password", latency: float = 0.0, slow_seconds: float = 30.0) -> None:
+                 password: str = "lab-password", latency: float = 0.0, slow_seconds: float = 30.0,
+                 receive_chunk_bytes: int = 0) -> None:
         self.hosts = {k.casefold(): v for k, v in hosts.items()}
         self.username = username
         self.password = password
         self.latency = latency
         self.slow_seconds = slow_seconds
+        self.receive_chunk_bytes = max(0, receive_chunk_bytes)  # 0: as much as the envelope allows
         self.commands: Counter[str] = Counter()
+        self.receives: Counter[str] = Counter()  # Receive responses that carried output, per host
+        self.console_mode_commands = 0
         self.requests: dict[str, list[dict[str, Any]]] = {}
         self.command_lines: list[str] = []
         self.unknown_scripts = 0
@@ -109,8 +136,10 @@ class WinRMEndpoint:
         port = self._closed_port if sim is not None and sim.fault is Fault.REFUSE else self.port
         return f"http://127.0.0.1:{port}/wsman/{host}"
 
-    def protocol_factory(self, timeout_seconds: float = 10.0, password: str | None = None) -> Any:
-        """host -> a real pywinrm Protocol pointed at this endpoint (Basic over HTTP on loopback)."""
+    def protocol_factory(self, timeout_seconds: float = 10.0, password: str | None = None,
+                         transport: str = "basic") -> Any:
+        """host -> a real pywinrm Protocol pointed at this endpoint (Basic over HTTP on loopback; another
+        transport to see what pywinrm does against a listener that refuses it)."""
         from winrm.protocol import Protocol
 
         from offlineprep.collect.hosts import timeouts
@@ -118,7 +147,8 @@ class WinRMEndpoint:
         operation, read = timeouts(timeout_seconds)
 
         def factory(host: str) -> Protocol:
-            return Protocol(endpoint=self.url_for(host), transport="basic", username=self.username,
+            return Protocol(endpoint=self.url_for(host), transport=transport,  # type: ignore[arg-type]
+                            username=self.username,
                             password=password if password is not None else self.password,
                             read_timeout_sec=read, operation_timeout_sec=operation, message_encryption="never")
 
@@ -169,6 +199,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         if status == 401:
+            self.send_header("WWW-Authenticate", "Negotiate")
             self.send_header("WWW-Authenticate", 'Basic realm="WSMAN"')
         self.end_headers()
         self.wfile.write(body)
@@ -208,7 +239,14 @@ class _Handler(BaseHTTPRequestHandler):
         if handler is None:
             self._send(500, _fault(message_id, f"action {action} is not supported by the simulator"))
             return
-        self._send(200, _envelope(action + "Response", message_id, handler(root, host, sim)))
+        try:
+            body = handler(root, host, sim)
+        except _OperationTimeout:
+            self._send(500, _fault(message_id, "The WS-Management service cannot complete the operation within the "
+                                               "time specified in OperationTimeout.", code=TIMED_OUT_CODE,
+                                   subcode="w:TimedOut"))
+            return
+        self._send(200, _envelope(action + "Response", message_id, body))
 
     # -------------------------------------------------------------- verbs
 
@@ -225,10 +263,14 @@ class _Handler(BaseHTTPRequestHandler):
         arguments = _text(root, "s:Body/rsp:CommandLine/rsp:Arguments")
         command_id = str(uuid.uuid4()).upper()
         line = f"{command} {arguments}".strip()
+        options = {o.get("Name", ""): (o.text or "").strip().upper()
+                   for o in root.findall("s:Header/w:OptionSet/w:Option", NS)}
+        console = options.get("WINRS_CONSOLEMODE_STDIN", "TRUE") != "FALSE"
         with self.owner._lock:
-            self.owner._commands[command_id] = _Command(host=host, command_line=line)
+            self.owner._commands[command_id] = _Command(host=host, command_line=line, console_mode_stdin=console)
             self.owner.commands[host.casefold()] += 1
             self.owner.command_lines.append(line)
+            self.owner.console_mode_commands += int(console)
         return f"<rsp:CommandResponse><rsp:CommandId>{command_id}</rsp:CommandId></rsp:CommandResponse>"
 
     def _on_send(self, root: ET.Element, host: str, sim: SimulatedHost | None) -> str:
@@ -237,6 +279,8 @@ class _Handler(BaseHTTPRequestHandler):
             cmd = self.owner._commands.get(stream.get("CommandId", ""))
             if cmd is not None and stream.text:
                 cmd.stdin += base64.b64decode(stream.text)
+            if cmd is not None and stream.get("End", "").lower() == "true":
+                cmd.stdin_ended = True
         return "<rsp:SendResponse/>"
 
     def _on_receive(self, root: ET.Element, host: str, sim: SimulatedHost | None) -> str:
@@ -247,16 +291,32 @@ class _Handler(BaseHTTPRequestHandler):
             return "<rsp:ReceiveResponse/>"
         if sim is not None and sim.fault is Fault.SLOW:
             time.sleep(self.owner.slow_seconds)
+        if cmd.console_mode_stdin or not cmd.stdin_ended:
+            # the script is still reading its input: nothing to say before the operation timeout
+            time.sleep(0.2)
+            raise _OperationTimeout()
         if cmd.output is None:
             cmd.output = self.owner._run(cmd)
         stdout, stderr, code = cmd.output
-        parts = []
-        for name, data in (("stdout", stdout), ("stderr", stderr)):
-            if data:
-                parts.append(f'<rsp:Stream Name="{name}" CommandId="{command_id}">'
-                             f"{base64.b64encode(data).decode()}</rsp:Stream>")
-        parts.append(f'<rsp:CommandState CommandId="{command_id}" State="{DONE}">'
-                     f"<rsp:ExitCode>{code}</rsp:ExitCode></rsp:CommandState>")
+        # at most what fits the client's MaxEnvelopeSize once base64 encoded, and never all at once
+        envelope = int(_text(root, "s:Header/w:MaxEnvelopeSize") or 153600)
+        fits = max(1, (envelope - 2048) * 3 // 4)
+        chunk = min(fits, self.owner.receive_chunk_bytes or fits, max(1, (len(stdout) + 1) // 2))
+        part = stdout[cmd.sent_out:cmd.sent_out + chunk]
+        cmd.sent_out += len(part)
+        last = cmd.sent_out >= len(stdout)
+        with self.owner._lock:
+            self.owner.receives[cmd.host.casefold()] += 1
+        end = ' End="true"' if last else ""
+        parts = [f'<rsp:Stream Name="stdout" CommandId="{command_id}"{end}>{base64.b64encode(part).decode()}'
+                 "</rsp:Stream>"]
+        if last:
+            parts.append(f'<rsp:Stream Name="stderr" CommandId="{command_id}" End="true">'
+                         f"{base64.b64encode(stderr).decode()}</rsp:Stream>")
+            parts.append(f'<rsp:CommandState CommandId="{command_id}" State="{DONE}">'
+                         f"<rsp:ExitCode>{code}</rsp:ExitCode></rsp:CommandState>")
+        else:
+            parts.append(f'<rsp:CommandState CommandId="{command_id}" State="{RUNNING}"/>')
         return "<rsp:ReceiveResponse>" + "".join(parts) + "</rsp:ReceiveResponse>"
 
     def _on_signal(self, root: ET.Element, host: str, sim: SimulatedHost | None) -> str:
@@ -283,11 +343,11 @@ def _envelope(action: str, relates_to: str, body: str) -> bytes:
     ).encode()
 
 
-def _fault(relates_to: str, reason: str) -> bytes:
+def _fault(relates_to: str, reason: str, code: str = "2150858770", subcode: str = "w:InternalError") -> bytes:
     body = (
-        "<s:Fault><s:Code><s:Value>s:Receiver</s:Value><s:Subcode><s:Value>w:InternalError</s:Value>"
+        f"<s:Fault><s:Code><s:Value>s:Receiver</s:Value><s:Subcode><s:Value>{subcode}</s:Value>"
         f'</s:Subcode></s:Code><s:Reason><s:Text xml:lang="en-US">{reason}</s:Text></s:Reason><s:Detail>'
-        '<f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="2150858770" '
+        f'<f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="{code}" '
         f'Machine="lab"><f:Message>{reason}</f:Message></f:WSManFault></s:Detail></s:Fault>'
     )
     return _envelope("http://schemas.dmtf.org/wbem/wsman/1/wsman/fault", relates_to, body)

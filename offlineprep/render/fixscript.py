@@ -175,7 +175,8 @@ def _unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-def _header(section: Section, directory: t.Owner | None) -> list[str]:
+def _header(section: Section, directory: t.Owner | None, purge: bool = False) -> list[str]:
+    """`purge`: the section's host also gets its Kerberos tickets purged at the end (through WinRM)."""
     actions = section.actions
     rights = _unique([a.rights for a in actions if a.rights])
     modules = _unique([m for a in actions for m in a.modules])
@@ -194,13 +195,26 @@ def _header(section: Section, directory: t.Owner | None) -> list[str]:
     else:
         roles = _unique(["file server" if o.kind == "file-server" else "Hyper-V host" for o in section.owners])
         name = section.owners[0].name if section.owners else section.key
+        there = [a for a in actions if a.on_the_machine]
+        through = "through Invoke-Command (WinRM) from the machine running this script"
+        everything_there = bool(there) and len(there) == len(actions) and not purge
+        if everything_there:
+            runs_on = (f"{name} itself, signed in there (WinRM cannot reach it before this section has run); "
+                       "anywhere else the section only checks whether it answers")
+        elif there:
+            others = "the other steps" if len(there) < len(actions) else "the Kerberos ticket purge at the end"
+            runs_on = (f"{name} itself for: " + "; ".join(a.describe()[1] for a in there)
+                       + f" (WinRM cannot reach it before that); {others} {through}")
+        else:
+            runs_on = f"{name}, {through}"
         lines = [f"==== Section {section.key}: {' and '.join(roles)}",
-                 f"Runs on: {name}, through Invoke-Command (WinRM) from the machine running this script",
+                 f"Runs on: {runs_on}",
                  "Runs as: " + ("; ".join(rights) or f"a member of Administrators on {name}")]
         if modules:
             lines.append(f"Modules (on {name}): " + ", ".join(modules))
         lines.append(f"Requires (checked when the section runs; a #Requires line would bind the whole script): "
-                     f"Windows PowerShell 4.0 on {name} (Windows Server 2012 R2 or later), WinRM to it")
+                     f"Windows PowerShell 4.0 on {name} (Windows Server 2012 R2 or later)"
+                     + ("" if everything_there else ", WinRM to it"))
     return [comment(line) for line in lines]
 
 
@@ -253,7 +267,7 @@ def _backward(block: Block) -> list[str]:
     return out
 
 
-def _section(section: Section, directory: t.Owner | None, revert: bool) -> list[str]:
+def _section(section: Section, directory: t.Owner | None, revert: bool, purge: bool = False) -> list[str]:
     body: list[str] = []
     if section.key == AD:
         body += _ad_prelude()
@@ -264,7 +278,8 @@ def _section(section: Section, directory: t.Owner | None, revert: bool) -> list[
             body += ["", *_finding_comments(block.findings), *lines]
     if not any(line and not line.startswith("#") for line in body[len(_ad_prelude()) if section.key == AD else 0:]):
         return []
-    return ["", *_header(section, directory), f"if ($Section -contains {quote(section.key)}) {{", *_indent(body, 1), "}"]
+    return ["", *_header(section, directory, purge), f"if ($Section -contains {quote(section.key)}) {{", *_indent(body, 1),
+            "}"]
 
 
 def _last(p: Plan, revert: bool) -> list[str]:
@@ -327,14 +342,15 @@ def render(results: Results) -> str:
               "",
               "if (-not $Revert) {"]
     forward: list[str] = []
+    purged = {p.section_for(r.owner).key for r in p.refresh}
     for section in sections:
-        forward += _section(section, p.directory, revert=False)
+        forward += _section(section, p.directory, revert=False, purge=section.key in purged)
     forward += _last(p, revert=False)
     lines += _indent(forward, 1)
     lines += ["}", "else {"]
     backward: list[str] = []
     for section in reversed(sections):
-        backward += _section(section, p.directory, revert=True)
+        backward += _section(section, p.directory, revert=True, purge=section.key in purged)
     if backward:
         backward += _last(p, revert=True)
     else:

@@ -37,6 +37,10 @@ def every_action(value: str, machine: str = "fs01.contoso.com") -> list[t.Action
         t.AddLocalGroupMember(owner=t.file_server(machine), group_sid="S-1-5-32-544", member=value),
         r.open_firewall_port(machine, 8084, remote_address=[value, "10.0.0.0/8"], before=[value]),
         r.disable_firewall_rules(machine, 8084, [value, "Block 8084"]),
+        t.ConfigureWinRMListener(owner=t.hyperv_host(machine), computer_name=value, dns_name=value, scheme="https",
+                                 port=5986, before="tls"),
+        t.ConfigureWinRMListener(owner=t.file_server(machine), computer_name=value, dns_name=value, scheme="http",
+                                 port=5985, before="timeout"),
         t.RefreshTickets(owner=t.hyperv_host(machine)),
         r.manual(value, t.file_server(machine)),
     ]

@@ -102,10 +102,12 @@ def file_server(name: str, share: str, path: str, ip: str) -> HostFacts:
         name=name, reachable=True, computer_name=name.split(".")[0].upper() + ".contoso.com",
         os_caption="Microsoft Windows Server 2016 Standard", hyperv_installed=False, vmms_running=False,
         ip_addresses=[ip],
+        # Windows' defaults on a member server: Domain Admins and the local Administrator (-500) in
+        # Administrators; INTERACTIVE, Authenticated Users and Domain Users in Users
         local_groups=[LocalGroup(sid="S-1-5-32-544", name="Administrators",
-                                 member_sids=[f"{DOM}-512", ADMINS_GROUP]),
+                                 member_sids=[f"{DOM}-512", "S-1-5-21-900-901-902-500", ADMINS_GROUP]),
                       LocalGroup(sid="S-1-5-32-547", name="Power Users", member_sids=[]),
-                      LocalGroup(sid="S-1-5-32-545", name="Users", member_sids=[f"{DOM}-513"])],
+                      LocalGroup(sid="S-1-5-32-545", name="Users", member_sids=["S-1-5-4", "S-1-5-11", f"{DOM}-513"])],
         paths=[PathFacts(path=path, local_path=f"D:\\{share}", exists=True, is_directory=True, ntfs_sddl=NTFS_OK,
                          share=ShareFacts(name=share, local_path=f"D:\\{share}", sddl=SHARE_OK), share_found=True,
                          free_bytes=500 * 2**30, total_bytes=1000 * 2**30)],

@@ -529,6 +529,27 @@ def test_the_domain_comes_from_the_file_server_itself_over_winrm_behind_an_alias
     assert same.status.value == "pass" and same.evidence["path_computer_domain"] == "contoso.com"
 
 
+def test_the_domain_the_file_server_reports_itself_joined_to_is_its_domain() -> None:
+    """HostFacts.domain (Win32_ComputerSystem.Domain) is the domain itself, not read off a name: it
+    tells even when the machine's own name carries no suffix."""
+    the_site = site(target__import_path=r"\\files.contoso.com\ASRImport")
+    d = directory()
+    d.computers["files.contoso.com"] = ComputerAccount(query="files.contoso.com", found=False)
+    for host in ("hv01.contoso.com", "hv02"):
+        d.computers[host] = d.computers[host].model_copy(update={"allowed_to_delegate_to": [
+            "cifs/fs01.contoso.com", "cifs/FS01", "cifs/files.contoso.com", "cifs/files"]})
+    h = hosts()
+    h["files.contoso.com"] = h.pop(FS11).model_copy(update={"name": "files.contoso.com", "computer_name": "FS11",
+                                                            "domain": "Fabrikam.com"})
+    finding = by_subject(run("ad.delegation", the_site, facts(d, h)), "hv01.contoso.com", "files.contoso.com")
+    assert finding.status.value == "fail" and finding.evidence["path_computer_domain"] == "fabrikam.com"
+    assert "as FS11 reports itself over WinRM" in finding.message
+    # without the domain, a name without a suffix tells nothing: the alias is judged in the domain read
+    h["files.contoso.com"] = h["files.contoso.com"].model_copy(update={"domain": None})
+    same = by_subject(run("ad.delegation", the_site, facts(d, h)), "hv01.contoso.com", "files.contoso.com")
+    assert same.status.value == "pass" and same.evidence["path_computer_domain"] == "contoso.com"
+
+
 def test_resource_based_delegation_read_in_the_file_servers_own_domain_passes_across_domains() -> None:
     the_site, d, h = _fabrikam_import(allowed_to_delegate_to=["cifs/fs01.contoso.com", "cifs/FS01"])
     d.computers["fs11.fabrikam.com"] = ComputerAccount(

@@ -63,7 +63,7 @@ def test_free_space_is_read_from_the_volume_holding_the_path_mount_points_includ
     # GetPathRoot gives C:\ for C:\ClusterStorage\Volume1\Export: the free space of the system volume
     assert "GetPathRoot" not in SCRIPT
     assert re.search(r"Win32_Volume.*StartsWith", SCRIPT, re.S)
-    assert "-Descending" in SCRIPT  # the longest mount point wins
+    assert "$volName.Length -gt ([string]$best.Name).Length" in SCRIPT  # the longest mount point wins
 
 
 def test_one_unreadable_disk_costs_only_its_vm() -> None:
@@ -74,10 +74,10 @@ def test_one_unreadable_disk_costs_only_its_vm() -> None:
 
 
 def test_a_share_with_the_same_name_in_several_scopes_gives_one_share() -> None:
-    # on a clustered file server Get-SmbShare -Name X returns one object per scope; member
-    # enumeration would then join the SDDLs of all of them into one string
-    assert "@(Get-SmbShare -Name $p.share" in SCRIPT
-    assert "ScopeName" in SCRIPT
+    # on a clustered file server Get-SmbShare lists one object per scope; member enumeration would
+    # join the SDDLs of all of them into one string: one share object, of the scope the name reaches
+    assert "$allShares = @(Get-SmbShare)" in SCRIPT
+    assert "[string]$share.ScopeName -eq $scope) { $match = $share }" in SCRIPT
     assert "Join-Path" not in CODE
 
 

@@ -2,10 +2,10 @@
 
 Each fault hits the export file server only. For every fault: no traceback, `error` findings
 with a cause for what it affected, right findings for the import side, every requested file
-written, and the password in no output. Exit code: 3 where the host connected and authenticated
-(SPEC: host.reachable passes, the rest is "could not be evaluated"); 1 where it could not be
-reached at all, because host.reachable is a failed prerequisite then (SPEC §2) — and 3 again with
-`--skip host.reachable`.
+written, and the password in no output. Exit code: 3 where the host answered an authenticated
+WS-Management request (host.reachable passes, the rest is "could not be evaluated"); 1 where it
+did not (refused, 401, an HTTP 500 page that is no WS-Management answer), because
+host.reachable is a failed prerequisite then — and 3 again with `--skip host.reachable`.
 """
 
 from __future__ import annotations
@@ -121,9 +121,9 @@ def by_subject(results: dict[str, Any], prefix: str) -> dict[str, str]:
 FAULTS = [
     (Fault.REFUSE, "connection refused", 1),
     (Fault.HTTP_401, "401", 1),
-    (Fault.HTTP_500, "HTTP 500", 3),
+    (Fault.HTTP_500, "HTTP 500", 1),  # an HTTP 500 page is no WS-Management answer: host.reachable fails
     (Fault.SOAP_FAULT, "WS-Management fault", 3),
-    (Fault.SLOW, "did not", 1),
+    (Fault.SLOW, "did not finish", 3),  # the shell opened: the host answered, its script did not finish
     (Fault.TRUNCATED, "truncated", 3),
     (Fault.NON_UTF8, "not UTF-8", 3),
     (Fault.HUGE, "MB of output", 3),
@@ -215,3 +215,22 @@ def test_ctrl_c_during_collection_ends_cleanly_and_writes_nothing(samba_dc: Samb
     assert "interrupted" in stderr and "of 4 hosts had answered" in stderr
     assert "Traceback" not in stderr and CANARY not in stdout + stderr
     assert not any(tmp_path.glob("out.*")) and not any(tmp_path.glob(".out.*"))
+
+
+def test_a_path_server_that_does_not_resolve_fails_host_reachable_naming_dns(
+        samba_dc: SambaDC, accounts: dict[str, str], hosts_file: None, tmp_path: Path) -> None:
+    # issue 11 item 1 through the CLI: a name DNS does not know is never a pass, and every check that
+    # needed it says why in an administrator's words
+    name = "fs01.offlineprep-test.invalid"  # RFC 6761: .invalid never resolves
+    with WinRMEndpoint(simulated(accounts, None), username="lab\\preflight", password=CANARY) as ep:
+        site = write_site(tmp_path, samba_dc, ep.port, export_server=name)
+        status, stdout, stderr = run_cli(tmp_path, site, ADMIN_PASSWORD, "--skip", "ad.*")
+        results = assert_outputs_clean(tmp_path, stdout, stderr, CANARY, ADMIN_PASSWORD)
+    assert status == 1, stdout + stderr
+    reachable = next(f for f in results["findings"] if f["check"] == "host.reachable" and f["subject"] == name)
+    assert reachable["status"] == "fail"
+    assert f"{name} does not resolve in DNS from this machine" in reachable["message"]
+    assert "remediation" not in reachable  # nothing to change on a host that DNS does not know
+    export = by_subject(results, f"\\\\{name}")
+    assert {v for k, v in export.items() if not k.startswith("host.")} == {"error"}
+    assert by_subject(results, "hv01.faults.test")["host.reachable"] == "pass"

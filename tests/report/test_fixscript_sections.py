@@ -199,3 +199,30 @@ def test_the_revert_replicates_ad_only_when_an_ad_step_was_undone() -> None:
     assert "repadmin /syncall" in forward and "Set-ADObject" in forward
     assert "repadmin /syncall" not in backward and "Set-AD" not in backward
     assert "Set-SmbShare" in backward
+
+
+def test_a_host_winrm_cannot_reach_gets_a_section_run_on_the_host_itself() -> None:
+    """host.reachable's listener fix cannot travel by WinRM (it is what is missing): its section says
+    it runs on the host itself, and the host's other steps (the ticket purge) still say WinRM."""
+    listener = r.winrm_listener("hv01.c.com", "HV01", "https", 5986, hyperv=True, before="unreachable")
+    findings = [
+        F("host.reachable", "hv01.c.com", listener),
+        F("host.reachable", "fs01.c.com", r.winrm_listener("fs01.c.com", "FS01", "https", 5986, hyperv=False,
+                                                            before="timeout")),
+        F("ad.delegation", "hv01.c.com", r.add_delegation("HV01", ["cifs/fs01.c.com"], True, "hv01.c.com"),
+          target="fs01.c.com"),
+    ]
+    script = fixscript.render(results(findings))
+    pwsh_syntax.assert_values_in_literals(script, ["hv01.c.com", "HV01", "fs01.c.com", "FS01"], "fix script")
+    forward = script[:script.index("\nelse {")]
+    fs01 = forward[forward.index("# ==== Section fs01.c.com"):]
+    assert fs01.splitlines()[1].startswith("    # Runs on: fs01.c.com itself, signed in there (WinRM cannot reach it")
+    assert "Windows PowerShell 4.0 on fs01.c.com (Windows Server 2012 R2 or later)\n" in fs01
+    hv01 = forward[forward.index("# ==== Section hv01.c.com"):]
+    assert hv01.splitlines()[1] == ("    # Runs on: hv01.c.com itself for: Add a WinRM HTTPS listener on port 5986 and its "
+                                    "firewall rule (WinRM cannot reach it before that); the Kerberos ticket purge at the end "
+                                    "through Invoke-Command (WinRM) from the machine running this script")
+    assert "Runs as: Administrators on the machine, in an elevated Windows PowerShell on the machine itself" in hv01
+    assert "if ($PSCmdlet.ShouldProcess('hv01.c.com', 'Add a WinRM HTTPS listener on port 5986 and its firewall rule'))" in hv01
+    revert = script[script.index("\nelse {"):]
+    assert "Remove-WSManInstance -ResourceURI 'winrm/config/Listener'" in revert

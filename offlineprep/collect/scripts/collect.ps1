@@ -1,11 +1,16 @@
-# offlineprep host collector (read-only). Windows PowerShell 5.1 compatible.
+# offlineprep host collector (read-only). Windows PowerShell 5.1 compatible (Windows Server 2012 R2 to 2022).
 # Input: one argument, the request as base64-encoded UTF-8 JSON: values arrive as data, never as code.
-# Output: one JSON document on stdout (schema offlineprep/host/v1). Each section is wrapped so a
-# failing cmdlet records an error for that section instead of ending the script.
+# Output: one JSON document on stdout, the answer offlineprep/host/v1 (docs/host.schema.json). Each section is
+# wrapped so a failing cmdlet records an error for that section instead of ending the script.
+# Every member this script reads is one Windows documents for that object: each variable's type is declared in
+# a "# types:" comment, and tests/hosts/test_windows_members.py holds every member read against
+# offlineprep/lab/windows_members.json, which cites the Microsoft page or public module each member comes from.
+# Enumerations are written as strings ([string]$x): ConvertTo-Json of Windows PowerShell 5.1 writes them as numbers.
 param([string]$RequestB64)
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 $WarningPreference = 'SilentlyContinue'
+# types: $request Request; $_ ErrorRecord; $out Answer
 $request = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($RequestB64)) | ConvertFrom-Json
 $out = [ordered]@{ schema = 'offlineprep/host/v1'; errors = [ordered]@{} }
 
@@ -15,132 +20,286 @@ function Try-Section([string]$name, [scriptblock]$block) {
 }
 
 Try-Section 'identity' {
+    # types: $cs Win32_ComputerSystem; $os Win32_OperatingSystem
     $cs = Get-CimInstance Win32_ComputerSystem
-    $out.computer_name = if ($cs.Domain -and $cs.PartOfDomain) { "$($cs.DNSHostName).$($cs.Domain)" } else { $cs.DNSHostName }
+    $out.computer_name = [string]$cs.DNSHostName
+    if ($cs.PartOfDomain -and $cs.Domain) {
+        $out.computer_name = [string]$cs.DNSHostName + '.' + [string]$cs.Domain
+        $out.domain = [string]$cs.Domain
+    }
     $os = Get-CimInstance Win32_OperatingSystem
-    $out.os = [ordered]@{ caption = $os.Caption; version = $os.Version; build = $os.BuildNumber }
+    $out.os = [ordered]@{ caption = [string]$os.Caption; version = [string]$os.Version; build = [string]$os.BuildNumber }
 }
 Try-Section 'hyperv' {
+    # types: $feature WindowsFeature; $optional Win32_OptionalFeature; $svc ServiceController
     $installed = $null
-    try { $installed = ((Get-WindowsFeature -Name Hyper-V).InstallState -eq 'Installed') } catch {
-        $f = Get-CimInstance Win32_OptionalFeature -Filter "Name='Microsoft-Hyper-V'"
-        $installed = [bool]($f -and $f.InstallState -eq 1)
+    try {
+        $feature = Get-WindowsFeature -Name Hyper-V
+        $installed = ([string]$feature.InstallState -eq 'Installed')
+    } catch {
+        # Get-WindowsFeature exists on servers only; Win32_OptionalFeature InstallState 1 is Enabled
+        $optional = Get-CimInstance Win32_OptionalFeature -Filter "Name='Microsoft-Hyper-V'"
+        $installed = [bool]($optional -and $optional.InstallState -eq 1)
     }
     $svc = Get-Service -Name vmms -ErrorAction SilentlyContinue
-    $out.hyperv = [ordered]@{ installed = $installed; vmms = if ($svc) { [string]$svc.Status } else { $null } }
+    $vmms = $null
+    if ($svc) { $vmms = [string]$svc.Status }
+    $out.hyperv = [ordered]@{ installed = $installed; vmms = $vmms }
 }
 Try-Section 'ip_addresses' {
-    $out.ip_addresses = @(Get-CimInstance Win32_NetworkAdapterConfiguration -Filter 'IPEnabled=True' |
-        ForEach-Object { $_.IPAddress } | Where-Object { $_ })
+    # types: $nic Win32_NetworkAdapterConfiguration
+    $addresses = @()
+    foreach ($nic in @(Get-CimInstance Win32_NetworkAdapterConfiguration -Filter 'IPEnabled=True')) {
+        foreach ($address in @($nic.IPAddress)) { if ($address) { $addresses += [string]$address } }
+    }
+    $out.ip_addresses = $addresses
 }
 
 if (@($request.paths).Count -gt 0) {
     Try-Section 'local_groups' {
-        # ADSI reads member SIDs even where Get-LocalGroupMember fails on orphaned SIDs
+        # ADSI (WinNT provider) reads member SIDs where Get-LocalGroupMember fails on an orphaned or unresolvable
+        # SID (PowerShell issue #2996). Each group and each member is read on its own: one unreadable member costs
+        # only itself, and is kept as its SID when its ADsPath is WinNT://S-1-... (how WinNT names a SID that no
+        # longer resolves).
+        # types: $group Win32_Group; $adsi DirectoryEntry; $member WinNTGroupMember; $sidObject SecurityIdentifier; $entry Answer
         $groups = @()
-        foreach ($g in Get-CimInstance Win32_Group -Filter 'LocalAccount=True') {
-            $members = @()
-            $adsi = [ADSI]"WinNT://$env:COMPUTERNAME/$($g.Name),group"
-            foreach ($m in @($adsi.Invoke('Members'))) {
-                $bytes = $m.GetType().InvokeMember('objectSid', 'GetProperty', $null, $m, $null)
-                $sid = (New-Object Security.Principal.SecurityIdentifier($bytes, 0)).Value
-                $path = $m.GetType().InvokeMember('ADsPath', 'GetProperty', $null, $m, $null)
-                $members += [ordered]@{ sid = $sid; name = [string]$path }
-            }
-            $groups += [ordered]@{ sid = $g.SID; name = $g.Name; members = $members }
+        foreach ($group in @(Get-CimInstance Win32_Group -Filter 'LocalAccount=True')) {
+            $entry = [ordered]@{ sid = [string]$group.SID; name = [string]$group.Name; members = @(); unreadable = @() }
+            try {
+                $adsi = [ADSI]('WinNT://' + $env:COMPUTERNAME + '/' + [string]$group.Name + ',group')
+                foreach ($member in @($adsi.Invoke('Members'))) {
+                    $path = $null
+                    $sid = $null
+                    $why = $null
+                    try { $path = [string]$member.GetType().InvokeMember('ADsPath', 'GetProperty', $null, $member, $null) }
+                    catch { $why = $_.Exception.Message }
+                    try {
+                        $sidBytes = $member.GetType().InvokeMember('objectSid', 'GetProperty', $null, $member, $null)
+                        $sidObject = New-Object Security.Principal.SecurityIdentifier($sidBytes, 0)
+                        $sid = [string]$sidObject.Value
+                    } catch { $why = $_.Exception.Message }
+                    if (-not $sid -and $path -match '^WinNT://(S-1-[0-9-]+)$') { $sid = $Matches[1] }
+                    if ($sid) { $entry.members += , ([ordered]@{ sid = $sid; name = $path }) }
+                    else { $entry.unreadable += , ([ordered]@{ name = $path; error = [string]$why }) }
+                }
+            } catch { $entry.error = $_.Exception.Message }
+            $groups += , $entry
         }
         $out.local_groups = $groups
     }
+    $allShares = $null
+    $volumes = $null
+    $dfsNodes = $null
+    $dfsTargets = $null
     $paths = @()
+    # types: $p RequestPath; $r Answer; $share MSFT_SmbShare; $match MSFT_SmbShare; $vol Win32_Volume; $best Win32_Volume
+    # types: $item FileSystemInfo; $step FileSystemInfo; $acl FileSystemSecurity; $first ErrorRecord; $itemErrors ErrorList
+    # types: $node Win32_DFSNode; $target Win32_DFSTarget; $found Win32_DFSNode
+    # types: $server String; $machineDomain String; $local String; $full String; $volName String
+    # types: $parts Array; $segments Array; $link Array
+    $machineDomain = [string]$out.domain
     foreach ($p in @($request.paths)) {
         $r = [ordered]@{ path = [string]$p.raw }
         try {
-            $local = $p.local_path
+            $local = [string]$p.local_path
+            $server = [string]$p.server
+            $short = $server.Split('.')[0]
             if ($p.kind -eq 'unc') {
-                # a clustered file server lists one share per scope (client access point) under the same
-                # name: take the scope the path names, else the default scope '*', else the first
-                $found = @(Get-SmbShare -Name $p.share -ErrorAction SilentlyContinue)
-                $short = ([string]$p.server).Split('.')[0]
-                $share = @($found | Where-Object { $_.ScopeName -eq $short -or $_.ScopeName -eq $p.server }) +
-                    @($found | Where-Object { $_.ScopeName -eq '*' }) + $found | Select-Object -First 1
-                $r.share_found = [bool]$share
-                if ($share) {
-                    $r.share = [ordered]@{ name = $share.Name; path = $share.Path; sddl = [string]$share.SecurityDescriptor }
+                # DFS namespace paths: \\<domain>\<namespace>\... (a domain-based namespace: the UNC server is the
+                # domain's own name, DFS_INFO_2 EntryPath) and a folder under a DFS link of a namespace root served
+                # here (its data lives on the folder targets' servers; Win32_DFSNode and Win32_DFSTarget list the roots
+                # and links this namespace server holds). Never a verdict on this server's folder.
+                $domainBased = ($machineDomain -and ($server -eq $machineDomain -or
+                        ($server -notmatch '\.' -and $short -eq $machineDomain.Split('.')[0] -and $short -ne $env:COMPUTERNAME)))
+                if ($null -eq $dfsNodes) {
+                    try { $dfsNodes = @(Get-CimInstance Win32_DFSNode) } catch { $dfsNodes = @() }
+                }
+                $found = $null
+                $root = $null
+                $parts = @(([string]$p.subpath).Split('\') | Where-Object { $_ })
+                foreach ($node in $dfsNodes) {
+                    $segments = @(([string]$node.Name).TrimStart('\').Split('\'))
+                    if ($segments.Count -lt 2 -or $segments[1] -ne [string]$p.share) { continue }
+                    if ($node.Root) { $root = '\\' + $segments[0] + '\' + $segments[1]; continue }
+                    $link = @($segments | Select-Object -Skip 2)
+                    $inside = $link.Count -le $parts.Count
+                    for ($i = 0; $inside -and $i -lt $link.Count; $i++) { if ($link[$i] -ne $parts[$i]) { $inside = $false } }
+                    if ($inside) { $found = $node }
+                }
+                if ($domainBased -or $root -or $found) {
+                    $targets = @()
+                    if ($found) {
+                        if ($null -eq $dfsTargets) {
+                            try { $dfsTargets = @(Get-CimInstance Win32_DFSTarget) } catch { $dfsTargets = @() }
+                        }
+                        foreach ($target in $dfsTargets) {
+                            if ([string]$target.LinkName -eq [string]$found.Name) {
+                                $targets += '\\' + [string]$target.ServerName + '\' + [string]$target.ShareName
+                            }
+                        }
+                    }
+                    $namespace = '\\' + $server + '\' + [string]$p.share
+                    if ($root) { $namespace = $root }
+                    $linkName = $null
+                    if ($found) { $linkName = [string]$found.Name }
+                    $r.dfs = [ordered]@{ namespace = $namespace; link = $linkName; targets = $targets; domain_based = [bool]$domainBased }
+                    $paths += , $r
+                    continue
+                }
+                # Scoped shares: on a clustered file server a share is scoped to a client access point and served only
+                # under that name (MSFT_SmbShare ScopeName); a name that is no scope of this server reaches the default
+                # scope '*'. A share of the same name in another scope is not this path's share.
+                if ($null -eq $allShares) { $allShares = @(Get-SmbShare) }
+                $scope = '*'
+                $scopes = @()
+                $match = $null
+                foreach ($share in $allShares) {
+                    $scopeName = [string]$share.ScopeName
+                    if ($scopeName -ne '*' -and ($scopeName -eq $short -or $scopeName -eq $server)) { $scope = $scopeName }
+                    if ([string]$share.Name -eq [string]$p.share) { $scopes += $scopeName }
+                }
+                foreach ($share in $allShares) {
+                    if ([string]$share.Name -eq [string]$p.share -and [string]$share.ScopeName -eq $scope) { $match = $share }
+                }
+                $r.share_scope = $scope
+                $r.share_scopes = $scopes
+                $r.share_found = [bool]$match
+                if ($match) {
+                    $r.share = [ordered]@{ name = [string]$match.Name; path = [string]$match.Path
+                        sddl = [string]$match.SecurityDescriptor; scope = [string]$match.ScopeName }
                     # plain concatenation: Join-Path wants the drive to exist as a PowerShell drive
-                    $local = if ($p.subpath) { ([string]$share.Path).TrimEnd('\') + '\' + $p.subpath } else { $share.Path }
+                    $local = [string]$match.Path
+                    if ($p.subpath) { $local = ([string]$match.Path).TrimEnd('\') + '\' + [string]$p.subpath }
                 }
             }
-            $r.local_path = $local
+            $r.local_path = $null
+            if ($local) { $r.local_path = $local }
             if ($local) {
-                # only "not found" means absent: access denied or an offline volume is an error, not a missing path
+                # The volume holding the path: the longest Win32_Volume.Name that prefixes it, so a mount point or a CSV
+                # (C:\ClusterStorage\Volume1\) counts, not the drive letter's volume. Win32_Volume also lists volumes
+                # that are offline or not mounted; one without a file system (offline, locked by BitLocker, not
+                # formatted) cannot be read, and Get-Item would call every path on it "not found".
+                if ($null -eq $volumes) { $volumes = @(Get-CimInstance Win32_Volume) }
+                $full = $local.TrimEnd('\') + '\'
+                $best = $null
+                foreach ($vol in $volumes) {
+                    $volName = [string]$vol.Name
+                    if ($volName -and $full.StartsWith($volName, [StringComparison]::OrdinalIgnoreCase) -and
+                        (-not $best -or $volName.Length -gt ([string]$best.Name).Length)) { $best = $vol }
+                }
+                if (-not $best) { throw ('no volume of this server holds ' + $local + ' (a drive letter not assigned, or its disk offline)') }
+                $r.volume = [ordered]@{ name = [string]$best.Name; file_system = [string]$best.FileSystem
+                    drive_type = $best.DriveType; capacity = $best.Capacity; free_space = $best.FreeSpace }
+                if (-not $best.FileSystem) {
+                    throw ('the volume ' + [string]$best.Name + ' that holds ' + $local + ' is not ready: no file system is mounted (offline, locked by BitLocker, or not formatted)')
+                }
+                # Get-Item reports "not found" for every failure of GetFileAttributes but access denied and a bad network
+                # path (PowerShell Utils.NativeItemExists); [IO.File]::GetAttributes says which it was.
                 $item = Get-Item -LiteralPath $local -Force -ErrorAction SilentlyContinue -ErrorVariable itemErrors
-                if (-not $item -and $itemErrors.Count -gt 0 -and
-                    $itemErrors[0].Exception -isnot [Management.Automation.ItemNotFoundException]) {
-                    throw $itemErrors[0].Exception
+                if (-not $item -and $itemErrors.Count -gt 0) {
+                    $first = $itemErrors[0]
+                    if ($first.Exception -isnot [Management.Automation.ItemNotFoundException]) { throw $first.Exception }
+                    try { $null = [IO.File]::GetAttributes($local) }
+                    catch [IO.FileNotFoundException], [IO.DirectoryNotFoundException] { $null = $_ }
                 }
                 $r.exists = [bool]$item
                 if ($item) {
                     $r.is_directory = [bool]$item.PSIsContainer
-                    $r.ntfs_sddl = (Get-Acl -LiteralPath $local).Sddl
-                    # the volume holding the path: the longest Win32_Volume.Name that prefixes it, so a
-                    # mount point or a CSV (C:\ClusterStorage\Volume1\) counts, not the drive letter's volume
-                    $full = $item.FullName.TrimEnd('\') + '\'
-                    $vol = @(Get-CimInstance Win32_Volume | Where-Object {
-                            $_.Name -and $full.StartsWith([string]$_.Name, [StringComparison]::OrdinalIgnoreCase) } |
-                        Sort-Object { ([string]$_.Name).Length } -Descending) | Select-Object -First 1
-                    if ($vol) { $r.free_bytes = [int64]$vol.FreeSpace; $r.total_bytes = [int64]$vol.Capacity }
+                    $acl = Get-Acl -LiteralPath $local
+                    $r.ntfs_sddl = [string]$acl.Sddl
                 }
             }
         } catch { $r.error = $_.Exception.Message }
-        $paths += $r
+        $paths += , $r
     }
     $out.paths = $paths
 }
 
 if ($request.hyperv) {
     Try-Section 'vms' {
+        # types: $vm VirtualMachine; $disk HardDiskDrive; $vhd VirtualHardDisk; $vmEntry Answer
         $vms = @()
         foreach ($vm in @(Get-VM)) {
             # per VM: a pass-through disk or a missing/locked VHD makes this VM's size unknown, not all VMs'
-            $entry = [ordered]@{ name = $vm.Name; disk_bytes = $null }
+            $vmEntry = [ordered]@{ name = [string]$vm.Name; disk_bytes = $null }
             try {
-                $bytes = [int64]0
+                $diskBytes = [int64]0
                 foreach ($disk in @(Get-VMHardDiskDrive -VM $vm)) {
-                    if ($null -ne $disk.DiskNumber) { throw "pass-through disk $($disk.DiskNumber): no file to size" }
+                    if ($null -ne $disk.DiskNumber) { throw ('pass-through disk ' + [string]$disk.DiskNumber + ': no file to size') }
                     $vhd = Get-VHD -Path $disk.Path
                     while ($vhd) {
-                        $bytes += [int64]$vhd.FileSize
-                        $vhd = if ($vhd.ParentPath) { Get-VHD -Path $vhd.ParentPath } else { $null }
+                        $diskBytes += [int64]$vhd.FileSize
+                        if ($vhd.ParentPath) { $vhd = Get-VHD -Path $vhd.ParentPath } else { $vhd = $null }
                     }
                 }
-                $entry.disk_bytes = $bytes
-            } catch { $entry.error = $_.Exception.Message }
-            $vms += $entry
+                $vmEntry.disk_bytes = $diskBytes
+            } catch { $vmEntry.error = $_.Exception.Message }
+            $vms += , $vmEntry
         }
         $out.vms = $vms
     }
     Try-Section 'replication_server' {
+        # KerberosAuthenticationPort / CertificateAuthenticationPort are the object's properties; KerbAuthPort and
+        # CertAuthPort are only parameter aliases of Set-VMReplicationServer and column headings of its table view
+        # types: $rs VMReplicationServer
         $rs = Get-VMReplicationServer
-        $out.replication_server = [ordered]@{ enabled = [bool]$rs.ReplicationEnabled; kerberos_port = $rs.KerbAuthPort;
-            certificate_port = $rs.CertAuthPort; allowed_authentication = [string]$rs.AllowedAuthenticationType }
+        $out.replication_server = [ordered]@{ enabled = [bool]$rs.ReplicationEnabled
+            kerberos_port = $rs.KerberosAuthenticationPort; certificate_port = $rs.CertificateAuthenticationPort
+            allowed_authentication = [string]$rs.AllowedAuthenticationType }
     }
     Try-Section 'firewall_rules' {
-        # ActiveStore: the rules in force (local and Group Policy), not only the local PersistentStore.
-        # The port filters are read once and joined on InstanceID: one query per rule takes minutes.
-        $filters = @{}
-        foreach ($f in @(Get-NetFirewallPortFilter -All -PolicyStore ActiveStore)) { $filters[[string]$f.InstanceID] = $f }
+        # ActiveStore: the rules in force (local and Group Policy), not only the local PersistentStore. The port and
+        # address filters are read once each and joined on the rule's InstanceID: one query per rule takes minutes.
+        # types: $pf NetFirewallPortFilter; $af NetFirewallAddressFilter; $rule NetFirewallRule; $portFilter NetFirewallPortFilter; $addressFilter NetFirewallAddressFilter
+        $portFilters = @{}
+        foreach ($pf in @(Get-NetFirewallPortFilter -All -PolicyStore ActiveStore)) { $portFilters[[string]$pf.InstanceID] = $pf }
+        $addressFilters = @{}
+        foreach ($af in @(Get-NetFirewallAddressFilter -All -PolicyStore ActiveStore)) { $addressFilters[[string]$af.InstanceID] = $af }
         $rules = @()
         foreach ($rule in @(Get-NetFirewallRule -PolicyStore ActiveStore -Direction Inbound -Enabled True)) {
-            $pf = $filters[[string]$rule.InstanceID]
-            $rules += [ordered]@{ name = $rule.Name; display_name = $rule.DisplayName; enabled = $true;
-                direction = 'inbound'; action = ([string]$rule.Action).ToLower(); protocol = [string]$pf.Protocol;
-                local_ports = @(if ($pf) { $pf.LocalPort | ForEach-Object { [string]$_ } }) }
+            $portFilter = $portFilters[[string]$rule.InstanceID]
+            $addressFilter = $addressFilters[[string]$rule.InstanceID]
+            $protocol = $null
+            $localPorts = @()
+            $remoteAddresses = @()
+            if ($portFilter) {
+                $protocol = [string]$portFilter.Protocol
+                foreach ($port in @($portFilter.LocalPort)) { $localPorts += [string]$port }
+            }
+            if ($addressFilter) {
+                foreach ($address in @($addressFilter.RemoteAddress)) { $remoteAddresses += [string]$address }
+            }
+            $rules += , ([ordered]@{ name = [string]$rule.Name; display_name = [string]$rule.DisplayName
+                    enabled = [string]$rule.Enabled; direction = [string]$rule.Direction; action = [string]$rule.Action
+                    profile = [string]$rule.Profile; protocol = $protocol; local_ports = $localPorts
+                    remote_addresses = $remoteAddresses })
         }
         $out.firewall_rules = $rules
     }
+    Try-Section 'firewall_profiles' {
+        # the per-profile state in force (Get-NetFirewallProfile -PolicyStore ActiveStore, Microsoft's example 1)
+        # types: $fp NetFirewallProfile
+        $profiles = @()
+        foreach ($fp in @(Get-NetFirewallProfile -PolicyStore ActiveStore)) {
+            $profiles += , ([ordered]@{ name = [string]$fp.Name; enabled = [string]$fp.Enabled
+                    default_inbound_action = [string]$fp.DefaultInboundAction; allow_inbound_rules = [string]$fp.AllowInboundRules })
+        }
+        $out.firewall_profiles = $profiles
+    }
+    Try-Section 'network_profiles' {
+        # which firewall profile each connected network uses (NetworkCategory DomainAuthenticated, Private, Public)
+        # types: $net NetConnectionProfile
+        $networks = @()
+        foreach ($net in @(Get-NetConnectionProfile)) {
+            $networks += , ([ordered]@{ interface = [string]$net.InterfaceAlias; category = [string]$net.NetworkCategory })
+        }
+        $out.network_profiles = $networks
+    }
 }
 # UTF-8 bytes straight to stdout: independent of the console code page, and no BOM
-$bytes = (New-Object Text.UTF8Encoding $false).GetBytes(($out | ConvertTo-Json -Depth 8 -Compress))
+# types: $utf8 UTF8Encoding; $stdout Stream; $payload ByteArray
+$utf8 = New-Object Text.UTF8Encoding $false
+$payload = $utf8.GetBytes(($out | ConvertTo-Json -Depth 8 -Compress))
 $stdout = [Console]::OpenStandardOutput()
-$stdout.Write($bytes, 0, $bytes.Length)
+$stdout.Write($payload, 0, $payload.Length)
 $stdout.Flush()
