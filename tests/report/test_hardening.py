@@ -32,7 +32,9 @@ def results(findings: list[Finding], topology: Topology = TOPO) -> Results:
 
 
 def anchor_of(view: viewmodel.ReportView, finding: Finding) -> str:
-    return next(fv.anchor for g in view.groups for fv in g.blocking + g.others if fv.finding is finding)
+    shown = [fv for groups in view.sections.values() for g in groups for fv in g.shown]
+    shown += [fv for c in view.causes for fv in c.findings]
+    return next(fv.anchor for fv in shown if fv.finding is finding)
 
 
 # ---- topology -------------------------------------------------------------------------------------------------
@@ -89,9 +91,11 @@ def test_groups_most_severe_first_waived_findings_do_not_lead() -> None:
     critical = F("ad.delegation", "fail", "hv01.c.com", target="fs01.c.com", severity="critical")
     error = F("host.reachable", "error", "fs11.c.com")
     warn = F("path.free-space", "warn", IMPORT, severity="medium")
-    order = [g.check for g in viewmodel.build(results([warn, error, waived, high, critical])).groups]
+    view = viewmodel.build(results([warn, error, waived, high, critical]))
+    order = [g.check for name in ("blocking", "warnings", "waived") for g in view.sections[name]]
     assert order == ["ad.delegation", "path.share-full-control", "host.reachable", "path.free-space",
                      "ad.account-delegable"]
+    assert view.blocking_count == 3 and [g.check for g in view.sections["waived"]] == ["ad.account-delegable"]
 
 
 # ---- browser: filters ------------------------------------------------------------------------------------------
@@ -102,7 +106,8 @@ def test_host_filter_from_the_fragment(tmp_path: Path) -> None:
     html.write(results([F("ad.host-account", "fail", "hv01.c.com"), F("ad.host-account", "fail", "hv02.c.com"),
                         F("ad.delegation", "fail", "hv02.c.com", target="fs01.c.com")]), path)
     page = open_page(path, "#subject=hv02")
-    shown = re.findall(r'<div class="finding" id="f\d+" data-status="\w+" data-check="[^"]+" data-who="([^"]+)"', page.dom)
+    shown = re.findall(r'<article class="finding" id="f\d+" data-status="\w+" data-check="[^"]+" data-who="([^"]+)"',
+                       page.dom)
     assert sorted(shown) == ["hv02.c.com", "hv02.c.com → fs01.c.com"]
     assert page.console == []
 
