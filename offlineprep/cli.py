@@ -171,7 +171,7 @@ FixScriptOption = Annotated[Path | None, typer.Option(
     "--fix-script", metavar="FILE", help="Write the PowerShell fix script (never run by offlineprep).")]
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Collect, check and report.")
 def preflight(
     config: ConfigOption = None,
     demo: Annotated[bool, typer.Option("--demo", help="Run against the built-in lab instead of a site file.")] = False,
@@ -252,7 +252,7 @@ def preflight(
     raise typer.Exit(0 if exit_zero else code)
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Gather facts only, to evaluate elsewhere with --facts.")
 def collect(
     config: Annotated[Path, typer.Option("--config", "-c", metavar="SITE.toml", help="The site file (TOML).")],
     output: Annotated[Path, typer.Option("--output", "-o", metavar="FACTS.json", help="The facts file to write (JSON).")],
@@ -286,7 +286,7 @@ def collect(
     raise typer.Exit(3 if failed or directory_error else 0)
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="The summary, verdict and outputs of saved results.")
 def report(
     results_file: Annotated[Path, typer.Argument(metavar="RESULTS.json", help="JSON results of an earlier run (--json).",
                                                  show_default=False)],
@@ -317,7 +317,7 @@ def report(
     raise typer.Exit(0 if exit_zero else code)
 
 
-@app.command("checks", cls=_Command)
+@app.command("checks", cls=_Command, short_help="The check catalogue.")
 def list_checks(
     as_json: Annotated[bool, typer.Option("--json", help="The catalogue as JSON (why, documentation links).")] = False,
     checks_dir: ChecksDirOption = None,
@@ -338,7 +338,7 @@ def list_checks(
         err.print(f"[yellow]problem:[/] {escape(problem)}")
 
 
-@app.command(cls=_Command)
+@app.command(cls=_Command, short_help="Write a commented example site file.")
 def init(
     path: Annotated[Path, typer.Argument(metavar="SITE.toml", help="Where to write the example site file; - for stdout.",
                                          show_default=False)] = Path("site.toml"),
@@ -568,7 +568,7 @@ def main() -> None:
     _setup_logging()
     try:
         # standalone_mode=False makes click *return* the code of typer.Exit instead of raising it
-        returned = app(standalone_mode=False)
+        returned = app(prog_name="offlineprep", standalone_mode=False)
         sys.exit(returned if isinstance(returned, int) else 0)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

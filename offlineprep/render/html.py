@@ -39,7 +39,7 @@ COLUMN = 200
 TOP = 54  # room for the column headings
 LINE_HEIGHT = 15
 ROW = 72
-HEADINGS = [("Source hosts", "primary site"), ("Export path", "source side"), ("Disks shipped", "on disks"),
+HEADINGS = [("Source hosts", "primary site"), ("Export path", "source side"), ("Disks shipped", "offline"),
             ("Import path", "target side"), ("Target hosts", "recovery site")]
 
 _UNSAFE_CHARS = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f{BIDI_CONTROLS}]")

@@ -17,7 +17,6 @@ from offlineprep.engine import discover
 from offlineprep.model import Outcome, Phase, Remediation, Results, Status
 from offlineprep.render import fixscript, html, markdown
 
-ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
 HOSTILE_SUBJECT = "<script>alert(1)</script>"
 HOSTILE_MESSAGE = '"><img src=x onerror=alert(1)> \x1b[31mred\x07 \u202eevil'
 CHECKS = discover(include_entry_points=False).checks
@@ -67,8 +66,6 @@ def test_verdict_blocking_findings_and_no_console_errors(report: Path) -> None:
     assert "hv02 → fs01.contoso.com" in page.dom
     assert "Set-ADAccountControl -TrustedToAuthForDelegation $true" in page.dom
     assert 'class="topology"' in page.dom
-    open_page(report, screenshot=ARTIFACTS / "report.png")
-    assert (ARTIFACTS / "report.png").stat().st_size > 10_000
 
 
 @pytest.mark.browser
