@@ -7,6 +7,7 @@ traceback with OFFLINEPREP_DEBUG=1). An internal bug never exits 0.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import logging
 import os
@@ -33,6 +34,7 @@ from offlineprep.facts import Facts, HostFacts
 from offlineprep.model import Finding, Results, Status, by_cause
 from offlineprep.model import blocks as _blocks
 from offlineprep.secrets import SecretScrubber, get_secret
+from offlineprep.suggest import did_you_mean
 
 app = typer.Typer(
     add_completion=False,
@@ -537,8 +539,13 @@ def _print_summary(results: Results, outputs: dict[str, Path], problems: list[st
                   f"{len(w.unused)} matched nothing")
         for item in w.expired:
             err.print(f"[yellow]expired waiver[/] (no longer applied): {_term(_waiver_text(item))}")
+        known = results.selection.checks_known if results.selection is not None else []
         for item in w.unused:
-            err.print(f"[yellow]unused waiver[/] (matched no finding): {_term(_waiver_text(item))}")
+            check_glob = str(item.get("check", ""))
+            hint = ""
+            if known and not any(fnmatch.fnmatchcase(c, check_glob) for c in known):
+                hint = f" — no check has that id{did_you_mean(check_glob, known)}"
+            err.print(f"[yellow]unused waiver[/] (matched no finding): {_term(_waiver_text(item))}{_term(hint)}")
     for problem in [*results.problems, *problems]:
         err.print(f"[yellow]problem:[/] {escape(problem)}")
     for fmt, path in outputs.items():

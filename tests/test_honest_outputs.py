@@ -222,6 +222,15 @@ def test_a_mistyped_check_id_or_glob_gets_a_suggestion(site_file: Path, healthy_
     assert proc.returncode == 0 and "(did you mean 'policy.settings'?)" in proc.stderr, proc.stderr
 
 
+def test_a_waiver_for_a_mistyped_check_id_says_so(site_file: Path, healthy_facts: Path, tmp_path: Path) -> None:
+    waivers = tmp_path / "waivers.toml"
+    waivers.write_text('[[waiver]]\ncheck = "path.fre-space"\nsubject = "*"\njustification = "staging volume"\n'
+                       "expires = 2099-01-31\n")
+    proc = run("preflight", "--config", str(site_file), "--facts", str(healthy_facts), "--waivers", str(waivers))
+    assert proc.returncode == 0
+    assert "no check has that id (did you mean 'path.free-space'?)" in proc.stderr, proc.stderr
+
+
 # ---- 6. why, where to read more, no internal words -------------------------------------------------------------
 
 def test_every_check_explains_why_and_links_microsoft_documentation() -> None:

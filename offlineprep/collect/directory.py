@@ -545,9 +545,10 @@ def describe_ldap_error(exc: BaseException, config: DirectoryConfig) -> tuple[Er
     verify_failed = "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text.lower()
     if isinstance(exc, lx.LDAPCertificateError) or verify_failed:
         return ErrorKind.TLS, certificate_problem(host, port, _peer_certificate(config, host, port), config.ca_file)
-    if isinstance(exc, lx.LDAPStartTLSError) or "ssl" in text.lower() or "tls" in text.lower():
-        return ErrorKind.TLS, f"TLS with {host} on port {port} failed: {_short(text)}"
+    # a DC that hangs (accepts, never answers) times out in the TLS handshake too: timeouts first
     timed_out = isinstance(exc, lx.LDAPSocketReceiveError) or "timed out" in text.lower() or "timeout" in text.lower()
+    if not timed_out and (isinstance(exc, lx.LDAPStartTLSError) or "ssl" in text.lower() or "tls" in text.lower()):
+        return ErrorKind.TLS, f"TLS with {host} on port {port} failed: {_short(text)}"
     socket_error = isinstance(exc, (lx.LDAPSocketOpenError, lx.LDAPSocketSendError, lx.LDAPSessionTerminatedByServerError,
                                     lx.LDAPCommunicationError, ConnectionError, OSError))
     if timed_out or socket_error:
