@@ -284,3 +284,41 @@ def test_init_dash_writes_the_example_to_stdout(tmp_path: Path) -> None:
 def _directory_error() -> DirectoryFacts:  # used by the unit tests of the terminal summary below
     return DirectoryFacts(server="ldaps://dc1.contoso.com",
                           error=CollectionError(kind=ErrorKind.UNREACHABLE, message="dc1.contoso.com does not resolve"))
+
+
+# ---- 10. the README, for the people who run it -------------------------------------------------------------------
+
+README = Path(__file__).parents[1] / "README.md"
+
+
+def test_the_readme_starts_with_the_demo_and_the_test_suite() -> None:
+    text = README.read_text()
+    blocks = re.findall(r"```(\w*)\n(.*?)```", text, re.S)
+    assert [b[1].strip() for b in blocks[:2]] == ["bash scripts/demo.sh --html demo-report.html", "bash scripts/test.sh"]
+
+
+def test_the_readme_waivers_example_loads_and_matches(tmp_path: Path) -> None:
+    from datetime import date
+
+    from offlineprep.model import Finding, Status
+    from offlineprep.waivers import apply_waivers, load_waivers
+
+    section = README.read_text().split("### Waivers", 1)[1]
+    example = re.search(r"```toml\n(.*?)```", section, re.S)
+    assert example is not None
+    (tmp_path / "waivers.toml").write_text(example.group(1))
+    waivers = load_waivers(tmp_path / "waivers.toml")
+    assert [w.check for w in waivers] == ["path.free-space", "ad.delegation"]
+    low = Finding(check="path.free-space", status=Status.WARN, severity="medium", subject="\\\\fs11.contoso.com\\ASRImport",
+                  message="short of space")
+    findings, report = apply_waivers([low], waivers, date(2026, 12, 1))
+    assert findings[0].waived and len(report.unused) == 1
+
+
+def test_the_readme_says_where_to_run_what_it_connects_to_and_how_to_set_up_kerberos() -> None:
+    text = README.read_text()
+    for needle in ("Linux admin machine or WSL", "**636**", "**389** with StartTLS", "**5986**", "**5985**",
+                   "/etc/krb5.conf", "kinit svc-preflight@CONTOSO.COM", "KRB5_CLIENT_KTNAME",
+                   "$env:OFFLINEPREP_LDAP_PASSWORD", "export OFFLINEPREP_LDAP_PASSWORD", "### Rights, up front",
+                   "### The fix script: its sections and who runs them", "partial: 1 of 15 checks"):
+        assert needle in text, needle
