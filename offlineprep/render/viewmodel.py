@@ -32,8 +32,9 @@ CAUSE_ROWS = 30  # findings listed under a cause in the page itself
 
 # Where a fix runs and as whom, by the fix script's section (render.fixscript orders by the same phases)
 RUNS = {
-    Phase.DIRECTORY: "Runs on a machine with the Active Directory module (RSAT-AD-PowerShell), as a Domain Admin "
-                     "or an account delegated to change these computer and user objects.",
+    Phase.DIRECTORY: "Runs on a machine with the Active Directory module (RSAT-AD-PowerShell), as a Domain Admin, "
+                     "or as an account that may write these objects and holds the right 'Enable computer and user "
+                     "accounts to be trusted for delegation'.",
     Phase.SHARE: "Runs from an admin machine against the file server (Invoke-Command), as a local administrator "
                  "of the file server.",
     Phase.NTFS: "Runs from an admin machine against the file server (Invoke-Command), as a local administrator "

@@ -186,6 +186,9 @@ class DevTools:
 
     def open(self, path: Path, fragment: str = "") -> float:
         """Load the file; returns the seconds from the navigation to the first frame after the load event."""
+        # from about:blank, so that the same file with another fragment is a new load, not a jump within it
+        self.send("Page.navigate", session=True, url="about:blank")
+        self.wait_for("Page.loadEventFired")
         self._events.clear()
         started = time.monotonic()
         self.send("Page.navigate", session=True, url=path.resolve().as_uri() + fragment)

@@ -142,3 +142,32 @@ def html_escape(text: str) -> str:
     import html as std_html
 
     return std_html.escape(text, quote=False)
+
+
+@pytest.mark.browser
+def test_findings_beyond_the_first_are_rows_on_demand_and_filters_reach_them(tmp_path: Path) -> None:
+    failing = [Finding(check="ad.delegation", status=Status.FAIL, severity="critical", subject=f"hv{i:02}.contoso.com",
+                       target="fs01.contoso.com", message=f"HV{i:02} may not delegate") for i in range(60)]
+    passing = [Finding(check="ad.host-account", status=Status.PASS, severity="high", subject=f"hv{i:02}.contoso.com",
+                       message="enabled") for i in range(60)]
+    findings = failing + passing
+    results = Results(tool=ToolInfo(version="t"), generated_at=FIXED, verdict=verdict_of(findings),
+                      summary=summarise(findings), findings=findings,
+                      topology=Topology(source_hosts=[f"hv{i:02}.contoso.com" for i in range(60)]))
+    page = tmp_path / "r.html"
+    html.write(results, page)
+    count = ("[document.querySelectorAll('article.finding:not(.hidden)').length,"
+             " document.querySelectorAll('table.rows:not(.hidden) tbody tr').length]")
+    with DevTools() as browser:
+        browser.open(page)
+        assert browser.evaluate(count) == [25, 0]  # 25 in full, 35 more and 60 passes as data
+        browser.evaluate("document.querySelector('#blocking-ad\\\\.delegation button.show-rows').click()")
+        assert browser.evaluate(count) == [25, 35]
+        rows = browser.evaluate("Array.from(document.querySelectorAll('#blocking-ad\\\\.delegation tbody tr'))"
+                                ".map(tr => tr.textContent)")
+        assert rows[0] == "failhv25.contoso.com → fs01.contoso.comHV25 may not delegate"
+        browser.open(page, "#subject=hv57")
+        assert browser.evaluate(count) == [0, 2]  # its failure (a row) and its pass (a row)
+        browser.open(page, "#status=pass&check=ad.host-account")
+        assert browser.evaluate(count) == [0, 60]
+        assert browser.console == []
