@@ -31,7 +31,7 @@ from offlineprep.display import BIDI_CONTROLS
 from offlineprep.engine import Catalogue, CheckSpec, discover, needs_of
 from offlineprep.errors import OfflineprepError, UsageError
 from offlineprep.facts import Facts, HostFacts
-from offlineprep.model import Finding, Results, Status, by_cause
+from offlineprep.model import Finding, Results, Status, by_cause, not_blocking, not_blocking_title
 from offlineprep.model import blocks as _blocks
 from offlineprep.secrets import SecretScrubber, get_secret
 from offlineprep.suggest import did_you_mean
@@ -516,7 +516,7 @@ def _print_summary(results: Results, outputs: dict[str, Path], problems: list[st
 
     causes, rest = by_cause(results.findings)
     blocking = [f for f in rest if _blocks(f, results.fail_on)]
-    warnings = [f for f in rest if f.status is Status.WARN and not f.waived and not _blocks(f, results.fail_on)]
+    advisory = sorted(not_blocking(rest, results.fail_on), key=lambda f: f.status is not Status.FAIL)
     if causes:
         count = sum(len(found) for _, found in causes)
         lines = [f"  [magenta]ERROR[/] {_term(cause.headline(len(found)))} ({_term(', '.join(sorted({f.check for f in found})))})"
@@ -530,9 +530,9 @@ def _print_summary(results: Results, outputs: dict[str, Path], problems: list[st
         ordered = fails + sorted(others, key=lambda f: f.status is not Status.ERROR)
         label = "Failures" if not others else "Blocking"
         _print_list(f"[bold]{label}[/] ({len(ordered):,}):", [_finding_line(f) for f in ordered], len(ordered))
-    if warnings:
-        _print_list(f"[bold]Warnings[/] ({len(warnings):,}, not blocking under --fail-on {results.fail_on}):",
-                    [_finding_line(f) for f in warnings], len(warnings))
+    if advisory:
+        _print_list(f"[bold]{not_blocking_title(advisory)}[/] ({len(advisory):,}, not blocking under --fail-on "
+                    f"{results.fail_on}):", [_finding_line(f) for f in advisory], len(advisory))
     w = results.waivers
     if w.applied or w.expired or w.unused:
         out.print(f"waivers: {len(w.applied)} applied, {len(w.expired)} expired (no longer applied), "

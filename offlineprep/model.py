@@ -151,6 +151,16 @@ class Verdict(str, Enum):
 # --------------------------------------------------------------------------- what blocks
 
 
+def not_blocking(findings: list[Finding], fail_on: str) -> list[Finding]:
+    """Failures and warnings that do not block under `fail_on` and are not waived: the warnings under
+    --fail-on fail or error, and the failures too under --fail-on never. Every output lists them."""
+    return [f for f in findings if f.status in (Status.FAIL, Status.WARN) and not f.waived and not blocks(f, fail_on)]
+
+
+def not_blocking_title(findings: list[Finding]) -> str:
+    return "Warnings" if all(f.status is Status.WARN for f in findings) else "Not blocking"
+
+
 def by_cause(findings: list[Finding]) -> tuple[list[tuple[Cause, list[Finding]]], list[Finding]]:
     """The unwaived `error` findings that a cause explains, grouped by it (largest group first),
     and every other finding. Terminal, HTML and Markdown show each group once; JSON keeps all."""

@@ -322,3 +322,17 @@ def test_the_readme_says_where_to_run_what_it_connects_to_and_how_to_set_up_kerb
                    "$env:OFFLINEPREP_LDAP_PASSWORD", "export OFFLINEPREP_LDAP_PASSWORD", "### Rights, up front",
                    "### The fix script: its sections and who runs them", "partial: 1 of 15 checks"):
         assert needle in text, needle
+
+
+def test_under_fail_on_never_failures_are_listed_as_not_blocking(site_file: Path, tmp_path: Path) -> None:
+    hosts = builders.hosts()
+    hosts["fs01.contoso.com"] = hosts["fs01.contoso.com"].model_copy(update={"hyperv_installed": True})
+    args, paths = outputs(tmp_path)
+    proc = run("preflight", "--config", str(site_file), "--facts", str(facts_file(tmp_path, hosts=hosts)),
+               "--fail-on", "never", *args)
+    assert proc.returncode == 0
+    assert "Not blocking (1, not blocking under --fail-on never):" in proc.stdout
+    assert "FAIL  path.not-on-hyperv-host" in proc.stdout and "; 0 blocking" in proc.stdout
+    assert "What blocks (0)" in paths["html"].read_text() and "Not blocking (1)" in paths["html"].read_text()
+    assert "### Not blocking (1)" in paths["markdown"].read_text()
+    assert ET.parse(paths["junit"]).getroot().get("failures") == "0"

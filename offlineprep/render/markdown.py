@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from offlineprep.display import BIDI_CONTROLS
-from offlineprep.model import Cause, Finding, Results, Status, blocks, by_cause
+from offlineprep.model import Cause, Finding, Results, Status, blocks, by_cause, not_blocking, not_blocking_title
 from offlineprep.render import write_atomically
 
 VERDICT = {"ready": "✅", "not-ready": "❌", "incomplete": "⚠️"}
@@ -68,10 +68,10 @@ def render(results: Results) -> str:
     ranked = sorted((f for f in rest if f.status in ORDER),
                     key=lambda f: (f.waived, ORDER[f.status], f.check, f.subject, f.target or "", f.account or ""))
     blocking = [f for f in ranked if blocks(f, fail_on)]
-    warnings = [f for f in ranked if f.status is Status.WARN and not blocks(f, fail_on) and not f.waived]
+    advisory = not_blocking(ranked, fail_on)
     budget = BUDGET
     sections = (("Blocking", blocking_total, [_cause_row(c, found) for c, found in causes] + [_row(f) for f in blocking]),
-                ("Warnings", len(warnings), [_row(f) for f in warnings]))
+                (not_blocking_title(advisory), len(advisory), [_row(f) for f in advisory]))
     for title, count, rows in sections:
         if not rows:
             continue

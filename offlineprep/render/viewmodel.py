@@ -21,7 +21,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from offlineprep.display import BIDI_CONTROLS
-from offlineprep.model import Cause, CheckInfo, Finding, Phase, Remediation, Results, Status, blocks, by_cause
+from offlineprep.model import (
+    Cause,
+    CheckInfo,
+    Finding,
+    Phase,
+    Remediation,
+    Results,
+    Status,
+    blocks,
+    by_cause,
+    not_blocking_title,
+)
 from offlineprep.names import NameError_, parse_path
 
 ORDER = {Status.FAIL: 0, Status.ERROR: 1, Status.WARN: 2, Status.SKIP: 3, Status.PASS: 4}
@@ -143,6 +154,7 @@ class ReportView:
     statistics: list[str]  # the run's statistics in words
     selection_text: str  # "" for a complete run
     rows_json: str  # the data block: {key: [[anchor, status, who, message, waived], ...]}
+    warnings_title: str = "Warnings"  # "Not blocking" when failures do not block either (--fail-on never)
 
 
 def who(f: Finding) -> str:
@@ -180,7 +192,7 @@ def _section(f: Finding, fail_on: str) -> str | None:
         return "blocking"
     if f.waived:
         return "waived"
-    return "warnings"  # a warning under --fail-on fail (or error)
+    return "warnings"  # a warning under --fail-on fail (or error), a failure too under --fail-on never
 
 
 def _rank(f: Finding) -> tuple[Any, ...]:
@@ -310,6 +322,7 @@ def build(results: Results) -> ReportView:
         statistics=statistics_in_words(results.statistics),
         selection_text=selection_text(results),
         rows_json=_script_json(rows),
+        warnings_title=not_blocking_title([f for found in per_section["warnings"].values() for f in found]),
     )
 
 
