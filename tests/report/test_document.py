@@ -41,6 +41,7 @@ def demo_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "r.json"
 
 
+@pytest.mark.browser
 def test_report_renders_the_same_page_without_the_check_code(demo_results: Path, tmp_path: Path) -> None:
     """`offlineprep report` on a machine that has offlineprep but not its checks/ folder."""
     copy = tmp_path / "pkg"
