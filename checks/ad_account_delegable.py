@@ -39,7 +39,21 @@ PROTECTED_USERS_RID = "525"
     title="VMM service and Run As accounts can be delegated",
     severity="high",
     needs=[Need.DIRECTORY],
-    seed_step="Prepare for offline initial replication: VMM service account and Run As accounts",
+    walkthrough_step="Prepare for offline initial replication: VMM service account and Run As accounts",
+    why=(
+        "Delegation forwards the identity of the VMM service account (and of the Run As accounts) from "
+        "the Hyper-V host to the file server. Windows never delegates an account marked 'Account is "
+        "sensitive and cannot be delegated' or one in the Protected Users group, so the export or import "
+        "then fails with access denied even though every permission on the share and the folder is right."
+    ),
+    docs={
+        "Kerberos constrained delegation overview":
+            "https://learn.microsoft.com/windows-server/security/kerberos/kerberos-constrained-delegation-overview",
+        "Protected Users security group":
+            "https://learn.microsoft.com/windows-server/security/credentials-protection-and-management/protected-users-security-group",
+        "userAccountControl flags":
+            "https://learn.microsoft.com/troubleshoot/windows-server/active-directory/useraccountcontrol-manipulate-account-properties",
+    },
 )
 def account_delegable(ctx: CheckContext) -> Iterator[Outcome]:
     for account in ctx.site.accounts_to_check:

@@ -74,7 +74,24 @@ from offlineprep.remediation import (
     title="Hyper-V hosts may delegate to cifs on the path computers (any authentication protocol)",
     severity="critical",
     needs=[Need.DIRECTORY],
-    seed_step="Prepare for offline initial replication: constrained delegation, steps 1-7",
+    walkthrough_step="Prepare for offline initial replication: constrained delegation, steps 1-7",
+    why=(
+        "During an offline export or import, the Hyper-V host opens the export or import share as the VMM "
+        "service account. That is a second hop, which only works when the host's computer account may "
+        "delegate to the cifs (file sharing) service of the file server, with 'Use any authentication "
+        "protocol'. Without it the job fails hours later with access denied or 'No credentials are "
+        "available in the security package', naming none of this."
+    ),
+    docs={
+        "Set up disaster recovery for Hyper-V VMs to a secondary on-premises site: replication policy":
+            "https://learn.microsoft.com/azure/site-recovery/hyper-v-vmm-disaster-recovery#set-up-a-replication-policy",
+        "Kerberos constrained delegation overview":
+            "https://learn.microsoft.com/windows-server/security/kerberos/kerberos-constrained-delegation-overview",
+        "msDS-AllowedToDelegateTo attribute":
+            "https://learn.microsoft.com/windows/win32/adschema/a-msds-allowedtodelegateto",
+        "userAccountControl flags":
+            "https://learn.microsoft.com/troubleshoot/windows-server/active-directory/useraccountcontrol-manipulate-account-properties",
+    },
 )
 def delegation(ctx: CheckContext) -> Iterator[Outcome]:
     for pair in delegation_pairs(ctx):

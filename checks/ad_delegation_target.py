@@ -51,7 +51,21 @@ NETBIOS_LENGTH = 15  # a computer's sAMAccountName is its NetBIOS name (at most 
     title="Each path computer's name is registered on exactly one account, the serving machine's",
     severity="high",
     needs=[Need.DIRECTORY],
-    seed_step="Prepare for offline initial replication: constrained delegation to the cifs service of the path computers",
+    walkthrough_step="Prepare for offline initial replication: constrained delegation to the cifs service of the path computers",
+    why=(
+        "Kerberos finds the file server by the service principal name of the name the path uses. If no "
+        "account holds that name, the host cannot get a ticket and delegation never applies; if two "
+        "accounts hold it, or a retired server's account does, the ticket is encrypted for the wrong "
+        "machine and the file server refuses it."
+    ),
+    docs={
+        "Service principal names":
+            "https://learn.microsoft.com/windows/win32/ad/service-principal-names",
+        "setspn":
+            "https://learn.microsoft.com/windows-server/administration/windows-commands/setspn",
+        "Kerberos constrained delegation overview":
+            "https://learn.microsoft.com/windows-server/security/kerberos/kerberos-constrained-delegation-overview",
+    },
 )
 def delegation_target(ctx: CheckContext) -> Iterator[Outcome]:
     done: set[str] = set()

@@ -28,7 +28,20 @@ from offlineprep.remediation import ad_identity
     title="Each Hyper-V host has an enabled computer account",
     severity="high",
     needs=[Need.DIRECTORY],
-    seed_step="Prepare for offline initial replication: constrained delegation on each Hyper-V host",
+    walkthrough_step="Prepare for offline initial replication: constrained delegation on each Hyper-V host",
+    why=(
+        "Delegation is configured on each Hyper-V host's computer account in Active Directory. A host "
+        "that is not joined to the domain, or whose computer account is disabled, cannot get Kerberos "
+        "tickets: neither delegation to the file servers nor replication with Kerberos can work for it."
+    ),
+    docs={
+        "Kerberos constrained delegation overview":
+            "https://learn.microsoft.com/windows-server/security/kerberos/kerberos-constrained-delegation-overview",
+        "Enable-ADAccount":
+            "https://learn.microsoft.com/powershell/module/activedirectory/enable-adaccount",
+        "userAccountControl flags":
+            "https://learn.microsoft.com/troubleshoot/windows-server/active-directory/useraccountcontrol-manipulate-account-properties",
+    },
 )
 def host_account(ctx: CheckContext) -> Iterator[Outcome]:
     for role in checkkit.hyperv_hosts(ctx):

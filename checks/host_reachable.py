@@ -40,7 +40,17 @@ LISTENER_CAUSES = {ErrorKind.UNREACHABLE, ErrorKind.TIMEOUT, ErrorKind.TLS}
     title="WinRM reaches and authenticates to each host and path computer",
     severity="high",
     needs=[Need.HYPERV_HOSTS, Need.PATH_COMPUTERS],
-    seed_step="(prerequisite of every host check)",
+    walkthrough_step="Not a walkthrough step: every check of a host or file server reads its facts over WinRM",
+    why=(
+        "offlineprep reads each host and file server with one read-only PowerShell command over WinRM "
+        "(Windows Remote Management). A machine it cannot reach or log on to cannot be judged, so every "
+        "check that needs it reports 'could not be evaluated' for it. VMM manages the hosts over WinRM "
+        "too, so a refusal here often matters beyond this run."
+    ),
+    docs={
+        "Installation and configuration for Windows Remote Management":
+            "https://learn.microsoft.com/windows/win32/winrm/installation-and-configuration-for-windows-remote-management",
+    },
 )
 def reachable(ctx: CheckContext) -> Iterator[Outcome]:
     for name, host in (ctx.facts.hosts or {}).items():

@@ -33,7 +33,18 @@ from offlineprep.remediation import create_folder, create_share
     title="Export and import paths exist and are folders",
     severity="high",
     needs=[Need.PATH_COMPUTERS],
-    seed_step="Prepare for offline initial replication: export path and import path",
+    walkthrough_step="Prepare for offline initial replication: export path and import path",
+    why=(
+        "The export writes one folder per virtual machine under the export path, and the import reads "
+        "them from the import path. Hyper-V does not create these paths, and a share name that does not "
+        "exist fails with 'network name not found' when the job starts."
+    ),
+    docs={
+        "Set up disaster recovery for Hyper-V VMs to a secondary on-premises site: replication policy":
+            "https://learn.microsoft.com/azure/site-recovery/hyper-v-vmm-disaster-recovery#set-up-a-replication-policy",
+        "Import-VMInitialReplication":
+            "https://learn.microsoft.com/powershell/module/hyper-v/import-vminitialreplication",
+    },
 )
 def path_exists(ctx: CheckContext) -> Iterator[Outcome]:
     for ref in ctx.site.paths:

@@ -22,7 +22,18 @@ from offlineprep.remediation import manual, remediation
     title="Paths have room for the source VMs' virtual disks",
     severity="medium",
     needs=[Need.PATH_COMPUTERS, Need.HYPERV_HOSTS],
-    seed_step="Prepare for offline initial replication: export and import path capacity",
+    walkthrough_step="Prepare for offline initial replication: export and import path capacity",
+    why=(
+        "The export copies every virtual disk of the protected virtual machines to the export path, and "
+        "the same data is copied into the import path on the recovery side. A volume that runs full stops "
+        "the export or import part way, after hours of copying."
+    ),
+    docs={
+        "Set up disaster recovery for Hyper-V VMs to a secondary on-premises site: replication policy":
+            "https://learn.microsoft.com/azure/site-recovery/hyper-v-vmm-disaster-recovery#set-up-a-replication-policy",
+        "Import-VMInitialReplication":
+            "https://learn.microsoft.com/powershell/module/hyper-v/import-vminitialreplication",
+    },
 )
 def free_space(ctx: CheckContext) -> Iterator[Outcome]:
     required, unknown = vm_disk_bytes(ctx)

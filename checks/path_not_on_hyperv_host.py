@@ -35,7 +35,16 @@ from offlineprep.remediation import manual, remediation
     title="Export and import shares are not on a Hyper-V host",
     severity="high",
     needs=[Need.PATH_COMPUTERS, Need.HYPERV_HOSTS],
-    seed_step="Prepare for offline initial replication: shares not on a Hyper-V host (no loopback)",
+    walkthrough_step="Prepare for offline initial replication: shares not on a Hyper-V host (no loopback)",
+    why=(
+        "Microsoft's walkthrough says the import and export shares must not be on any computer used as a "
+        "Hyper-V host, because Hyper-V does not support that loopback configuration. A DNS alias that "
+        "points at a host, or a shared IP address, is the same machine."
+    ),
+    docs={
+        "Set up disaster recovery for Hyper-V VMs to a secondary on-premises site: replication policy":
+            "https://learn.microsoft.com/azure/site-recovery/hyper-v-vmm-disaster-recovery#set-up-a-replication-policy",
+    },
 )
 def not_on_hyperv_host(ctx: CheckContext) -> Iterator[Outcome]:
     for ref in ctx.site.paths:

@@ -33,7 +33,21 @@ from offlineprep.remediation import manual, ntfs_grant, remediation
     title="VMM service account has NTFS Full Control on the paths",
     severity="high",
     needs=[Need.DIRECTORY, Need.PATH_COMPUTERS],
-    seed_step="Prepare for offline initial replication: Full Control for NTFS to the VMM service",
+    walkthrough_step="Prepare for offline initial replication: Full Control for NTFS to the VMM service",
+    why=(
+        "While it configures the clouds, the VMM service writes permissions for each host's computer "
+        "account onto the export and import folders. That needs NTFS Full Control (Modify lacks 'change "
+        "permissions'); without it Site Recovery reports error 31218, 'Permissions couldn't be set for "
+        "one or more hosts'."
+    ),
+    docs={
+        "Set up disaster recovery for Hyper-V VMs to a secondary on-premises site: replication policy":
+            "https://learn.microsoft.com/azure/site-recovery/hyper-v-vmm-disaster-recovery#set-up-a-replication-policy",
+        "icacls":
+            "https://learn.microsoft.com/windows-server/administration/windows-commands/icacls",
+        "Error 31218: permissions couldn't be set on the initial replication path (Microsoft Docs issue)":
+            "https://github.com/MicrosoftDocs/azure-docs/issues/6131",
+    },
 )
 def ntfs_full_control(ctx: CheckContext) -> Iterator[Outcome]:
     account = ctx.site.accounts.vmm_service

@@ -24,7 +24,20 @@ from offlineprep.remediation import ntfs_grant, remediation, share_grant
     title="Run As accounts can read and write on the paths",
     severity="high",
     needs=[Need.DIRECTORY, Need.PATH_COMPUTERS],
-    seed_step="Prepare for offline initial replication: read and write for the Run As accounts",
+    walkthrough_step="Prepare for offline initial replication: read and write for the Run As accounts",
+    why=(
+        "VMM uses the Run As accounts that added the hosts to reach the export and import paths. Over a "
+        "share, what an account can do is what both the share and the folder permissions allow; if either "
+        "lacks read or write, the export or import fails with access denied."
+    ),
+    docs={
+        "Set up disaster recovery for Hyper-V VMs to a secondary on-premises site: replication policy":
+            "https://learn.microsoft.com/azure/site-recovery/hyper-v-vmm-disaster-recovery#set-up-a-replication-policy",
+        "icacls":
+            "https://learn.microsoft.com/windows-server/administration/windows-commands/icacls",
+        "Grant-SmbShareAccess":
+            "https://learn.microsoft.com/powershell/module/smbshare/grant-smbshareaccess",
+    },
 )
 def runas_read_write(ctx: CheckContext) -> Iterator[Outcome]:
     if not ctx.site.accounts.run_as:

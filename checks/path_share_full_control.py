@@ -23,7 +23,20 @@ from offlineprep.remediation import grant_share
     title="VMM service account has share Full Control on the paths",
     severity="high",
     needs=[Need.DIRECTORY, Need.PATH_COMPUTERS],
-    seed_step="Prepare for offline initial replication: Full Control share permissions to the VMM service",
+    walkthrough_step="Prepare for offline initial replication: Full Control share permissions to the VMM service",
+    why=(
+        "Over a share, Windows grants what both the share and the folder permissions allow. A share "
+        "permission of Change lacks 'change permissions', so the VMM service cannot write the hosts' "
+        "permissions onto the path and Site Recovery reports error 31218."
+    ),
+    docs={
+        "Set up disaster recovery for Hyper-V VMs to a secondary on-premises site: replication policy":
+            "https://learn.microsoft.com/azure/site-recovery/hyper-v-vmm-disaster-recovery#set-up-a-replication-policy",
+        "Grant-SmbShareAccess":
+            "https://learn.microsoft.com/powershell/module/smbshare/grant-smbshareaccess",
+        "Error 31218: permissions couldn't be set on the initial replication path (Microsoft Docs issue)":
+            "https://github.com/MicrosoftDocs/azure-docs/issues/6131",
+    },
 )
 def share_full_control(ctx: CheckContext) -> Iterator[Outcome]:
     account = ctx.site.accounts.vmm_service

@@ -36,7 +36,19 @@ GROUPS = {
     title="VMM service account is in Administrators/Power Users/Print or Server Operators on the share's server",
     severity="high",
     needs=[Need.DIRECTORY, Need.PATH_COMPUTERS],
-    seed_step="Prepare for offline initial replication: group membership on the computer holding the share",
+    walkthrough_step="Prepare for offline initial replication: group membership on the computer holding the share",
+    why=(
+        "The walkthrough asks for the VMM service account to be a member of Administrators, Power Users, "
+        "Print Operators or Server Operators on the computer that holds the share (directly or through a "
+        "domain group). On a member server only Administrators and Power Users exist; the operator groups "
+        "live on domain controllers."
+    ),
+    docs={
+        "Set up disaster recovery for Hyper-V VMs to a secondary on-premises site: replication policy":
+            "https://learn.microsoft.com/azure/site-recovery/hyper-v-vmm-disaster-recovery#set-up-a-replication-policy",
+        "Active Directory security groups (Administrators, Power Users, Server and Print Operators)":
+            "https://learn.microsoft.com/windows-server/identity/ad-ds/manage/understand-security-groups",
+    },
 )
 def share_host_group(ctx: CheckContext) -> Iterator[Outcome]:
     account = ctx.site.accounts.vmm_service

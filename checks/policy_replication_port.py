@@ -224,7 +224,21 @@ def listener_port(auth: str, configured: int | None, host: HostFacts) -> tuple[i
     title="Target hosts' firewalls allow the replication listener port",
     severity="medium",
     needs=[Need.HYPERV_HOSTS],
-    seed_step="Configure replication settings, step 4: authentication type and port",
+    walkthrough_step="Configure replication settings, step 4: authentication type and port",
+    why=(
+        "Replication traffic arrives at the target hosts on the replication listener port (by default "
+        "8083 for Kerberos, 8084 for certificates in Site Recovery). An enabled inbound Windows Firewall "
+        "rule must let it in; Site Recovery usually opens it when it configures the cloud, so a missing "
+        "rule is a warning, but a blocking rule stops replication."
+    ),
+    docs={
+        "Set up disaster recovery for Hyper-V VMs to a secondary on-premises site: replication policy":
+            "https://learn.microsoft.com/azure/site-recovery/hyper-v-vmm-disaster-recovery#set-up-a-replication-policy",
+        "Get-VMReplicationServer":
+            "https://learn.microsoft.com/powershell/module/hyper-v/get-vmreplicationserver",
+        "New-NetFirewallRule":
+            "https://learn.microsoft.com/powershell/module/netsecurity/new-netfirewallrule",
+    },
 )
 def replication_port(ctx: CheckContext) -> Iterator[Outcome]:
     policy = ctx.site.policy

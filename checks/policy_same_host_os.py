@@ -25,7 +25,18 @@ from offlineprep.winver import release
     title="All hosts under the policy run the same Windows Server version",
     severity="high",
     needs=[Need.HYPERV_HOSTS],
-    seed_step="Before you start: all hosts using the policy must have the same operating system",
+    walkthrough_step="Set up a replication policy: all hosts using the policy must have the same operating system",
+    why=(
+        "A replication policy names one Hyper-V host version, and every host that uses it must run that "
+        "Windows Server version. Hosts of different versions need separate policies (and mixed clouds are "
+        "not supported), so replication cannot be enabled as planned."
+    ),
+    docs={
+        "Set up disaster recovery for Hyper-V VMs to a secondary on-premises site: replication policy":
+            "https://learn.microsoft.com/azure/site-recovery/hyper-v-vmm-disaster-recovery#set-up-a-replication-policy",
+        "Support matrix for Hyper-V replication to a secondary site":
+            "https://learn.microsoft.com/azure/site-recovery/hyper-v-vmm-secondary-support-matrix",
+    },
 )
 def same_host_os(ctx: CheckContext) -> Iterator[Outcome]:
     policy = ctx.site.policy

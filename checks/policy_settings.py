@@ -90,7 +90,21 @@ def broken_rules(policy: PolicyConfig, has_export: bool, has_import: bool, host_
     title="Replication policy settings are valid",
     severity="medium",
     needs=[],
-    seed_step="Configure replication settings, steps 3-10",
+    walkthrough_step="Configure replication settings, steps 3-10",
+    why=(
+        "Site Recovery accepts only some values: a copy frequency of 30 seconds, 5 or 15 minutes; "
+        "app-consistent snapshots every 1 to 12 hours and less often than the recovery points kept; "
+        "Kerberos only with Windows Server 2012 R2 or later hosts; and offline initial replication needs "
+        "both an export and an import path. A policy outside these cannot be created."
+    ),
+    docs={
+        "Set up disaster recovery for Hyper-V VMs to a secondary on-premises site: replication policy":
+            "https://learn.microsoft.com/azure/site-recovery/hyper-v-vmm-disaster-recovery#set-up-a-replication-policy",
+        "New-AzRecoveryServicesAsrPolicy":
+            "https://learn.microsoft.com/powershell/module/az.recoveryservices/new-azrecoveryservicesasrpolicy",
+        "Set up Hyper-V Replica":
+            "https://learn.microsoft.com/windows-server/virtualization/hyper-v/manage/set-up-hyper-v-replica",
+    },
 )
 def settings(ctx: CheckContext) -> Iterator[Outcome]:
     policy = ctx.site.policy

@@ -11,7 +11,7 @@ from typing import Any
 
 from offlineprep.engine import CheckContext
 from offlineprep.facts import CollectionError, DirectoryFacts, HostFacts, PathFacts, Principal
-from offlineprep.model import Outcome, Status
+from offlineprep.model import Cause, Outcome, Status
 from offlineprep.names import NameError_, PathRef, dns_suffix, validate_host_name
 from offlineprep.tokens import Token, token_for
 
@@ -64,18 +64,41 @@ def describe_error(source: str, problem: CollectionError) -> str:
     return f"{source}: {problem.kind.value}: {problem.message}"
 
 
+# The cause of an `error` as data (model.Cause): the outputs show each cause once, with the number of
+# findings it left unevaluated, instead of one line per finding.
+
+
+def collection_cause(origin: str, machine: str, problem: CollectionError) -> Cause:
+    return Cause(origin=origin, machine=machine, kind=problem.kind.value, text=problem.message)
+
+
+def missing_cause(ctx: CheckContext, machine: str, what: str) -> Cause:
+    """`what` (a host, a path, Active Directory) was not collected: absent from the facts file
+    evaluated, or not queried in this run."""
+    if ctx.facts_file:
+        return Cause.not_in_facts_file(machine, what, ctx.facts_file)
+    return Cause(origin="run", machine=machine, kind="missing", text=f"{what} was not queried in this run")
+
+
+def _server_of(url: str) -> str:
+    return url.split("://", 1)[-1].split("/", 1)[0]
+
+
 def directory(ctx: CheckContext, subject: str, **fields: Any) -> tuple[DirectoryFacts | None, Outcome | None]:
     """The directory facts, or an `error` outcome saying why they are not there."""
     facts = ctx.facts.directory
     if facts is None:
-        return None, error(subject, "Active Directory was not queried in this run", **fields)
+        server = ctx.site.directory.server if ctx.site.directory is not None else "Active Directory"
+        cause = missing_cause(ctx, _server_of(server), "Active Directory")
+        return None, error(subject, cause.text, cause=cause, **fields)
     return facts, None
 
 
 def directory_missing(facts: DirectoryFacts, subject: str, what: str, **fields: Any) -> Outcome:
     """An object the collector should have read is absent: say why (the directory error) if known."""
     if facts.error is not None:
-        return error(subject, f"cannot read {what}: {describe_error('Active Directory', facts.error)}", **fields)
+        return error(subject, f"cannot read {what}: {describe_error('Active Directory', facts.error)}",
+                     cause=collection_cause("directory", _server_of(facts.server), facts.error), **fields)
     return error(subject, f"{what} was not read from Active Directory", **fields)
 
 
@@ -106,14 +129,17 @@ def principal_elsewhere(facts: DirectoryFacts, principal: Principal, subject: st
 
 def host(ctx: CheckContext, machine: str, subject: str, **fields: Any) -> tuple[HostFacts | None, Outcome | None]:
     """The facts of one machine, or an `error` outcome naming why it could not be read."""
-    if ctx.facts.hosts is None:
-        return None, error(subject, f"{machine} was not queried in this run", **fields)
-    facts = ctx.facts.find_host(machine)
+    facts = ctx.facts.find_host(machine) if ctx.facts.hosts is not None else None
     if facts is None:
-        return None, error(subject, f"{machine} was not queried in this run", **fields)
+        cause = missing_cause(ctx, machine, machine)
+        return None, error(subject, cause.text, cause=cause, **fields)
     if not facts.reachable or (facts.error is not None and not facts.paths and facts.os_caption is None):
-        cause = describe_error(f"{machine} (WinRM)", facts.error) if facts.error else f"{machine} could not be reached"
-        return None, error(subject, cause, **fields)
+        if facts.error is not None:
+            return None, error(subject, describe_error(f"{machine} (WinRM)", facts.error),
+                               cause=collection_cause("host", machine, facts.error), **fields)
+        text = f"{machine} could not be reached"
+        return None, error(subject, text, cause=Cause(origin="host", machine=machine, kind="unreachable", text=text),
+                           **fields)
     return facts, None
 
 
@@ -126,10 +152,15 @@ def path_facts(
     facts = server.find_path(ref.raw)
     if facts is None:
         if server.error is not None:
-            return server, None, error(subject, describe_error(f"{ref.server} (WinRM)", server.error), **fields)
+            return server, None, error(subject, describe_error(f"{ref.server} (WinRM)", server.error),
+                                       cause=collection_cause("host", ref.server, server.error), **fields)
+        if ctx.facts_file:
+            cause = missing_cause(ctx, ref.server, f"the path {ref.raw}")
+            return server, None, error(subject, cause.text, cause=cause, **fields)
         return server, None, error(subject, f"{ref.server} returned no facts for {ref.raw}", **fields)
     if facts.error is not None:
-        return server, facts, error(subject, describe_error(f"{ref.server}: {ref.raw}", facts.error), **fields)
+        return server, facts, error(subject, describe_error(f"{ref.server}: {ref.raw}", facts.error),
+                                    cause=collection_cause("path", ref.server, facts.error), **fields)
     return server, facts, None
 
 

@@ -1,12 +1,13 @@
 """The command line (Typer). Thin: parse, call the engine, print, map our errors to exit codes.
 
-Exit codes (SPEC §3): 0 ready; 1 findings at or above --fail-on; 2 bad usage or invalid site file;
+Exit codes (README, "Exit codes"): 0 ready; 1 findings at or above --fail-on; 2 bad usage or invalid site file;
 3 no failure but some checks could not be evaluated; 4 internal error (a bug: one line, the full
 traceback with OFFLINEPREP_DEBUG=1). An internal bug never exits 0.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import logging
 import os
@@ -23,20 +24,25 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperCommand
 
 from offlineprep import __version__
 from offlineprep.display import BIDI_CONTROLS
 from offlineprep.engine import Catalogue, CheckSpec, discover, needs_of
 from offlineprep.errors import OfflineprepError, UsageError
 from offlineprep.facts import Facts, HostFacts
-from offlineprep.model import Results, Status
+from offlineprep.model import Finding, Results, Status, by_cause, not_blocking, not_blocking_title
+from offlineprep.model import blocks as _blocks
 from offlineprep.secrets import SecretScrubber, get_secret
+from offlineprep.suggest import did_you_mean
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="Read-only preflight for Hyper-V offline initial replication (ASR VMM-to-VMM, Hyper-V Replica).",
     pretty_exceptions_enable=False,
+    # plain help: Typer's rich help shows a flag as `--demo <bool>` and a list as `<list[str]>`
+    rich_markup_mode=None,
 )
 
 
@@ -57,9 +63,9 @@ err = _console(stderr=True)
 
 STATUS_STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "error": "magenta", "skip": "dim"}
 VERDICT_TEXT = {
-    "ready": ("[bold green]READY[/]", "every selected prerequisite holds"),
-    "not-ready": ("[bold red]NOT READY[/]", "fix the failures above before enabling replication"),
-    "incomplete": ("[bold magenta]INCOMPLETE[/]", "nothing failed, but some checks could not be evaluated"),
+    "ready": ("bold green", "every selected prerequisite holds"),
+    "not-ready": ("bold red", "fix what blocks above before enabling replication"),
+    "incomplete": ("bold magenta", "nothing failed, but some checks could not be evaluated"),
 }
 
 
@@ -114,9 +120,11 @@ def _catalogue(checks_dirs: list[Path] | None) -> Catalogue:
 
 def _select(catalogue: Catalogue, only: list[str] | None, skip: list[str] | None) -> list[CheckSpec]:
     for glob in catalogue.unmatched(only or []):
-        raise UsageError(f"--only {glob!r} matches no check; see `offlineprep checks` for the ids")
+        raise UsageError(f"--only {glob!r} matches no check{catalogue.suggest(glob)}; "
+                         "see `offlineprep checks` for the ids")
     for glob in catalogue.unmatched(skip or []):
-        err.print(f"[yellow]warning:[/] --skip {escape(repr(glob))} matches no check; nothing was left out for it")
+        err.print(f"[yellow]warning:[/] --skip {escape(repr(glob))} matches no check{escape(catalogue.suggest(glob))}; "
+                  "nothing was left out for it")
     selected = catalogue.select(only or [], skip or [])
     if not selected:
         raise UsageError(f"--skip {', '.join(map(repr, skip or []))} leaves no check to run; see `offlineprep checks`")
@@ -130,36 +138,77 @@ def _outputs(**paths: Path | None) -> dict[str, Path]:
 
 # --------------------------------------------------------------------------- commands
 
+# The usage line of each command, with its arguments named as the README writes them (Typer would
+# print `{results_file}`)
+USAGE = {
+    "preflight": "(--config SITE.toml | --demo) [OPTIONS]",
+    "collect": "--config SITE.toml --output FACTS.json [OPTIONS]",
+    "report": "RESULTS.json [OPTIONS]",
+    "checks": "[OPTIONS]",
+    "init": "[SITE.toml | -] [OPTIONS]",
+}
 
-@app.command()
+
+class _Command(TyperCommand):
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        return [USAGE.get(self.name or "", "[OPTIONS]")]
+
+
+ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", metavar="SITE.toml", help="The site file (TOML).")]
+OnlyOption = Annotated[list[str] | None, typer.Option(
+    "--only", metavar="GLOB", help="Run only the checks whose id matches (repeatable), e.g. 'ad.*'.")]
+SkipOption = Annotated[list[str] | None, typer.Option(
+    "--skip", metavar="GLOB", help="Leave out the checks whose id matches (repeatable).")]
+ChecksDirOption = Annotated[list[Path] | None, typer.Option(
+    "--checks-dir", metavar="DIR", help="A folder of your own checks (repeatable).")]
+FailOnOption = Annotated[FailOn, typer.Option(
+    "--fail-on", case_sensitive=False, metavar="fail|warn|error|never",
+    help="The lowest status that exits 1 (default fail); errors exit 3 unless something exits 1.")]
+ExitZeroOption = Annotated[bool, typer.Option("--exit-zero", help="Always exit 0 (report-only runs).")]
+HtmlOption = Annotated[Path | None, typer.Option("--html", metavar="FILE", help="Write the HTML report.")]
+JsonOption = Annotated[Path | None, typer.Option("--json", metavar="FILE", help="Write the JSON results.")]
+JunitOption = Annotated[Path | None, typer.Option("--junit", metavar="FILE", help="Write JUnit XML.")]
+MarkdownOption = Annotated[Path | None, typer.Option("--markdown", metavar="FILE", help="Write a Markdown summary.")]
+FixScriptOption = Annotated[Path | None, typer.Option(
+    "--fix-script", metavar="FILE", help="Write the PowerShell fix script (never run by offlineprep).")]
+
+
+@app.command(cls=_Command, short_help="Collect, check and report.")
 def preflight(
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="Site file (TOML).")] = None,
-    demo: Annotated[bool, typer.Option("--demo", help="Run against the built-in lab.")] = False,
-    facts_file: Annotated[Path | None, typer.Option("--facts", help="Evaluate saved facts; no network.")] = None,
-    html: Annotated[Path | None, typer.Option("--html", help="Write the HTML report.")] = None,
-    json_file: Annotated[Path | None, typer.Option("--json", help="Write JSON results.")] = None,
-    junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML.")] = None,
-    markdown: Annotated[Path | None, typer.Option("--markdown", help="Write a Markdown summary.")] = None,
-    fix_script: Annotated[Path | None, typer.Option("--fix-script", help="Write the PowerShell fix script.")] = None,
-    only: Annotated[list[str] | None, typer.Option("--only", help="Check id glob to run (repeatable).")] = None,
-    skip: Annotated[list[str] | None, typer.Option("--skip", help="Check id glob to leave out (repeatable).")] = None,
-    fail_on: Annotated[FailOn, typer.Option("--fail-on", case_sensitive=False,
-                                            help="Lowest status that exits 1.")] = FailOn.fail,
-    concurrency: Annotated[int | None, typer.Option("--concurrency", min=1, max=512)] = None,
-    timeout: Annotated[float | None, typer.Option("--timeout", min=1, help="Per-host timeout, seconds.")] = None,
-    checks_dir: Annotated[list[Path] | None, typer.Option("--checks-dir", help="Extra folder of checks.")] = None,
-    waivers: Annotated[Path | None, typer.Option("--waivers", help="Waivers file (TOML).")] = None,
-    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Always exit 0 (report-only runs).")] = False,
+    config: ConfigOption = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Run against the built-in lab instead of a site file.")] = False,
+    facts_file: Annotated[Path | None, typer.Option(
+        "--facts", metavar="FACTS.json", help="Evaluate saved facts (from collect or --save-facts); no network.")] = None,
+    save_facts: Annotated[Path | None, typer.Option(
+        "--save-facts", metavar="FACTS.json", help="Also write the facts collected, to evaluate again with --facts.")] = None,
+    html: HtmlOption = None,
+    json_file: JsonOption = None,
+    junit: JunitOption = None,
+    markdown: MarkdownOption = None,
+    fix_script: FixScriptOption = None,
+    only: OnlyOption = None,
+    skip: SkipOption = None,
+    fail_on: FailOnOption = FailOn.fail,
+    concurrency: Annotated[int | None, typer.Option(
+        "--concurrency", min=1, max=512, metavar="N", help="Hosts queried at once (overrides [winrm] concurrency).")] = None,
+    timeout: Annotated[float | None, typer.Option(
+        "--timeout", min=1, metavar="SECONDS", help="Per-host timeout (overrides [winrm] timeout_seconds).")] = None,
+    checks_dir: ChecksDirOption = None,
+    waivers: Annotated[Path | None, typer.Option(
+        "--waivers", metavar="FILE", help="Waivers file (TOML): accepted findings, each with a reason and an end date.")] = None,
+    exit_zero: ExitZeroOption = False,
 ) -> None:
-    """Collect, check and report."""
+    """Collect, check and report: the verdict, what blocks, and the PowerShell that fixes it."""
     from offlineprep import pipeline
-    from offlineprep.render import write_outputs
+    from offlineprep.render import write_atomically, write_outputs
     from offlineprep.site import Site
     from offlineprep.sitefile import load_site
     from offlineprep.waivers import load_waivers
 
     if demo == (config is not None):
         raise UsageError("give exactly one of --config SITE.toml or --demo")
+    if facts_file is not None and save_facts is not None:
+        raise UsageError("--save-facts writes the facts a run collects; with --facts nothing is collected")
     outputs = _outputs(html=html, json=json_file, junit=junit, markdown=markdown, fix_script=fix_script)
     catalogue = _catalogue(checks_dir)
     selected = _select(catalogue, only, skip)
@@ -187,27 +236,34 @@ def preflight(
             facts = _collect_with_progress(site, needs_of(selected), collectors)
     finally:
         cleanup()
+    if save_facts is not None:
+        write_atomically(save_facts, _scrubber(facts.to_json()) + "\n")
 
-    options = pipeline.RunOptions(fail_on=fail_on.value, waivers=waiver_list, problems=list(catalogue.problems))
+    options = pipeline.RunOptions(fail_on=fail_on.value, waivers=waiver_list, problems=list(catalogue.problems),
+                                  known_checks=catalogue.ids, only=list(only or []), skip=list(skip or []),
+                                  facts_file=str(facts_file) if facts_file is not None else None)
     results = pipeline.build_results(site, selected, facts, options)
     results = _scrub_results(results)
-    problems = write_outputs(results, outputs, fail_on=fail_on.value)
+    problems = write_outputs(results, outputs)
     _print_summary(results, outputs, problems)
-    code = pipeline.exit_code(results, fail_on.value)
+    if save_facts is not None:
+        out.print(f"facts written to {escape(str(save_facts))} (evaluate them again with --facts)")
+    code = pipeline.exit_code(results)
     if problems and code == 0:
         code = 4  # a requested file we could not write is not "ready"
     raise typer.Exit(0 if exit_zero else code)
 
 
-@app.command()
+@app.command(cls=_Command, short_help="Gather facts only, to evaluate elsewhere with --facts.")
 def collect(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Site file (TOML).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Facts file to write (JSON).")],
-    only: Annotated[list[str] | None, typer.Option("--only")] = None,
-    skip: Annotated[list[str] | None, typer.Option("--skip")] = None,
-    checks_dir: Annotated[list[Path] | None, typer.Option("--checks-dir")] = None,
+    config: Annotated[Path, typer.Option("--config", "-c", metavar="SITE.toml", help="The site file (TOML).")],
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FACTS.json", help="The facts file to write (JSON).")],
+    only: OnlyOption = None,
+    skip: SkipOption = None,
+    checks_dir: ChecksDirOption = None,
 ) -> None:
-    """Gather facts only, for evaluation elsewhere (`preflight --facts`)."""
+    """Gather facts only, to evaluate elsewhere with `preflight --facts`. Exit 3 when a host or the
+    directory could not be read (the facts file is still written, with the reason)."""
     from offlineprep import pipeline
     from offlineprep.render import write_atomically
     from offlineprep.sitefile import load_site
@@ -217,43 +273,58 @@ def collect(
     facts = _collect_with_progress(site, needs_of(selected), pipeline.Collectors())
     write_atomically(output, _scrubber(facts.to_json()) + "\n")
     hosts = facts.hosts or {}
-    failed = sum(1 for h in hosts.values() if h.error is not None)
-    out.print(f"facts written to {escape(str(output))}: {len(hosts)} hosts ({failed} with errors)"
-              + (f", directory: {'error' if facts.directory.error else 'ok'}" if facts.directory else ""))
+    failed = sorted(name for name, h in hosts.items() if h.error is not None or not h.reachable)
+    directory_error = facts.directory is not None and facts.directory.error is not None
+    out.print(f"facts written to {escape(str(output))}: {len(hosts)} hosts ({len(failed)} with errors)"
+              + (f", directory: {'error' if directory_error else 'ok'}" if facts.directory else ""))
+    if directory_error:
+        assert facts.directory is not None and facts.directory.error is not None
+        err.print(f"[magenta]not read:[/] Active Directory: {_term(facts.directory.error.message)}")
+    for name in failed[:25]:
+        problem = hosts[name].error
+        err.print(f"[magenta]not read:[/] {_term(name)}: {_term(problem.message if problem else 'no answer')}")
+    if len(failed) > 25:
+        err.print(f"  … and {len(failed) - 25} more hosts with errors (see the facts file)")
+    raise typer.Exit(3 if failed or directory_error else 0)
 
 
-@app.command()
+@app.command(cls=_Command, short_help="The summary, verdict and outputs of saved results.")
 def report(
-    results_file: Annotated[Path, typer.Argument(help="Saved JSON results.")],
-    html: Annotated[Path | None, typer.Option("--html")] = None,
-    json_file: Annotated[Path | None, typer.Option("--json")] = None,
-    junit: Annotated[Path | None, typer.Option("--junit")] = None,
-    markdown: Annotated[Path | None, typer.Option("--markdown")] = None,
-    fix_script: Annotated[Path | None, typer.Option("--fix-script")] = None,
-    fail_on: Annotated[FailOn, typer.Option("--fail-on", case_sensitive=False)] = FailOn.fail,
+    results_file: Annotated[Path, typer.Argument(metavar="RESULTS.json", help="JSON results of an earlier run (--json).",
+                                                 show_default=False)],
+    html: HtmlOption = None,
+    json_file: JsonOption = None,
+    junit: JunitOption = None,
+    markdown: MarkdownOption = None,
+    fix_script: FixScriptOption = None,
+    fail_on: Annotated[FailOn | None, typer.Option(
+        "--fail-on", case_sensitive=False, metavar="fail|warn|error|never",
+        help="The lowest status that exits 1; default: the one the run used.")] = None,
+    exit_zero: ExitZeroOption = False,
 ) -> None:
-    """Re-render outputs from saved JSON results."""
+    """Print the summary and verdict of saved results and re-render any output from them; exits as
+    preflight did (0 ready, 1 blocking findings, 3 not evaluated)."""
+    from offlineprep import pipeline
     from offlineprep.render import json_out, write_outputs
 
     results = json_out.load(results_file)
+    if fail_on is not None:
+        results = results.model_copy(update={"fail_on": fail_on.value})
     outputs = _outputs(html=html, json=json_file, junit=junit, markdown=markdown, fix_script=fix_script)
-    if not outputs:
-        raise UsageError("name at least one output: --html, --markdown, --junit, --json or --fix-script")
-    problems = write_outputs(results, outputs, fail_on=fail_on.value)
-    for problem in problems:
-        err.print(f"[red]problem:[/] {escape(problem)}")
-    for fmt, path in outputs.items():
-        if not any(str(path) in p for p in problems):
-            out.print(f"{fmt} written to {escape(str(path))}")
-    raise typer.Exit(4 if problems else 0)
+    problems = write_outputs(results, outputs)
+    _print_summary(results, outputs, problems, title=f"offlineprep report: {results_file}")
+    code = pipeline.exit_code(results)
+    if problems and code == 0:
+        code = 4
+    raise typer.Exit(0 if exit_zero else code)
 
 
-@app.command("checks")
+@app.command("checks", cls=_Command, short_help="The check catalogue.")
 def list_checks(
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable catalogue.")] = False,
-    checks_dir: Annotated[list[Path] | None, typer.Option("--checks-dir")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The catalogue as JSON (why, documentation links).")] = False,
+    checks_dir: ChecksDirOption = None,
 ) -> None:
-    """The check catalogue."""
+    """The check catalogue: id, severity, what each needs, title."""
     catalogue = _catalogue(checks_dir)
     if as_json:
         payload = {"checks": [c.catalogue_entry() for c in catalogue.checks], "problems": catalogue.problems}
@@ -269,15 +340,19 @@ def list_checks(
         err.print(f"[yellow]problem:[/] {escape(problem)}")
 
 
-@app.command()
+@app.command(cls=_Command, short_help="Write a commented example site file.")
 def init(
-    path: Annotated[Path, typer.Argument(help="Where to write the example site file.")] = Path("site.toml"),
+    path: Annotated[Path, typer.Argument(metavar="SITE.toml", help="Where to write the example site file; - for stdout.",
+                                         show_default=False)] = Path("site.toml"),
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
-    """Write a commented example site file (it validates as it is)."""
+    """Write a commented example site file (it validates as it is); `init -` prints it."""
     from offlineprep.example import EXAMPLE_SITE
     from offlineprep.render import write_atomically
 
+    if str(path) == "-":
+        sys.stdout.write(EXAMPLE_SITE)
+        return
     if path.exists() and not force:
         raise UsageError(f"{path} exists; use --force to overwrite")
     write_atomically(path, EXAMPLE_SITE)
@@ -340,12 +415,25 @@ def _load_facts(path: Path) -> Facts:
 
 
 def _collect_with_progress(site: Any, needs: Any, collectors: Any) -> Facts:
-    from offlineprep import pipeline
+    """Check this machine, ask for every password, then collect with a progress bar: a prompt is
+    never drawn over by the bar, and nothing goes over the network before the local checks pass."""
+    from offlineprep import localcheck, pipeline
 
     plan = pipeline.plan_collection(site, needs)
+    problems = localcheck.problems(site, directory=plan.directory is not None, hosts=bool(plan.hosts))
+    if problems:
+        raise UsageError("this machine is not ready to run the checks:\n  " + "\n  ".join(problems))
+    passwords: dict[str, str] = {}
+    for request in pipeline.secrets_needed(site, needs):
+        if request.env not in passwords:
+            passwords[request.env] = _password_for(request.env, request.purpose)
+
+    def password_for(env_name: str, purpose: str) -> str:
+        return passwords.get(env_name) or _password_for(env_name, purpose)
+
     total = len(plan.hosts)
     if total == 0 or not err.is_terminal:
-        return _collect_reporting_interrupt(site, needs, collectors, None, total)
+        return _collect_reporting_interrupt(site, needs, collectors, password_for, None, total)
     with Progress(
         TextColumn("querying hosts"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         TextColumn("{task.fields[last]}"), console=err, transient=True,
@@ -356,10 +444,11 @@ def _collect_with_progress(site: Any, needs: Any, collectors: Any) -> Facts:
             mark = "ok" if host.error is None else f"error: {host.error.kind.value}"
             progress.update(task, advance=1, last=_term(f"{host.name} {mark}"))
 
-        return _collect_reporting_interrupt(site, needs, collectors, done, total)
+        return _collect_reporting_interrupt(site, needs, collectors, password_for, done, total)
 
 
-def _collect_reporting_interrupt(site: Any, needs: Any, collectors: Any, callback: Any, total: int) -> Facts:
+def _collect_reporting_interrupt(site: Any, needs: Any, collectors: Any, password_for: Any, callback: Any,
+                                 total: int) -> Facts:
     from offlineprep import pipeline
 
     finished: list[str] = []
@@ -370,7 +459,7 @@ def _collect_reporting_interrupt(site: Any, needs: Any, collectors: Any, callbac
             callback(host)
 
     try:
-        return pipeline.collect(site, needs, collectors, _password_for, on_host_done=track)
+        return pipeline.collect(site, needs, collectors, password_for, on_host_done=track)
     except KeyboardInterrupt:
         err.print(f"[yellow]interrupted[/]: {len(finished)} of {total} hosts had answered; no output file was written")
         sys.stdout.flush()
@@ -389,8 +478,32 @@ def _scrub_results(results: Results) -> Results:
     return results if cleaned == text else Results.model_validate(json.loads(cleaned))
 
 
-def _print_summary(results: Results, outputs: dict[str, Path], problems: list[str]) -> None:
-    table = Table(title="offlineprep preflight", show_lines=False)
+LISTED = 25  # lines per list in the terminal; the reports hold the rest
+
+
+def _who(f: Finding) -> str:
+    return f.subject + (f" -> {f.target}" if f.target else "") + (f" as {f.account}" if f.account else "")
+
+
+def _finding_line(f: Finding) -> str:
+    style = STATUS_STYLE[f.status.value]
+    return f"  [{style}]{f.status.value.upper():5}[/] {_term(f.check)} {_term(_who(f))}: {_term(f.message)}"
+
+
+def _print_list(title: str, lines: list[str], total: int) -> None:
+    out.print(title)
+    for line in lines[:LISTED]:
+        out.print(line)
+    if total > LISTED:
+        out.print(f"  … and {total - LISTED:,} more (see the reports)")
+
+
+def _print_summary(results: Results, outputs: dict[str, Path], problems: list[str],
+                   title: str = "offlineprep preflight") -> None:
+    """The same summary for preflight and report: counts per check, what could not be evaluated
+    (once per cause), the failures, the warnings, and the verdict. "Blocking" is `model.blocks`,
+    the findings that keep the exit code from being 0, as in every other output."""
+    table = Table(title=title, show_lines=False)
     table.add_column("check")
     for status in Status:
         table.add_column(status.value, justify="right", style=STATUS_STYLE[status.value])
@@ -400,31 +513,55 @@ def _print_summary(results: Results, outputs: dict[str, Path], problems: list[st
     for check_id, counts in per_check.items():
         table.add_row(escape(check_id), *(str(counts[s.value] or "") for s in Status))
     out.print(table)
-    blocking = [f for f in results.findings if f.status in (Status.FAIL, Status.ERROR) and not f.waived]
-    for f in blocking[:25]:
-        who = f.subject + (f" -> {f.target}" if f.target else "") + (f" as {f.account}" if f.account else "")
-        style = STATUS_STYLE[f.status.value]
-        out.print(f"  [{style}]{f.status.value.upper():5}[/] {_term(f.check)} {_term(who)}: {_term(f.message)}")
-    if len(blocking) > 25:
-        out.print(f"  … and {len(blocking) - 25} more (see the reports)")
+
+    causes, rest = by_cause(results.findings)
+    blocking = [f for f in rest if _blocks(f, results.fail_on)]
+    advisory = sorted(not_blocking(rest, results.fail_on), key=lambda f: f.status is not Status.FAIL)
+    if causes:
+        count = sum(len(found) for _, found in causes)
+        lines = [f"  [magenta]ERROR[/] {_term(cause.headline(len(found)))} ({_term(', '.join(sorted({f.check for f in found})))})"
+                 for cause, found in causes]
+        _print_list(f"[bold]Could not be evaluated[/] ({count:,} findings, {len(causes)} "
+                    f"{'cause' if len(causes) == 1 else 'causes'}):", lines, len(lines))
+    if blocking:
+        fails = [f for f in blocking if f.status is Status.FAIL]
+        # errors without a known cause, and warnings under --fail-on warn
+        others = [f for f in blocking if f.status is not Status.FAIL]
+        ordered = fails + sorted(others, key=lambda f: f.status is not Status.ERROR)
+        label = "Failures" if not others else "Blocking"
+        _print_list(f"[bold]{label}[/] ({len(ordered):,}):", [_finding_line(f) for f in ordered], len(ordered))
+    if advisory:
+        _print_list(f"[bold]{not_blocking_title(advisory)}[/] ({len(advisory):,}, not blocking under --fail-on "
+                    f"{results.fail_on}):", [_finding_line(f) for f in advisory], len(advisory))
     w = results.waivers
     if w.applied or w.expired or w.unused:
         out.print(f"waivers: {len(w.applied)} applied, {len(w.expired)} expired (no longer applied), "
                   f"{len(w.unused)} matched nothing")
         for item in w.expired:
             err.print(f"[yellow]expired waiver[/] (no longer applied): {_term(_waiver_text(item))}")
+        known = results.selection.checks_known if results.selection is not None else []
         for item in w.unused:
-            err.print(f"[yellow]unused waiver[/] (matched no finding): {_term(_waiver_text(item))}")
+            check_glob = str(item.get("check", ""))
+            hint = ""
+            if known and not any(fnmatch.fnmatchcase(c, check_glob) for c in known):
+                hint = f" — no check has that id{did_you_mean(check_glob, known)}"
+            err.print(f"[yellow]unused waiver[/] (matched no finding): {_term(_waiver_text(item))}{_term(hint)}")
     for problem in [*results.problems, *problems]:
         err.print(f"[yellow]problem:[/] {escape(problem)}")
     for fmt, path in outputs.items():
         if not any(str(path) in p for p in problems):
             out.print(f"{fmt} written to {escape(str(path))}")
+    selection = results.selection
+    if selection is not None and selection.partial:
+        left_out = [c for c in selection.checks_known if c not in set(selection.checks_run)]
+        out.print(f"[yellow]partial run:[/] {len(selection.checks_run)} of {len(selection.checks_known)} checks "
+                  f"evaluated; not evaluated: {escape(', '.join(left_out))}")
     s = results.summary
-    head, tail = VERDICT_TEXT[results.verdict.value]
+    style, tail = VERDICT_TEXT[results.verdict.value]
     waived = f" ({s['waived']} waived)" if s.get("waived") else ""
-    out.print(f"{head}: {s['pass']} pass, {s['fail']} fail, {s['warn']} warn, {s['error']} error, "
-              f"{s['skip']} skip{waived} — {tail}")
+    blocking_total = len(results.blocking())
+    out.print(f"[{style}]{escape(results.headline)}[/]: {s['pass']} pass, {s['fail']} fail, {s['warn']} warn, "
+              f"{s['error']} error, {s['skip']} skip{waived}; {blocking_total:,} blocking — {tail}")
 
 
 def _waiver_text(waiver: dict[str, Any]) -> str:
@@ -438,7 +575,7 @@ def main() -> None:
     _setup_logging()
     try:
         # standalone_mode=False makes click *return* the code of typer.Exit instead of raising it
-        returned = app(standalone_mode=False)
+        returned = app(prog_name="offlineprep", standalone_mode=False)
         sys.exit(returned if isinstance(returned, int) else 0)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

@@ -15,7 +15,7 @@ import importlib.util
 import inspect
 import logging
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from importlib.metadata import entry_points
@@ -24,8 +24,9 @@ from types import ModuleType
 from typing import Any
 
 from offlineprep.facts import Facts
-from offlineprep.model import Finding, Outcome, Severity, Status
+from offlineprep.model import CheckInfo, DocLink, Finding, Outcome, Severity, Status
 from offlineprep.site import Site
+from offlineprep.suggest import did_you_mean
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +44,21 @@ class Need(str, Enum):
 
 @dataclass(frozen=True)
 class CheckContext:
-    """What a check function receives: the site as configured and the facts as collected."""
+    """What a check function receives: the site as configured and the facts as collected.
+
+    `facts_file` names the saved facts file the facts came from (`preflight --facts`), so that a
+    host or path it lacks is reported as "not in the facts file" rather than "not queried".
+    """
 
     site: Site
     facts: Facts
+    facts_file: str | None = None
 
 
 CheckFunction = Callable[[CheckContext], Iterable[Outcome]]
+
+
+DocsArgument = Iterable[str | tuple[str, str]] | Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -58,10 +67,21 @@ class CheckSpec:
     title: str
     severity: Severity
     needs: frozenset[Need]
-    seed_step: str
-    rationale: str  # the module/function docstring: user documentation
+    walkthrough_step: str  # the step of Microsoft's walkthrough the check stands for
+    rationale: str  # the module/function docstring: the check author's documentation
     func: CheckFunction = field(compare=False, repr=False)
     origin: str = ""  # file or entry point it came from
+    why: str = ""  # one paragraph for the administrator: what breaks, and when, if this is wrong
+    docs: tuple[DocLink, ...] = ()  # Microsoft documentation to read more
+
+    @property
+    def seed_step(self) -> str:  # the name this field had before it was shown to users
+        return self.walkthrough_step
+
+    def info(self) -> CheckInfo:
+        """What the results document carries about the check, so a report needs no check code."""
+        return CheckInfo(id=self.id, title=self.title, severity=self.severity.label, why=self.why,
+                         docs=list(self.docs), walkthrough_step=self.walkthrough_step)
 
     def catalogue_entry(self) -> dict[str, Any]:
         return {
@@ -69,10 +89,23 @@ class CheckSpec:
             "title": self.title,
             "severity": self.severity.label,
             "needs": sorted(n.value for n in self.needs),
-            "seed_step": self.seed_step,
-            "rationale": self.rationale,
+            "walkthrough_step": self.walkthrough_step,
+            "why": self.why,
+            "docs": [d.model_dump() for d in self.docs],
             "origin": self.origin,
         }
+
+
+def _doc_links(docs: DocsArgument) -> tuple[DocLink, ...]:
+    """`docs` as a check author writes it: {title: url}, [(title, url)] or bare URLs."""
+    items: Iterable[Any] = docs.items() if isinstance(docs, Mapping) else docs
+    links = []
+    for item in items:
+        title, url = (item, item) if isinstance(item, str) else item
+        if not str(url).startswith("https://"):
+            raise ValueError(f"documentation link {url!r} is not an https:// URL")
+        links.append(DocLink(title=str(title), url=str(url)))
+    return tuple(links)
 
 
 def check(
@@ -81,13 +114,22 @@ def check(
     title: str,
     severity: Severity | str = Severity.HIGH,
     needs: Iterable[Need | str] = (),
+    why: str = "",
+    docs: DocsArgument = (),
+    walkthrough_step: str = "",
     seed_step: str = "",
     rationale: str | None = None,
 ) -> Callable[[CheckFunction], CheckFunction]:
-    """Declare a check. Metadata lives next to the logic; the docstring is the documentation."""
+    """Declare a check. Metadata lives next to the logic; the docstring is the author's documentation.
+
+    `why` is one paragraph in an administrator's words (what fails, and when, if this is wrong);
+    `docs` links Microsoft's documentation; `walkthrough_step` names the step of the walkthrough the
+    check stands for (`seed_step` is its older name and still accepted).
+    """
 
     sev = severity if isinstance(severity, Severity) else Severity[str(severity).upper()]
     need_set = frozenset(Need(n) for n in needs)
+    links = _doc_links(docs)
 
     def decorate(func: CheckFunction) -> CheckFunction:
         module = inspect.getmodule(func)
@@ -97,9 +139,11 @@ def check(
             title=title,
             severity=sev,
             needs=need_set,
-            seed_step=seed_step,
+            walkthrough_step=walkthrough_step or seed_step,
             rationale=doc.strip(),
             func=func,
+            why=" ".join(why.split()),
+            docs=links,
         )
         setattr(func, _ATTR, spec)
         return func
@@ -114,6 +158,15 @@ def check(
 class Catalogue:
     checks: list[CheckSpec]
     problems: list[str]  # packs or files that failed to load: reported, never silent
+
+    @property
+    def ids(self) -> list[str]:
+        return [c.id for c in self.checks]
+
+    def suggest(self, text: str) -> str:
+        """' (did you mean 'ad.delegation'?)' for a mistyped id or glob, else ''."""
+        families = sorted({i.split(".")[0] + ".*" for i in self.ids})
+        return did_you_mean(text, [*self.ids, *families])
 
     def select(self, only: Sequence[str] = (), skip: Sequence[str] = ()) -> list[CheckSpec]:
         chosen = [

@@ -65,6 +65,39 @@ class Remediation(BaseModel):
     actions: list[Action] = Field(default_factory=list)
 
 
+class Cause(BaseModel):
+    """Why a finding could not be evaluated, as data: the facts a check lacked and the reason.
+
+    One unreachable DC or host makes many findings `error`; every output but JSON shows each cause
+    once, with the number of findings it left unevaluated. Findings are grouped by `key` (data, never
+    the message text). `origin` is where the facts should have come from: "directory" (LDAP),
+    "host" (WinRM to `machine`), "path" (one path on `machine`), or "facts-file" (a saved facts
+    file that lacks them); `kind` is the collector's error kind (unreachable, timeout, auth, tls, ...)
+    or "missing"; `text` is the one plain sentence an administrator acts on.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    origin: str
+    machine: str
+    kind: str
+    text: str
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.origin, self.machine.casefold(), self.kind, self.text)
+
+    @classmethod
+    def not_in_facts_file(cls, machine: str, what: str, facts_file: str) -> Cause:
+        return cls(origin="facts-file", machine=machine, kind="missing",
+                   text=f"{what} is not in the facts file {facts_file}: collect it again with this site file "
+                        "(offlineprep collect, or preflight --save-facts)")
+
+    def headline(self, count: int) -> str:
+        """"dc1.contoso.com does not resolve in DNS — 25 checks not evaluated"."""
+        return f"{self.text} — {count:,} {'check' if count == 1 else 'checks'} not evaluated"
+
+
 class Outcome(BaseModel):
     """What a check function yields: everything of a finding except its identity."""
 
@@ -77,6 +110,7 @@ class Outcome(BaseModel):
     target: str | None = None
     account: str | None = None
     remediation: Remediation | None = None
+    cause: Cause | None = None  # set (by checkkit's helpers) on an `error` that missing facts explain
 
 
 class Finding(BaseModel):
@@ -86,7 +120,7 @@ class Finding(BaseModel):
 
     check: str
     status: Status
-    severity: str  # Severity.label; a string so the JSON reads as the SPEC shows it
+    severity: str  # Severity.label; a string so the JSON reads as docs/results.schema.json shows it
     subject: str
     message: str
     evidence: dict[str, Any] = Field(default_factory=dict)
@@ -95,6 +129,7 @@ class Finding(BaseModel):
     remediation: Remediation | None = None
     waived: bool = False
     waiver: dict[str, Any] | None = None
+    cause: Cause | None = None
 
     @property
     def sort_key(self) -> tuple[str, str, str, str]:
@@ -105,6 +140,56 @@ class Verdict(str, Enum):
     READY = "ready"
     NOT_READY = "not-ready"
     INCOMPLETE = "incomplete"
+
+    @property
+    def word(self) -> str:
+        return {"ready": "READY", "not-ready": "NOT READY", "incomplete": "INCOMPLETE"}[self.value]
+
+
+# --------------------------------------------------------------------------- what blocks
+
+
+def not_blocking(findings: list[Finding], fail_on: str) -> list[Finding]:
+    """Failures and warnings that do not block under `fail_on` and are not waived: the warnings under
+    --fail-on fail or error, and the failures too under --fail-on never. Every output lists them."""
+    return [f for f in findings if f.status in (Status.FAIL, Status.WARN) and not f.waived and not blocks(f, fail_on)]
+
+
+def not_blocking_title(findings: list[Finding]) -> str:
+    return "Warnings" if all(f.status is Status.WARN for f in findings) else "Not blocking"
+
+
+def by_cause(findings: list[Finding]) -> tuple[list[tuple[Cause, list[Finding]]], list[Finding]]:
+    """The unwaived `error` findings that a cause explains, grouped by it (largest group first),
+    and every other finding. Terminal, HTML and Markdown show each group once; JSON keeps all."""
+    groups: dict[tuple[str, str, str, str], list[Finding]] = {}
+    causes: dict[tuple[str, str, str, str], Cause] = {}
+    rest = []
+    for f in findings:
+        if f.status is Status.ERROR and f.cause is not None and not f.waived:
+            groups.setdefault(f.cause.key, []).append(f)
+            causes.setdefault(f.cause.key, f.cause)
+        else:
+            rest.append(f)
+    ordered = sorted(groups, key=lambda k: (-len(groups[k]), k))
+    return [(causes[k], groups[k]) for k in ordered], rest
+
+# `--fail-on` as a rank: a finding at or above it makes the exit code 1
+STATUS_RANK = {Status.PASS: 0, Status.SKIP: 0, Status.WARN: 1, Status.ERROR: 2, Status.FAIL: 3}
+FAIL_ON_RANK = {"warn": 1, "error": 2, "fail": 3, "never": 99}
+FAIL_ON_VALUES = tuple(FAIL_ON_RANK)
+
+
+def at_threshold(finding: Finding, fail_on: str) -> bool:
+    """The finding makes the exit code 1 under `--fail-on`: not waived, status at or above it."""
+    return not finding.waived and STATUS_RANK[finding.status] >= FAIL_ON_RANK[fail_on]
+
+
+def blocks(finding: Finding, fail_on: str) -> bool:
+    """The one definition of "blocking" every output uses: the finding keeps the exit code from being
+    0 under `--fail-on` (1 at or above the threshold; 3 for an `error`, which `never` does not excuse).
+    A waived finding never blocks; a warning blocks only under `--fail-on warn`."""
+    return at_threshold(finding, fail_on) or (finding.status is Status.ERROR and not finding.waived)
 
 
 class Topology(BaseModel):
@@ -127,6 +212,46 @@ class ToolInfo(BaseModel):
     version: str
 
 
+class DocLink(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    title: str
+    url: str
+
+
+class CheckInfo(BaseModel):
+    """A check as the results document describes it, so a report renders without the check code."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    title: str
+    severity: str
+    why: str = ""  # one paragraph, in an administrator's words
+    docs: list[DocLink] = Field(default_factory=list)  # Microsoft documentation
+    walkthrough_step: str = ""  # the step of Microsoft's walkthrough it checks
+
+
+class Selection(BaseModel):
+    """Which checks this run evaluated out of those it knew (`--only` / `--skip`)."""
+
+    checks_run: list[str]
+    checks_known: list[str]
+    only: list[str] = Field(default_factory=list)
+    skip: list[str] = Field(default_factory=list)
+
+    @property
+    def partial(self) -> bool:
+        return bool(set(self.checks_known) - set(self.checks_run))
+
+    @property
+    def note(self) -> str:
+        """"partial: 1 of 15 checks" for a run that left checks out, else ""."""
+        if not self.partial:
+            return ""
+        return f"partial: {len(self.checks_run)} of {len(self.checks_known)} checks"
+
+
 RESULTS_SCHEMA = "offlineprep/results/v1"
 
 
@@ -145,3 +270,18 @@ class Results(BaseModel):
     statistics: dict[str, Any] = Field(default_factory=dict)
     waivers: WaiverReport = Field(default_factory=WaiverReport)
     problems: list[str] = Field(default_factory=list)  # check packs that failed to load, etc.
+    selection: Selection | None = None  # None in a results file of an older version: not known
+    catalogue: list[CheckInfo] = Field(default_factory=list)  # the checks that ran
+    fail_on: str = "fail"  # the --fail-on the outputs were judged by
+
+    @property
+    def headline(self) -> str:
+        """The verdict as every output states it: "READY (partial: 1 of 15 checks)"."""
+        note = self.selection.note if self.selection is not None else ""
+        return self.verdict.word + (f" ({note})" if note else "")
+
+    def blocking(self) -> list[Finding]:
+        return [f for f in self.findings if blocks(f, self.fail_on)]
+
+    def check_info(self, check_id: str) -> CheckInfo | None:
+        return next((c for c in self.catalogue if c.id == check_id), None)

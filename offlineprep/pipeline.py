@@ -17,16 +17,32 @@ from urllib.parse import urlsplit
 
 from offlineprep import __version__
 from offlineprep.collect.requests import DirectoryRequest, HostRequest
-from offlineprep.engine import CheckContext, CheckSpec, Need, evaluate
+from offlineprep.engine import CheckContext, CheckSpec, Need, evaluate, needs_of
 from offlineprep.errors import UsageError
 from offlineprep.facts import CollectionError, DirectoryFacts, ErrorKind, Facts, HostFacts, ToolStamp
-from offlineprep.model import Finding, Results, Status, ToolInfo, Topology, Verdict
+from offlineprep.model import (
+    FAIL_ON_RANK,
+    STATUS_RANK,
+    Cause,
+    CheckInfo,
+    Finding,
+    Results,
+    Selection,
+    Status,
+    ToolInfo,
+    Topology,
+    Verdict,
+    at_threshold,
+    blocks,
+)
 from offlineprep.names import PathRef
 from offlineprep.remediation import bind_directory
 from offlineprep.site import DirectoryConfig, Site, WinRMConfig
 from offlineprep.waivers import Waiver, apply_waivers
 
 log = logging.getLogger(__name__)
+
+__all__ = ["FAIL_ON_RANK", "STATUS_RANK", "build_results", "collect", "exit_code", "plan_collection"]
 
 HostCallback = Callable[[HostFacts], None]
 
@@ -70,6 +86,24 @@ class Collectors:
 PasswordSource = Callable[[str, str], str | None]  # (env variable, purpose) -> password
 
 
+@dataclass(frozen=True)
+class SecretRequest:
+    env: str  # the environment variable the site file names
+    purpose: str  # "LDAP" or "WinRM", as the prompt says it
+
+
+def secrets_needed(site: Site, needs: frozenset[Need]) -> list[SecretRequest]:
+    """Every password this run will ask for, in the order collection uses them, so that the CLI
+    can ask for all of them before a progress bar takes the terminal."""
+    plan = plan_collection(site, needs)
+    wanted = []
+    if plan.directory is not None and site.directory is not None and site.directory.auth != "kerberos":
+        wanted.append(SecretRequest(site.directory.password_env, "LDAP"))
+    if plan.hosts and site.winrm is not None and site.winrm.transport not in {"kerberos", "certificate"}:
+        wanted.append(SecretRequest(site.winrm.password_env, "WinRM"))
+    return wanted
+
+
 # --------------------------------------------------------------------------- planning
 
 
@@ -80,6 +114,16 @@ class CollectionPlan:
 
 
 def plan_collection(site: Site, needs: frozenset[Need]) -> CollectionPlan:
+    """What to collect for `needs`; a table the selected checks need but the site file lacks is a
+    usage error here, before any password is asked for."""
+    if Need.DIRECTORY in needs and site.directory is None:
+        raise UsageError("the selected checks need Active Directory, but the site file has no [directory] table")
+    if needs & {Need.HYPERV_HOSTS, Need.PATH_COMPUTERS} and site.winrm is None:
+        raise UsageError("the selected checks need WinRM to the hosts, but the site file has no [winrm] table")
+    return _plan(site, needs)
+
+
+def _plan(site: Site, needs: frozenset[Need]) -> CollectionPlan:
     directory = None
     if Need.DIRECTORY in needs:
         directory = DirectoryRequest(
@@ -127,8 +171,7 @@ def collect(
     stats: dict[str, Any] = {}
 
     if plan.directory is not None:
-        if site.directory is None:
-            raise UsageError("the selected checks need Active Directory, but the site file has no [directory] table")
+        assert site.directory is not None  # plan_collection refused a site without it
         password = None
         if site.directory.auth != "kerberos":
             password = password_for(site.directory.password_env, "LDAP")
@@ -145,8 +188,7 @@ def collect(
         stats["ldap_searches"] = facts.directory.searches
 
     if plan.hosts:
-        if site.winrm is None:
-            raise UsageError("the selected checks need WinRM to the hosts, but the site file has no [winrm] table")
+        assert site.winrm is not None
         password = None
         if site.winrm.transport not in {"kerberos", "certificate"}:
             password = password_for(site.winrm.password_env, "WinRM")
@@ -175,26 +217,33 @@ def collect(
 # --------------------------------------------------------------------------- judging
 
 
-STATUS_RANK = {Status.PASS: 0, Status.SKIP: 0, Status.WARN: 1, Status.ERROR: 2, Status.FAIL: 3}
-FAIL_ON_RANK = {"warn": 1, "error": 2, "fail": 3, "never": 99}
-
-
 @dataclass
 class RunOptions:
     fail_on: str = "fail"
     waivers: list[Waiver] = field(default_factory=list)
     today: date | None = None
     problems: list[str] = field(default_factory=list)
+    known_checks: list[str] | None = None  # every check discovered; None: those that ran
+    only: list[str] = field(default_factory=list)
+    skip: list[str] = field(default_factory=list)
+    facts_file: str | None = None  # the saved facts evaluated (`--facts`), for "not in the facts file"
 
 
 def build_results(site: Site | None, checks: Sequence[CheckSpec], facts: Facts, options: RunOptions) -> Results:
     findings: list[Finding] = []
+    catalogue = [c.info() for c in checks]
     if site is not None:
-        findings = send_fixes_to(directory_server(site), evaluate(checks, CheckContext(site=site, facts=facts)))
+        context = CheckContext(site=site, facts=facts, facts_file=options.facts_file)
+        findings = send_fixes_to(directory_server(site), evaluate(checks, context))
+        if options.facts_file:
+            gaps = facts_file_gaps(site, checks, facts, options.facts_file)
+            findings = sorted([*findings, *gaps], key=lambda f: f.sort_key)
+            catalogue += [FACTS_FILE_CHECK] if gaps else []
     today = options.today or date.today()
     findings, waiver_report = apply_waivers(findings, options.waivers, today)
     statistics = dict(facts.statistics)
     statistics["checks_run"] = len(checks)
+    run = [c.id for c in checks]
     return Results(
         tool=ToolInfo(version=__version__),
         generated_at=datetime.now(UTC),
@@ -205,6 +254,10 @@ def build_results(site: Site | None, checks: Sequence[CheckSpec], facts: Facts, 
         statistics=statistics,
         waivers=waiver_report,
         problems=list(options.problems),
+        selection=Selection(checks_run=run, checks_known=list(options.known_checks or run),
+                            only=list(options.only), skip=list(options.skip)),
+        catalogue=catalogue,
+        fail_on=options.fail_on,
     )
 
 
@@ -226,6 +279,25 @@ def send_fixes_to(server: str | None, findings: list[Finding]) -> list[Finding]:
     return out
 
 
+FACTS_FILE_CHECK = CheckInfo(
+    id="facts", title="The facts file holds every machine the site file names", severity="high",
+    why="A saved facts file is evaluated as it is: a host or file server that was not collected into it cannot be "
+        "judged, and is reported here rather than left out of the report.")
+
+
+def facts_file_gaps(site: Site, checks: Sequence[CheckSpec], facts: Facts, facts_file: str) -> list[Finding]:
+    """An `error` for each machine the selected checks need that the facts file lacks. Checks that
+    read a machine report it themselves; this makes sure no machine is a silent gap even where a
+    check only walks the machines the facts hold."""
+    gaps = []
+    for request in _plan(site, needs_of(checks)).hosts:  # the tables that say how to connect do not matter here
+        if facts.find_host(request.name) is None:
+            cause = Cause.not_in_facts_file(request.name, request.name, facts_file)
+            gaps.append(Finding(check=FACTS_FILE_CHECK.id, status=Status.ERROR, severity="high", subject=request.name,
+                                message=cause.text, cause=cause))
+    return gaps
+
+
 def summarise(findings: Sequence[Finding]) -> dict[str, int]:
     summary = {s.value: 0 for s in Status}
     for f in findings:
@@ -243,14 +315,15 @@ def verdict_of(findings: Sequence[Finding]) -> Verdict:
     return Verdict.READY
 
 
-def exit_code(results: Results, fail_on: str = "fail") -> int:
+def exit_code(results: Results, fail_on: str | None = None) -> int:
     """0 ready; 1 a non-waived finding at or above --fail-on (warn < error < fail); 3 errors but
-    nothing at the threshold. `never` keeps findings from causing 1, not errors from causing 3."""
-    threshold = FAIL_ON_RANK[fail_on]
-    counted = [f for f in results.findings if not f.waived]
-    if any(STATUS_RANK[f.status] >= threshold for f in counted):
+    nothing at the threshold. `never` keeps findings from causing 1, not errors from causing 3.
+    Without `fail_on`, the one the results were judged by. The findings that make it non-zero are
+    exactly those `model.blocks` names, which every output lists as blocking."""
+    fail_on = fail_on or results.fail_on
+    if any(at_threshold(f, fail_on) for f in results.findings):
         return 1
-    if any(f.status is Status.ERROR for f in counted):
+    if any(blocks(f, fail_on) for f in results.findings):
         return 3
     return 0
 

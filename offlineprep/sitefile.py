@@ -11,12 +11,13 @@ import re
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from offlineprep.errors import SiteFileError
 from offlineprep.site import SECRET_KEYS, Site, host_key
+from offlineprep.suggest import did_you_mean
 
 _HEADER = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]\s*(#.*)?$")
 _ARRAY_HEADER = re.compile(r"^\s*\[\[\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]\]\s*(#.*)?$")
@@ -158,7 +159,10 @@ def _describe(exc: ValidationError, locator: KeyLocator, filename: str) -> str:
         if error["type"] == "missing" and len(loc) == 1 and loc[0] in _TABLES:
             messages.append(f"{where}: [{loc[0]}]: required table is missing")
             continue
-        messages.append(f"{where}: {_key_text(loc)}: {_reason(error)}")
+        reason = _reason(error)
+        if error["type"] == "extra_forbidden" and loc and isinstance(loc[-1], str):
+            reason += did_you_mean(loc[-1], _keys_of(_model_at(loc[:-1])))
+        messages.append(f"{where}: {_key_text(loc)}: {reason}")
     return "\n".join(messages)
 
 
@@ -174,6 +178,27 @@ def _key_text(loc: Sequence[Any]) -> str:
 
 
 _TABLES = {name for name, f in Site.model_fields.items() if f.is_required()}
+
+
+def _model_at(path: Sequence[Any]) -> type[BaseModel] | None:
+    """The model of the table at `path` (("winrm",) -> WinRMConfig), to suggest its keys."""
+    model: type[BaseModel] | None = Site
+    for part in path:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if model is not None else None
+        model = _model_in(field.annotation) if field is not None else None
+    return model
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next((m for m in map(_model_in, get_args(annotation)) if m is not None), None)
+
+
+def _keys_of(model: type[BaseModel] | None) -> list[str]:
+    return list(model.model_fields) if model is not None else []
 _TOML_TYPE = {"str": "a string", "int": "an integer", "float": "a float", "bool": "a boolean", "list": "an array",
               "dict": "a table", "date": "a date", "datetime": "a date-time", "time": "a time"}
 

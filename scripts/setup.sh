@@ -12,13 +12,19 @@ DEMO_ONLY=0
 # libkrb5-dev and gcc: to build gssapi/pykerberos for the Kerberos tests (offlineprep[kerberos]).
 # samba-ad-provision holds the AD schema that `samba-tool domain provision` reads; it is only a
 # Recommends of samba-ad-dc, so --no-install-recommends leaves it out unless named.
-APT_PACKAGES=(samba samba-ad-dc samba-ad-provision winbind krb5-user ldb-tools python3-samba chromium iproute2 libkrb5-dev gcc)
+# tmux: the terminal the prompt test reads the screen of; poppler-utils: pdftoppm and pdftotext for
+# the report's print preview.
+APT_PACKAGES=(samba samba-ad-dc samba-ad-provision winbind krb5-user ldb-tools python3-samba chromium iproute2 libkrb5-dev gcc
+              tmux poppler-utils)
 
 need_apt=()
 if [ "$DEMO_ONLY" = 0 ]; then
   for p in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$p")
   done
+  # node and npm install axe-core, the accessibility checker of the report tests; a node that came
+  # with the machine (not from Debian) is fine as it is
+  command -v npm >/dev/null || need_apt+=(nodejs npm)
 fi
 if [ "${#need_apt[@]}" -gt 0 ]; then
   SUDO=""
@@ -42,3 +48,14 @@ if ! .venv/bin/python -m pip install -q -e "$TARGET" >.venv/pip-install.log 2>&1
   exit 1
 fi
 .venv/bin/offlineprep --help >/dev/null
+
+# axe-core for the accessibility test (tests/report/test_accessibility.py), into the virtual
+# environment's folder, never committed. A node and npm that came with the machine are fine.
+AXE_VERSION="4.14.1"
+if [ "$DEMO_ONLY" = 0 ] && [ ! -f .venv/node_modules/axe-core/axe.min.js ]; then
+  if command -v npm >/dev/null; then
+    npm install --silent --no-audit --no-fund --prefix .venv "axe-core@$AXE_VERSION" >/dev/null
+  else
+    echo "setup: npm is missing; the accessibility test will fail in CI (apt-get install nodejs npm)" >&2
+  fi
+fi

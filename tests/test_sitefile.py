@@ -30,7 +30,24 @@ def test_the_healthy_site_loads() -> None:
 
 def test_unknown_key() -> None:
     text = SITE_TOML.replace('name = "Gold"', 'name = "Gold"\nretention = 3')
-    assert error_for(text) == f"site.toml:{line_of(text, 'retention = 3')}: [policy] retention: unknown key"
+    assert error_for(text) == (f"site.toml:{line_of(text, 'retention = 3')}: [policy] retention: unknown key "
+                               "(did you mean 'recovery_point_retention_hours'?)")
+
+
+@pytest.mark.parametrize(("old", "new", "table", "suggestion"), [
+    ("export_path =", "exportpath =", "[source] exportpath", "export_path"),
+    ("[policy]", "[polcy]", "polcy", "policy"),
+    ('transport = "basic"', 'transprot = "basic"', "[winrm] transprot", "transport"),
+    ("copy_frequency", "Copy_Frequency", "[policy] Copy_Frequency", "copy_frequency"),
+])
+def test_an_unknown_key_gets_a_suggestion(old: str, new: str, table: str, suggestion: str) -> None:
+    text = SITE_TOML.replace(old, new)
+    message = error_for(text)
+    assert f": {table}: unknown key (did you mean {suggestion!r}?)" in message, message
+
+
+def test_a_key_like_no_other_gets_no_suggestion() -> None:
+    assert error_for(SITE_TOML.replace('name = "Gold"', 'name = "Gold"\nzzz = 3')).endswith("zzz: unknown key")
 
 
 def test_wrong_type() -> None:

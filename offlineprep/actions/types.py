@@ -49,7 +49,8 @@ UAC_PARAMETERS = {
 # Rights, said once. Changing delegation settings needs the "Enable computer and user accounts to
 # be trusted for delegation" user right (SeEnableDelegationPrivilege), which only Administrators of
 # the domain hold on domain controllers by default (Microsoft: security policy setting of that name).
-DELEGATION_RIGHTS = ("Domain Admins (SeEnableDelegationPrivilege on the domain controllers) and write access to "
+DELEGATION_RIGHTS = ("a Domain Admin, or an account that holds the right 'Enable computer and user accounts to be "
+                     "trusted for delegation' (SeEnableDelegationPrivilege) on the domain controllers and may write "
                      "the computer object")
 ACCOUNT_RIGHTS = "write access to the account's userAccountControl (Domain Admins or Account Operators)"
 GROUP_RIGHTS = "write access to the group's members (Domain Admins)"
@@ -120,6 +121,30 @@ class ActionBase(BaseModel):
     def describe(self) -> tuple[str, str]:
         """(target, what): the two strings ShouldProcess shows."""
         raise NotImplementedError
+
+    def runs_on(self) -> str:
+        """Where it runs, in the words of the fix script's section header and the report."""
+        return runs_on(self.owner, on_the_machine=self.on_the_machine)
+
+    def placement(self) -> str:
+        """Where it runs and as whom (the report's line under a fix), as the fix script's section
+        headers say it."""
+        return f"Runs on: {self.runs_on()}." + (f" Runs as: {self.rights}." if self.rights else "")
+
+
+def runs_on(owner: Owner | None, *, on_the_machine: bool = False) -> str:
+    """Where an action of `owner` runs, in words. The one wording of it: the fix script's section
+    headers and the report's line under each fix both come from here."""
+    if owner is None or (owner.kind != "directory" and not owner.name):
+        return "no machine: it is a step to do by hand"
+    if owner.kind == "directory":
+        return ("any machine with the ActiveDirectory module (RSAT-AD-PowerShell); every change is sent to "
+                + (f"{owner.name} (-Server), the site's [directory] server" if owner.name
+                   else "the nearest domain controller"))
+    if on_the_machine:
+        return (f"{owner.name} itself, signed in there (WinRM cannot reach it before this; anywhere else the step "
+                "only checks whether it answers)")
+    return f"{owner.name}, through Invoke-Command (WinRM) from the machine running the fix script"
 
 
 def _bind(data: Any, server: str | None) -> bool:
@@ -545,6 +570,10 @@ class ManualStep(ActionBase):
 
     def describe(self) -> tuple[str, str]:
         return _machine(self.owner), self.text
+
+    def placement(self) -> str:
+        where = f" on {self.owner.name}" if self.owner is not None and self.owner.name else ""
+        return f"A step to do by hand{where}: read it before you run anything."
 
 
 Action = Annotated[

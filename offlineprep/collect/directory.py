@@ -25,6 +25,7 @@ from ldap3.core import exceptions as lx
 from ldap3.protocol.formatters.formatters import format_sid
 from ldap3.utils.conv import escape_filter_chars
 
+from offlineprep.collect.diagnose import certificate_problem, endpoint, peer_certificate, reach
 from offlineprep.collect.requests import DirectoryRequest
 from offlineprep.facts import CollectionError, ComputerAccount, DirectoryFacts, ErrorKind, Principal, SpnHolder
 from offlineprep.names import NameError_, is_fqdn, parse_account, parse_spn, short_name
@@ -526,11 +527,20 @@ def allowed_sids_from_security_descriptor(blob: bytes) -> list[str]:
 
 
 def describe_ldap_error(exc: BaseException, config: DirectoryConfig) -> tuple[ErrorKind, str]:
-    """One kind and one human sentence per failure; never the password, never a traceback."""
+    """One kind and one plain sentence per failure, never the password, never a traceback.
+
+    ldap3 keeps no structure for socket and TLS failures (an errno or a certificate turns into
+    text), so for those the cause is established again, directly: resolve the name, open TCP to
+    the port, and read the server's certificate without trusting it. Each step says what an
+    administrator checks next: DNS, a listener, a firewall, the CA or the name on the certificate.
+    """
     text = str(exc)
     server = config.server
+    host, port = endpoint(config.server)
     if isinstance(exc, lx.LDAPInvalidCredentialsResult):
-        return ErrorKind.AUTH, f"{server} rejected the credentials of {config.user} (invalid credentials)"
+        return ErrorKind.AUTH, (f"{host} rejected the user name or password of {config.user} (invalid credentials, "
+                                "the LDAP equivalent of HTTP 401): check user and the password in "
+                                f"{config.password_env}")
     if isinstance(exc, lx.LDAPStrongerAuthRequiredResult) or "Sign or Seal" in text:
         if "Sign or Seal" in text:
             return ErrorKind.AUTH, (f"{server} requires Kerberos signing or sealing on top of TLS, which ldap3 does not "
@@ -538,16 +548,23 @@ def describe_ldap_error(exc: BaseException, config: DirectoryConfig) -> tuple[Er
         return ErrorKind.TLS, f"{server} requires a stronger authentication: use ldaps:// or start_tls = true"
     if isinstance(exc, (lx.LDAPReferralError,)) or "referral" in text.lower():
         return ErrorKind.PROTOCOL, f"{server} answered with a referral; point the site file at a DC of the domain"
-    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text.lower():
-        return ErrorKind.TLS, (f"the TLS certificate of {server} is not trusted: set ca_file to the CA that issued "
-                               "it (or verify_tls = false for a lab)")
-    if isinstance(exc, lx.LDAPStartTLSError) or "ssl" in text.lower() or "tls" in text.lower():
-        return ErrorKind.TLS, f"TLS with {server} failed: {_short(text)}"
-    if isinstance(exc, lx.LDAPSocketReceiveError) or "timed out" in text.lower() or "timeout" in text.lower():
-        return ErrorKind.TIMEOUT, f"{server} did not answer within {config.timeout_seconds:g} s"
-    if isinstance(exc, (lx.LDAPSocketOpenError, lx.LDAPSocketSendError, lx.LDAPSessionTerminatedByServerError,
-                        lx.LDAPCommunicationError, ConnectionError, OSError)):
-        return ErrorKind.UNREACHABLE, f"cannot reach {server}: {_short(text)}"
+    verify_failed = "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text.lower()
+    if isinstance(exc, lx.LDAPCertificateError) or verify_failed:
+        return ErrorKind.TLS, certificate_problem(host, port, _peer_certificate(config, host, port), config.ca_file)
+    # a DC that hangs (accepts, never answers) times out in the TLS handshake too: timeouts first
+    timed_out = isinstance(exc, lx.LDAPSocketReceiveError) or "timed out" in text.lower() or "timeout" in text.lower()
+    if not timed_out and (isinstance(exc, lx.LDAPStartTLSError) or "ssl" in text.lower() or "tls" in text.lower()):
+        return ErrorKind.TLS, f"TLS with {host} on port {port} failed: {_short(text)}"
+    socket_error = isinstance(exc, (lx.LDAPSocketOpenError, lx.LDAPSocketSendError, lx.LDAPSessionTerminatedByServerError,
+                                    lx.LDAPCommunicationError, ConnectionError, OSError))
+    if timed_out or socket_error:
+        unreachable = reach(host, port, config.timeout_seconds)
+        if unreachable is not None:
+            return unreachable
+        if timed_out:
+            return ErrorKind.TIMEOUT, (f"{host} accepted the connection on port {port} but did not answer within "
+                                       f"{config.timeout_seconds:g} s (the DC is hung or overloaded)")
+        return ErrorKind.UNREACHABLE, f"the connection to {host} on port {port} failed: {_short(text)}"
     if isinstance(exc, lx.LDAPInsufficientAccessRightsResult):
         return ErrorKind.ACCESS_DENIED, f"{config.user} may not read what offlineprep needs on {server}"
     if isinstance(exc, lx.LDAPOperationResult):
@@ -555,6 +572,28 @@ def describe_ldap_error(exc: BaseException, config: DirectoryConfig) -> tuple[Er
     if isinstance(exc, lx.LDAPException):
         return ErrorKind.PROTOCOL, f"LDAP error with {server}: {type(exc).__name__}: {_short(text)}"
     return ErrorKind.INTERNAL, f"directory collection failed: {type(exc).__name__}: {_short(text)}"
+
+
+def _peer_certificate(config: DirectoryConfig, host: str, port: int) -> bytes | None:
+    """The server's certificate (DER), read without trusting it, only to describe it; None if it
+    cannot be read. StartTLS needs ldap3 to ask for TLS first; ldaps:// is TLS from the first byte."""
+    timeout = min(config.timeout_seconds, 10.0)
+    try:
+        if config.server.lower().startswith("ldaps://"):
+            return peer_certificate(host, port, timeout)
+        tls_config = ldap3.Tls(validate=ssl.CERT_NONE)
+        server = ldap3.Server(config.server, use_ssl=False, tls=tls_config, connect_timeout=timeout, get_info=ldap3.NONE)
+        conn = ldap3.Connection(server, receive_timeout=max(1, round(timeout)))
+        try:
+            conn.open()
+            conn.start_tls()
+            der: bytes | None = conn.socket.getpeercert(binary_form=True)
+            return der
+        finally:
+            with contextlib.suppress(Exception):
+                conn.unbind()
+    except Exception:
+        return None
 
 
 def _short(text: str, limit: int = 300) -> str:

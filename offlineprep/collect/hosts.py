@@ -47,6 +47,7 @@ from offlineprep.facts import (
     VirtualMachine,
     VolumeFacts,
 )
+from offlineprep.localcheck import winrm_problems
 from offlineprep.site import WinRMConfig
 
 log = logging.getLogger(__name__)
@@ -289,27 +290,15 @@ def _is_wsman_fault(exc: BaseException) -> bool:
 
 
 def client_problem(config: WinRMConfig) -> str | None:
-    """What this machine lacks for the chosen transport, found before any packet is sent.
-
-    pywinrm imports its optional authentication libraries lazily and records whether they loaded
-    (winrm.transport.HAVE_KERBEROS / HAVE_CREDSSP / HAVE_NTLM); without them every host would fail
-    with the same library message, which is a fact about this machine, not about the host."""
+    """What this machine lacks for the chosen transport, found before any packet is sent: without
+    it every host would fail with the same library message, which is a fact about this machine, not
+    about the host. The rules are offlineprep.localcheck's (the up-front check applies the same);
+    here the libraries are as pywinrm recorded them when it loaded (winrm.transport.HAVE_KERBEROS /
+    HAVE_CREDSSP / HAVE_NTLM), since pywinrm is what will use them."""
     import winrm.transport as transport
 
-    if config.transport == "kerberos" and not transport.HAVE_KERBEROS:
-        return ("Kerberos for WinRM needs `pip install 'offlineprep[kerberos]'` on this machine and a ticket: "
-                f"kinit {config.user or 'user@REALM'}")
-    if config.transport == "credssp" and not transport.HAVE_CREDSSP:
-        return "CredSSP for WinRM needs `pip install 'offlineprep[credssp]'` on this machine"
-    if config.transport == "ntlm" and not transport.HAVE_NTLM:
-        return "NTLM for WinRM needs the requests-ntlm package on this machine (pip install requests-ntlm)"
-    if config.transport == "certificate":
-        for key, file in (("cert_pem", config.cert_pem), ("cert_key_pem", config.cert_key_pem)):
-            if not file:
-                return f"certificate authentication needs [winrm] {key}, the client certificate's PEM file"
-            if not Path(file).is_file():
-                return f"[winrm] {key} names {file}, which does not exist on this machine"
-    return None
+    problems = winrm_problems(config, has_library=lambda name: bool(getattr(transport, f"HAVE_{name.upper()}")))
+    return "; ".join(problems) or None
 
 
 # RFC 2744 routine error: no credentials at all (no ticket in the cache)

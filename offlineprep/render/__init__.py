@@ -69,16 +69,17 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~umask
 
 
-def write_outputs(results: Results, outputs: dict[str, Path], *, fail_on: str = "fail") -> list[str]:
-    """Write every requested output; one that fails is reported, the others are still written."""
+def write_outputs(results: Results, outputs: dict[str, Path], *, fail_on: str | None = None) -> list[str]:
+    """Write every requested output; one that fails is reported, the others are still written.
+
+    Every output judges "blocking" by `results.fail_on`; `fail_on` replaces it (`report --fail-on`).
+    """
+    if fail_on is not None and fail_on != results.fail_on:
+        results = results.model_copy(update={"fail_on": fail_on})
     problems = []
     for fmt, path in outputs.items():
         try:
-            writer = writer_for(fmt)
-            if fmt == "junit":
-                writer(results, path, fail_on=fail_on)
-            else:
-                writer(results, path)
+            writer_for(fmt)(results, path)
         except Exception as exc:
             problems.append(f"could not write the {fmt} output to {path}: {type(exc).__name__}: {exc}")
     return problems

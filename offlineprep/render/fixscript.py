@@ -175,17 +175,16 @@ def _unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-def _header(section: Section, directory: t.Owner | None, purge: bool = False) -> list[str]:
+def _header(section: Section, directory: t.Owner | None, purge: t.RefreshTickets | None = None) -> list[str]:
     """`purge`: the section's host also gets its Kerberos tickets purged at the end (through WinRM)."""
     actions = section.actions
-    rights = _unique([a.rights for a in actions if a.rights])
+    rights = _unique([a.rights for a in [*actions, *([purge] if purge else [])] if a.rights])
     modules = _unique([m for a in actions for m in a.modules])
     if section.key == AD:
         dc = directory.name if directory is not None and directory.name else None
         where = f"the domain controller {dc}" if dc else "the domain controller the ActiveDirectory module finds"
         lines = [f"==== Section {AD}: Active Directory, through {where}",
-                 "Runs on: any machine with the ActiveDirectory module (RSAT-AD-PowerShell); every change is sent to "
-                 + (f"{dc} (-Server), the site's [directory] server" if dc else "the nearest domain controller"),
+                 "Runs on: " + t.runs_on(t.Owner(kind="directory", name=dc)),
                  "Runs as: " + ("; ".join(rights) or "a Domain Admin"),
                  "Modules: " + (", ".join(modules) or "ActiveDirectory"),
                  "Requires (checked when the section runs; a #Requires line would bind the whole script): "
@@ -195,18 +194,14 @@ def _header(section: Section, directory: t.Owner | None, purge: bool = False) ->
     else:
         roles = _unique(["file server" if o.kind == "file-server" else "Hyper-V host" for o in section.owners])
         name = section.owners[0].name if section.owners else section.key
-        there = [a for a in actions if a.on_the_machine]
-        through = "through Invoke-Command (WinRM) from the machine running this script"
-        everything_there = bool(there) and len(there) == len(actions) and not purge
-        if everything_there:
-            runs_on = (f"{name} itself, signed in there (WinRM cannot reach it before this section has run); "
-                       "anywhere else the section only checks whether it answers")
-        elif there:
-            others = "the other steps" if len(there) < len(actions) else "the Kerberos ticket purge at the end"
-            runs_on = (f"{name} itself for: " + "; ".join(a.describe()[1] for a in there)
-                       + f" (WinRM cannot reach it before that); {others} {through}")
-        else:
-            runs_on = f"{name}, {through}"
+        wheres: dict[str, list[str]] = {}  # where -> what runs there, in order (reminders change nothing)
+        for action in [a for a in actions if not isinstance(a, t.ManualStep)] or actions:
+            wheres.setdefault(action.runs_on(), []).append(action.describe()[1])
+        if purge:
+            wheres.setdefault(purge.runs_on(), []).append("the Kerberos ticket purge at the end")
+        runs_on = (next(iter(wheres)) if len(wheres) == 1
+                   else "; ".join(f"{where} for: {', '.join(what)}" for where, what in wheres.items()))
+        through_winrm = any(not a.on_the_machine for a in actions) or purge is not None
         lines = [f"==== Section {section.key}: {' and '.join(roles)}",
                  f"Runs on: {runs_on}",
                  "Runs as: " + ("; ".join(rights) or f"a member of Administrators on {name}")]
@@ -214,7 +209,7 @@ def _header(section: Section, directory: t.Owner | None, purge: bool = False) ->
             lines.append(f"Modules (on {name}): " + ", ".join(modules))
         lines.append(f"Requires (checked when the section runs; a #Requires line would bind the whole script): "
                      f"Windows PowerShell 4.0 on {name} (Windows Server 2012 R2 or later)"
-                     + ("" if everything_there else ", WinRM to it"))
+                     + (", WinRM to it" if through_winrm else ""))
     return [comment(line) for line in lines]
 
 
@@ -267,7 +262,8 @@ def _backward(block: Block) -> list[str]:
     return out
 
 
-def _section(section: Section, directory: t.Owner | None, revert: bool, purge: bool = False) -> list[str]:
+def _section(section: Section, directory: t.Owner | None, revert: bool, purge: t.RefreshTickets | None = None
+             ) -> list[str]:
     body: list[str] = []
     if section.key == AD:
         body += _ad_prelude()
@@ -342,15 +338,15 @@ def render(results: Results) -> str:
               "",
               "if (-not $Revert) {"]
     forward: list[str] = []
-    purged = {p.section_for(r.owner).key for r in p.refresh}
+    purged = {p.section_for(r.owner).key: r for r in p.refresh}
     for section in sections:
-        forward += _section(section, p.directory, revert=False, purge=section.key in purged)
+        forward += _section(section, p.directory, revert=False, purge=purged.get(section.key))
     forward += _last(p, revert=False)
     lines += _indent(forward, 1)
     lines += ["}", "else {"]
     backward: list[str] = []
     for section in reversed(sections):
-        backward += _section(section, p.directory, revert=True, purge=section.key in purged)
+        backward += _section(section, p.directory, revert=True, purge=purged.get(section.key))
     if backward:
         backward += _last(p, revert=True)
     else:

@@ -12,8 +12,8 @@ from offlineprep.errors import UsageError
 from offlineprep.model import RESULTS_SCHEMA, Results
 from offlineprep.render import write_atomically
 
-# SPEC §5 writes these as optional keys ("target"?): a finding carries them only where they apply
-_OPTIONAL = ("target", "account", "remediation", "waiver")
+# optional keys of a finding (docs/results.schema.json): written only where they apply
+_OPTIONAL = ("target", "account", "remediation", "waiver", "cause")
 
 
 def render(results: Results) -> str:

@@ -6,7 +6,7 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from offlineprep.model import Finding, Results, Status
+from offlineprep.model import Finding, Results, Status, at_threshold, blocks
 from offlineprep.render import write_atomically
 
 # XML 1.0 cannot carry most control characters, even escaped; text from hosts may contain them.
@@ -34,8 +34,19 @@ def waived_reason(finding: Finding) -> str:
     return f"waived{until}: {waiver.get('justification', '')}".rstrip(": ")
 
 
-def render(results: Results, fail_on: str = "fail") -> str:
+def render(results: Results, fail_on: str | None = None) -> str:
+    """A failure for each finding at or above --fail-on, an error for each `error` (what
+    `model.blocks` counts, as every output does); the verdict and the selection as properties."""
+    fail_on = fail_on or results.fail_on
     suite = ET.Element("testsuite", name="offlineprep", timestamp=results.generated_at.isoformat())
+    properties = ET.SubElement(suite, "properties")
+    ET.SubElement(properties, "property", name="verdict", value=_clean(results.headline))
+    ET.SubElement(properties, "property", name="fail_on", value=fail_on)
+    if results.selection is not None:
+        ET.SubElement(properties, "property", name="checks_run", value=str(len(results.selection.checks_run)))
+        ET.SubElement(properties, "property", name="checks_known", value=str(len(results.selection.checks_known)))
+        if results.selection.partial:
+            ET.SubElement(properties, "property", name="partial", value=results.selection.note)
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for finding in sorted(results.findings, key=lambda f: f.sort_key):
         case = ET.SubElement(suite, "testcase", classname=finding.check, name=testcase_name(finding))
@@ -48,28 +59,28 @@ def render(results: Results, fail_on: str = "fail") -> str:
             ET.SubElement(case, "properties").append(
                 ET.Element("property", name="waived", value=_clean(str(finding.waiver.get("justification", ""))))
             )
-        if finding.status is Status.FAIL and not finding.waived:
-            ET.SubElement(case, "failure", message=message, type="fail").text = detail
+        if finding.status in (Status.FAIL, Status.WARN) and at_threshold(finding, fail_on):
+            ET.SubElement(case, "failure", message=message, type=finding.status.value).text = detail
             counts["failures"] += 1
-        elif finding.status is Status.WARN and fail_on == "warn" and not finding.waived:
-            ET.SubElement(case, "failure", message=message, type="warn").text = detail
-            counts["failures"] += 1
-        elif finding.status is Status.ERROR and not finding.waived:
+        elif finding.status is Status.ERROR and blocks(finding, fail_on):
             ET.SubElement(case, "error", message=message, type="error").text = detail
             counts["errors"] += 1
         elif finding.status is Status.SKIP or finding.waived:
             reason = message if not finding.waived else waived_reason(finding)
             ET.SubElement(case, "skipped", message=_clean(reason))
             counts["skipped"] += 1
+        elif finding.status in (Status.FAIL, Status.WARN):  # below --fail-on: reported, not counted
+            ET.SubElement(case, "system-out").text = f"{finding.status.value} (not blocking under --fail-on {fail_on}): {message}"
         else:
             ET.SubElement(case, "system-out").text = message
     for key, value in counts.items():
         suite.set(key, str(value))
+    ET.SubElement(suite, "system-out").text = _clean(f"offlineprep {results.tool.version}: {results.headline}")
     suites = ET.Element("testsuites", {"name": "offlineprep", **{k: str(v) for k, v in counts.items()}})
     suites.append(suite)
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def write(results: Results, path: Path, fail_on: str = "fail") -> None:
+def write(results: Results, path: Path, fail_on: str | None = None) -> None:
     write_atomically(path, render(results, fail_on=fail_on))

@@ -1,22 +1,53 @@
-"""The report's view model: grouping, ordering and the topology computed in Python.
+"""The report's view model: grouping, ordering, causes and the topology computed in Python.
 
-Templates only loop and format. Everything here is a function of `Results` alone, so
-`offlineprep report results.json --html` reproduces the page a run wrote.
+Templates only loop and format. Everything here is a function of `Results` alone (the check
+catalogue included), so `offlineprep report results.json --html` reproduces the page a run wrote,
+on a machine without the check code.
+
+What the page holds, and why it stays small at 2,000 hosts: findings that block are shown in full
+(message, evidence, fix) up to `SHOWN` per check; the rest of them, warnings beyond that, and every
+pass and skip travel as compact rows (status, subject, message) in one JSON data block that the
+page's script renders on demand. Errors with a known cause (a DC that does not resolve, a host that
+refused the connection) are shown once per cause with the number of findings it left unevaluated.
+The JSON results keep every finding with all its fields.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
-from offlineprep.model import Finding, Results, Status
+from offlineprep.display import BIDI_CONTROLS
+from offlineprep.model import (
+    Cause,
+    CheckInfo,
+    Finding,
+    Remediation,
+    Results,
+    Status,
+    blocks,
+    by_cause,
+    not_blocking_title,
+)
 from offlineprep.names import NameError_, parse_path
 
 ORDER = {Status.FAIL: 0, Status.ERROR: 1, Status.WARN: 2, Status.SKIP: 3, Status.PASS: 4}
 WORST = [Status.FAIL, Status.ERROR, Status.WARN, Status.PASS, Status.SKIP]
 SEVERITY = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
-BLOCKING = (Status.FAIL, Status.ERROR, Status.WARN)
-PASSES_SHOWN = 50  # per check; the rest is counted, and all of them are in the JSON
+SHOWN = 25  # findings per check and section shown in full; the others are rows rendered on demand
+CAUSE_ROWS = 30  # findings listed under a cause in the page itself
+
+# a fix without actions (a check pack's text): nothing says where it runs (docs/fixes.md)
+LEGACY_RUNS = "offlineprep cannot tell where this fix runs: run it by hand on the machine it belongs to."
+
+SECTION_TITLES = {
+    "blocking": "What blocks",
+    "warnings": "Warnings",
+    "waived": "Waived",
+}
 
 
 @dataclass
@@ -25,17 +56,42 @@ class FindingView:
     finding: Finding
     who: str  # subject [-> target] [as account]
     evidence_json: str
+    runs: str  # where the fix runs and as whom ("" without a fix)
 
 
 @dataclass
 class CheckGroup:
+    """One check within one section of the page."""
+
     check: str
-    title: str
+    section: str  # blocking | warnings | waived
+    info: CheckInfo
     worst: str
-    counts: dict[str, int]
-    blocking: list[FindingView] = field(default_factory=list)  # fail/error/warn, most severe first
-    others: list[FindingView] = field(default_factory=list)  # pass/skip, capped
-    hidden_passes: int = 0
+    counts: dict[str, int]  # of the whole check, every status
+    shown: list[FindingView] = field(default_factory=list)
+    more: int = 0  # further findings of this section, as rows on demand
+    rows_key: str = ""  # their key in the page's data block
+    anchor: str = ""
+
+
+@dataclass
+class CauseGroup:
+    """Errors that one cause explains: shown once, with the findings it left unevaluated."""
+
+    cause: Cause
+    anchor: str
+    findings: list[FindingView]
+    checks: list[str]
+    hidden: int  # findings beyond the first CAUSE_ROWS, counted
+    rows_key: str
+
+    @property
+    def count(self) -> int:
+        return len(self.findings) + self.hidden
+
+    @property
+    def headline(self) -> str:
+        return self.cause.headline(self.count)
 
 
 @dataclass
@@ -48,6 +104,7 @@ class Node:
     detail: str = ""
     link: str = ""  # anchor of the node's most severe finding ("" when it has none on the page)
     filter: str = ""  # what the host-or-path filter is set to when the node is clicked
+    lines: list[str] = field(default_factory=list)  # the label wrapped to fit its box, nothing cut
 
 
 @dataclass
@@ -59,15 +116,32 @@ class Topology:
 
 
 @dataclass
+class SummaryRow:
+    check: str
+    title: str
+    counts: dict[str, int]
+    worst: str
+    anchor: str  # where its findings start on the page ("" when nothing but passes)
+
+
+@dataclass
 class ReportView:
     results: Results
     verdict: str
+    headline: str
     summary: dict[str, int]
-    groups: list[CheckGroup]
+    causes: list[CauseGroup]
+    sections: dict[str, list[CheckGroup]]
+    section_counts: dict[str, int]
+    passing: list[CheckGroup]  # passes and skips per check, rows only
+    table: list[SummaryRow]
     topology: Topology
-    subjects: list[str]
     checks: list[str]
     blocking_count: int
+    statistics: list[str]  # the run's statistics in words
+    selection_text: str  # "" for a complete run
+    rows_json: str  # the data block: {key: [[anchor, status, who, message, waived], ...]}
+    warnings_title: str = "Warnings"  # "Not blocking" when failures do not block either (--fail-on never)
 
 
 def who(f: Finding) -> str:
@@ -79,53 +153,216 @@ def who(f: Finding) -> str:
     return text
 
 
-def build(results: Results, titles: dict[str, str] | None = None) -> ReportView:
-    import json
+def runs_of(remediation: Remediation | None) -> str:
+    """Where the fix runs and as whom, from its actions (each says where it runs and the rights it
+    needs: the same words as the fix script's section headers), one sentence per place. A fix
+    written only as text says nothing of where it runs: the fix script prints it as a manual step."""
+    if remediation is None:
+        return ""
+    if not remediation.actions:
+        return LEGACY_RUNS
+    return " ".join(dict.fromkeys(a.placement() for a in remediation.actions))
 
+
+def _info(results: Results, check_id: str, severity: str) -> CheckInfo:
+    """The catalogue entry the results carry; a results file of an older version has none, and the
+    page then shows the id as the title rather than asking the check code."""
+    return results.check_info(check_id) or CheckInfo(id=check_id, title=check_id, severity=severity)
+
+
+def _section(f: Finding, fail_on: str) -> str | None:
+    if f.status in (Status.PASS, Status.SKIP):
+        return None
+    if blocks(f, fail_on):
+        return "blocking"
+    if f.waived:
+        return "waived"
+    return "warnings"  # a warning under --fail-on fail (or error), a failure too under --fail-on never
+
+
+def _rank(f: Finding) -> tuple[Any, ...]:
+    return (ORDER[f.status], f.subject.casefold(), (f.target or "").casefold(), (f.account or "").casefold())
+
+
+class _Anchors:
+    def __init__(self) -> None:
+        self.counter = 0
+
+    def next(self, prefix: str = "f") -> str:
+        self.counter += 1
+        return f"{prefix}{self.counter}"
+
+
+def build(results: Results) -> ReportView:
+    fail_on = results.fail_on
+    anchors = _Anchors()
+    rows: dict[str, list[list[Any]]] = {}
+
+    def view(f: Finding, anchor: str | None = None) -> FindingView:
+        return FindingView(anchor=anchor or anchors.next(), finding=f, who=who(f),
+                           evidence_json=json.dumps(f.evidence, indent=2, sort_keys=True, default=str),
+                           runs=runs_of(f.remediation))
+
+    def row(f: Finding) -> list[Any]:
+        return [anchors.next(), f.status.value, who(f), f.message, 1 if f.waived else 0]
+
+    # ---- errors explained by a cause: once per cause (an unwaived error always blocks)
+    grouped, rest = by_cause(results.findings)
+    causes: list[CauseGroup] = []
+    for cause, found in grouped:
+        found = sorted(found, key=lambda f: (f.check, *_rank(f)))
+        rows_key = f"c{len(causes)}"
+        rows[rows_key] = [row(f) for f in found[CAUSE_ROWS:]]
+        causes.append(CauseGroup(cause=cause, anchor=anchors.next("cause-"),
+                                 findings=[view(f) for f in found[:CAUSE_ROWS]],
+                                 checks=sorted({f.check for f in found}), hidden=len(found[CAUSE_ROWS:]),
+                                 rows_key=rows_key))
+
+    # ---- per check, per section
     by_check: dict[str, list[Finding]] = defaultdict(list)
     for f in results.findings:
         by_check[f.check].append(f)
-    groups = []
-    rank: dict[str, tuple[int, int]] = {}
-    counter = 0
-    for check_id, findings in by_check.items():
-        # waived findings no longer block: they follow the unwaived ones of their status group
-        findings.sort(key=lambda f: (f.waived and f.status in BLOCKING, ORDER[f.status], f.subject, f.target or "",
-                                     f.account or ""))
-        counts = Counter(f.status.value for f in findings)
-        worst = next((s.value for s in WORST if counts.get(s.value)), "pass")
-        group = CheckGroup(check=check_id, title=(titles or {}).get(check_id, check_id), worst=worst,
-                           counts={s.value: counts.get(s.value, 0) for s in Status})
-        passes_seen = 0
-        for f in findings:
-            counter += 1
-            view = FindingView(anchor=f"f{counter}", finding=f, who=who(f),
-                               evidence_json=json.dumps(f.evidence, indent=2, sort_keys=True, default=str))
-            if f.status in BLOCKING:
-                group.blocking.append(view)
-            elif passes_seen < PASSES_SHOWN:
-                group.others.append(view)
-                passes_seen += 1
-            else:
-                group.hidden_passes += 1
-        unwaived = next((s for s in WORST if any(f.status is s and not f.waived for f in findings)), Status.PASS)
-        rank[check_id] = (ORDER[unwaived], min(SEVERITY.get(f.severity, 5) for f in findings))
-        groups.append(group)
-    # most severe first: fail before error before warn (by the unwaived findings), then the check's
-    # severity (critical before high), then the check id
-    groups.sort(key=lambda g: (*rank[g.check], g.check))
-    subjects = sorted({f.subject for f in results.findings}, key=str.casefold)
-    anchors = {id(fv.finding): fv.anchor for g in groups for fv in g.blocking + g.others}
+    per_section: dict[str, dict[str, list[Finding]]] = {"blocking": {}, "warnings": {}, "waived": {}}
+    passing: dict[str, list[Finding]] = defaultdict(list)
+    for f in rest:
+        section = _section(f, fail_on)
+        if section is None:
+            passing[f.check].append(f)
+        else:
+            per_section[section].setdefault(f.check, []).append(f)
+
+    counts_of = {c: {s.value: 0 for s in Status} for c in by_check}
+    for c, found in by_check.items():
+        for f in found:
+            counts_of[c][f.status.value] += 1
+
+    def worst_of(found: list[Finding]) -> str:
+        present = {f.status for f in found}
+        return next((s.value for s in WORST if s in present), "pass")
+
+    def rank_check(check_id: str, found: list[Finding]) -> tuple[Any, ...]:
+        worst = min(ORDER[f.status] for f in found)
+        return (worst, min(SEVERITY.get(f.severity, 5) for f in by_check[check_id]), check_id)
+
+    sections: dict[str, list[CheckGroup]] = {}
+    for name, checks in per_section.items():
+        groups = []
+        for check_id, found in sorted(checks.items(), key=lambda kv: rank_check(kv[0], kv[1])):
+            found.sort(key=_rank)
+            group = CheckGroup(check=check_id, section=name, info=_info(results, check_id, found[0].severity),
+                               worst=worst_of(found), counts=counts_of[check_id], anchor=f"{name}-{check_id}")
+            group.shown = [view(f) for f in found[:SHOWN]]
+            if len(found) > SHOWN:
+                group.rows_key = f"{name}:{check_id}"
+                rows[group.rows_key] = [row(f) for f in found[SHOWN:]]
+                group.more = len(found) - SHOWN
+            groups.append(group)
+        sections[name] = groups
+    passing_groups = []
+    for check_id in sorted(passing):
+        found = sorted(passing[check_id], key=_rank)
+        key = f"pass:{check_id}"
+        rows[key] = [row(f) for f in found]
+        passing_groups.append(CheckGroup(check=check_id, section="passing",
+                                         info=_info(results, check_id, found[0].severity), worst=worst_of(found),
+                                         counts=counts_of[check_id], more=len(found), rows_key=key,
+                                         anchor=f"passing-{check_id}"))
+
+    section_counts = {name: sum(len(v) for v in per_section[name].values()) for name in per_section}
+    section_counts["blocking"] += sum(cg.count for cg in causes)
+    blocking = results.blocking()  # the same findings, counted once: causes + the blocking section
+
+    # ---- the summary table, one row per check that ran (catalogue order), and the topology
+    first_anchor: dict[str, str] = {}
+    for name in ("blocking", "warnings", "waived"):
+        for g in sections[name]:
+            first_anchor.setdefault(g.check, g.anchor)
+    for cause_group in causes:
+        for check_id in cause_group.checks:
+            first_anchor.setdefault(check_id, cause_group.anchor)
+    order = [c.id for c in results.catalogue] + sorted(set(by_check) - {c.id for c in results.catalogue})
+    table = [SummaryRow(check=c, title=_info(results, c, "high").title, counts=counts_of.get(c, {}),
+                        worst=worst_of(by_check[c]) if by_check.get(c) else "none",
+                        anchor=first_anchor.get(c, f"passing-{c}" if c in passing else ""))
+             for c in order]
+    anchor_of = {id(fv.finding): fv.anchor for name in sections for g in sections[name] for fv in g.shown}
+    anchor_of.update({id(fv.finding): fv.anchor for cg in causes for fv in cg.findings})
+    for cause_group, (_, found) in zip(causes, grouped, strict=True):  # those beyond the list lead to the cause
+        for f in found:
+            anchor_of.setdefault(id(f), cause_group.anchor)
+
     return ReportView(
         results=results,
         verdict=results.verdict.value,
+        headline=results.headline,
         summary=results.summary,
-        groups=groups,
-        topology=topology(results, anchors),
-        subjects=subjects[:500],
+        causes=causes,
+        sections=sections,
+        section_counts=section_counts,
+        passing=passing_groups,
+        table=table,
+        topology=topology(results, anchor_of),
         checks=sorted(by_check),
-        blocking_count=sum(len(g.blocking) for g in groups),
+        blocking_count=len(blocking),
+        statistics=statistics_in_words(results.statistics),
+        selection_text=selection_text(results),
+        rows_json=_script_json(rows),
+        warnings_title=not_blocking_title([f for found in per_section["warnings"].values() for f in found]),
     )
+
+
+_UNSAFE_IN_ROWS = re.compile(f"[\x7f{BIDI_CONTROLS}]")  # json.dumps escapes U+0000-U+001F itself
+
+
+def _script_json(data: Any) -> str:
+    """JSON for a <script type="application/json"> block: `<`, `>` and `&` escaped, so text from a
+    host can neither close the element nor open a comment; bidi controls become U+FFFD, as they do
+    everywhere else on the page (the script shows these rows with textContent)."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    text = _UNSAFE_IN_ROWS.sub("\ufffd", text)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def selection_text(results: Results) -> str:
+    selection = results.selection
+    if selection is None or not selection.partial:
+        return ""
+    left_out = [c for c in selection.checks_known if c not in set(selection.checks_run)]
+    how = []
+    if selection.only:
+        how.append("--only " + " ".join(selection.only))
+    if selection.skip:
+        how.append("--skip " + " ".join(selection.skip))
+    chosen = f" ({', '.join(how)})" if how else ""
+    shown = ", ".join(left_out[:20]) + (f" and {len(left_out) - 20} more" if len(left_out) > 20 else "")
+    return (f"This run evaluated {len(selection.checks_run)} of {len(selection.checks_known)} checks{chosen}. "
+            f"Not evaluated: {shown}. A READY verdict covers only the checks that ran.")
+
+
+_STATISTICS = {
+    "checks_run": ("{:,} checks run", "1 check run"),
+    "hosts_queried": ("{:,} machines queried over WinRM", "1 machine queried over WinRM"),
+    "powershell_commands": ("{:,} PowerShell commands (one per machine)", "1 PowerShell command"),
+    "winrm_seconds": ("WinRM collection took {:.1f} s", None),
+    "ldap_searches": ("{:,} LDAP searches", "1 LDAP search"),
+    "ldap_seconds": ("LDAP collection took {:.1f} s", None),
+}
+
+
+def statistics_in_words(statistics: dict[str, Any]) -> list[str]:
+    """"5 machines queried over WinRM", not `hosts_queried 5`; a key of a newer version reads as words too."""
+    out = []
+    for key, value in statistics.items():
+        known = _STATISTICS.get(key)
+        if known and isinstance(value, int | float):
+            many, one = known
+            out.append(one if (one and value == 1) else many.format(value))
+        else:
+            out.append(f"{key.replace('_', ' ')}: {value}")
+    return out
+
+
+# --------------------------------------------------------------------------- topology
 
 
 def _worst(findings: list[Finding]) -> str:
@@ -134,7 +371,7 @@ def _worst(findings: list[Finding]) -> str:
 
 
 def _link(findings: list[Finding], anchors: dict[int, str]) -> str:
-    """The anchor of the most severe unwaived finding shown on the page (then waived ones, then passes)."""
+    """The anchor of the most severe unwaived finding shown on the page (then waived ones)."""
     shown = [f for f in findings if id(f) in anchors]
     shown.sort(key=lambda f: (f.waived, ORDER[f.status]))
     return anchors[id(shown[0])] if shown else ""
@@ -147,6 +384,29 @@ def _server(path: str) -> str:
     except NameError_:
         return ""
     return ref.server if ref.is_unc else ""
+
+
+LINE = 24  # characters of a label per line in a 170-pixel box at 12 px
+MAX_LINES = 4
+
+
+def wrap(label: str, width: int = LINE, lines: int = MAX_LINES) -> list[str]:
+    """A path or host name over up to `lines` lines, broken after `\\` or `.` where possible; the
+    full text is the node's <title> too, so nothing is lost when even that is not enough."""
+    out: list[str] = []
+    rest = label
+    while rest and len(out) < lines:
+        if len(rest) <= width:
+            out.append(rest)
+            rest = ""
+            break
+        cut = max(rest.rfind("\\", 1, width), rest.rfind(".", 1, width), rest.rfind(" ", 1, width))
+        cut = cut + 1 if cut > width // 3 else width
+        out.append(rest[:cut])
+        rest = rest[cut:]
+    if rest:
+        out[-1] = out[-1][: width - 1] + "…"
+    return out
 
 
 def topology(results: Results, anchors: dict[int, str] | None = None) -> Topology:
@@ -166,12 +426,13 @@ def topology(results: Results, anchors: dict[int, str] | None = None) -> Topolog
 
     def path_node(node_id: str, path: str | None, col: int, missing: str) -> Node:
         if not path:
-            return Node(node_id, missing, "none", col, 0)
+            return Node(node_id, missing, "none", col, 0, lines=[missing])
         server = _server(path)
         found = list(by_subject.get(path.casefold(), []))
         if server and server.casefold() != path.casefold():
             found += by_subject.get(server.casefold(), [])
-        return Node(node_id, path, _worst(found), col, 0, link=_link(found, anchors), filter=server or path)
+        return Node(node_id, path, _worst(found), col, 0, link=_link(found, anchors), filter=server or path,
+                    lines=wrap(path))
 
     nodes: list[Node] = []
     edges: list[tuple[str, str]] = []
@@ -182,24 +443,26 @@ def topology(results: Results, anchors: dict[int, str] | None = None) -> Topolog
             found = [f for h in hosts for f in by_subject.get(h.casefold(), [])]
             bad = Counter(_worst(by_subject.get(h.casefold(), [])) for h in hosts)
             detail = ", ".join(f"{n:,} {s}" for s, n in bad.most_common() if s not in {"pass", "none"}) or "all pass"
-            nodes.append(Node(f"{prefix}-all", f"{len(hosts):,} hosts", _worst(found), col, 0, detail,
-                              link=_link(found, anchors)))
+            label = f"{len(hosts):,} hosts"
+            nodes.append(Node(f"{prefix}-all", label, _worst(found), col, 0, detail,
+                              link=_link(found, anchors), lines=[label]))
             ids.append(f"{prefix}-all")
             return ids
         for row, host in enumerate(hosts):
             node_id = f"{prefix}-{row}"
             found = by_subject.get(host.casefold(), [])
-            nodes.append(Node(node_id, host, _worst(found), col, row, link=_link(found, anchors), filter=host))
+            nodes.append(Node(node_id, host, _worst(found), col, row, link=_link(found, anchors), filter=host,
+                              lines=wrap(host, lines=2)))
             ids.append(node_id)
         return ids
 
     sources = column(topo.source_hosts, 0, "src")
     export = path_node("export", topo.export_path, 1, "(no export path)")
-    shipped = Node("ship", "disks shipped", "none", 2, 0)
+    shipped = Node("ship", "disks shipped", "none", 2, 0, lines=["disks shipped"])
     imp = path_node("import", topo.import_path, 3, "(no import path)")
     nodes += [export, shipped, imp]
     targets = column(topo.target_hosts, 4, "tgt")
     edges += [(s, "export") for s in sources] + [("export", "ship"), ("ship", "import")]
     edges += [("import", t) for t in targets]
     rows = max(1, len(sources), len(targets))
-    return Topology(nodes=nodes, edges=edges, width=5 * 200, height=rows * 56 + 24)
+    return Topology(nodes=nodes, edges=edges, width=5 * 200, height=rows * 72 + 60)

@@ -219,10 +219,13 @@ def test_a_host_winrm_cannot_reach_gets_a_section_run_on_the_host_itself() -> No
     assert fs01.splitlines()[1].startswith("    # Runs on: fs01.c.com itself, signed in there (WinRM cannot reach it")
     assert "Windows PowerShell 4.0 on fs01.c.com (Windows Server 2012 R2 or later)\n" in fs01
     hv01 = forward[forward.index("# ==== Section hv01.c.com"):]
-    assert hv01.splitlines()[1] == ("    # Runs on: hv01.c.com itself for: Add a WinRM HTTPS listener on port 5986 and its "
-                                    "firewall rule (WinRM cannot reach it before that); the Kerberos ticket purge at the end "
-                                    "through Invoke-Command (WinRM) from the machine running this script")
-    assert "Runs as: Administrators on the machine, in an elevated Windows PowerShell on the machine itself" in hv01
+    assert hv01.splitlines()[1] == (
+        "    # Runs on: hv01.c.com itself, signed in there (WinRM cannot reach it before this; anywhere else the step "
+        "only checks whether it answers) for: Add a WinRM HTTPS listener on port 5986 and its firewall rule; "
+        "hv01.c.com, through Invoke-Command (WinRM) from the machine running the fix script for: the Kerberos ticket "
+        "purge at the end")
+    assert ("Runs as: Administrators on the machine, in an elevated Windows PowerShell on the machine itself; "
+            "Administrators on the host; repadmin needs Domain Admins") in hv01
     assert "if ($PSCmdlet.ShouldProcess('hv01.c.com', 'Add a WinRM HTTPS listener on port 5986 and its firewall rule'))" in hv01
     revert = script[script.index("\nelse {"):]
     assert "Remove-WSManInstance -ResourceURI 'winrm/config/Listener'" in revert

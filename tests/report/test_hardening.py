@@ -32,7 +32,9 @@ def results(findings: list[Finding], topology: Topology = TOPO) -> Results:
 
 
 def anchor_of(view: viewmodel.ReportView, finding: Finding) -> str:
-    return next(fv.anchor for g in view.groups for fv in g.blocking + g.others if fv.finding is finding)
+    shown = [fv for groups in view.sections.values() for g in groups for fv in g.shown]
+    shown += [fv for c in view.causes for fv in c.findings]
+    return next(fv.anchor for fv in shown if fv.finding is finding)
 
 
 # ---- topology -------------------------------------------------------------------------------------------------
@@ -89,9 +91,11 @@ def test_groups_most_severe_first_waived_findings_do_not_lead() -> None:
     critical = F("ad.delegation", "fail", "hv01.c.com", target="fs01.c.com", severity="critical")
     error = F("host.reachable", "error", "fs11.c.com")
     warn = F("path.free-space", "warn", IMPORT, severity="medium")
-    order = [g.check for g in viewmodel.build(results([warn, error, waived, high, critical])).groups]
+    view = viewmodel.build(results([warn, error, waived, high, critical]))
+    order = [g.check for name in ("blocking", "warnings", "waived") for g in view.sections[name]]
     assert order == ["ad.delegation", "path.share-full-control", "host.reachable", "path.free-space",
                      "ad.account-delegable"]
+    assert view.blocking_count == 3 and [g.check for g in view.sections["waived"]] == ["ad.account-delegable"]
 
 
 # ---- browser: filters ------------------------------------------------------------------------------------------
@@ -102,7 +106,8 @@ def test_host_filter_from_the_fragment(tmp_path: Path) -> None:
     html.write(results([F("ad.host-account", "fail", "hv01.c.com"), F("ad.host-account", "fail", "hv02.c.com"),
                         F("ad.delegation", "fail", "hv02.c.com", target="fs01.c.com")]), path)
     page = open_page(path, "#subject=hv02")
-    shown = re.findall(r'<div class="finding" id="f\d+" data-status="\w+" data-check="[^"]+" data-who="([^"]+)"', page.dom)
+    shown = re.findall(r'<article class="finding" id="f\d+" data-status="\w+" data-check="[^"]+" data-who="([^"]+)"',
+                       page.dom)
     assert sorted(shown) == ["hv02.c.com", "hv02.c.com → fs01.c.com"]
     assert page.console == []
 
@@ -117,6 +122,17 @@ def test_markdown_blocking_fail_before_error_and_no_bidi() -> None:
     rows = [line.split(" | ")[0] for line in text.splitlines() if line.startswith("| fail") or line.startswith("| error")]
     assert rows == ["| fail", "| fail", "| error", "| error"]
     assert "\u202e" not in text
+
+
+def test_markdown_survives_a_lone_surrogate_in_a_failing_findings_message(tmp_path: Path) -> None:
+    """A host can hand back an unpaired UTF-16 surrogate (a broken name); measuring the row with
+    row.encode("utf-8") raised UnicodeEncodeError and cost the whole Markdown file."""
+    finding = F("path.exists", "fail", r"\\fs01.c.com\Exp", "the folder D:\\Exp\ud800x does not exist")
+    text = markdown.render(results([finding]))
+    assert "Exp\ud800x does not exist" in text  # the row is there
+    markdown.write(results([finding]), tmp_path / "summary.md")
+    written = (tmp_path / "summary.md").read_text(encoding="utf-8")
+    assert "Exp\ufffdx does not exist" in written and "### Blocking (1)" in written
 
 
 def test_markdown_fits_a_job_summary_for_two_thousand_failing_hosts() -> None:
@@ -183,3 +199,41 @@ def test_markdown_stays_under_the_limit_when_escaping_grows_every_cell() -> None
     text = markdown.render(results(findings))
     assert len(text.encode("utf-8")) < 1024 * 1024
     assert "more | see the HTML or JSON report" in text
+
+
+def test_each_fix_says_where_it_runs_and_as_whom_from_its_actions(tmp_path: Path) -> None:
+    """One source of truth: the line under a fix comes from its actions' owner and rights, in the
+    words the fix script's section headers use; a fix without actions says nothing is known."""
+    from offlineprep.remediation import bind_directory, winrm_listener
+
+    delegation = bind_directory(add_delegation("HV01", ["cifs/fs01.c.com"], True, "hv01.c.com"), "dc1.c.com")
+    listener = winrm_listener("hv02.c.com", "HV02", "https", 5986, hyperv=True, before="unreachable")
+    share = grant_share("fs01.c.com", "Exp", "C\\vmm", "Full")
+    text_only = Remediation(summary="pack fix", powershell="Set-Thing", phase=Phase.HOST)
+    findings = [F("ad.delegation", "fail", "hv01.c.com", target="fs01.c.com", remediation=delegation),
+                F("host.reachable", "fail", "hv02.c.com", remediation=listener),
+                F("path.share-full-control", "fail", EXPORT, remediation=share),
+                F("pack.rule", "fail", "x", remediation=text_only)]
+    view = viewmodel.build(results(findings))
+    runs = {fv.finding.check: fv.runs for groups in view.sections.values() for g in groups for fv in g.shown}
+    assert runs["ad.delegation"] == (
+        "Runs on: any machine with the ActiveDirectory module (RSAT-AD-PowerShell); every change is sent to dc1.c.com "
+        "(-Server), the site's [directory] server. Runs as: a Domain Admin, or an account that holds the right 'Enable "
+        "computer and user accounts to be trusted for delegation' (SeEnableDelegationPrivilege) on the domain "
+        "controllers and may write the computer object. Runs on: hv01.c.com, through Invoke-Command (WinRM) from the "
+        "machine running the fix script. Runs as: Administrators on the host; repadmin needs Domain Admins.")
+    assert runs["host.reachable"].startswith("Runs on: hv02.c.com itself, signed in there (WinRM cannot reach it")
+    assert runs["host.reachable"].endswith(" Runs as: Administrators on the machine, in an elevated Windows PowerShell "
+                                           "on the machine itself.")
+    assert runs["path.share-full-control"] == ("Runs on: fs01.c.com, through Invoke-Command (WinRM) from the machine "
+                                               "running the fix script. Runs as: Administrators on the file server.")
+    assert runs["pack.rule"].startswith("offlineprep cannot tell where this fix runs")
+    # the fix script's headers say the same words
+    script = fixscript.render(results(findings))
+    for where in (delegation.actions[0].runs_on(), share.actions[0].runs_on(), listener.actions[0].runs_on()):
+        assert f"# Runs on: {where}" in script, where
+    page = tmp_path / "r.html"
+    html.write(results(findings), page)
+    assert '<p class="runs">Runs on: hv02.c.com itself, signed in there' in page.read_text()
+    for action in (*delegation.actions, *share.actions, *listener.actions):  # the script's "Runs as" lines too
+        assert action.rights in script or action.kind == "host.kerberos-refresh"  # hv01 has nothing but its purge
