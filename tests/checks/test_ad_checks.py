@@ -15,11 +15,13 @@ from offlineprep.facts import (
     DirectoryFacts,
     ErrorKind,
     Facts,
+    HostFacts,
     Principal,
     SpnHolder,
     ToolStamp,
 )
 from offlineprep.remediation import allow_delegation_from, bind_directory
+from offlineprep.site import Site
 
 FS01, FS11 = "fs01.contoso.com", "fs11.contoso.com"
 # names from AD or the site file that must stay data in the fix (quotes, typographic quotes,
@@ -504,8 +506,9 @@ def test_the_domain_comes_from_the_dns_suffix_without_winrm_facts() -> None:
     assert finding.status.value == "fail" and "the DNS suffix" in finding.message
 
 
-def test_the_domain_comes_from_the_file_server_itself_over_winrm_behind_an_alias() -> None:
-    """\\\\files.contoso.com is an alias of FS11 of fabrikam.com: only the machine itself tells."""
+def _behind_files_alias(**server: object) -> tuple[Site, DirectoryFacts, dict[str, HostFacts]]:
+    """\\\\files.contoso.com, a DNS alias with no account of its own, served by FS11 as `server`
+    (its HostFacts fields) reports itself; both hosts list cifs/ of fs01 and of the alias."""
     the_site = site(target__import_path=r"\\files.contoso.com\ASRImport")
     d = directory()
     d.computers["files.contoso.com"] = ComputerAccount(query="files.contoso.com", found=False)
@@ -513,8 +516,13 @@ def test_the_domain_comes_from_the_file_server_itself_over_winrm_behind_an_alias
         d.computers[host] = d.computers[host].model_copy(update={"allowed_to_delegate_to": [
             "cifs/fs01.contoso.com", "cifs/FS01", "cifs/files.contoso.com", "cifs/files"]})
     h = hosts()
-    h["files.contoso.com"] = h.pop(FS11).model_copy(update={"name": "files.contoso.com",
-                                                            "computer_name": "FS11.fabrikam.com"})
+    h["files.contoso.com"] = h.pop(FS11).model_copy(update={"name": "files.contoso.com", **server})
+    return the_site, d, h
+
+
+def test_the_domain_comes_from_the_file_server_itself_over_winrm_behind_an_alias() -> None:
+    """\\\\files.contoso.com is an alias of FS11 of fabrikam.com: only the machine itself tells."""
+    the_site, d, h = _behind_files_alias(computer_name="FS11.fabrikam.com")
     finding = by_subject(run("ad.delegation", the_site, facts(d, h)), "hv01.contoso.com", "files.contoso.com")
     assert finding.status.value == "fail"
     assert "as FS11.fabrikam.com reports itself over WinRM" in finding.message
@@ -532,15 +540,7 @@ def test_the_domain_comes_from_the_file_server_itself_over_winrm_behind_an_alias
 def test_the_domain_the_file_server_reports_itself_joined_to_is_its_domain() -> None:
     """HostFacts.domain (Win32_ComputerSystem.Domain) is the domain itself, not read off a name: it
     tells even when the machine's own name carries no suffix."""
-    the_site = site(target__import_path=r"\\files.contoso.com\ASRImport")
-    d = directory()
-    d.computers["files.contoso.com"] = ComputerAccount(query="files.contoso.com", found=False)
-    for host in ("hv01.contoso.com", "hv02"):
-        d.computers[host] = d.computers[host].model_copy(update={"allowed_to_delegate_to": [
-            "cifs/fs01.contoso.com", "cifs/FS01", "cifs/files.contoso.com", "cifs/files"]})
-    h = hosts()
-    h["files.contoso.com"] = h.pop(FS11).model_copy(update={"name": "files.contoso.com", "computer_name": "FS11",
-                                                            "domain": "Fabrikam.com"})
+    the_site, d, h = _behind_files_alias(computer_name="FS11", domain="Fabrikam.com")
     finding = by_subject(run("ad.delegation", the_site, facts(d, h)), "hv01.contoso.com", "files.contoso.com")
     assert finding.status.value == "fail" and finding.evidence["path_computer_domain"] == "fabrikam.com"
     assert "as FS11 reports itself over WinRM" in finding.message
