@@ -49,4 +49,6 @@ app_consistent_snapshot_frequency_hours = 4   # 1-12, and less than the retentio
 compression = true
 delete_replica_vm = false
 initial_replication = "offline"               # offline | online
+manager = "asr"                               # asr (Site Recovery sets up the Replica servers and their
+                                              # certificates) | hyperv-replica (you do: replica.* checks them)
 '''

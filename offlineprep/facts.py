@@ -119,6 +119,11 @@ class DirectoryFacts(Fact):
     # key: a name a path uses (lower case, as the UNC path writes it); value: every holder found
     spn_holders: dict[str, list[SpnHolder]] = Field(default_factory=dict)
     sid_names: dict[str, str] = Field(default_factory=dict)  # SID -> DOMAIN\name, for evidence
+    # the DC's clock: rootDSE currentTime (MS-ADTS 3.1.1.3.2.1), read with the naming contexts, and this
+    # machine's UTC clock at that moment (the middle of the request), so a host's clock can be compared
+    # with it whatever this machine's own clock says (host.clock-skew)
+    current_time: datetime | None = None
+    current_time_observed_at: datetime | None = None
     searches: int = 0
     # set when the directory (or part of it) could not be read; what was read before stays above
     error: CollectionError | None = None
@@ -228,13 +233,81 @@ class NetworkProfile(Fact):
     category: str | None = None  # DomainAuthenticated | Private | Public
 
 
+class ReplicaAuthorization(Fact):
+    """One `Get-VMReplicationAuthorizationEntry`: a primary server (an FQDN, or `*.domain` with the
+    wildcard in the first label) the Replica server accepts, and where its replicas go."""
+
+    allowed_primary_server: str
+    storage_location: str | None = None  # ReplicaStorageLocation
+    trust_group: str | None = None  # TrustGroup
+    storage_exists: bool | None = None  # Test-Path of the storage location, on the host
+
+
 class ReplicationServer(Fact):
-    """`Get-VMReplicationServer` on a Hyper-V host."""
+    """`Get-VMReplicationServer` on a Hyper-V host (and its authorization entries)."""
 
     enabled: bool | None = None
     kerberos_port: int | None = None  # KerberosAuthenticationPort
     certificate_port: int | None = None  # CertificateAuthenticationPort
-    allowed_authentication: str | None = None
+    allowed_authentication: str | None = None  # Kerberos | Certificate | CertificateAndKerberos
+    allowed_from_any_server: bool | None = None  # ReplicationAllowedFromAnyServer
+    default_storage_location: str | None = None  # DefaultStorageLocation
+    default_storage_exists: bool | None = None  # Test-Path of it, on the host
+    certificate_thumbprint: str | None = None  # CertificateThumbprint
+    # Get-VMReplicationAuthorizationEntry; None: not read (a facts file written before it was)
+    authorization_entries: list[ReplicaAuthorization] | None = None
+
+
+class PortProbe(Fact):
+    """A TCP connect from the host to one address, bounded by the script's wait."""
+
+    address: str
+    port: int = 445
+    state: Literal["open", "refused", "timeout", "error"]  # timeout: no answer within the wait (filtered)
+    error: str | None = None  # the socket error (SocketException.SocketErrorCode) when state is error
+
+
+class NameProbe(Fact):
+    """A name resolved by the host itself (its DNS client) and TCP 445 tried to each address."""
+
+    name: str
+    addresses: list[str] = Field(default_factory=list)
+    error: str | None = None  # why it did not resolve (the resolver's message)
+    timed_out: bool = False  # the resolver gave no answer within the wait
+    connections: list[PortProbe] = Field(default_factory=list)
+
+
+class HostClock(Fact):
+    """The host's UTC clock, and this machine's UTC clock when the host read it (the middle of the
+    command's round trip; `uncertainty_seconds` is half of it)."""
+
+    utc: datetime
+    observed_at: datetime
+    uncertainty_seconds: float = 0.0
+
+
+class Certificate(Fact):
+    """A certificate of LocalMachine\\My, as the host sees it (its chain built there)."""
+
+    thumbprint: str
+    subject: str = ""
+    dns_names: list[str] = Field(default_factory=list)  # the certificate provider's DnsNameList
+    ekus: list[str] = Field(default_factory=list)  # EnhancedKeyUsageList ObjectIds
+    not_before: datetime | None = None
+    not_after: datetime | None = None
+    has_private_key: bool | None = None
+    # X509Chain.Build on the host (revocation not checked): True built to a trusted root, False not,
+    # None not evaluated (the script builds chains only for otherwise usable certificates)
+    chain_ok: bool | None = None
+    chain_status: list[str] = Field(default_factory=list)  # X509ChainStatus.Status of each problem
+
+
+class ServerNames(Fact):
+    """The names the SMB server answers to besides its own (LanmanServer and DnsCache parameters)."""
+
+    disable_strict_name_checking: int | None = None  # LanmanServer\Parameters DisableStrictNameChecking
+    optional_names: list[str] = Field(default_factory=list)  # LanmanServer\Parameters OptionalNames
+    alternate_names: list[str] = Field(default_factory=list)  # DnsCache\Parameters AlternateComputerNames
 
 
 class HostFacts(Fact):
@@ -254,6 +327,10 @@ class HostFacts(Fact):
     os_build: str | None = None
     hyperv_installed: bool | None = None
     vmms_running: bool | None = None
+    vmms_status: str | None = None  # Get-Service vmms .Status (Running, Stopped, ...); None: no such service
+    # Win32_ComputerSystem.DomainRole: 0 standalone workstation, 1 member workstation, 2 standalone
+    # server, 3 member server, 4 backup domain controller, 5 primary domain controller
+    domain_role: int | None = None
     ip_addresses: list[str] = Field(default_factory=list)
     local_groups: list[LocalGroup] = Field(default_factory=list)
     paths: list[PathFacts] = Field(default_factory=list)
@@ -262,6 +339,13 @@ class HostFacts(Fact):
     firewall_rules: list[FirewallRule] | None = None
     firewall_profiles: list[FirewallProfile] | None = None
     network_profiles: list[NetworkProfile] | None = None
+    # names the host resolved and tried TCP 445 to (the path computers it needs); None: not asked
+    probes: list[NameProbe] | None = None
+    probe_seconds: float | None = None  # how long the probes took on the host (all in parallel, bounded)
+    clock: HostClock | None = None
+    time_source_type: str | None = None  # W32Time\Parameters Type: NT5DS, NTP, NoSync, AllSync
+    certificates: list[Certificate] | None = None  # LocalMachine\My; None: not read
+    server_names: ServerNames | None = None
     # script sections that failed on the host (vms, firewall_rules, hyperv, ...) -> the host's error
     # text, so that a check which lacks their facts can say why instead of only that they are missing;
     # also parts of the answer of the wrong shape, which were left out
@@ -294,6 +378,10 @@ class HostFacts(Fact):
             if p.path.casefold() == path.casefold():
                 return p
         return None
+
+    def find_probe(self, name: str) -> NameProbe | None:
+        folded = name.rstrip(".").casefold()
+        return next((p for p in self.probes or [] if p.name.rstrip(".").casefold() == folded), None)
 
 
 class ToolStamp(Fact):

@@ -134,7 +134,7 @@ def _plan(site: Site, needs: frozenset[Need]) -> CollectionPlan:
     machines: dict[str, HostRequest] = {}
     if Need.HYPERV_HOSTS in needs:
         for name in site.all_hosts:
-            machines[name.casefold()] = HostRequest(name=name, hyperv=True)
+            machines[name.casefold()] = HostRequest(name=name, hyperv=True, probes=_probes(site, name))
     if Need.PATH_COMPUTERS in needs:
         by_server: dict[str, list[PathRef]] = {}
         for ref in site.paths:
@@ -145,8 +145,20 @@ def _plan(site: Site, needs: frozenset[Need]) -> CollectionPlan:
                 name=existing.name if existing else refs[0].server,
                 hyperv=existing.hyperv if existing else False,
                 paths=refs,
+                probes=existing.probes if existing else [],
             )
     return CollectionPlan(directory=directory, hosts=list(machines.values()))
+
+
+def _probes(site: Site, host: str) -> list[str]:
+    """The path computers `host` must reach itself (host.path-reachable): the export path's server
+    from a source host, the import path's from a target host."""
+    names = []
+    if site.export_path is not None and any(h.casefold() == host.casefold() for h in site.source_hosts):
+        names.append(site.export_path.server)
+    if site.import_path is not None and any(h.casefold() == host.casefold() for h in site.target_hosts):
+        names.append(site.import_path.server)
+    return _unique([n for n in names if n])
 
 
 def _unique(names: Sequence[str]) -> list[str]:

@@ -165,6 +165,10 @@ class PolicyConfig(SiteSection):
     compression: bool | None = None
     delete_replica_vm: bool | None = None
     initial_replication: Literal["offline", "online"] = "offline"
+    # who configures the Replica servers and their certificates: Azure Site Recovery ("asr", the
+    # walkthrough's case: it does both itself when it protects a cloud) or the administrator, for plain
+    # Hyper-V Replica ("hyperv-replica"); replica.server and replica.certificate judge only the latter
+    manager: Literal["asr", "hyperv-replica"] = "asr"
 
 
 class Site(SiteSection):
@@ -221,6 +225,11 @@ class Site(SiteSection):
             if ref.server:
                 seen.setdefault(ref.server.casefold(), ref.server)
         return list(seen.values())
+
+    @property
+    def manager(self) -> str:
+        """[policy] manager, "asr" when the site file has no [policy] table."""
+        return self.policy.manager if self.policy is not None else "asr"
 
     @property
     def accounts_to_check(self) -> list[str]:

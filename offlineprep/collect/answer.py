@@ -49,6 +49,48 @@ class HypervAnswer(Part):
     vmms: str | None = None  # Get-Service vmms .Status (Running, Stopped, ...); null: no such service
 
 
+class ClockAnswer(Part):
+    utc: str  # [DateTime]::UtcNow, round-trip format ('o'), read when the script starts
+    time_source_type: str | None = None  # HKLM\SYSTEM\CurrentControlSet\Services\W32Time\Parameters Type
+
+
+class ConnectAnswer(Part):
+    address: str
+    state: Literal["open", "refused", "timeout", "error"]  # Task of TcpClient.ConnectAsync after the wait
+    error: str | None = None  # SocketException.SocketErrorCode, for state error
+
+
+class ProbeAnswer(Part):
+    name: str  # as the request named it: the path's server name
+    addresses: _list_of(str) = Field(default_factory=list)  # type: ignore[valid-type]  # Dns.GetHostAddressesAsync
+    error: str | None = None  # the resolver's exception message
+    timed_out: bool = False  # no answer within the wait
+    connections: _list_of(ConnectAnswer) = Field(default_factory=list)  # type: ignore[valid-type]
+
+
+class ProbesAnswer(Part):
+    seconds: float | None = None  # Stopwatch over the whole section: the probes' own run time
+    names: _list_of(ProbeAnswer) = Field(default_factory=list)  # type: ignore[valid-type]
+
+
+class CertificateAnswer(Part):
+    thumbprint: str
+    subject: str | None = None
+    dns_names: _list_of(str) = Field(default_factory=list)  # type: ignore[valid-type]  # DnsNameList .Unicode
+    ekus: _list_of(str) = Field(default_factory=list)  # type: ignore[valid-type]  # EnhancedKeyUsageList .ObjectId
+    not_before: str | None = None  # NotBefore.ToUniversalTime(), round-trip format
+    not_after: str | None = None
+    has_private_key: bool | None = None
+    chain_ok: bool | None = None  # X509Chain.Build; null: not built
+    chain_status: _list_of(str) = Field(default_factory=list)  # type: ignore[valid-type]  # X509ChainStatus.Status
+
+
+class ServerNamesAnswer(Part):
+    disable_strict_name_checking: int | None = None  # LanmanServer\Parameters DisableStrictNameChecking
+    optional_names: _list_of(str) = Field(default_factory=list)  # type: ignore[valid-type]  # ... OptionalNames
+    alternate_names: _list_of(str) = Field(default_factory=list)  # type: ignore[valid-type]  # DnsCache AlternateComputerNames
+
+
 class MemberAnswer(Part):
     sid: str
     name: str | None = None  # the member's ADsPath, WinNT://DOMAIN/name or WinNT://S-1-5-...
@@ -110,11 +152,23 @@ class VmAnswer(Part):
     error: str | None = None
 
 
+class AuthorizationEntryAnswer(Part):
+    allowed_primary_server: str  # VMReplicationAuthorizationEntry.AllowedPrimaryServer
+    storage_location: str | None = None  # .ReplicaStorageLocation
+    trust_group: str | None = None  # .TrustGroup
+    storage_exists: bool | None = None  # Test-Path -LiteralPath of it
+
+
 class ReplicationServerAnswer(Part):
     enabled: bool | None = None  # VMReplicationServer.ReplicationEnabled
     kerberos_port: int | None = None  # .KerberosAuthenticationPort
     certificate_port: int | None = None  # .CertificateAuthenticationPort
     allowed_authentication: str | None = None  # .AllowedAuthenticationType
+    allowed_from_any_server: bool | None = None  # .ReplicationAllowedFromAnyServer
+    default_storage_location: str | None = None  # .DefaultStorageLocation
+    default_storage_exists: bool | None = None  # Test-Path -LiteralPath of it
+    certificate_thumbprint: str | None = None  # .CertificateThumbprint
+    authorization_entries: _list_of(AuthorizationEntryAnswer) | None = None  # type: ignore[valid-type]
 
 
 class FirewallRuleAnswer(Part):
@@ -152,6 +206,8 @@ class HostAnswer(Part):
     errors: dict[str, str] = Field(default_factory=dict)
     computer_name: str | None = None
     domain: str | None = None
+    domain_role: int | None = None  # Win32_ComputerSystem.DomainRole (4, 5: a domain controller)
+    clock: ClockAnswer | None = None
     os: OsAnswer | None = None
     hyperv: HypervAnswer | None = None
     ip_addresses: _list_of(str) | None = None  # type: ignore[valid-type]
@@ -162,6 +218,9 @@ class HostAnswer(Part):
     firewall_rules: _list_of(FirewallRuleAnswer) | None = None  # type: ignore[valid-type]
     firewall_profiles: _list_of(FirewallProfileAnswer) | None = None  # type: ignore[valid-type]
     network_profiles: _list_of(NetworkProfileAnswer) | None = None  # type: ignore[valid-type]
+    probes: ProbesAnswer | None = None
+    certificates: _list_of(CertificateAnswer) | None = None  # type: ignore[valid-type]
+    server_names: ServerNamesAnswer | None = None
 
 
 def json_schema() -> dict[str, Any]:

@@ -18,6 +18,7 @@ import logging
 import ssl
 import struct
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import ldap3
@@ -151,7 +152,11 @@ def collect_directory(
 
 
 def _read(reader: _Reader, config: DirectoryConfig, request: DirectoryRequest, facts: DirectoryFacts) -> None:
+    sent = datetime.now(UTC)
     root = _root_dse(reader, required=not config.base_dn)
+    facts.current_time = generalized_time(_first(root, "currentTime"))
+    if facts.current_time is not None:  # this machine's clock in the middle of the request
+        facts.current_time_observed_at = sent + (datetime.now(UTC) - sent) / 2
     base = config.base_dn or _default_naming_context(root)
     facts.base_dn = base
     facts.domain_dns_name = ".".join(p.split("=", 1)[1] for p in base.split(",") if p.strip().upper().startswith("DC="))
@@ -161,18 +166,32 @@ def _read(reader: _Reader, config: DirectoryConfig, request: DirectoryRequest, f
 
 
 def _root_dse(reader: _Reader, required: bool) -> dict[str, Any]:
-    """The rootDSE: its default naming context (needed unless base_dn is set) and its configuration
-    naming context (where the domain's NetBIOS name is). Optional when base_dn is set: a DC that
+    """The rootDSE: its default naming context (needed unless base_dn is set), its configuration
+    naming context (where the domain's NetBIOS name is) and the DC's clock (currentTime, MS-ADTS
+    3.1.1.3.2.1: GeneralizedTime, UTC), for host.clock-skew. Optional when base_dn is set: a DC that
     refuses it still gets today's lookups."""
     try:
-        for entry in reader.search("", "(objectClass=*)", ["defaultNamingContext", "configurationNamingContext"],
-                                   scope=ldap3.BASE):
+        for entry in reader.search("", "(objectClass=*)", ["defaultNamingContext", "configurationNamingContext",
+                                                           "currentTime"], scope=ldap3.BASE):
             return entry
     except lx.LDAPException as exc:
         if required:
             raise
         log.debug("rootDSE read failed: %s", type(exc).__name__)
     return {}
+
+
+def generalized_time(value: Any) -> datetime | None:
+    """currentTime as ldap3 returns it without a schema ('20261124093000.0Z') or, with one, a datetime."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    text = _str(value)
+    if not text:
+        return None
+    try:
+        return datetime.strptime(text.strip()[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
 
 def _default_naming_context(root: dict[str, Any]) -> str:

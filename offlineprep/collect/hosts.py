@@ -27,22 +27,36 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from offlineprep.collect.answer import HOST_SCHEMA, HostAnswer, PathAnswer, read_answer
+from offlineprep.collect.answer import (
+    HOST_SCHEMA,
+    CertificateAnswer,
+    HostAnswer,
+    PathAnswer,
+    ReplicationServerAnswer,
+    read_answer,
+)
 from offlineprep.collect.requests import HostRequest
 from offlineprep.facts import (
+    Certificate,
     CollectionError,
     DfsFacts,
     ErrorKind,
     FirewallProfile,
     FirewallRule,
+    HostClock,
     HostFacts,
     LocalGroup,
+    NameProbe,
     NetworkProfile,
     PathFacts,
+    PortProbe,
+    ReplicaAuthorization,
     ReplicationServer,
+    ServerNames,
     ShareFacts,
     VirtualMachine,
     VolumeFacts,
@@ -83,6 +97,7 @@ def command_line_length() -> int:
 def request_document(request: HostRequest) -> dict[str, Any]:
     return {
         "hyperv": request.hyperv,
+        "probes": list(request.probes),
         "paths": [
             {"raw": ref.raw, "kind": ref.kind, "server": ref.server, "share": ref.share, "subpath": ref.subpath,
              "local_path": ref.local_path}
@@ -214,7 +229,7 @@ def collect_one(
                 message = (f"{request.name} answered WinRM, but the collection script did not finish within "
                            f"{config.timeout_seconds:g} s")
             return failed(kind, message, answered=progress.shell_opened or _is_wsman_fault(exc))
-    facts = parse_output(request.name, stdout, stderr, code)
+    facts = parse_output(request.name, stdout, stderr, code, observed=_observed(progress.command_sent, time.time()))
     facts.round_trip_seconds = round(time.monotonic() - started, 3)
     if facts.error is not None:
         facts.error = CollectionError(kind=facts.error.kind, message=_scrub(facts.error.message, password))
@@ -231,6 +246,7 @@ class _Progress:
     authenticated WS-Management request, whatever fails after."""
 
     shell_opened: bool = False
+    command_sent: float | None = None  # this machine's clock (time.time()) just before the command went out
 
 
 def run_script(protocol: Any, request: HostRequest, deadline: float, stats: CollectionStats,
@@ -244,6 +260,8 @@ def run_script(protocol: Any, request: HostRequest, deadline: float, stats: Coll
         # whose end is a real end of file, which [Console]::In.ReadToEnd() in the bootstrap waits for.
         # Ansible streams its module input the same way: lib/ansible/plugins/connection/winrm.py passes
         # console_mode_stdin=(stdin_iterator is None) to pywinrm's run_command.
+        if progress is not None:
+            progress.command_sent = time.time()
         command_id = protocol.run_command(shell, command, args, console_mode_stdin=False)
         stats.count()
         try:
@@ -273,6 +291,15 @@ def run_script(protocol: Any, request: HostRequest, deadline: float, stats: Coll
     finally:
         with contextlib.suppress(Exception):
             protocol.close_shell(shell)
+
+
+def _observed(sent: float | None, answered: float) -> tuple[datetime, float] | None:
+    """When the host read its clock, on this machine's clock: the script reads it as it starts, some
+    time between the command going out and its output coming back; the middle of that, give or
+    take half of it."""
+    if sent is None:
+        return None
+    return datetime.fromtimestamp((sent + answered) / 2, UTC), round(max(0.0, answered - sent) / 2, 3)
 
 
 def _transient(exc: BaseException) -> bool:
@@ -469,7 +496,8 @@ def decode_clixml(stderr: bytes) -> str:
     return _short(" ".join(message.split()), 500) or "the host reported an error without text"
 
 
-def parse_output(host: str, stdout: bytes, stderr: bytes, code: int) -> HostFacts:
+def parse_output(host: str, stdout: bytes, stderr: bytes, code: int,
+                 observed: tuple[datetime, float] | None = None) -> HostFacts:
     def broken(kind: ErrorKind, message: str) -> HostFacts:
         return HostFacts(name=host, reachable=True, error=CollectionError(kind=kind, message=message))
 
@@ -496,7 +524,7 @@ def parse_output(host: str, stdout: bytes, stderr: bytes, code: int) -> HostFact
     if not isinstance(document, dict) or document.get("schema") != HOST_SCHEMA:
         return broken(ErrorKind.GARBAGE, f"{host} sent JSON that is not the collection script's answer")
     answer, problems, rejected = read_answer(document)
-    return host_facts(host, answer, problems, rejected)
+    return host_facts(host, answer, problems, rejected, observed=observed)
 
 
 _PROFILE_OF_CATEGORY = {"domainauthenticated": "Domain", "private": "Private", "public": "Public"}
@@ -513,9 +541,11 @@ def _action(value: str | None) -> str | None:
 
 
 def host_facts(host: str, answer: HostAnswer, problems: dict[str, str] | None = None,
-               rejected: dict[str, list[Any]] | None = None) -> HostFacts:
+               rejected: dict[str, list[Any]] | None = None,
+               observed: tuple[datetime, float] | None = None) -> HostFacts:
     """The facts of one host from its (validated) answer; parts of the wrong shape were left out by
-    read_answer and are named in section_errors, the paths and VMs among them kept by name."""
+    read_answer and are named in section_errors, the paths and VMs among them kept by name.
+    `observed`: this machine's clock when the host read its own, and the uncertainty (seconds)."""
     problems = problems or {}
     rejected = rejected or {}
     errors = dict(answer.errors)
@@ -564,9 +594,7 @@ def host_facts(host: str, answer: HostAnswer, problems: dict[str, str] | None = 
         local_groups=groups,
         paths=paths,
         vms=vms,
-        replication_server=ReplicationServer(
-            enabled=rs.enabled, kerberos_port=rs.kerberos_port, certificate_port=rs.certificate_port,
-            allowed_authentication=rs.allowed_authentication) if rs else None,
+        replication_server=_replication_server(rs) if rs else None,
         firewall_rules=[
             FirewallRule(name=r.name, display_name=r.display_name or "", enabled=r.enabled.casefold() == "true",
                          direction=r.direction.casefold(), action=r.action.casefold(), protocol=r.protocol or "Any",
@@ -586,7 +614,65 @@ def host_facts(host: str, answer: HostAnswer, problems: dict[str, str] | None = 
             for n in answer.network_profiles
         ] if answer.network_profiles is not None else None,
         section_errors=sections,
+        vmms_status=answer.hyperv.vmms if answer.hyperv else None,
+        domain_role=answer.domain_role,
+        probes=[NameProbe(name=p.name, addresses=list(p.addresses), error=p.error, timed_out=p.timed_out,
+                          connections=[PortProbe(address=c.address, state=c.state, error=c.error)
+                                       for c in p.connections])
+                for p in answer.probes.names] if answer.probes is not None else None,
+        probe_seconds=answer.probes.seconds if answer.probes is not None else None,
+        clock=_clock(answer, observed),
+        time_source_type=answer.clock.time_source_type or None if answer.clock else None,
+        certificates=[_certificate(c) for c in answer.certificates] if answer.certificates is not None else None,
+        server_names=ServerNames(disable_strict_name_checking=answer.server_names.disable_strict_name_checking,
+                                 optional_names=list(answer.server_names.optional_names),
+                                 alternate_names=list(answer.server_names.alternate_names))
+        if answer.server_names is not None else None,
     )
+
+
+def utc_time(text: str | None) -> datetime | None:
+    """A time the script wrote with ToString('o') ('2026-11-24T09:30:00.1234567Z', UTC): Python keeps
+    six fractional digits, Windows writes seven. None for anything else."""
+    if not text:
+        return None
+    match = _ROUND_TRIP.match(text.strip())
+    if match is None:
+        return None
+    try:
+        value = datetime.fromisoformat(match.group(1) + (match.group(2) or "")[:7])
+    except ValueError:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+_ROUND_TRIP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]00:00)?$")
+
+
+def _clock(answer: HostAnswer, observed: tuple[datetime, float] | None) -> HostClock | None:
+    utc = utc_time(answer.clock.utc) if answer.clock is not None else None
+    if utc is None or observed is None:
+        return None
+    return HostClock(utc=utc, observed_at=observed[0], uncertainty_seconds=observed[1])
+
+
+def _certificate(c: CertificateAnswer) -> Certificate:
+    return Certificate(thumbprint=c.thumbprint, subject=c.subject or "", dns_names=list(c.dns_names),
+                       ekus=list(c.ekus), not_before=utc_time(c.not_before), not_after=utc_time(c.not_after),
+                       has_private_key=c.has_private_key, chain_ok=c.chain_ok, chain_status=list(c.chain_status))
+
+
+def _replication_server(rs: ReplicationServerAnswer) -> ReplicationServer:
+    entries = None
+    if rs.authorization_entries is not None:
+        entries = [ReplicaAuthorization(allowed_primary_server=e.allowed_primary_server,
+                                        storage_location=e.storage_location or None, trust_group=e.trust_group or None,
+                                        storage_exists=e.storage_exists) for e in rs.authorization_entries]
+    return ReplicationServer(
+        enabled=rs.enabled, kerberos_port=rs.kerberos_port, certificate_port=rs.certificate_port,
+        allowed_authentication=rs.allowed_authentication, allowed_from_any_server=rs.allowed_from_any_server,
+        default_storage_location=rs.default_storage_location or None, default_storage_exists=rs.default_storage_exists,
+        certificate_thumbprint=rs.certificate_thumbprint or None, authorization_entries=entries)
 
 
 def _path_facts(p: PathAnswer, host: str) -> PathFacts:

@@ -21,8 +21,12 @@ class DirectoryRequest:
 class HostRequest:
     """One machine, one PowerShell invocation. Every machine reports its identity, OS, Hyper-V
     role and IP addresses; `hyperv` adds VMs, replication listener and firewall rules; `paths`
-    adds the path, share, volume and local-group facts for the paths this machine holds."""
+    adds the path, share, volume and local-group facts for the paths this machine holds; `probes`
+    adds name resolution and a TCP connect to port 445, from the machine itself."""
 
     name: str  # as written in the site file
     hyperv: bool = False
     paths: list[PathRef] = field(default_factory=list)
+    # names this machine resolves itself and tries TCP 445 to: the servers of the paths it needs (a
+    # source host the export path's, a target host the import path's)
+    probes: list[str] = field(default_factory=list)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import ldap3
@@ -40,6 +41,7 @@ class LabDirectory:
     password: str = "lab-ldap-password"
     netbios_name: str | None = None  # when not the first label of `domain`, upper case
     has_crossref: bool = True  # False: the domain's NetBIOS name cannot be read (as from a DC that hides it)
+    clock_offset_seconds: float = 0.0  # the DC's clock against this machine's (rootDSE currentTime)
     _entries: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     _rid: int = 1100
 
@@ -118,7 +120,9 @@ class LabDirectory:
         bind_dn = BIND_DN.format(base=self.base_dn)
         conn = _LabConnection(server, user=config.user or bind_dn, password=password,
                               client_strategy=ldap3.MOCK_SYNC, raise_exceptions=True)
-        conn.root_dse = {"defaultNamingContext": self.base_dn, "configurationNamingContext": self.configuration_dn}
+        now = datetime.now(UTC) + timedelta(seconds=self.clock_offset_seconds)
+        conn.root_dse = {"defaultNamingContext": self.base_dn, "configurationNamingContext": self.configuration_dn,
+                         "currentTime": now.strftime("%Y%m%d%H%M%S.0Z")}  # GeneralizedTime, as AD writes it
         conn.strategy.add_entry(bind_dn, {"objectClass": ["top", "person", "user"], "sAMAccountName": "svc-preflight",
                                           "userPassword": self.password})
         conn.strategy.add_entry(self.base_dn, {"objectClass": ["top", "domain"], "objectSid": sid_bytes(self.domain_sid)})

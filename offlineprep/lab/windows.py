@@ -19,8 +19,10 @@ say NotConfigured where nothing was set, and the network is DomainAuthenticated.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from functools import cache
 from pathlib import Path
@@ -185,6 +187,86 @@ class SimDfsNode:
     targets: list[str] = field(default_factory=list)  # \\server\share of a link
 
 
+SERVER_AUTH = "1.3.6.1.5.5.7.3.1"  # Enhanced Key Usage: Server Authentication
+CLIENT_AUTH = "1.3.6.1.5.5.7.3.2"  # Client Authentication
+
+# collect.ps1's probes section: names are waited for up to 2 s, connections until 4 s in all
+DNS_WAIT_SECONDS = 2.0
+PROBE_WAIT_SECONDS = 4.0
+
+
+def _days(n: int) -> datetime:
+    return datetime.now(UTC) + timedelta(days=n)
+
+
+@dataclass
+class SimCertificate:
+    """A certificate of LocalMachine\\My. `chain_status` holds the X509ChainStatusFlags names X509Chain.Build
+    reports (empty: it builds to a trusted root), e.g. ["UntrustedRoot"], ["PartialChain"]."""
+
+    subject: str  # CN=hv01.contoso.com
+    dns_names: list[str] = field(default_factory=list)  # the provider's DnsNameList (subject alternative names)
+    ekus: list[str] = field(default_factory=lambda: [SERVER_AUTH, CLIENT_AUTH])
+    not_before: datetime = field(default_factory=lambda: _days(-30))
+    not_after: datetime = field(default_factory=lambda: _days(335))
+    has_private_key: bool = True
+    chain_status: list[str] = field(default_factory=list)
+
+    @property
+    def thumbprint(self) -> str:
+        return hashlib.sha1(f"{self.subject}|{self.not_after.isoformat()}".encode()).hexdigest().upper()
+
+
+@dataclass
+class SimAuthorization:
+    """One Replica server authorization entry (New-VMReplicationAuthorizationEntry)."""
+
+    allowed_primary_server: str  # an FQDN, or *.domain
+    storage_location: str
+    trust_group: str = "DEFAULT"
+
+
+@dataclass
+class SimLookup:
+    """How one host's DNS client answers a name: addresses, no such name (None), or no answer in time."""
+
+    addresses: list[str] | None = None
+    no_answer: bool = False
+    seconds: float = 0.004
+
+
+class LabNetwork:
+    """The lab's DNS and what answers on TCP 445: every simulated host's names (the name it is reached
+    by, its computer name, its short name) resolve to its own addresses, and its port 445 answers as
+    `SimulatedHost.smb_port` says; an address of no simulated host answers nothing (filtered)."""
+
+    def __init__(self, hosts: dict[str, SimulatedHost]) -> None:
+        self.records: dict[str, list[str]] = {}
+        self.machines: dict[str, SimulatedHost] = {}
+        for name, sim in hosts.items():
+            addresses = sim.own_addresses()
+            for key in {name.casefold().rstrip("."), sim.computer_name.casefold(), sim.short_name.casefold()}:
+                self.records.setdefault(key, addresses)
+            for address in addresses:
+                self.machines.setdefault(address, sim)
+
+    def lookup(self, name: str) -> SimLookup:
+        text = name.strip().rstrip(".")
+        try:
+            return SimLookup([ipaddress.ip_address(text.strip("[]")).compressed])  # an address resolves to itself
+        except ValueError:
+            pass
+        found = self.records.get(text.casefold())
+        return SimLookup(list(found) if found else None)
+
+    def connect(self, address: str) -> tuple[str, float]:
+        """What a TCP connect to address:445 meets (open, refused, filtered) and how soon it answers."""
+        sim = self.machines.get(address)
+        if sim is None:
+            return "filtered", 0.0
+        return sim.smb_port, sim.connect_seconds
+
+
 def default_groups(admins: list[str] | None = None, domain_sid: str = DEFAULT_DOMAIN_SID,
                    machine_sid: str = "S-1-5-21-9999-8888-7777") -> list[SimGroup]:
     """A member server's local groups as Windows makes them when the computer joins the domain."""
@@ -230,6 +312,41 @@ class SimulatedHost:
     networks: list[SimNetwork] = field(default_factory=lambda: [SimNetwork()])
     dfs_nodes: list[SimDfsNode] = field(default_factory=list)
     link_local: bool = True  # adapters also report fe80:: and 169.254.x.x addresses, as Windows does
+    domain_role: int | None = None  # Win32_ComputerSystem.DomainRole; None: 3 (member server), 2 without a domain
+    vmms_status: str | None = None  # None: Running with the Hyper-V role, no service without it
+    clock_offset_seconds: float = 0.0  # the host's clock against the real one
+    time_source_type: str = "NT5DS"  # W32Time\Parameters Type
+    dns: dict[str, SimLookup] = field(default_factory=dict)  # this host's DNS client, where it differs from the lab's
+    smb_port: str = "open"  # what a TCP connect to this machine's port 445 meets: open | refused | filtered
+    connect_seconds: float = 0.002
+    certificates: list[SimCertificate] = field(default_factory=list)
+    replica_authorizations: list[SimAuthorization] = field(default_factory=list)
+    directories: list[str] = field(default_factory=list)  # folders that exist besides `folders` (storage locations)
+    strict_name_checking_disabled: int | None = None  # LanmanServer\Parameters DisableStrictNameChecking
+    optional_names: list[str] = field(default_factory=list)  # ... OptionalNames
+    alternate_names: list[str] = field(default_factory=list)  # Dnscache\Parameters AlternateComputerNames
+
+    def __post_init__(self) -> None:
+        if not self.ip_addresses:  # every lab machine has an address of its own, stable for its name
+            digest = hashlib.sha256(self.computer_name.casefold().encode()).digest()
+            self.ip_addresses = [f"10.{digest[0]}.{digest[1]}.{digest[2] % 253 + 1}"]
+
+    def own_addresses(self) -> list[str]:
+        """The addresses the lab's DNS holds for this machine: its own, not link-local ones."""
+        out = []
+        for text in self.ip_addresses:
+            try:
+                address = ipaddress.ip_address(text)
+            except ValueError:
+                continue
+            if not (address.is_link_local or address.is_loopback):
+                out.append(address.compressed)
+        return out
+
+    def exists(self, path: str) -> bool:
+        folded = path.rstrip("\\").casefold()
+        return any(p.rstrip("\\").casefold() == folded for p in [*self.directories, *(f.path for f in self.folders
+                                                                                     if f.is_directory)])
 
     # ------------------------------------------------------------------ the objects Windows would return
 
@@ -242,8 +359,9 @@ class SimulatedHost:
         return self.computer_name.split(".", 1)[1] if "." in self.computer_name else None
 
     def computer_system(self) -> WinObject:
+        role = self.domain_role if self.domain_role is not None else (3 if self.domain else 2)
         return WinObject("Win32_ComputerSystem", DNSHostName=self.short_name, Domain=self.domain or "WORKGROUP",
-                         PartOfDomain=self.domain is not None)
+                         PartOfDomain=self.domain is not None, DomainRole=role)
 
     def operating_system(self) -> WinObject:
         return WinObject("Win32_OperatingSystem", Caption=self.os_caption, Version=self.os_version,
@@ -327,7 +445,27 @@ class SimulatedHost:
         return WinObject("VMReplicationServer", ReplicationEnabled=settings.get("enabled"),
                          KerberosAuthenticationPort=settings.get("kerberos_port"),
                          CertificateAuthenticationPort=settings.get("certificate_port"),
-                         AllowedAuthenticationType=settings.get("allowed_authentication", "Kerberos"))
+                         AllowedAuthenticationType=settings.get("allowed_authentication", "Kerberos"),
+                         ReplicationAllowedFromAnyServer=settings.get("allowed_from_any_server", False),
+                         DefaultStorageLocation=settings.get("default_storage_location"),
+                         CertificateThumbprint=settings.get("certificate_thumbprint"))
+
+    def authorization_entries(self) -> list[WinObject]:
+        return [WinObject("VMReplicationAuthorizationEntry", AllowedPrimaryServer=a.allowed_primary_server,
+                          ReplicaStorageLocation=a.storage_location, TrustGroup=a.trust_group)
+                for a in self.replica_authorizations]
+
+    def certificate_objects(self) -> list[WinObject]:
+        return [WinObject("X509Certificate2", Thumbprint=c.thumbprint, Subject=c.subject, NotBefore=c.not_before,
+                          NotAfter=c.not_after, HasPrivateKey=c.has_private_key,
+                          DnsNameList=[WinObject("DnsNameRepresentation", Unicode=n, Punycode=n) for n in c.dns_names],
+                          EnhancedKeyUsageList=[WinObject("EnhancedKeyUsageRepresentation", ObjectId=o)
+                                                for o in c.ekus])
+                for c in self.certificates]
+
+    def chain_status(self, thumbprint: str) -> list[WinObject]:
+        cert = next(c for c in self.certificates if c.thumbprint == thumbprint)
+        return [WinObject("X509ChainStatus", Status=s, StatusInformation=s) for s in cert.chain_status]
 
     def firewall_objects(self) -> tuple[list[WinObject], list[WinObject], list[WinObject]]:
         rules, ports, addresses = [], [], []
@@ -343,32 +481,60 @@ class SimulatedHost:
 
     # ------------------------------------------------------------------ what collect.ps1 does with them
 
-    def answer(self, request: dict[str, Any]) -> dict[str, Any]:
+    def answer(self, request: dict[str, Any], network: LabNetwork | None = None) -> dict[str, Any]:
+        """`network`: the lab's DNS and port 445 (the endpoint's, shared by every host); by default a lab of
+        this host alone."""
         out: dict[str, Any] = {"schema": "offlineprep/host/v1", "errors": {}}
+        now = datetime.now(UTC) + timedelta(seconds=self.clock_offset_seconds)
+        w32time = WinObject("W32TimeParameters", Type=self.time_source_type)
+        out["clock"] = {"utc": now.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z", "time_source_type": str(w32time.Type)}
         cs = self.computer_system()
         out["computer_name"] = cs.DNSHostName
         if cs.PartOfDomain and cs.Domain:
             out["computer_name"] = f"{cs.DNSHostName}.{cs.Domain}"
             out["domain"] = cs.Domain
+        out["domain_role"] = int(cs.DomainRole)
         os = self.operating_system()
         out["os"] = {"caption": os.Caption, "version": os.Version, "build": os.BuildNumber}
         feature = WinObject("WindowsFeature", Name="Hyper-V", InstallState="Installed" if self.hyperv_installed
                             else "Available")
-        svc = WinObject("ServiceController", Name="vmms", Status="Running") if self.hyperv_installed else None
+        status = self.vmms_status or ("Running" if self.hyperv_installed else None)
+        svc = WinObject("ServiceController", Name="vmms", Status=status) if status else None
         out["hyperv"] = {"installed": feature.InstallState == "Installed", "vmms": svc.Status if svc else None}
         out["ip_addresses"] = [str(a) for nic in self.adapters() for a in nic.IPAddress if a]
         paths = request.get("paths") or []
         if paths:
+            lanman = WinObject("LanmanServerParameters", DisableStrictNameChecking=self.strict_name_checking_disabled,
+                               OptionalNames=self.optional_names or None)
+            dnscache = WinObject("DnsCacheParameters", AlternateComputerNames=self.alternate_names or None)
+            out["server_names"] = {
+                "disable_strict_name_checking": int(lanman.DisableStrictNameChecking)
+                if lanman.DisableStrictNameChecking is not None else None,
+                "optional_names": [str(n) for n in lanman.OptionalNames or [] if n],
+                "alternate_names": [str(n) for n in dnscache.AlternateComputerNames or [] if n]}
             out["local_groups"] = [self._group(g) for g in self.groups]
             state: dict[str, Any] = {}
             out["paths"] = [self._path(p, out.get("domain") or "", state) for p in paths]
         if request.get("hyperv"):
             out["vms"] = [self._vm(v) for v in self.vms]
             rs = self.replication_server()
+            default = str(rs.DefaultStorageLocation or "")
             out["replication_server"] = {"enabled": bool(rs.ReplicationEnabled),
                                          "kerberos_port": rs.KerberosAuthenticationPort,
                                          "certificate_port": rs.CertificateAuthenticationPort,
-                                         "allowed_authentication": str(rs.AllowedAuthenticationType)}
+                                         "allowed_authentication": str(rs.AllowedAuthenticationType),
+                                         "allowed_from_any_server": bool(rs.ReplicationAllowedFromAnyServer),
+                                         "default_storage_location": default,
+                                         "default_storage_exists": bool(default and self.exists(default)),
+                                         "certificate_thumbprint": str(rs.CertificateThumbprint or ""),
+                                         "authorization_entries": [
+                                             {"allowed_primary_server": str(a.AllowedPrimaryServer),
+                                              "storage_location": str(a.ReplicaStorageLocation),
+                                              "trust_group": str(a.TrustGroup),
+                                              "storage_exists": bool(a.ReplicaStorageLocation
+                                                                     and self.exists(str(a.ReplicaStorageLocation)))}
+                                             for a in self.authorization_entries()]}
+            out["certificates"] = [self._certificate(c) for c in self.certificate_objects()]
             rules, port_filters, address_filters = self.firewall_objects()
             ports = {pf.InstanceID: pf for pf in port_filters}
             scopes = {af.InstanceID: af for af in address_filters}
@@ -394,7 +560,60 @@ class SimulatedHost:
             for n in self.networks:
                 net = WinObject("NetConnectionProfile", InterfaceAlias=n.interface, NetworkCategory=n.category)
                 out["network_profiles"].append({"interface": net.InterfaceAlias, "category": net.NetworkCategory})
+        probes = request.get("probes") or []
+        if probes:
+            out["probes"] = self._probes([str(n) for n in probes], network or LabNetwork({self.computer_name: self}))
         return out
+
+    def _certificate(self, cert: WinObject) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        ekus = [str(e.ObjectId) for e in cert.EnhancedKeyUsageList if e]
+        not_before, not_after = cert.NotBefore.astimezone(UTC), cert.NotAfter.astimezone(UTC)
+        entry: dict[str, Any] = {"thumbprint": str(cert.Thumbprint), "subject": str(cert.Subject),
+                                 "dns_names": [str(d.Unicode) for d in cert.DnsNameList if d], "ekus": ekus,
+                                 "not_before": not_before.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z",
+                                 "not_after": not_after.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z",
+                                 "has_private_key": bool(cert.HasPrivateKey), "chain_ok": None, "chain_status": []}
+        if cert.HasPrivateKey and SERVER_AUTH in ekus and CLIENT_AUTH in ekus and not_before <= now <= not_after:
+            statuses = self.chain_status(str(cert.Thumbprint))  # X509Chain.Build: false with any status
+            entry["chain_ok"] = not statuses
+            entry["chain_status"] = [str(s.Status) for s in statuses]
+        return entry
+
+    def _probes(self, names: list[str], network: LabNetwork) -> dict[str, Any]:
+        """What the probes section prints, and how long it takes there (`seconds`): the names are looked up
+        at once and waited for in turn up to DNS_WAIT_SECONDS, the connections to each address found are
+        started as their name comes back and waited for in turn until PROBE_WAIT_SECONDS, all on one clock.
+        A filtered port never answers (Windows gives up on a SYN after some 21 s), a name whose DNS server
+        is silent never comes back."""
+        clock = 0.0
+        entries: list[dict[str, Any]] = []
+        attempts: list[tuple[dict[str, Any], str, str, float]] = []  # entry, address, state, done at
+        for name in names:
+            lookup = self.dns.get(name.casefold().rstrip(".")) or network.lookup(name)
+            entry: dict[str, Any] = {"name": name, "addresses": [], "error": None, "timed_out": False,
+                                     "connections": []}
+            done = float("inf") if lookup.no_answer else lookup.seconds
+            clock = max(clock, min(done, DNS_WAIT_SECONDS))
+            if done > clock:
+                entry["timed_out"] = True
+            elif lookup.addresses is None:
+                entry["error"] = "No such host is known"  # SocketException HostNotFound
+            else:
+                for address in lookup.addresses[:4]:
+                    entry["addresses"].append(address)
+                    state, seconds = network.connect(address)
+                    attempts.append((entry, address, state, float("inf") if state == "filtered" else clock + seconds))
+            entries.append(entry)
+        for entry, address, state, done in attempts:
+            clock = max(clock, min(done, PROBE_WAIT_SECONDS))
+            if done > clock:
+                entry["connections"].append({"address": address, "state": "timeout", "error": None})
+            elif state == "refused":
+                entry["connections"].append({"address": address, "state": "refused", "error": "ConnectionRefused"})
+            else:
+                entry["connections"].append({"address": address, "state": "open", "error": None})
+        return {"seconds": round(clock, 3), "names": entries}
 
     def _group(self, group: SimGroup) -> dict[str, Any]:
         win32 = WinObject("Win32_Group", SID=group.sid, Name=group.name, LocalAccount=True)

@@ -5,7 +5,9 @@ as pywinrm uses it (Create shell, Command, Send stdin, Receive, Signal, Delete; 
 response carrying RelatesTo = the request's MessageID), serves many hosts on one port (the host is
 the last part of the URL path: /wsman/<host>), counts commands per host, records the request each
 host received (so injection tests can see values arrive as data), checks that the script is our
-collection script byte for byte, and misbehaves on demand (`Fault`). A request to the plain
+collection script byte for byte, and misbehaves on demand (`Fault`). The hosts share one lab
+network (`LabNetwork`: the DNS names and TCP 445 their probes meet), and a command takes as long as
+its probes would on the host (`model_time`). A request to the plain
 `/wsman` path is routed by its Host header, so the CLI can reach simulated hosts by name when
 those names resolve to loopback.
 
@@ -43,7 +45,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
-from offlineprep.lab.windows import Fault, SimulatedHost
+from offlineprep.lab.windows import Fault, LabNetwork, SimulatedHost
 
 NS = {
     "s": "http://www.w3.org/2003/05/soap-envelope",
@@ -78,13 +80,14 @@ class WinRMEndpoint:
 
     def __init__(self, hosts: dict[str, SimulatedHost], username: str = "lab\\preflight",
                  password: str = "lab-password", latency: float = 0.0, slow_seconds: float = 30.0,
-                 receive_chunk_bytes: int = 0) -> None:
+                 receive_chunk_bytes: int = 0, model_time: bool = True) -> None:
         self.hosts = {k.casefold(): v for k, v in hosts.items()}
         self.username = username
         self.password = password
         self.latency = latency
         self.slow_seconds = slow_seconds
         self.receive_chunk_bytes = max(0, receive_chunk_bytes)  # 0: as much as the envelope allows
+        self.model_time = model_time  # take as long as the script would on the host (its probes)
         self.commands: Counter[str] = Counter()
         self.receives: Counter[str] = Counter()  # Receive responses that carried output, per host
         self.console_mode_commands = 0
@@ -172,7 +175,13 @@ class WinRMEndpoint:
             return b"", _clixml("the request argument is not base64 JSON"), 1
         with self._lock:
             self.requests.setdefault(cmd.host.casefold(), []).append(request)
-        document = json.dumps(sim.answer(request)).encode("utf-8")
+        answer = sim.answer(request, LabNetwork(self.hosts))
+        probes = answer.get("probes") or {}
+        if self.model_time and probes.get("seconds"):
+            # the script's own run time on the host: its probes wait for DNS and TCP 445 (the timing model
+            # of SimulatedHost._probes, bounded by the script's waits); the rest of it takes no time here
+            time.sleep(float(probes["seconds"]))
+        document = json.dumps(answer).encode("utf-8")
         fault = sim.fault
         if fault is Fault.TRUNCATED:
             return document[: len(document) // 2], b"", 0

@@ -19,6 +19,16 @@ function Try-Section([string]$name, [scriptblock]$block) {
     try { $null = & $block } catch { $out.errors[$name] = $_.Exception.Message }
 }
 
+Try-Section 'clock' {
+    # The host's own UTC clock, read first: host.clock-skew compares it with the domain controller's (rootDSE
+    # currentTime), and the collector notes its own clock around this command. W32Time's Type (NT5DS: the domain
+    # hierarchy, NTP, NoSync, AllSync: "Windows Time service tools and settings") is what a fix would change.
+    # types: $w32time W32TimeParameters
+    $out.clock = [ordered]@{ utc = [DateTime]::UtcNow.ToString('o'); time_source_type = $null }
+    $w32time = Get-ItemProperty -LiteralPath 'HKLM:\SYSTEM\CurrentControlSet\Services\W32Time\Parameters' -ErrorAction SilentlyContinue
+    if ($w32time) { $out.clock.time_source_type = [string]$w32time.Type }
+}
+
 Try-Section 'identity' {
     # types: $cs Win32_ComputerSystem; $os Win32_OperatingSystem
     $cs = Get-CimInstance Win32_ComputerSystem
@@ -27,6 +37,8 @@ Try-Section 'identity' {
         $out.computer_name = [string]$cs.DNSHostName + '.' + [string]$cs.Domain
         $out.domain = [string]$cs.Domain
     }
+    # DomainRole 4 and 5 are domain controllers (backup, primary), 3 a member server (Win32_ComputerSystem)
+    $out.domain_role = [int]$cs.DomainRole
     $os = Get-CimInstance Win32_OperatingSystem
     $out.os = [ordered]@{ caption = [string]$os.Caption; version = [string]$os.Version; build = [string]$os.BuildNumber }
 }
@@ -56,6 +68,24 @@ Try-Section 'ip_addresses' {
 }
 
 if (@($request.paths).Count -gt 0) {
+    Try-Section 'server_names' {
+        # The names the SMB server answers to besides its own: DisableStrictNameChecking (1: any name, Microsoft KB
+        # 3181029 "SMB file server share access is unsuccessful through DNS CNAME alias") and OptionalNames under
+        # LanmanServer\Parameters; the alternate computer names netdom computername /add records (DnsCache\Parameters
+        # AlternateComputerNames). Values that are not set read as $null.
+        # types: $lanman LanmanServerParameters; $dnscache DnsCacheParameters; $names Answer
+        $lanman = Get-ItemProperty -LiteralPath 'HKLM:\SYSTEM\CurrentControlSet\Services\LanmanServer\Parameters' -ErrorAction SilentlyContinue
+        $dnscache = Get-ItemProperty -LiteralPath 'HKLM:\SYSTEM\CurrentControlSet\Services\Dnscache\Parameters' -ErrorAction SilentlyContinue
+        $names = [ordered]@{ disable_strict_name_checking = $null; optional_names = @(); alternate_names = @() }
+        if ($lanman) {
+            if ($null -ne $lanman.DisableStrictNameChecking) { $names.disable_strict_name_checking = [int]$lanman.DisableStrictNameChecking }
+            foreach ($optional in @($lanman.OptionalNames)) { if ($optional) { $names.optional_names += [string]$optional } }
+        }
+        if ($dnscache) {
+            foreach ($alternate in @($dnscache.AlternateComputerNames)) { if ($alternate) { $names.alternate_names += [string]$alternate } }
+        }
+        $out.server_names = $names
+    }
     Try-Section 'local_groups' {
         # ADSI (WinNT provider) reads member SIDs where Get-LocalGroupMember fails on an orphaned or unresolvable
         # SID (PowerShell issue #2996). Each group and each member is read on its own: one unreadable member costs
@@ -241,11 +271,60 @@ if ($request.hyperv) {
     Try-Section 'replication_server' {
         # KerberosAuthenticationPort / CertificateAuthenticationPort are the object's properties; KerbAuthPort and
         # CertAuthPort are only parameter aliases of Set-VMReplicationServer and column headings of its table view
-        # types: $rs VMReplicationServer
+        # The authorization entries say which primary servers (an FQDN, or *.domain) the Replica server accepts and where
+        # their replicas go (Get-VMReplicationAuthorizationEntry); each storage location is tested here, on the host.
+        # types: $rs VMReplicationServer; $auth VMReplicationAuthorizationEntry
         $rs = Get-VMReplicationServer
+        $entries = $null
+        try {
+            $entries = @()
+            foreach ($auth in @(Get-VMReplicationAuthorizationEntry)) {
+                $location = [string]$auth.ReplicaStorageLocation
+                $entries += , ([ordered]@{ allowed_primary_server = [string]$auth.AllowedPrimaryServer
+                        storage_location = $location; trust_group = [string]$auth.TrustGroup
+                        storage_exists = [bool]($location -and (Test-Path -LiteralPath $location -PathType Container)) })
+            }
+        } catch { $out.errors['authorization_entries'] = $_.Exception.Message; $entries = $null }
+        $default = [string]$rs.DefaultStorageLocation
         $out.replication_server = [ordered]@{ enabled = [bool]$rs.ReplicationEnabled
             kerberos_port = $rs.KerberosAuthenticationPort; certificate_port = $rs.CertificateAuthenticationPort
-            allowed_authentication = [string]$rs.AllowedAuthenticationType }
+            allowed_authentication = [string]$rs.AllowedAuthenticationType
+            allowed_from_any_server = [bool]$rs.ReplicationAllowedFromAnyServer; default_storage_location = $default
+            default_storage_exists = [bool]($default -and (Test-Path -LiteralPath $default -PathType Container))
+            certificate_thumbprint = [string]$rs.CertificateThumbprint; authorization_entries = $entries }
+    }
+    Try-Section 'certificates' {
+        # LocalMachine\My through the certificate provider, which adds DnsNameList and EnhancedKeyUsageList (object
+        # identifiers, not localised names). Hyper-V Replica's certificate needs a private key, Client and Server
+        # Authentication, its validity, the host's FQDN in the subject or the DNS names, and a chain to a trusted root
+        # (Set-VMReplicationServer -CertificateThumbprint). The chain (X509Chain, revocation not checked, URL retrieval
+        # bounded to 1 s) is built only for a certificate that meets the rest, so the section stays short.
+        # types: $cert X509Certificate2; $dns DnsNameRepresentation; $eku EnhancedKeyUsageRepresentation; $chain X509Chain
+        # types: $status X509ChainStatus; $certEntry Answer; $notBefore DateTime; $notAfter DateTime
+        $certs = @()
+        $now = [DateTime]::UtcNow
+        foreach ($cert in @(Get-ChildItem -LiteralPath 'Cert:\LocalMachine\My')) {
+            $dnsNames = @()
+            foreach ($dns in @($cert.DnsNameList)) { if ($dns) { $dnsNames += [string]$dns.Unicode } }
+            $ekus = @()
+            foreach ($eku in @($cert.EnhancedKeyUsageList)) { if ($eku) { $ekus += [string]$eku.ObjectId } }
+            $notBefore = $cert.NotBefore.ToUniversalTime()
+            $notAfter = $cert.NotAfter.ToUniversalTime()
+            $certEntry = [ordered]@{ thumbprint = [string]$cert.Thumbprint; subject = [string]$cert.Subject
+                dns_names = $dnsNames; ekus = $ekus; not_before = $notBefore.ToString('o'); not_after = $notAfter.ToString('o')
+                has_private_key = [bool]$cert.HasPrivateKey; chain_ok = $null; chain_status = @() }
+            if ($cert.HasPrivateKey -and $ekus -contains '1.3.6.1.5.5.7.3.1' -and $ekus -contains '1.3.6.1.5.5.7.3.2' -and
+                $notBefore -le $now -and $notAfter -ge $now) {
+                $chain = New-Object Security.Cryptography.X509Certificates.X509Chain
+                $chain.ChainPolicy.RevocationMode = 'NoCheck'
+                $chain.ChainPolicy.UrlRetrievalTimeout = [TimeSpan]::FromSeconds(1)
+                $certEntry.chain_ok = [bool]$chain.Build($cert)
+                foreach ($status in @($chain.ChainStatus)) { $certEntry.chain_status += [string]$status.Status }
+                $chain.Reset()
+            }
+            $certs += , $certEntry
+        }
+        $out.certificates = $certs
     }
     Try-Section 'firewall_rules' {
         # ActiveStore: the rules in force (local and Group Policy), not only the local PersistentStore. The port and
@@ -294,6 +373,63 @@ if ($request.hyperv) {
             $networks += , ([ordered]@{ interface = [string]$net.InterfaceAlias; category = [string]$net.NetworkCategory })
         }
         $out.network_profiles = $networks
+    }
+}
+if (@($request.probes).Count -gt 0) {
+    Try-Section 'probes' {
+        # From this host itself, as its SMB client will go: each path computer's name through the host's own DNS
+        # client, then TCP 445 to each address found (four at most). Everything is started at once and waited for
+        # against one clock: the names for up to 2 s, the connections until 4 s in all, so a host where every probe
+        # times out still answers in about 4 s. Dns.GetHostAddressesAsync and TcpClient.ConnectAsync (.NET 4.5); not
+        # Test-NetConnection, which pings first and waits for each step in turn.
+        # types: $watch Stopwatch; $lookup Answer; $probe Answer; $attempt Answer; $task Task; $fault SocketException
+        # types: $ip IPAddress; $client TcpClient
+        $watch = [Diagnostics.Stopwatch]::StartNew()
+        $lookups = @()
+        foreach ($name in @($request.probes)) {
+            $lookup = [ordered]@{ name = [string]$name; task = $null; error = $null }
+            try { $lookup.task = [Net.Dns]::GetHostAddressesAsync([string]$name) } catch { $lookup.error = $_.Exception.Message }
+            $lookups += , $lookup
+        }
+        $probes = @()
+        $attempts = @()
+        foreach ($lookup in $lookups) {
+            $probe = [ordered]@{ name = $lookup.name; addresses = @(); error = $lookup.error; timed_out = $false; connections = @() }
+            $task = $lookup.task
+            if ($task) {
+                try { $null = $task.Wait([Math]::Max(0, 2000 - [int]$watch.ElapsedMilliseconds)) } catch { $null = $_ }
+                if ([string]$task.Status -eq 'RanToCompletion') {
+                    foreach ($ip in @(@($task.Result) | Select-Object -First 4)) {
+                        $probe.addresses += [string]$ip
+                        $client = New-Object Net.Sockets.TcpClient($ip.AddressFamily)
+                        $attempts += , ([ordered]@{ probe = $probe; address = [string]$ip; client = $client
+                                task = $client.ConnectAsync($ip, 445) })
+                    }
+                } elseif ([string]$task.Status -eq 'Faulted') {
+                    $fault = $task.Exception.InnerException
+                    $probe.error = [string]$fault.Message
+                } else { $probe.timed_out = $true }
+            }
+            $probes += , $probe
+        }
+        foreach ($attempt in $attempts) {
+            $task = $attempt.task
+            try { $null = $task.Wait([Math]::Max(0, 4000 - [int]$watch.ElapsedMilliseconds)) } catch { $null = $_ }
+            $state = 'timeout'
+            $code = $null
+            if ([string]$task.Status -eq 'RanToCompletion') { $state = 'open' }
+            elseif ([string]$task.Status -eq 'Faulted') {
+                $fault = $task.Exception.InnerException
+                $code = [string]$fault.SocketErrorCode
+                if ($code -eq 'ConnectionRefused') { $state = 'refused' }
+                elseif ($code -eq 'TimedOut') { $state = 'timeout' }
+                else { $state = 'error' }
+            }
+            $attempt.probe.connections += , ([ordered]@{ address = $attempt.address; state = $state; error = $code })
+            $client = $attempt.client
+            $client.Close()
+        }
+        $out.probes = [ordered]@{ seconds = [Math]::Round($watch.Elapsed.TotalSeconds, 3); names = $probes }
     }
 }
 # UTF-8 bytes straight to stdout: independent of the console code page, and no BOM
