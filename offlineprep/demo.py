@@ -7,7 +7,10 @@ and the mistakes that make offline initial replication fail in real life:
 - the export share on FS01 does not grant the VMM service account anything;
 - the Run As account can only read the import folder, and the import volume is short of space;
 - the import share sits on FS11, which also runs Hyper-V;
-- the policy's app-consistent snapshot frequency is out of range.
+- the policy's app-consistent snapshot frequency is out of range;
+- HV02's clock runs 7 minutes ahead of the domain controller's (Kerberos allows 5);
+- HV01's DNS still holds the address of the retired file server for fs01.lab.test;
+- the Virtual Machine Management service (vmms) on HV11 is stopped.
 The real collectors run: ldap3 against an in-process directory (ldap3's mock strategy with the AD
 schema) and pywinrm against simulated Windows hosts on a loopback WS-Management endpoint.
 """
@@ -20,7 +23,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from offlineprep.lab.directory import LabDirectory
-from offlineprep.lab.windows import SimFolder, SimGroup, SimRule, SimShare, SimulatedHost, SimVM, default_groups
+from offlineprep.lab.windows import (
+    SimFolder,
+    SimGroup,
+    SimLookup,
+    SimRule,
+    SimShare,
+    SimulatedHost,
+    SimVM,
+    default_groups,
+)
 from offlineprep.lab.winrm_endpoint import WinRMEndpoint
 from offlineprep.pipeline import Collectors
 from offlineprep.site import Site
@@ -87,15 +99,14 @@ def build_hosts(sids: dict[str, str]) -> dict[str, SimulatedHost]:
                          f"O:SYG:SYD:(A;;FA;;;{sids['svc-vmm']})(A;;0x1301bf;;;{sids['svc-runas']})(A;;FA;;;BA)")],
         folders=[SimFolder("F:\\ASRImport", ntfs_import, free_bytes=250 * GIB, total_bytes=2048 * GIB)],
     )
-    return {
-        "hv01.lab.test": hyperv("HV01", "10.10.0.11", [SimVM("SQL01", 180 * GIB), SimVM("APP01", 60 * GIB)],
-                                replica_rules),
-        "hv02.lab.test": hyperv("HV02", "10.10.0.12", [SimVM("WEB01", 40 * GIB), SimVM("WEB02", 40 * GIB)],
-                                replica_rules),
-        "hv11.lab.test": hyperv("HV11", "10.20.0.11", [], [*replica_rules, SimRule("ASR-Replica-8084", ["8084"])]),
-        "fs01.lab.test": fs01,
-        "fs11.lab.test": fs11,
-    }
+    hv01 = hyperv("HV01", "10.10.0.11", [SimVM("SQL01", 180 * GIB), SimVM("APP01", 60 * GIB)], replica_rules)
+    hv01.dns = {"fs01.lab.test": SimLookup(["10.10.0.20"])}  # a stale record: the retired file server's address
+    hv02 = hyperv("HV02", "10.10.0.12", [SimVM("WEB01", 40 * GIB), SimVM("WEB02", 40 * GIB)], replica_rules)
+    hv02.clock_offset_seconds = 7 * 60
+    hv11 = hyperv("HV11", "10.20.0.11", [], [*replica_rules, SimRule("ASR-Replica-8084", ["8084"])])
+    hv11.vmms_status = "Stopped"
+    return {"hv01.lab.test": hv01, "hv02.lab.test": hv02, "hv11.lab.test": hv11, "fs01.lab.test": fs01,
+            "fs11.lab.test": fs11}
 
 
 def demo_site(directory: LabDirectory) -> Site:

@@ -240,3 +240,44 @@ def winrm_listener(machine: str, computer_name: str, scheme: str, port: int, *, 
 
 def manual(text: str, owner: t.Owner | None = None) -> t.ManualStep:
     return t.ManualStep(owner=owner, text=text)
+
+
+# --------------------------------------------------------------------------- the prerequisites the walkthrough leaves out
+
+
+def install_hyperv(host: str) -> t.InstallRole:
+    return t.InstallRole(owner=t.hyperv_host(host))
+
+
+def start_service(machine: str, service: str, *, before: str | None, hyperv: bool) -> t.StartService:
+    owner = t.hyperv_host(machine) if hyperv else t.file_server(machine)
+    return t.StartService(owner=owner, service=service, before=before)
+
+
+def sync_time(machine: str, *, before_type: str | None, hyperv: bool) -> t.SyncTime:
+    owner = t.hyperv_host(machine) if hyperv else t.file_server(machine)
+    return t.SyncTime(owner=owner, before_type=before_type)
+
+
+def replica_settings(host: str, before: dict[str, str | bool | None],
+                     after: dict[str, str | bool]) -> t.ReplicaServerSettings:
+    return t.ReplicaServerSettings(owner=t.hyperv_host(host), before=before, after=after)
+
+
+def authorize_primary(host: str, primary: str, storage: str, trust_group: str = "DEFAULT") -> t.ReplicaAuthorization:
+    return t.ReplicaAuthorization(owner=t.hyperv_host(host), allowed_primary_server=primary, storage_location=storage,
+                                  trust_group=trust_group)
+
+
+def accept_alias(server: str, alias: str, *, before: int | None) -> t.AcceptAnyServerName:
+    return t.AcceptAnyServerName(owner=t.file_server(server), alias=alias, before=before)
+
+
+SMB_RULE = "offlineprep-SMB-445"
+
+
+def open_smb_port(server: str, remote_address: Sequence[str] = ("Any",)) -> t.OpenFirewallPort:
+    """An inbound rule of our own for TCP 445 on the file server (the built-in "File and Printer
+    Sharing (SMB-In)" may be off by policy: a rule of ours is removed by the revert, theirs is left)."""
+    return t.OpenFirewallPort(owner=t.file_server(server), rule_name=SMB_RULE, display_name="offlineprep: SMB (TCP 445)",
+                              port=445, remote_address=list(remote_address))

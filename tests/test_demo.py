@@ -34,6 +34,12 @@ def test_demo_runs_every_check_with_the_real_collectors(tmp_path: Path) -> None:
     assert statuses[("path.runas-read-write", r"\\fs11.lab.test\ASRImport", "LAB\\svc-runas")] == "fail"
     assert statuses[("path.not-on-hyperv-host", r"\\fs11.lab.test\ASRImport", "")] == "fail"
     assert statuses[("policy.settings", "Gold-Offline", "")] == "fail"
+    # the prerequisites the walkthrough leaves out (issue 13)
+    assert statuses[("host.clock-skew", "hv02.lab.test", "")] == "fail"  # 7 minutes ahead
+    assert statuses[("host.path-reachable", "hv01.lab.test", "fs01.lab.test")] == "fail"  # stale DNS record
+    assert statuses[("host.hyperv-ready", "hv11.lab.test", "")] == "fail"  # vmms stopped
+    assert statuses[("host.path-reachable", "hv02.lab.test", "fs01.lab.test")] == "pass"
+    assert statuses[("replica.server", "hv11.lab.test", "")] == "skip"  # Site Recovery configures it
     assert "pass" in statuses.values() and "warn" in statuses.values()
     for check_id in checks:
         assert check_id in proc.stdout  # the terminal table shows every check

@@ -47,18 +47,18 @@ def test_a_partial_run_says_so_in_every_output(site_file: Path, healthy_facts: P
     proc = run("preflight", "--config", str(site_file), "--facts", str(healthy_facts), "--only", "policy.same-host-os",
                *args)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    banner = "READY (partial: 1 of 15 checks)"
+    banner = "READY (partial: 1 of 23 checks)"
     assert banner in proc.stdout  # terminal
-    assert "partial run: 1 of 15 checks evaluated" in proc.stdout
+    assert "partial run: 1 of 23 checks evaluated" in proc.stdout
     html_text = paths["html"].read_text()
     assert f"<title>offlineprep: {banner}</title>" in html_text and f'id="verdict-word">{banner}</p>' in html_text
     assert "A READY verdict covers only the checks that ran" in html_text
     assert f"**{banner}**" in paths["markdown"].read_text()
-    assert "**Partial run**: 1 of 15 checks evaluated" in paths["markdown"].read_text()
+    assert "**Partial run**: 1 of 23 checks evaluated" in paths["markdown"].read_text()
     props = {p.get("name"): p.get("value") for p in ET.parse(paths["junit"]).getroot().iter("property")}
-    assert props["verdict"] == banner and props["checks_run"] == "1" and props["checks_known"] == "15"
+    assert props["verdict"] == banner and props["checks_run"] == "1" and props["checks_known"] == "23"
     selection = json.loads(paths["json"].read_text())["selection"]
-    assert selection["checks_run"] == ["policy.same-host-os"] and len(selection["checks_known"]) == 15
+    assert selection["checks_run"] == ["policy.same-host-os"] and len(selection["checks_known"]) == 23
     assert selection["only"] == ["policy.same-host-os"] and selection["skip"] == []
 
 
@@ -203,7 +203,8 @@ def test_a_facts_file_without_a_host_or_directory_the_site_names_is_an_error_not
     proc = run("preflight", "--config", str(site_file), "--facts", str(facts), "--json", str(tmp_path / "r.json"))
     assert proc.returncode == 3, proc.stdout
     findings = json.loads((tmp_path / "r.json").read_text())["findings"]
-    hv11 = [f for f in findings if f["subject"] == "hv11.contoso.com" and not f["check"].startswith("ad.")]
+    # (replica.* skip under Site Recovery whatever the facts hold: they do not apply)
+    hv11 = [f for f in findings if f["subject"] == "hv11.contoso.com" and not f["check"].startswith(("ad.", "replica."))]
     assert any(f["check"] == "facts" for f in hv11)  # host.reachable only walks the hosts the facts hold
     assert all(f["status"] == "error" and "hv11.contoso.com is not in the facts file" in f["message"] for f in hv11)
     ad = [f for f in findings if f["check"].startswith("ad.")]
@@ -320,7 +321,7 @@ def test_the_readme_says_where_to_run_what_it_connects_to_and_how_to_set_up_kerb
     for needle in ("Linux admin machine or WSL", "**636**", "**389** with StartTLS", "**5986**", "**5985**",
                    "/etc/krb5.conf", "kinit svc-preflight@CONTOSO.COM", "KRB5_CLIENT_KTNAME",
                    "$env:OFFLINEPREP_LDAP_PASSWORD", "export OFFLINEPREP_LDAP_PASSWORD", "### Rights, up front",
-                   "### The fix script: its sections and who runs them", "partial: 1 of 15 checks"):
+                   "### The fix script: its sections and who runs them", "partial: 1 of 23 checks"):
         assert needle in text, needle
 
 

@@ -407,6 +407,173 @@ def _remove_listener(a: t.ConfigureWinRMListener) -> list[str]:
     return _on_the_machine(a, body, [f"Write-Warning {quote(_run_there(a, 'Undo this', why))}"])
 
 
+def _install_role(a: t.InstallRole) -> list[str]:
+    # Get-WindowsFeature / Install-WindowsFeature (ServerManager, Windows Server 2012 and later); the
+    # role needs a restart, which is left to the administrator (no -Restart)
+    return _remote(a.owner, "[string]$Feature", [
+        "if (-not (Get-WindowsFeature -Name $Feature).Installed) {",
+        "    Install-WindowsFeature -Name $Feature -IncludeManagementTools | Out-Null",
+        "    Write-Warning \"$Feature is installed on $env:COMPUTERNAME: restart it to finish (Restart-Computer)\"",
+        "}",
+    ], [a.feature])
+
+
+def _start_service(a: t.StartService) -> list[str]:
+    return _remote(a.owner, "[string]$Name", [
+        "if ((Get-Service -Name $Name).Status -ne 'Running') { Start-Service -Name $Name }",
+    ], [a.service])
+
+
+W32TIME_KEY = "HKLM:\\SYSTEM\\CurrentControlSet\\Services\\W32Time\\Parameters"
+
+
+def _w32time_type() -> str:
+    return f"$type = [string](Get-ItemProperty -LiteralPath '{W32TIME_KEY}' -Name 'Type').Type"
+
+
+def _sync_time(a: t.SyncTime) -> list[str]:
+    # w32tm /config /syncfromflags:DOMHIER /update takes the time from the domain hierarchy, /resync
+    # /rediscover asks for it now (Microsoft, "Windows Time service tools and settings")
+    return _remote(a.owner, "[string]$Flags", [
+        _w32time_type(),
+        f"if ($type -ne '{a.after_type}') {{",
+        "    w32tm /config /syncfromflags:$Flags /update | Out-Null",
+        "    if ($LASTEXITCODE -ne 0) { throw \"w32tm /config failed (exit code $LASTEXITCODE)\" }",
+        "}",
+        "w32tm /resync /rediscover | Out-Null",
+        "if ($LASTEXITCODE -ne 0) { Write-Warning \"w32tm /resync failed (exit code $LASTEXITCODE): see w32tm /query /status\" }",
+    ], [t.SYNC_FROM_FLAGS[a.after_type]])
+
+
+def _not_read(a: t.ActionBase, what: str, how: str) -> list[str]:
+    machine = a.owner.name if a.owner is not None and a.owner.name else "the machine"
+    return [f"Write-Warning {quote(f'{what} of {machine} before the fix was not read: review it by hand ({how})')}"]
+
+
+def _restore_time_source(a: t.SyncTime) -> list[str]:
+    if a.before_type == a.after_type:
+        return []  # the fix changed only the clock, which is not set back
+    if a.before_type not in t.SYNC_FROM_FLAGS:
+        return _not_read(a, "the time source", "w32tm /query /configuration")
+    return _remote(a.owner, "[string]$Flags", [
+        _w32time_type(),
+        f"if ($type -eq '{a.after_type}') {{",
+        "    w32tm /config /syncfromflags:$Flags /update | Out-Null",
+        "    if ($LASTEXITCODE -ne 0) { throw \"w32tm /config failed (exit code $LASTEXITCODE)\" }",
+        "}",
+    ], [t.SYNC_FROM_FLAGS[a.before_type]])
+
+
+# Set-VMReplicationServer's parameters, in the order one call needs them, and their type
+_REPLICA_SETTINGS = [("ReplicationEnabled", bool), ("AllowedAuthenticationType", str),
+                     ("ReplicationAllowedFromAnyServer", bool), ("DefaultStorageLocation", str),
+                     ("CertificateThumbprint", str)]
+
+
+def _replica_settings(owner: t.Owner | None, want: dict[str, str | bool | None],
+                      only_if: dict[str, str | bool | None] | None) -> list[str]:
+    """One Set-VMReplicationServer with each setting of `want` that differs on the host now; with
+    `only_if`, only when the host still holds those values (what the fix left, for the revert).
+    Values travel as strings ('' for none, 'True'/'False' for a boolean) and are turned back into
+    the parameter's type on the host."""
+    names = [n for n, _ in _REPLICA_SETTINGS if n in want]
+    params = ", ".join([f"[string]${n}" for n in names] + [f"[string]$Was{n}" for n in names if only_if is not None])
+    body = ["$rs = Get-VMReplicationServer", "$change = @{}"]
+    if only_if is not None:
+        body.append("$still = $true")
+    for name, kind in _REPLICA_SETTINGS:
+        if name not in want:
+            continue
+        if kind is bool:
+            value, current = f"[bool]::Parse(${name})", f"[bool]$rs.{name}"
+            was = f"([bool]::Parse($Was{name}) -eq {current})"
+        else:
+            value, current = f"${name}", f"[string]$rs.{name}"
+            was = f"($Was{name} -eq {current})"
+        if only_if is not None:
+            body.append(f"if (-not {was}) {{ $still = $false }}")
+        body.append(f"if ({value} -ne {current}) {{ $change['{name}'] = {value} }}")
+    condition = "$change.Count -gt 0" + (" -and $still" if only_if is not None else "")
+    body.append(f"if ({condition}) {{ Set-VMReplicationServer @change -Force }}")
+    if only_if is not None:
+        body.append("elseif (-not $still) { Write-Warning 'the Replica server settings changed since the fix: "
+                    "not put back' }")
+    args = [_setting_text(want.get(n)) for n in names]
+    if only_if is not None:
+        args += [_setting_text(only_if.get(n)) for n in names]
+    return _remote(owner, params, body, args)
+
+
+def _setting_text(value: str | bool | None) -> str:
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    return value or ""
+
+
+def _replica_server(a: t.ReplicaServerSettings) -> list[str]:
+    return _replica_settings(a.owner, dict(a.after), None)
+
+
+def _restore_replica_server(a: t.ReplicaServerSettings) -> list[str]:
+    """Each setting the fix wrote goes back as read; a storage location or certificate thumbprint
+    that was not set before stays (Set-VMReplicationServer sets them, it does not clear them, and
+    neither has an effect once the settings that use them are back)."""
+    kinds = dict(_REPLICA_SETTINGS)
+    before = {k: a.before.get(k) for k in a.after if kinds.get(k) is bool or a.before.get(k)}
+    if any(v is None for v in before.values()):
+        return _not_read(a, "the Replica server settings", "Get-VMReplicationServer")
+    if not before:
+        return []
+    return _replica_settings(a.owner, before, {k: a.after[k] for k in before})
+
+
+def _authorize_primary(a: t.ReplicaAuthorization, add: bool) -> list[str]:
+    if add:
+        return _remote(a.owner, "[string]$Server, [string]$Storage, [string]$Group", [
+            "if (-not (Get-VMReplicationAuthorizationEntry -AllowedPrimaryServer $Server -ErrorAction SilentlyContinue)) {",
+            "    New-VMReplicationAuthorizationEntry -AllowedPrimaryServer $Server -ReplicaStorageLocation $Storage "
+            "-TrustGroup $Group | Out-Null",
+            "}",
+        ], [a.allowed_primary_server, a.storage_location, a.trust_group])
+    return _remote(a.owner, "[string]$Server", [
+        "if (Get-VMReplicationAuthorizationEntry -AllowedPrimaryServer $Server -ErrorAction SilentlyContinue) {",
+        "    Remove-VMReplicationAuthorizationEntry -AllowedPrimaryServer $Server",
+        "}",
+    ], [a.allowed_primary_server])
+
+
+LANMAN_KEY = "HKLM:\\SYSTEM\\CurrentControlSet\\Services\\LanmanServer\\Parameters"
+_RESTART_LANMAN = ("the Server service reads DisableStrictNameChecking when it starts: Restart-Service LanmanServer "
+                   "-Force (it drops the open SMB sessions) or restart the file server")
+
+
+def _strict_names(a: t.AcceptAnyServerName) -> list[str]:
+    return _remote(a.owner, "[string]$Value", [
+        f"$now = (Get-ItemProperty -LiteralPath '{LANMAN_KEY}').DisableStrictNameChecking",
+        "if ($now -ne [int]$Value) {",
+        f"    Set-ItemProperty -LiteralPath '{LANMAN_KEY}' -Name 'DisableStrictNameChecking' -Value ([int]$Value) -Type DWord",
+        f"    Write-Warning {quote(_RESTART_LANMAN)}",
+        "}",
+    ], [str(a.after)])
+
+
+def _restore_strict_names(a: t.AcceptAnyServerName) -> list[str]:
+    if a.before == a.after:
+        return []
+    if a.before is None:
+        change = f"Remove-ItemProperty -LiteralPath '{LANMAN_KEY}' -Name 'DisableStrictNameChecking'"
+    else:
+        change = (f"Set-ItemProperty -LiteralPath '{LANMAN_KEY}' -Name 'DisableStrictNameChecking' -Value {int(a.before)} "
+                  "-Type DWord")
+    return _remote(a.owner, "[string]$Value", [
+        f"$now = (Get-ItemProperty -LiteralPath '{LANMAN_KEY}').DisableStrictNameChecking",
+        "if ($now -eq [int]$Value) {",
+        f"    {change}",
+        f"    Write-Warning {quote(_RESTART_LANMAN)}",
+        "}",
+    ], [str(a.after)])
+
+
 def replicate_lines(directory: t.Owner | None) -> list[str]:
     """AD replication pushed from the domain controller written to; a missing repadmin is a warning,
     never a stop: the ticket purges after it must still run (Microsoft: repadmin /syncall)."""
@@ -461,6 +628,18 @@ def fix_lines(action: t.ActionBase) -> list[str]:
             return _toggle_rules(action, enable=False)
         case t.ConfigureWinRMListener():
             return _listener(action)
+        case t.InstallRole():
+            return _install_role(action)
+        case t.StartService():
+            return _start_service(action)
+        case t.SyncTime():
+            return _sync_time(action)
+        case t.ReplicaServerSettings():
+            return _replica_server(action)
+        case t.ReplicaAuthorization():
+            return _authorize_primary(action, add=True)
+        case t.AcceptAnyServerName():
+            return _strict_names(action)
         case t.RefreshTickets():
             return _refresh(action)
         case t.ManualStep():
@@ -499,6 +678,14 @@ def revert_lines(action: t.ActionBase) -> list[str]:
             return _toggle_rules(action, enable=True)
         case t.ConfigureWinRMListener():
             return _remove_listener(action)
+        case t.SyncTime():
+            return _restore_time_source(action)
+        case t.ReplicaServerSettings():
+            return _restore_replica_server(action)
+        case t.ReplicaAuthorization():
+            return _authorize_primary(action, add=False)
+        case t.AcceptAnyServerName():
+            return _restore_strict_names(action)
         case t.RefreshTickets():
             return _refresh(action)
     return []

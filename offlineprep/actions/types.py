@@ -544,6 +544,119 @@ class ConfigureWinRMListener(ActionBase):
         return self.dns_name, "Enable WinRM over HTTP (Enable-PSRemoting)"
 
 
+class InstallRole(ActionBase):
+    """Install a Windows Server role (Install-WindowsFeature), Hyper-V for a host that lacks it. Not
+    reverted: removing Hyper-V from a host that holds replicas stops them, and needs a restart."""
+
+    kind: Literal["host.install-role"] = "host.install-role"
+    rights: str = "Administrators on the host"
+    feature: str = "Hyper-V"  # Install-WindowsFeature -Name
+    before: str = "not installed"
+
+    phase: ClassVar[Phase] = Phase.HOST
+    modules: ClassVar[tuple[str, ...]] = ("ServerManager",)
+    revertible: ClassVar[bool] = False
+
+    def describe(self) -> tuple[str, str]:
+        return f"{_machine(self.owner)}: {self.feature}", f"Install {self.feature} (a restart follows)"
+
+
+class StartService(ActionBase):
+    """Start a Windows service that is stopped (vmms; LanmanServer, the Server service, for SMB). Not
+    reverted: stopping vmms or the Server service again stops replication or the shares."""
+
+    kind: Literal["host.start-service"] = "host.start-service"
+    rights: str = "Administrators on the machine"
+    service: str  # the service's Name (locale-independent): vmms, LanmanServer
+    before: str | None = None  # Get-Service .Status as read; None: not read
+
+    phase: ClassVar[Phase] = Phase.HOST
+    modules: ClassVar[tuple[str, ...]] = ("Microsoft.PowerShell.Management",)
+    revertible: ClassVar[bool] = False
+
+    def describe(self) -> tuple[str, str]:
+        return f"{_machine(self.owner)}: {self.service}", f"Start the {self.service} service"
+
+
+# w32tm /config /syncfromflags: each W32Time\Parameters Type it leaves (Microsoft, "Windows Time
+# service tools and settings": MANUAL, DOMHIER, NO, ALL)
+SYNC_FROM_FLAGS = {"NTP": "MANUAL", "NT5DS": "DOMHIER", "NoSync": "NO", "AllSync": "ALL"}
+
+
+class SyncTime(ActionBase):
+    """Let a domain member take its time from the domain hierarchy (W32Time Type NT5DS, w32tm
+    /config /syncfromflags:DOMHIER) and resynchronise now (w32tm /resync /rediscover). The revert
+    puts the time source back as read (the clock itself is not set back: a wrong clock is what the
+    check found)."""
+
+    kind: Literal["host.time-sync"] = "host.time-sync"
+    rights: str = "Administrators on the machine"
+    before_type: str | None = None  # W32Time\Parameters Type as read; None: not read
+    after_type: Literal["NT5DS"] = "NT5DS"
+
+    phase: ClassVar[Phase] = Phase.HOST
+    modules: ClassVar[tuple[str, ...]] = ("w32tm.exe",)
+
+    def describe(self) -> tuple[str, str]:
+        return _machine(self.owner), "Synchronise the clock with the domain hierarchy"
+
+
+class ReplicaServerSettings(ActionBase):
+    """Set-VMReplicationServer: the Replica server settings that differ from what the policy needs.
+    `before` and `after` hold the settings as read and as wanted, by parameter name
+    (ReplicationEnabled, AllowedAuthenticationType, ReplicationAllowedFromAnyServer,
+    DefaultStorageLocation, CertificateThumbprint); only those in `after` are written. The revert
+    writes `before` back for each of them, when the host still holds what the fix wrote."""
+
+    kind: Literal["host.replica-server"] = "host.replica-server"
+    rights: str = "Administrators (or Hyper-V Administrators) on the host"
+    before: dict[str, str | bool | None] = Field(default_factory=dict)
+    after: dict[str, str | bool]
+
+    phase: ClassVar[Phase] = Phase.HOST
+    modules: ClassVar[tuple[str, ...]] = ("Hyper-V",)
+
+    def describe(self) -> tuple[str, str]:
+        return f"{_machine(self.owner)}: Replica server", "Set " + ", ".join(f"{k} {v}" for k, v in self.after.items())
+
+
+class ReplicaAuthorization(ActionBase):
+    """New-VMReplicationAuthorizationEntry: let a primary server replicate to this Replica server
+    (which must not accept any server: Microsoft, New-VMReplicationAuthorizationEntry). The revert
+    removes the entry."""
+
+    kind: Literal["host.replica-authorization"] = "host.replica-authorization"
+    rights: str = "Administrators (or Hyper-V Administrators) on the host"
+    allowed_primary_server: str  # the primary's FQDN
+    storage_location: str  # -ReplicaStorageLocation
+    trust_group: str = "DEFAULT"
+    before: Literal["absent"] = "absent"
+
+    phase: ClassVar[Phase] = Phase.HOST
+    modules: ClassVar[tuple[str, ...]] = ("Hyper-V",)
+
+    def describe(self) -> tuple[str, str]:
+        return f"{_machine(self.owner)}: Replica server", f"Accept replication from {self.allowed_primary_server}"
+
+
+class AcceptAnyServerName(ActionBase):
+    r"""DisableStrictNameChecking = 1 under LanmanServer\Parameters: the SMB server answers a name that
+    is not its own (a DNS alias), Microsoft's resolution in KB 3181029; the Server service reads it
+    when it starts. The revert writes back the value as read (removes it when there was none)."""
+
+    kind: Literal["host.smb-name-checking"] = "host.smb-name-checking"
+    rights: str = "Administrators on the file server"
+    alias: str  # the name the path uses, for messages
+    before: int | None = None  # DisableStrictNameChecking as read; None: not set
+    after: Literal[1] = 1
+
+    phase: ClassVar[Phase] = Phase.HOST
+    modules: ClassVar[tuple[str, ...]] = ("Microsoft.PowerShell.Management",)
+
+    def describe(self) -> tuple[str, str]:
+        return f"{_machine(self.owner)}: DisableStrictNameChecking", f"Answer SMB requests for {self.alias}"
+
+
 class RefreshTickets(ActionBase):
     """After a delegation change: AD replication from the domain controller written to, then the
     host's own Kerberos tickets purged (or a reboot), so VMMS asks the KDC again."""
@@ -580,6 +693,7 @@ Action = Annotated[
     AddDelegationValues | SetProtocolTransition | ClearNotDelegated | EnableAccount | LeaveProtectedUsers
     | AddDirectoryGroupMember | MoveSpn | AllowDelegationFrom | CreateShare | CreateFolder | GrantShareRights
     | GrantNtfsRights | AddLocalGroupMember | OpenFirewallPort | DisableFirewallRules | ConfigureWinRMListener
+    | InstallRole | StartService | SyncTime | ReplicaServerSettings | ReplicaAuthorization | AcceptAnyServerName
     | RefreshTickets | ManualStep,
     Field(discriminator="kind"),
 ]

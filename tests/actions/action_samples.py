@@ -43,6 +43,20 @@ def every_action(value: str, machine: str = "fs01.contoso.com") -> list[t.Action
                                  port=5985, before="timeout"),
         t.RefreshTickets(owner=t.hyperv_host(machine)),
         r.manual(value, t.file_server(machine)),
+        t.InstallRole(owner=t.hyperv_host(machine), feature=value),
+        r.start_service(machine, value, before="Stopped", hyperv=False),
+        r.sync_time(machine, before_type="NTP", hyperv=True),
+        r.sync_time(machine, before_type=None, hyperv=False),
+        r.replica_settings(machine, {"ReplicationEnabled": False, "AllowedAuthenticationType": value,
+                                     "ReplicationAllowedFromAnyServer": False, "DefaultStorageLocation": f"D:\\{value}",
+                                     "CertificateThumbprint": None},
+                           {"ReplicationEnabled": True, "AllowedAuthenticationType": "CertificateAndKerberos",
+                            "ReplicationAllowedFromAnyServer": True, "DefaultStorageLocation": f"E:\\{value}",
+                            "CertificateThumbprint": value}),
+        r.authorize_primary(machine, value, f"D:\\{value}", value),
+        r.accept_alias(machine, value, before=None),
+        r.accept_alias(machine, value, before=0),
+        r.open_smb_port(machine, [value]),
     ]
 
 

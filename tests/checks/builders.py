@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from offlineprep.engine import CheckContext, discover
 from offlineprep.facts import (
+    Certificate,
     ComputerAccount,
     DirectoryFacts,
     Facts,
     FirewallRule,
+    HostClock,
     HostFacts,
     LocalGroup,
+    NameProbe,
     PathFacts,
+    PortProbe,
     Principal,
+    ReplicaAuthorization,
     ReplicationServer,
+    ServerNames,
     ShareFacts,
     SpnHolder,
     ToolStamp,
@@ -28,6 +35,9 @@ DOM = "S-1-5-21-100-200-300"
 VMM_SID, RUNAS_SID, ADMINS_GROUP = f"{DOM}-1101", f"{DOM}-1102", f"{DOM}-1200"
 UAC_SERVER_PT = 0x1000 | 0x1000000  # workstation trust + protocol transition
 CHECKS = {c.id: c for c in discover(include_entry_points=False).checks}
+NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)  # every clock of the healthy site, the DC's included
+SERVER_AUTH, CLIENT_AUTH = "1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"
+FILE_SERVERS = {"fs01.contoso.com": "10.0.0.50", "fs11.contoso.com": "10.1.0.50"}
 
 
 def site(**overrides: Any) -> Site:
@@ -90,6 +100,7 @@ def directory() -> DirectoryFacts:
                 "fs11.contoso.com"].distinguished_name or "", sam_account_name="FS11$")],
         },
         sid_names={ADMINS_GROUP: "CONTOSO\\HV-Admins"},
+        current_time=NOW, current_time_observed_at=NOW,
     )
 
 
@@ -111,7 +122,24 @@ def file_server(name: str, share: str, path: str, ip: str) -> HostFacts:
         paths=[PathFacts(path=path, local_path=f"D:\\{share}", exists=True, is_directory=True, ntfs_sddl=NTFS_OK,
                          share=ShareFacts(name=share, local_path=f"D:\\{share}", sddl=SHARE_OK), share_found=True,
                          free_bytes=500 * 2**30, total_bytes=1000 * 2**30)],
+        domain_role=3, clock=clock(), time_source_type="NT5DS", server_names=ServerNames(),
     )
+
+
+def clock(offset_seconds: float = 0.0) -> HostClock:
+    return HostClock(utc=NOW + timedelta(seconds=offset_seconds), observed_at=NOW, uncertainty_seconds=0.5)
+
+
+def probe(name: str, address: str, state: str = "open") -> NameProbe:
+    return NameProbe(name=name, addresses=[address], connections=[PortProbe(address=address, state=state)])  # type: ignore[arg-type]
+
+
+def certificate(fqdn: str, **changes: Any) -> Certificate:
+    """A certificate Hyper-V Replica can use for `fqdn`; `changes` break it."""
+    fields: dict[str, Any] = {"thumbprint": fqdn.upper().replace(".", "")[:12].ljust(40, "0"), "subject": f"CN={fqdn}",
+                              "dns_names": [fqdn], "ekus": [SERVER_AUTH, CLIENT_AUTH], "not_before": NOW - timedelta(30),
+                              "not_after": NOW + timedelta(335), "has_private_key": True, "chain_ok": True}
+    return Certificate(**{**fields, **changes})
 
 
 def hyperv(name: str, ip: str, vms: int = 2) -> HostFacts:
@@ -120,10 +148,23 @@ def hyperv(name: str, ip: str, vms: int = 2) -> HostFacts:
         os_caption="Microsoft Windows Server 2012 R2 Datacenter", os_version="6.3.9600", hyperv_installed=True,
         vmms_running=True, ip_addresses=[ip],
         vms=[VirtualMachine(name=f"{name}-vm{i}", disk_bytes=40 * 2**30) for i in range(vms)],
-        replication_server=ReplicationServer(enabled=True, kerberos_port=8083, certificate_port=8084),
+        replication_server=ReplicationServer(
+            enabled=True, kerberos_port=8083, certificate_port=8084, allowed_authentication="CertificateAndKerberos",
+            allowed_from_any_server=False, default_storage_location="D:\\Replica", default_storage_exists=True,
+            certificate_thumbprint=certificate(fqdn(name)).thumbprint,
+            authorization_entries=[ReplicaAuthorization(allowed_primary_server="*.contoso.com",
+                                                        storage_location="D:\\Replica", trust_group="DEFAULT",
+                                                        storage_exists=True)]),
         firewall_rules=[FirewallRule(name="ASR-HVR-8084", enabled=True, direction="inbound", action="allow",
                                      protocol="TCP", local_ports=["8084"])],
+        domain_role=3, vmms_status="Running", clock=clock(), time_source_type="NT5DS",
+        probes=[probe(server, address) for server, address in FILE_SERVERS.items()], probe_seconds=0.01,
+        certificates=[certificate(fqdn(name))],
     )
+
+
+def fqdn(name: str) -> str:
+    return name.split(".")[0].upper() + ".contoso.com"
 
 
 def hosts() -> dict[str, HostFacts]:

@@ -1,0 +1,222 @@
+"""replica.server: each target host is a Replica server that accepts the source hosts (plain Hyper-V Replica).
+
+Under Azure Site Recovery (`[policy] manager = "asr"`, the default) VMM and Site Recovery configure
+the Replica servers themselves when a cloud is protected ("VMM configures ... Replica settings" per
+cloud), so this check skips. For plain Hyper-V Replica (`manager = "hyperv-replica"`) the
+administrator does, and each target host must (Microsoft, "Set up Hyper-V Replica", step 1;
+Set-VMReplicationServer; New-VMReplicationAuthorizationEntry):
+
+- be enabled as a Replica server (ReplicationEnabled);
+- allow the policy's authentication: AllowedAuthenticationType Kerberos, Certificate, or
+  CertificateAndKerberos (both);
+- authorize every source host: ReplicationAllowedFromAnyServer, or an authorization entry whose
+  AllowedPrimaryServer is the host's FQDN or a pattern with the wildcard in the first label
+  (`*.contoso.com`: "You can use a wildcard ... in the first octet"; it is taken to match one label,
+  hv01.contoso.com and not hv01.sub.contoso.com, docs/host-unverified.md);
+- have the storage location the replicas of those hosts go to: the default one (any server) or the
+  matching entry's, as a folder that exists on the host.
+
+A source host's FQDN is the name it reports over WinRM (Win32_ComputerSystem), else the name in the
+site file when it is one.
+
+Fixes (docs/fixes.md): `host.replica-server` (Set-VMReplicationServer with the settings that differ:
+enabled, CertificateAndKerberos when the other type was allowed, the thumbprint of a usable
+certificate when certificates are needed and none is set); `host.replica-authorization` per source
+host not authorized (New-VMReplicationAuthorizationEntry with the storage location and trust group
+of the existing entries, else the default storage location); `host.create-folder` for a storage
+location that does not exist. What cannot be chosen for the administrator (a storage location
+where none is set, a certificate where none is usable) is a manual step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from offlineprep import certificates, checkkit
+from offlineprep.actions import ActionBase
+from offlineprep.actions.types import CreateFolder, hyperv_host
+from offlineprep.engine import CheckContext, Need, check
+from offlineprep.facts import HostFacts, ReplicaAuthorization, ReplicationServer
+from offlineprep.model import Outcome, Status
+from offlineprep.names import is_fqdn
+from offlineprep.remediation import authorize_primary, manual, remediation, replica_settings
+
+ASR_SKIP = ("Site Recovery configures the Replica server when it protects the cloud ([policy] manager = \"asr\"); "
+            "set manager = \"hyperv-replica\" for plain Hyper-V Replica")
+
+
+@check(
+    "replica.server",
+    title="Each target host is a Replica server that accepts the source hosts",
+    severity="high",
+    needs=[Need.HYPERV_HOSTS],
+    walkthrough_step="Not a walkthrough step under Site Recovery, which configures it; plain Hyper-V Replica: "
+                     "\"Set up Hyper-V Replica\", step 1",
+    why=(
+        "With plain Hyper-V Replica the target hosts must be enabled as Replica servers, allow the policy's "
+        "authentication, and authorize every source host with a storage location that exists. Otherwise enabling "
+        "replication fails on the source host before the initial copy is even exported."
+    ),
+    docs={
+        "Set up Hyper-V Replica":
+            "https://learn.microsoft.com/windows-server/virtualization/hyper-v/manage/set-up-hyper-v-replica",
+        "Set-VMReplicationServer":
+            "https://learn.microsoft.com/powershell/module/hyper-v/set-vmreplicationserver",
+        "New-VMReplicationAuthorizationEntry":
+            "https://learn.microsoft.com/powershell/module/hyper-v/new-vmreplicationauthorizationentry",
+    },
+)
+def replica_server(ctx: CheckContext) -> Iterator[Outcome]:
+    for host in ctx.site.target_hosts:
+        if ctx.site.manager == "asr":
+            yield checkkit.skip(host, ASR_SKIP)
+            continue
+        yield judge(ctx, host)
+
+
+def matches(pattern: str, fqdn: str) -> bool:
+    """An AllowedPrimaryServer: an FQDN, or `*.suffix` (the wildcard only in the first label)."""
+    wanted, name = pattern.strip().rstrip(".").casefold(), fqdn.rstrip(".").casefold()
+    if wanted.startswith("*."):
+        first, _, rest = name.partition(".")
+        return bool(first) and rest == wanted[2:]
+    return wanted == name
+
+
+def source_fqdn(ctx: CheckContext, host: str) -> str | None:
+    facts = ctx.facts.find_host(host) if ctx.facts.hosts is not None else None
+    if facts is not None and facts.reachable and facts.computer_name and is_fqdn(facts.computer_name):
+        return facts.computer_name.rstrip(".")
+    return host.rstrip(".") if is_fqdn(host) else None
+
+
+def judge(ctx: CheckContext, host: str) -> Outcome:
+    facts, problem = checkkit.host(ctx, host, host)
+    if facts is None:
+        assert problem is not None
+        return problem
+    rs = facts.replication_server
+    if rs is None:
+        return checkkit.error(host, f"{host} did not report its Replica server settings"
+                              f"{facts.why_missing('replication_server')}")
+    policy = ctx.site.policy
+    needed = "Certificate" if policy is None or policy.authentication == "certificate" else "Kerberos"
+    evidence: dict[str, Any] = {"enabled": rs.enabled, "allowed_authentication": rs.allowed_authentication,
+                                "allowed_from_any_server": rs.allowed_from_any_server,
+                                "default_storage_location": rs.default_storage_location,
+                                "default_storage_exists": rs.default_storage_exists,
+                                "authorization_entries": [e.model_dump() for e in rs.authorization_entries or []],
+                                "authentication_needed": needed}
+    problems: list[str] = []
+    after: dict[str, str | bool] = {}
+    actions: list[ActionBase] = []
+    if not rs.enabled:
+        problems.append("it is not enabled as a Replica server")
+        after["ReplicationEnabled"] = True
+    allowed = rs.allowed_authentication or ""
+    if allowed not in (needed, "CertificateAndKerberos"):
+        problems.append(f"it allows {allowed or 'no'} authentication, the policy uses {needed}")
+        after["AllowedAuthenticationType"] = "CertificateAndKerberos" if allowed else needed
+    if needed == "Certificate" and not rs.certificate_thumbprint:
+        if not after:
+            problems.append("certificate authentication is allowed but no certificate is set (CertificateThumbprint)")
+        cert = certificates.usable(facts, facts.computer_name or host, ctx.facts.collected_at)
+        if cert is not None:
+            after["CertificateThumbprint"] = cert.thumbprint
+        else:
+            after.pop("AllowedAuthenticationType", None)
+            after.pop("ReplicationEnabled", None)
+            actions.append(manual(f"{host} has no certificate Hyper-V Replica can use (see replica.certificate): enroll "
+                                  "one, then allow certificate authentication with its thumbprint "
+                                  "(Set-VMReplicationServer -CertificateThumbprint)", hyperv_host(host)))
+    unknown, sources = _authorizations(ctx, host, facts, rs, problems, actions)
+    evidence["source_hosts"] = sources
+    if after:
+        before: dict[str, str | bool | None] = {
+            "ReplicationEnabled": rs.enabled, "AllowedAuthenticationType": rs.allowed_authentication,
+            "ReplicationAllowedFromAnyServer": rs.allowed_from_any_server,
+            "DefaultStorageLocation": rs.default_storage_location, "CertificateThumbprint": rs.certificate_thumbprint}
+        actions.insert(0, replica_settings(host, before, after))
+    if problems:
+        return Outcome(status=Status.FAIL, subject=host, evidence=evidence,
+                       message=f"the Replica server on {host} is not ready: " + "; ".join(problems),
+                       remediation=remediation(f"Make {host} a Replica server for the source hosts", actions)
+                       if actions else None)
+    if unknown:
+        return checkkit.error(host, f"whether {host} authorizes {', '.join(unknown)} is unknown: no FQDN is known for "
+                              "them (they did not answer WinRM and the site file writes a short name)", evidence=evidence)
+    return Outcome(status=Status.PASS, subject=host, evidence=evidence,
+                   message=f"{host} is a Replica server allowing {allowed} authentication and authorizes every source "
+                           "host, with storage that exists: " + "; ".join(f"{h}: {s}" for h, s in sources.items()))
+
+
+def _authorizations(ctx: CheckContext, host: str, facts: HostFacts, rs: ReplicationServer, problems: list[str],
+                    actions: list[ActionBase]) -> tuple[list[str], dict[str, str]]:
+    """Whether each source host is authorized and its storage exists; adds problems and fixes."""
+    unknown: list[str] = []
+    sources: dict[str, str] = {}
+    missing_storage: set[str] = set()
+    if rs.allowed_from_any_server:
+        storage = rs.default_storage_location
+        for source in ctx.site.source_hosts:
+            sources[source] = f"any server, storage {storage or '(none set)'}"
+        if not storage:
+            problems.append("it accepts any server but has no default storage location")
+            actions.append(manual(f"Choose a folder for the replicas on {host} and set it: Set-VMReplicationServer "
+                                  "-DefaultStorageLocation <folder>", hyperv_host(host)))
+        elif rs.default_storage_exists is False:
+            problems.append(f"its default storage location {storage} does not exist")
+            missing_storage.add(storage)
+    elif rs.authorization_entries is None:
+        problems.append(f"its authorization entries were not read{facts.why_missing('authorization_entries')}")
+    else:
+        entries = rs.authorization_entries
+        storage_for_new = _storage_for_new(rs, entries)
+        for source in ctx.site.source_hosts:
+            fqdn = source_fqdn(ctx, source)
+            if fqdn is None:
+                unknown.append(source)
+                continue
+            entry = next((e for e in entries if matches(e.allowed_primary_server, fqdn)), None)
+            if entry is None:
+                sources[source] = "not authorized"
+                problems.append(f"no authorization entry matches {fqdn}")
+                if storage_for_new:
+                    actions.append(authorize_primary(host, fqdn, storage_for_new[0], storage_for_new[1]))
+                else:
+                    actions.append(manual(f"Choose a folder for the replicas of {fqdn} on {host}, then "
+                                          f"New-VMReplicationAuthorizationEntry -AllowedPrimaryServer {fqdn} "
+                                          "-ReplicaStorageLocation <folder> -TrustGroup DEFAULT", hyperv_host(host)))
+                continue
+            sources[source] = f"entry {entry.allowed_primary_server}, storage {entry.storage_location}"
+            if entry.storage_location and entry.storage_exists is False:
+                problems.append(f"the storage location {entry.storage_location} of {fqdn}'s entry "
+                                f"{entry.allowed_primary_server} does not exist")
+                missing_storage.add(entry.storage_location)
+        if storage_for_new and any(a.kind == "host.replica-authorization" for a in actions) and \
+                not _exists(rs, entries, storage_for_new[0]):
+            missing_storage.add(storage_for_new[0])
+    for folder in sorted(missing_storage):
+        actions.append(CreateFolder(owner=hyperv_host(host), local_path=folder))
+    return unknown, sources
+
+
+def _storage_for_new(rs: ReplicationServer, entries: list[ReplicaAuthorization]) -> tuple[str, str] | None:
+    """Where a new entry's replicas go: as the existing entries do (their storage and trust group),
+    else the default storage location."""
+    for entry in entries:
+        if entry.storage_location:
+            return entry.storage_location, entry.trust_group or "DEFAULT"
+    if rs.default_storage_location:
+        return rs.default_storage_location, "DEFAULT"
+    return None
+
+
+def _exists(rs: ReplicationServer, entries: list[ReplicaAuthorization], folder: str) -> bool:
+    for entry in entries:
+        if entry.storage_location and entry.storage_location.casefold() == folder.casefold():
+            return entry.storage_exists is not False
+    if rs.default_storage_location and rs.default_storage_location.casefold() == folder.casefold():
+        return rs.default_storage_exists is not False
+    return True
