@@ -87,7 +87,7 @@ def judge(ctx: CheckContext, name: str, hyperv: bool) -> Outcome:
         return checkkit.error(name, f"the domain controller {directory.server} did not return its time (rootDSE "
                               "currentTime)")
     if facts.clock is None:
-        return checkkit.error(name, f"{name} did not report its clock{facts.why_missing('clock')}")
+        return checkkit.error(name, f"{name} did not report its clock{facts.why_unread('clock', ctx.facts_file)}")
     host_offset = (facts.clock.utc - facts.clock.observed_at).total_seconds()
     dc_offset = (directory.current_time - directory.current_time_observed_at).total_seconds()
     skew = host_offset - dc_offset

@@ -18,8 +18,8 @@ the step: no answer from the DNS server, no such name, an address of another mac
 comparison cannot be made.
 
 Fixes: DNS is a manual step (the record, or the host's DNS servers); a port that does not answer gets
-an inbound rule of ours for TCP 445 on the file server, limited to the host's addresses
-(`host.firewall-open`, reverted by removing it), with a note that a network firewall between them
+an inbound rule of ours for TCP 445 on the file server, limited to the host's addresses (one rule per host,
+`offlineprep-SMB-445-<host>`: `host.firewall-open`, reverted by removing it), with a note that a network firewall between them
 is beyond what offlineprep can change; a refused port gets `host.start-service` LanmanServer.
 """
 
@@ -85,7 +85,7 @@ def judge(ctx: CheckContext, host: str, ref: PathRef) -> Outcome:
         assert problem is not None
         return problem
     if facts.probes is None:
-        return checkkit.error(host, f"{host} did not try to reach {server}{facts.why_missing('probes')}",
+        return checkkit.error(host, f"{host} did not try to reach {server}{facts.why_unread('probes', ctx.facts_file)}",
                               target=server)
     probe = facts.find_probe(server)
     if probe is None:
@@ -134,7 +134,7 @@ def _connections(ctx: CheckContext, host: str, server: str, facts: HostFacts, pr
                           [start_service(server, "LanmanServer", before=None, hyperv=hyperv)])
     else:
         addresses = sorted(facts.routable_addresses())
-        actions: list[ActionBase] = [open_smb_port(server, addresses or ["Any"]), manual(
+        actions: list[ActionBase] = [open_smb_port(server, host, addresses or ["Any"]), manual(
             f"If a network firewall lies between {host} and {server}, open TCP 445 from {host} "
             f"({', '.join(addresses) or 'its addresses'}) to {server} there", file_server(server))]
         fix = remediation(f"Let {host} in on TCP 445 on {server}", actions)

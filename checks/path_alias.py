@@ -125,7 +125,7 @@ def judge(ctx: CheckContext, ref: PathRef) -> Outcome:
                        remediation=remediation(f"Make {own} answer to {name}", actions))
     if accepted is None:
         return checkkit.error(ref.raw, f"{name} is an alias of {own} and {keeper_sam} holds its SPN, but which names the "
-                              f"SMB server answers to was not read{server.why_missing('server_names')}",
+                              f"SMB server answers to was not read{server.why_unread('server_names', ctx.facts_file)}",
                               evidence=evidence)
     return Outcome(status=Status.PASS, subject=ref.raw, evidence=evidence,
                    message=f"{name} is an alias of {own}: {keeper_sam} holds {', '.join(sorted({h.spn for h in held}))} "

@@ -70,7 +70,7 @@ def judge(ctx: CheckContext, host: str) -> Outcome:
         assert problem is not None
         return problem
     if facts.certificates is None:
-        return checkkit.error(host, f"{host} did not list its certificates{facts.why_missing('certificates')}")
+        return checkkit.error(host, f"{host} did not list its certificates{facts.why_unread('certificates', ctx.facts_file)}")
     fqdn = facts.computer_name or host
     found = certificates.verdicts(facts, fqdn, ctx.facts.collected_at)
     evidence = {"fqdn": fqdn, "certificates": [v.describe() for v in found]}

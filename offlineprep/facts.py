@@ -373,6 +373,14 @@ class HostFacts(Fact):
         error = self.section_errors.get(section)
         return f": {error}" if error else ""
 
+    def why_unread(self, section: str, facts_file: str | None = None) -> str:
+        """why_missing, or, for a saved facts file, that it was collected before offlineprep read
+        that section (a facts file of an older version evaluates with the checks of this one)."""
+        why = self.why_missing(section)
+        if not why and facts_file:
+            return f": the facts file {facts_file} was collected before offlineprep read this; collect again"
+        return why
+
     def find_path(self, path: str) -> PathFacts | None:
         for p in self.paths:
             if p.path.casefold() == path.casefold():

@@ -276,8 +276,11 @@ def accept_alias(server: str, alias: str, *, before: int | None) -> t.AcceptAnyS
 SMB_RULE = "offlineprep-SMB-445"
 
 
-def open_smb_port(server: str, remote_address: Sequence[str] = ("Any",)) -> t.OpenFirewallPort:
-    """An inbound rule of our own for TCP 445 on the file server (the built-in "File and Printer
-    Sharing (SMB-In)" may be off by policy: a rule of ours is removed by the revert, theirs is left)."""
-    return t.OpenFirewallPort(owner=t.file_server(server), rule_name=SMB_RULE, display_name="offlineprep: SMB (TCP 445)",
+def open_smb_port(server: str, host: str, remote_address: Sequence[str] = ("Any",)) -> t.OpenFirewallPort:
+    """An inbound rule of our own for TCP 445 on the file server, from one Hyper-V host's addresses
+    (the built-in "File and Printer Sharing (SMB-In)" may be off by policy: a rule of ours is removed
+    by the revert, theirs is left). One rule per host: a second host's rule of the same name would
+    only be enabled, its addresses never added."""
+    name = f"{SMB_RULE}-{host.rstrip('.')}"
+    return t.OpenFirewallPort(owner=t.file_server(server), rule_name=name, display_name=f"offlineprep: SMB from {host}",
                               port=445, remote_address=list(remote_address))

@@ -41,5 +41,8 @@ def test_demo_runs_every_check_with_the_real_collectors(tmp_path: Path) -> None:
     assert statuses[("host.path-reachable", "hv02.lab.test", "fs01.lab.test")] == "pass"
     assert statuses[("replica.server", "hv11.lab.test", "")] == "skip"  # Site Recovery configures it
     assert "pass" in statuses.values() and "warn" in statuses.values()
+    page = outs["html"].read_text()
+    for check_id in ("host.clock-skew", "host.path-reachable", "host.hyperv-ready"):  # grouped like every check
+        assert page.count(f'<section class="check" id="blocking-{check_id}" data-check="{check_id}">') == 1, check_id
     for check_id in checks:
         assert check_id in proc.stdout  # the terminal table shows every check

@@ -56,7 +56,7 @@ def every_action(value: str, machine: str = "fs01.contoso.com") -> list[t.Action
         r.authorize_primary(machine, value, f"D:\\{value}", value),
         r.accept_alias(machine, value, before=None),
         r.accept_alias(machine, value, before=0),
-        r.open_smb_port(machine, [value]),
+        r.open_smb_port(machine, "hv01.contoso.com", [value]),
     ]
 
 

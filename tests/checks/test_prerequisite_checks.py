@@ -123,6 +123,7 @@ def test_445_filtered_gets_a_rule_of_ours_scoped_to_the_host_and_a_word_on_netwo
     assert kinds(result) == ["host.firewall-open", "manual"]
     rule = result.remediation.actions[0] if result.remediation else None
     assert isinstance(rule, t.OpenFirewallPort) and rule.port == 445 and rule.remote_address == ["10.0.0.2"]
+    assert rule.rule_name == "offlineprep-SMB-445-hv02"  # one per host: a second one's addresses are its own rule
     assert rule.owner == t.file_server("fs01.contoso.com")
 
 
