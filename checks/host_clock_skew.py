@@ -19,9 +19,10 @@ hierarchy, so a minute means it is not working), passes otherwise.
 Fix (docs/fixes.md `host.time-sync`): on the machine, as a local administrator, take the time from
 the domain hierarchy (w32tm /config /syncfromflags:DOMHIER /update, when W32Time's Type is not
 NT5DS) and resynchronise now (w32tm /resync /rediscover); the revert puts the time source back as
-read. The site's domain controller itself (a path on it) is the reference, and skips. The PDC
-emulator (DomainRole 5) is the root of the hierarchy and takes its time from
-outside: a manual step.
+read. When the skew is over 5 minutes Kerberos refuses Invoke-Command to the machine too, so the
+fix also says to run the same on the machine itself. The site's domain controller itself (a path on
+it) is the reference, and skips. The PDC emulator (DomainRole 5) is the root of the hierarchy and
+takes its time from outside: a manual step.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from offlineprep import checkkit
+from offlineprep.actions import ActionBase
 from offlineprep.actions.types import file_server, hyperv_host
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.facts import DirectoryFacts, HostFacts
@@ -99,7 +101,8 @@ def judge(ctx: CheckContext, name: str, hyperv: bool) -> Outcome:
                 "domain_role": facts.domain_role}
     said = f"{name}'s clock is {_span(abs(skew))} {'ahead of' if skew > 0 else 'behind'} the domain controller's"
     if surely > KERBEROS_MAX_SKEW:
-        return Outcome(status=Status.FAIL, subject=name, evidence=evidence, remediation=_fix(name, facts, hyperv),
+        return Outcome(status=Status.FAIL, subject=name, evidence=evidence,
+                       remediation=_fix(name, facts, hyperv, kerberos_refused=True),
                        message=f"{said}: more than Kerberos' 5 minutes, so Kerberos authentication with it fails")
     if surely > WARN_SKEW:
         return Outcome(status=Status.WARN, subject=name, evidence=evidence, remediation=_fix(name, facts, hyperv),
@@ -109,7 +112,7 @@ def judge(ctx: CheckContext, name: str, hyperv: bool) -> Outcome:
                            f"({_dc(directory)})")
 
 
-def _fix(name: str, facts: HostFacts, hyperv: bool) -> Remediation:
+def _fix(name: str, facts: HostFacts, hyperv: bool, kerberos_refused: bool = False) -> Remediation:
     owner = hyperv_host(name) if hyperv else file_server(name)
     if facts.domain_role == 5:
         return remediation(f"Correct the time source of {name}, the PDC emulator", [manual(
@@ -120,8 +123,12 @@ def _fix(name: str, facts: HostFacts, hyperv: bool) -> Remediation:
         return remediation(f"Correct the time source of {name}", [manual(
             f"{name} is in no domain: point its time source at a domain controller (w32tm /config "
             "/manualpeerlist:<dc> /syncfromflags:MANUAL /update), then w32tm /resync", owner)])
-    return remediation(f"Synchronise {name}'s clock with the domain hierarchy",
-                       [sync_time(name, before_type=facts.time_source_type, hyperv=hyperv)])
+    actions: list[ActionBase] = [sync_time(name, before_type=facts.time_source_type, hyperv=hyperv)]
+    if kerberos_refused:  # Invoke-Command with Kerberos meets the same skew
+        actions.append(manual(f"If Invoke-Command to {name} fails (Kerberos refuses a clock more than 5 minutes off), "
+                              "run the same on the machine itself as a local administrator: w32tm /config "
+                              "/syncfromflags:DOMHIER /update, then w32tm /resync /rediscover", owner))
+    return remediation(f"Synchronise {name}'s clock with the domain hierarchy", actions)
 
 
 def _span(seconds: float) -> str:

@@ -201,3 +201,28 @@ def test_token_groups_read_says_whether_the_dc_returned_tokengroups() -> None:
     read, hidden = facts.principals["LAB\\svc-vmm"], facts.principals["LAB\\svc-hidden"]
     assert read.token_groups_read is True and admins in read.token_group_sids
     assert hidden.found and hidden.token_groups_read is False and hidden.token_group_sids == []
+
+
+def test_the_dcs_clock_is_read_in_the_root_dse_search_with_this_machines_clock_beside_it() -> None:
+    from datetime import UTC, datetime
+
+    d = LabDirectory(clock_offset_seconds=-420)  # the DC runs 7 minutes behind this machine
+    d.user("svc-vmm")
+    before = datetime.now(UTC)
+    facts = collect_directory(d.config(), DirectoryRequest(principals=["LAB\\svc-vmm"]), d.password, connect=d.connect)
+    after = datetime.now(UTC)
+    assert facts.error is None and facts.current_time is not None and facts.current_time_observed_at is not None
+    assert before <= facts.current_time_observed_at <= after
+    offset = (facts.current_time - facts.current_time_observed_at).total_seconds()
+    assert -422 <= offset <= -418  # currentTime has whole seconds
+    assert facts.searches == 5  # rootDSE, crossRef, accounts, tokenGroups, group names: none for the clock
+
+
+def test_current_time_as_ldap3_returns_it() -> None:
+    from datetime import UTC, datetime
+
+    from offlineprep.collect.directory import generalized_time
+
+    assert generalized_time("20261124093000.0Z") == datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+    assert generalized_time(datetime(2026, 11, 24, 9, 30)) == datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+    assert generalized_time(None) is None and generalized_time("not a time") is None

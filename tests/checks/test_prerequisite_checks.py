@@ -153,8 +153,10 @@ def test_skew_thresholds_allow_for_the_uncertainty(offset: float, status: Status
     # uncertainty: 0.5 s of round trip + 1 s of currentTime resolution: 301 s may be 299.5, 302 s is surely over
     result = by_subject(run("host.clock-skew", the_facts=facts(host_facts=changed("hv02", clock=clock(offset)))), "hv02")
     assert result.status is status, result.message
-    if status is not Status.PASS:
+    if status is Status.WARN:
         assert kinds(result) == ["host.time-sync"]
+    if status is Status.FAIL:  # Kerberos refuses Invoke-Command to it as well: run it there, says the fix
+        assert kinds(result) == ["host.time-sync", "manual"]
 
 
 def test_skew_does_not_depend_on_this_machines_clock_or_when_each_was_read() -> None:

@@ -122,3 +122,37 @@ def test_a_whole_part_of_the_wrong_shape_is_named_and_left_out() -> None:
 def test_an_unknown_key_is_a_shape_the_script_does_not_print() -> None:
     facts = parse_output("hv", _doc(replication_server={"enabled": True, "KerbAuthPort": 8083}), b"", 0)
     assert facts.replication_server is None and "KerbAuthPort" in facts.section_errors["replication_server"]
+
+
+def test_the_new_parts_fit_the_schema_exactly_failing_shapes_included() -> None:
+    """Clock, domain role, probes (no answer, no such name, filtered, refused, open), certificates
+    (untrusted, expired, no EKU), authorization entries, the SMB server's names."""
+    from datetime import UTC, datetime, timedelta
+
+    from offlineprep.lab.windows import CLIENT_AUTH, LabNetwork, SimAuthorization, SimCertificate, SimLookup
+
+    now = datetime.now(UTC)
+    host = SimulatedHost("HV01.lab.test", hyperv_installed=True, vmms_status="Stopped", clock_offset_seconds=-301,
+                         replication={"enabled": False, "allowed_from_any_server": False},
+                         replica_authorizations=[SimAuthorization("hv99.fabrikam.com", "E:\\Replicas", "OTHER")],
+                         certificates=[SimCertificate("CN=HV01.lab.test", chain_status=["UntrustedRoot", "PartialChain"]),
+                                       SimCertificate("CN=old", not_after=now - timedelta(days=1)),
+                                       SimCertificate("CN=client", ekus=[CLIENT_AUTH], has_private_key=False)],
+                         dns={"silent.lab.test": SimLookup(no_answer=True), "nx.lab.test": SimLookup(None)})
+    fs = SimulatedHost("FS01.lab.test", smb_port="refused", optional_names=["FILES"], alternate_names=["f.lab.test"],
+                       strict_name_checking_disabled=0, shares=[SimShare("Exp", "D:\\Exp")],
+                       folders=[SimFolder("D:\\Exp", SDDL)])
+    gone = SimulatedHost("GONE.lab.test", smb_port="filtered")
+    network = LabNetwork({"hv01.lab.test": host, "fs01.lab.test": fs, "gone.lab.test": gone})
+    for sim, request in ((host, {"hyperv": True, "paths": [], "probes": ["silent.lab.test", "nx.lab.test",
+                                                                       "fs01.lab.test", "gone.lab.test"]}),
+                         (fs, {"hyperv": False, "paths": [_unc(r"\\fs01\Exp")], "probes": []})):
+        answer = json.loads(json.dumps(sim.answer(request, network)))
+        validate_strictly(answer)
+        _parsed, problems, rejected = read_answer(answer)
+        assert problems == {} and rejected == {}
+    probes = {p["name"]: p for p in host.answer({"hyperv": False, "paths": [], "probes": [
+        "silent.lab.test", "nx.lab.test", "fs01.lab.test", "gone.lab.test"]}, network)["probes"]["names"]}
+    assert probes["silent.lab.test"]["timed_out"] and probes["nx.lab.test"]["error"] == "No such host is known"
+    assert [c["state"] for c in probes["fs01.lab.test"]["connections"]] == ["refused"]
+    assert [c["state"] for c in probes["gone.lab.test"]["connections"]] == ["timeout"]
