@@ -94,6 +94,7 @@ class WinRMEndpoint:
         self.requests: dict[str, list[dict[str, Any]]] = {}
         self.command_lines: list[str] = []
         self.unknown_scripts = 0
+        self.run_seconds: dict[str, float] = {}  # per host: how long its last command ran (the script's own time)
         self._commands: dict[str, _Command] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -305,7 +306,10 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(0.2)
             raise _OperationTimeout()
         if cmd.output is None:
+            started = time.monotonic()
             cmd.output = self.owner._run(cmd)
+            with self.owner._lock:
+                self.owner.run_seconds[cmd.host.casefold()] = time.monotonic() - started
         stdout, stderr, code = cmd.output
         # at most what fits the client's MaxEnvelopeSize once base64 encoded, and never all at once
         envelope = int(_text(root, "s:Header/w:MaxEnvelopeSize") or 153600)
