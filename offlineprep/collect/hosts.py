@@ -228,16 +228,27 @@ class _Deadline(Exception):
 @dataclass
 class _Progress:
     """How far one attempt got: once the Create request has an answer, the host has answered an
-    authenticated WS-Management request, whatever fails after."""
+    authenticated WS-Management request, whatever fails after. `command_sent`: the script was
+    started; `output`: what it wrote to stdout so far (kept when the attempt fails, so a caller
+    that streams results, as offlineprep apply does, knows which of them arrived)."""
 
     shell_opened: bool = False
+    command_sent: bool = False
+    output: bytearray = field(default_factory=bytearray)
 
 
 def run_script(protocol: Any, request: HostRequest, deadline: float, stats: CollectionStats,
                progress: _Progress | None = None) -> tuple[bytes, bytes, int]:
+    return run_payload(protocol, stdin_payload(request), deadline, stats, progress)
+
+
+def run_payload(protocol: Any, payload: bytes, deadline: float, stats: CollectionStats,
+                progress: _Progress | None = None) -> tuple[bytes, bytes, int]:
+    """Start the bootstrap and stream `payload` (the base64 request, a newline, the script) on its
+    stdin: the one delivery of every script offlineprep runs on a Windows machine."""
+    progress = progress if progress is not None else _Progress()
     shell = protocol.open_shell(codepage=65001, noprofile=True)
-    if progress is not None:
-        progress.shell_opened = True
+    progress.shell_opened = True
     try:
         command, args = command_line()
         # pipe mode (WINRS_CONSOLEMODE_STDIN=FALSE): the input streamed below reaches PowerShell as a pipe
@@ -247,8 +258,9 @@ def run_script(protocol: Any, request: HostRequest, deadline: float, stats: Coll
         command_id = protocol.run_command(shell, command, args, console_mode_stdin=False)
         stats.count()
         try:
-            protocol.send_command_input(shell, command_id, stdin_payload(request), end=True)
-            out, err = bytearray(), bytearray()
+            protocol.send_command_input(shell, command_id, payload, end=True)
+            progress.command_sent = True
+            out, err = progress.output, bytearray()
             code = -1
             while True:
                 if time.monotonic() > deadline:

@@ -42,6 +42,10 @@ class LabDirectory:
     has_crossref: bool = True  # False: the domain's NetBIOS name cannot be read (as from a DC that hides it)
     _entries: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     _rid: int = 1100
+    # one mock server for the life of the lab: its entries (ldap3 keeps them on the Server) are filled on the
+    # first connection, so a change made through one connection is read back through the next
+    _server: Any = field(default=None, init=False, repr=False)
+    _binds: dict[str, str] = field(default_factory=dict, init=False, repr=False)  # further bind accounts: DN -> password
 
     @property
     def base_dn(self) -> str:
@@ -108,19 +112,37 @@ class LabDirectory:
                 {"objectClass": ["top", "crossRef"], "nCName": nc, "nETBIOSName": netbios, "dnsRoot": dns_root,
                  "systemFlags": 3})
 
+    def bind_account(self, name: str, password: str) -> str:
+        """A further account to bind as (the demo's account for changes); its DN."""
+        dn = f"CN={name},CN=Users,{self.base_dn}"
+        self._binds[dn] = password
+        if self._server is not None:
+            self._add_bind(self._server_connection(), dn, name, password)
+        return dn
+
     def config(self) -> DirectoryConfig:
         return DirectoryConfig(server="ldaps://dc1." + self.domain, user=BIND_DN.format(base=self.base_dn),
                                base_dn=self.base_dn, password_env="OFFLINEPREP_DEMO_LDAP_PASSWORD")
 
     def connect(self, config: DirectoryConfig, password: str | None) -> ldap3.Connection:
         """The `connect` seam of `collect_directory`: a bound connection to the mock directory."""
-        server = ldap3.Server("lab", get_info=ldap3.OFFLINE_AD_2012_R2)
         bind_dn = BIND_DN.format(base=self.base_dn)
-        conn = _LabConnection(server, user=config.user or bind_dn, password=password,
+        if self._server is None:
+            self._server = ldap3.Server("lab", get_info=ldap3.OFFLINE_AD_2012_R2)
+            self._fill(self._server_connection(), bind_dn)
+        conn = _LabConnection(self._server, user=config.user or bind_dn, password=password,
                               client_strategy=ldap3.MOCK_SYNC, raise_exceptions=True)
         conn.root_dse = {"defaultNamingContext": self.base_dn, "configurationNamingContext": self.configuration_dn}
-        conn.strategy.add_entry(bind_dn, {"objectClass": ["top", "person", "user"], "sAMAccountName": "svc-preflight",
-                                          "userPassword": self.password})
+        conn.bind()
+        return conn
+
+    def _server_connection(self) -> ldap3.Connection:
+        return _LabConnection(self._server, client_strategy=ldap3.MOCK_SYNC)
+
+    def _fill(self, conn: ldap3.Connection, bind_dn: str) -> None:
+        self._add_bind(conn, bind_dn, "svc-preflight", self.password)
+        for dn, password in self._binds.items():
+            self._add_bind(conn, dn, dn.split(",", 1)[0].split("=", 1)[1], password)
         conn.strategy.add_entry(self.base_dn, {"objectClass": ["top", "domain"], "objectSid": sid_bytes(self.domain_sid)})
         conn.strategy.add_entry(self.configuration_dn, {"objectClass": ["top", "configuration"]})
         conn.strategy.add_entry(f"CN=Partitions,{self.configuration_dn}", {"objectClass": ["top", "crossRefContainer"]})
@@ -128,8 +150,11 @@ class LabDirectory:
             conn.strategy.add_entry(*self._crossref(self.netbios, self.domain))
         for dn, attrs in self._entries:
             conn.strategy.add_entry(dn, attrs)
-        conn.bind()
-        return conn
+
+    @staticmethod
+    def _add_bind(conn: ldap3.Connection, dn: str, name: str, password: str) -> None:
+        conn.strategy.add_entry(dn, {"objectClass": ["top", "person", "user"], "sAMAccountName": name,
+                                     "userPassword": password})
 
 
 class _LabConnection(ldap3.Connection):

@@ -37,7 +37,7 @@ class Fault(str, Enum):
     HTTP_500 = "http500"  # HTTP 500 with a non-SOAP body
     SOAP_FAULT = "soap-fault"  # a WS-Management fault
     SLOW = "slow"  # answers later than any sensible timeout
-    TRUNCATED = "truncated"  # JSON cut in the middle
+    TRUNCATED = "truncated"  # JSON cut in the middle (the apply script's answer: in the middle of its last line)
     NON_UTF8 = "non-utf8"  # bytes that are not UTF-8
     HUGE = "huge"  # 10 MB of output
     CLIXML_ERROR = "clixml-error"  # the script failed: CLIXML on stderr, exit code 1
@@ -230,6 +230,7 @@ class SimulatedHost:
     networks: list[SimNetwork] = field(default_factory=lambda: [SimNetwork()])
     dfs_nodes: list[SimDfsNode] = field(default_factory=list)
     link_local: bool = True  # adapters also report fe80:: and 169.254.x.x addresses, as Windows does
+    tickets_purged: int = 0  # times apply.ps1 purged the computer's own Kerberos tickets (klist purge -li 0x3e7)
 
     # ------------------------------------------------------------------ the objects Windows would return
 
@@ -513,3 +514,300 @@ class SimulatedHost:
         except _HostError as exc:
             entry["error"] = str(exc)
         return entry
+
+
+# --------------------------------------------------------------------------- what apply.ps1 does on this host
+
+
+# A new folder inherits its parent's inheritable entries (New-Item; the volume root of a member server
+# grants SYSTEM and Administrators Full Control and Users read and execute)
+NEW_FOLDER_SDDL = "O:BAG:SYD:AI(A;OICIID;FA;;;SY)(A;OICIID;FA;;;BA)(A;OICIID;0x1200a9;;;BU)"
+
+
+def _apply_action(item: dict[str, Any]) -> Any:
+    from pydantic import TypeAdapter
+
+    from offlineprep.actions import types as t
+
+    return TypeAdapter(t.Action).validate_python(item.get("action"))
+
+
+class HostState:
+    """apply.ps1's steps on a SimulatedHost's own state: share and NTFS descriptors through
+    offlineprep.lab.descriptors (what Grant-SmbShareAccess, icacls /grant and the revert's
+    Restore-AccountAces + Set-Acl / Set-SmbShare do), local groups, firewall rules, shares and
+    folders. Each step compares the state with the plan's (or the record's) exactly as the script
+    does, and answers with the lines the script prints. Descriptors it changes are written in the
+    long SDDL form (full SIDs, hexadecimal masks)."""
+
+    def __init__(self, host: SimulatedHost) -> None:
+        self.host = host
+
+    def run(self, request: dict[str, Any]) -> list[dict[str, Any]]:
+        from offlineprep.acl import SddlError
+        from offlineprep.lab.descriptors import CommandError
+
+        reverting = request.get("mode") == "revert"
+        lines = []
+        steps = {
+            "host.share-rights": self._share_rights, "host.ntfs-rights": self._ntfs_rights,
+            "host.local-group-member": self._local_group, "host.firewall-open": self._firewall_open,
+            "host.firewall-disable": self._firewall_disable, "host.create-share": self._create_share,
+            "host.create-folder": self._create_folder, "host.kerberos-refresh": self._kerberos_refresh,
+        }
+        for item in request.get("actions") or []:
+            result: dict[str, Any] = {"id": str(item.get("id")), "outcome": "failed", "message": "", "before": None,
+                                      "after": None}
+            try:
+                step = steps.get(str(item.get("kind")))
+                if step is None:
+                    raise _HostError(f"this script does not carry out {item.get('kind')} actions")
+                step(item, result, reverting)
+            except (_HostError, CommandError, SddlError) as exc:
+                result["outcome"], result["message"] = "failed", str(exc)
+            lines.append(result)
+        lines.append({"done": True})
+        return lines
+
+    # ------------------------------------------------------------------ descriptors
+
+    @staticmethod
+    def _granted(sddl: str, item: dict[str, Any]) -> bool:
+        """Test-Granted: an explicit allow entry of the SID, not inherit-only, with the inheritance flags
+        asked for, holding every right of the mask."""
+        from offlineprep.acl import parse_sddl
+
+        sid, mask, flags = item.get("sid"), int(item.get("mask") or 0), int(item.get("flags") or 0)
+        if not sid:
+            return False
+        wanted = {name for name, bit in (("OI", 1), ("CI", 2), ("NP", 4)) if flags & bit}
+        for ace in parse_sddl(sddl).dacl or ():
+            if ace.type != "A" or "ID" in ace.flags or "IO" in ace.flags or ace.sid.upper() != str(sid).upper():
+                continue
+            if wanted <= set(ace.flags) and ace.mask & mask == mask:
+                return True
+        return False
+
+    def _descriptor_step(self, item: dict[str, Any], result: dict[str, Any], reverting: bool, current: str,
+                         write: Any, what: str) -> None:
+        from offlineprep.acl import format_sddl, parse_sddl
+        from offlineprep.lab import descriptors
+
+        action = _apply_action(item)
+        saved = str(action.before_sddl or "")
+        result["before"] = {"sddl": current}
+        if not reverting:
+            if self._granted(current, item):
+                result.update(outcome="already", message=f"{what} already grants it")
+                return
+            if current != saved:
+                result.update(outcome="changed", message=f"the descriptor of {what} is not the one read when planned")
+                return
+            after = format_sddl(descriptors.run_fix(action, parse_sddl(current)))
+            write(after)
+            result.update(outcome="applied", after={"sddl": after}, message=f"granted on {what}")
+            return
+        recorded = item.get("recorded") or {}
+        if current == saved:
+            result.update(outcome="as-before", message=f"{what} is already as before apply")
+            return
+        left = recorded.get("after")
+        if left:
+            if current != str(left.get("sddl")):
+                result.update(outcome="changed", message=f"the descriptor of {what} is not the one apply left")
+                return
+        elif not self._granted(current, item):
+            result.update(outcome="changed", message=f"{what} does not hold the grant apply makes")
+            return
+        after = format_sddl(descriptors.run_revert(action, parse_sddl(current)))
+        write(after)
+        result.update(outcome="reverted", after={"sddl": after}, message=f"the account's entries on {what} are back")
+
+    def _find_share(self, name: str) -> SimShare:
+        share = next((s for s in self.host.shares if s.name.casefold() == name.casefold()), None)
+        if share is None:
+            raise _HostError(f"No MSFT_SmbShare objects found with property 'Name' equal to '{name}'.  Verify the "
+                             "value of the property and retry.")
+        return share
+
+    def _find_folder(self, path: str) -> SimFolder:
+        folder = next((f for f in self.host.folders if f.path.rstrip("\\").casefold() == path.rstrip("\\").casefold()),
+                      None)
+        if folder is None:
+            raise _HostError(f"Cannot find path '{path}' because it does not exist.")
+        return folder
+
+    def _share_rights(self, item: dict[str, Any], result: dict[str, Any], reverting: bool) -> None:
+        share = self._find_share(str(item["action"]["share"]))
+        self._descriptor_step(item, result, reverting, share.sddl, lambda sddl: setattr(share, "sddl", sddl),
+                              f"the share {share.name}")
+
+    def _ntfs_rights(self, item: dict[str, Any], result: dict[str, Any], reverting: bool) -> None:
+        folder = self._find_folder(str(item["action"]["local_path"]))
+        self._descriptor_step(item, result, reverting, folder.ntfs_sddl,
+                              lambda sddl: setattr(folder, "ntfs_sddl", sddl), folder.path)
+
+    # ------------------------------------------------------------------ local groups
+
+    def _local_group(self, item: dict[str, Any], result: dict[str, Any], reverting: bool) -> None:
+        action = item["action"]
+        sid = action.get("member_sid")
+        if not sid:
+            raise _HostError(f"the SID of {action.get('member')} was not read from AD: apply cannot tell whether it is "
+                             "a member")
+        group = next((g for g in self.host.groups if g.sid.upper() == str(action["group_sid"]).upper()), None)
+        if group is None:  # SecurityIdentifier.Translate of a SID the machine does not know
+            raise _HostError('Exception calling "Translate" with "1" argument(s): "Some or all identity references '
+                             'could not be translated."')
+        member = any(m.upper() == sid.upper() for m in group.members)
+        result["before"] = {"member": member}
+        if not reverting:
+            if member:
+                result.update(outcome="already", message=f"{action.get('member')} is already in {group.name}")
+                return
+            group.members.append(sid)
+            result.update(outcome="applied", after={"member": True}, message=f"added {action.get('member')} to {group.name}")
+            return
+        if not member:
+            result.update(outcome="as-before", message=f"{action.get('member')} is not in {group.name}, as before apply")
+            return
+        group.members = [m for m in group.members if m.upper() != sid.upper()]
+        result.update(outcome="reverted", after={"member": False}, message=f"removed {action.get('member')} from {group.name}")
+
+    # ------------------------------------------------------------------ firewall
+
+    def _rule_state(self, name: str) -> str:
+        rule = next((r for r in self.host.firewall if r.name.casefold() == name.casefold()), None)
+        if rule is None:
+            return "absent"
+        return "enabled" if rule.enabled else "disabled"
+
+    def _set_enabled(self, name: str, enabled: bool) -> None:
+        for rule in self.host.firewall:
+            if rule.name.casefold() == name.casefold():
+                rule.enabled = enabled
+
+    def _firewall_open(self, item: dict[str, Any], result: dict[str, Any], reverting: bool) -> None:
+        action = item["action"]
+        name = str(action["rule_name"])
+        state = self._rule_state(name)
+        result["before"] = {"rule": state}
+        if not reverting:
+            if state == "enabled":
+                result.update(outcome="already", message=f"the rule {name} is already there and enabled")
+                return
+            if state == "absent":
+                self.host.firewall.append(SimRule(name, [str(action["port"])], display_name=str(action["display_name"]),
+                                                  profile=str(action["profile"]),
+                                                  remote_addresses=[str(a) for a in action["remote_address"]]))
+            else:
+                self._set_enabled(name, True)
+            result.update(outcome="applied", after={"rule": self._rule_state(name)},
+                          message=f"inbound TCP {action['port']} allowed by the rule {name}")
+            return
+        recorded = item.get("recorded") or {}
+        was = str((recorded.get("before") or {}).get("rule"))
+        if state == was:
+            result.update(outcome="as-before", message=f"the rule {name} is {state}, as before apply")
+            return
+        if state != str((recorded.get("after") or {}).get("rule")):
+            result.update(outcome="changed", message=f"the rule {name} is {state} now, not as apply left it")
+            return
+        if was == "absent":
+            self.host.firewall = [r for r in self.host.firewall if r.name.casefold() != name.casefold()]
+        elif was == "disabled":
+            self._set_enabled(name, False)
+        result.update(outcome="reverted", after={"rule": self._rule_state(name)}, message=f"the rule {name} is {was} again")
+
+    def _firewall_disable(self, item: dict[str, Any], result: dict[str, Any], reverting: bool) -> None:
+        names = [str(n) for n in item["action"]["names"]]
+
+        def states() -> list[dict[str, str]]:
+            return [{"name": n, "state": self._rule_state(n)} for n in names]
+
+        result["before"] = {"rules": states()}
+        if not reverting:
+            gone = [s["name"] for s in result["before"]["rules"] if s["state"] == "absent"]
+            enabled = [s["name"] for s in result["before"]["rules"] if s["state"] == "enabled"]
+            if gone:
+                result.update(outcome="changed", message="not there any more: " + ", ".join(gone))
+                return
+            if not enabled:
+                result.update(outcome="already", message="the rules are already disabled")
+                return
+            for n in enabled:
+                self._set_enabled(n, False)
+            result.update(outcome="applied", after={"rules": states()}, message="disabled " + ", ".join(enabled))
+            return
+        recorded = item.get("recorded") or {}
+        again, gone = [], []
+        for rule in (recorded.get("before") or {}).get("rules") or []:
+            if rule.get("state") != "enabled":
+                continue
+            now = self._rule_state(str(rule.get("name")))
+            if now == "disabled":
+                again.append(str(rule.get("name")))
+            elif now != "enabled":
+                gone.append(str(rule.get("name")))
+        for n in again:
+            self._set_enabled(n, True)
+        result["after"] = {"rules": states()}
+        if gone:
+            result.update(outcome="changed", message="not there any more, left alone: " + ", ".join(gone))
+        elif not again:
+            result.update(outcome="as-before", message="the rules are enabled, as before apply")
+        else:
+            result.update(outcome="reverted", message="enabled again: " + ", ".join(again))
+
+    # ------------------------------------------------------------------ shares and folders
+
+    def _share_state(self, name: str) -> dict[str, Any]:
+        share = next((s for s in self.host.shares if s.name.casefold() == name.casefold()), None)
+        if share is None:
+            return {"share": "absent"}
+        return {"share": "present", "path": share.path, "sddl": share.sddl}
+
+    def _create_share(self, item: dict[str, Any], result: dict[str, Any], reverting: bool) -> None:
+        action = item["action"]
+        name, path = str(action["share"]), str(action["local_path"])
+        state = self._share_state(name)
+        result["before"] = state
+        if not reverting:
+            if state["share"] == "present":
+                if str(state["path"]).casefold() == path.casefold():
+                    result.update(outcome="already", message=f"the share {name} is already there")
+                else:
+                    result.update(outcome="changed", message=f"a share {name} is there now, for {state['path']}")
+                return
+            created = False
+            if self.host.item(path) is None:
+                self.host.folders.append(SimFolder(path, NEW_FOLDER_SDDL))
+                created = True
+            self.host.shares.append(SimShare(name, path))  # New-SmbShare: Everyone Read by default
+            result.update(outcome="applied", after={**self._share_state(name), "folder_created": created},
+                          message=f"shared {path} as {name}")
+            return
+        left = (item.get("recorded") or {}).get("after") or {}
+        if state["share"] == "absent":
+            result.update(outcome="as-before", message=f"the share {name} is not there, as before apply")
+            return
+        if str(state["path"]).casefold() != path.casefold() or (left.get("sddl") and state["sddl"] != left["sddl"]):
+            result.update(outcome="changed", message=f"the share {name} is not as apply left it")
+            return
+        self.host.shares = [s for s in self.host.shares if s.name.casefold() != name.casefold()]
+        result.update(outcome="reverted", after=self._share_state(name),
+                      message=f"removed the share {name}; the folder stays (it may hold data)")
+
+    def _create_folder(self, item: dict[str, Any], result: dict[str, Any], reverting: bool) -> None:
+        path = str(item["action"]["local_path"])
+        present = self.host.item(path) is not None
+        result["before"] = {"folder": present}
+        if present:
+            result.update(outcome="already", message=f"{path} is already there")
+            return
+        self.host.folders.append(SimFolder(path, NEW_FOLDER_SDDL))
+        result.update(outcome="applied", after={"folder": True}, message=f"created {path}")
+
+    def _kerberos_refresh(self, item: dict[str, Any], result: dict[str, Any], reverting: bool) -> None:
+        self.host.tickets_purged += 1
+        result.update(outcome="applied", message="purged the computer's own Kerberos tickets (klist purge -li 0x3e7)")

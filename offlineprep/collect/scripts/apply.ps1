@@ -1,0 +1,336 @@
+# offlineprep apply script: carries out the host steps of a plan on this machine, or puts them back (revert).
+# Windows PowerShell 4.0 and later (Windows Server 2012 R2 to 2022). Run by `offlineprep apply --yes` and
+# `offlineprep revert --yes` as the one command they send to each machine, the way collect.ps1 is sent.
+# Input: one argument, the request as base64-encoded UTF-8 JSON, {mode: apply|revert, actions: [...]}: every value
+# (paths, share, account and rule names, SIDs, descriptors) arrives as data, never as code.
+# Output: one JSON line per action as soon as it is done, {id, outcome, message, before, after}, then {"done":true}:
+# a run cut short still tells which actions finished. docs/apply.md describes the outcomes.
+# Each action first reads the state it is about to change and compares it with the state the plan holds (apply) or
+# the record holds (revert): it changes only from that state; a state that is already the one it leaves is left
+# as it is ('already', 'as-before'); any other state is reported ('changed') and left alone.
+# Every member this script reads is one Windows documents for that object: each variable's type is declared in a
+# "# types:" comment (tests/hosts/test_windows_members.py, offlineprep/lab/windows_members.json).
+param([string]$RequestB64)
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+$WarningPreference = 'SilentlyContinue'
+# types: $request ApplyRequest; $item ApplyItem; $a ApplyAction; $recorded ApplyState; $rule ApplyState; $result Answer
+# types: $_ ErrorRecord; $failure ErrorRecord; $e Exception; $utf8 UTF8Encoding; $stdout Stream; $payload ByteArray
+# types: $state ApplyState; $after ApplyState; $left ApplyState; $said String; $enabled Array; $again Array; $gone Array
+$request = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($RequestB64)) | ConvertFrom-Json
+$utf8 = New-Object Text.UTF8Encoding $false
+$stdout = [Console]::OpenStandardOutput()
+$reverting = ([string]$request.mode -eq 'revert')
+
+function Write-Answer($answer) {
+    # UTF-8 bytes straight to stdout, one line each, flushed: independent of the console code page
+    $payload = $utf8.GetBytes(($answer | ConvertTo-Json -Depth 8 -Compress) + "`n")
+    $stdout.Write($payload, 0, $payload.Length)
+    $stdout.Flush()
+}
+
+function Get-Reason($failure) {
+    # the innermost exception says what went wrong (DirectoryEntry.Invoke wraps the COM error of ADSI)
+    $e = $failure.Exception
+    while ($e.InnerException) { $e = $e.InnerException }
+    return [string]$e.Message
+}
+
+function Set-Result($result, [string]$Outcome, [string]$Message) {
+    $result.outcome = $Outcome
+    $result.message = $Message
+}
+
+# The revert of a grant (docs/fixes.md, "Reverting a grant"): the same function the fix script uses.
+# types: $now RawSecurityDescriptor; $was RawSecurityDescriptor; $account SecurityIdentifier; $acl RawAcl; $ace CommonAce
+# @RESTORE-ACCOUNT-ACES@
+
+function Test-Granted([string]$Sddl, [string]$Sid, [int64]$Mask, [int]$Flags) {
+    # An explicit allow entry of the SID, not inherit-only, with at least these inheritance flags, holding every right
+    # of the mask: what a grant leaves, wherever it was put.
+    # types: $raw RawSecurityDescriptor; $entry CommonAce; $who SecurityIdentifier
+    $raw = New-Object -TypeName System.Security.AccessControl.RawSecurityDescriptor -ArgumentList $Sddl
+    $who = New-Object -TypeName System.Security.Principal.SecurityIdentifier -ArgumentList $Sid
+    if ($null -eq $raw.DiscretionaryAcl) { return $false }
+    foreach ($entry in $raw.DiscretionaryAcl) {
+        if (-not ($entry -is [System.Security.AccessControl.CommonAce])) { continue }
+        if ($entry.IsInherited -or [string]$entry.AceQualifier -ne 'AccessAllowed' -or $entry.SecurityIdentifier -ne $who) { continue }
+        $aceFlags = [int]$entry.AceFlags
+        if (($aceFlags -band 8) -or (($aceFlags -band $Flags) -ne $Flags)) { continue }
+        if ((([int64]$entry.AccessMask) -band $Mask) -eq $Mask) { return $true }
+    }
+    return $false
+}
+
+function Test-Applied([string]$Sddl, $item) {
+    if (-not $item.sid) { return $false }
+    return (Test-Granted $Sddl ([string]$item.sid) ([int64]$item.mask) ([int]$item.flags))
+}
+
+function Invoke-ShareRights($item, $result) {
+    # types: $share MSFT_SmbShare
+    $a = $item.action
+    $name = [string]$a.share
+    $share = Get-SmbShare -Name $name
+    $current = [string]$share.SecurityDescriptor
+    $result.before = [ordered]@{ sddl = $current }
+    $saved = [string]$a.before_sddl
+    if (-not $reverting) {
+        if (Test-Applied $current $item) { Set-Result $result 'already' ('the share ' + $name + ' already grants it'); return }
+        if ($current -ne $saved) { Set-Result $result 'changed' ('the descriptor of the share ' + $name + ' is not the one read when planned'); return }
+        $null = Grant-SmbShareAccess -Name $name -AccountName ([string]$a.account) -AccessRight ([string]$a.access_right) -Force
+        $share = Get-SmbShare -Name $name
+        $result.after = [ordered]@{ sddl = [string]$share.SecurityDescriptor }
+        Set-Result $result 'applied' ('granted ' + [string]$a.access_right + ' on the share ' + $name)
+        return
+    }
+    $recorded = $item.recorded
+    if ($current -eq $saved) { Set-Result $result 'as-before' ('the share ' + $name + ' is already as before apply'); return }
+    if ($recorded.after) {
+        if ($current -ne [string]$recorded.after.sddl) { Set-Result $result 'changed' ('the descriptor of the share ' + $name + ' is not the one apply left'); return }
+    } elseif (-not (Test-Applied $current $item)) {
+        Set-Result $result 'changed' ('the share ' + $name + ' does not hold the grant apply makes'); return
+    }
+    $null = Set-SmbShare -Name $name -SecurityDescriptor (Restore-AccountAces $current $saved ([string]$a.account_sid)) -Force
+    $share = Get-SmbShare -Name $name
+    $result.after = [ordered]@{ sddl = [string]$share.SecurityDescriptor }
+    Set-Result $result 'reverted' ('the account''s entries on the share ' + $name + ' are back as before apply')
+}
+
+function Invoke-NtfsRights($item, $result) {
+    # types: $security FileSystemSecurity; $folder DirectoryInfo
+    $a = $item.action
+    $path = [string]$a.local_path
+    $security = Get-Acl -LiteralPath $path
+    $current = [string]$security.Sddl
+    $result.before = [ordered]@{ sddl = $current }
+    $saved = [string]$a.before_sddl
+    if (-not $reverting) {
+        if (Test-Applied $current $item) { Set-Result $result 'already' ($path + ' already grants it'); return }
+        if ($current -ne $saved) { Set-Result $result 'changed' ('the descriptor of ' + $path + ' is not the one read when planned'); return }
+        # a native command writes to stderr and sets $LASTEXITCODE: read both, without -ErrorAction Stop turning the
+        # first stderr line into an exception of Windows PowerShell 5.1
+        $ErrorActionPreference = 'Continue'
+        $said = & icacls.exe $path /grant ([string]$item.grant) 2>&1 | Out-String
+        $code = $LASTEXITCODE
+        $ErrorActionPreference = 'Stop'
+        if ($code -ne 0) { throw ('icacls /grant failed on ' + $path + ' (exit code ' + $code + '): ' + $said.Trim()) }
+        $security = Get-Acl -LiteralPath $path
+        $result.after = [ordered]@{ sddl = [string]$security.Sddl }
+        Set-Result $result 'applied' ('icacls /grant ' + [string]$item.grant + ' on ' + $path)
+        return
+    }
+    $recorded = $item.recorded
+    if ($current -eq $saved) { Set-Result $result 'as-before' ($path + ' is already as before apply'); return }
+    if ($recorded.after) {
+        if ($current -ne [string]$recorded.after.sddl) { Set-Result $result 'changed' ('the descriptor of ' + $path + ' is not the one apply left'); return }
+    } elseif (-not (Test-Applied $current $item)) {
+        Set-Result $result 'changed' ($path + ' does not hold the grant apply makes'); return
+    }
+    # the access section only: Set-Acl of a whole descriptor would also try to write the owner
+    $folder = Get-Item -LiteralPath $path
+    $security = $folder.GetAccessControl('Access')
+    $security.SetSecurityDescriptorSddlForm((Restore-AccountAces $security.Sddl $saved ([string]$a.account_sid)), 'Access')
+    $null = Set-Acl -LiteralPath $path -AclObject $security
+    $security = Get-Acl -LiteralPath $path
+    $result.after = [ordered]@{ sddl = [string]$security.Sddl }
+    Set-Result $result 'reverted' ('the account''s entries on ' + $path + ' are back as before apply')
+}
+
+function Test-LocalMember($group, [string]$Sid) {
+    # ADSI (WinNT) reads member SIDs where Get-LocalGroupMember fails on an orphaned SID (see collect.ps1)
+    # types: $group DirectoryEntry; $member WinNTGroupMember; $memberSid SecurityIdentifier
+    foreach ($member in @($group.Invoke('Members'))) {
+        $found = $null
+        try {
+            $sidBytes = $member.GetType().InvokeMember('objectSid', 'GetProperty', $null, $member, $null)
+            $memberSid = New-Object Security.Principal.SecurityIdentifier($sidBytes, 0)
+            $found = [string]$memberSid.Value
+        } catch {
+            $path = [string]$member.GetType().InvokeMember('ADsPath', 'GetProperty', $null, $member, $null)
+            if ($path -match '^WinNT://(S-1-[0-9-]+)$') { $found = $Matches[1] }
+        }
+        if ($found -eq $Sid) { return $true }
+    }
+    return $false
+}
+
+function Invoke-LocalGroupMember($item, $result) {
+    # The group by its SID, translated to its local (localised) name; the member by the SID read from AD: IADsGroup::Add
+    # and ::Remove take "WinNT://<SID>" (Microsoft: IADsGroup::Add), called through DirectoryEntry.Invoke.
+    # types: $groupSid SecurityIdentifier; $group DirectoryEntry
+    $a = $item.action
+    $sid = [string]$a.member_sid
+    if (-not $sid) { throw ('the SID of ' + [string]$a.member + ' was not read from AD: apply cannot tell whether it is a member') }
+    $groupSid = New-Object -TypeName System.Security.Principal.SecurityIdentifier -ArgumentList ([string]$a.group_sid)
+    $groupName = $groupSid.Translate([System.Security.Principal.NTAccount]).Value.Split('\')[-1]
+    $group = [ADSI]('WinNT://' + $env:COMPUTERNAME + '/' + $groupName + ',group')
+    $isMember = Test-LocalMember $group $sid
+    $result.before = [ordered]@{ member = $isMember }
+    if (-not $reverting) {
+        if ($isMember) { Set-Result $result 'already' ([string]$a.member + ' is already in ' + $groupName); return }
+        $null = $group.Invoke('Add', ('WinNT://' + $sid))
+        $result.after = [ordered]@{ member = (Test-LocalMember $group $sid) }
+        Set-Result $result 'applied' ('added ' + [string]$a.member + ' to ' + $groupName)
+        return
+    }
+    if (-not $isMember) { Set-Result $result 'as-before' ([string]$a.member + ' is not in ' + $groupName + ', as before apply'); return }
+    $null = $group.Invoke('Remove', ('WinNT://' + $sid))
+    $result.after = [ordered]@{ member = (Test-LocalMember $group $sid) }
+    Set-Result $result 'reverted' ('removed ' + [string]$a.member + ' from ' + $groupName)
+}
+
+function Get-RuleState([string]$Name) {
+    # types: $foundRule NetFirewallRule
+    $foundRule = Get-NetFirewallRule -Name $Name -ErrorAction SilentlyContinue
+    if (-not $foundRule) { return 'absent' }
+    if ([string]$foundRule.Enabled -eq 'True') { return 'enabled' }
+    return 'disabled'
+}
+
+function Invoke-FirewallOpen($item, $result) {
+    $a = $item.action
+    $name = [string]$a.rule_name
+    $state = Get-RuleState $name
+    $result.before = [ordered]@{ rule = $state }
+    if (-not $reverting) {
+        if ($state -eq 'enabled') { Set-Result $result 'already' ('the rule ' + $name + ' is already there and enabled'); return }
+        if ($state -eq 'absent') {
+            $addresses = [string[]]@($a.remote_address)
+            $null = New-NetFirewallRule -Name $name -DisplayName ([string]$a.display_name) -Direction Inbound -Protocol TCP -LocalPort ([string]$a.port) -Action Allow -Profile ([string]$a.profile) -RemoteAddress $addresses
+        } else {
+            $null = Enable-NetFirewallRule -Name $name
+        }
+        $result.after = [ordered]@{ rule = (Get-RuleState $name) }
+        Set-Result $result 'applied' ('inbound TCP ' + [string]$a.port + ' allowed by the rule ' + $name)
+        return
+    }
+    $recorded = $item.recorded
+    $was = [string]$recorded.before.rule
+    if ($state -eq $was) { Set-Result $result 'as-before' ('the rule ' + $name + ' is ' + $state + ', as before apply'); return }
+    if ($state -ne [string]$recorded.after.rule) { Set-Result $result 'changed' ('the rule ' + $name + ' is ' + $state + ' now, not as apply left it'); return }
+    if ($was -eq 'absent') { $null = Remove-NetFirewallRule -Name $name }
+    elseif ($was -eq 'disabled') { $null = Disable-NetFirewallRule -Name $name }
+    $result.after = [ordered]@{ rule = (Get-RuleState $name) }
+    Set-Result $result 'reverted' ('the rule ' + $name + ' is ' + $was + ' again')
+}
+
+function Get-RuleStates($names) {
+    $states = @()
+    foreach ($name in @($names)) { $states += , ([ordered]@{ name = [string]$name; state = (Get-RuleState ([string]$name)) }) }
+    return , $states
+}
+
+function Invoke-FirewallDisable($item, $result) {
+    $a = $item.action
+    $states = Get-RuleStates $a.names
+    $result.before = [ordered]@{ rules = $states }
+    if (-not $reverting) {
+        $enabled = @()
+        $gone = @()
+        foreach ($rule in $states) {
+            if ([string]$rule.state -eq 'enabled') { $enabled += [string]$rule.name }
+            elseif ([string]$rule.state -eq 'absent') { $gone += [string]$rule.name }
+        }
+        if ($gone.Count -gt 0) { Set-Result $result 'changed' ('not there any more: ' + ($gone -join ', ')); return }
+        if ($enabled.Count -eq 0) { Set-Result $result 'already' 'the rules are already disabled'; return }
+        $null = Disable-NetFirewallRule -Name $enabled
+        $result.after = [ordered]@{ rules = (Get-RuleStates $a.names) }
+        Set-Result $result 'applied' ('disabled ' + ($enabled -join ', '))
+        return
+    }
+    $recorded = $item.recorded
+    $again = @()
+    $gone = @()
+    foreach ($rule in @($recorded.before.rules)) {
+        if ([string]$rule.state -ne 'enabled') { continue }
+        $ruleNow = Get-RuleState ([string]$rule.name)
+        if ($ruleNow -eq 'disabled') { $again += [string]$rule.name } elseif ($ruleNow -ne 'enabled') { $gone += [string]$rule.name }
+    }
+    if ($again.Count -gt 0) { $null = Enable-NetFirewallRule -Name $again }
+    $result.after = [ordered]@{ rules = (Get-RuleStates $a.names) }
+    if ($gone.Count -gt 0) { Set-Result $result 'changed' ('not there any more, left alone: ' + ($gone -join ', ')); return }
+    if ($again.Count -eq 0) { Set-Result $result 'as-before' 'the rules are enabled, as before apply'; return }
+    Set-Result $result 'reverted' ('enabled again: ' + ($again -join ', '))
+}
+
+function Get-ShareState([string]$Name) {
+    # types: $foundShare MSFT_SmbShare
+    $foundShare = Get-SmbShare -Name $Name -ErrorAction SilentlyContinue
+    if (-not $foundShare) { return [ordered]@{ share = 'absent' } }
+    return [ordered]@{ share = 'present'; path = [string]$foundShare.Path; sddl = [string]$foundShare.SecurityDescriptor }
+}
+
+function Invoke-CreateShare($item, $result) {
+    $a = $item.action
+    $name = [string]$a.share
+    $path = [string]$a.local_path
+    $state = Get-ShareState $name
+    $result.before = $state
+    if (-not $reverting) {
+        if ($state.share -eq 'present') {
+            if ($state.path -eq $path) { Set-Result $result 'already' ('the share ' + $name + ' is already there'); return }
+            Set-Result $result 'changed' ('a share ' + $name + ' is there now, for ' + $state.path); return
+        }
+        $created = $false
+        if (-not (Test-Path -LiteralPath $path)) { $null = New-Item -ItemType Directory -Path $path; $created = $true }
+        $null = New-SmbShare -Name $name -Path $path
+        $after = Get-ShareState $name
+        $after.folder_created = $created
+        $result.after = $after
+        Set-Result $result 'applied' ('shared ' + $path + ' as ' + $name)
+        return
+    }
+    $recorded = $item.recorded
+    if ($state.share -eq 'absent') { Set-Result $result 'as-before' ('the share ' + $name + ' is not there, as before apply'); return }
+    $left = $recorded.after
+    if ($state.path -ne $path -or ($left.sddl -and $state.sddl -ne [string]$left.sddl)) {
+        Set-Result $result 'changed' ('the share ' + $name + ' is not as apply left it'); return
+    }
+    $null = Remove-SmbShare -Name $name -Force
+    $result.after = Get-ShareState $name
+    Set-Result $result 'reverted' ('removed the share ' + $name + '; the folder stays (it may hold data)')
+}
+
+function Invoke-CreateFolder($item, $result) {
+    $a = $item.action
+    $path = [string]$a.local_path
+    $present = [bool](Test-Path -LiteralPath $path)
+    $result.before = [ordered]@{ folder = $present }
+    if ($present) { Set-Result $result 'already' ($path + ' is already there'); return }
+    $null = New-Item -ItemType Directory -Path $path
+    $result.after = [ordered]@{ folder = [bool](Test-Path -LiteralPath $path) }
+    Set-Result $result 'applied' ('created ' + $path)
+}
+
+function Invoke-KerberosRefresh($item, $result) {
+    # the computer's own logon session (LUID 0x3e7, SYSTEM), as a quoted argument: the text reaches klist as written
+    $ErrorActionPreference = 'Continue'
+    $said = & klist.exe purge -li '0x3e7' 2>&1 | Out-String
+    $code = $LASTEXITCODE
+    $ErrorActionPreference = 'Stop'
+    if ($code -ne 0) { throw ('klist purge -li 0x3e7 failed (exit code ' + $code + '): ' + $said.Trim()) }
+    Set-Result $result 'applied' 'purged the computer''s own Kerberos tickets (klist purge -li 0x3e7)'
+}
+
+foreach ($item in @($request.actions)) {
+    $result = [ordered]@{ id = [string]$item.id; outcome = 'failed'; message = ''; before = $null; after = $null }
+    try {
+        switch ([string]$item.kind) {
+            'host.share-rights' { $null = Invoke-ShareRights $item $result }
+            'host.ntfs-rights' { $null = Invoke-NtfsRights $item $result }
+            'host.local-group-member' { $null = Invoke-LocalGroupMember $item $result }
+            'host.firewall-open' { $null = Invoke-FirewallOpen $item $result }
+            'host.firewall-disable' { $null = Invoke-FirewallDisable $item $result }
+            'host.create-share' { $null = Invoke-CreateShare $item $result }
+            'host.create-folder' { $null = Invoke-CreateFolder $item $result }
+            'host.kerberos-refresh' { $null = Invoke-KerberosRefresh $item $result }
+            default { throw ('this script does not carry out ' + [string]$item.kind + ' actions') }
+        }
+    } catch {
+        $result.outcome = 'failed'
+        $result.message = Get-Reason $_
+    }
+    Write-Answer $result
+}
+Write-Answer ([ordered]@{ done = $true })

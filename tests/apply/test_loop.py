@@ -1,0 +1,151 @@
+"""plan -> apply -> the checks pass -> revert -> everything as before, on the simulated hosts' own state.
+
+Real components: the real collectors (ldap3 against the lab directory, pywinrm against the loopback
+endpoint), the real checks, the real apply.ps1 delivery (the endpoint runs only scripts it knows by
+digest) and the simulated hosts carrying out each action on their own descriptors, groups and
+firewall rules (offlineprep.lab.descriptors for the ACL commands).
+"""
+
+from __future__ import annotations
+
+import json
+
+from conftest import Lab
+
+from offlineprep.acl import parse_sddl
+from offlineprep.apply import runner
+from offlineprep.apply.model import How, Outcome
+from offlineprep.lab.windows import SimRule, default_groups
+from offlineprep.model import Status
+
+DOM = "S-1-5-21-1111-2222-3333"
+
+
+def outcomes(record: object) -> dict[str, str]:
+    return {s.action.kind + (f" {s.action.owner.name}" if s.action.owner and s.action.owner.name else ""):
+            s.outcome.value for s in record.steps}  # type: ignore[attr-defined]
+
+
+def test_the_demo_loop_fixes_what_can_be_fixed_and_revert_restores_every_descriptor(lab: Lab) -> None:
+    descriptors, groups = lab.descriptors(), lab.groups()
+    plan = lab.plan()
+    kinds = [(s.how.value, s.action.kind) for s in plan.steps]
+    assert ("directory", "ad.delegation-values") in kinds and ("directory", "ad.protocol-transition") in kinds
+    assert ("host", "host.share-rights") in kinds and ("host", "host.ntfs-rights") in kinds
+    assert [k for k in kinds if k[0] == "by-hand"] == [("by-hand", "manual")] * 2  # move the share; the policy value
+
+    record = lab.apply(plan)
+    assert all(s.outcome in (Outcome.APPLIED, Outcome.BY_HAND) for s in record.steps), outcomes(record)
+    assert runner.apply_exit_code(plan, record) == 0
+    assert record.verification is not None
+    verdicts = {v.finding.label: v.status for v in record.verification.findings}
+    fixed = {label: status for i, (label, status) in enumerate(verdicts.items()) if i in runner.addressed(plan)}
+    assert fixed and set(fixed.values()) == {Status.PASS}, verdicts
+    assert verdicts[r"path.not-on-hyperv-host \\fs11.lab.test\ASRImport"] is Status.FAIL  # by hand: move the share
+    assert lab.sim("hv01.lab.test").tickets_purged == 1 and lab.sim("hv02.lab.test").tickets_purged == 1
+    changed = {k for k, v in lab.descriptors().items() if v != descriptors[k]}
+    assert changed == {"fs01.lab.test share ASRExport", r"fs11.lab.test folder F:\ASRImport"}
+
+    back = lab.revert(record)
+    assert {s.outcome for s in back.steps} <= {Outcome.REVERTED, Outcome.BY_HAND}, outcomes(back)
+    assert runner.revert_exit_code(back) == 0
+    assert lab.descriptors() == descriptors  # byte for byte
+    assert lab.groups() == groups
+    after = lab.plan()  # the mistakes are back, as planned before
+    assert [(s.action.kind, s.action.owner) for s in after.steps] == [(s.action.kind, s.action.owner) for s in plan.steps]
+
+
+def test_a_second_apply_of_the_same_plan_changes_nothing(lab: Lab) -> None:
+    plan = lab.plan()
+    lab.apply(plan)
+    descriptors, purged = lab.descriptors(), lab.sim("hv01.lab.test").tickets_purged
+    again = lab.apply(plan, "again.json")
+    assert {s.outcome for s in again.steps} == {Outcome.ALREADY, Outcome.BY_HAND}, outcomes(again)
+    assert lab.descriptors() == descriptors
+    assert lab.sim("hv01.lab.test").tickets_purged == purged  # no AD change, so no purge
+    assert runner.apply_exit_code(plan, again) == 0
+    # and reverting that second record puts nothing back: the first apply's changes stay
+    back = lab.revert(again)
+    assert {s.outcome for s in back.steps} <= {Outcome.NOTHING_APPLIED, Outcome.BY_HAND}
+    assert lab.descriptors() == descriptors
+
+
+def test_a_descriptor_changed_since_planned_is_refused_and_not_overwritten(lab: Lab) -> None:
+    plan = lab.plan()
+    share = next(s for s in lab.sim("fs01.lab.test").shares if s.name == "ASRExport")
+    share.sddl = share.sddl + "(A;;0x1200a9;;;S-1-5-11)"  # someone granted Authenticated Users Read meanwhile
+    someone = share.sddl
+    record = lab.apply(plan)
+    step = next(s for s in record.steps if s.action.kind == "host.share-rights")
+    assert step.outcome is Outcome.CHANGED and "not the one read when planned" in step.message
+    assert share.sddl == someone
+    assert runner.apply_exit_code(plan, record) == 3
+    # the other steps still ran
+    assert next(s for s in record.steps if s.action.kind == "host.ntfs-rights").outcome is Outcome.APPLIED
+
+
+def test_revert_leaves_alone_what_changed_since_apply(lab: Lab) -> None:
+    plan = lab.plan()
+    record = lab.apply(plan)
+    folder = next(f for f in lab.sim("fs11.lab.test").folders if f.path == "F:\\ASRImport")
+    folder.ntfs_sddl += "(A;OICI;0x1200a9;;;S-1-5-11)"
+    changed = folder.ntfs_sddl
+    back = lab.revert(record)
+    step = next(s for s in back.steps if s.action.kind == "host.ntfs-rights")
+    assert step.outcome is Outcome.CHANGED and "not the one apply left" in step.message
+    assert folder.ntfs_sddl == changed
+    assert runner.revert_exit_code(back) == 1
+    assert next(s for s in back.steps if s.action.kind == "host.share-rights").outcome is Outcome.REVERTED
+
+
+def test_local_groups_and_firewall_rules_are_changed_and_put_back_on_the_host(lab: Lab) -> None:
+    fs01 = lab.sim("fs01.lab.test")
+    fs01.groups = default_groups([f"{DOM}-512"])  # HV-Admins (and so svc-vmm) not in Administrators
+    hv11 = lab.sim("hv11.lab.test")
+    hv11.firewall = [SimRule("VIRT-HVRHTTPSL-In-TCP-NoScope", ["443"], enabled=False),
+                     SimRule("Block-8084", ["8084"], action="Block")]
+    groups, rules = lab.groups(), lab.rules()
+    plan = lab.plan(fail_on="warn")  # policy.replication-port is a warning
+    kinds = {s.action.kind: s for s in plan.steps}
+    assert kinds["host.local-group-member"].how is How.HOST
+    assert kinds["host.firewall-disable"].machine == "hv11.lab.test"
+    assert kinds["host.firewall-open"].machine == "hv11.lab.test"
+
+    record = lab.apply(plan)
+    got = {s.action.kind: s for s in record.steps}
+    for kind in ("host.local-group-member", "host.firewall-disable", "host.firewall-open"):
+        assert got[kind].outcome is Outcome.APPLIED, got[kind].message
+    svc_vmm_groups = next(g for g in fs01.groups if g.sid == "S-1-5-32-544").members
+    assert any(m not in groups["fs01.lab.test Administrators"] for m in svc_vmm_groups)
+    assert ("Block-8084", False) in lab.rules()["hv11.lab.test"]
+    assert any(name.startswith("offlineprep-HVR-8084") and on for name, on in lab.rules()["hv11.lab.test"])
+    assert record.verification is not None
+    assert {v.finding.check: v.status for v in record.verification.findings}["path.share-host-group"] is Status.PASS
+
+    back = lab.revert(record)
+    assert runner.revert_exit_code(back) == 0, [(s.action.kind, s.outcome.value, s.message) for s in back.steps]
+    assert lab.groups() == groups
+    assert lab.rules() == rules
+
+
+def test_the_record_says_when_as_whom_and_what_was_sent(lab: Lab) -> None:
+    plan = lab.plan()
+    lab.apply(plan)
+    data = json.loads((lab.record_dir / "record.json").read_text())
+    assert data["schema"] == "offlineprep/record/v1" and data["mode"] == "apply" and data["complete"] is True
+    assert data["as_whom"]["directory"] == lab.site.directory.apply_user
+    assert data["as_whom"]["winrm"] == "LAB\\svc-apply"
+    first = data["steps"][0]
+    assert first["before"] == {"msDS-AllowedToDelegateTo": ["cifs/fs01.lab.test", "cifs/FS01", "cifs/FS11"]}
+    assert "cifs/fs11.lab.test" in first["after"]["msDS-AllowedToDelegateTo"]
+    assert first["changes"] == [f"modify {first['changes'][0].split(' ', 1)[1].split(':')[0]}: add "
+                                "msDS-AllowedToDelegateTo [cifs/fs11.lab.test]"]
+    assert first["started_at"] and first["finished_at"]
+    uac = data["steps"][1]
+    assert "delete userAccountControl [4096]; add userAccountControl [16781312]" in uac["changes"][0]
+    # every WinRM command of the run went as the account for changes, one per machine
+    users = {user for host, user in lab.demo.endpoint.command_users if host in {"fs01.lab.test", "hv01.lab.test"}}
+    assert "LAB\\svc-apply" in users
+    # the share descriptor apply read back: the account now has an explicit Full Control entry
+    share = next(s for s in data["steps"] if s["action"]["kind"] == "host.share-rights")
+    assert any(a.mask == 0x1F01FF for a in parse_sddl(share["after"]["sddl"]).dacl or ())
