@@ -38,7 +38,15 @@ from ldap3.utils.conv import escape_filter_chars
 
 from offlineprep.actions import types as t
 from offlineprep.apply.model import Outcome, StepRecord
-from offlineprep.apply.states import allowed_sids, descriptor_allowing, folded, hex_uac, ldap_sid_filter, same_values
+from offlineprep.apply.states import (
+    allowed_sids,
+    descriptor_allowing,
+    folded,
+    hex_uac,
+    ldap_sid_filter,
+    same_values,
+    wanted_flags,
+)
 from offlineprep.apply.states import sid_from_bytes as _sid_from_bytes
 from offlineprep.site import DirectoryConfig
 
@@ -253,7 +261,8 @@ class Changer:
             return same_values(_strings(self._read(dn, [ADTD]), ADTD), values)
 
         if recorded is None:
-            if same_values(values, planned_after):
+            # nothing to add is nothing to do, whatever else is there (a later step of the plan may add more)
+            if folded(a.values) <= folded(values):
                 return Done(Outcome.ALREADY, f"{ADTD} of {a.computer} already holds {', '.join(a.values)}", state, state)
             if not same_values(values, a.before):
                 raise _Stop(Outcome.CHANGED, f"{ADTD} of {a.computer} holds {_show(values)} now, {_show(a.before)} when "
@@ -291,7 +300,7 @@ class Changer:
             if a.before_uac is None or a.after_uac is None:
                 raise _Stop(Outcome.FAILED, "the plan holds no userAccountControl read before: make the plan again "
                             "(nothing was sent)", state)
-            if now == a.after_uac:
+            if all(bool(now & bit) == on for bit, on in wanted_flags(a).items()):
                 return Done(Outcome.ALREADY, f"userAccountControl of {a.account} is already {hex_uac(now)}", state, state)
             if now != a.before_uac:
                 raise _Stop(Outcome.CHANGED, f"userAccountControl of {a.account} is {hex_uac(now)} now, "

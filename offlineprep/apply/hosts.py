@@ -10,7 +10,8 @@ without one are "unknown" once the command was started, "not run" if it never wa
 Each request item is the typed action as the plan holds it (`action`), plus what the script needs
 beyond it: the account's SID and the rights and inheritance flags whose presence means "already
 granted" (`sid`, `mask`, `flags`), icacls' argument (`grant`, the same text the fix script
-passes), and for a revert the state apply read before and after (`recorded`).
+passes), the accounts other grants of the run add to the same descriptor (`others`), and for a
+revert the state apply read before and after (`recorded`).
 """
 
 from __future__ import annotations
@@ -69,6 +70,28 @@ def request_item(action: t.ActionBase, recorded: StepRecord | None = None) -> di
         item["recorded"] = {"before": recorded.before or _assumed_before(action),
                             "after": recorded.after if recorded.after is not None else _assumed_after(action)}
     return item
+
+
+def _acl_object(action: t.ActionBase) -> tuple[str, str] | None:
+    if isinstance(action, t.GrantShareRights):
+        return ("share", action.share.casefold())
+    if isinstance(action, t.GrantNtfsRights):
+        return ("ntfs", action.local_path.rstrip("\\").casefold())
+    return None
+
+
+def add_others(items: Sequence[dict[str, Any]], actions: Sequence[t.ActionBase]) -> None:
+    """Each grant learns the accounts other grants of the same run add on the same share or folder
+    (`others`): the script compares the descriptor without their entries, so one step's grant does not
+    make the next step's descriptor look changed since planned (or since applied)."""
+    for item, action in zip(items, actions, strict=True):
+        key = _acl_object(action)
+        if key is None or not isinstance(action, t.AclGrant):
+            continue
+        own = (action.account_sid or "").upper()
+        others = {a.account_sid.upper() for a in actions if a is not action and _acl_object(a) == key
+                  and isinstance(a, t.AclGrant) and a.account_sid}
+        item["others"] = sorted(others - {own})
 
 
 def _assumed_before(action: t.ActionBase) -> dict[str, Any] | None:

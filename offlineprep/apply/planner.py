@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from offlineprep import __version__
 from offlineprep.actions import types as t
 from offlineprep.apply.model import PLAN_SCHEMA, RECORD_SCHEMA, FindingRef, How, Plan, PlanSite, Record, Step
+from offlineprep.apply.states import wanted_flags
 from offlineprep.errors import UsageError
 from offlineprep.model import Finding, Results, Status, ToolInfo, at_threshold
 from offlineprep.render import fixscript
@@ -90,6 +91,7 @@ def make_plan(results: Results, directory_server: str | None, *, checks: Sequenc
         answered = [index[id(f)] for f in chosen if f.remediation is not None
                     and any(a.id == refresh.id for a in f.remediation.actions)]
         add(refresh, answered)
+    steps = chain(steps)
     machines: dict[str, str] = {}
     for step in steps:
         if step.how is How.HOST and step.machine:
@@ -98,6 +100,42 @@ def make_plan(results: Results, directory_server: str | None, *, checks: Sequenc
     return Plan(tool=ToolInfo(version=__version__), generated_at=datetime.now(UTC),
                 site=PlanSite(directory_server=directory_server, machines=list(machines.values())),
                 checks=list(checks), fail_on=fail_on, findings=refs, steps=steps, not_evaluated=not_evaluated)
+
+
+def chain(steps: list[Step]) -> list[Step]:
+    """Each AD step's before-state is the state the steps before it leave. The checks build each action
+    from the facts, so two actions on one attribute of one object (the cifs entries of a host for the
+    export computer, then for the import computer) both start from the state read: the second would be
+    refused as "changed since planned" once the first ran. Here the second starts where the first ends,
+    and a value an earlier step adds already is not added twice (a step left with nothing to add goes)."""
+    values: dict[str, list[str]] = {}  # msDS-AllowedToDelegateTo per computer, as the steps so far leave it
+    flags: dict[tuple[str, bool], int] = {}  # userAccountControl per account, likewise
+    out: list[Step] = []
+    for step in steps:
+        action: t.ActionBase = step.action
+        if isinstance(action, t.AddDelegationValues):
+            key = action.computer.casefold()
+            state = values.get(key, list(action.before))
+            adding = [v for v in action.values if v.casefold() not in {s.casefold() for s in state}]
+            if not adding:
+                continue
+            values[key] = [*state, *adding]
+            action = _rebuilt(action, values=adding, before=state, after=values[key])
+        elif isinstance(action, t.AccountControlChange) and action.before_uac is not None:
+            key2 = (action.account.casefold(), action.computer)
+            before = flags.get(key2, action.before_uac)
+            after = t.uac_after(before, wanted_flags(action))
+            flags[key2] = after if after is not None else before
+            action = _rebuilt(action, before_uac=before, after_uac=after)
+        out.append(step.model_copy(update={"number": len(out) + 1, "action": action}))
+    return out
+
+
+def _rebuilt(action: t.ActionBase, **changes: object) -> t.ActionBase:
+    """The action with `changes`, its id derived again from its content."""
+    data = action.model_dump(mode="json", exclude={"id"})
+    data.update(changes)
+    return type(action).model_validate(data)
 
 
 def _ref(f: Finding) -> FindingRef:

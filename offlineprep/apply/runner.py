@@ -341,6 +341,7 @@ def _directory(writer: RecordWriter, indexes: list[int], site: Site, connections
             writer.update(i, outcome=Outcome.NOT_RUN, message=f"not sent: {reason}", started_at=None)
             _tell(on_step, writer, i)
         return
+    stopped: dict[tuple[str, str], int] = {}  # an attribute of an object whose earlier step did not go through
     try:
         for i in indexes:
             step = writer.record.steps[i]
@@ -348,17 +349,35 @@ def _directory(writer: RecordWriter, indexes: list[int], site: Site, connections
                 writer.update(i, outcome=Outcome.NOT_RUN, message=f"not sent: {changer.broken} earlier in this run")
                 _tell(on_step, writer, i)
                 continue
+            key = _chained(step.action)
+            if key is not None and key in stopped and source is None:
+                # this step starts where step N leaves the attribute (the plan chains them): not without it
+                writer.update(i, outcome=Outcome.NOT_RUN, message=f"not sent: it starts from the state step "
+                              f"{stopped[key]} leaves, and step {stopped[key]} did not go through")
+                _tell(on_step, writer, i)
+                continue
             writer.update(i, outcome=Outcome.UNKNOWN, message="in progress (no answer recorded yet)",
                           started_at=_now())
             done = changer.apply(step.action) if source is None else changer.revert(step.action, source[i])
             writer.update(i, outcome=done.outcome, message=done.message, before=done.before, after=done.after,
                           changes=done.changes, finished_at=_now())
+            if key is not None and done.outcome in FAILED_OUTCOMES:
+                stopped.setdefault(key, step.number)
             _tell(on_step, writer, i)
     finally:
         try:
             conn.unbind()
         except Exception:  # the connection may be gone already
             log.debug("unbind failed", exc_info=True)
+
+
+def _chained(action: t.ActionBase) -> tuple[str, str] | None:
+    """The attribute of an object whose states the plan chains from step to step (planner.chain)."""
+    if isinstance(action, t.AddDelegationValues):
+        return ("msDS-AllowedToDelegateTo", action.computer.casefold())
+    if isinstance(action, t.AccountControlChange):
+        return ("userAccountControl", action.account.casefold())
+    return None
 
 
 def _hosts(writer: RecordWriter, indexes: list[int], site: Site, connections: Connections,
@@ -395,6 +414,7 @@ def _hosts(writer: RecordWriter, indexes: list[int], site: Site, connections: Co
         machine = names[key]
         items = [remote.request_item(writer.record.steps[i].action, source[i] if source is not None else None)
                  for i in group]
+        remote.add_others(items, [writer.record.steps[i].action for i in group])
         started = _now()
         for i in group:
             writer.update(i, outcome=Outcome.UNKNOWN, message=f"sent to {machine}; no answer recorded yet",

@@ -17,6 +17,8 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable, Sequence
 
+from offlineprep.actions import types as t
+
 SE_DACL_PRESENT = 0x0004
 SE_SELF_RELATIVE = 0x8000
 ACL_REVISION = 2
@@ -33,6 +35,16 @@ def folded(values: Iterable[str]) -> frozenset[str]:
 
 def same_values(a: Iterable[str], b: Iterable[str]) -> bool:
     return folded(a) == folded(b)
+
+
+def wanted_flags(action: t.AccountControlChange) -> dict[int, bool]:
+    """The userAccountControl flags the action sets (True) or clears (False)."""
+    if isinstance(action, t.SetProtocolTransition):
+        wanted = {t.UAC_TRUSTED_TO_AUTH_FOR_DELEGATION: True}
+        if action.clear_unconstrained:
+            wanted[t.UAC_TRUSTED_FOR_DELEGATION] = False
+        return wanted
+    return dict(action.flags)
 
 
 def hex_uac(value: int | None) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import cache
 from pathlib import Path
@@ -588,6 +588,22 @@ class HostState:
                 return True
         return False
 
+    @staticmethod
+    def _same(current: str, expected: str, item: dict[str, Any]) -> bool:
+        """Test-Same: equal, or equal without the explicit entries of the other grants' accounts."""
+        from offlineprep.acl import format_sddl, parse_sddl
+
+        others = {str(s).upper() for s in item.get("others") or []}
+        if not others:
+            return current == expected
+
+        def without(sddl: str) -> str:
+            sd = parse_sddl(sddl)
+            kept = tuple(a for a in sd.dacl or () if "ID" in a.flags or a.sid.upper() not in others)
+            return format_sddl(replace(sd, dacl=kept if sd.dacl is not None else None))
+
+        return without(current) == without(expected)
+
     def _descriptor_step(self, item: dict[str, Any], result: dict[str, Any], reverting: bool, current: str,
                          write: Any, what: str) -> None:
         from offlineprep.acl import format_sddl, parse_sddl
@@ -600,7 +616,7 @@ class HostState:
             if self._granted(current, item):
                 result.update(outcome="already", message=f"{what} already grants it")
                 return
-            if current != saved:
+            if not self._same(current, saved, item):
                 result.update(outcome="changed", message=f"the descriptor of {what} is not the one read when planned")
                 return
             after = format_sddl(descriptors.run_fix(action, parse_sddl(current)))
@@ -608,12 +624,12 @@ class HostState:
             result.update(outcome="applied", after={"sddl": after}, message=f"granted on {what}")
             return
         recorded = item.get("recorded") or {}
-        if current == saved:
+        if self._same(current, saved, item):
             result.update(outcome="as-before", message=f"{what} is already as before apply")
             return
         left = recorded.get("after")
         if left:
-            if current != str(left.get("sddl")):
+            if not self._same(current, str(left.get("sddl")), item):
                 result.update(outcome="changed", message=f"the descriptor of {what} is not the one apply left")
                 return
         elif not self._granted(current, item):

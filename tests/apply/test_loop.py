@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 
-from conftest import Lab
+from conftest import Lab, canonical
 
 from offlineprep.acl import parse_sddl
+from offlineprep.actions import types as t
 from offlineprep.apply import runner
 from offlineprep.apply.model import How, Outcome
 from offlineprep.lab.windows import SimRule, default_groups
@@ -149,3 +150,32 @@ def test_the_record_says_when_as_whom_and_what_was_sent(lab: Lab) -> None:
     # the share descriptor apply read back: the account now has an explicit Full Control entry
     share = next(s for s in data["steps"] if s["action"]["kind"] == "host.share-rights")
     assert any(a.mask == 0x1F01FF for a in parse_sddl(share["after"]["sddl"]).dacl or ())
+
+
+def test_two_steps_on_one_object_each_start_where_the_one_before_ends(lab: Lab) -> None:
+    """Two grants on one folder (the VMM account's Full Control, the Run As account's read and write) and
+    the cifs entries of one host for two file servers: each action is built from the facts, so the
+    second would find the first one's change and be refused as changed since planned. The plan chains
+    the AD states; on a machine each grant compares the descriptor without the other grants' accounts."""
+    from ldap3 import MODIFY_DELETE
+
+    vmm, runas = f"{DOM}-1102", f"{DOM}-1103"
+    folder = next(f for f in lab.sim("fs11.lab.test").folders if f.path == "F:\\ASRImport")
+    # (svc-vmm is in Administrators there through HV-Admins: BA's entry would grant it Full Control)
+    folder.ntfs_sddl = canonical(f"O:BAG:SYD:PAI(A;OICI;FA;;;SY)(A;OICI;0x1200a9;;;{vmm})(A;OICI;0x1200a9;;;{runas})")
+    assert lab.demo.directory is not None and lab.site.directory is not None
+    conn = lab.demo.directory.connect(lab.site.directory, lab.password(lab.site.directory.password_env, ""))
+    conn.modify("CN=HV02,CN=Computers,DC=lab,DC=test", {"msDS-AllowedToDelegateTo": [(MODIFY_DELETE, [])]})
+    descriptors = lab.descriptors()
+    plan = lab.plan()
+    grants = [s for s in plan.steps if s.action.kind == "host.ntfs-rights"]
+    assert len(grants) == 2
+    values = [s.action for s in plan.steps if isinstance(s.action, t.AddDelegationValues)
+              and s.action.computer == "HV02"]
+    assert len(values) == 2 and values[1].before == values[0].after  # chained
+    record = lab.apply(plan)
+    assert {s.outcome for s in record.steps} == {Outcome.APPLIED, Outcome.BY_HAND}, outcomes(record)
+    assert runner.apply_exit_code(plan, record) == 0
+    back = lab.revert(record)
+    assert runner.revert_exit_code(back) == 0, outcomes(back)
+    assert lab.descriptors() == descriptors

@@ -62,6 +62,30 @@ function Test-Granted([string]$Sddl, [string]$Sid, [int64]$Mask, [int]$Flags) {
     return $false
 }
 
+function Get-SddlWithout([string]$Sddl, $Sids) {
+    # The descriptor without the explicit entries of these SIDs: the accounts other steps of the same run grant on
+    # the same object. A step compares the rest, so the grant of one step does not make the next look changed.
+    # types: $rest RawSecurityDescriptor; $restAcl RawAcl; $restAce CommonAce; $skip SecurityIdentifier
+    $rest = New-Object -TypeName System.Security.AccessControl.RawSecurityDescriptor -ArgumentList $Sddl
+    $restAcl = $rest.DiscretionaryAcl
+    if ($null -eq $restAcl) { return $Sddl }
+    foreach ($other in @($Sids)) {
+        $skip = New-Object -TypeName System.Security.Principal.SecurityIdentifier -ArgumentList ([string]$other)
+        for ($index = $restAcl.Count - 1; $index -ge 0; $index--) {
+            $restAce = $restAcl[$index]
+            if ($restAce -is [System.Security.AccessControl.KnownAce] -and -not $restAce.IsInherited -and
+                $restAce.SecurityIdentifier -eq $skip) { $restAcl.RemoveAce($index) }
+        }
+    }
+    $rest.DiscretionaryAcl = $restAcl
+    return $rest.GetSddlForm([System.Security.AccessControl.AccessControlSections]::All)
+}
+
+function Test-Same([string]$Current, [string]$Expected, $item) {
+    if (@($item.others).Count -eq 0) { return ($Current -eq $Expected) }
+    return ((Get-SddlWithout $Current $item.others) -eq (Get-SddlWithout $Expected $item.others))
+}
+
 function Test-Applied([string]$Sddl, $item) {
     if (-not $item.sid) { return $false }
     return (Test-Granted $Sddl ([string]$item.sid) ([int64]$item.mask) ([int]$item.flags))
@@ -77,7 +101,7 @@ function Invoke-ShareRights($item, $result) {
     $saved = [string]$a.before_sddl
     if (-not $reverting) {
         if (Test-Applied $current $item) { Set-Result $result 'already' ('the share ' + $name + ' already grants it'); return }
-        if ($current -ne $saved) { Set-Result $result 'changed' ('the descriptor of the share ' + $name + ' is not the one read when planned'); return }
+        if (-not (Test-Same $current $saved $item)) { Set-Result $result 'changed' ('the descriptor of the share ' + $name + ' is not the one read when planned'); return }
         $null = Grant-SmbShareAccess -Name $name -AccountName ([string]$a.account) -AccessRight ([string]$a.access_right) -Force
         $share = Get-SmbShare -Name $name
         $result.after = [ordered]@{ sddl = [string]$share.SecurityDescriptor }
@@ -85,9 +109,9 @@ function Invoke-ShareRights($item, $result) {
         return
     }
     $recorded = $item.recorded
-    if ($current -eq $saved) { Set-Result $result 'as-before' ('the share ' + $name + ' is already as before apply'); return }
+    if (Test-Same $current $saved $item) { Set-Result $result 'as-before' ('the share ' + $name + ' is already as before apply'); return }
     if ($recorded.after) {
-        if ($current -ne [string]$recorded.after.sddl) { Set-Result $result 'changed' ('the descriptor of the share ' + $name + ' is not the one apply left'); return }
+        if (-not (Test-Same $current ([string]$recorded.after.sddl) $item)) { Set-Result $result 'changed' ('the descriptor of the share ' + $name + ' is not the one apply left'); return }
     } elseif (-not (Test-Applied $current $item)) {
         Set-Result $result 'changed' ('the share ' + $name + ' does not hold the grant apply makes'); return
     }
@@ -107,7 +131,7 @@ function Invoke-NtfsRights($item, $result) {
     $saved = [string]$a.before_sddl
     if (-not $reverting) {
         if (Test-Applied $current $item) { Set-Result $result 'already' ($path + ' already grants it'); return }
-        if ($current -ne $saved) { Set-Result $result 'changed' ('the descriptor of ' + $path + ' is not the one read when planned'); return }
+        if (-not (Test-Same $current $saved $item)) { Set-Result $result 'changed' ('the descriptor of ' + $path + ' is not the one read when planned'); return }
         # a native command writes to stderr and sets $LASTEXITCODE: read both, without -ErrorAction Stop turning the
         # first stderr line into an exception of Windows PowerShell 5.1
         $ErrorActionPreference = 'Continue'
@@ -121,9 +145,9 @@ function Invoke-NtfsRights($item, $result) {
         return
     }
     $recorded = $item.recorded
-    if ($current -eq $saved) { Set-Result $result 'as-before' ($path + ' is already as before apply'); return }
+    if (Test-Same $current $saved $item) { Set-Result $result 'as-before' ($path + ' is already as before apply'); return }
     if ($recorded.after) {
-        if ($current -ne [string]$recorded.after.sddl) { Set-Result $result 'changed' ('the descriptor of ' + $path + ' is not the one apply left'); return }
+        if (-not (Test-Same $current ([string]$recorded.after.sddl) $item)) { Set-Result $result 'changed' ('the descriptor of ' + $path + ' is not the one apply left'); return }
     } elseif (-not (Test-Applied $current $item)) {
         Set-Result $result 'changed' ($path + ' does not hold the grant apply makes'); return
     }
