@@ -79,6 +79,14 @@ def change(action: t.ActionBase) -> str:
     return ""
 
 
+def rights(action: t.ActionBase) -> str:
+    """What the account needs for apply to carry the action out (apply runs no repadmin: the ticket purge
+    is the host's own)."""
+    if isinstance(action, t.RefreshTickets):
+        return "Administrators on the host (klist purge -li 0x3e7 purges the computer's own logon session)"
+    return action.rights
+
+
 def rights_needed(plan: Plan, directory_account: str | None, winrm_account: str | None) -> list[tuple[str, str]]:
     """(where, what the account there needs), said once per place, before any step runs."""
     out: dict[str, list[str]] = {}
@@ -88,6 +96,7 @@ def rights_needed(plan: Plan, directory_account: str | None, winrm_account: str 
         place = where(step, plan.site.directory_server)
         account = directory_account if step.how is How.DIRECTORY else winrm_account
         key = f"{place}, as {account}" if account else place
-        if step.action.rights not in out.setdefault(key, []):
-            out[key].append(step.action.rights)
+        needed = rights(step.action)
+        if needed not in out.setdefault(key, []):
+            out[key].append(needed)
     return [(key, "; ".join(rights)) for key, rights in out.items()]

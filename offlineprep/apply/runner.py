@@ -17,6 +17,7 @@ where the state is still the one apply left.
 from __future__ import annotations
 
 import getpass
+import json
 import logging
 import socket
 import threading
@@ -97,21 +98,34 @@ def _password(config: DirectoryConfig | WinRMConfig, password_for: PasswordSourc
 
 
 class RecordWriter:
-    """Keeps the record and writes it after every change of state (atomically, from any thread)."""
+    """Keeps the record and writes it after every change of state (atomically, from any thread). Each
+    step's JSON is kept as text and made again only when that step changes: a record of 300 steps is
+    written some 700 times in a run, and serialising every step each time cost seconds."""
 
     def __init__(self, record: Record, path: Path | None, scrub: Callable[[str], str] = lambda s: s) -> None:
         self.record = record
         self.path = path
         self.scrub = scrub
         self._lock = threading.Lock()
+        self._texts: dict[int, str] = {}
+        self._head: str | None = None  # everything but the steps, made again by save()
 
     def update(self, index: int, **fields: Any) -> None:
+        self.update_many([(index, fields)])
+
+    def update_many(self, changes: Sequence[tuple[int, dict[str, Any]]]) -> None:
+        """Several steps changed at once (a machine's answers): one write."""
         with self._lock:
-            self.record.steps[index] = self.record.steps[index].model_copy(update=fields)
+            for index, fields in changes:
+                self.record.steps[index] = self.record.steps[index].model_copy(update=fields)
+                self._texts.pop(index, None)
             self._save()
 
     def save(self) -> None:
+        """Write it all again (after a change outside the steps: the end of the run, the re-check)."""
         with self._lock:
+            self._texts.clear()
+            self._head = None
             self._save()
 
     def _save(self) -> None:
@@ -119,12 +133,24 @@ class RecordWriter:
             return
         from offlineprep.render import write_atomically
 
-        write_atomically(self.path, self.scrub(record_text(self.record)))
+        steps = []
+        for index, step in enumerate(self.record.steps):
+            if index not in self._texts:
+                self._texts[index] = _indented(json.dumps(step.model_dump(mode="json"), indent=2, ensure_ascii=False))
+            steps.append(self._texts[index])
+        if self._head is None:
+            self._head = json.dumps(self.record.model_dump(mode="json", by_alias=True, exclude={"steps"}), indent=2,
+                                    ensure_ascii=False)
+        head = self._head
+        text = head[:-2] + ',\n  "steps": [\n' + ",\n".join(steps) + "\n  ]\n}\n" if steps else record_text(self.record)
+        write_atomically(self.path, self.scrub(text))
+
+
+def _indented(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
 
 
 def record_text(record: Record) -> str:
-    import json
-
     return json.dumps(record.model_dump(mode="json", by_alias=True), indent=2, ensure_ascii=False) + "\n"
 
 
@@ -416,12 +442,12 @@ def _hosts(writer: RecordWriter, indexes: list[int], site: Site, connections: Co
                  for i in group]
         remote.add_others(items, [writer.record.steps[i].action for i in group])
         started = _now()
-        for i in group:
-            writer.update(i, outcome=Outcome.UNKNOWN, message=f"sent to {machine}; no answer recorded yet",
-                          started_at=started)
+        writer.update_many([(i, {"outcome": Outcome.UNKNOWN, "message": f"sent to {machine}; no answer recorded yet",
+                                 "started_at": started}) for i in group])
         run = remote.run_on_host(change_config, machine, remote.request_document(
             "revert" if mode == "revert" else "apply", items), factory, password)
         finished = _now()
+        changes: list[tuple[int, dict[str, Any]]] = []
         for i in group:
             action = writer.record.steps[i].action
             answer = run.answers.get(action.id)
@@ -429,16 +455,20 @@ def _hosts(writer: RecordWriter, indexes: list[int], site: Site, connections: Co
                 outcome = remote.outcome_of(answer)
                 if outcome is Outcome.APPLIED and mode == "revert":
                     outcome = Outcome.REVERTED  # the ticket purge of a revert
-                writer.update(i, outcome=outcome, message=answer.message, before=answer.before, after=answer.after,
-                              changes=[f"{machine}: apply.ps1 ({mode}) {action.kind}"], finished_at=finished)
+                changes.append((i, {"outcome": outcome, "message": answer.message, "before": answer.before,
+                                    "after": answer.after, "changes": [f"{machine}: apply.ps1 ({mode}) {action.kind}"],
+                                    "finished_at": finished}))
             elif run.started:
-                writer.update(i, outcome=Outcome.UNKNOWN, finished_at=finished, changes=[f"{machine}: apply.ps1 ({mode})"],
-                              message=f"the command was running on {machine} when it ended without this step's answer: "
-                                      f"{run.problem or 'no reason given'}; whether it ran is unknown (revert reads the "
-                                      "state first)")
+                changes.append((i, {"outcome": Outcome.UNKNOWN, "finished_at": finished,
+                                    "changes": [f"{machine}: apply.ps1 ({mode})"],
+                                    "message": f"the command was running on {machine} when it ended without this "
+                                               f"step's answer: {run.problem or 'no reason given'}; whether it ran is "
+                                               "unknown (revert reads the state first)"}))
             else:
-                writer.update(i, outcome=Outcome.NOT_RUN, finished_at=finished,
-                              message=f"not sent: {run.problem or 'the command did not start'}")
+                changes.append((i, {"outcome": Outcome.NOT_RUN, "finished_at": finished,
+                                    "message": f"not sent: {run.problem or 'the command did not start'}"}))
+        writer.update_many(changes)
+        for i in group:
             _tell(on_step, writer, i)
 
     pool = ThreadPoolExecutor(max_workers=max(1, config.concurrency), thread_name_prefix="apply")

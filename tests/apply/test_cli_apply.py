@@ -92,3 +92,20 @@ def test_the_demo_runs_the_whole_loop_and_ends_ready_for_what_can_be_fixed(tmp_p
                if v["finding"]["check"] not in ("path.not-on-hyperv-host", "policy.settings"))
     for path in tmp_path.iterdir():  # no password reaches a plan or record
         assert "lab-apply-password" not in path.read_text() and "lab-winrm-password" not in path.read_text()
+
+
+def test_the_password_of_the_account_for_changes_is_asked_for_before_anything_is_sent(plan_file: Path,
+                                                                                      tmp_path: Path) -> None:
+    site = tmp_path / "site.toml"
+    site.write_text('[directory]\nserver = "ldaps://dc1.lab.test"\nuser = "svc-preflight@lab.test"\n'
+                    'apply_user = "adm-offlineprep@lab.test"\n'
+                    '[winrm]\ntransport = "basic"\nscheme = "http"\nuser = "LAB\\\\svc-preflight"\n'
+                    '[accounts]\nvmm_service = "LAB\\\\svc-vmm"\n[source]\nhosts = ["hv01.lab.test"]\n'
+                    "export_path = '\\\\fs01.lab.test\\ASRExport'\n[target]\nhosts = [\"hv11.lab.test\"]\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OFFLINEPREP_")}
+    proc = subprocess.run([sys.executable, "-m", "offlineprep", "apply", str(plan_file), "--config", str(site), "--yes",
+                           "--record", str(tmp_path / "record.json")], capture_output=True, text=True, env=env,
+                          timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "OFFLINEPREP_LDAP_APPLY_PASSWORD" in proc.stderr  # the account for changes has its own
+    assert not (tmp_path / "record.json").exists()  # nothing was sent, so nothing to record
