@@ -651,7 +651,7 @@ def _print_apply_verdict(plan: Any, applied: Any, site: Any, code: int) -> None:
 
     verification = applied.verification
     addressed, by_hand = runner.addressed(plan), runner.by_hand_only(plan)
-    still = []
+    still = runner.still_failing(plan, verification) if verification is not None else []
     if verification is not None:
         out.print(f"Re-check ({escape(', '.join(verification.checks))}):")
         for i, verified in enumerate(verification.findings):
@@ -661,9 +661,6 @@ def _print_apply_verdict(plan: Any, applied: Any, site: Any, code: int) -> None:
             tag = "" if i in addressed else " [yellow](by hand)[/]" if i in by_hand else " [yellow](no fix known)[/]"
             out.print(f"  [{style}]{now.upper():5}[/] {_term(ref.label)} (was {ref.status.value}){tag}: "
                       f"{_term(verified.message)}")
-            if i in addressed and verified.status is not None and verified.status.value in ("fail",) + (
-                    ("warn",) if plan.fail_on == "warn" else ()):
-                still.append(ref)
     for step in plan.steps:
         if step.by_hand and any(i in by_hand for i in step.findings):
             out.print(f"  [yellow]by hand[/]: {_term(step.by_hand)}")
@@ -676,7 +673,8 @@ def _print_apply_verdict(plan: Any, applied: Any, site: Any, code: int) -> None:
     elif code == 1:
         reread = verification.directory_read_from if verification is not None else None
         out.print(f"[bold red]NOT READY[/]: applied, but {len(still)} of the {len(addressed)} findings apply addressed "
-                  "still fail (above). A delegation change reaches the other domain controllers by AD replication; "
+                  "still fail or could not be judged again (above). A delegation change reaches the other domain "
+                  "controllers by AD replication; "
                   f"the re-check read {escape(reread or 'the directory')}: if that name leads to several DCs, run "
                   f"`offlineprep preflight` again once replication is done{tail}")
     else:

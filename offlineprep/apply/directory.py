@@ -98,6 +98,9 @@ def connect_for_changes(config: DirectoryConfig, password: str | None, connect: 
 def describe_connect_error(exc: BaseException, config: DirectoryConfig) -> str:
     from offlineprep.collect.directory import describe_ldap_error
 
+    if isinstance(exc, _Stop):
+        return exc.message
+
     return describe_ldap_error(exc, config.model_copy(update={"user": config.apply_user or config.user}))[1]
 
 

@@ -247,17 +247,21 @@ def by_hand_only(plan: Plan) -> set[int]:
 
 def apply_exit_code(plan: Plan, record: Record) -> int:
     """3 an action failed (refused, changed since planned, not run, unknown); 1 applied but a check the
-    plan addressed still fails; 0 applied and those checks pass."""
+    plan addressed still fails, or could not be judged again (not confirmed is not a pass); 0 applied
+    and those checks pass."""
     if any(s.outcome in FAILED_OUTCOMES for s in record.steps):
         return 3
     verification = record.verification
     if verification is None:
         return 0
+    return 1 if still_failing(plan, verification) else 0
+
+
+def still_failing(plan: Plan, verification: Verification) -> list[VerifiedFinding]:
+    """The findings apply addressed that the re-check did not find passing."""
     wanted = addressed(plan)
-    for i, verified in enumerate(verification.findings):
-        if i in wanted and verified.status is not None and _blocks(verified.status, plan.fail_on):
-            return 1
-    return 0
+    return [v for i, v in enumerate(verification.findings) if i in wanted
+            and (v.status is None or v.status is Status.ERROR or _blocks(v.status, plan.fail_on))]
 
 
 def _blocks(status: Status, fail_on: str) -> bool:

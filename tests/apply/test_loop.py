@@ -179,3 +179,36 @@ def test_two_steps_on_one_object_each_start_where_the_one_before_ends(lab: Lab) 
     back = lab.revert(record)
     assert runner.revert_exit_code(back) == 0, outcomes(back)
     assert lab.descriptors() == descriptors
+
+
+def test_applied_but_still_failing_or_not_judged_again_exits_1(lab: Lab) -> None:
+    """An explicit deny entry still wins over the grant apply adds (the plan has the step to narrow it,
+    by hand, before the grant); and a re-check that cannot reach a machine confirms nothing."""
+    from offlineprep.lab.windows import Fault
+
+    vmm = f"{DOM}-1102"
+    folder = next(f for f in lab.sim("fs01.lab.test").folders if f.path == "E:\\ASRExport")
+    deny = f"(D;OICI;0x100116;;;{vmm})"  # someone denied the VMM account write
+    folder.ntfs_sddl = canonical(folder.ntfs_sddl.replace("D:PAI", "D:PAI" + deny))
+    plan = lab.plan()
+    grant = next(s for s in plan.steps if s.action.kind == "host.ntfs-rights" and s.machine == "fs01.lab.test")
+    by_hand = [s for s in plan.steps if s.how is How.BY_HAND and set(s.findings) & set(grant.findings)]
+    assert by_hand and "deny" in (by_hand[0].by_hand or "").casefold()
+    record = lab.apply(plan)
+    # the account's explicit Full Control entry is there already: the deny entry is what takes it away
+    assert next(s for s in record.steps if s.number == grant.number).outcome is Outcome.ALREADY
+    assert runner.apply_exit_code(plan, record) == 1
+    assert record.verification is not None
+    assert [v.finding.check for v in runner.still_failing(plan, record.verification)] == ["path.ntfs-full-control"]
+
+    lab.revert(record)
+    folder.ntfs_sddl = canonical(folder.ntfs_sddl.replace(canonical("O:BAG:SYD:" + deny)[len("O:S-1-5-32-544G:S-1-5-18D:"):], ""))
+    plan = lab.plan()
+    record = lab.apply(plan, verify=False)
+    lab.sim("fs01.lab.test").fault = Fault.HTTP_401  # the re-check cannot read fs01 again
+    runner.verify(plan, record, lab.site, lab.checks, lab.connections(), lab.password)
+    assert record.verification is not None
+    unconfirmed = runner.still_failing(plan, record.verification)
+    assert {v.finding.check for v in unconfirmed} == {"path.share-full-control"}
+    assert {v.status for v in unconfirmed} == {Status.ERROR}
+    assert runner.apply_exit_code(plan, record) == 1
