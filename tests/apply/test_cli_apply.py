@@ -109,3 +109,15 @@ def test_the_password_of_the_account_for_changes_is_asked_for_before_anything_is
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "OFFLINEPREP_LDAP_APPLY_PASSWORD" in proc.stderr  # the account for changes has its own
     assert not (tmp_path / "record.json").exists()  # nothing was sent, so nothing to record
+
+
+def test_a_waived_finding_is_not_planned(tmp_path: Path) -> None:
+    waivers = tmp_path / "waivers.toml"
+    waivers.write_text('[[waiver]]\ncheck = "policy.settings"\nsubject = "Gold-Offline"\n'
+                       'justification = "the policy is made next week, with 4 h"\nexpires = 2099-01-01\n')
+    path = tmp_path / "plan.json"
+    proc = run("plan", "--demo", "--waivers", str(waivers), "--output", str(path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    data = json.loads(path.read_text())
+    assert "policy.settings" not in {f["check"] for f in data["findings"]}
+    assert len(data["findings"]) == 6
