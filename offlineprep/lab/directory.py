@@ -75,7 +75,7 @@ class LabDirectory:
             attrs["msDS-AllowedToDelegateTo"] = delegate_to
         if rbcd:
             attrs["msDS-AllowedToActOnBehalfOfOtherIdentity"] = rbcd_descriptor(rbcd)
-        self._entries.append((f"CN={short},CN=Computers,{self.base_dn}", attrs))
+        self._add((f"CN={short},CN=Computers,{self.base_dn}", attrs))
         return sid
 
     def user(self, name: str, uac: int = 0x200, groups: list[str] | None = None, token_groups: bool = True) -> str:
@@ -88,12 +88,12 @@ class LabDirectory:
         }
         if token_groups:
             attrs["tokenGroups"] = [sid_bytes(g) for g in [f"{self.domain_sid}-513", *(groups or [])]]
-        self._entries.append((f"CN={name},CN=Users,{self.base_dn}", attrs))
+        self._add((f"CN={name},CN=Users,{self.base_dn}", attrs))
         return sid
 
     def group(self, name: str, rid: int | None = None) -> str:
         sid = f"{self.domain_sid}-{rid}" if rid else self.next_sid()
-        self._entries.append((f"CN={name},CN=Users,{self.base_dn}",
+        self._add((f"CN={name},CN=Users,{self.base_dn}",
                               {"objectClass": ["top", "group"], "sAMAccountName": name, "objectSid": sid_bytes(sid)}))
         return sid
 
@@ -103,7 +103,7 @@ class LabDirectory:
 
     def crossref(self, netbios: str, dns_root: str) -> None:
         """The crossRef of another domain of the forest."""
-        self._entries.append(self._crossref(netbios, dns_root))
+        self._add(self._crossref(netbios, dns_root))
 
     def _crossref(self, netbios: str, dns_root: str) -> tuple[str, dict[str, Any]]:
         """A domain's crossRef under CN=Partitions: where its NetBIOS name (nETBIOSName) is kept."""
@@ -111,6 +111,12 @@ class LabDirectory:
         return (f"CN={netbios},CN=Partitions,{self.configuration_dn}",
                 {"objectClass": ["top", "crossRef"], "nCName": nc, "nETBIOSName": netbios, "dnsRoot": dns_root,
                  "systemFlags": 3})
+
+    def _add(self, entry: tuple[str, dict[str, Any]]) -> None:
+        """An object of the lab; once the mock server exists, also in its entries."""
+        self._entries.append(entry)
+        if self._server is not None:
+            self._server_connection().strategy.add_entry(*entry)
 
     def bind_account(self, name: str, password: str) -> str:
         """A further account to bind as (the demo's account for changes); its DN."""
