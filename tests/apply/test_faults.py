@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 import pytest
-from conftest import Lab
+from apply_lab import Lab
 from ldap3 import MODIFY_REPLACE
 from ldap3.core import exceptions as lx
 

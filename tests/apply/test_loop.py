@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import Lab, canonical
+from apply_lab import Lab, canonical
 
 from offlineprep.acl import parse_sddl
 from offlineprep.actions import types as t

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Lab
+from apply_lab import Lab
 
 from offlineprep.actions import types as t
 from offlineprep.apply.model import How, plan_json_schema, record_json_schema
