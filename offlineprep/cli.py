@@ -146,6 +146,9 @@ USAGE = {
     "report": "RESULTS.json [OPTIONS]",
     "checks": "[OPTIONS]",
     "init": "[SITE.toml | -] [OPTIONS]",
+    "plan": "(--config SITE.toml | --demo) --output PLAN.json [OPTIONS]",
+    "apply": "PLAN.json (--config SITE.toml | --demo) [--yes] [--record RECORD.json] [OPTIONS]",
+    "revert": "RECORD.json (--config SITE.toml | --demo) [--yes] [OPTIONS]",
 }
 
 
@@ -367,6 +370,315 @@ def _root(
     if version:
         out.print(f"offlineprep {__version__}")
         raise typer.Exit(0)
+
+
+# --------------------------------------------------------------------------- plan, apply, revert (docs/apply.md)
+
+
+class PlanFailOn(str, Enum):
+    fail = "fail"
+    warn = "warn"
+
+
+DemoOption = Annotated[bool, typer.Option(
+    "--demo", help="Against the built-in lab (one lab per process: scripts/demo.sh --apply runs the loop).")]
+OUTCOME_STYLE = {"applied": "green", "already": "green", "reverted": "green", "as-before": "green",
+                 "changed": "bold red", "failed": "bold red", "not-run": "magenta", "unknown": "bold magenta",
+                 "by-hand": "yellow", "not-revertible": "yellow", "nothing-applied": "dim"}
+
+
+@app.command("plan", cls=_Command, short_help="Plan the fixes of the failing findings (changes nothing).")
+def plan_command(
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="PLAN.json", help="The plan file to write (JSON).")],
+    config: ConfigOption = None,
+    demo: DemoOption = False,
+    only: OnlyOption = None,
+    skip: SkipOption = None,
+    fail_on: Annotated[PlanFailOn, typer.Option(
+        "--fail-on", case_sensitive=False, metavar="fail|warn",
+        help="Plan the fixes of failures (default), or of failures and warnings.")] = PlanFailOn.fail,
+    waivers: Annotated[Path | None, typer.Option(
+        "--waivers", metavar="FILE", help="Waivers file (TOML): waived findings are not planned.")] = None,
+    checks_dir: ChecksDirOption = None,
+) -> None:
+    """Collect and check like preflight, then write the typed actions that fix the failing findings as a
+    plan (offlineprep/plan/v1). Nothing is changed; `offlineprep apply PLAN.json` shows, then runs, it.
+    Exit 0 written; 3 written, but some checks could not be evaluated (nothing is planned for them)."""
+    from offlineprep import pipeline
+    from offlineprep.apply.planner import make_plan, plan_text
+    from offlineprep.render import write_atomically
+    from offlineprep.waivers import load_waivers
+
+    site, connections = _site_for_changes(config, demo)
+    catalogue = _catalogue(checks_dir)
+    selected = _select(catalogue, only, skip)
+    waiver_list = load_waivers(waivers) if waivers else []
+    facts = _collect_with_progress(site, needs_of(selected), connections.collectors)
+    options = pipeline.RunOptions(fail_on=fail_on.value, waivers=waiver_list, known_checks=catalogue.ids,
+                                  only=list(only or []), skip=list(skip or []))
+    results = pipeline.build_results(site, selected, facts, options)
+    plan = make_plan(results, pipeline.directory_server(site), checks=[c.id for c in selected], fail_on=fail_on.value)
+    write_atomically(output, _scrubber(plan_text(plan)))
+    _print_plan_steps(plan, site, title=f"offlineprep plan: {len(plan.steps)} steps for {len(plan.findings)} findings")
+    for ref in plan.not_evaluated[:LISTED]:
+        err.print(f"[magenta]not evaluated[/] (nothing planned): {_term(ref.label)}: {_term(ref.message)}")
+    how = "--demo" if demo else f"--config {escape(str(config))}"
+    out.print(f"plan written to {escape(str(output))}; see what apply would do: "
+              f"offlineprep apply {escape(str(output))} {how}")
+    raise typer.Exit(3 if plan.not_evaluated else 0)
+
+
+@app.command("apply", cls=_Command, short_help="Run a plan's steps (a dry run without --yes), then check again.")
+def apply_command(
+    plan_file: Annotated[Path, typer.Argument(metavar="PLAN.json", help="A plan written by offlineprep plan.",
+                                              show_default=False)],
+    config: ConfigOption = None,
+    demo: DemoOption = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Make the changes (without it: a dry run that changes nothing).")]
+    = False,
+    record: Annotated[Path | None, typer.Option(
+        "--record", metavar="RECORD.json", help="Where to write the record (default: next to the plan).")] = None,
+    checks_dir: ChecksDirOption = None,
+) -> None:
+    """Print every step of the plan (where, from which state to which, with which rights) and change
+    nothing; with --yes make exactly those changes, write the record, and check again. Exit 0 applied
+    and the checks pass; 1 applied but a check still fails; 3 a step failed; 2 usage."""
+    from offlineprep import pipeline
+    from offlineprep.apply import planner, runner
+    from offlineprep.apply.model import How
+
+    plan = planner.load_plan(plan_file)
+    site, connections = _site_for_changes(config, demo)
+    planner.check_site(plan, pipeline.directory_server(site), site.winrm is not None, plan_file)
+    _print_plan_steps(plan, site, title=f"offlineprep apply {plan_file}: {len(plan.steps)} steps for "
+                                        f"{len(plan.findings)} findings" + ("" if yes else " (dry run)"))
+    doable = [s for s in plan.steps if s.how is not How.BY_HAND]
+    if not yes:
+        out.print(f"[bold]Dry run[/]: nothing was changed. Run it again with --yes to make these {len(doable)} "
+                  "changes and check again.")
+        raise typer.Exit(0)
+    if not doable:
+        out.print("nothing for apply to do: every step is one to do by hand")
+        raise typer.Exit(0)
+    record_path = record or _default_record_path(plan_file)
+    if record_path.exists():
+        raise UsageError(f"{record_path} exists: a record is what revert needs, so it is never overwritten; "
+                         "choose another --record")
+    recheck = [c for c in _catalogue(checks_dir).checks if c.id in {f.check for f in plan.findings}]
+    how_many = {way: sum(1 for s in plan.steps if s.how is way) for way in How}
+    password_for = _ask_passwords(site, runner.secrets_for_changes(site, how_many), needs_of(recheck),
+                                  directory=bool(how_many[How.DIRECTORY]), hosts=bool(how_many[How.HOST]))
+    out.print(f"[bold]Applying[/] {len(doable)} steps; the record is written to {escape(str(record_path))} as it goes")
+    applied = runner.apply_plan(plan, site, connections=connections, password_for=password_for,
+                                record_path=record_path, plan_file=str(plan_file),
+                                plan_sha256=planner.digest(plan_file), scrub=_scrubber,
+                                on_step=lambda step: _print_step_done(step, plan.site.directory_server))
+    out.print("[bold]Checking again[/] what the plan addressed (read-only account)")
+    runner.verify(plan, applied, site, recheck, connections, password_for, record_path, _scrubber)
+    code = runner.apply_exit_code(plan, applied)
+    _print_apply_verdict(plan, applied, site, code)
+    if demo:  # another process starts a lab of its own, as it was built
+        out.print(f"record written to {escape(str(record_path))}; the demo undoes it in the same lab with "
+                  "scripts/demo.sh --apply --revert")
+    else:
+        out.print(f"record written to {escape(str(record_path))}; to undo: offlineprep revert "
+                  f"{escape(str(record_path))} --config {escape(str(config))} --yes")
+    raise typer.Exit(code)
+
+
+@app.command("revert", cls=_Command, short_help="Put back what an apply changed (a dry run without --yes).")
+def revert_command(
+    record_file: Annotated[Path, typer.Argument(metavar="RECORD.json", help="The record an apply wrote.",
+                                                show_default=False)],
+    config: ConfigOption = None,
+    demo: DemoOption = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Make the changes (without it: a dry run that changes nothing).")]
+    = False,
+    record: Annotated[Path | None, typer.Option(
+        "--record", metavar="FILE", help="Where to write the revert's own record (default: next to the record).")]
+    = None,
+) -> None:
+    """Restore exactly the recorded state before apply of every step that changed something, where the
+    state is still what apply left; report every other step. Exit 0 all put back; 1 some were changed
+    since apply and left alone; 3 a step failed or could not be run; 2 usage."""
+    from offlineprep import pipeline
+    from offlineprep.apply import planner, runner
+    from offlineprep.apply.model import How
+
+    applied = planner.load_record(record_file)
+    site, connections = _site_for_changes(config, demo)
+    server = pipeline.directory_server(site)
+    if any(s.how is How.DIRECTORY and s.may_have_changed() for s in applied.steps) and \
+            (applied.directory_server or "").casefold() != (server or "").casefold():
+        raise UsageError(f"{record_file} changed AD through {applied.directory_server}, but the site file's "
+                         f"[directory] server is {server}: revert with the site file apply used")
+    changed = [s for s in applied.steps if s.may_have_changed() and s.how is not How.BY_HAND]
+    out.print(f"[bold]offlineprep revert {escape(str(record_file))}[/]: apply of {applied.started_at:%Y-%m-%d %H:%M} UTC "
+              f"as {escape(applied.as_whom.directory or applied.as_whom.winrm or '?')}"
+              + ("" if applied.complete else " [yellow](a record of a run cut short)[/]"))
+    for step in reversed(changed):
+        note = "" if step.action.revertible else " [yellow](not undone)[/]"
+        out.print(f"  {step.number:>3}  {_term(_where(step, applied.directory_server))}  {_term(_what(step.action))} "
+                  f"[dim]({step.outcome.value})[/]{note}")
+    if not changed:
+        out.print("  nothing to put back: apply changed nothing")
+    if not yes:
+        out.print("[bold]Dry run[/]: nothing was changed. Run it again with --yes to put these back where they are "
+                  "still as apply left them.")
+        raise typer.Exit(0)
+    how_many = {How.DIRECTORY: sum(1 for s in changed if s.how is How.DIRECTORY),
+                How.HOST: sum(1 for s in changed if s.how is How.HOST)}
+    password_for = _ask_passwords(site, runner.secrets_for_changes(site, how_many), frozenset(),
+                                  directory=bool(how_many[How.DIRECTORY]), hosts=bool(how_many[How.HOST]))
+    path = record or record_file.with_name(record_file.stem + f".revert-{_stamp()}.json")
+    if path.exists():
+        raise UsageError(f"{path} exists: choose another --record")
+    reverted = runner.revert_record(applied, site, connections=connections, password_for=password_for,
+                                    record_path=path, record_file=str(record_file), scrub=_scrubber,
+                                    on_step=lambda step: _print_step_done(step, applied.directory_server))
+    code = runner.revert_exit_code(reverted)
+    counts: dict[str, int] = {}
+    for step in reverted.steps:
+        counts[step.outcome.value] = counts.get(step.outcome.value, 0) + 1
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+    verdict = {0: "[bold green]REVERTED[/]", 1: "[bold yellow]PARTLY REVERTED[/]", 3: "[bold red]REVERT INCOMPLETE[/]"}
+    out.print(f"{verdict.get(code, '')}: {summary}; revert record written to {escape(str(path))}")
+    raise typer.Exit(code)
+
+
+def _site_for_changes(config: Path | None, demo: bool) -> tuple[Any, Any]:
+    from offlineprep.apply.runner import Connections
+    from offlineprep.sitefile import load_site
+
+    if demo == (config is not None):
+        raise UsageError("give exactly one of --config SITE.toml or --demo")
+    if demo:
+        try:
+            from offlineprep.demo import shared_lab
+        except ImportError as exc:
+            raise UsageError(f"the demo lab is not available in this build: {exc}") from None
+        lab = shared_lab()
+        return lab.site, lab.connections()
+    assert config is not None
+    return load_site(config), Connections()
+
+
+def _ask_passwords(site: Any, for_changes: list[Any], recheck_needs: Any, *, directory: bool,
+                   hosts: bool) -> Callable[[str, str], str]:
+    """This machine's readiness first, then every password at once (the accounts for changes and the
+    read-only ones of the re-check), before anything is sent."""
+    from offlineprep import localcheck, pipeline
+
+    plan = pipeline.plan_collection(site, recheck_needs) if recheck_needs else None
+    problems = localcheck.problems(site, directory=directory or bool(plan and plan.directory),
+                                   hosts=hosts or bool(plan and plan.hosts))
+    if problems:
+        raise UsageError("this machine is not ready to make the changes:\n  " + "\n  ".join(problems))
+    wanted = list(for_changes) + (pipeline.secrets_needed(site, recheck_needs) if recheck_needs else [])
+    passwords: dict[str, str] = {}
+    for request in wanted:
+        if request.env not in passwords:
+            passwords[request.env] = _password_for(request.env, request.purpose)
+
+    def password_for(env_name: str, purpose: str) -> str:
+        return passwords.get(env_name) or _password_for(env_name, purpose)
+
+    return password_for
+
+
+def _stamp() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _default_record_path(plan_file: Path) -> Path:
+    return plan_file.with_name(plan_file.stem + f".record-{_stamp()}.json")
+
+
+def _where(step: Any, directory_server: str | None) -> str:
+    from offlineprep.apply.describe import where
+
+    return where(step, directory_server)
+
+
+def _what(action: Any) -> str:
+    from offlineprep.apply.describe import what
+
+    return what(action)
+
+
+def _print_plan_steps(plan: Any, site: Any, title: str) -> None:
+    from offlineprep.apply import describe, runner
+    from offlineprep.apply.model import How
+
+    out.print(f"[bold]{escape(title)}[/]")
+    rights = describe.rights_needed(plan, runner.change_account(site.directory), runner.change_account(site.winrm))
+    if rights:
+        out.print("Rights needed, before any step runs:")
+        for place, needed in rights:
+            out.print(f"  {_term(place)}: {_term(needed)}")
+    doable = [s for s in plan.steps if s.how is not How.BY_HAND]
+    by_hand = [s for s in plan.steps if s.how is How.BY_HAND]
+    if doable:
+        out.print("Steps apply runs, in order:")
+    for step in doable:
+        out.print(f"  {step.number:>3}  {_term(describe.where(step, plan.site.directory_server))}  "
+                  f"{_term(describe.what(step.action))}")
+        out.print(f"       [dim]{_term(describe.change(step.action))}[/]")
+    if by_hand:
+        out.print("[yellow]By hand[/] (apply does not do these):")
+        for step in by_hand:
+            out.print(f"  {step.number:>3}  {_term(describe.where(step, plan.site.directory_server))}  "
+                      f"{_term(step.by_hand or describe.what(step.action))}")
+    unanswered = [f for i, f in enumerate(plan.findings) if not any(i in s.findings for s in plan.steps)]
+    for ref in unanswered:
+        out.print(f"  [yellow]no fix known[/] for {_term(ref.label)}: {_term(ref.message)}")
+    if not plan.steps and not unanswered:
+        out.print("nothing to do: no finding fails")
+
+
+def _print_step_done(step: Any, directory_server: str | None) -> None:
+    from offlineprep.apply import describe
+
+    style = OUTCOME_STYLE.get(step.outcome.value, "")
+    out.print(f"  [{style}]{step.outcome.value:>15}[/]  {step.number:>3}  "
+              f"{_term(describe.where(step, directory_server))}  {_term(step.message)}")
+
+
+def _print_apply_verdict(plan: Any, applied: Any, site: Any, code: int) -> None:
+    from offlineprep.apply import runner
+
+    verification = applied.verification
+    addressed, by_hand = runner.addressed(plan), runner.by_hand_only(plan)
+    still = runner.still_failing(plan, verification) if verification is not None else []
+    if verification is not None:
+        out.print(f"Re-check ({escape(', '.join(verification.checks))}):")
+        for i, verified in enumerate(verification.findings):
+            ref = verified.finding
+            now = verified.status.value if verified.status is not None else "not judged"
+            style = STATUS_STYLE.get(now, "")
+            tag = "" if i in addressed else " [yellow](by hand)[/]" if i in by_hand else " [yellow](no fix known)[/]"
+            out.print(f"  [{style}]{now.upper():5}[/] {_term(ref.label)} (was {ref.status.value}){tag}: "
+                      f"{_term(verified.message)}")
+    for step in plan.steps:
+        if step.by_hand and any(i in by_hand for i in step.findings):
+            out.print(f"  [yellow]by hand[/]: {_term(step.by_hand)}")
+    failed = [s for s in applied.steps if s.outcome.value in ("changed", "failed", "not-run", "unknown")]
+    left = len(by_hand) + sum(1 for i in range(len(plan.findings)) if i not in addressed and i not in by_hand)
+    tail = f"; {left} {'needs' if left == 1 else 'need'} steps by hand (above)" if left else ""
+    if code == 3:
+        out.print(f"[bold red]APPLY INCOMPLETE[/]: {len(failed)} of {len(applied.steps)} steps did not run as planned "
+                  f"(above, and in the record){tail}")
+    elif code == 1:
+        reread = verification.directory_read_from if verification is not None else None
+        out.print(f"[bold red]NOT READY[/]: applied, but {len(still)} of the {len(addressed)} findings apply addressed "
+                  "still fail or could not be judged again (above). A delegation change reaches the other domain "
+                  "controllers by AD replication; "
+                  f"the re-check read {escape(reread or 'the directory')}: if that name leads to several DCs, run "
+                  f"`offlineprep preflight` again once replication is done{tail}")
+    else:
+        out.print(f"[bold green]READY[/] for the {len(addressed)} findings apply addressed{tail}")
 
 
 # --------------------------------------------------------------------------- helpers

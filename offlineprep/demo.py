@@ -1,4 +1,6 @@
-"""`offlineprep preflight --demo`: the whole pipeline against a built-in lab.
+"""`offlineprep preflight --demo`: the whole pipeline against a built-in lab; with
+`python -m offlineprep.demo --apply` (scripts/demo.sh --apply), the plan / apply / revert loop of
+docs/apply.md against it, in one process so every command sees the changes of the one before.
 
 The lab is a realistic small site, lab.test: two source hosts, one target host, two file servers,
 and the mistakes that make offline initial replication fail in real life:
@@ -17,11 +19,16 @@ schema) and pywinrm against simulated Windows hosts on a loopback WS-Management 
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
+import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+from offlineprep.apply.runner import Connections
 from offlineprep.lab.directory import LabDirectory
 from offlineprep.lab.windows import (
     SimFolder,
@@ -39,6 +46,10 @@ from offlineprep.site import Site
 
 WINRM_PASSWORD_ENV = "OFFLINEPREP_DEMO_WINRM_PASSWORD"
 LDAP_PASSWORD_ENV = "OFFLINEPREP_DEMO_LDAP_PASSWORD"
+# the accounts `apply --demo` makes its changes as (docs/apply.md: apply_user, apply_password_env)
+APPLY_USER_WINRM = "LAB\\svc-apply"
+WINRM_APPLY_PASSWORD_ENV = "OFFLINEPREP_DEMO_WINRM_APPLY_PASSWORD"
+LDAP_APPLY_PASSWORD_ENV = "OFFLINEPREP_DEMO_LDAP_APPLY_PASSWORD"
 GIB = 2**30
 
 
@@ -48,6 +59,17 @@ class DemoLab:
     collectors: Collectors
     stop: Callable[[], None]
     endpoint: WinRMEndpoint
+    directory: LabDirectory | None = None
+
+    def connections(self) -> Connections:
+        """Where `apply --demo` and `revert --demo` send changes: the lab's directory and hosts."""
+        assert self.directory is not None
+        endpoint = self.endpoint
+        return Connections(
+            directory_connect=self.directory.connect,
+            host_factory=lambda config, password: endpoint.protocol_factory(config.timeout_seconds, password=password,
+                                                                          username=config.user),
+            collectors=self.collectors)
 
 
 def build_directory() -> tuple[LabDirectory, dict[str, str]]:
@@ -109,11 +131,16 @@ def build_hosts(sids: dict[str, str]) -> dict[str, SimulatedHost]:
             "fs11.lab.test": fs11}
 
 
-def demo_site(directory: LabDirectory) -> Site:
+def demo_site(directory: LabDirectory, apply_dn: str | None = None) -> Site:
+    ldap = directory.config().model_dump(exclude_none=True)
+    winrm = {"transport": "basic", "scheme": "http", "user": "LAB\\svc-preflight",
+             "password_env": WINRM_PASSWORD_ENV, "concurrency": 8, "timeout_seconds": 15}
+    if apply_dn:
+        ldap.update(apply_user=apply_dn, apply_password_env=LDAP_APPLY_PASSWORD_ENV)
+        winrm.update(apply_user=APPLY_USER_WINRM, apply_password_env=WINRM_APPLY_PASSWORD_ENV)
     return Site.model_validate({
-        "directory": directory.config().model_dump(exclude_none=True),
-        "winrm": {"transport": "basic", "scheme": "http", "user": "LAB\\svc-preflight",
-                  "password_env": WINRM_PASSWORD_ENV, "concurrency": 8, "timeout_seconds": 15},
+        "directory": ldap,
+        "winrm": winrm,
         "accounts": {"vmm_service": "LAB\\svc-vmm", "run_as": ["LAB\\svc-runas"]},
         "source": {"hosts": ["hv01.lab.test", "hv02.lab.test"], "export_path": r"\\fs01.lab.test\ASRExport"},
         "target": {"hosts": ["hv11.lab.test"], "import_path": r"\\fs11.lab.test\ASRImport"},
@@ -130,13 +157,88 @@ def start_demo() -> DemoLab:
 
     directory, sids = build_directory()
     winrm_password = "lab-winrm-password"
-    endpoint = WinRMEndpoint(build_hosts(sids), username="LAB\\svc-preflight", password=winrm_password).start()
+    apply_password = "lab-apply-password"
+    apply_dn = directory.bind_account("svc-apply", apply_password)
+    endpoint = WinRMEndpoint(build_hosts(sids), username="LAB\\svc-preflight", password=winrm_password,
+                             other_accounts={APPLY_USER_WINRM: apply_password}).start()
     os.environ.setdefault(LDAP_PASSWORD_ENV, directory.password)
     os.environ.setdefault(WINRM_PASSWORD_ENV, winrm_password)
-    site = demo_site(directory)
+    os.environ.setdefault(LDAP_APPLY_PASSWORD_ENV, apply_password)
+    os.environ.setdefault(WINRM_APPLY_PASSWORD_ENV, apply_password)
+    site = demo_site(directory, apply_dn)
     assert site.winrm is not None
     collectors = Collectors(
         directory=functools.partial(collect_directory, connect=directory.connect),
         hosts=functools.partial(collect_hosts, session_factory=endpoint.protocol_factory(site.winrm.timeout_seconds)),
     )
-    return DemoLab(site=site, collectors=collectors, stop=endpoint.stop, endpoint=endpoint)
+    return DemoLab(site=site, collectors=collectors, stop=endpoint.stop, endpoint=endpoint, directory=directory)
+
+
+_SHARED: DemoLab | None = None
+
+
+def shared_lab() -> DemoLab:
+    """One lab for the whole process: `plan --demo`, `apply --demo` and `revert --demo` run one after
+    the other in one process (scripts/demo.sh --apply) see each other's changes. Separate processes each
+    start a lab of their own, as it was built."""
+    global _SHARED
+    if _SHARED is None:
+        _SHARED = start_demo()
+        atexit.register(_SHARED.stop)
+    return _SHARED
+
+
+def run_loop(workdir: Path, revert: bool = False) -> int:
+    """The whole loop against one lab, through the real command line: preflight, plan, apply (a dry run,
+    then --yes), and with `revert` the revert of the record. Returns apply's exit code (revert's, if run)."""
+    from offlineprep.cli import main
+
+    def offlineprep(*args: str) -> int:
+        saved = sys.argv
+        sys.argv = ["offlineprep", *args]
+        try:
+            main()
+        except SystemExit as exc:
+            return int(exc.code or 0)
+        finally:
+            sys.argv = saved
+        return 0
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    plan, record = workdir / "plan.json", workdir / "record.json"
+    if record.exists():
+        record.unlink()  # a record from an earlier demo run is of another lab
+    steps = [("Read-only preflight of the lab (the mistakes are on purpose)", ["preflight", "--demo"]),
+             ("Plan the fixes of what fails", ["plan", "--demo", "--output", str(plan)]),
+             ("What apply would do (a dry run: nothing is changed)", ["apply", str(plan), "--demo"]),
+             ("Apply the plan, then check again", ["apply", str(plan), "--demo", "--yes", "--record", str(record)])]
+    if revert:
+        steps.append(("Put everything back as it was", ["revert", str(record), "--demo", "--yes"]))
+    code = 0
+    for number, (title, args) in enumerate(steps, 1):
+        print(f"\n=== {number}. {title}: offlineprep {' '.join(args)}\n", flush=True)
+        code = offlineprep(*args)
+        if args[0] in ("plan", "apply", "revert") and code not in (0,):
+            print(f"offlineprep {args[0]} exited {code}", flush=True)
+            return code
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m offlineprep.demo",
+                                     description="The plan / apply / revert loop against the built-in lab.")
+    parser.add_argument("--apply", action="store_true", help="run plan, apply --yes and the re-check (required)")
+    parser.add_argument("--revert", action="store_true", help="also revert the record at the end")
+    parser.add_argument("--workdir", type=Path, help="where plan.json and record.json go (default: a new temporary "
+                                                      "folder)")
+    args = parser.parse_args(argv)
+    if not args.apply:
+        parser.error("give --apply (the read-only demo is `offlineprep preflight --demo`)")
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="offlineprep-demo-"))
+    return run_loop(workdir, revert=args.revert)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -67,6 +67,9 @@ class DirectoryConfig(SiteSection):
     base_dn: str | None = None
     timeout_seconds: float = Field(default=30.0, gt=0)
     batch_size: int = Field(default=100, ge=1, le=1000)
+    # `offlineprep apply` / `revert` make their changes as this account (docs/apply.md); unset: as `user`
+    apply_user: NonBlank | None = None
+    apply_password_env: NonBlank = "OFFLINEPREP_LDAP_APPLY_PASSWORD"
 
 
 class WinRMConfig(SiteSection):
@@ -83,6 +86,9 @@ class WinRMConfig(SiteSection):
     message_encryption: Literal["auto", "always", "never"] = "auto"
     concurrency: int = Field(default=16, ge=1, le=512)
     timeout_seconds: float = Field(default=60.0, gt=0)
+    # `offlineprep apply` / `revert` make their changes as this account (docs/apply.md); unset: as `user`
+    apply_user: NonBlank | None = None
+    apply_password_env: NonBlank = "OFFLINEPREP_WINRM_APPLY_PASSWORD"
 
     @property
     def effective_port(self) -> int:

@@ -585,7 +585,10 @@ def replicate_lines(directory: t.Owner | None) -> list[str]:
 
 
 def purge_lines(host: str) -> list[str]:
-    return [f"Invoke-Command -ComputerName {quote(host)} -ScriptBlock {{ klist purge -li 0x3e7 }}   # or reboot the host"]
+    """The computer's own logon session (LUID 0x3e7) as a quoted argument: bare, 0x3e7 is a number literal
+    in argument mode (Microsoft: about_Parsing, "Argument mode"), so quoted the text reaches klist as written
+    in every PowerShell version, as apply.ps1 passes it."""
+    return [f"Invoke-Command -ComputerName {quote(host)} -ScriptBlock {{ klist purge -li '0x3e7' }}   # or reboot the host"]
 
 
 def _refresh(a: t.RefreshTickets) -> list[str]:

@@ -229,7 +229,7 @@ def collect_one(
                 message = (f"{request.name} answered WinRM, but the collection script did not finish within "
                            f"{config.timeout_seconds:g} s")
             return failed(kind, message, answered=progress.shell_opened or _is_wsman_fault(exc))
-    facts = parse_output(request.name, stdout, stderr, code, observed=_observed(progress.command_sent, time.time()))
+    facts = parse_output(request.name, stdout, stderr, code, observed=_observed(progress.sent_at, time.time()))
     facts.round_trip_seconds = round(time.monotonic() - started, 3)
     if facts.error is not None:
         facts.error = CollectionError(kind=facts.error.kind, message=_scrub(facts.error.message, password))
@@ -243,30 +243,42 @@ class _Deadline(Exception):
 @dataclass
 class _Progress:
     """How far one attempt got: once the Create request has an answer, the host has answered an
-    authenticated WS-Management request, whatever fails after."""
+    authenticated WS-Management request, whatever fails after. `sent_at`: when the command went
+    out, by this machine's clock (the host's clock is read against it); `command_sent`: the script
+    was started (its input delivered); `output`: what it wrote to stdout so far (kept when the attempt
+    fails, so a caller that streams results, as offlineprep apply does, knows which of them arrived)."""
 
     shell_opened: bool = False
-    command_sent: float | None = None  # this machine's clock (time.time()) just before the command went out
+    sent_at: float | None = None  # this machine's clock (time.time()) just before the command went out
+    command_sent: bool = False
+    output: bytearray = field(default_factory=bytearray)
 
 
 def run_script(protocol: Any, request: HostRequest, deadline: float, stats: CollectionStats,
                progress: _Progress | None = None) -> tuple[bytes, bytes, int]:
+    return run_payload(protocol, stdin_payload(request), deadline, stats, progress)
+
+
+def run_payload(protocol: Any, payload: bytes, deadline: float, stats: CollectionStats,
+                progress: _Progress | None = None) -> tuple[bytes, bytes, int]:
+    """Start the bootstrap and stream `payload` (the base64 request, a newline, the script) on its
+    stdin: the one delivery of every script offlineprep runs on a Windows machine."""
+    progress = progress if progress is not None else _Progress()
     shell = protocol.open_shell(codepage=65001, noprofile=True)
-    if progress is not None:
-        progress.shell_opened = True
+    progress.shell_opened = True
     try:
         command, args = command_line()
         # pipe mode (WINRS_CONSOLEMODE_STDIN=FALSE): the input streamed below reaches PowerShell as a pipe
         # whose end is a real end of file, which [Console]::In.ReadToEnd() in the bootstrap waits for.
         # Ansible streams its module input the same way: lib/ansible/plugins/connection/winrm.py passes
         # console_mode_stdin=(stdin_iterator is None) to pywinrm's run_command.
-        if progress is not None:
-            progress.command_sent = time.time()
+        progress.sent_at = time.time()
         command_id = protocol.run_command(shell, command, args, console_mode_stdin=False)
         stats.count()
         try:
-            protocol.send_command_input(shell, command_id, stdin_payload(request), end=True)
-            out, err = bytearray(), bytearray()
+            protocol.send_command_input(shell, command_id, payload, end=True)
+            progress.command_sent = True
+            out, err = progress.output, bytearray()
             code = -1
             while True:
                 if time.monotonic() > deadline:

@@ -44,6 +44,10 @@ class LabDirectory:
     clock_offset_seconds: float = 0.0  # the DC's clock against this machine's (rootDSE currentTime)
     _entries: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     _rid: int = 1100
+    # one mock server for the life of the lab: its entries (ldap3 keeps them on the Server) are filled on the
+    # first connection, so a change made through one connection is read back through the next
+    _server: Any = field(default=None, init=False, repr=False)
+    _binds: dict[str, str] = field(default_factory=dict, init=False, repr=False)  # further bind accounts: DN -> password
 
     @property
     def base_dn(self) -> str:
@@ -73,7 +77,7 @@ class LabDirectory:
             attrs["msDS-AllowedToDelegateTo"] = delegate_to
         if rbcd:
             attrs["msDS-AllowedToActOnBehalfOfOtherIdentity"] = rbcd_descriptor(rbcd)
-        self._entries.append((f"CN={short},CN=Computers,{self.base_dn}", attrs))
+        self._add((f"CN={short},CN=Computers,{self.base_dn}", attrs))
         return sid
 
     def user(self, name: str, uac: int = 0x200, groups: list[str] | None = None, token_groups: bool = True) -> str:
@@ -86,12 +90,12 @@ class LabDirectory:
         }
         if token_groups:
             attrs["tokenGroups"] = [sid_bytes(g) for g in [f"{self.domain_sid}-513", *(groups or [])]]
-        self._entries.append((f"CN={name},CN=Users,{self.base_dn}", attrs))
+        self._add((f"CN={name},CN=Users,{self.base_dn}", attrs))
         return sid
 
     def group(self, name: str, rid: int | None = None) -> str:
         sid = f"{self.domain_sid}-{rid}" if rid else self.next_sid()
-        self._entries.append((f"CN={name},CN=Users,{self.base_dn}",
+        self._add((f"CN={name},CN=Users,{self.base_dn}",
                               {"objectClass": ["top", "group"], "sAMAccountName": name, "objectSid": sid_bytes(sid)}))
         return sid
 
@@ -101,7 +105,7 @@ class LabDirectory:
 
     def crossref(self, netbios: str, dns_root: str) -> None:
         """The crossRef of another domain of the forest."""
-        self._entries.append(self._crossref(netbios, dns_root))
+        self._add(self._crossref(netbios, dns_root))
 
     def _crossref(self, netbios: str, dns_root: str) -> tuple[str, dict[str, Any]]:
         """A domain's crossRef under CN=Partitions: where its NetBIOS name (nETBIOSName) is kept."""
@@ -110,21 +114,45 @@ class LabDirectory:
                 {"objectClass": ["top", "crossRef"], "nCName": nc, "nETBIOSName": netbios, "dnsRoot": dns_root,
                  "systemFlags": 3})
 
+    def _add(self, entry: tuple[str, dict[str, Any]]) -> None:
+        """An object of the lab; once the mock server exists, also in its entries."""
+        self._entries.append(entry)
+        if self._server is not None:
+            self._server_connection().strategy.add_entry(*entry)
+
+    def bind_account(self, name: str, password: str) -> str:
+        """A further account to bind as (the demo's account for changes); its DN."""
+        dn = f"CN={name},CN=Users,{self.base_dn}"
+        self._binds[dn] = password
+        if self._server is not None:
+            self._add_bind(self._server_connection(), dn, name, password)
+        return dn
+
     def config(self) -> DirectoryConfig:
         return DirectoryConfig(server="ldaps://dc1." + self.domain, user=BIND_DN.format(base=self.base_dn),
                                base_dn=self.base_dn, password_env="OFFLINEPREP_DEMO_LDAP_PASSWORD")
 
     def connect(self, config: DirectoryConfig, password: str | None) -> ldap3.Connection:
         """The `connect` seam of `collect_directory`: a bound connection to the mock directory."""
-        server = ldap3.Server("lab", get_info=ldap3.OFFLINE_AD_2012_R2)
         bind_dn = BIND_DN.format(base=self.base_dn)
-        conn = _LabConnection(server, user=config.user or bind_dn, password=password,
+        if self._server is None:
+            self._server = ldap3.Server("lab", get_info=ldap3.OFFLINE_AD_2012_R2)
+            self._fill(self._server_connection(), bind_dn)
+        conn = _LabConnection(self._server, user=config.user or bind_dn, password=password,
                               client_strategy=ldap3.MOCK_SYNC, raise_exceptions=True)
         now = datetime.now(UTC) + timedelta(seconds=self.clock_offset_seconds)
         conn.root_dse = {"defaultNamingContext": self.base_dn, "configurationNamingContext": self.configuration_dn,
                          "currentTime": now.strftime("%Y%m%d%H%M%S.0Z")}  # GeneralizedTime, as AD writes it
-        conn.strategy.add_entry(bind_dn, {"objectClass": ["top", "person", "user"], "sAMAccountName": "svc-preflight",
-                                          "userPassword": self.password})
+        conn.bind()
+        return conn
+
+    def _server_connection(self) -> ldap3.Connection:
+        return _LabConnection(self._server, client_strategy=ldap3.MOCK_SYNC)
+
+    def _fill(self, conn: ldap3.Connection, bind_dn: str) -> None:
+        self._add_bind(conn, bind_dn, "svc-preflight", self.password)
+        for dn, password in self._binds.items():
+            self._add_bind(conn, dn, dn.split(",", 1)[0].split("=", 1)[1], password)
         conn.strategy.add_entry(self.base_dn, {"objectClass": ["top", "domain"], "objectSid": sid_bytes(self.domain_sid)})
         conn.strategy.add_entry(self.configuration_dn, {"objectClass": ["top", "configuration"]})
         conn.strategy.add_entry(f"CN=Partitions,{self.configuration_dn}", {"objectClass": ["top", "crossRefContainer"]})
@@ -132,8 +160,11 @@ class LabDirectory:
             conn.strategy.add_entry(*self._crossref(self.netbios, self.domain))
         for dn, attrs in self._entries:
             conn.strategy.add_entry(dn, attrs)
-        conn.bind()
-        return conn
+
+    @staticmethod
+    def _add_bind(conn: ldap3.Connection, dn: str, name: str, password: str) -> None:
+        conn.strategy.add_entry(dn, {"objectClass": ["top", "person", "user"], "sAMAccountName": name,
+                                     "userPassword": password})
 
 
 class _LabConnection(ldap3.Connection):

@@ -5,11 +5,12 @@ as pywinrm uses it (Create shell, Command, Send stdin, Receive, Signal, Delete; 
 response carrying RelatesTo = the request's MessageID), serves many hosts on one port (the host is
 the last part of the URL path: /wsman/<host>), counts commands per host, records the request each
 host received (so injection tests can see values arrive as data), checks that the script is our
-collection script byte for byte, and misbehaves on demand (`Fault`). The hosts share one lab
-network (`LabNetwork`: the DNS names and TCP 445 their probes meet), and a command takes as long as
-its probes would on the host (`model_time`). A request to the plain
-`/wsman` path is routed by its Host header, so the CLI can reach simulated hosts by name when
-those names resolve to loopback.
+collection script or our apply script byte for byte (by digest; `offlineprep.lab.windows.HostState`
+carries out the apply script's actions on the simulated host's own state), and misbehaves on demand
+(`Fault`). The hosts share one lab network (`LabNetwork`: the DNS names and TCP 445 their probes
+meet), and a command takes as long as its probes would on the host (`model_time`). A request to
+the plain `/wsman` path is routed by its Host header, so the CLI can reach simulated hosts by name
+when those names resolve to loopback.
 
 What it does as WinRM does:
 - A 401 offers Negotiate beside Basic (WWW-Authenticate), as a WinRM listener with Basic enabled
@@ -45,7 +46,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
-from offlineprep.lab.windows import Fault, LabNetwork, SimulatedHost
+from offlineprep.lab.windows import Fault, HostState, LabNetwork, SimulatedHost
 
 NS = {
     "s": "http://www.w3.org/2003/05/soap-envelope",
@@ -80,10 +81,15 @@ class WinRMEndpoint:
 
     def __init__(self, hosts: dict[str, SimulatedHost], username: str = "lab\\preflight",
                  password: str = "lab-password", latency: float = 0.0, slow_seconds: float = 30.0,
-                 receive_chunk_bytes: int = 0, model_time: bool = True) -> None:
+                 receive_chunk_bytes: int = 0, model_time: bool = True,
+                 other_accounts: dict[str, str] | None = None) -> None:
         self.hosts = {k.casefold(): v for k, v in hosts.items()}
         self.username = username
         self.password = password
+        # further accounts the listener accepts (an account for changes beside the read-only one)
+        self.accounts = {username: password, **(other_accounts or {})}
+        self.command_users: list[tuple[str, str]] = []  # (host, account) of each command, in order
+        self.apply_requests: dict[str, list[dict[str, Any]]] = {}  # the requests apply.ps1 received, per host
         self.latency = latency
         self.slow_seconds = slow_seconds
         self.receive_chunk_bytes = max(0, receive_chunk_bytes)  # 0: as much as the envelope allows
@@ -100,9 +106,11 @@ class WinRMEndpoint:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._closed_port = _closed_port()
+        from offlineprep.apply.hosts import apply_script
         from offlineprep.collect.hosts import collection_script
 
-        self._script_digest = hashlib.sha256(collection_script().encode("utf-8")).hexdigest()
+        # the scripts it runs, by digest: any other script is refused
+        self._scripts = {_digest(collection_script()): "collect", _digest(apply_script()): "apply"}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -141,7 +149,7 @@ class WinRMEndpoint:
         return f"http://127.0.0.1:{port}/wsman/{host}"
 
     def protocol_factory(self, timeout_seconds: float = 10.0, password: str | None = None,
-                         transport: str = "basic") -> Any:
+                         transport: str = "basic", username: str | None = None) -> Any:
         """host -> a real pywinrm Protocol pointed at this endpoint (Basic over HTTP on loopback; another
         transport to see what pywinrm does against a listener that refuses it)."""
         from winrm.protocol import Protocol
@@ -152,7 +160,7 @@ class WinRMEndpoint:
 
         def factory(host: str) -> Protocol:
             return Protocol(endpoint=self.url_for(host), transport=transport,  # type: ignore[arg-type]
-                            username=self.username,
+                            username=username or self.username,
                             password=password if password is not None else self.password,
                             read_timeout_sec=read, operation_timeout_sec=operation, message_encryption="never")
 
@@ -166,24 +174,35 @@ class WinRMEndpoint:
             return b"", _clixml(f"no simulated host named {cmd.host}"), 1
         text = bytes(cmd.stdin).decode("utf-8", "replace")
         request_b64, _, script = text.partition("\n")
-        if hashlib.sha256(script.encode("utf-8")).hexdigest() != self._script_digest:
+        kind = self._scripts.get(_digest(script))
+        if kind is None:
             with self._lock:
                 self.unknown_scripts += 1
-            return b"", _clixml("the simulator only runs offlineprep's collection script"), 1
+            return b"", _clixml("the simulator only runs offlineprep's collection and apply scripts"), 1
         try:
             request = json.loads(base64.b64decode(request_b64, validate=True).decode("utf-8"))
         except (binascii.Error, ValueError):
             return b"", _clixml("the request argument is not base64 JSON"), 1
-        with self._lock:
-            self.requests.setdefault(cmd.host.casefold(), []).append(request)
-        answer = sim.answer(request, LabNetwork(self.hosts))
-        probes = answer.get("probes") or {}
-        if self.model_time and probes.get("seconds"):
-            # the script's own run time on the host: its probes wait for DNS and TCP 445 (the timing model
-            # of SimulatedHost._probes, bounded by the script's waits); the rest of it takes no time here
-            time.sleep(float(probes["seconds"]))
-        document = json.dumps(answer).encode("utf-8")
+        if kind == "apply":
+            with self._lock:
+                self.apply_requests.setdefault(cmd.host.casefold(), []).append(request)
+            # apply.ps1 writes one JSON line per action as it finishes
+            document = b"".join(json.dumps(line).encode("utf-8") + b"\n" for line in HostState(sim).run(request))
+        else:
+            with self._lock:
+                self.requests.setdefault(cmd.host.casefold(), []).append(request)
+            answer = sim.answer(request, LabNetwork(self.hosts))
+            probes = answer.get("probes") or {}
+            if self.model_time and probes.get("seconds"):
+                # the script's own run time on the host: its probes wait for DNS and TCP 445 (the timing model
+                # of SimulatedHost._probes, bounded by the script's waits); the rest of it takes no time here
+                time.sleep(float(probes["seconds"]))
+            document = json.dumps(answer).encode("utf-8")
         fault = sim.fault
+        if fault is Fault.TRUNCATED and kind == "apply":
+            # the stream stops in the middle of the last answer: the answers before it arrived whole
+            lines = document.splitlines(keepends=True)[:-1]  # without the final {"done": true}
+            return b"".join(lines[:-1]) + lines[-1][: len(lines[-1]) // 2], b"", 0
         if fault is Fault.TRUNCATED:
             return document[: len(document) // 2], b"", 0
         if fault is Fault.NON_UTF8:
@@ -225,8 +244,8 @@ class _Handler(BaseHTTPRequestHandler):
         delay = owner.latency + (sim.delay_seconds if sim else 0.0)
         if delay:
             time.sleep(delay)
-        expected = "Basic " + base64.b64encode(f"{owner.username}:{owner.password}".encode()).decode()
-        if self.headers.get("Authorization") != expected or (sim is not None and sim.fault is Fault.HTTP_401):
+        account = _basic_account(self.headers.get("Authorization") or "", owner.accounts)
+        if account is None or (sim is not None and sim.fault is Fault.HTTP_401):
             self._send(401, b"", "text/plain")
             return
         try:
@@ -276,7 +295,9 @@ class _Handler(BaseHTTPRequestHandler):
         options = {o.get("Name", ""): (o.text or "").strip().upper()
                    for o in root.findall("s:Header/w:OptionSet/w:Option", NS)}
         console = options.get("WINRS_CONSOLEMODE_STDIN", "TRUE") != "FALSE"
+        account = _basic_account(self.headers.get("Authorization") or "", self.owner.accounts)
         with self.owner._lock:
+            self.owner.command_users.append((host.casefold(), account or ""))
             self.owner._commands[command_id] = _Command(host=host, command_line=line, console_mode_stdin=console)
             self.owner.commands[host.casefold()] += 1
             self.owner.command_lines.append(line)
@@ -340,6 +361,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _on_delete(self, root: ET.Element, host: str, sim: SimulatedHost | None) -> str:
         return ""
+
+
+def _digest(script: str) -> str:
+    return hashlib.sha256(script.encode("utf-8")).hexdigest()
+
+
+def _basic_account(header: str, accounts: dict[str, str]) -> str | None:
+    """The account a Basic Authorization header names, if its password is that account's."""
+    for user, password in accounts.items():
+        if header == "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode():
+            return user
+    return None
 
 
 def _text(root: ET.Element, path: str) -> str:

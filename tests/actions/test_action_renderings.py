@@ -76,7 +76,14 @@ def test_repadmin_names_the_domain_controller_and_a_missing_repadmin_is_only_a_w
     guard, otherwise, purge = script.splitlines()[1:]
     assert guard.startswith("if (Get-Command -Name 'repadmin.exe' -ErrorAction SilentlyContinue) { repadmin")
     assert otherwise.startswith("else { Write-Warning ")  # not a throw: the purge below still runs
-    assert "klist purge -li 0x3e7" in purge
+    assert "klist purge -li '0x3e7'" in purge
+
+
+def test_the_logon_session_reaches_klist_as_text_not_as_a_number() -> None:
+    """Bare, 0x3e7 is a number literal in argument mode (about_Parsing): quoted, klist gets the text
+    the logon id is written in. Failed before: the fix script passed it bare."""
+    script = "\n".join(ps.fix_lines(t.RefreshTickets(owner=t.hyperv_host("hv01.contoso.com")).bound_to_directory(DC)))
+    pwsh_syntax.assert_values_in_literals(script, ["0x3e7"])
 
 
 @pytest.mark.parametrize("action", [a for a in every_action("x") if a.kind in {"host.create-share", "host.firewall-open"}],

@@ -76,7 +76,7 @@ def test_kerberos_only_constrained_delegation_fails() -> None:
                          "hv01.contoso.com", FS01)
     assert finding.remediation is not None
     assert "-TrustedToAuthForDelegation $true" in finding.remediation.powershell
-    assert "klist purge -li 0x3e7" in finding.remediation.powershell
+    assert "klist purge -li '0x3e7'" in finding.remediation.powershell
     assert finding.remediation.revert and "$false" in finding.remediation.revert
     assert "TRUSTED_TO_AUTH_FOR_DELEGATION" not in finding.evidence["userAccountControl_flags"]
 

@@ -184,3 +184,30 @@ def test_the_simulator_can_neither_hold_nor_answer_a_member_windows_does_not_hav
         _ = server.CertAuthPort
     with pytest.raises(NoSuchMember):
         WinObject("NoSuchWindowsType")
+
+
+# apply.ps1 (offlineprep apply / revert) is held to the same rule: every member it reads is documented
+def test_every_member_apply_ps1_reads_is_documented_for_its_type() -> None:
+    from offlineprep.apply.hosts import apply_script
+
+    assert unknown_members(apply_script()) == []
+
+
+def test_every_variable_whose_members_apply_ps1_reads_is_declared() -> None:
+    from offlineprep.apply.hosts import apply_script
+
+    parsed = pwsh_syntax.parse(apply_script())
+    assert {r.variable for r in member_reads(parsed)} <= set(annotations(parsed))
+
+
+@pytest.mark.parametrize(("line", "complaint"), [
+    ("$x = $share.SecurityDescriptors", "MSFT_SmbShare has no member SecurityDescriptors"),
+    ("$x = $entry.Mask", "CommonAce has no member Mask"),  # AccessMask is the property
+    ("$x = $raw.Dacl", "RawSecurityDescriptor has no member Dacl"),
+    ("$x = $foundRule.IsEnabled", "NetFirewallRule has no member IsEnabled"),
+])
+def test_a_member_windows_does_not_have_is_caught_in_apply_ps1(line: str, complaint: str) -> None:
+    from offlineprep.apply.hosts import apply_script
+
+    problems = unknown_members(apply_script() + "\n" + line + "\n")
+    assert any(complaint in p for p in problems), problems

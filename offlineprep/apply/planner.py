@@ -1,0 +1,234 @@
+"""A plan from the results of a run: the typed actions of the failing findings, in a safe order.
+
+The order and the grouping are the fix script's (offlineprep.render.fixscript.plan): AD first (it
+needs replication time), then each file server's and host's changes, the ticket purges last, each
+action once however many findings it answers. So the plan, the fix script and the report's
+snippets are the same actions. What apply cannot do is planned too, as a `by-hand` step that says
+why: a reminder (move a share, free space, a policy value), a WinRM listener (it runs on the
+machine itself, since WinRM cannot reach it), resource-based delegation on an account of another
+domain (apply writes through the site's one domain controller), a role to install (it needs a
+restart), a fix a check pack wrote as text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from offlineprep import __version__
+from offlineprep.actions import types as t
+from offlineprep.apply.model import PLAN_SCHEMA, RECORD_SCHEMA, FindingRef, How, Plan, PlanSite, Record, Step
+from offlineprep.apply.states import wanted_flags
+from offlineprep.errors import UsageError
+from offlineprep.model import Finding, Results, Status, ToolInfo, at_threshold
+from offlineprep.render import fixscript
+
+# the host actions apply.ps1 carries out (docs/apply.md, "What apply does on a machine")
+HOST_KINDS = frozenset({
+    "host.create-share", "host.create-folder", "host.share-rights", "host.ntfs-rights", "host.local-group-member",
+    "host.firewall-open", "host.firewall-disable", "host.kerberos-refresh", "host.start-service", "host.time-sync",
+    "host.replica-server", "host.replica-authorization", "host.smb-name-checking",
+})
+# Installing a role is left to the administrator: Hyper-V is installed only by a restart (Microsoft, "Install the
+# Hyper-V role on Windows Server": Install-WindowsFeature ... -Restart), which takes the host's running VMs down
+# with it and ends apply's own WinRM command; the re-check could not see the role before that restart either.
+INSTALL_ROLE_BY_HAND = ("installing {feature} finishes only with a restart of {machine} (Microsoft: \"Install the "
+                        "Hyper-V role on Windows Server\"), which stops its virtual machines: apply restarts no machine. "
+                        "Run the fix script's step, restart the host when it suits, then run offlineprep again")
+DIRECTORY_KINDS = frozenset({
+    "ad.delegation-values", "ad.protocol-transition", "ad.clear-not-delegated", "ad.enable-account",
+    "ad.leave-protected-users", "ad.group-member", "ad.spn", "ad.resource-based-delegation",
+})
+
+
+def how(action: t.ActionBase) -> tuple[How, str | None]:
+    """How apply carries `action` out, and for a step by hand, why not by apply."""
+    if isinstance(action, t.ManualStep):
+        return How.BY_HAND, "it cannot be scripted: " + action.text
+    if isinstance(action, t.ConfigureWinRMListener):
+        return How.BY_HAND, (f"it runs on {action.dns_name} itself: WinRM cannot reach the machine to make the change "
+                             "(the fix script's step does it there)")
+    if isinstance(action, t.InstallRole):
+        machine = action.owner.name if action.owner is not None and action.owner.name else "the host"
+        return How.BY_HAND, INSTALL_ROLE_BY_HAND.format(feature=action.feature, machine=machine)
+    if isinstance(action, t.AllowDelegationFrom) and action.computer_domain:
+        return How.BY_HAND, (f"{action.computer}'s account is in {action.computer_domain}; apply writes through the "
+                             "site's domain controller only: run the fix script's AD step, which sends it to that domain")
+    if action.kind in DIRECTORY_KINDS:
+        if action.owner is None or not action.owner.name:
+            return How.BY_HAND, "the site file names no domain controller ([directory] server) to send it to"
+        return How.DIRECTORY, None
+    if action.kind in HOST_KINDS:
+        if action.owner is None or not action.owner.name:
+            return How.BY_HAND, "no machine is named to run it on"
+        return How.HOST, None
+    return How.BY_HAND, f"apply does not carry out {action.kind} actions"
+
+
+def plannable(finding: Finding, fail_on: str) -> bool:
+    return at_threshold(finding, fail_on) and finding.status in (Status.FAIL, Status.WARN)
+
+
+def make_plan(results: Results, directory_server: str | None, *, checks: Sequence[str] = (),
+              fail_on: str = "fail") -> Plan:
+    """The plan for the findings of `results` at or above `fail_on` (not waived)."""
+    chosen = [f for f in results.findings if plannable(f, fail_on)]
+    refs = [_ref(f) for f in chosen]
+    index = {id(f): i for i, f in enumerate(chosen)}
+    grouped = fixscript.plan(results.model_copy(update={"findings": chosen}))
+    steps: list[Step] = []
+
+    def add(action: t.ActionBase, findings: list[int]) -> None:
+        way, why = how(action)
+        steps.append(Step(number=len(steps) + 1, how=way, action=action, findings=sorted(set(findings)), by_hand=why))
+
+    for section in grouped.ordered():
+        for block in section.blocks:
+            answered = [index[id(f)] for f in block.findings if id(f) in index]
+            if block.legacy is not None:
+                text = (f"{block.legacy.summary} (a fix written as PowerShell text by a check pack, with no action that "
+                        "says where it runs: see the report)")
+                add(t.ManualStep(text=text), answered)
+                continue
+            for action in block.actions:
+                add(action, answered)
+    for refresh in grouped.refresh:  # last: after every AD change (docs/fixes.md, the fix script)
+        answered = [index[id(f)] for f in chosen if f.remediation is not None
+                    and any(a.id == refresh.id for a in f.remediation.actions)]
+        add(refresh, answered)
+    steps = chain(steps)
+    machines: dict[str, str] = {}
+    for step in steps:
+        if step.how is How.HOST and step.machine:
+            machines.setdefault(step.machine.casefold(), step.machine)
+    not_evaluated = [_ref(f) for f in results.findings if f.status is Status.ERROR and not f.waived]
+    return Plan(tool=ToolInfo(version=__version__), generated_at=datetime.now(UTC),
+                site=PlanSite(directory_server=directory_server, machines=list(machines.values())),
+                checks=list(checks), fail_on=fail_on, findings=refs, steps=steps, not_evaluated=not_evaluated)
+
+
+def chain(steps: list[Step]) -> list[Step]:
+    """Each AD step's before-state is the state the steps before it leave. The checks build each action
+    from the facts, so two actions on one attribute of one object (the cifs entries of a host for the
+    export computer, then for the import computer) both start from the state read: the second would be
+    refused as "changed since planned" once the first ran. Here the second starts where the first ends,
+    and a value an earlier step adds already is not added twice (a step left with nothing to add goes)."""
+    values: dict[str, list[str]] = {}  # msDS-AllowedToDelegateTo per computer, as the steps so far leave it
+    flags: dict[tuple[str, bool], int] = {}  # userAccountControl per account, likewise
+    out: list[Step] = []
+    for step in steps:
+        action: t.ActionBase = step.action
+        if isinstance(action, t.AddDelegationValues):
+            key = action.computer.casefold()
+            state = values.get(key, list(action.before))
+            adding = [v for v in action.values if v.casefold() not in {s.casefold() for s in state}]
+            if not adding:
+                continue
+            values[key] = [*state, *adding]
+            action = _rebuilt(action, values=adding, before=state, after=values[key])
+        elif isinstance(action, t.AccountControlChange) and action.before_uac is not None:
+            key2 = (action.account.casefold(), action.computer)
+            before = flags.get(key2, action.before_uac)
+            after = t.uac_after(before, wanted_flags(action))
+            flags[key2] = after if after is not None else before
+            action = _rebuilt(action, before_uac=before, after_uac=after)
+        out.append(step.model_copy(update={"number": len(out) + 1, "action": action}))
+    return out
+
+
+def _rebuilt(action: t.ActionBase, **changes: object) -> t.ActionBase:
+    """The action with `changes`, its id derived again from its content."""
+    data = action.model_dump(mode="json", exclude={"id"})
+    data.update(changes)
+    return type(action).model_validate(data)
+
+
+def _ref(f: Finding) -> FindingRef:
+    return FindingRef(check=f.check, status=f.status, subject=f.subject, target=f.target, account=f.account,
+                      message=f.message)
+
+
+# --------------------------------------------------------------------------- reading a plan back
+
+
+def plan_text(plan: Plan) -> str:
+    return json.dumps(plan.model_dump(mode="json", by_alias=True), indent=2, ensure_ascii=False) + "\n"
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_plan(path: Path) -> Plan:
+    """A plan file as `plan` wrote it. Every way it can be wrong is a usage error naming the file,
+    and so is an action whose id no longer matches its content (the id is a hash of every other
+    field: a hand-edited action would run something nobody planned)."""
+    data = _load_json(path, PLAN_SCHEMA, "plan", "offlineprep plan --config SITE.toml --output PLAN.json")
+    raw_steps: list[Any] = data["steps"] if isinstance(data.get("steps"), list) else []
+    try:
+        plan = Plan.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise UsageError(f"{path}: not a valid offlineprep plan at {where}: {first['msg']}") from None
+    for step, raw in zip(plan.steps, raw_steps, strict=False):
+        written = raw.get("action", {}).get("id") if isinstance(raw, dict) and isinstance(raw.get("action"), dict) else None
+        if written != step.action.id:
+            raise UsageError(f"{path}: step {step.number}'s action id {written!r} does not match its content "
+                             f"({step.action.id}): the plan was edited; make it again with `offlineprep plan`")
+    numbers = [s.number for s in plan.steps]
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise UsageError(f"{path}: the steps are not numbered 1 to {len(numbers)} in order: the plan was edited")
+    return plan
+
+
+def _load_json(path: Path, schema: str, what: str, how_to_make: str) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not UTF-8 text (byte {exc.start}): not an offlineprep {what}") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"{path}: not JSON ({exc}): not an offlineprep {what}") from None
+    if not isinstance(data, dict) or data.get("schema") != schema:
+        found = data.get("schema") if isinstance(data, dict) else None
+        raise UsageError(f"{path}: not an offlineprep {what} (\"schema\": \"{schema}\" expected"
+                         + (f", found {found!r}" if found else "") + f"; write one with `{how_to_make}`)")
+    return data
+
+
+def check_site(plan: Plan, directory_server: str | None, has_winrm: bool, plan_file: Path) -> None:
+    """The site file must be one the plan can run with: the same domain controller for AD steps (a plan is
+    never sent to another domain's DC), and a [winrm] table for host steps."""
+    if any(s.how is How.DIRECTORY for s in plan.steps):
+        planned = plan.site.directory_server
+        if not directory_server or (planned or "").casefold() != directory_server.casefold():
+            raise UsageError(f"{plan_file} sends its AD steps to {planned}, but the site file's [directory] server is "
+                             f"{directory_server or 'missing'}: apply the plan with the site file it was made with")
+    if any(s.how is How.HOST for s in plan.steps) and not has_winrm:
+        raise UsageError(f"{plan_file} has steps on {', '.join(plan.site.machines)}, but the site file has no [winrm] "
+                         "table to reach them: apply the plan with the site file it was made with")
+
+
+def load_record(path: Path) -> Record:
+    """A record as `apply` wrote it (a record of a run cut short included)."""
+    data = _load_json(path, RECORD_SCHEMA, "record", "offlineprep apply PLAN.json --config SITE.toml --yes")
+    try:
+        record = Record.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise UsageError(f"{path}: not a valid offlineprep record at {where}: {first['msg']}") from None
+    if record.mode != "apply":
+        raise UsageError(f"{path} is the record of a revert: revert the record of the apply"
+                         + (f" ({record.reverts})" if record.reverts else ""))
+    return record
