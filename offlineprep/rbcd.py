@@ -25,8 +25,11 @@ from offlineprep.acl import AUTHENTICATED_USERS, EVERYONE, effective_access, par
 
 ADS_RIGHT_DS_CONTROL_ACCESS = 0x100
 
-# Active Directory's generic mapping (ADS_RIGHTS_ENUM; MS-ADTS 5.1.3.3 "Checking Object Access"):
-# GENERIC_READ = RC|LC|RP|LO, GENERIC_WRITE = RC|SW|WP, GENERIC_EXECUTE = RC|LC, GENERIC_ALL = every DS right
+# Active Directory's generic rights, as ADS_RIGHTS_ENUM describes them
+# (learn.microsoft.com/windows/win32/api/iads/ne-iads-ads_rights_enum; the bits: MS-ADTS 5.1.3.2):
+# GENERIC_READ = read permissions, read all properties, list the object and its contents (RC|RP|LO|LC);
+# GENERIC_WRITE = read permissions, write all properties, validated writes (RC|WP|SW);
+# GENERIC_EXECUTE = read permissions, list contents (RC|LC); GENERIC_ALL = every right, control access (CR) too
 _DS_GENERIC = {0x80000000: 0x20094, 0x40000000: 0x20028, 0x20000000: 0x20004, 0x10000000: 0xF01FF}
 
 _ACE_TYPES = {0x00: "A", 0x01: "D", 0x05: "OA", 0x06: "OD"}
