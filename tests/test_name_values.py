@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 from offlineprep.names import Account, DomainName, HostIndex, HostName, NameError_, same_computer, unique_names
 
 LABEL = st.text(alphabet=string.ascii_letters + string.digits, min_size=1, max_size=20)
-FQDN = st.lists(LABEL, min_size=2, max_size=4).map(".".join)
+# a top-level label is never all-numeric (RFC 1123 2.1): a dotted name of numbers is an address
+TLD = st.text(alphabet=string.ascii_letters, min_size=1, max_size=6)
+FQDN = st.tuples(st.lists(LABEL, min_size=1, max_size=3), TLD).map(lambda parts: ".".join([*parts[0], parts[1]]))
 NAME = st.one_of(LABEL, FQDN)
 
 
