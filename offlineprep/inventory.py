@@ -19,6 +19,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from offlineprep.names import DomainName, HostIndex, HostName, NameError_, PathRef, parse_path
+from offlineprep.site import Site
 
 
 class Origin(str, Enum):
@@ -422,3 +423,28 @@ class InventoryBuilder:
                          clusters=[c.model_copy(deep=True) for c in self.clusters],
                          paths=list(self.paths), accounts=[a.model_copy(deep=True) for a in self.accounts],
                          domains=list(self.domains), vmm_server=self.vmm_server, sources=list(self.sources))
+
+
+def add_site_lists(builder: InventoryBuilder, site: Site) -> None:
+    """The site file's own lists: hosts of each side, the paths, the accounts (origin `site-file`)."""
+    for host in site.source_hosts:
+        builder.add_host(host, Role.SOURCE, Origin.SITE_FILE)
+    for host in site.target_hosts:
+        builder.add_host(host, Role.TARGET, Origin.SITE_FILE)
+    if site.source.export_path is not None:
+        builder.add_path(site.source.export_path, "export", site.source.export_server)
+    if site.target.import_path is not None:
+        builder.add_path(site.target.import_path, "import", site.target.import_server)
+    accounts = site.accounts
+    if accounts is not None and accounts.vmm_service:
+        builder.add_account(accounts.vmm_service, AccountKind.VMM_SERVICE, Origin.SITE_FILE)
+    for run_as in accounts.run_as if accounts is not None else []:
+        builder.add_account(run_as, AccountKind.RUN_AS, Origin.SITE_FILE)
+
+
+def site_inventory(site: Site) -> Inventory:
+    """The inventory the site file alone gives: what a run without other sources, and a facts file of
+    offlineprep/facts/v1 (which carries no inventory), judge."""
+    builder = InventoryBuilder()
+    add_site_lists(builder, site)
+    return builder.build()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from offlineprep.collect.sources import DiscoveryContext
-from offlineprep.inventory import AccountKind, Origin, Role, SourceReport
+from offlineprep.inventory import SourceReport, add_site_lists
 from offlineprep.site import Site
 
 
@@ -22,19 +22,7 @@ class SiteFileSource:
         return True
 
     def discover(self, context: DiscoveryContext) -> None:
-        site, inventory = context.site, context.inventory
-        for host in site.source_hosts:
-            inventory.add_host(host, Role.SOURCE, Origin.SITE_FILE)
-        for host in site.target_hosts:
-            inventory.add_host(host, Role.TARGET, Origin.SITE_FILE)
-        if site.source.export_path is not None:
-            inventory.add_path(site.source.export_path, "export", site.source.export_server)
-        if site.target.import_path is not None:
-            inventory.add_path(site.target.import_path, "import", site.target.import_server)
-        accounts = getattr(site, "accounts", None)
-        if accounts is not None and accounts.vmm_service:
-            inventory.add_account(accounts.vmm_service, AccountKind.VMM_SERVICE, Origin.SITE_FILE)
-        for run_as in accounts.run_as if accounts is not None else []:
-            inventory.add_account(run_as, AccountKind.RUN_AS, Origin.SITE_FILE)
-        inventory.report(SourceReport(source=self.name, hosts=len(site.all_hosts),
-                                      accounts=len(site.accounts_to_check)))
+        add_site_lists(context.inventory, context.site)
+        context.inventory.report(SourceReport(source=self.name, hosts=len(context.site.all_hosts),
+                                              accounts=len(context.site.accounts_to_check)))
+
