@@ -388,7 +388,7 @@ def _load_facts(path: Path) -> Facts:
     wrong is a usage error naming the file, never an internal error."""
     from pydantic import ValidationError
 
-    from offlineprep.facts import FACTS_SCHEMA
+    from offlineprep.facts import FACTS_SCHEMA, FACTS_SCHEMAS
 
     try:
         text = path.read_text(encoding="utf-8-sig")  # a BOM from a PowerShell 5 round trip is fine
@@ -403,7 +403,7 @@ def _load_facts(path: Path) -> Facts:
     if not isinstance(data, dict) or "schema" not in data:
         raise UsageError(f"{path}: not an offlineprep facts file (a JSON object with \"schema\": "
                          f"\"{FACTS_SCHEMA}\" expected; write one with `offlineprep collect`)")
-    if data["schema"] != FACTS_SCHEMA:
+    if data["schema"] not in FACTS_SCHEMAS:
         raise UsageError(f"{path}: facts schema {data['schema']!r} is not supported: this offlineprep "
                          f"{__version__} reads {FACTS_SCHEMA}; collect again with this version")
     try:

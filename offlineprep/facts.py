@@ -17,11 +17,14 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from offlineprep import jsontext
+from offlineprep.inventory import Inventory
 
-FACTS_SCHEMA: Literal["offlineprep/facts/v1"] = "offlineprep/facts/v1"
+FACTS_SCHEMA_V1: Literal["offlineprep/facts/v1"] = "offlineprep/facts/v1"
+FACTS_SCHEMA: Literal["offlineprep/facts/v2"] = "offlineprep/facts/v2"
+FACTS_SCHEMAS = (FACTS_SCHEMA_V1, FACTS_SCHEMA)  # what a facts file may be: v1 is read and upgraded
 
 
 class Fact(BaseModel):
@@ -398,15 +401,55 @@ class ToolStamp(Fact):
 
 
 class Facts(Fact):
-    """Everything one run collected. `directory`/`hosts` absent means "not collected" (not needed
-    by the selected checks), which is different from "collected and failed"."""
+    """Everything one run collected (`offlineprep/facts/v2`). `directories`/`hosts` absent means "not
+    collected" (not needed by the selected checks), which is different from "collected and failed".
 
-    schema_id: Literal["offlineprep/facts/v1"] = Field(default=FACTS_SCHEMA, alias="schema")
+    v2 adds to v1 the inventory the run judged (docs/inventory.md) and one directory per domain
+    (`directories`, keyed by the domain's DNS name in lower case). A v1 file is read as v2: its one
+    `directory` becomes the only entry of `directories`, and it has no inventory, so the site file's
+    own lists are judged, as they were (tests/test_facts_v1_compat.py).
+    """
+
+    schema_id: Literal["offlineprep/facts/v1", "offlineprep/facts/v2"] = Field(default=FACTS_SCHEMA, alias="schema")
     tool: ToolStamp
     collected_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
-    directory: DirectoryFacts | None = None
+    directories: dict[str, DirectoryFacts] | None = None
     hosts: dict[str, HostFacts] | None = None
+    inventory: Inventory | None = None
     statistics: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upgrade_v1(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "directory" not in data:
+            return data
+        data = dict(data)
+        directory = data.pop("directory")
+        if "directories" in data:
+            raise ValueError("a facts file holds either directory (v1) or directories (v2), not both")
+        if directory is not None:
+            key = str(directory.get("domain_dns_name") or "").casefold() if isinstance(directory, dict) else ""
+            data["directories"] = {key: directory}
+        data["schema"] = FACTS_SCHEMA
+        return data
+
+    @property
+    def directory(self) -> DirectoryFacts | None:
+        """The directory of the first domain read (the only one, for a site with one [directory])."""
+        return next(iter(self.directories.values()), None) if self.directories else None
+
+    @directory.setter
+    def directory(self, value: DirectoryFacts | None) -> None:
+        self.directories = {domain_key(value): value} if value is not None else None
+
+    def directory_for(self, domain: str | None) -> DirectoryFacts | None:
+        """The directory read for `domain` (a DNS name); the first one when `domain` is None."""
+        if domain is None:
+            return self.directory
+        return (self.directories or {}).get(domain.strip().rstrip(".").casefold())
+
+    def add_directory(self, facts: DirectoryFacts) -> None:
+        self.directories = {**(self.directories or {}), domain_key(facts): facts}
 
     def find_host(self, name: str) -> HostFacts | None:
         return _find(self.hosts or {}, name)
@@ -417,6 +460,11 @@ class Facts(Fact):
     @classmethod
     def from_json(cls, text: str) -> Facts:
         return cls.model_validate(json.loads(text))  # json, not pydantic's parser: see offlineprep.jsontext
+
+
+def domain_key(facts: DirectoryFacts) -> str:
+    """How `Facts.directories` keys a directory: its domain's DNS name, lower case, no root dot."""
+    return (facts.domain_dns_name or "").strip().rstrip(".").casefold()
 
 
 def _find(table: dict[str, Any], name: str) -> Any:

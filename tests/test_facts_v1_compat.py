@@ -33,3 +33,39 @@ def test_the_v1_demo_facts_evaluate_to_the_findings_recorded_when_they_were_writ
     facts = Facts.from_json((FIXTURES / "demo-facts.json").read_text())
     expected = json.loads((FIXTURES / "demo-findings-8a1af47.json").read_text())
     assert _findings(facts) == expected
+
+
+def test_a_v1_file_is_upgraded_in_memory_to_v2() -> None:
+    facts = Facts.from_json((FIXTURES / "demo-facts.json").read_text())
+    assert facts.schema_id == "offlineprep/facts/v2"
+    assert facts.directories is not None and list(facts.directories) == ["lab.test"]
+    assert facts.directory is facts.directories["lab.test"] and facts.directory_for("LAB.TEST.") is facts.directory
+    assert facts.inventory is None  # v1 carried none: the site file's lists are judged
+    written = json.loads(facts.to_json())
+    assert written["schema"] == "offlineprep/facts/v2" and "directory" not in written and "directories" in written
+
+
+def test_v2_carries_the_inventory_and_every_domain() -> None:
+    from offlineprep.facts import DirectoryFacts, ToolStamp
+    from offlineprep.inventory import site_inventory
+
+    site = Site.model_validate(json.loads((FIXTURES / "demo-site.json").read_text()))
+    facts = Facts(tool=ToolStamp(version="t"), inventory=site_inventory(site))
+    facts.add_directory(DirectoryFacts(server="ldaps://dc1.lab.test", domain_dns_name="lab.test"))
+    facts.add_directory(DirectoryFacts(server="ldaps://dc2.fabrikam.test", domain_dns_name="Fabrikam.Test"))
+    again = Facts.from_json(facts.to_json())
+    assert again.inventory == facts.inventory and again.inventory is not None
+    assert again.inventory.source_hosts == ["hv01.lab.test", "hv02.lab.test"]
+    assert list(again.directories or {}) == ["lab.test", "fabrikam.test"]
+    assert again.directory_for("fabrikam.test") is not None and again.directory is not None
+    assert again.directory.domain_dns_name == "lab.test"
+
+
+def test_a_file_with_both_shapes_is_refused() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    data = json.loads((FIXTURES / "demo-facts.json").read_text())
+    data["directories"] = {}
+    with pytest.raises(ValidationError, match="either directory"):
+        Facts.model_validate(data)
