@@ -16,7 +16,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from offlineprep.names import DomainName, HostIndex, HostName, NameError_, PathRef, parse_path
 from offlineprep.site import Site
@@ -154,6 +154,7 @@ class Inventory(InventoryModel):
     domains: list[Domain] = Field(default_factory=list)
     vmm_server: str | None = None
     sources: list[SourceReport] = Field(default_factory=list)
+    _host_index: tuple[dict[str, Host], dict[str, list[Host]]] | None = PrivateAttr(default=None)
 
     # ------------------------------------------------------------------ hosts
 
@@ -178,11 +179,19 @@ class Inventory(InventoryModel):
     def host(self, name: str | HostName) -> Host | None:
         """The host of that name (case and the root dot do not count), else the one host that is the
         same machine (a short name for an FQDN in the host's domain)."""
-        index: HostIndex[Host] = HostIndex((h.name, h) for h in self.hosts)
-        found = index.get(name)
+        if self._host_index is None:  # built once: checks ask for every host, thousands of them
+            by_key: dict[str, Host] = {}
+            by_label: dict[str, list[Host]] = {}
+            for h in self.hosts:
+                by_key.setdefault(HostName(h.name).key, h)
+                by_label.setdefault(HostName(h.name).label, []).append(h)
+            self._host_index = (by_key, by_label)
+        by_key, by_label = self._host_index
+        wanted = HostName.of(name)
+        found = by_key.get(wanted.key)
         if found is not None:
             return found
-        candidates = [h for h in self.hosts if HostName.of(name).same_machine(h.name, h.domain)]
+        candidates = [h for h in by_label.get(wanted.label, []) if wanted.same_machine(h.name, h.domain)]
         return candidates[0] if len(candidates) == 1 else None
 
     def cluster(self, name: str | HostName) -> Cluster | None:
@@ -297,6 +306,8 @@ class InventoryBuilder:
 
     def __init__(self) -> None:
         self.hosts: list[Host] = []
+        self._by_key: dict[str, Host] = {}  # HostName.key -> host
+        self._by_label: dict[str, list[Host]] = {}  # first label -> hosts (short-name lookups)
         self.clusters: list[Cluster] = []
         self.paths: list[PathEntry] = []
         self.accounts: list[InventoryAccount] = []
@@ -307,12 +318,26 @@ class InventoryBuilder:
     # ------------------------------------------------------------------ hosts and clusters
 
     def find_host(self, name: str, domain: str | None = None) -> Host | None:
+        """The host of that name, else the one that is the same machine (indexed: a site of thousands
+        of hosts merges in linear time)."""
         wanted = HostName.of(name)
-        exact = next((h for h in self.hosts if HostName.of(h.name) == wanted), None)
+        exact = self._by_key.get(wanted.key)
         if exact is not None:
             return exact
-        same = [h for h in self.hosts if wanted.same_machine(h.name, domain or h.domain)]
+        same = [h for h in self._by_label.get(wanted.label, []) if wanted.same_machine(h.name, domain or h.domain)]
         return same[0] if len(same) == 1 else None
+
+    def _index(self, host: Host) -> None:
+        name = HostName.of(host.name)
+        self._by_key.setdefault(name.key, host)
+        self._by_label.setdefault(name.label, []).append(host)
+
+    def remove_host(self, host: Host) -> None:
+        self.hosts.remove(host)
+        name = HostName.of(host.name)
+        if self._by_key.get(name.key) is host:
+            del self._by_key[name.key]
+        self._by_label[name.label] = [h for h in self._by_label.get(name.label, []) if h is not host]
 
     def add_host(self, name: str, role: Role, origin: Origin, *, domain: str | None = None,
                  cluster: str | None = None, node_state: NodeState | None = None,
@@ -322,6 +347,7 @@ class InventoryBuilder:
             host = Host(name=name, roles=[role], origins=[origin], domain=domain, cluster=cluster,
                         node_state=node_state, vmm_host_group=vmm_host_group)
             self.hosts.append(host)
+            self._index(host)
             return host
         if role not in host.roles:
             host.roles = sorted({*host.roles, role}, key=list(Role).index)
@@ -357,7 +383,7 @@ class InventoryBuilder:
         roles = host.roles if host is not None else [Role.SOURCE]
         origins = host.origins if host is not None else [Origin.SITE_FILE]
         if host is not None:
-            self.hosts.remove(host)
+            self.remove_host(host)
         cluster = self.add_cluster(name, roles[0], origins[0], domain=domain)
         for role in roles[1:]:
             self.add_cluster(name, role, origins[0], domain=domain)
@@ -368,9 +394,11 @@ class InventoryBuilder:
     def add_nodes(self, cluster: Cluster, nodes: list[tuple[str, NodeState | None]], origin: Origin) -> list[Host]:
         """Every node of the cluster is a host of the cluster's sides (any node may own a VM)."""
         added = []
+        listed = HostIndex((n, n) for n in cluster.nodes)
         for node, state in nodes:
-            if not any(HostName.of(node).same_machine(n, cluster.domain) for n in cluster.nodes):
+            if listed.machine(node, cluster.domain) is None:
                 cluster.nodes.append(node)
+                listed.setdefault(node, node)
             for role in cluster.roles:
                 added.append(self.add_host(node, role, origin, domain=cluster.domain, cluster=cluster.name,
                                            node_state=state))
