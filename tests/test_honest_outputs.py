@@ -175,7 +175,8 @@ def test_collect_exits_3_when_the_directory_could_not_be_read(site_file: Path, t
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "refused the connection on port 1" in proc.stderr
     saved = json.loads((tmp_path / "f.json").read_text())
-    assert saved["directory"]["error"]["kind"] == "unreachable"
+    (directory,) = saved["directories"].values()  # facts/v2: one directory per domain (the domain was not read)
+    assert directory["error"]["kind"] == "unreachable"
 
 
 # ---- 8. keep the facts of a real run ----------------------------------------------------------------------------
