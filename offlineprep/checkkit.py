@@ -88,7 +88,8 @@ def directory(ctx: CheckContext, subject: str, **fields: Any) -> tuple[Directory
     """The directory facts, or an `error` outcome saying why they are not there."""
     facts = ctx.facts.directory
     if facts is None:
-        server = ctx.site.directory.server if ctx.site.directory is not None else "Active Directory"
+        config = ctx.site.primary_directory
+        server = config.server if config is not None else "Active Directory"
         cause = missing_cause(ctx, _server_of(server), "Active Directory")
         return None, error(subject, cause.text, cause=cause, **fields)
     return facts, None

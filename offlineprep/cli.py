@@ -420,7 +420,7 @@ def _collect_with_progress(site: Any, needs: Any, collectors: Any) -> Facts:
     from offlineprep import localcheck, pipeline
 
     plan = pipeline.plan_collection(site, needs)
-    problems = localcheck.problems(site, directory=plan.directory is not None, hosts=bool(plan.hosts))
+    problems = localcheck.problems(site, directory=plan.directory is not None, hosts=plan.winrm)
     if problems:
         raise UsageError("this machine is not ready to run the checks:\n  " + "\n  ".join(problems))
     passwords: dict[str, str] = {}

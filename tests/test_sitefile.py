@@ -172,8 +172,8 @@ def test_relative_certificate_files_are_resolved_next_to_the_site_file(tmp_path:
                     .replace('scheme = "http"', 'scheme = "http"\nca_file = "certs/ca.pem"\n'
                              'cert_pem = "/abs/client.pem"'))
     site = load_site(path)
-    assert site.directory is not None and site.winrm is not None
-    assert site.directory.ca_file == str(folder / "contoso-ca.pem")
+    assert site.primary_directory is not None and site.winrm is not None
+    assert site.primary_directory.ca_file == str(folder / "contoso-ca.pem")
     assert site.winrm.ca_file == str(folder / "certs" / "ca.pem")
     assert site.winrm.cert_pem == "/abs/client.pem"
 

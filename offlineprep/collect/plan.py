@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from offlineprep.collect.requests import DirectoryRequest, HostRequest
-from offlineprep.inventory import Inventory
+from offlineprep.inventory import Host, Inventory, Role
 from offlineprep.names import Account, DomainName, HostIndex, HostName, NameError_, PathRef, unique_names
 
 
@@ -105,7 +105,7 @@ def plan_collection(inventory: Inventory, directories: Sequence[DomainDirectory]
             if host.is_down:
                 plan.down_nodes[host.name] = host.cluster or ""
                 continue
-            machines.setdefault(host.name, HostRequest(name=host.name, hyperv=True))
+            machines.setdefault(host.name, HostRequest(name=host.name, hyperv=True, probes=_probes(inventory, host)))
     if path_computers:
         by_server: HostIndex[list[PathRef]] = HostIndex()
         for ref in inventory.path_refs:
@@ -113,9 +113,21 @@ def plan_collection(inventory: Inventory, directories: Sequence[DomainDirectory]
         for server, refs in by_server.items():
             existing = machines.get(server)
             machines[server] = HostRequest(name=existing.name if existing else server.text,
-                                           hyperv=existing.hyperv if existing else False, paths=refs)
+                                           hyperv=existing.hyperv if existing else False, paths=refs,
+                                           probes=existing.probes if existing else [])
     plan.hosts = [request for _, request in machines.items()]
     return plan
+
+
+def _probes(inventory: Inventory, host: Host) -> list[str]:
+    """The path computers `host` must reach itself (host.path-reachable): the export path's server
+    from a source host, the import path's from a target host."""
+    names = []
+    if inventory.export_path is not None and Role.SOURCE in host.roles:
+        names.append(inventory.export_path.server)
+    if inventory.import_path is not None and Role.TARGET in host.roles:
+        names.append(inventory.import_path.server)
+    return unique_names([n for n in names if n])
 
 
 def _ordered(keys: Iterable[str], first: list[str]) -> list[str]:
