@@ -111,7 +111,7 @@ class Pair:
 
 def delegation_pairs(ctx: CheckContext) -> list[Pair]:
     pairs: list[Pair] = []
-    export, imp = ctx.site.export_path, ctx.site.import_path
+    export, imp = ctx.inventory.export_path, ctx.inventory.import_path
 
     def grouped(refs: list[PathRef]) -> dict[str, list[PathRef]]:
         out: dict[str, list[PathRef]] = {}
@@ -120,12 +120,12 @@ def delegation_pairs(ctx: CheckContext) -> list[Pair]:
         return out
 
     source_refs = [r for r in (export, imp) if r is not None]
-    for host in ctx.site.source_hosts:
+    for host in ctx.inventory.source_hosts:
         for refs in grouped(source_refs).values():
             pairs.append(Pair(host=host, side="source", paths=tuple(refs)))
-    source_names = {h.casefold() for h in ctx.site.source_hosts}
+    source_names = {h.casefold() for h in ctx.inventory.source_hosts}
     if imp is not None:
-        for host in ctx.site.target_hosts:
+        for host in ctx.inventory.target_hosts:
             if host.casefold() in source_names:
                 continue  # already judged (more strictly) as a source host
             pairs.append(Pair(host=host, side="target", paths=(imp,)))

@@ -69,7 +69,7 @@ NETBIOS_LENGTH = 15  # a computer's sAMAccountName is its NetBIOS name (at most 
 )
 def delegation_target(ctx: CheckContext) -> Iterator[Outcome]:
     done: set[str] = set()
-    for ref in ctx.site.paths:
+    for ref in ctx.inventory.path_refs:
         key = ref.server.rstrip(".").casefold()  # fs01.contoso.com. is the same name
         if key in done:
             continue

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from offlineprep import checkkit
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.facts import ErrorKind, HostFacts
 from offlineprep.model import Outcome, Remediation, Status
@@ -54,6 +55,11 @@ LISTENER_CAUSES = {ErrorKind.UNREACHABLE, ErrorKind.TIMEOUT, ErrorKind.TLS}
 )
 def reachable(ctx: CheckContext) -> Iterator[Outcome]:
     for name, host in (ctx.facts.hosts or {}).items():
+        down = checkkit.down_node(ctx, name)
+        if down is not None:  # not asked: its cluster says it is down; an error of this node only
+            yield Outcome(status=Status.ERROR, subject=name, message=down.text, cause=down,
+                          evidence={"cluster": ctx.inventory.host(name).cluster if ctx.inventory.host(name) else None})
+            continue
         if host.reachable:
             message = f"WinRM answered ({host.computer_name or name}, {host.os_caption or 'OS unknown'})"
             if host.error is not None:  # connected and authenticated, but the answer was unusable
@@ -62,7 +68,7 @@ def reachable(ctx: CheckContext) -> Iterator[Outcome]:
                           evidence={"computer_name": host.computer_name, "round_trip_seconds": host.round_trip_seconds,
                                     "collection_error": host.error.message if host.error else None})
             continue
-        hyperv = any(same_computer(name, h) for h in ctx.site.all_hosts)
+        hyperv = any(same_computer(name, h) for h in ctx.inventory.all_hosts)
         yield unreachable(name, host, ctx.site.winrm, _domain_names(ctx), hyperv=hyperv)
 
 

@@ -47,7 +47,7 @@ from offlineprep.remediation import create_folder, create_share
     },
 )
 def path_exists(ctx: CheckContext) -> Iterator[Outcome]:
-    for ref in ctx.site.paths:
+    for ref in ctx.inventory.path_refs:
         yield judge_path(ctx, ref)
 
 

@@ -128,8 +128,22 @@ def principal_elsewhere(facts: DirectoryFacts, principal: Principal, subject: st
                  evidence={"account_domain": principal.other_domain, "directory_domain": here}, **fields)
 
 
+def down_node(ctx: CheckContext, machine: str) -> Cause | None:
+    """Why a cluster node was not read: its cluster reports it down (Get-ClusterNode). An `error` for
+    that node only, never for the cluster: any node may own a VM, so it is judged when it is up."""
+    node = ctx.inventory.host(machine)
+    if node is None or not node.is_down:
+        return None
+    return Cause(origin="host", machine=node.name, kind="down",
+                 text=f"{node.name} is down in cluster {node.cluster} (Get-ClusterNode): any node may own a "
+                      "replicated VM, so bring it up (or evict it from the cluster) and run again")
+
+
 def host(ctx: CheckContext, machine: str, subject: str, **fields: Any) -> tuple[HostFacts | None, Outcome | None]:
     """The facts of one machine, or an `error` outcome naming why it could not be read."""
+    down = down_node(ctx, machine)
+    if down is not None:
+        return None, error(subject, down.text, cause=down, **fields)
     facts = ctx.facts.find_host(machine) if ctx.facts.hosts is not None else None
     if facts is None:
         cause = missing_cause(ctx, machine, machine)
@@ -172,10 +186,17 @@ class HostRole:
 
 
 def hyperv_hosts(ctx: CheckContext) -> list[HostRole]:
-    roles = [HostRole(h, "source") for h in ctx.site.source_hosts]
-    seen = {h.casefold() for h in ctx.site.source_hosts}
-    roles += [HostRole(h, "target") for h in ctx.site.target_hosts if h.casefold() not in seen]
-    return roles
+    """Every Hyper-V host to judge (cluster nodes included), with the side it is judged on."""
+    return [HostRole(h.name, h.role.value) for h in ctx.inventory.hyperv_hosts()]
+
+
+# the account subject of a permission check when neither VMM nor the site file named the VMM service account
+UNKNOWN_SERVICE_ACCOUNT = "(VMM service account)"
+
+
+def vmm_service_account(ctx: CheckContext) -> str:
+    """The account the VMM service runs as: VMM's answer, else the site file's [accounts] vmm_service."""
+    return ctx.inventory.vmm_service_account or UNKNOWN_SERVICE_ACCOUNT
 
 
 @dataclass(frozen=True)
@@ -218,6 +239,9 @@ def server_domain(facts: DirectoryFacts, server: HostFacts, name: str) -> tuple[
 def access_context(ctx: CheckContext, ref: PathRef, account: str) -> AccessContext | Outcome:
     """Resolve the account in AD and the path on its server, or say why not as an `error`."""
     fields = {"account": account}
+    if account == UNKNOWN_SERVICE_ACCOUNT:
+        return error(ref.raw, "the VMM service account is not known: VMM did not tell it (see inventory.sources) "
+                     "and the site file names none ([accounts] vmm_service)", **fields)
     facts, problem = directory(ctx, ref.raw, **fields)
     if facts is None:
         assert problem is not None
