@@ -118,7 +118,7 @@ def test_conventions_of_every_builtin_check() -> None:
         assert spec.title and spec.seed_step, spec.id
         assert len(spec.rationale) > 80, f"{spec.id} needs a docstring that explains why"
         assert f'"{spec.id}"' in tests, f"{spec.id} has no test in tests/checks"
-    assert {c.id.split(".")[0] for c in BUILTIN.checks} == {"ad", "host", "path", "policy", "replica"}
+    assert {c.id.split(".")[0] for c in BUILTIN.checks} == {"ad", "host", "inventory", "path", "policy", "replica"}
 
 
 def test_a_check_cannot_forge_its_identity() -> None:
