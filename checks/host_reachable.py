@@ -73,7 +73,7 @@ def reachable(ctx: CheckContext) -> Iterator[Outcome]:
 
 
 def _domain_names(ctx: CheckContext) -> set[str]:
-    directory = ctx.facts.directory
+    directory = ctx.directory
     if directory is None:
         return set()
     return {n.casefold() for n in (directory.domain_dns_name, directory.netbios_name) if n}

@@ -103,7 +103,7 @@ def judge_path(ctx: CheckContext, ref: PathRef) -> Outcome:
 def domain_namespace(ctx: CheckContext, ref: PathRef) -> str | None:
     """The domain a UNC path's server part names, when it names the domain read (its DNS name or
     NetBIOS name) rather than a computer: such a path is a domain-based DFS namespace."""
-    directory = ctx.facts.directory
+    directory = ctx.directory
     if directory is None or not ref.is_unc or ref.server_is_ip:
         return None
     server = ref.server.rstrip(".").casefold()

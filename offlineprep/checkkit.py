@@ -86,7 +86,7 @@ def _server_of(url: str) -> str:
 
 def directory(ctx: CheckContext, subject: str, **fields: Any) -> tuple[DirectoryFacts | None, Outcome | None]:
     """The directory facts, or an `error` outcome saying why they are not there."""
-    facts = ctx.facts.directory
+    facts = ctx.directory
     if facts is None:
         config = ctx.site.primary_directory
         server = config.server if config is not None else "Active Directory"

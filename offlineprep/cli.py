@@ -274,12 +274,12 @@ def collect(
     write_atomically(output, _scrubber(facts.to_json()) + "\n")
     hosts = facts.hosts or {}
     failed = sorted(name for name, h in hosts.items() if h.error is not None or not h.reachable)
-    directory_error = facts.directory is not None and facts.directory.error is not None
+    read = list((facts.directories or {}).values())
+    directory_error = next((d.error for d in read if d.error is not None), None)
     out.print(f"facts written to {escape(str(output))}: {len(hosts)} hosts ({len(failed)} with errors)"
-              + (f", directory: {'error' if directory_error else 'ok'}" if facts.directory else ""))
+              + (f", directory: {'error' if directory_error else 'ok'}" if read else ""))
     if directory_error:
-        assert facts.directory is not None and facts.directory.error is not None
-        err.print(f"[magenta]not read:[/] Active Directory: {_term(facts.directory.error.message)}")
+        err.print(f"[magenta]not read:[/] Active Directory: {_term(directory_error.message)}")
     for name in failed[:25]:
         problem = hosts[name].error
         err.print(f"[magenta]not read:[/] {_term(name)}: {_term(problem.message if problem else 'no answer')}")

@@ -23,7 +23,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from offlineprep.facts import Facts
+from offlineprep.facts import DirectoryFacts, Facts
 from offlineprep.inventory import Inventory, site_inventory
 from offlineprep.model import CheckInfo, DocLink, Finding, Outcome, Severity, Status
 from offlineprep.site import Site
@@ -61,10 +61,13 @@ class CheckContext:
     facts: Facts
     facts_file: str | None = None
     inventory: Inventory = field(default=None)  # type: ignore[assignment]  # filled in __post_init__
+    # every domain read, as one view (Facts.directory_view); None: the directory was not read
+    directory: DirectoryFacts | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         if self.inventory is None:
             object.__setattr__(self, "inventory", self.facts.inventory or site_inventory(self.site))
+        object.__setattr__(self, "directory", self.facts.directory_view())
 
 
 CheckFunction = Callable[[CheckContext], Iterable[Outcome]]

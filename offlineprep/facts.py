@@ -68,6 +68,12 @@ class ComputerAccount(Fact):
     allowed_to_delegate_to: list[str] = Field(default_factory=list)  # msDS-AllowedToDelegateTo
     # SIDs granted by the DACL of msDS-AllowedToActOnBehalfOfOtherIdentity (resource-based KCD)
     rbcd_allowed_sids: list[str] = Field(default_factory=list)
+    # the same descriptor as SDDL, for the access check the KDC makes (offlineprep.rbcd); None: none set,
+    # or a facts file written before this key existed
+    rbcd_sddl: str | None = None
+    # the domain groups of the account (memberOf, nested groups of its domain, and its primary group);
+    # None: not read (a facts file written before this key existed)
+    group_sids: list[str] | None = None
     service_principal_names: list[str] = Field(default_factory=list)
     operating_system: str | None = None
     operating_system_version: str | None = None
@@ -111,6 +117,10 @@ class SpnHolder(Fact):
 
 
 class DirectoryFacts(Fact):
+    """What one domain's directory said. With several domains (facts/v2 `directories`), checks see one
+    view of all of them (`Facts.directory_view`): each object comes from its own domain's directory,
+    and `read_in` says which domain read each name (for messages, and to judge "not found" there)."""
+
     server: str
     base_dn: str | None = None
     domain_dns_name: str | None = None
@@ -130,6 +140,12 @@ class DirectoryFacts(Fact):
     searches: int = 0
     # set when the directory (or part of it) could not be read; what was read before stays above
     error: CollectionError | None = None
+    read_in: dict[str, str] = Field(default_factory=dict)  # name asked -> the domain whose directory read it
+
+    def domain_of_read(self, name: str) -> str | None:
+        """The domain whose directory was asked about `name` (this directory's, unless a view of several)."""
+        found = _find(self.read_in, name)
+        return str(found) if found else (self.domain_dns_name.casefold() if self.domain_dns_name else None)
 
     def find_computer(self, name: str) -> ComputerAccount | None:
         return _find(self.computers, name)
@@ -450,6 +466,28 @@ class Facts(Fact):
 
     def add_directory(self, facts: DirectoryFacts) -> None:
         self.directories = {**(self.directories or {}), domain_key(facts): facts}
+
+    def directory_view(self) -> DirectoryFacts | None:
+        """One view of every domain read, for the checks: the first domain's identity (server, domain,
+        SID), every domain's objects (each name was asked of exactly one domain, its own), and
+        `read_in` naming the domain that read each. With one domain, that domain's facts as they are."""
+        directories = list((self.directories or {}).values())
+        if len(directories) <= 1:
+            return directories[0] if directories else None
+        first = directories[0]
+        view = first.model_copy(deep=True)
+        view.searches = sum(d.searches for d in directories)
+        view.error = next((d.error for d in directories if d.error is not None), None)
+        for directory in directories:
+            domain = domain_key(directory)
+            for kind in ("computers", "principals", "spn_holders"):
+                table = getattr(directory, kind)
+                for name, value in table.items():
+                    getattr(view, kind).setdefault(name, value)
+                    view.read_in.setdefault(name, domain)
+            for sid, name in directory.sid_names.items():
+                view.sid_names.setdefault(sid, name)
+        return view
 
     def find_host(self, name: str) -> HostFacts | None:
         return _find(self.hosts or {}, name)

@@ -30,6 +30,7 @@ from offlineprep.collect.diagnose import certificate_problem, endpoint, peer_cer
 from offlineprep.collect.requests import DirectoryRequest
 from offlineprep.facts import CollectionError, ComputerAccount, DirectoryFacts, ErrorKind, Principal, SpnHolder
 from offlineprep.names import NameError_, is_fqdn, parse_account, parse_spn, short_name
+from offlineprep.rbcd import DescriptorError, sddl_from_security_descriptor
 from offlineprep.site import DirectoryConfig
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,9 @@ Connect = Callable[[DirectoryConfig, str | None], ldap3.Connection]
 COMPUTER_ATTRIBUTES = [
     "sAMAccountName", "dNSHostName", "userAccountControl", "msDS-AllowedToDelegateTo",
     "msDS-AllowedToActOnBehalfOfOtherIdentity", "servicePrincipalName", "operatingSystem",
-    "operatingSystemVersion", "objectSid", "objectClass",
+    "operatingSystemVersion", "objectSid", "objectClass", "memberOf", "primaryGroupID",
 ]
+GROUP_NESTING = 8  # levels of nested groups followed; AD itself allows any depth, real sites use a few
 PRINCIPAL_ATTRIBUTES = ["sAMAccountName", "userPrincipalName", "objectSid", "objectClass", "userAccountControl"]
 PRINCIPAL_SEARCH_ATTRIBUTES = [*PRINCIPAL_ATTRIBUTES, "servicePrincipalName"]
 ALL_ATTRIBUTES = [*COMPUTER_ATTRIBUTES, *(a for a in PRINCIPAL_SEARCH_ATTRIBUTES if a not in COMPUTER_ATTRIBUTES)]
@@ -161,7 +163,8 @@ def _read(reader: _Reader, config: DirectoryConfig, request: DirectoryRequest, f
     facts.base_dn = base
     facts.domain_dns_name = ".".join(p.split("=", 1)[1] for p in base.split(",") if p.strip().upper().startswith("DC="))
     facts.netbios_name = _netbios_name(reader, root, base)
-    _read_computers_principals_and_spns(reader, base, request, facts, config.batch_size)
+    member_of = _read_computers_principals_and_spns(reader, base, request, facts, config.batch_size)
+    _read_computer_groups(reader, base, facts, member_of, config.batch_size)
     _read_group_names(reader, base, facts, config.batch_size)
 
 
@@ -274,7 +277,7 @@ def _computer_filter(chunk: list[str]) -> str:
 
 def _read_computers_principals_and_spns(
     reader: _Reader, base: str, request: DirectoryRequest, facts: DirectoryFacts, batch: int
-) -> None:
+) -> dict[str, list[str]]:
     """Computers in batches of `batch` names; the principals and SPN holders (a few accounts, two
     paths) ride along in the last computer search, so they cost no search of their own."""
     foreign = {p: account_domain_elsewhere(p, facts.netbios_name, facts.domain_dns_name) for p in request.principals}
@@ -300,8 +303,12 @@ def _read_computers_principals_and_spns(
     entries = list(by_dn.values())
     computers = [e for e in entries if "computer" in {str(c).casefold() for c in _all(e, "objectClass")}]
     index = _ComputerIndex(computers)
+    member_of: dict[str, list[str]] = {}  # computer asked -> the DNs of the groups it is a direct member of
     for name in request.computers:
-        facts.computers[name] = _computer(name, _match_computer(name, index, facts.domain_dns_name))
+        matched = _match_computer(name, index, facts.domain_dns_name)
+        facts.computers[name] = _computer(name, matched)
+        if matched is not None:
+            member_of[name] = [str(v) for v in _all(matched, "memberOf")]
         sid = facts.computers[name].object_sid
         if sid and not facts.domain_sid and sid.count("-") >= 7:
             facts.domain_sid = sid.rsplit("-", 1)[0]
@@ -319,6 +326,7 @@ def _read_computers_principals_and_spns(
                     holders.append(SpnHolder(spn=str(value), distinguished_name=entry.get("dn", ""),
                                              sam_account_name=_str(_first(entry, "sAMAccountName"))))
         facts.spn_holders[name] = holders
+    return member_of
 
 
 class _ComputerIndex:
@@ -381,6 +389,15 @@ def _computer(name: str, entry: dict[str, Any] | None) -> ComputerAccount:
         return ComputerAccount(query=name, found=False)
     raw = entry.get("raw_attributes", {})
     rbcd_blob = _first_raw(raw, "msDS-AllowedToActOnBehalfOfOtherIdentity")
+    rbcd_sddl = None
+    if rbcd_blob:
+        try:
+            rbcd_sddl = sddl_from_security_descriptor(rbcd_blob)
+        except DescriptorError as exc:
+            log.warning("msDS-AllowedToActOnBehalfOfOtherIdentity of %s cannot be read: %s", entry.get("dn"), exc)
+    sid = _sid(entry)
+    primary = _int(_first(entry, "primaryGroupID"))
+    primary_sid = f"{sid.rsplit('-', 1)[0]}-{primary}" if sid and primary and sid.count("-") > 3 else None
     return ComputerAccount(
         query=name,
         found=True,
@@ -391,6 +408,8 @@ def _computer(name: str, entry: dict[str, Any] | None) -> ComputerAccount:
         user_account_control=_int(_first(entry, "userAccountControl")),
         allowed_to_delegate_to=[str(v) for v in _all(entry, "msDS-AllowedToDelegateTo")],
         rbcd_allowed_sids=allowed_sids_from_security_descriptor(rbcd_blob) if rbcd_blob else [],
+        rbcd_sddl=rbcd_sddl,
+        group_sids=[primary_sid] if primary_sid else [],
         service_principal_names=[str(v) for v in _all(entry, "servicePrincipalName")],
         operating_system=_str(_first(entry, "operatingSystem")),
         operating_system_version=_str(_first(entry, "operatingSystemVersion")),
@@ -440,6 +459,51 @@ def _principal(reader: _Reader, name: str, entries: list[dict[str, Any]]) -> Pri
         token_group_sids=token_groups,
         token_groups_read=bool(token_groups),
     )
+
+
+def _read_computer_groups(reader: _Reader, base: str, facts: DirectoryFacts, member_of: dict[str, list[str]],
+                          batch: int) -> None:
+    """Each computer's domain groups: its primary group (primaryGroupID, Domain Computers by default),
+    its direct groups (memberOf) and the groups those are in, level by level, one batched search per
+    level. A resource-based delegation that allows a group allows its members (the KDC checks the
+    front end's token, its groups included: offlineprep.rbcd). A lookup that fails leaves the
+    groups unread (None), never "no groups"."""
+    sids_of: dict[str, str] = {}  # group DN key -> SID
+    parents: dict[str, list[str]] = {}  # group DN key -> DNs of the groups it is in
+    frontier = {_dn_key(dn): dn for dns in member_of.values() for dn in dns}
+    try:
+        for _ in range(GROUP_NESTING):
+            wanted = [dn for key, dn in frontier.items() if key not in sids_of]
+            if not wanted:
+                break
+            frontier = {}
+            for chunk in _batches(wanted, batch):
+                flt = "(|" + "".join(f"(distinguishedName={escape_filter_chars(dn)})" for dn in chunk) + ")"
+                for entry in reader.search(base, flt, ["objectSid", "memberOf"]):
+                    key = _dn_key(str(entry.get("dn", "")))
+                    sid = _sid(entry)
+                    if sid:
+                        sids_of[key] = sid
+                    parents[key] = [str(v) for v in _all(entry, "memberOf")]
+                    frontier.update({_dn_key(p): p for p in parents[key]})
+    except lx.LDAPException as exc:
+        log.debug("group membership lookup failed: %s", type(exc).__name__)
+        return
+    for name, direct in member_of.items():
+        account = facts.computers.get(name)
+        if account is None or not account.found:
+            continue
+        seen: set[str] = set()
+        stack = [_dn_key(dn) for dn in direct]
+        while stack:
+            key = stack.pop()
+            if key in seen:
+                continue
+            seen.add(key)
+            stack += [_dn_key(p) for p in parents.get(key, [])]
+        groups = sorted({sids_of[k] for k in seen if k in sids_of})
+        primary = list(account.group_sids or [])  # the primary group, from primaryGroupID
+        account.group_sids = groups + [p for p in primary if p not in groups]
 
 
 def _read_group_names(reader: _Reader, base: str, facts: DirectoryFacts, batch: int) -> None:
