@@ -55,7 +55,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from offlineprep import checkkit
+from offlineprep import checkkit, rbcd
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.facts import ComputerAccount, DirectoryFacts
 from offlineprep.model import Outcome, Remediation, Status
@@ -167,6 +167,18 @@ def missing(entries: list[str], spns: list[str]) -> list[str]:
     return [wanted for wanted in spns if not any(entry.casefold() == wanted.casefold() for entry in entries)]
 
 
+def resource_based_allows(path_computer: ComputerAccount | None, account: ComputerAccount) -> bool:
+    """Whether the path computer's msDS-AllowedToActOnBehalfOfOtherIdentity lets the host's account
+    delegate to it: the KDC's access check (offlineprep.rbcd) against the host's SID and its groups,
+    read in the host's own domain; a group allowed lets its members through. A facts file without
+    the descriptor's SDDL (written before it was read) has only the SIDs it allows."""
+    if path_computer is None or not path_computer.found or not account.object_sid:
+        return False
+    if path_computer.rbcd_sddl:
+        return rbcd.allows(path_computer.rbcd_sddl, account.object_sid, account.group_sids or [])
+    return account.object_sid.upper() in {s.upper() for s in path_computer.rbcd_allowed_sids}
+
+
 def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
     fields: dict[str, Any] = {"target": pair.target}
     name = pair.target.rstrip(".")  # a trailing-dot FQDN is the same DNS name; SPNs never carry the dot
@@ -203,10 +215,7 @@ def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
     cifs_other = exact(entries, "cifs", other) if other else []
     host_used = exact(entries, "host", name)
     near = near_misses(entries, name)
-    rbcd = bool(
-        path_computer and path_computer.found and account.object_sid
-        and account.object_sid.upper() in {s.upper() for s in path_computer.rbcd_allowed_sids}
-    )
+    resource_based = resource_based_allows(path_computer, account)
     wanted = missing(entries, [f"cifs/{name}"] + ([f"cifs/{other}"] if other else []))
     identity = ad_identity(account.sam_account_name, subject)
     evidence: dict[str, Any] = {
@@ -218,7 +227,9 @@ def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
         "name_used_by_path": name,
         "other_name_form": other,
         "entries_that_do_not_match": near + host_used,
-        "resource_based_on_path_computer": rbcd,
+        "resource_based_on_path_computer": resource_based,
+        "resource_based_descriptor": path_computer.rbcd_sddl if path_computer else None,
+        "host_groups": account.group_sids,
         "paths": [r.raw for r in pair.paths],
     }
     host_domain = checkkit.dn_domain(account.distinguished_name) or checkkit.dn_domain(facts.base_dn)
@@ -231,7 +242,7 @@ def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
         # only then can its resource-based delegation be seen
         read_there = bool(path_computer and path_computer.found
                           and checkkit.dn_domain(path_computer.distinguished_name) == where.domain)
-        if read_there and rbcd:
+        if read_there and resource_based:
             return Outcome(status=Status.PASS, subject=subject, target=pair.target, evidence=evidence,
                            message=f"{name} ({where.domain}) allows {identity} ({host_domain}) through resource-based "
                                    "constrained delegation, which crosses domains")
@@ -251,7 +262,7 @@ def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
         return verdict(Status.FAIL, f"{identity} is trusted for unconstrained delegation (TRUSTED_FOR_DELEGATION) in "
                        f"place of constrained delegation to cifs/{name} with any authentication protocol",
                        evidence, replace_unconstrained(identity, wanted, subject, before=entries, uac=uac))
-    if cifs_used and (protocol_transition or not rbcd):
+    if cifs_used and (protocol_transition or not resource_based):
         if not protocol_transition:
             return verdict(Status.FAIL, f"{identity} may delegate to {cifs_used[0]} with Kerberos only: "
                            "'Use any authentication protocol' (TRUSTED_TO_AUTH_FOR_DELEGATION) is off",
@@ -276,7 +287,7 @@ def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
                            remediation=add_delegation(identity, [f"cifs/{other}"], False, subject, before=entries))
         return Outcome(status=Status.PASS, subject=subject, target=pair.target, evidence=evidence,
                        message=f"{identity} may delegate to {cifs_used[0]} with any authentication protocol")
-    if rbcd:
+    if resource_based:
         return verdict(Status.WARN,
                        f"{name} allows {identity} through resource-based constrained delegation "
                        f"(msDS-AllowedToActOnBehalfOfOtherIdentity); the walkthrough's classic setting on "

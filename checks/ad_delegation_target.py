@@ -97,7 +97,7 @@ class Account:
     def holds(self, holder: SpnHolder) -> bool:
         if self.dn and holder.distinguished_name.casefold() == self.dn.casefold():
             return True
-        return bool(holder.sam_account_name) and holder.sam_account_name.casefold() == self.sam.casefold()
+        return holder.sam_account_name is not None and holder.sam_account_name.casefold() == self.sam.casefold()
 
 
 def serving_account(facts: DirectoryFacts, machine: str) -> Account:
@@ -129,7 +129,9 @@ def judge_target(ctx: CheckContext, name: str, is_ip: bool) -> Outcome:
         return checkkit.directory_missing(facts, name, f"the SPN holders of {name}")
     accounts = sorted({h.distinguished_name for h in holders}, key=str.casefold)
     where = checkkit.path_computer_domain(ctx, facts, spn_name)
-    read_domain = checkkit.dn_domain(facts.base_dn) or (facts.domain_dns_name or "").casefold() or None
+    # the domain whose directory was asked about this name (with several, its own domain's when configured)
+    read_domain = facts.domain_of_read(name) if facts.several() else (
+        checkkit.dn_domain(facts.base_dn) or (facts.domain_dns_name or "").casefold() or None)
     evidence: dict[str, Any] = {
         "name": name, "holders": [{"spn": h.spn, "account": h.distinguished_name} for h in holders],
         "serving_machine": where.serving_machine, "path_computer_domain": where.domain,

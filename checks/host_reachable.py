@@ -57,8 +57,9 @@ def reachable(ctx: CheckContext) -> Iterator[Outcome]:
     for name, host in (ctx.facts.hosts or {}).items():
         down = checkkit.down_node(ctx, name)
         if down is not None:  # not asked: its cluster says it is down; an error of this node only
+            node = ctx.inventory.host(name)
             yield Outcome(status=Status.ERROR, subject=name, message=down.text, cause=down,
-                          evidence={"cluster": ctx.inventory.host(name).cluster if ctx.inventory.host(name) else None})
+                          evidence={"cluster": node.cluster if node is not None else None})
             continue
         if host.reachable:
             message = f"WinRM answered ({host.computer_name or name}, {host.os_caption or 'OS unknown'})"
@@ -76,7 +77,7 @@ def _domain_names(ctx: CheckContext) -> set[str]:
     directory = ctx.directory
     if directory is None:
         return set()
-    return {n.casefold() for n in (directory.domain_dns_name, directory.netbios_name) if n}
+    return {n.casefold() for dns, netbios in directory.all_domains().items() for n in (dns, netbios) if n}
 
 
 def unreachable(name: str, host: HostFacts, winrm: WinRMConfig | None, domain_names: set[str], *,

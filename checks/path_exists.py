@@ -107,10 +107,11 @@ def domain_namespace(ctx: CheckContext, ref: PathRef) -> str | None:
     if directory is None or not ref.is_unc or ref.server_is_ip:
         return None
     server = ref.server.rstrip(".").casefold()
-    if directory.domain_dns_name and server == directory.domain_dns_name.rstrip(".").casefold():
-        return directory.domain_dns_name
-    if directory.netbios_name and "." not in server and server == directory.netbios_name.casefold():
-        found = directory.find_computer(ref.server)
-        if found is None or not found.found:  # no computer of that name: the name is the domain's
-            return directory.netbios_name
+    for dns, netbios in directory.all_domains().items():  # every domain read, with several
+        if server == dns:
+            return directory.domain_dns_name if dns == (directory.domain_dns_name or "").rstrip(".").casefold() else dns
+        if netbios and "." not in server and server == netbios.casefold():
+            found = directory.find_computer(ref.server)
+            if found is None or not found.found:  # no computer of that name: the name is the domain's
+                return netbios
     return None

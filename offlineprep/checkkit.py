@@ -119,11 +119,14 @@ def principal_elsewhere(facts: DirectoryFacts, principal: Principal, subject: st
                      "servers, delegation) it acts as that machine's computer account; write that account "
                      "(DOMAIN\\VMM01$ for a VMM service running as Local System) in [accounts]",
                      evidence={"account_domain": principal.other_domain}, **fields)
-    here = facts.netbios_name or facts.domain_dns_name or "the domain read"
-    if facts.domain_dns_name and facts.netbios_name:
-        here = f"{facts.netbios_name} ({facts.domain_dns_name})"
+    read = facts.all_domains()
+    here = " or ".join(f"{netbios} ({dns})" if netbios else dns for dns, netbios in read.items()) or "the domain read"
+    if not read and facts.netbios_name:
+        here = facts.netbios_name
+    where = ("no [[directory]] reads it: add one for" if len(read) > 1 else
+             "point [directory] at a domain controller of")
     return error(subject, f"the account {account} belongs to the domain {principal.other_domain}, not to {here} "
-                 f"that [directory] reads, so it was not judged: point [directory] at a domain controller of "
+                 f"that [directory] reads, so it was not judged: {where} "
                  f"{principal.other_domain} (server, and base_dn if set) and run again for this account",
                  evidence={"account_domain": principal.other_domain, "directory_domain": here}, **fields)
 
@@ -339,22 +342,23 @@ def path_computer_domain(ctx: CheckContext, facts: DirectoryFacts, name: str) ->
     if served is not None:
         for known in facts.computers.values():
             if known.found and known.dns_host_name and known.dns_host_name.rstrip(".").casefold() == served.casefold():
-                return PathComputerDomain(dn_domain(known.distinguished_name) or _read(facts),
+                return PathComputerDomain(dn_domain(known.distinguished_name) or _read(facts, served),
                                           f"its computer account {known.sam_account_name}", served)
         own = _own_domain(ctx, name, served)
         if own:
             return PathComputerDomain(own, f"as {served} reports itself over WinRM", served)
     account = facts.find_computer(name) or facts.find_computer(name.rstrip(".")) or facts.find_computer(name + ".")
     if account is not None and account.found:
-        return PathComputerDomain(dn_domain(account.distinguished_name) or _read(facts),
+        return PathComputerDomain(dn_domain(account.distinguished_name) or _read(facts, name),
                                   f"its computer account {account.sam_account_name}", served)
     if dns_suffix(name):
         return PathComputerDomain(dns_suffix(name), "the DNS suffix of the name the path uses", served)
     return PathComputerDomain(None, "unknown", served)
 
 
-def _read(facts: DirectoryFacts) -> str | None:
-    return facts.domain_dns_name.casefold() if facts.domain_dns_name else None
+def _read(facts: DirectoryFacts, name: str) -> str | None:
+    """The domain whose directory was asked about `name`."""
+    return facts.domain_of_read(name)
 
 
 def other_domain(a: str | None, b: str | None) -> bool:

@@ -72,7 +72,8 @@ class ComputerAccount(Fact):
     # or a facts file written before this key existed
     rbcd_sddl: str | None = None
     # the domain groups of the account (memberOf, nested groups of its domain, and its primary group);
-    # None: not read (a facts file written before this key existed)
+    # None: not read, because no delegation descriptor names a group of this domain (see
+    # DirectoryFacts.groups_read), or a facts file written before this key existed
     group_sids: list[str] | None = None
     service_principal_names: list[str] = Field(default_factory=list)
     operating_system: str | None = None
@@ -138,9 +139,22 @@ class DirectoryFacts(Fact):
     current_time: datetime | None = None
     current_time_observed_at: datetime | None = None
     searches: int = 0
+    # the computers' groups were read (group_sids): only when a delegation descriptor names a SID of
+    # this domain that is not one of the computers read; it costs one search per level of nesting
+    groups_read: bool = False
     # set when the directory (or part of it) could not be read; what was read before stays above
     error: CollectionError | None = None
     read_in: dict[str, str] = Field(default_factory=dict)  # name asked -> the domain whose directory read it
+    # in a view of several (Facts.directory_view): every domain read, DNS name -> NetBIOS name
+    domains: dict[str, str | None] = Field(default_factory=dict)
+
+    def all_domains(self) -> dict[str, str | None]:
+        """Every domain these facts come from, DNS name (lower case) -> NetBIOS name."""
+        own = {self.domain_dns_name.rstrip(".").casefold(): self.netbios_name} if self.domain_dns_name else {}
+        return {**own, **self.domains}
+
+    def several(self) -> bool:
+        return len(self.all_domains()) > 1
 
     def domain_of_read(self, name: str) -> str | None:
         """The domain whose directory was asked about `name` (this directory's, unless a view of several)."""
@@ -487,6 +501,8 @@ class Facts(Fact):
                     view.read_in.setdefault(name, domain)
             for sid, name in directory.sid_names.items():
                 view.sid_names.setdefault(sid, name)
+            if domain:
+                view.domains.setdefault(domain, directory.netbios_name)
         return view
 
     def find_host(self, name: str) -> HostFacts | None:

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from offlineprep import __version__
-from offlineprep.collect.plan import DomainDirectory
+from offlineprep.collect.plan import DomainDirectory, DomainRouter
 from offlineprep.collect.plan import plan_collection as plan_from_inventory
 from offlineprep.collect.requests import DirectoryRequest, HostRequest
 from offlineprep.collect.sources import DiscoveryContext, RemoteCall, RemoteResult, Source, in_dependency_order
@@ -30,7 +30,7 @@ from offlineprep.collect.sources.sitefile import SiteFileSource
 from offlineprep.collect.sources.vmm import VmmSettings, VmmSource
 from offlineprep.engine import CheckContext, CheckSpec, Need, evaluate, needs_of
 from offlineprep.errors import UsageError
-from offlineprep.facts import CollectionError, DirectoryFacts, ErrorKind, Facts, HostFacts, ToolStamp
+from offlineprep.facts import CollectionError, DirectoryFacts, ErrorKind, Facts, HostFacts, ToolStamp, domain_key
 from offlineprep.inventory import Inventory, InventoryBuilder, Origin, site_inventory
 from offlineprep.model import (
     FAIL_ON_RANK,
@@ -48,6 +48,7 @@ from offlineprep.model import (
     blocks,
 )
 from offlineprep.names import DomainName, HostIndex, HostName
+from offlineprep.rbcd import groups_needed, named_sids
 from offlineprep.remediation import bind_directory
 from offlineprep.site import DirectoryConfig, Site, VmmConfig, WinRMConfig
 from offlineprep.waivers import Waiver, apply_waivers
@@ -340,10 +341,19 @@ def _expand_cluster_names(site: Site, builder: InventoryBuilder, hosts: dict[str
 
 def _collect_directories(site: Site, inventory: Inventory, collectors: Collectors, password_for: PasswordSource,
                          facts: Facts) -> None:
+    """Every domain's objects from its own directory. A domain that holds no Hyper-V host is read
+    first: the resource-based delegation descriptors of its path computers may name a group of the
+    hosts' domain, and the hosts' groups are read (in the same pass) only when some descriptor
+    names one. A domain read before a descriptor naming one of its groups turned up is read again
+    (only when two domains each hold hosts and path computers that name the other's groups)."""
     configured = list(zip(domain_directories(site), site.directories, strict=True))
     plan = plan_from_inventory(inventory, [d for d, _ in configured], hyperv_hosts=False, path_computers=False)
     by_domain = {DomainName(d.dns_name).key: config for d, config in configured}
-    for domain, request in plan.directories.items():
+    host_domains = {DomainRouter([d for d, _ in configured]).for_computer(h.name, h.domain)
+                    for h in inventory.hyperv_hosts()}
+    results: dict[str, DirectoryFacts] = {}
+
+    def read(domain: str, request: DirectoryRequest) -> DirectoryFacts:
         config = by_domain.get(domain) or configured[0][1]
         password = None if config.auth == "kerberos" else password_for(config.password_env, "LDAP")
         try:
@@ -354,7 +364,25 @@ def _collect_directories(site: Site, inventory: Inventory, collectors: Collector
                 kind=ErrorKind.INTERNAL, message=f"directory collector failed: {type(exc).__name__}"))
         if not result.domain_dns_name and (config.domain or domain):
             result.domain_dns_name = config.domain or domain  # so that a failed domain still has its own entry
-        facts.add_directory(result)
+        return result
+
+    for domain in sorted(plan.directories, key=lambda d: d in host_domains):  # stable: hosts' domains last
+        request = replace(plan.directories[domain], named_sids=_named_sids(results.values()))
+        results[domain] = read(domain, request)
+    for domain, result in list(results.items()):
+        named = _named_sids(r for d, r in results.items() if d != domain)
+        if result.error is None and not result.groups_read and groups_needed(result, named):
+            again = read(domain, replace(plan.directories[domain], named_sids=named))
+            again.searches += result.searches
+            results[domain] = again
+    for domain in plan.directories:  # in the site file's order: the first is the primary directory
+        facts.add_directory(results[domain])
+
+
+def _named_sids(directories: Iterable[DirectoryFacts]) -> list[str]:
+    """Every SID the delegation descriptors of these directories' computers name."""
+    return sorted({sid for d in directories for c in d.computers.values() if c.rbcd_sddl
+                   for sid in named_sids(c.rbcd_sddl)})
 
 
 # --------------------------------------------------------------------------- judging
@@ -377,7 +405,7 @@ def build_results(site: Site | None, checks: Sequence[CheckSpec], facts: Facts, 
     catalogue = [c.info() for c in checks]
     if site is not None:
         context = CheckContext(site=site, facts=facts, facts_file=options.facts_file)
-        findings = send_fixes_to(directory_server(site), evaluate(checks, context))
+        findings = send_fixes_to(directory_servers(site, facts), evaluate(checks, context))
         if options.facts_file:
             gaps = facts_file_gaps(site, checks, facts, options.facts_file)
             findings = sorted([*findings, *gaps], key=lambda f: f.sort_key)
@@ -412,12 +440,38 @@ def directory_server(site: Site) -> str | None:
     return urlsplit(site.primary_directory.server).hostname or None
 
 
-def send_fixes_to(server: str | None, findings: list[Finding]) -> list[Finding]:
-    """Every AD action names `server`, so each AD line of a fix carries -Server (docs/fixes.md)."""
+def directory_servers(site: Site, facts: Facts) -> Callable[[Finding], str | None]:
+    """The domain controller each finding's AD fix goes to: that of the domain whose directory read
+    the finding's subject (a host of the second [[directory]] is fixed through that domain's DC),
+    else the first directory's."""
+    primary = directory_server(site)
+    servers: dict[str, str] = {}
+    read = {domain_key(d): d for d in (facts.directories or {}).values()}
+    for config, domain in zip(site.directories, domain_directories(site), strict=True):
+        host = urlsplit(config.server).hostname
+        if not host:
+            continue
+        key = DomainName(domain.dns_name).key if domain.dns_name else ""
+        if not key:  # a single [directory] naming no domain: the domain its DC said it serves
+            key = next(iter(read), "")
+        servers.setdefault(key, host)
+    view = facts.directory_view()
+
+    def server_for(finding: Finding) -> str | None:
+        domain = view.domain_of_read(finding.subject) if view is not None and len(read) > 1 else None
+        return servers.get(domain or "", primary) if domain else primary
+
+    return server_for
+
+
+def send_fixes_to(server: str | Callable[[Finding], str | None] | None, findings: list[Finding]) -> list[Finding]:
+    """Every AD action names a domain controller (`server`, or the one `server(finding)` names), so
+    each AD line of a fix carries -Server (docs/fixes.md)."""
     out = []
     for finding in findings:
         fix = finding.remediation
-        bound = bind_directory(fix, server) if fix is not None else None
+        dc = server(finding) if callable(server) else server
+        bound = bind_directory(fix, dc) if fix is not None else None
         out.append(finding if bound is fix else finding.model_copy(update={"remediation": bound}))
     return out
 

@@ -20,8 +20,12 @@ from __future__ import annotations
 import struct
 import uuid
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from offlineprep.acl import AUTHENTICATED_USERS, EVERYONE, effective_access, parse_sddl
+
+if TYPE_CHECKING:
+    from offlineprep.facts import DirectoryFacts
 
 ADS_RIGHT_DS_CONTROL_ACCESS = 0x100
 
@@ -122,6 +126,16 @@ def _applicable(sddl: str) -> str:
     return f"{owner}{group}D:{''.join(kept)}"
 
 
+def named_sids(sddl: str) -> list[str]:
+    """Every SID the descriptor's DACL names (allowed or denied), in order: whose groups must be known
+    to decide it. A descriptor that cannot be parsed names none."""
+    try:
+        descriptor = parse_sddl(sddl)
+    except ValueError:
+        return []
+    return list(dict.fromkeys(ace.sid for ace in descriptor.dacl or ()))
+
+
 def front_end_token(account_sid: str, group_sids: Iterable[str]) -> list[str]:
     """The SIDs the KDC checks for a front-end account: its own, its groups (tokenGroups), and the
     default groups every authenticated logon has."""
@@ -132,3 +146,16 @@ def allows(sddl: str, account_sid: str, group_sids: Iterable[str] = ()) -> bool:
     """Whether the descriptor lets this account delegate to the resource (control access granted)."""
     granted = effective_access(_applicable(sddl), front_end_token(account_sid, group_sids))
     return granted & ADS_RIGHT_DS_CONTROL_ACCESS == ADS_RIGHT_DS_CONTROL_ACCESS
+
+
+def groups_needed(facts: DirectoryFacts, elsewhere: list[str]) -> bool:
+    """Whether a resource-based delegation descriptor (read here, or in another domain: `elsewhere`)
+    names a SID of this domain that is not one of the computers read: a group, whose members the
+    KDC lets through as well. Otherwise the computers' own SIDs decide, and their groups cost no search."""
+    own = {c.object_sid for c in facts.computers.values() if c.object_sid}
+    named = set(elsewhere)
+    for computer in facts.computers.values():
+        if computer.rbcd_sddl:
+            named.update(named_sids(computer.rbcd_sddl))
+    prefix = f"{facts.domain_sid}-" if facts.domain_sid else "S-1-5-21-"
+    return any(sid.startswith(prefix) and sid not in own for sid in named)

@@ -30,7 +30,7 @@ from offlineprep.collect.diagnose import certificate_problem, endpoint, peer_cer
 from offlineprep.collect.requests import DirectoryRequest
 from offlineprep.facts import CollectionError, ComputerAccount, DirectoryFacts, ErrorKind, Principal, SpnHolder
 from offlineprep.names import NameError_, is_fqdn, parse_account, parse_spn, short_name
-from offlineprep.rbcd import DescriptorError, sddl_from_security_descriptor
+from offlineprep.rbcd import DescriptorError, groups_needed, sddl_from_security_descriptor
 from offlineprep.site import DirectoryConfig
 
 log = logging.getLogger(__name__)
@@ -164,8 +164,10 @@ def _read(reader: _Reader, config: DirectoryConfig, request: DirectoryRequest, f
     facts.domain_dns_name = ".".join(p.split("=", 1)[1] for p in base.split(",") if p.strip().upper().startswith("DC="))
     facts.netbios_name = _netbios_name(reader, root, base)
     member_of = _read_computers_principals_and_spns(reader, base, request, facts, config.batch_size)
-    _read_computer_groups(reader, base, facts, member_of, config.batch_size)
-    _read_group_names(reader, base, facts, config.batch_size)
+    names = _sids_to_name(facts)
+    if groups_needed(facts, request.named_sids):  # the names ride along in its first search
+        names = _read_computer_groups(reader, base, facts, member_of, config.batch_size, names)
+    _read_group_names(reader, base, facts, config.batch_size, names)
 
 
 def _root_dse(reader: _Reader, required: bool) -> dict[str, Any]:
@@ -277,7 +279,7 @@ def _computer_filter(chunk: list[str]) -> str:
 
 def _read_computers_principals_and_spns(
     reader: _Reader, base: str, request: DirectoryRequest, facts: DirectoryFacts, batch: int
-) -> dict[str, list[str]]:
+) -> dict[str, tuple[list[str], str | None]]:
     """Computers in batches of `batch` names; the principals and SPN holders (a few accounts, two
     paths) ride along in the last computer search, so they cost no search of their own."""
     foreign = {p: account_domain_elsewhere(p, facts.netbios_name, facts.domain_dns_name) for p in request.principals}
@@ -303,12 +305,13 @@ def _read_computers_principals_and_spns(
     entries = list(by_dn.values())
     computers = [e for e in entries if "computer" in {str(c).casefold() for c in _all(e, "objectClass")}]
     index = _ComputerIndex(computers)
-    member_of: dict[str, list[str]] = {}  # computer asked -> the DNs of the groups it is a direct member of
+    # computer asked -> the DNs of the groups it is a direct member of, and its primary group's SID
+    member_of: dict[str, tuple[list[str], str | None]] = {}
     for name in request.computers:
         matched = _match_computer(name, index, facts.domain_dns_name)
         facts.computers[name] = _computer(name, matched)
         if matched is not None:
-            member_of[name] = [str(v) for v in _all(matched, "memberOf")]
+            member_of[name] = ([str(v) for v in _all(matched, "memberOf")], _primary_group(matched))
         sid = facts.computers[name].object_sid
         if sid and not facts.domain_sid and sid.count("-") >= 7:
             facts.domain_sid = sid.rsplit("-", 1)[0]
@@ -384,6 +387,13 @@ def _match_computer(name: str, index: _ComputerIndex, domain: str | None) -> dic
     return None
 
 
+def _primary_group(entry: dict[str, Any]) -> str | None:
+    """The SID of the primary group: the account's domain SID and primaryGroupID (515, Domain
+    Computers, for a computer), which memberOf never lists."""
+    sid, rid = _sid(entry), _int(_first(entry, "primaryGroupID"))
+    return f"{sid.rsplit('-', 1)[0]}-{rid}" if sid and rid and sid.count("-") > 3 else None
+
+
 def _computer(name: str, entry: dict[str, Any] | None) -> ComputerAccount:
     if entry is None:
         return ComputerAccount(query=name, found=False)
@@ -395,9 +405,6 @@ def _computer(name: str, entry: dict[str, Any] | None) -> ComputerAccount:
             rbcd_sddl = sddl_from_security_descriptor(rbcd_blob)
         except DescriptorError as exc:
             log.warning("msDS-AllowedToActOnBehalfOfOtherIdentity of %s cannot be read: %s", entry.get("dn"), exc)
-    sid = _sid(entry)
-    primary = _int(_first(entry, "primaryGroupID"))
-    primary_sid = f"{sid.rsplit('-', 1)[0]}-{primary}" if sid and primary and sid.count("-") > 3 else None
     return ComputerAccount(
         query=name,
         found=True,
@@ -409,7 +416,6 @@ def _computer(name: str, entry: dict[str, Any] | None) -> ComputerAccount:
         allowed_to_delegate_to=[str(v) for v in _all(entry, "msDS-AllowedToDelegateTo")],
         rbcd_allowed_sids=allowed_sids_from_security_descriptor(rbcd_blob) if rbcd_blob else [],
         rbcd_sddl=rbcd_sddl,
-        group_sids=[primary_sid] if primary_sid else [],
         service_principal_names=[str(v) for v in _all(entry, "servicePrincipalName")],
         operating_system=_str(_first(entry, "operatingSystem")),
         operating_system_version=_str(_first(entry, "operatingSystemVersion")),
@@ -461,35 +467,45 @@ def _principal(reader: _Reader, name: str, entries: list[dict[str, Any]]) -> Pri
     )
 
 
-def _read_computer_groups(reader: _Reader, base: str, facts: DirectoryFacts, member_of: dict[str, list[str]],
-                          batch: int) -> None:
+def _read_computer_groups(reader: _Reader, base: str, facts: DirectoryFacts,
+                          member_of: dict[str, tuple[list[str], str | None]], batch: int,
+                          names: list[str]) -> list[str]:
     """Each computer's domain groups: its primary group (primaryGroupID, Domain Computers by default),
     its direct groups (memberOf) and the groups those are in, level by level, one batched search per
     level. A resource-based delegation that allows a group allows its members (the KDC checks the
     front end's token, its groups included: offlineprep.rbcd). A lookup that fails leaves the
-    groups unread (None), never "no groups"."""
+    groups unread (None), never "no groups". The first search also names the SIDs `names` (the
+    principals' groups, for evidence), which would otherwise cost a search of their own; those it
+    did not ask for are returned."""
     sids_of: dict[str, str] = {}  # group DN key -> SID
     parents: dict[str, list[str]] = {}  # group DN key -> DNs of the groups it is in
-    frontier = {_dn_key(dn): dn for dns in member_of.values() for dn in dns}
+    frontier = {_dn_key(dn): dn for dns, _ in member_of.values() for dn in dns}
+    unnamed = list(names)
     try:
         for _ in range(GROUP_NESTING):
-            wanted = [dn for key, dn in frontier.items() if key not in sids_of]
+            wanted = {key: dn for key, dn in frontier.items() if key not in sids_of}
             if not wanted:
                 break
             frontier = {}
-            for chunk in _batches(wanted, batch):
-                flt = "(|" + "".join(f"(distinguishedName={escape_filter_chars(dn)})" for dn in chunk) + ")"
-                for entry in reader.search(base, flt, ["objectSid", "memberOf"]):
+            terms = [f"(distinguishedName={escape_filter_chars(dn)})" for dn in wanted.values()]
+            terms += [f"(objectSid={sid})" for sid in unnamed]
+            unnamed = []
+            for chunk in _batches(terms, batch):
+                for entry in reader.search(base, "(|" + "".join(chunk) + ")", ["objectSid", "memberOf", "sAMAccountName"]):
                     key = _dn_key(str(entry.get("dn", "")))
                     sid = _sid(entry)
+                    _name_sid(facts, entry)
+                    if key not in wanted:  # found by its SID only, for its name
+                        continue
                     if sid:
                         sids_of[key] = sid
                     parents[key] = [str(v) for v in _all(entry, "memberOf")]
                     frontier.update({_dn_key(p): p for p in parents[key]})
     except lx.LDAPException as exc:
         log.debug("group membership lookup failed: %s", type(exc).__name__)
-        return
-    for name, direct in member_of.items():
+        return [sid for sid in names if sid not in facts.sid_names]
+    facts.groups_read = True
+    for name, (direct, primary) in member_of.items():
         account = facts.computers.get(name)
         if account is None or not account.found:
             continue
@@ -502,21 +518,29 @@ def _read_computer_groups(reader: _Reader, base: str, facts: DirectoryFacts, mem
             seen.add(key)
             stack += [_dn_key(p) for p in parents.get(key, [])]
         groups = sorted({sids_of[k] for k in seen if k in sids_of})
-        primary = list(account.group_sids or [])  # the primary group, from primaryGroupID
-        account.group_sids = groups + [p for p in primary if p not in groups]
+        account.group_sids = groups + ([primary] if primary and primary not in groups else [])
+    return unnamed  # asked for already (a SID the search did not find has no name to find)
 
 
-def _read_group_names(reader: _Reader, base: str, facts: DirectoryFacts, batch: int) -> None:
+def _sids_to_name(facts: DirectoryFacts) -> list[str]:
+    """The domain SIDs in the principals' tokenGroups, whose names the evidence shows."""
+    return sorted({s for p in facts.principals.values() for s in p.token_group_sids if s.startswith("S-1-5-21-")})
+
+
+def _name_sid(facts: DirectoryFacts, entry: dict[str, Any]) -> None:
+    sid, sam = _sid(entry), _str(_first(entry, "sAMAccountName"))
+    if sid and sam:
+        domain = facts.netbios_name or (facts.domain_dns_name or "").split(".")[0].upper()
+        facts.sid_names[sid] = f"{domain}\\{sam}" if domain else sam
+
+
+def _read_group_names(reader: _Reader, base: str, facts: DirectoryFacts, batch: int, sids: list[str]) -> None:
     """Names for the SIDs in tokenGroups: evidence only, so a failure here costs nothing else."""
-    sids = sorted({s for p in facts.principals.values() for s in p.token_group_sids if s.startswith("S-1-5-21-")})
     for chunk in _batches(sids, batch):
         flt = "(|" + "".join(f"(objectSid={s})" for s in chunk) + ")"
         try:
             for entry in reader.search(base, flt, ["sAMAccountName", "objectSid"]):
-                sid, sam = _sid(entry), _str(_first(entry, "sAMAccountName"))
-                if sid and sam:
-                    domain = facts.netbios_name or (facts.domain_dns_name or "").split(".")[0].upper()
-                    facts.sid_names[sid] = f"{domain}\\{sam}" if domain else sam
+                _name_sid(facts, entry)
         except lx.LDAPException as exc:
             log.debug("group name lookup failed: %s", type(exc).__name__)
             return
