@@ -59,7 +59,7 @@ from offlineprep import checkkit, rbcd
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.facts import ComputerAccount, DirectoryFacts
 from offlineprep.model import Outcome, Remediation, Status
-from offlineprep.names import PathRef, is_exact_spn, is_fqdn, parse_spn, short_name
+from offlineprep.names import HostName, PathRef, host_key, is_exact_spn, is_fqdn, parse_spn, short_name
 from offlineprep.remediation import (
     ad_identity,
     add_delegation,
@@ -116,17 +116,17 @@ def delegation_pairs(ctx: CheckContext) -> list[Pair]:
     def grouped(refs: list[PathRef]) -> dict[str, list[PathRef]]:
         out: dict[str, list[PathRef]] = {}
         for ref in refs:
-            out.setdefault(ref.server.rstrip(".").casefold(), []).append(ref)
+            out.setdefault(host_key(ref.server), []).append(ref)
         return out
 
     source_refs = [r for r in (export, imp) if r is not None]
     for host in ctx.inventory.source_hosts:
         for refs in grouped(source_refs).values():
             pairs.append(Pair(host=host, side="source", paths=tuple(refs)))
-    source_names = {h.casefold() for h in ctx.inventory.source_hosts}
+    source_names = {HostName(h) for h in ctx.inventory.source_hosts}
     if imp is not None:
         for host in ctx.inventory.target_hosts:
-            if host.casefold() in source_names:
+            if HostName(host) in source_names:
                 continue  # already judged (more strictly) as a source host
             pairs.append(Pair(host=host, side="target", paths=(imp,)))
     return pairs
@@ -181,7 +181,7 @@ def resource_based_allows(path_computer: ComputerAccount | None, account: Comput
 
 def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
     fields: dict[str, Any] = {"target": pair.target}
-    name = pair.target.rstrip(".")  # a trailing-dot FQDN is the same DNS name; SPNs never carry the dot
+    name = HostName(pair.target).bare  # a trailing-dot FQDN is the same DNS name; SPNs never carry the dot
     subject = pair.host
     soft = pair.side == "target"  # target hosts: warn instead of fail
 

@@ -19,7 +19,7 @@ from offlineprep import checkkit, remediation
 from offlineprep.actions.types import hyperv_host
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.model import Outcome, Status
-from offlineprep.names import is_fqdn, is_ip_address
+from offlineprep.names import HostName, is_ip_address
 from offlineprep.remediation import ad_identity
 
 
@@ -50,11 +50,10 @@ def host_account(ctx: CheckContext) -> Iterator[Outcome]:
 
 def outside_domain(host: str, domain: str | None) -> str | None:
     """The DNS domain of an FQDN host when it is not the domain read (a child domain counts), else None."""
-    name = host.rstrip(".").casefold()
-    if not domain or not is_fqdn(name):
+    name = HostName(host)
+    if not domain or not name.is_fqdn:
         return None
-    suffix = name.split(".", 1)[1]
-    return None if suffix == domain.rstrip(".").casefold() else suffix
+    return None if name.in_domain(domain) else name.suffix
 
 
 def judge_host_account(ctx: CheckContext, host: str) -> Outcome:

@@ -28,7 +28,7 @@ from offlineprep import checkkit
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.facts import ErrorKind, HostFacts
 from offlineprep.model import Outcome, Remediation, Status
-from offlineprep.names import is_ip_address, same_computer, short_name
+from offlineprep.names import domain_key, is_ip_address, same_computer, short_name
 from offlineprep.remediation import winrm_listener
 from offlineprep.site import WinRMConfig
 
@@ -77,7 +77,7 @@ def _domain_names(ctx: CheckContext) -> set[str]:
     directory = ctx.directory
     if directory is None:
         return set()
-    return {n.casefold() for dns, netbios in directory.all_domains().items() for n in (dns, netbios) if n}
+    return {key for dns, netbios in directory.all_domains().items() for key in (domain_key(dns), domain_key(netbios)) if key}
 
 
 def unreachable(name: str, host: HostFacts, winrm: WinRMConfig | None, domain_names: set[str], *,
@@ -85,7 +85,7 @@ def unreachable(name: str, host: HostFacts, winrm: WinRMConfig | None, domain_na
     cause = host.error.message if host.error else "no answer"
     kind = host.error.kind if host.error else ErrorKind.UNREACHABLE
     message = f"WinRM to {name} failed ({kind.value}): {cause}"
-    if name.rstrip(".").casefold() in domain_names:
+    if domain_key(name) in domain_names:
         message += (f"; {name} is the domain's own name: a path \\\\{name}\\... is a domain-based DFS namespace, "
                     "served by the folder targets' servers: write the folder target's own path in the site file")
     remediation = None

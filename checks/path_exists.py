@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from offlineprep import checkkit
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.model import Outcome, Status
-from offlineprep.names import PathRef
+from offlineprep.names import PathRef, domain_key
 from offlineprep.remediation import create_folder, create_share
 
 
@@ -106,11 +106,11 @@ def domain_namespace(ctx: CheckContext, ref: PathRef) -> str | None:
     directory = ctx.directory
     if directory is None or not ref.is_unc or ref.server_is_ip:
         return None
-    server = ref.server.rstrip(".").casefold()
+    server = domain_key(ref.server)
     for dns, netbios in directory.all_domains().items():  # every domain read, with several
         if server == dns:
-            return directory.domain_dns_name if dns == (directory.domain_dns_name or "").rstrip(".").casefold() else dns
-        if netbios and "." not in server and server == netbios.casefold():
+            return directory.domain_dns_name if dns == domain_key(directory.domain_dns_name) else dns
+        if netbios and server is not None and "." not in server and server == domain_key(netbios):
             found = directory.find_computer(ref.server)
             if found is None or not found.found:  # no computer of that name: the name is the domain's
                 return netbios

@@ -12,7 +12,7 @@ from typing import Any
 from offlineprep.engine import CheckContext
 from offlineprep.facts import CollectionError, DirectoryFacts, HostFacts, PathFacts, Principal
 from offlineprep.model import Cause, Outcome, Status
-from offlineprep.names import NameError_, PathRef, dns_suffix, validate_host_name
+from offlineprep.names import DomainName, HostName, NameError_, PathRef, dns_suffix, domain_key, same_domain, validate_host_name
 from offlineprep.tokens import Token, token_for
 
 # userAccountControl bits (KB 305144)
@@ -277,9 +277,8 @@ def dn_domain(dn: str | None) -> str | None:
     DC=com` -> `contoso.com`; None without DC= parts."""
     if not dn:
         return None
-    labels = [part.split("=", 1)[1].strip() for part in dn.split(",")
-              if part.strip().upper().startswith("DC=") and "=" in part]
-    return ".".join(labels).casefold() or None
+    domain = DomainName.from_dn(dn)
+    return domain_key(domain) if domain is not None else None
 
 
 def serving_machine(ctx: CheckContext, name: str) -> str | None:
@@ -294,14 +293,14 @@ def serving_machine(ctx: CheckContext, name: str) -> str | None:
         validate_host_name(host.computer_name)
     except NameError_:
         return None
-    return host.computer_name.rstrip(".")
+    return HostName(host.computer_name).bare
 
 
 def _answered(ctx: CheckContext, name: str) -> HostFacts | None:
     """The host facts of the machine behind `name`, when it answered in this run."""
     if ctx.facts.hosts is None:
         return None
-    host = ctx.facts.find_host(name) or ctx.facts.find_host(name.rstrip(".")) or ctx.facts.find_host(name + ".")
+    host = ctx.facts.find_host(name)  # case and the root dot do not count (facts._find)
     return host if host is not None and host.reachable else None
 
 
@@ -315,7 +314,7 @@ def _own_domain(ctx: CheckContext, name: str, served: str) -> str | None:
             validate_host_name(host.domain)
         except NameError_:
             return dns_suffix(served)
-        return host.domain.rstrip(".").casefold()
+        return domain_key(host.domain)
     return dns_suffix(served)
 
 
@@ -341,13 +340,13 @@ def path_computer_domain(ctx: CheckContext, facts: DirectoryFacts, name: str) ->
     served = serving_machine(ctx, name)
     if served is not None:
         for known in facts.computers.values():
-            if known.found and known.dns_host_name and known.dns_host_name.rstrip(".").casefold() == served.casefold():
+            if known.found and known.dns_host_name and HostName(known.dns_host_name) == served:
                 return PathComputerDomain(dn_domain(known.distinguished_name) or _read(facts, served),
                                           f"its computer account {known.sam_account_name}", served)
         own = _own_domain(ctx, name, served)
         if own:
             return PathComputerDomain(own, f"as {served} reports itself over WinRM", served)
-    account = facts.find_computer(name) or facts.find_computer(name.rstrip(".")) or facts.find_computer(name + ".")
+    account = facts.find_computer(name)
     if account is not None and account.found:
         return PathComputerDomain(dn_domain(account.distinguished_name) or _read(facts, name),
                                   f"its computer account {account.sam_account_name}", served)
@@ -363,4 +362,4 @@ def _read(facts: DirectoryFacts, name: str) -> str | None:
 
 def other_domain(a: str | None, b: str | None) -> bool:
     """Both domains known and different (a child domain is another domain)."""
-    return bool(a and b and a.rstrip(".").casefold() != b.rstrip(".").casefold())
+    return bool(a and b and not same_domain(a, b))

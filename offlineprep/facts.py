@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from offlineprep import jsontext
 from offlineprep.inventory import Inventory
+from offlineprep.names import domain_key, host_key
 
 FACTS_SCHEMA_V1: Literal["offlineprep/facts/v1"] = "offlineprep/facts/v1"
 FACTS_SCHEMA: Literal["offlineprep/facts/v2"] = "offlineprep/facts/v2"
@@ -150,7 +151,7 @@ class DirectoryFacts(Fact):
 
     def all_domains(self) -> dict[str, str | None]:
         """Every domain these facts come from, DNS name (lower case) -> NetBIOS name."""
-        own = {self.domain_dns_name.rstrip(".").casefold(): self.netbios_name} if self.domain_dns_name else {}
+        own = {domain_key(self.domain_dns_name) or "": self.netbios_name} if self.domain_dns_name else {}
         return {**own, **self.domains}
 
     def several(self) -> bool:
@@ -159,7 +160,7 @@ class DirectoryFacts(Fact):
     def domain_of_read(self, name: str) -> str | None:
         """The domain whose directory was asked about `name` (this directory's, unless a view of several)."""
         found = _find(self.read_in, name)
-        return str(found) if found else (self.domain_dns_name.casefold() if self.domain_dns_name else None)
+        return str(found) if found else domain_key(self.domain_dns_name)
 
     def find_computer(self, name: str) -> ComputerAccount | None:
         return _find(self.computers, name)
@@ -458,7 +459,7 @@ class Facts(Fact):
         if "directories" in data:
             raise ValueError("a facts file holds either directory (v1) or directories (v2), not both")
         if directory is not None:
-            key = str(directory.get("domain_dns_name") or "").casefold() if isinstance(directory, dict) else ""
+            key = domain_key(str(directory.get("domain_dns_name") or "")) or "" if isinstance(directory, dict) else ""
             data["directories"] = {key: directory}
         data["schema"] = FACTS_SCHEMA
         return data
@@ -470,16 +471,16 @@ class Facts(Fact):
 
     @directory.setter
     def directory(self, value: DirectoryFacts | None) -> None:
-        self.directories = {domain_key(value): value} if value is not None else None
+        self.directories = {directory_key(value): value} if value is not None else None
 
     def directory_for(self, domain: str | None) -> DirectoryFacts | None:
         """The directory read for `domain` (a DNS name); the first one when `domain` is None."""
         if domain is None:
             return self.directory
-        return (self.directories or {}).get(domain.strip().rstrip(".").casefold())
+        return (self.directories or {}).get(domain_key(domain) or "")
 
     def add_directory(self, facts: DirectoryFacts) -> None:
-        self.directories = {**(self.directories or {}), domain_key(facts): facts}
+        self.directories = {**(self.directories or {}), directory_key(facts): facts}
 
     def directory_view(self) -> DirectoryFacts | None:
         """One view of every domain read, for the checks: the first domain's identity (server, domain,
@@ -493,7 +494,7 @@ class Facts(Fact):
         view.searches = sum(d.searches for d in directories)
         view.error = next((d.error for d in directories if d.error is not None), None)
         for directory in directories:
-            domain = domain_key(directory)
+            domain = directory_key(directory)
             for kind in ("computers", "principals", "spn_holders"):
                 table = getattr(directory, kind)
                 for name, value in table.items():
@@ -516,16 +517,18 @@ class Facts(Fact):
         return cls.model_validate(json.loads(text))  # json, not pydantic's parser: see offlineprep.jsontext
 
 
-def domain_key(facts: DirectoryFacts) -> str:
+def directory_key(facts: DirectoryFacts) -> str:
     """How `Facts.directories` keys a directory: its domain's DNS name, lower case, no root dot."""
-    return (facts.domain_dns_name or "").strip().rstrip(".").casefold()
+    return domain_key(facts.domain_dns_name) or ""
 
 
 def _find(table: dict[str, Any], name: str) -> Any:
+    """The entry of `name` as written, else of the same name by HostName's rule (case and the root
+    dot do not count); the tables are keyed by names as the site file or a source wrote them."""
     if name in table:
         return table[name]
-    folded = name.casefold()
+    wanted = host_key(name)
     for key, value in table.items():
-        if key.casefold() == folded:
+        if host_key(key) == wanted:
             return value
     return None

@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from offlineprep.names import DomainName, HostIndex, HostName, NameError_, PathRef, parse_path
+from offlineprep.names import DomainName, HostIndex, HostName, NameError_, PathRef, parse_path, same_account_text
 from offlineprep.site import Site
 
 
@@ -253,7 +253,7 @@ class Inventory(InventoryModel):
         return ([service] if service else []) + self.run_as_accounts
 
     def account(self, name: str) -> InventoryAccount | None:
-        return next((a for a in self.accounts if a.name.casefold() == name.casefold()), None)
+        return next((a for a in self.accounts if same_account_text(a.name, name)), None)
 
     # ------------------------------------------------------------------ domains
 
@@ -267,7 +267,7 @@ class Inventory(InventoryModel):
     def domain(self, name: str) -> Domain | None:
         wanted = DomainName.of(name)
         return next((d for d in self.domains if DomainName.of(d.dns_name) == wanted
-                     or (d.netbios_name or "").casefold() == name.casefold()), None)
+                     or (d.netbios_name is not None and DomainName.of(d.netbios_name) == wanted)), None)
 
     @property
     def netbios_to_dns(self) -> dict[str, str]:
@@ -412,7 +412,7 @@ class InventoryBuilder:
 
     def add_account(self, name: str, kind: AccountKind, origin: Origin, *, vmm_run_as: str | None = None,
                     note: str | None = None) -> InventoryAccount:
-        found = next((a for a in self.accounts if a.kind is kind and a.name.casefold() == name.casefold()), None)
+        found = next((a for a in self.accounts if a.kind is kind and same_account_text(a.name, name)), None)
         if found is None:
             found = InventoryAccount(name=name, kind=kind, origins=[origin], vmm_run_as=vmm_run_as, note=note)
             self.accounts.append(found)
@@ -427,7 +427,7 @@ class InventoryBuilder:
         """The account VMM says its service runs as replaces one the site file wrote: the service runs as
         one account, and judging another produces findings about an account nothing uses."""
         written = [a for a in self.accounts if a.kind is AccountKind.VMM_SERVICE]
-        keep = [a for a in written if a.name.casefold() == name.casefold()]
+        keep = [a for a in written if same_account_text(a.name, name)]
         for old in written:
             if old not in keep:
                 self.accounts.remove(old)

@@ -543,6 +543,33 @@ class HostIndex(Generic[V]):
         return found[0] if len(found) == 1 else None
 
 
+def host_key(name: str | HostName) -> str:
+    """The comparison key of a host name (HostName.key): case folded, no root dot, an address normalised."""
+    return HostName.of(name).key
+
+
+def domain_key(name: str | DomainName | None) -> str | None:
+    """The comparison key of a domain's DNS (or NetBIOS) name, None for none: case folded, no root dot."""
+    if name is None:
+        return None
+    key = DomainName.of(name).key
+    return key or None
+
+
+def same_domain(a: str | DomainName | None, b: str | DomainName | None) -> bool:
+    """Both named and the same domain (a child domain is another domain)."""
+    return bool(a and b and domain_key(a) == domain_key(b))
+
+
+def same_account_text(a: str, b: str) -> bool:
+    """Two account names as written are one (Account's equality: case-insensitive, the domain's root
+    dot ignored); a name Account cannot parse is compared case-insensitively as text."""
+    try:
+        return Account(a) == Account(b)
+    except NameError_:
+        return a.strip().casefold() == b.strip().casefold()
+
+
 def unique_names(names: Iterable[str]) -> list[str]:
     """Each host name once (case and the root dot do not count), in first-written order and spelling."""
     return HostIndex((n, n) for n in names).names()

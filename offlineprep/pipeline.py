@@ -30,7 +30,7 @@ from offlineprep.collect.sources.sitefile import SiteFileSource
 from offlineprep.collect.sources.vmm import VmmSettings, VmmSource
 from offlineprep.engine import CheckContext, CheckSpec, Need, evaluate, needs_of
 from offlineprep.errors import UsageError
-from offlineprep.facts import CollectionError, DirectoryFacts, ErrorKind, Facts, HostFacts, ToolStamp, domain_key
+from offlineprep.facts import CollectionError, DirectoryFacts, ErrorKind, Facts, HostFacts, ToolStamp, directory_key
 from offlineprep.inventory import Inventory, InventoryBuilder, Origin, site_inventory
 from offlineprep.model import (
     FAIL_ON_RANK,
@@ -446,7 +446,7 @@ def directory_servers(site: Site, facts: Facts) -> Callable[[Finding], str | Non
     else the first directory's."""
     primary = directory_server(site)
     servers: dict[str, str] = {}
-    read = {domain_key(d): d for d in (facts.directories or {}).values()}
+    read = {directory_key(d): d for d in (facts.directories or {}).values()}
     for config, domain in zip(site.directories, domain_directories(site), strict=True):
         host = urlsplit(config.server).hostname
         if not host:

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from offlineprep.names import HostName, PathRef, parse_path, validate_host_name
+from offlineprep.names import HostName, PathRef, parse_path, unique_names, validate_host_name
 
 SECRET_KEYS = frozenset({"password", "pass", "passwd", "secret", "pwd"})
 
@@ -286,10 +286,7 @@ class Site(SiteSection):
 
     @property
     def all_hosts(self) -> list[str]:
-        seen: dict[str, str] = {}
-        for name in [*self.source.hosts, *self.target.hosts]:
-            seen.setdefault(name.casefold(), name)
-        return list(seen.values())
+        return unique_names([*self.source.hosts, *self.target.hosts])
 
     @property
     def export_path(self) -> PathRef | None:
@@ -310,11 +307,7 @@ class Site(SiteSection):
     @property
     def path_computers(self) -> list[str]:
         """Computers holding a path, as the path names them (deduplicated case-insensitively)."""
-        seen: dict[str, str] = {}
-        for ref in self.paths:
-            if ref.server:
-                seen.setdefault(ref.server.casefold(), ref.server)
-        return list(seen.values())
+        return unique_names(ref.server for ref in self.paths if ref.server)
 
     @property
     def manager(self) -> str:

@@ -140,3 +140,46 @@ def test_unique_names_and_the_old_helper_agree_with_the_value_type() -> None:
     for a, b in [("hv01", "HV01.contoso.com"), ("HV01.CONTOSO.COM.", "hv01.contoso.com"),
                  ("hv01.contoso.com", "hv01.fabrikam.com"), ("hv01", "hv02.contoso.com"), ("10.0.0.1", "10.0.0.10")]:
         assert same_computer(a, b) == HostName(a).same_machine(b), (a, b)
+
+
+# ----------------------------------------------------------------- the one rule, everywhere
+
+
+def test_keys_and_helpers_follow_the_value_types() -> None:
+    from offlineprep.names import domain_key, host_key, same_account_text, same_domain
+
+    assert host_key("HV01.Contoso.COM.") == host_key("hv01.contoso.com") == HostName("hv01.contoso.com").key
+    assert host_key("10.0.0.1.") == "10.0.0.1"
+    assert domain_key("Contoso.COM.") == "contoso.com" and domain_key(None) is None and domain_key("") is None
+    assert same_domain("contoso.com.", "CONTOSO.com") and not same_domain("emea.contoso.com", "contoso.com")
+    assert not same_domain(None, "contoso.com")
+    assert same_account_text("CONTOSO\\svc-vmm", "contoso\\SVC-VMM")
+    assert not same_account_text("CONTOSO\\svc-vmm", "FABRIKAM\\svc-vmm")
+    assert same_account_text("svc@contoso.com", "SVC@Contoso.com")
+
+
+@given(NAME)
+def test_a_name_and_its_root_dotted_upper_case_form_share_one_key(name: str) -> None:
+    from offlineprep.names import host_key
+
+    assert host_key(name) == host_key(name.upper() + ".")
+
+
+def test_no_module_normalises_host_or_domain_names_by_hand() -> None:
+    """Host and domain names are compared through offlineprep.names (HostName, DomainName, host_key,
+    domain_key): stripping the root dot by hand is how 27 call sites each decided alone (issue 15).
+    Allowed: names.py itself, the lab (it plays Windows), and certificate name matching (RFC 6125
+    wildcards, collect/diagnose.py)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    allowed = {"offlineprep/names.py", "offlineprep/collect/diagnose.py"}
+    offenders = []
+    for path in [*root.glob("offlineprep/**/*.py"), *root.glob("checks/*.py")]:
+        rel = path.relative_to(root).as_posix()
+        if rel in allowed or rel.startswith("offlineprep/lab/"):
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if 'rstrip(".")' in line or "rstrip(chr(46))" in line:
+                offenders.append(f"{rel}:{number}: {line.strip()}")
+    assert not offenders, "\n".join(offenders)

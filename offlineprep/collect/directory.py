@@ -29,7 +29,7 @@ from ldap3.utils.conv import escape_filter_chars
 from offlineprep.collect.diagnose import certificate_problem, endpoint, peer_certificate, reach
 from offlineprep.collect.requests import DirectoryRequest
 from offlineprep.facts import CollectionError, ComputerAccount, DirectoryFacts, ErrorKind, Principal, SpnHolder
-from offlineprep.names import NameError_, is_fqdn, parse_account, parse_spn, short_name
+from offlineprep.names import DomainName, HostName, NameError_, domain_key, host_key, parse_account, parse_spn
 from offlineprep.rbcd import DescriptorError, groups_needed, sddl_from_security_descriptor
 from offlineprep.site import DirectoryConfig
 
@@ -244,11 +244,10 @@ def account_domain_elsewhere(account: str, netbios: str | None, dns: str | None)
         return None
     if parsed.is_upn or parsed.domain is None:
         return None
-    written = parsed.domain.strip().rstrip(".").casefold()
-    own = {netbios.strip().casefold()}
+    own = {domain_key(netbios)}
     if dns:
-        own |= {dns.casefold(), dns.split(".", 1)[0].casefold()}
-    return None if written in own else parsed.domain.strip()
+        own |= {domain_key(dns), DomainName(dns).first_label}
+    return None if domain_key(parsed.domain) in own else parsed.domain.strip()
 
 
 def _batches(items: list[str], size: int) -> Iterator[list[str]]:
@@ -260,17 +259,17 @@ NETBIOS_LENGTH = 15  # Windows truncates a computer's NetBIOS name (its sAMAccou
 
 
 def _sam_candidates(name: str) -> set[str]:
-    short = short_name(name.rstrip("."))
+    short = HostName(name).short
     return {f"{short}$", f"{short[:NETBIOS_LENGTH]}$"}
 
 
 def _computer_filter(chunk: list[str]) -> str:
     terms = set()
     for name in chunk:
-        bare = name.rstrip(".")
+        bare = HostName(name).bare
         for sam in _sam_candidates(bare):
             terms.add(f"(sAMAccountName={escape_filter_chars(sam)})")
-        if is_fqdn(bare):
+        if HostName(bare).is_fqdn:
             terms.add(f"(dNSHostName={escape_filter_chars(bare)})")
         else:  # a short name longer than 15 characters is found only through its DNS name
             terms.add(f"(dNSHostName={escape_filter_chars(bare)}.*)")
@@ -286,7 +285,7 @@ def _read_computers_principals_and_spns(
     spn_terms = []
     for name in request.spn_names:
         for service in ("HOST", "cifs"):  # SPNs never carry the root dot of an FQDN
-            spn_terms.append(f"(servicePrincipalName={escape_filter_chars(f'{service}/{name.rstrip(chr(46))}')})")
+            spn_terms.append(f"(servicePrincipalName={escape_filter_chars(f'{service}/{HostName(name).bare}')})")
     other_terms = [_account_filter(p) for p in request.principals if not foreign[p]] + spn_terms
     other_chunks = list(_batches(other_terms, batch))
     computer_chunks = list(_batches(request.computers, batch))
@@ -324,8 +323,7 @@ def _read_computers_principals_and_spns(
         for entry in entries:
             for value in _all(entry, "servicePrincipalName"):
                 spn = parse_spn(str(value))
-                if spn and spn.service_class.casefold() in {"host", "cifs"} and \
-                        spn.host.rstrip(".").casefold() == name.rstrip(".").casefold():
+                if spn and spn.service_class.casefold() in {"host", "cifs"} and HostName(spn.host) == name:
                     holders.append(SpnHolder(spn=str(value), distinguished_name=entry.get("dn", ""),
                                              sam_account_name=_str(_first(entry, "sAMAccountName"))))
         facts.spn_holders[name] = holders
@@ -353,7 +351,7 @@ class _ComputerIndex:
 
 def _dns_name(entry: dict[str, Any]) -> str | None:
     value = _first(entry, "dNSHostName")
-    return str(value).rstrip(".").casefold() if value else None
+    return host_key(str(value)) if value else None
 
 
 def _match_computer(name: str, index: _ComputerIndex, domain: str | None) -> dict[str, Any] | None:
@@ -364,11 +362,10 @@ def _match_computer(name: str, index: _ComputerIndex, domain: str | None) -> dic
     than the one read when the account has a dNSHostName of its own: `hv11.child.contoso.com` is
     not the `HV11$` of contoso.com (its account lives in the child domain's naming context).
     """
-    bare = name.rstrip(".").casefold()
-    short = short_name(bare)
-    fqdn = is_fqdn(bare)
-    suffix = bare.split(".", 1)[1] if fqdn else None
-    in_domain = suffix is None or (domain is not None and suffix == domain.casefold())
+    wanted = HostName(name)
+    bare, short, suffix = wanted.key, wanted.label, wanted.suffix
+    fqdn = wanted.is_fqdn
+    in_domain = suffix is None or (domain is not None and suffix == domain_key(domain))
 
     if fqdn:
         exact = index.by_dns.get(bare)
@@ -377,7 +374,7 @@ def _match_computer(name: str, index: _ComputerIndex, domain: str | None) -> dic
     else:
         by_label = index.by_label.get(short)
         if by_label:
-            home = "." + domain.casefold() if domain else None
+            home = "." + (domain_key(domain) or "") if domain else None
             return sorted(by_label, key=lambda e: 0 if home and (_dns_name(e) or "").endswith(home) else 1)[0]
     sams = {s.casefold() for s in _sam_candidates(bare)}
     candidates = sorted((found for sam in sams for found in index.by_sam.get(sam, [])), key=lambda found: found[0])

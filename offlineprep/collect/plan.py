@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from offlineprep.collect.requests import DirectoryRequest, HostRequest
 from offlineprep.inventory import Host, Inventory, Role
-from offlineprep.names import Account, DomainName, HostIndex, HostName, NameError_, PathRef, unique_names
+from offlineprep.names import Account, DomainName, HostIndex, HostName, NameError_, PathRef, domain_key, unique_names
 
 
 @dataclass(frozen=True)
@@ -53,9 +53,9 @@ class DomainRouter:
     def _configured(self, domain: str | None) -> str | None:
         if not domain:
             return None
-        wanted = domain.strip().rstrip(".").casefold()
+        wanted = domain_key(domain)
         for d in self.directories:
-            if wanted in {DomainName(d.dns_name).key, (d.netbios_name or "").casefold()}:
+            if wanted in {domain_key(d.dns_name), domain_key(d.netbios_name)}:
                 return DomainName(d.dns_name).key
         return None
 
@@ -136,7 +136,4 @@ def _ordered(keys: Iterable[str], first: list[str]) -> list[str]:
 
 
 def _unique_text(names: Iterable[str]) -> list[str]:
-    seen: dict[str, str] = {}
-    for name in names:
-        seen.setdefault(name.casefold(), name)
-    return list(seen.values())
+    return unique_names(names)

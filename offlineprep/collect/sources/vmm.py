@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from offlineprep.collect.sources import DiscoveryContext, RemoteCall
 from offlineprep.facts import CollectionError, ErrorKind
 from offlineprep.inventory import AccountKind, Origin, Role, SourceReport
-from offlineprep.names import HostName, NameError_
+from offlineprep.names import HostName, NameError_, same_account_text
 
 SCHEMA = "offlineprep/vmm/v1"
 # ErrorRecord.CategoryInfo.Category values that mean "not allowed" (System.Management.Automation.ErrorCategory)
@@ -279,7 +279,7 @@ class VmmSource:
         account, note = service_account(view)
         if account:
             written = next((a for a in inventory.accounts if a.kind is AccountKind.VMM_SERVICE), None)
-            if written is not None and written.name.casefold() != account.casefold():
+            if written is not None and not same_account_text(written.name, account):
                 notes.append(f"the site file names {written.name} as the VMM service account, but SCVMMService "
                              f"runs as {view.service_start_name}: {account} is judged")
             inventory.replace_vmm_service(account, Origin.VMM, note=note)
