@@ -11,7 +11,7 @@ from typing import Any
 
 from offlineprep.engine import CheckContext
 from offlineprep.facts import CollectionError, DirectoryFacts, HostFacts, PathFacts, Principal
-from offlineprep.model import Cause, Outcome, Status
+from offlineprep.model import Cause, CauseKind, CauseOrigin, Outcome, Status
 from offlineprep.names import DomainName, HostName, NameError_, PathRef, dns_suffix, domain_key, same_domain, validate_host_name
 from offlineprep.tokens import Token, token_for
 
@@ -68,8 +68,8 @@ def describe_error(source: str, problem: CollectionError) -> str:
 # findings it left unevaluated, instead of one line per finding.
 
 
-def collection_cause(origin: str, machine: str, problem: CollectionError) -> Cause:
-    return Cause(origin=origin, machine=machine, kind=problem.kind.value, text=problem.message)
+def collection_cause(origin: CauseOrigin | str, machine: str, problem: CollectionError) -> Cause:
+    return Cause(origin=CauseOrigin(origin), machine=machine, kind=CauseKind(problem.kind.value), text=problem.message)
 
 
 def missing_cause(ctx: CheckContext, machine: str, what: str) -> Cause:
@@ -77,7 +77,7 @@ def missing_cause(ctx: CheckContext, machine: str, what: str) -> Cause:
     evaluated, or not queried in this run."""
     if ctx.facts_file:
         return Cause.not_in_facts_file(machine, what, ctx.facts_file)
-    return Cause(origin="run", machine=machine, kind="missing", text=f"{what} was not queried in this run")
+    return Cause(origin=CauseOrigin.RUN, machine=machine, kind=CauseKind.MISSING, text=f"{what} was not queried in this run")
 
 
 def _server_of(url: str) -> str:
@@ -99,7 +99,7 @@ def directory_missing(facts: DirectoryFacts, subject: str, what: str, **fields: 
     """An object the collector should have read is absent: say why (the directory error) if known."""
     if facts.error is not None:
         return error(subject, f"cannot read {what}: {describe_error('Active Directory', facts.error)}",
-                     cause=collection_cause("directory", _server_of(facts.server), facts.error), **fields)
+                     cause=collection_cause(CauseOrigin.DIRECTORY, _server_of(facts.server), facts.error), **fields)
     return error(subject, f"{what} was not read from Active Directory", **fields)
 
 
@@ -137,7 +137,7 @@ def down_node(ctx: CheckContext, machine: str) -> Cause | None:
     node = ctx.inventory.host(machine)
     if node is None or not node.is_down:
         return None
-    return Cause(origin="host", machine=node.name, kind="down",
+    return Cause(origin=CauseOrigin.HOST, machine=node.name, kind=CauseKind.DOWN,
                  text=f"{node.name} is down in cluster {node.cluster} (Get-ClusterNode): any node may own a "
                       "replicated VM, so bring it up (or evict it from the cluster) and run again")
 
@@ -154,10 +154,10 @@ def host(ctx: CheckContext, machine: str, subject: str, **fields: Any) -> tuple[
     if not facts.reachable or (facts.error is not None and not facts.paths and facts.os_caption is None):
         if facts.error is not None:
             return None, error(subject, describe_error(f"{machine} (WinRM)", facts.error),
-                               cause=collection_cause("host", machine, facts.error), **fields)
+                               cause=collection_cause(CauseOrigin.HOST, machine, facts.error), **fields)
         text = f"{machine} could not be reached"
-        return None, error(subject, text, cause=Cause(origin="host", machine=machine, kind="unreachable", text=text),
-                           **fields)
+        cause = Cause(origin=CauseOrigin.HOST, machine=machine, kind=CauseKind.UNREACHABLE, text=text)
+        return None, error(subject, text, cause=cause, **fields)
     return facts, None
 
 
@@ -171,14 +171,14 @@ def path_facts(
     if facts is None:
         if server.error is not None:
             return server, None, error(subject, describe_error(f"{ref.server} (WinRM)", server.error),
-                                       cause=collection_cause("host", ref.server, server.error), **fields)
+                                       cause=collection_cause(CauseOrigin.HOST, ref.server, server.error), **fields)
         if ctx.facts_file:
             cause = missing_cause(ctx, ref.server, f"the path {ref.raw}")
             return server, None, error(subject, cause.text, cause=cause, **fields)
         return server, None, error(subject, f"{ref.server} returned no facts for {ref.raw}", **fields)
     if facts.error is not None:
         return server, facts, error(subject, describe_error(f"{ref.server}: {ref.raw}", facts.error),
-                                    cause=collection_cause("path", ref.server, facts.error), **fields)
+                                    cause=collection_cause(CauseOrigin.PATH, ref.server, facts.error), **fields)
     return server, facts, None
 
 

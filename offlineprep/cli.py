@@ -15,7 +15,6 @@ import re
 import sys
 import traceback
 from collections.abc import Callable
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,7 +30,7 @@ from offlineprep.display import BIDI_CONTROLS
 from offlineprep.engine import Catalogue, CheckSpec, discover, needs_of
 from offlineprep.errors import OfflineprepError, UsageError
 from offlineprep.facts import Facts, HostFacts
-from offlineprep.model import Finding, Results, Status, by_cause, not_blocking, not_blocking_title
+from offlineprep.model import FailOn, Finding, Results, Status, WaiverEntry, by_cause, not_blocking, not_blocking_title
 from offlineprep.model import blocks as _blocks
 from offlineprep.secrets import SecretScrubber, get_secret
 from offlineprep.suggest import did_you_mean
@@ -67,13 +66,6 @@ VERDICT_TEXT = {
     "not-ready": ("bold red", "fix what blocks above before enabling replication"),
     "incomplete": ("bold magenta", "nothing failed, but some checks could not be evaluated"),
 }
-
-
-class FailOn(str, Enum):
-    fail = "fail"
-    warn = "warn"
-    error = "error"
-    never = "never"
 
 
 _scrubber = SecretScrubber()
@@ -188,7 +180,7 @@ def preflight(
     fix_script: FixScriptOption = None,
     only: OnlyOption = None,
     skip: SkipOption = None,
-    fail_on: FailOnOption = FailOn.fail,
+    fail_on: FailOnOption = FailOn.FAIL,
     concurrency: Annotated[int | None, typer.Option(
         "--concurrency", min=1, max=512, metavar="N", help="Hosts queried at once (overrides [winrm] concurrency).")] = None,
     timeout: Annotated[float | None, typer.Option(
@@ -541,7 +533,7 @@ def _print_summary(results: Results, outputs: dict[str, Path], problems: list[st
             err.print(f"[yellow]expired waiver[/] (no longer applied): {_term(_waiver_text(item))}")
         known = results.selection.checks_known if results.selection is not None else []
         for item in w.unused:
-            check_glob = str(item.get("check", ""))
+            check_glob = item.check
             hint = ""
             if known and not any(fnmatch.fnmatchcase(c, check_glob) for c in known):
                 hint = f" — no check has that id{did_you_mean(check_glob, known)}"
@@ -564,10 +556,9 @@ def _print_summary(results: Results, outputs: dict[str, Path], problems: list[st
               f"{s['error']} error, {s['skip']} skip{waived}; {blocking_total:,} blocking — {tail}")
 
 
-def _waiver_text(waiver: dict[str, Any]) -> str:
-    who = "".join(f" {key} {waiver[key]}" for key in ("target", "account") if waiver.get(key))
-    return (f"{waiver.get('check')} subject {waiver.get('subject')}{who}, expires {waiver.get('expires')}: "
-            f"{waiver.get('justification')}")
+def _waiver_text(waiver: WaiverEntry) -> str:
+    who = "".join(f" {key} {value}" for key, value in (("target", waiver.target), ("account", waiver.account)) if value)
+    return f"{waiver.check} subject {waiver.subject}{who}, expires {waiver.expires.isoformat()}: {waiver.justification}"
 
 
 def main() -> None:

@@ -193,10 +193,6 @@ class Catalogue:
         """The globs that match no check id: a typo in `--only` must not quietly run less."""
         return [g for g in globs if not any(fnmatch.fnmatchcase(c.id, g) for c in self.checks)]
 
-    def by_id(self, check_id: str) -> CheckSpec | None:
-        return next((c for c in self.checks if c.id == check_id), None)
-
-
 def builtin_checks_dir() -> Path:
     from offlineprep.resources import bundled_dir
 

@@ -18,8 +18,6 @@ class NameError_(ValueError):
     """A name or path that cannot be parsed; the message says what is wrong with it."""
 
 
-PathError = NameError_
-
 _ADMIN_SHARE = re.compile(r"^(?:[A-Za-z]\$|ADMIN\$|IPC\$)$")
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
 _DRIVE_PATH = re.compile(r"^[A-Za-z]:\\")
