@@ -33,6 +33,7 @@ from offlineprep import checkkit
 from offlineprep.actions.types import file_server
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.model import Outcome, Status
+from offlineprep.names import HostName, domain_key
 from offlineprep.remediation import manual, remediation
 
 DC_ROLES = {4: "backup domain controller", 5: "primary domain controller"}
@@ -59,7 +60,7 @@ VMM_NOT_JUDGED = "whether it is the VMM server is not judged: the site file name
     },
 )
 def server_role(ctx: CheckContext) -> Iterator[Outcome]:
-    for computer in ctx.site.path_computers:
+    for computer in ctx.inventory.path_computers:
         namespace = _namespace(ctx, computer)
         if namespace:
             yield checkkit.skip(computer, f"{computer} serves the DFS namespace {namespace}: the folders live on its "
@@ -72,9 +73,9 @@ def server_role(ctx: CheckContext) -> Iterator[Outcome]:
 def _namespace(ctx: CheckContext, computer: str) -> str | None:
     """The DFS namespace a path on `computer` is in: as the server said (PathFacts.dfs), or the
     domain's own name (a domain-based namespace, \\\\contoso.com\\ns)."""
-    directory = ctx.facts.directory
-    if directory is not None and computer.rstrip(".").casefold() in {
-            n.casefold() for n in (directory.domain_dns_name, directory.netbios_name) if n}:
+    directory = ctx.directory
+    if directory is not None and domain_key(computer) in {  # the name of a domain read (any, with several)
+            domain_key(n) for dns, netbios in directory.all_domains().items() for n in (dns, netbios) if n}:
         return f"\\\\{computer}"
     facts = ctx.facts.find_host(computer) if ctx.facts.hosts is not None else None
     for path in facts.paths if facts is not None else []:
@@ -86,7 +87,7 @@ def _namespace(ctx: CheckContext, computer: str) -> str | None:
 def judge(ctx: CheckContext, computer: str) -> Outcome:
     facts = ctx.facts.find_host(computer) if ctx.facts.hosts is not None else None
     role = facts.domain_role if facts is not None and facts.reachable else None
-    account = ctx.facts.directory.find_computer(computer) if ctx.facts.directory is not None else None
+    account = ctx.directory.find_computer(computer) if ctx.directory is not None else None
     uac = account.user_account_control if account is not None and account.found else None
     evidence: dict[str, object] = {"domain_role": role, "userAccountControl": uac,
                                    "userAccountControl_flags": checkkit.uac_flags(uac), "vmm_server": None}
@@ -96,7 +97,7 @@ def judge(ctx: CheckContext, computer: str) -> Outcome:
     if uac is not None and uac & checkkit.UAC_SERVER_TRUST_ACCOUNT:
         reasons.append("its computer account is a domain controller's (SERVER_TRUST_ACCOUNT)")
     if reasons:
-        paths = [r.raw for r in ctx.site.paths if r.server.casefold() == computer.casefold()]
+        paths = [r.raw for r in ctx.inventory.path_refs if HostName(r.server) == computer]
         return Outcome(
             status=Status.FAIL, subject=computer, evidence=evidence,
             message=f"{computer} is a domain controller: " + "; ".join(reasons) + ". Delegation with protocol "

@@ -422,8 +422,8 @@ class HostFacts(Fact):
         return None
 
     def find_probe(self, name: str) -> NameProbe | None:
-        folded = name.rstrip(".").casefold()
-        return next((p for p in self.probes or [] if p.name.rstrip(".").casefold() == folded), None)
+        wanted = host_key(name)
+        return next((p for p in self.probes or [] if host_key(p.name) == wanted), None)
 
 
 class ToolStamp(Fact):

@@ -104,3 +104,18 @@ def test_without_any_service_account_the_permission_checks_say_so() -> None:
     findings = evaluate([CHECKS["path.share-full-control"]], CheckContext(site=site(), facts=the_facts))
     assert findings and all(f.status.value == "error" and "VMM service account is not known" in f.message
                             for f in findings)
+
+
+def test_the_checks_of_issue_13_take_their_subjects_from_the_inventory_too() -> None:
+    """host.clock-skew, host.path-reachable, host.hyperv-ready and replica.server judge the nodes VMM
+    and the cluster named (the up node judged, the down node an error of its own), not only the site
+    file's hosts; path.alias and path.server-role judge the inventory's paths."""
+    host_checks = ["host.clock-skew", "host.path-reachable", "host.hyperv-ready"]
+    findings = run_all([*host_checks, "path.alias", "path.server-role"])
+    for check_id in host_checks:
+        judged = {f.subject: f.status.value for f in findings if f.check == check_id}
+        assert "hvc1-n1.contoso.com" in judged, check_id
+        assert judged.get("hvc1-n2.contoso.com") == "error", (check_id, judged)
+    assert {f.subject for f in findings if f.check == "path.server-role"} == {"fs01.contoso.com", "fs11.contoso.com"}
+    assert {f.subject for f in findings if f.check == "path.alias"} == {r"\\fs01.contoso.com\ASRExport",
+                                                                        r"\\fs11.contoso.com\ASRImport"}

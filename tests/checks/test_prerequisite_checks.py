@@ -223,7 +223,7 @@ def test_a_domain_controller_fails_by_its_role_or_by_its_account() -> None:
 def test_server_role_is_an_error_when_nothing_was_read_and_skips_a_dfs_namespace() -> None:
     down = changed("fs01.contoso.com", reachable=False, paths=[], domain_role=None,
                    error=CollectionError(kind=ErrorKind.TIMEOUT, message="late"))
-    result = by_subject(run("path.server-role", the_facts=facts(host_facts=down).model_copy(update={"directory": None})),
+    result = by_subject(run("path.server-role", the_facts=facts(host_facts=down).model_copy(update={"directories": None})),
                         "fs01.contoso.com")
     assert result.status is Status.ERROR
     dfs = site(source__export_path=r"\\contoso.com\ns\ASRExport")
@@ -437,6 +437,6 @@ def test_site_recoverys_matrix_is_2012_r2_and_2016_and_replica_is_2012_and_later
 def test_supported_os_reads_the_computer_account_when_the_host_is_down_and_never_skips() -> None:
     down = changed("hv02", reachable=False, error=CollectionError(kind=ErrorKind.TIMEOUT, message="late"))
     assert by_subject(run("policy.supported-os", the_facts=facts(host_facts=down)), "hv02").status is Status.PASS
-    no_directory = facts(host_facts=down).model_copy(update={"directory": None})
+    no_directory = facts(host_facts=down).model_copy(update={"directories": None})
     result = by_subject(run("policy.supported-os", the_facts=no_directory), "hv02")
     assert result.status is Status.ERROR and "late" in result.message
