@@ -341,3 +341,16 @@ def test_under_fail_on_never_failures_are_listed_as_not_blocking(site_file: Path
     assert "What blocks (0)" in paths["html"].read_text() and "Not blocking (1)" in paths["html"].read_text()
     assert "### Not blocking (1)" in paths["markdown"].read_text()
     assert ET.parse(paths["junit"]).getroot().get("failures") == "0"
+
+
+def test_the_readme_vmm_and_several_domains_example_is_a_site_file() -> None:
+    """The README's example naming the VMM and two domains loads as it is written."""
+    from offlineprep.sitefile import parse_site
+
+    section = README.read_text().split("With VMM, name the VMM server instead of the hosts", 1)[1]
+    example = re.search(r"```toml\n(.*?)```", section, re.S)
+    assert example is not None
+    site = parse_site(example.group(1), "README.md")
+    assert site.vmm is not None and site.vmm.server == "vmm01.contoso.com" and site.vmm.run_as == ["Host Admins"]
+    assert [d.domain for d in site.directories] == ["contoso.com", "fabrikam.com"]
+    assert site.source.hosts == [] and site.import_path is not None and site.import_path.server == "fs11.fabrikam.com"

@@ -440,3 +440,18 @@ def test_supported_os_reads_the_computer_account_when_the_host_is_down_and_never
     no_directory = facts(host_facts=down).model_copy(update={"directories": None})
     result = by_subject(run("policy.supported-os", the_facts=no_directory), "hv02")
     assert result.status is Status.ERROR and "late" in result.message
+
+
+def test_with_a_vmm_server_named_a_share_on_it_warns_and_others_say_they_are_not_it() -> None:
+    """[vmm] server names the VMM server: a path computer that is it (by name, or by the name the
+    machine gives itself) warns; every other one passes saying it is not the VMM server."""
+    with_vmm = site(vmm={"server": "fs01.contoso.com"})
+    found = run("path.server-role", with_vmm)
+    fs01 = by_subject(found, "fs01.contoso.com")
+    assert fs01.status is Status.WARN and "is the VMM server fs01.contoso.com" in fs01.message
+    assert fs01.evidence["vmm_server"] == "fs01.contoso.com" and kinds(fs01) == ["manual"]
+    fs11 = by_subject(found, "fs11.contoso.com")
+    assert fs11.status is Status.PASS and "it is not the VMM server fs01.contoso.com" in fs11.message
+    assert "not judged" not in fs11.message
+    short = by_subject(run("path.server-role", site(vmm={"server": "FS11"})), "fs11.contoso.com")
+    assert short.status is Status.WARN  # the short name of the same machine
