@@ -31,6 +31,16 @@ class Status(str, Enum):
     SKIP = "skip"
 
 
+class SeverityLabel(StrEnum):
+    """A severity as findings, the catalogue and the JSON results write it."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
 class Severity(IntEnum):
     """How much a check matters when it fails; ordered so that comparisons read naturally."""
 
@@ -41,8 +51,8 @@ class Severity(IntEnum):
     CRITICAL = 4
 
     @property
-    def label(self) -> str:
-        return self.name.lower()
+    def label(self) -> SeverityLabel:
+        return SeverityLabel(self.name.lower())
 
 
 class Remediation(BaseModel):
@@ -149,7 +159,7 @@ class Finding(BaseModel):
 
     check: str
     status: Status
-    severity: str  # Severity.label; a string so the JSON reads as docs/results.schema.json shows it
+    severity: SeverityLabel  # Severity.label: the JSON reads "high", as docs/results.schema.json shows
     subject: str
     message: str
     evidence: dict[str, Any] = Field(default_factory=dict)
@@ -289,7 +299,7 @@ class CheckInfo(BaseModel):
 
     id: str
     title: str
-    severity: str
+    severity: SeverityLabel
     why: str = ""  # one paragraph, in an administrator's words
     docs: list[DocLink] = Field(default_factory=list)  # Microsoft documentation
     walkthrough_step: str = ""  # the step of Microsoft's walkthrough it checks
