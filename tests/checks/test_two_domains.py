@@ -4,7 +4,7 @@ KDC's access check, and each AD fix sent to a domain controller of the domain it
 
 The facts here are what the directory collector writes for two [[directory]] tables; the collector
 itself runs against the in-process lab directory (two of them) at the end of the file, and against
-two real Samba DCs in tests/integration/test_two_domains.py."""
+two real Samba DCs in tests/integration/test_two_samba_dcs.py."""
 
 from __future__ import annotations
 
