@@ -56,7 +56,7 @@ PROTECTED_USERS_RID = "525"
     },
 )
 def account_delegable(ctx: CheckContext) -> Iterator[Outcome]:
-    for account in ctx.site.accounts_to_check:
+    for account in ctx.inventory.accounts_to_check:
         yield judge_account(ctx, account)
 
 

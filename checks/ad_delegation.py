@@ -55,11 +55,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from offlineprep import checkkit
+from offlineprep import checkkit, rbcd
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.facts import ComputerAccount, DirectoryFacts
 from offlineprep.model import Outcome, Remediation, Status
-from offlineprep.names import PathRef, is_exact_spn, is_fqdn, parse_spn, short_name
+from offlineprep.names import HostName, PathRef, host_key, is_exact_spn, is_fqdn, parse_spn, short_name
 from offlineprep.remediation import (
     ad_identity,
     add_delegation,
@@ -111,22 +111,22 @@ class Pair:
 
 def delegation_pairs(ctx: CheckContext) -> list[Pair]:
     pairs: list[Pair] = []
-    export, imp = ctx.site.export_path, ctx.site.import_path
+    export, imp = ctx.inventory.export_path, ctx.inventory.import_path
 
     def grouped(refs: list[PathRef]) -> dict[str, list[PathRef]]:
         out: dict[str, list[PathRef]] = {}
         for ref in refs:
-            out.setdefault(ref.server.rstrip(".").casefold(), []).append(ref)
+            out.setdefault(host_key(ref.server), []).append(ref)
         return out
 
     source_refs = [r for r in (export, imp) if r is not None]
-    for host in ctx.site.source_hosts:
+    for host in ctx.inventory.source_hosts:
         for refs in grouped(source_refs).values():
             pairs.append(Pair(host=host, side="source", paths=tuple(refs)))
-    source_names = {h.casefold() for h in ctx.site.source_hosts}
+    source_names = {HostName(h) for h in ctx.inventory.source_hosts}
     if imp is not None:
-        for host in ctx.site.target_hosts:
-            if host.casefold() in source_names:
+        for host in ctx.inventory.target_hosts:
+            if HostName(host) in source_names:
                 continue  # already judged (more strictly) as a source host
             pairs.append(Pair(host=host, side="target", paths=(imp,)))
     return pairs
@@ -167,9 +167,21 @@ def missing(entries: list[str], spns: list[str]) -> list[str]:
     return [wanted for wanted in spns if not any(entry.casefold() == wanted.casefold() for entry in entries)]
 
 
+def resource_based_allows(path_computer: ComputerAccount | None, account: ComputerAccount) -> bool:
+    """Whether the path computer's msDS-AllowedToActOnBehalfOfOtherIdentity lets the host's account
+    delegate to it: the KDC's access check (offlineprep.rbcd) against the host's SID and its groups,
+    read in the host's own domain; a group allowed lets its members through. A facts file without
+    the descriptor's SDDL (written before it was read) has only the SIDs it allows."""
+    if path_computer is None or not path_computer.found or not account.object_sid:
+        return False
+    if path_computer.rbcd_sddl:
+        return rbcd.allows(path_computer.rbcd_sddl, account.object_sid, account.group_sids or [])
+    return account.object_sid.upper() in {s.upper() for s in path_computer.rbcd_allowed_sids}
+
+
 def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
     fields: dict[str, Any] = {"target": pair.target}
-    name = pair.target.rstrip(".")  # a trailing-dot FQDN is the same DNS name; SPNs never carry the dot
+    name = HostName(pair.target).bare  # a trailing-dot FQDN is the same DNS name; SPNs never carry the dot
     subject = pair.host
     soft = pair.side == "target"  # target hosts: warn instead of fail
 
@@ -203,10 +215,7 @@ def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
     cifs_other = exact(entries, "cifs", other) if other else []
     host_used = exact(entries, "host", name)
     near = near_misses(entries, name)
-    rbcd = bool(
-        path_computer and path_computer.found and account.object_sid
-        and account.object_sid.upper() in {s.upper() for s in path_computer.rbcd_allowed_sids}
-    )
+    resource_based = resource_based_allows(path_computer, account)
     wanted = missing(entries, [f"cifs/{name}"] + ([f"cifs/{other}"] if other else []))
     identity = ad_identity(account.sam_account_name, subject)
     evidence: dict[str, Any] = {
@@ -218,7 +227,9 @@ def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
         "name_used_by_path": name,
         "other_name_form": other,
         "entries_that_do_not_match": near + host_used,
-        "resource_based_on_path_computer": rbcd,
+        "resource_based_on_path_computer": resource_based,
+        "resource_based_descriptor": path_computer.rbcd_sddl if path_computer else None,
+        "host_groups": account.group_sids,
         "paths": [r.raw for r in pair.paths],
     }
     host_domain = checkkit.dn_domain(account.distinguished_name) or checkkit.dn_domain(facts.base_dn)
@@ -231,7 +242,7 @@ def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
         # only then can its resource-based delegation be seen
         read_there = bool(path_computer and path_computer.found
                           and checkkit.dn_domain(path_computer.distinguished_name) == where.domain)
-        if read_there and rbcd:
+        if read_there and resource_based:
             return Outcome(status=Status.PASS, subject=subject, target=pair.target, evidence=evidence,
                            message=f"{name} ({where.domain}) allows {identity} ({host_domain}) through resource-based "
                                    "constrained delegation, which crosses domains")
@@ -251,7 +262,7 @@ def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
         return verdict(Status.FAIL, f"{identity} is trusted for unconstrained delegation (TRUSTED_FOR_DELEGATION) in "
                        f"place of constrained delegation to cifs/{name} with any authentication protocol",
                        evidence, replace_unconstrained(identity, wanted, subject, before=entries, uac=uac))
-    if cifs_used and (protocol_transition or not rbcd):
+    if cifs_used and (protocol_transition or not resource_based):
         if not protocol_transition:
             return verdict(Status.FAIL, f"{identity} may delegate to {cifs_used[0]} with Kerberos only: "
                            "'Use any authentication protocol' (TRUSTED_TO_AUTH_FOR_DELEGATION) is off",
@@ -276,7 +287,7 @@ def judge_pair(ctx: CheckContext, pair: Pair) -> Outcome:
                            remediation=add_delegation(identity, [f"cifs/{other}"], False, subject, before=entries))
         return Outcome(status=Status.PASS, subject=subject, target=pair.target, evidence=evidence,
                        message=f"{identity} may delegate to {cifs_used[0]} with any authentication protocol")
-    if rbcd:
+    if resource_based:
         return verdict(Status.WARN,
                        f"{name} allows {identity} through resource-based constrained delegation "
                        f"(msDS-AllowedToActOnBehalfOfOtherIdentity); the walkthrough's classic setting on "

@@ -41,7 +41,7 @@ from offlineprep.actions.types import SpnHolderRef
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.facts import DirectoryFacts, SpnHolder
 from offlineprep.model import Outcome, Status
-from offlineprep.names import short_name
+from offlineprep.names import HostName, domain_key, host_key, short_name
 
 NETBIOS_LENGTH = 15  # a computer's sAMAccountName is its NetBIOS name (at most 15 characters) and $
 
@@ -69,8 +69,8 @@ NETBIOS_LENGTH = 15  # a computer's sAMAccountName is its NetBIOS name (at most 
 )
 def delegation_target(ctx: CheckContext) -> Iterator[Outcome]:
     done: set[str] = set()
-    for ref in ctx.site.paths:
-        key = ref.server.rstrip(".").casefold()  # fs01.contoso.com. is the same name
+    for ref in ctx.inventory.path_refs:
+        key = host_key(ref.server)  # fs01.contoso.com. is the same name
         if key in done:
             continue
         done.add(key)
@@ -97,12 +97,12 @@ class Account:
     def holds(self, holder: SpnHolder) -> bool:
         if self.dn and holder.distinguished_name.casefold() == self.dn.casefold():
             return True
-        return bool(holder.sam_account_name) and holder.sam_account_name.casefold() == self.sam.casefold()
+        return holder.sam_account_name is not None and holder.sam_account_name.casefold() == self.sam.casefold()
 
 
 def serving_account(facts: DirectoryFacts, machine: str) -> Account:
     for known in facts.computers.values():
-        if known.found and known.dns_host_name and known.dns_host_name.rstrip(".").casefold() == machine.casefold():
+        if known.found and known.dns_host_name and HostName(known.dns_host_name) == machine:
             return Account(known.sam_account_name or account_name_of(machine), known.distinguished_name)
     return Account(account_name_of(machine))
 
@@ -123,13 +123,15 @@ def judge_target(ctx: CheckContext, name: str, is_ip: bool) -> Outcome:
     if facts is None:
         assert problem is not None
         return problem
-    spn_name = name.rstrip(".")  # SPNs are registered without the root dot of an FQDN
+    spn_name = HostName(name).bare  # SPNs are registered without the root dot of an FQDN
     holders = facts.find_spn_holders(name)
     if holders is None:
         return checkkit.directory_missing(facts, name, f"the SPN holders of {name}")
     accounts = sorted({h.distinguished_name for h in holders}, key=str.casefold)
     where = checkkit.path_computer_domain(ctx, facts, spn_name)
-    read_domain = checkkit.dn_domain(facts.base_dn) or (facts.domain_dns_name or "").casefold() or None
+    # the domain whose directory was asked about this name (with several, its own domain's when configured)
+    read_domain = facts.domain_of_read(name) if facts.several() else (
+        checkkit.dn_domain(facts.base_dn) or domain_key(facts.domain_dns_name))
     evidence: dict[str, Any] = {
         "name": name, "holders": [{"spn": h.spn, "account": h.distinguished_name} for h in holders],
         "serving_machine": where.serving_machine, "path_computer_domain": where.domain,

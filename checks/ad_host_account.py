@@ -19,7 +19,7 @@ from offlineprep import checkkit, remediation
 from offlineprep.actions.types import hyperv_host
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.model import Outcome, Status
-from offlineprep.names import is_fqdn, is_ip_address
+from offlineprep.names import HostName, is_ip_address
 from offlineprep.remediation import ad_identity
 
 
@@ -50,11 +50,10 @@ def host_account(ctx: CheckContext) -> Iterator[Outcome]:
 
 def outside_domain(host: str, domain: str | None) -> str | None:
     """The DNS domain of an FQDN host when it is not the domain read (a child domain counts), else None."""
-    name = host.rstrip(".").casefold()
-    if not domain or not is_fqdn(name):
+    name = HostName(host)
+    if not domain or not name.is_fqdn:
         return None
-    suffix = name.split(".", 1)[1]
-    return None if suffix == domain.rstrip(".").casefold() else suffix
+    return None if name.in_domain(domain) else name.suffix
 
 
 def judge_host_account(ctx: CheckContext, host: str) -> Outcome:
@@ -69,19 +68,22 @@ def judge_host_account(ctx: CheckContext, host: str) -> Outcome:
         if is_ip_address(host):
             return checkkit.error(host, f"{host} is an IP address, which no computer account records: write the "
                                   "host's DNS name in the site file (Kerberos and delegation work by name)")
-        outside = outside_domain(host, facts.domain_dns_name)
+        domain = facts.domain_of_read(host)  # with several domains, the one whose directory was asked
+        outside = outside_domain(host, domain)
         if outside:
+            only = "the only domain read" if not facts.several() else "the domain whose directory was asked"
+            setting = "point [directory] at" if not facts.several() else "add a [[directory]] for"
             return checkkit.error(
-                host, f"no computer account for {host} in {facts.domain_dns_name}, the only domain read; {host} "
-                f"looks like a member of {outside}: point [directory] at a DC of {outside} (and base_dn) to judge it")
+                host, f"no computer account for {host} in {domain}, {only}; {host} "
+                f"looks like a member of {outside}: {setting} a DC of {outside} (and base_dn) to judge it")
         return Outcome(
             status=Status.FAIL,
             subject=host,
-            message=f"no computer account for {host} in {facts.domain_dns_name or 'the domain'}",
-            evidence={"searched_for": host},
+            message=f"no computer account for {host} in {domain or 'the domain'}",
+            evidence={"searched_for": host, "domain": domain},
             remediation=remediation.remediation(f"Join {host} to the domain", [remediation.manual(
-                f"Join {host} to {facts.domain_dns_name or 'the domain'}: on {host} itself, as a local administrator, "
-                f"Add-Computer -DomainName '{facts.domain_dns_name or '<domain>'}' -Restart", hyperv_host(host))]),
+                f"Join {host} to {domain or 'the domain'}: on {host} itself, as a local administrator, "
+                f"Add-Computer -DomainName '{domain or '<domain>'}' -Restart", hyperv_host(host))]),
         )
     evidence = {"distinguishedName": account.distinguished_name, **checkkit.uac_evidence(account.user_account_control)}
     uac = account.user_account_control or 0

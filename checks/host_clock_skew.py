@@ -66,7 +66,7 @@ STANDALONE_ROLES = {0, 2}  # Win32_ComputerSystem.DomainRole: standalone worksta
 )
 def clock_skew(ctx: CheckContext) -> Iterator[Outcome]:
     machines: list[tuple[str, bool]] = [(r.name, True) for r in checkkit.hyperv_hosts(ctx)]
-    machines += [(m, False) for m in ctx.site.path_computers if not any(same_computer(m, h) for h, _ in machines)]
+    machines += [(m, False) for m in ctx.inventory.path_computers if not any(same_computer(m, h) for h, _ in machines)]
     for name, hyperv in machines:
         yield judge(ctx, name, hyperv)
 

@@ -59,10 +59,10 @@ from offlineprep.remediation import manual, open_smb_port, remediation, start_se
 )
 def path_reachable(ctx: CheckContext) -> Iterator[Outcome]:
     pairs: list[tuple[str, PathRef]] = []
-    if ctx.site.export_path is not None:
-        pairs += [(h, ctx.site.export_path) for h in ctx.site.source_hosts]
-    if ctx.site.import_path is not None:
-        pairs += [(h, ctx.site.import_path) for h in ctx.site.target_hosts]
+    if ctx.inventory.export_path is not None:
+        pairs += [(h, ctx.inventory.export_path) for h in ctx.inventory.source_hosts]
+    if ctx.inventory.import_path is not None:
+        pairs += [(h, ctx.inventory.import_path) for h in ctx.inventory.target_hosts]
     for host, ref in pairs:
         if not ref.is_unc:
             yield checkkit.skip(host, f"{ref.raw} is a local path of {ref.server}: the hosts reach it only through the "
@@ -128,7 +128,7 @@ def _connections(ctx: CheckContext, host: str, server: str, facts: HostFacts, pr
     states = "; ".join(f"{canonical(c.address)}: {_said(c.state, c.error)}" for c in probe.connections)
     message = f"TCP 445 to {server} does not open from {host} ({states or 'no address tried'})"
     refused = any(c.state == "refused" for c in probe.connections)
-    hyperv = any(same_computer(server, h) for h in ctx.site.all_hosts)
+    hyperv = any(same_computer(server, h) for h in ctx.inventory.all_hosts)
     if refused:
         fix = remediation(f"Start the Server service (LanmanServer) on {server}",
                           [start_service(server, "LanmanServer", before=None, hyperv=hyperv)])

@@ -24,10 +24,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from offlineprep import checkkit
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.facts import ErrorKind, HostFacts
 from offlineprep.model import Outcome, Remediation, Status
-from offlineprep.names import is_ip_address, same_computer, short_name
+from offlineprep.names import domain_key, is_ip_address, same_computer, short_name
 from offlineprep.remediation import winrm_listener
 from offlineprep.site import WinRMConfig
 
@@ -54,6 +55,12 @@ LISTENER_CAUSES = {ErrorKind.UNREACHABLE, ErrorKind.TIMEOUT, ErrorKind.TLS}
 )
 def reachable(ctx: CheckContext) -> Iterator[Outcome]:
     for name, host in (ctx.facts.hosts or {}).items():
+        down = checkkit.down_node(ctx, name)
+        if down is not None:  # not asked: its cluster says it is down; an error of this node only
+            node = ctx.inventory.host(name)
+            yield Outcome(status=Status.ERROR, subject=name, message=down.text, cause=down,
+                          evidence={"cluster": node.cluster if node is not None else None})
+            continue
         if host.reachable:
             message = f"WinRM answered ({host.computer_name or name}, {host.os_caption or 'OS unknown'})"
             if host.error is not None:  # connected and authenticated, but the answer was unusable
@@ -62,15 +69,15 @@ def reachable(ctx: CheckContext) -> Iterator[Outcome]:
                           evidence={"computer_name": host.computer_name, "round_trip_seconds": host.round_trip_seconds,
                                     "collection_error": host.error.message if host.error else None})
             continue
-        hyperv = any(same_computer(name, h) for h in ctx.site.all_hosts)
+        hyperv = any(same_computer(name, h) for h in ctx.inventory.all_hosts)
         yield unreachable(name, host, ctx.site.winrm, _domain_names(ctx), hyperv=hyperv)
 
 
 def _domain_names(ctx: CheckContext) -> set[str]:
-    directory = ctx.facts.directory
+    directory = ctx.directory
     if directory is None:
         return set()
-    return {n.casefold() for n in (directory.domain_dns_name, directory.netbios_name) if n}
+    return {key for dns, netbios in directory.all_domains().items() for key in (domain_key(dns), domain_key(netbios)) if key}
 
 
 def unreachable(name: str, host: HostFacts, winrm: WinRMConfig | None, domain_names: set[str], *,
@@ -78,7 +85,7 @@ def unreachable(name: str, host: HostFacts, winrm: WinRMConfig | None, domain_na
     cause = host.error.message if host.error else "no answer"
     kind = host.error.kind if host.error else ErrorKind.UNREACHABLE
     message = f"WinRM to {name} failed ({kind.value}): {cause}"
-    if name.rstrip(".").casefold() in domain_names:
+    if domain_key(name) in domain_names:
         message += (f"; {name} is the domain's own name: a path \\\\{name}\\... is a domain-based DFS namespace, "
                     "served by the folder targets' servers: write the folder target's own path in the site file")
     remediation = None

@@ -36,7 +36,7 @@ from offlineprep.actions.types import SpnHolderRef
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.facts import DirectoryFacts, HostFacts, PathFacts, SpnHolder
 from offlineprep.model import Outcome, Status
-from offlineprep.names import PathRef, same_computer, short_name
+from offlineprep.names import HostName, PathRef, same_computer, short_name
 from offlineprep.remediation import accept_alias, move_spn, remediation
 
 NETBIOS_LENGTH = 15
@@ -64,7 +64,7 @@ NETBIOS_LENGTH = 15
     },
 )
 def alias(ctx: CheckContext) -> Iterator[Outcome]:
-    for ref in ctx.site.paths:
+    for ref in ctx.inventory.path_refs:
         if not ref.is_unc:
             yield checkkit.skip(ref.raw, f"{ref.raw} is a local path: no name is resolved to reach it")
         elif ref.server_is_ip:
@@ -80,7 +80,7 @@ def judge(ctx: CheckContext, ref: PathRef) -> Outcome:
         assert problem is not None
         return problem
     own = server.computer_name
-    name = ref.server.rstrip(".")
+    name = HostName(ref.server).bare
     if not own:
         return checkkit.error(ref.raw, f"{ref.server} did not report its own name{server.why_missing('identity')}")
     if same_computer(name, own):
@@ -134,7 +134,7 @@ def judge(ctx: CheckContext, ref: PathRef) -> Outcome:
 
 def _scope(path: PathFacts | None, name: str) -> bool:
     scope = path.share_scope if path is not None else None
-    return bool(scope and scope != "*" and scope.casefold() in {name.casefold(), short_name(name).casefold()})
+    return bool(scope and scope != "*" and HostName(scope) in {HostName(name), HostName(short_name(name))})
 
 
 def _accepted(server: HostFacts, name: str) -> tuple[bool | None, str]:
@@ -143,14 +143,13 @@ def _accepted(server: HostFacts, name: str) -> tuple[bool | None, str]:
         return None, ""
     if names.disable_strict_name_checking == 1:
         return True, "strict name checking is off"
-    folded = name.casefold()
+    wanted = HostName(name)
     for alternate in names.alternate_names:
-        if alternate.rstrip(".").casefold() == folded or alternate.rstrip(".").casefold() == short_name(folded):
-            return True, f"{alternate} is an alternate computer name"
-        if short_name(alternate).casefold() == folded:
+        given = HostName(alternate)
+        if given in {wanted, HostName(wanted.label)} or given.label == wanted.key:
             return True, f"{alternate} is an alternate computer name"
     for optional in names.optional_names:
-        if optional.casefold() == short_name(folded)[:NETBIOS_LENGTH]:
+        if optional.casefold() == wanted.label[:NETBIOS_LENGTH]:
             return True, f"{optional} is a NetBIOS alias (OptionalNames)"
     return False, ""
 
@@ -159,7 +158,7 @@ def _serving_account(directory: DirectoryFacts, machine: str) -> tuple[str, str]
     """Get-ADComputer -Identity of the serving machine (its DN when read, else its sAMAccountName
     without the $) and its sAMAccountName, as ad.delegation-target names them."""
     for known in directory.computers.values():
-        if known.found and known.dns_host_name and known.dns_host_name.rstrip(".").casefold() == machine.casefold():
+        if known.found and known.dns_host_name and HostName(known.dns_host_name) == machine:
             sam = known.sam_account_name or f"{short_name(machine)[:NETBIOS_LENGTH].upper()}$"
             return known.distinguished_name or sam.rstrip("$"), sam
     sam = f"{short_name(machine)[:NETBIOS_LENGTH].upper()}$"

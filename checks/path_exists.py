@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from offlineprep import checkkit
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.model import Outcome, Status
-from offlineprep.names import PathRef
+from offlineprep.names import PathRef, domain_key
 from offlineprep.remediation import create_folder, create_share
 
 
@@ -47,7 +47,7 @@ from offlineprep.remediation import create_folder, create_share
     },
 )
 def path_exists(ctx: CheckContext) -> Iterator[Outcome]:
-    for ref in ctx.site.paths:
+    for ref in ctx.inventory.path_refs:
         yield judge_path(ctx, ref)
 
 
@@ -103,14 +103,15 @@ def judge_path(ctx: CheckContext, ref: PathRef) -> Outcome:
 def domain_namespace(ctx: CheckContext, ref: PathRef) -> str | None:
     """The domain a UNC path's server part names, when it names the domain read (its DNS name or
     NetBIOS name) rather than a computer: such a path is a domain-based DFS namespace."""
-    directory = ctx.facts.directory
+    directory = ctx.directory
     if directory is None or not ref.is_unc or ref.server_is_ip:
         return None
-    server = ref.server.rstrip(".").casefold()
-    if directory.domain_dns_name and server == directory.domain_dns_name.rstrip(".").casefold():
-        return directory.domain_dns_name
-    if directory.netbios_name and "." not in server and server == directory.netbios_name.casefold():
-        found = directory.find_computer(ref.server)
-        if found is None or not found.found:  # no computer of that name: the name is the domain's
-            return directory.netbios_name
+    server = domain_key(ref.server)
+    for dns, netbios in directory.all_domains().items():  # every domain read, with several
+        if server == dns:
+            return directory.domain_dns_name if dns == domain_key(directory.domain_dns_name) else dns
+        if netbios and server is not None and "." not in server and server == domain_key(netbios):
+            found = directory.find_computer(ref.server)
+            if found is None or not found.found:  # no computer of that name: the name is the domain's
+                return netbios
     return None

@@ -37,13 +37,13 @@ from offlineprep.remediation import manual, remediation
 )
 def free_space(ctx: CheckContext) -> Iterator[Outcome]:
     required, unknown = vm_disk_bytes(ctx)
-    for ref in ctx.site.paths:
+    for ref in ctx.inventory.path_refs:
         yield judge(ctx, ref, required, unknown)
 
 
 def vm_disk_bytes(ctx: CheckContext) -> tuple[int, list[str]]:
     total, unknown = 0, []
-    for host in ctx.site.source_hosts:
+    for host in ctx.inventory.source_hosts:
         facts = ctx.facts.find_host(host)
         if facts is None or not facts.reachable or facts.vms is None:
             unknown.append(f"the VMs of {host} are unknown" + (facts.why_missing("vms") if facts else ""))

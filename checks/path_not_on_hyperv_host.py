@@ -47,7 +47,7 @@ from offlineprep.remediation import manual, remediation
     },
 )
 def not_on_hyperv_host(ctx: CheckContext) -> Iterator[Outcome]:
-    for ref in ctx.site.paths:
+    for ref in ctx.inventory.path_refs:
         if not ref.is_unc:
             yield checkkit.skip(ref.raw, f"{ref.raw} is a local path: the loopback rule is about shares")
             continue
@@ -57,7 +57,7 @@ def not_on_hyperv_host(ctx: CheckContext) -> Iterator[Outcome]:
 def judge(ctx: CheckContext, ref: PathRef) -> Outcome:
     server, problem = checkkit.host(ctx, ref.server, ref.raw)
     reasons: list[str] = []
-    hosts = ctx.site.all_hosts
+    hosts = ctx.inventory.all_hosts
     for host in hosts:
         if same_computer(ref.server, host):
             reasons.append(f"{ref.server} is the configured Hyper-V host {host}")

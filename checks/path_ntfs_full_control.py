@@ -50,8 +50,8 @@ from offlineprep.remediation import manual, ntfs_grant, remediation
     },
 )
 def ntfs_full_control(ctx: CheckContext) -> Iterator[Outcome]:
-    account = ctx.site.accounts.vmm_service
-    for ref in ctx.site.paths:
+    account = checkkit.vmm_service_account(ctx)
+    for ref in ctx.inventory.path_refs:
         yield judge(ctx, ref, account)
 
 

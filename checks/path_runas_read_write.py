@@ -40,12 +40,12 @@ from offlineprep.remediation import ntfs_grant, remediation, share_grant
     },
 )
 def runas_read_write(ctx: CheckContext) -> Iterator[Outcome]:
-    if not ctx.site.accounts.run_as:
-        for ref in ctx.site.paths:
+    if not ctx.inventory.run_as_accounts:
+        for ref in ctx.inventory.path_refs:
             yield checkkit.skip(ref.raw, "no Run As accounts are configured ([accounts] run_as)")
         return
-    for ref in ctx.site.paths:
-        for account in ctx.site.accounts.run_as:
+    for ref in ctx.inventory.path_refs:
+        for account in ctx.inventory.run_as_accounts:
             yield judge(ctx, ref, account)
 
 

@@ -15,8 +15,12 @@ controller), read over WinRM, or by SERVER_TRUST_ACCOUNT (0x2000) in its compute
 userAccountControl when the directory was read.
 
 The VMM server: the walkthrough's library server is typically the VMM server, and a share there
-is served by the very machine whose service account is being delegated. The site file names no VMM
-server today, so that part is not judged, and every message says so.
+is served by the very machine whose service account is being delegated: every Hyper-V host is then
+trusted to act, with protocol transition, on the VMM server's cifs service, the machine that manages
+every host. That is a warning (the export and import work; the exposure is the VMM server's). The
+VMM server is the site file's `[vmm] server`; a path computer is it by name or by the name the
+machine gives itself over WinRM. Without `[vmm]` the site file names no VMM server, that part is not
+judged, and every message says so.
 
 A path in a DFS namespace skips: its folders live on the folder targets' servers (the namespace
 server of a domain-based namespace is a DC by design), and the other path checks already ask for the
@@ -33,10 +37,24 @@ from offlineprep import checkkit
 from offlineprep.actions.types import file_server
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.model import Outcome, Status
+from offlineprep.names import HostName, domain_key
 from offlineprep.remediation import manual, remediation
 
 DC_ROLES = {4: "backup domain controller", 5: "primary domain controller"}
 VMM_NOT_JUDGED = "whether it is the VMM server is not judged: the site file names no VMM server"
+
+
+def vmm_server_part(ctx: CheckContext) -> tuple[str | None, str]:
+    """The VMM server the site names (None: none), and the clause every message ends with."""
+    vmm = ctx.site.vmm.server if ctx.site.vmm is not None else None
+    if vmm is None:
+        return None, VMM_NOT_JUDGED
+    return vmm, f"it is not the VMM server {vmm}"
+
+
+def is_vmm_server(ctx: CheckContext, computer: str, vmm: str) -> bool:
+    served = checkkit.serving_machine(ctx, computer)
+    return any(HostName(name).same_machine(vmm) for name in [computer, *([served] if served else [])])
 
 
 @check(
@@ -59,7 +77,7 @@ VMM_NOT_JUDGED = "whether it is the VMM server is not judged: the site file name
     },
 )
 def server_role(ctx: CheckContext) -> Iterator[Outcome]:
-    for computer in ctx.site.path_computers:
+    for computer in ctx.inventory.path_computers:
         namespace = _namespace(ctx, computer)
         if namespace:
             yield checkkit.skip(computer, f"{computer} serves the DFS namespace {namespace}: the folders live on its "
@@ -72,9 +90,9 @@ def server_role(ctx: CheckContext) -> Iterator[Outcome]:
 def _namespace(ctx: CheckContext, computer: str) -> str | None:
     """The DFS namespace a path on `computer` is in: as the server said (PathFacts.dfs), or the
     domain's own name (a domain-based namespace, \\\\contoso.com\\ns)."""
-    directory = ctx.facts.directory
-    if directory is not None and computer.rstrip(".").casefold() in {
-            n.casefold() for n in (directory.domain_dns_name, directory.netbios_name) if n}:
+    directory = ctx.directory
+    if directory is not None and domain_key(computer) in {  # the name of a domain read (any, with several)
+            domain_key(n) for dns, netbios in directory.all_domains().items() for n in (dns, netbios) if n}:
         return f"\\\\{computer}"
     facts = ctx.facts.find_host(computer) if ctx.facts.hosts is not None else None
     for path in facts.paths if facts is not None else []:
@@ -86,22 +104,23 @@ def _namespace(ctx: CheckContext, computer: str) -> str | None:
 def judge(ctx: CheckContext, computer: str) -> Outcome:
     facts = ctx.facts.find_host(computer) if ctx.facts.hosts is not None else None
     role = facts.domain_role if facts is not None and facts.reachable else None
-    account = ctx.facts.directory.find_computer(computer) if ctx.facts.directory is not None else None
+    account = ctx.directory.find_computer(computer) if ctx.directory is not None else None
     uac = account.user_account_control if account is not None and account.found else None
+    vmm, vmm_clause = vmm_server_part(ctx)
     evidence: dict[str, object] = {"domain_role": role, "userAccountControl": uac,
-                                   "userAccountControl_flags": checkkit.uac_flags(uac), "vmm_server": None}
+                                   "userAccountControl_flags": checkkit.uac_flags(uac), "vmm_server": vmm}
     reasons = []
     if role in DC_ROLES:
         reasons.append(f"it reports itself as a {DC_ROLES[role]} (Win32_ComputerSystem.DomainRole {role})")
     if uac is not None and uac & checkkit.UAC_SERVER_TRUST_ACCOUNT:
         reasons.append("its computer account is a domain controller's (SERVER_TRUST_ACCOUNT)")
     if reasons:
-        paths = [r.raw for r in ctx.site.paths if r.server.casefold() == computer.casefold()]
+        paths = [r.raw for r in ctx.inventory.path_refs if HostName(r.server) == computer]
         return Outcome(
             status=Status.FAIL, subject=computer, evidence=evidence,
             message=f"{computer} is a domain controller: " + "; ".join(reasons) + ". Delegation with protocol "
                     "transition to its cifs service lets a host act as any non-sensitive account on the domain "
-                    f"controller's shares ({VMM_NOT_JUDGED})",
+                    "controller's shares" + (f" ({VMM_NOT_JUDGED})" if vmm is None else ""),
             remediation=remediation(f"Move {', '.join(paths)} off the domain controller {computer}", [manual(
                 f"Create the share ({', '.join(paths)}) on a member server, grant it the same permissions, change the "
                 "path in the site file and VMM, and remove the delegation to the domain controller's cifs service",
@@ -117,5 +136,16 @@ def judge(ctx: CheckContext, computer: str) -> Outcome:
         return checkkit.error(computer, f"{computer} did not report its domain role{facts.why_missing('identity')}, "
                               "and its computer account was not read", evidence=evidence)
     source = f"DomainRole {role}" if role is not None else "its computer account"
+    if vmm is not None and is_vmm_server(ctx, computer, vmm):
+        paths = [r.raw for r in ctx.inventory.path_refs if HostName(r.server) == computer]
+        return Outcome(
+            status=Status.WARN, subject=computer, evidence=evidence,
+            message=f"{computer} is the VMM server {vmm} ([vmm] server): every Hyper-V host is trusted to delegate, "
+                    "with any authentication protocol, to the cifs service of the machine that manages them all; "
+                    "a share on a file server keeps that trust off the VMM server",
+            remediation=remediation(f"Move {', '.join(paths)} off the VMM server {computer}", [manual(
+                f"Create the share ({', '.join(paths)}) on a file server, grant it the same permissions, change the "
+                "path in the site file and VMM, and remove the hosts' delegation to the VMM server's cifs service",
+                file_server(computer))]))
     return Outcome(status=Status.PASS, subject=computer, evidence=evidence,
-                   message=f"{computer} is not a domain controller ({source}); {VMM_NOT_JUDGED}")
+                   message=f"{computer} is not a domain controller ({source}); {vmm_clause}")

@@ -39,8 +39,8 @@ from offlineprep.remediation import grant_share
     },
 )
 def share_full_control(ctx: CheckContext) -> Iterator[Outcome]:
-    account = ctx.site.accounts.vmm_service
-    for ref in ctx.site.paths:
+    account = checkkit.vmm_service_account(ctx)
+    for ref in ctx.inventory.path_refs:
         if not ref.is_unc:
             yield checkkit.skip(ref.raw, f"{ref.raw} is a local path on {ref.server}: no share permissions apply",
                                 account=account)

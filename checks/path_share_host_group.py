@@ -51,8 +51,8 @@ GROUPS = {
     },
 )
 def share_host_group(ctx: CheckContext) -> Iterator[Outcome]:
-    account = ctx.site.accounts.vmm_service
-    for ref in ctx.site.paths:
+    account = checkkit.vmm_service_account(ctx)
+    for ref in ctx.inventory.path_refs:
         if not ref.is_unc:
             yield checkkit.skip(ref.raw, f"{ref.raw} is a local path: the rule applies to shared paths",
                                 account=account)

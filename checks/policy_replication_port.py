@@ -202,7 +202,7 @@ def active_profiles(facts: HostFacts) -> tuple[list[str], bool]:
 def source_addresses(ctx: CheckContext) -> dict[str, set[str]]:
     """Each source host's own addresses (the primary servers connect to the replica's listener)."""
     out = {}
-    for host in ctx.site.source_hosts:
+    for host in ctx.inventory.source_hosts:
         facts = ctx.facts.find_host(host)
         out[host] = facts.routable_addresses() if facts is not None and facts.reachable else set()
     return out
@@ -243,7 +243,7 @@ def listener_port(auth: str, configured: int | None, host: HostFacts) -> tuple[i
 def replication_port(ctx: CheckContext) -> Iterator[Outcome]:
     policy = ctx.site.policy
     sources = source_addresses(ctx) if policy is not None else {}
-    for host in ctx.site.target_hosts:
+    for host in ctx.inventory.target_hosts:
         if policy is None:
             yield checkkit.skip(host, "no [policy] table: the authentication type (and so the port) is unknown")
             continue

@@ -46,8 +46,8 @@ def same_host_os(ctx: CheckContext) -> Iterator[Outcome]:
     for role in checkkit.hyperv_hosts(ctx):
         facts = ctx.facts.find_host(role.name)
         found = release(facts.os_caption, facts.os_build, facts.os_version) if facts and facts.reachable else None
-        if found is None and ctx.facts.directory is not None:
-            account = ctx.facts.directory.find_computer(role.name)
+        if found is None and ctx.directory is not None:
+            account = ctx.directory.find_computer(role.name)
             if account is not None and account.found:
                 found = release(account.operating_system, account.operating_system_version)
         if found is None:

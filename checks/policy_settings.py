@@ -113,13 +113,13 @@ def settings(ctx: CheckContext) -> Iterator[Outcome]:
         return
     subject = policy.name or "policy"
     versions = []
-    for host in ctx.site.all_hosts:
+    for host in ctx.inventory.all_hosts:
         facts = ctx.facts.find_host(host)
         found = release(facts.os_caption, facts.os_build, facts.os_version) if facts is not None else None
         if found:
             versions.append(found)
     evidence = policy.model_dump(exclude_none=True)
-    problems = broken_rules(policy, ctx.site.export_path is not None, ctx.site.import_path is not None, versions)
+    problems = broken_rules(policy, ctx.inventory.export_path is not None, ctx.inventory.import_path is not None, versions)
     if not problems:
         yield Outcome(status=Status.PASS, subject=subject, message="policy settings are valid", evidence=evidence)
     for problem in problems:

@@ -57,8 +57,8 @@ def supported_os(ctx: CheckContext) -> Iterator[Outcome]:
         facts = ctx.facts.find_host(role.name) if ctx.facts.hosts is not None else None
         found = release(facts.os_caption, facts.os_build, facts.os_version) if facts and facts.reachable else None
         source = "as the host reports it"
-        if found is None and ctx.facts.directory is not None:
-            account = ctx.facts.directory.find_computer(role.name)
+        if found is None and ctx.directory is not None:
+            account = ctx.directory.find_computer(role.name)
             if account is not None and account.found:
                 found = release(account.operating_system, account.operating_system_version)
                 source = "from its computer account"

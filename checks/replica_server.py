@@ -39,7 +39,7 @@ from offlineprep.actions.types import CreateFolder, hyperv_host
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.facts import HostFacts, ReplicaAuthorization, ReplicationServer
 from offlineprep.model import Outcome, Status
-from offlineprep.names import is_fqdn
+from offlineprep.names import HostName, host_key, is_fqdn
 from offlineprep.remediation import authorize_primary, manual, remediation, replica_settings
 
 ASR_SKIP = ("Site Recovery configures the Replica server when it protects the cloud ([policy] manager = \"asr\"); "
@@ -68,7 +68,7 @@ ASR_SKIP = ("Site Recovery configures the Replica server when it protects the cl
     },
 )
 def replica_server(ctx: CheckContext) -> Iterator[Outcome]:
-    for host in ctx.site.target_hosts:
+    for host in ctx.inventory.target_hosts:
         if ctx.site.manager == "asr":
             yield checkkit.skip(host, ASR_SKIP)
             continue
@@ -77,7 +77,7 @@ def replica_server(ctx: CheckContext) -> Iterator[Outcome]:
 
 def matches(pattern: str, fqdn: str) -> bool:
     """An AllowedPrimaryServer: an FQDN, or `*.suffix` (the wildcard only in the first label)."""
-    wanted, name = pattern.strip().rstrip(".").casefold(), fqdn.rstrip(".").casefold()
+    wanted, name = host_key(pattern.strip()), host_key(fqdn)
     if wanted.startswith("*."):
         first, _, rest = name.partition(".")
         return bool(first) and rest == wanted[2:]
@@ -87,8 +87,8 @@ def matches(pattern: str, fqdn: str) -> bool:
 def source_fqdn(ctx: CheckContext, host: str) -> str | None:
     facts = ctx.facts.find_host(host) if ctx.facts.hosts is not None else None
     if facts is not None and facts.reachable and facts.computer_name and is_fqdn(facts.computer_name):
-        return facts.computer_name.rstrip(".")
-    return host.rstrip(".") if is_fqdn(host) else None
+        return HostName(facts.computer_name).bare
+    return HostName(host).bare if is_fqdn(host) else None
 
 
 def judge(ctx: CheckContext, host: str) -> Outcome:
@@ -159,7 +159,7 @@ def _authorizations(ctx: CheckContext, host: str, facts: HostFacts, rs: Replicat
     missing_storage: set[str] = set()
     if rs.allowed_from_any_server:
         storage = rs.default_storage_location
-        for source in ctx.site.source_hosts:
+        for source in ctx.inventory.source_hosts:
             sources[source] = f"any server, storage {storage or '(none set)'}"
         if not storage:
             problems.append("it accepts any server but has no default storage location")
@@ -173,7 +173,7 @@ def _authorizations(ctx: CheckContext, host: str, facts: HostFacts, rs: Replicat
     else:
         entries = rs.authorization_entries
         storage_for_new = _storage_for_new(rs, entries)
-        for source in ctx.site.source_hosts:
+        for source in ctx.inventory.source_hosts:
             fqdn = source_fqdn(ctx, source)
             if fqdn is None:
                 unknown.append(source)

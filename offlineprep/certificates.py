@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from offlineprep.facts import Certificate, HostFacts
+from offlineprep.names import host_key
 
 SERVER_AUTH = "1.3.6.1.5.5.7.3.1"
 CLIENT_AUTH = "1.3.6.1.5.5.7.3.2"
@@ -47,8 +48,8 @@ def common_names(subject: str) -> list[str]:
 
 
 def names_host(certificate: Certificate, fqdn: str) -> bool:
-    wanted = fqdn.rstrip(".").casefold()
-    return any(n.rstrip(".").casefold() == wanted for n in [*common_names(certificate.subject), *certificate.dns_names])
+    wanted = host_key(fqdn)
+    return any(host_key(n) == wanted for n in [*common_names(certificate.subject), *certificate.dns_names])
 
 
 def judge(certificate: Certificate, fqdn: str, now: datetime) -> CertificateVerdict:

@@ -11,8 +11,8 @@ from typing import Any
 
 from offlineprep.engine import CheckContext
 from offlineprep.facts import CollectionError, DirectoryFacts, HostFacts, PathFacts, Principal
-from offlineprep.model import Cause, Outcome, Status
-from offlineprep.names import NameError_, PathRef, dns_suffix, validate_host_name
+from offlineprep.model import Cause, CauseKind, CauseOrigin, Outcome, Status
+from offlineprep.names import DomainName, HostName, NameError_, PathRef, dns_suffix, domain_key, same_domain, validate_host_name
 from offlineprep.tokens import Token, token_for
 
 # userAccountControl bits (KB 305144)
@@ -68,8 +68,8 @@ def describe_error(source: str, problem: CollectionError) -> str:
 # findings it left unevaluated, instead of one line per finding.
 
 
-def collection_cause(origin: str, machine: str, problem: CollectionError) -> Cause:
-    return Cause(origin=origin, machine=machine, kind=problem.kind.value, text=problem.message)
+def collection_cause(origin: CauseOrigin | str, machine: str, problem: CollectionError) -> Cause:
+    return Cause(origin=CauseOrigin(origin), machine=machine, kind=CauseKind(problem.kind.value), text=problem.message)
 
 
 def missing_cause(ctx: CheckContext, machine: str, what: str) -> Cause:
@@ -77,7 +77,7 @@ def missing_cause(ctx: CheckContext, machine: str, what: str) -> Cause:
     evaluated, or not queried in this run."""
     if ctx.facts_file:
         return Cause.not_in_facts_file(machine, what, ctx.facts_file)
-    return Cause(origin="run", machine=machine, kind="missing", text=f"{what} was not queried in this run")
+    return Cause(origin=CauseOrigin.RUN, machine=machine, kind=CauseKind.MISSING, text=f"{what} was not queried in this run")
 
 
 def _server_of(url: str) -> str:
@@ -86,9 +86,10 @@ def _server_of(url: str) -> str:
 
 def directory(ctx: CheckContext, subject: str, **fields: Any) -> tuple[DirectoryFacts | None, Outcome | None]:
     """The directory facts, or an `error` outcome saying why they are not there."""
-    facts = ctx.facts.directory
+    facts = ctx.directory
     if facts is None:
-        server = ctx.site.directory.server if ctx.site.directory is not None else "Active Directory"
+        config = ctx.site.primary_directory
+        server = config.server if config is not None else "Active Directory"
         cause = missing_cause(ctx, _server_of(server), "Active Directory")
         return None, error(subject, cause.text, cause=cause, **fields)
     return facts, None
@@ -98,7 +99,7 @@ def directory_missing(facts: DirectoryFacts, subject: str, what: str, **fields: 
     """An object the collector should have read is absent: say why (the directory error) if known."""
     if facts.error is not None:
         return error(subject, f"cannot read {what}: {describe_error('Active Directory', facts.error)}",
-                     cause=collection_cause("directory", _server_of(facts.server), facts.error), **fields)
+                     cause=collection_cause(CauseOrigin.DIRECTORY, _server_of(facts.server), facts.error), **fields)
     return error(subject, f"{what} was not read from Active Directory", **fields)
 
 
@@ -118,17 +119,34 @@ def principal_elsewhere(facts: DirectoryFacts, principal: Principal, subject: st
                      "servers, delegation) it acts as that machine's computer account; write that account "
                      "(DOMAIN\\VMM01$ for a VMM service running as Local System) in [accounts]",
                      evidence={"account_domain": principal.other_domain}, **fields)
-    here = facts.netbios_name or facts.domain_dns_name or "the domain read"
-    if facts.domain_dns_name and facts.netbios_name:
-        here = f"{facts.netbios_name} ({facts.domain_dns_name})"
+    read = facts.all_domains()
+    here = " or ".join(f"{netbios} ({dns})" if netbios else dns for dns, netbios in read.items()) or "the domain read"
+    if not read and facts.netbios_name:
+        here = facts.netbios_name
+    where = ("no [[directory]] reads it: add one for" if len(read) > 1 else
+             "point [directory] at a domain controller of")
     return error(subject, f"the account {account} belongs to the domain {principal.other_domain}, not to {here} "
-                 f"that [directory] reads, so it was not judged: point [directory] at a domain controller of "
+                 f"that [directory] reads, so it was not judged: {where} "
                  f"{principal.other_domain} (server, and base_dn if set) and run again for this account",
                  evidence={"account_domain": principal.other_domain, "directory_domain": here}, **fields)
 
 
+def down_node(ctx: CheckContext, machine: str) -> Cause | None:
+    """Why a cluster node was not read: its cluster reports it down (Get-ClusterNode). An `error` for
+    that node only, never for the cluster: any node may own a VM, so it is judged when it is up."""
+    node = ctx.inventory.host(machine)
+    if node is None or not node.is_down:
+        return None
+    return Cause(origin=CauseOrigin.HOST, machine=node.name, kind=CauseKind.DOWN,
+                 text=f"{node.name} is down in cluster {node.cluster} (Get-ClusterNode): any node may own a "
+                      "replicated VM, so bring it up (or evict it from the cluster) and run again")
+
+
 def host(ctx: CheckContext, machine: str, subject: str, **fields: Any) -> tuple[HostFacts | None, Outcome | None]:
     """The facts of one machine, or an `error` outcome naming why it could not be read."""
+    down = down_node(ctx, machine)
+    if down is not None:
+        return None, error(subject, down.text, cause=down, **fields)
     facts = ctx.facts.find_host(machine) if ctx.facts.hosts is not None else None
     if facts is None:
         cause = missing_cause(ctx, machine, machine)
@@ -136,10 +154,10 @@ def host(ctx: CheckContext, machine: str, subject: str, **fields: Any) -> tuple[
     if not facts.reachable or (facts.error is not None and not facts.paths and facts.os_caption is None):
         if facts.error is not None:
             return None, error(subject, describe_error(f"{machine} (WinRM)", facts.error),
-                               cause=collection_cause("host", machine, facts.error), **fields)
+                               cause=collection_cause(CauseOrigin.HOST, machine, facts.error), **fields)
         text = f"{machine} could not be reached"
-        return None, error(subject, text, cause=Cause(origin="host", machine=machine, kind="unreachable", text=text),
-                           **fields)
+        cause = Cause(origin=CauseOrigin.HOST, machine=machine, kind=CauseKind.UNREACHABLE, text=text)
+        return None, error(subject, text, cause=cause, **fields)
     return facts, None
 
 
@@ -153,14 +171,14 @@ def path_facts(
     if facts is None:
         if server.error is not None:
             return server, None, error(subject, describe_error(f"{ref.server} (WinRM)", server.error),
-                                       cause=collection_cause("host", ref.server, server.error), **fields)
+                                       cause=collection_cause(CauseOrigin.HOST, ref.server, server.error), **fields)
         if ctx.facts_file:
             cause = missing_cause(ctx, ref.server, f"the path {ref.raw}")
             return server, None, error(subject, cause.text, cause=cause, **fields)
         return server, None, error(subject, f"{ref.server} returned no facts for {ref.raw}", **fields)
     if facts.error is not None:
         return server, facts, error(subject, describe_error(f"{ref.server}: {ref.raw}", facts.error),
-                                    cause=collection_cause("path", ref.server, facts.error), **fields)
+                                    cause=collection_cause(CauseOrigin.PATH, ref.server, facts.error), **fields)
     return server, facts, None
 
 
@@ -171,10 +189,17 @@ class HostRole:
 
 
 def hyperv_hosts(ctx: CheckContext) -> list[HostRole]:
-    roles = [HostRole(h, "source") for h in ctx.site.source_hosts]
-    seen = {h.casefold() for h in ctx.site.source_hosts}
-    roles += [HostRole(h, "target") for h in ctx.site.target_hosts if h.casefold() not in seen]
-    return roles
+    """Every Hyper-V host to judge (cluster nodes included), with the side it is judged on."""
+    return [HostRole(h.name, h.role.value) for h in ctx.inventory.hyperv_hosts()]
+
+
+# the account subject of a permission check when neither VMM nor the site file named the VMM service account
+UNKNOWN_SERVICE_ACCOUNT = "(VMM service account)"
+
+
+def vmm_service_account(ctx: CheckContext) -> str:
+    """The account the VMM service runs as: VMM's answer, else the site file's [accounts] vmm_service."""
+    return ctx.inventory.vmm_service_account or UNKNOWN_SERVICE_ACCOUNT
 
 
 @dataclass(frozen=True)
@@ -217,6 +242,9 @@ def server_domain(facts: DirectoryFacts, server: HostFacts, name: str) -> tuple[
 def access_context(ctx: CheckContext, ref: PathRef, account: str) -> AccessContext | Outcome:
     """Resolve the account in AD and the path on its server, or say why not as an `error`."""
     fields = {"account": account}
+    if account == UNKNOWN_SERVICE_ACCOUNT:
+        return error(ref.raw, "the VMM service account is not known: VMM did not tell it (see inventory.sources) "
+                     "and the site file names none ([accounts] vmm_service)", **fields)
     facts, problem = directory(ctx, ref.raw, **fields)
     if facts is None:
         assert problem is not None
@@ -249,9 +277,8 @@ def dn_domain(dn: str | None) -> str | None:
     DC=com` -> `contoso.com`; None without DC= parts."""
     if not dn:
         return None
-    labels = [part.split("=", 1)[1].strip() for part in dn.split(",")
-              if part.strip().upper().startswith("DC=") and "=" in part]
-    return ".".join(labels).casefold() or None
+    domain = DomainName.from_dn(dn)
+    return domain_key(domain) if domain is not None else None
 
 
 def serving_machine(ctx: CheckContext, name: str) -> str | None:
@@ -266,14 +293,14 @@ def serving_machine(ctx: CheckContext, name: str) -> str | None:
         validate_host_name(host.computer_name)
     except NameError_:
         return None
-    return host.computer_name.rstrip(".")
+    return HostName(host.computer_name).bare
 
 
 def _answered(ctx: CheckContext, name: str) -> HostFacts | None:
     """The host facts of the machine behind `name`, when it answered in this run."""
     if ctx.facts.hosts is None:
         return None
-    host = ctx.facts.find_host(name) or ctx.facts.find_host(name.rstrip(".")) or ctx.facts.find_host(name + ".")
+    host = ctx.facts.find_host(name)  # case and the root dot do not count (facts._find)
     return host if host is not None and host.reachable else None
 
 
@@ -287,7 +314,7 @@ def _own_domain(ctx: CheckContext, name: str, served: str) -> str | None:
             validate_host_name(host.domain)
         except NameError_:
             return dns_suffix(served)
-        return host.domain.rstrip(".").casefold()
+        return domain_key(host.domain)
     return dns_suffix(served)
 
 
@@ -313,25 +340,26 @@ def path_computer_domain(ctx: CheckContext, facts: DirectoryFacts, name: str) ->
     served = serving_machine(ctx, name)
     if served is not None:
         for known in facts.computers.values():
-            if known.found and known.dns_host_name and known.dns_host_name.rstrip(".").casefold() == served.casefold():
-                return PathComputerDomain(dn_domain(known.distinguished_name) or _read(facts),
+            if known.found and known.dns_host_name and HostName(known.dns_host_name) == served:
+                return PathComputerDomain(dn_domain(known.distinguished_name) or _read(facts, served),
                                           f"its computer account {known.sam_account_name}", served)
         own = _own_domain(ctx, name, served)
         if own:
             return PathComputerDomain(own, f"as {served} reports itself over WinRM", served)
-    account = facts.find_computer(name) or facts.find_computer(name.rstrip(".")) or facts.find_computer(name + ".")
+    account = facts.find_computer(name)
     if account is not None and account.found:
-        return PathComputerDomain(dn_domain(account.distinguished_name) or _read(facts),
+        return PathComputerDomain(dn_domain(account.distinguished_name) or _read(facts, name),
                                   f"its computer account {account.sam_account_name}", served)
     if dns_suffix(name):
         return PathComputerDomain(dns_suffix(name), "the DNS suffix of the name the path uses", served)
     return PathComputerDomain(None, "unknown", served)
 
 
-def _read(facts: DirectoryFacts) -> str | None:
-    return facts.domain_dns_name.casefold() if facts.domain_dns_name else None
+def _read(facts: DirectoryFacts, name: str) -> str | None:
+    """The domain whose directory was asked about `name`."""
+    return facts.domain_of_read(name)
 
 
 def other_domain(a: str | None, b: str | None) -> bool:
     """Both domains known and different (a child domain is another domain)."""
-    return bool(a and b and a.rstrip(".").casefold() != b.rstrip(".").casefold())
+    return bool(a and b and not same_domain(a, b))

@@ -31,7 +31,7 @@ from offlineprep.display import BIDI_CONTROLS
 from offlineprep.engine import Catalogue, CheckSpec, discover, needs_of
 from offlineprep.errors import OfflineprepError, UsageError
 from offlineprep.facts import Facts, HostFacts
-from offlineprep.model import Finding, Results, Status, by_cause, not_blocking, not_blocking_title
+from offlineprep.model import FailOn, Finding, Results, Status, WaiverEntry, by_cause, not_blocking, not_blocking_title
 from offlineprep.model import blocks as _blocks
 from offlineprep.secrets import SecretScrubber, get_secret
 from offlineprep.suggest import did_you_mean
@@ -67,13 +67,6 @@ VERDICT_TEXT = {
     "not-ready": ("bold red", "fix what blocks above before enabling replication"),
     "incomplete": ("bold magenta", "nothing failed, but some checks could not be evaluated"),
 }
-
-
-class FailOn(str, Enum):
-    fail = "fail"
-    warn = "warn"
-    error = "error"
-    never = "never"
 
 
 _scrubber = SecretScrubber()
@@ -191,7 +184,7 @@ def preflight(
     fix_script: FixScriptOption = None,
     only: OnlyOption = None,
     skip: SkipOption = None,
-    fail_on: FailOnOption = FailOn.fail,
+    fail_on: FailOnOption = FailOn.FAIL,
     concurrency: Annotated[int | None, typer.Option(
         "--concurrency", min=1, max=512, metavar="N", help="Hosts queried at once (overrides [winrm] concurrency).")] = None,
     timeout: Annotated[float | None, typer.Option(
@@ -277,12 +270,12 @@ def collect(
     write_atomically(output, _scrubber(facts.to_json()) + "\n")
     hosts = facts.hosts or {}
     failed = sorted(name for name, h in hosts.items() if h.error is not None or not h.reachable)
-    directory_error = facts.directory is not None and facts.directory.error is not None
+    read = list((facts.directories or {}).values())
+    directory_error = next((d.error for d in read if d.error is not None), None)
     out.print(f"facts written to {escape(str(output))}: {len(hosts)} hosts ({len(failed)} with errors)"
-              + (f", directory: {'error' if directory_error else 'ok'}" if facts.directory else ""))
+              + (f", directory: {'error' if directory_error else 'ok'}" if read else ""))
     if directory_error:
-        assert facts.directory is not None and facts.directory.error is not None
-        err.print(f"[magenta]not read:[/] Active Directory: {_term(facts.directory.error.message)}")
+        err.print(f"[magenta]not read:[/] Active Directory: {_term(directory_error.message)}")
     for name in failed[:25]:
         problem = hosts[name].error
         err.print(f"[magenta]not read:[/] {_term(name)}: {_term(problem.message if problem else 'no answer')}")
@@ -466,7 +459,7 @@ def apply_command(
                          "choose another --record")
     recheck = [c for c in _catalogue(checks_dir).checks if c.id in {f.check for f in plan.findings}]
     how_many = {way: sum(1 for s in plan.steps if s.how is way) for way in How}
-    password_for = _ask_passwords(site, runner.secrets_for_changes(site, how_many), needs_of(recheck),
+    password_for = _ask_passwords(site, runner.secrets_for_changes(site, how_many, plan.steps), needs_of(recheck),
                                   directory=bool(how_many[How.DIRECTORY]), hosts=bool(how_many[How.HOST]))
     out.print(f"[bold]Applying[/] {len(doable)} steps; the record is written to {escape(str(record_path))} as it goes")
     applied = runner.apply_plan(plan, site, connections=connections, password_for=password_for,
@@ -528,7 +521,7 @@ def revert_command(
         raise typer.Exit(0)
     how_many = {How.DIRECTORY: sum(1 for s in changed if s.how is How.DIRECTORY),
                 How.HOST: sum(1 for s in changed if s.how is How.HOST)}
-    password_for = _ask_passwords(site, runner.secrets_for_changes(site, how_many), frozenset(),
+    password_for = _ask_passwords(site, runner.secrets_for_changes(site, how_many, changed), frozenset(),
                                   directory=bool(how_many[How.DIRECTORY]), hosts=bool(how_many[How.HOST]))
     path = record or record_file.with_name(record_file.stem + f".revert-{_stamp()}.json")
     if path.exists():
@@ -613,7 +606,7 @@ def _print_plan_steps(plan: Any, site: Any, title: str) -> None:
     from offlineprep.apply.model import How
 
     out.print(f"[bold]{escape(title)}[/]")
-    rights = describe.rights_needed(plan, runner.change_account(site.directory), runner.change_account(site.winrm))
+    rights = describe.rights_needed(plan, runner.change_account(site.primary_directory), runner.change_account(site.winrm))
     if rights:
         out.print("Rights needed, before any step runs:")
         for place, needed in rights:
@@ -700,7 +693,7 @@ def _load_facts(path: Path) -> Facts:
     wrong is a usage error naming the file, never an internal error."""
     from pydantic import ValidationError
 
-    from offlineprep.facts import FACTS_SCHEMA
+    from offlineprep.facts import FACTS_SCHEMA, FACTS_SCHEMAS
 
     try:
         text = path.read_text(encoding="utf-8-sig")  # a BOM from a PowerShell 5 round trip is fine
@@ -715,7 +708,7 @@ def _load_facts(path: Path) -> Facts:
     if not isinstance(data, dict) or "schema" not in data:
         raise UsageError(f"{path}: not an offlineprep facts file (a JSON object with \"schema\": "
                          f"\"{FACTS_SCHEMA}\" expected; write one with `offlineprep collect`)")
-    if data["schema"] != FACTS_SCHEMA:
+    if data["schema"] not in FACTS_SCHEMAS:
         raise UsageError(f"{path}: facts schema {data['schema']!r} is not supported: this offlineprep "
                          f"{__version__} reads {FACTS_SCHEMA}; collect again with this version")
     try:
@@ -732,7 +725,7 @@ def _collect_with_progress(site: Any, needs: Any, collectors: Any) -> Facts:
     from offlineprep import localcheck, pipeline
 
     plan = pipeline.plan_collection(site, needs)
-    problems = localcheck.problems(site, directory=plan.directory is not None, hosts=bool(plan.hosts))
+    problems = localcheck.problems(site, directory=plan.directory is not None, hosts=plan.winrm)
     if problems:
         raise UsageError("this machine is not ready to run the checks:\n  " + "\n  ".join(problems))
     passwords: dict[str, str] = {}
@@ -853,7 +846,7 @@ def _print_summary(results: Results, outputs: dict[str, Path], problems: list[st
             err.print(f"[yellow]expired waiver[/] (no longer applied): {_term(_waiver_text(item))}")
         known = results.selection.checks_known if results.selection is not None else []
         for item in w.unused:
-            check_glob = str(item.get("check", ""))
+            check_glob = item.check
             hint = ""
             if known and not any(fnmatch.fnmatchcase(c, check_glob) for c in known):
                 hint = f" — no check has that id{did_you_mean(check_glob, known)}"
@@ -876,10 +869,9 @@ def _print_summary(results: Results, outputs: dict[str, Path], problems: list[st
               f"{s['error']} error, {s['skip']} skip{waived}; {blocking_total:,} blocking — {tail}")
 
 
-def _waiver_text(waiver: dict[str, Any]) -> str:
-    who = "".join(f" {key} {waiver[key]}" for key in ("target", "account") if waiver.get(key))
-    return (f"{waiver.get('check')} subject {waiver.get('subject')}{who}, expires {waiver.get('expires')}: "
-            f"{waiver.get('justification')}")
+def _waiver_text(waiver: WaiverEntry) -> str:
+    who = "".join(f" {key} {value}" for key, value in (("target", waiver.target), ("account", waiver.account)) if value)
+    return f"{waiver.check} subject {waiver.subject}{who}, expires {waiver.expires.isoformat()}: {waiver.justification}"
 
 
 def main() -> None:

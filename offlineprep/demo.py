@@ -2,8 +2,11 @@
 `python -m offlineprep.demo --apply` (scripts/demo.sh --apply), the plan / apply / revert loop of
 docs/apply.md against it, in one process so every command sees the changes of the one before.
 
-The lab is a realistic small site, lab.test: two source hosts, one target host, two file servers,
-and the mistakes that make offline initial replication fail in real life:
+The lab is a realistic small site, lab.test, managed by VMM: the site file names the VMM server and
+its clouds, not the hosts. VMM (vmm01.lab.test) puts two standalone source hosts and a two-node
+failover cluster (HVC1, with a Hyper-V Replica Broker) in cloud Gold, one target host in cloud
+Recovery; two file servers hold the paths. The mistakes that make offline initial replication fail
+in real life:
 - HV02 has Kerberos-only constrained delegation (no "use any authentication protocol");
 - HV01 lacks `cifs/fs11.lab.test` (only the short `cifs/FS11` is there, the path uses the FQDN);
 - the export share on FS01 does not grant the VMM service account anything;
@@ -12,9 +15,11 @@ and the mistakes that make offline initial replication fail in real life:
 - the policy's app-consistent snapshot frequency is out of range;
 - HV02's clock runs 7 minutes ahead of the domain controller's (Kerberos allows 5);
 - HV01's DNS still holds the address of the retired file server for fs01.lab.test;
-- the Virtual Machine Management service (vmms) on HV11 is stopped.
+- the Virtual Machine Management service (vmms) on HV11 is stopped;
+- delegation was set up on one cluster node only: HVC1-N2 may delegate to nothing.
 The real collectors run: ldap3 against an in-process directory (ldap3's mock strategy with the AD
-schema) and pywinrm against simulated Windows hosts on a loopback WS-Management endpoint.
+schema) and pywinrm against a simulated VMM server, cluster and Windows hosts on a loopback
+WS-Management endpoint (discovery, then collection: one PowerShell per machine).
 """
 
 from __future__ import annotations
@@ -29,7 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from offlineprep.apply.runner import Connections
+from offlineprep.lab.cluster import ClusterNode, SimulatedCluster
 from offlineprep.lab.directory import LabDirectory
+from offlineprep.lab.vmm import Cloud, Host, HostCluster, HostGroup, RunAsAccount, SimulatedVmm
 from offlineprep.lab.windows import (
     SimFolder,
     SimGroup,
@@ -84,6 +91,10 @@ def build_directory() -> tuple[LabDirectory, dict[str, str]]:
     sids["hv01"] = d.computer("HV01", uac=pt, delegate_to=["cifs/fs01.lab.test", "cifs/FS01", "cifs/FS11"])
     sids["hv02"] = d.computer("HV02", uac=0x1000, delegate_to=all_cifs)
     sids["hv11"] = d.computer("HV11", uac=pt, delegate_to=["cifs/fs11.lab.test", "cifs/FS11"])
+    sids["hvc1-n1"] = d.computer("HVC1-N1", uac=pt, delegate_to=all_cifs)
+    sids["hvc1-n2"] = d.computer("HVC1-N2", uac=0x1000)  # delegation set up on the first node only
+    sids["hvc1-brk"] = d.computer("HVC1-BRK")  # the Replica Broker's client access point (its computer object)
+    sids["vmm01"] = d.computer("VMM01")
     sids["fs01"] = d.computer("FS01", os="Windows Server 2016 Standard", os_version="10.0 (14393)")
     sids["fs11"] = d.computer("FS11", os="Windows Server 2016 Datacenter", os_version="10.0 (14393)")
     return d, sids
@@ -127,8 +138,27 @@ def build_hosts(sids: dict[str, str]) -> dict[str, SimulatedHost]:
     hv02.clock_offset_seconds = 7 * 60
     hv11 = hyperv("HV11", "10.20.0.11", [], [*replica_rules, SimRule("ASR-Replica-8084", ["8084"])])
     hv11.vmms_status = "Stopped"
-    return {"hv01.lab.test": hv01, "hv02.lab.test": hv02, "hv11.lab.test": hv11, "fs01.lab.test": fs01,
-            "fs11.lab.test": fs11}
+    return {
+        "hvc1-n1.lab.test": hyperv("HVC1-N1", "10.10.0.31", [SimVM("ERP01", 120 * GIB)], replica_rules),
+        "hvc1-n2.lab.test": hyperv("HVC1-N2", "10.10.0.32", [SimVM("ERP02", 120 * GIB)], replica_rules),
+        "hv01.lab.test": hv01, "hv02.lab.test": hv02, "hv11.lab.test": hv11, "fs01.lab.test": fs01,
+        "fs11.lab.test": fs11,
+    }
+
+
+def build_vmm() -> tuple[SimulatedVmm, SimulatedCluster]:
+    """VMM as the demo's administrators set it up: cloud Gold holds the production host group (two
+    standalone hosts, and the cluster HVC1 below it), cloud Recovery the DR host group."""
+    cluster = SimulatedCluster(Name="HVC1", Domain="lab.test", nodes=[ClusterNode("HVC1-N1"), ClusterNode("HVC1-N2")])
+    cluster.add_broker("HVC1-BRK")
+    production = HostGroup("Production", hosts=[Host("hv01.lab.test"), Host("hv02.lab.test")], children=[
+        HostGroup("Clusters", clusters=[HostCluster("HVC1.lab.test", [Host("hvc1-n1.lab.test"),
+                                                                       Host("hvc1-n2.lab.test")])])])
+    recovery = HostGroup("DR", hosts=[Host("hv11.lab.test")])
+    vmm = SimulatedVmm(computer_name="vmm01.lab.test", domain="lab.test", service_start_name="LAB\\svc-vmm",
+                       clouds=[Cloud("Gold", [production]), Cloud("Recovery", [recovery])],
+                       host_groups=[production, recovery], run_as=[RunAsAccount("Host Admins", "svc-runas", "LAB")])
+    return vmm, cluster
 
 
 def demo_site(directory: LabDirectory, apply_dn: str | None = None) -> Site:
@@ -141,9 +171,10 @@ def demo_site(directory: LabDirectory, apply_dn: str | None = None) -> Site:
     return Site.model_validate({
         "directory": ldap,
         "winrm": winrm,
-        "accounts": {"vmm_service": "LAB\\svc-vmm", "run_as": ["LAB\\svc-runas"]},
-        "source": {"hosts": ["hv01.lab.test", "hv02.lab.test"], "export_path": r"\\fs01.lab.test\ASRExport"},
-        "target": {"hosts": ["hv11.lab.test"], "import_path": r"\\fs11.lab.test\ASRImport"},
+        "vmm": {"server": "vmm01.lab.test", "source_cloud": "Gold", "target_cloud": "Recovery",
+                "run_as": ["Host Admins"]},
+        "source": {"export_path": r"\\fs01.lab.test\ASRExport"},
+        "target": {"import_path": r"\\fs11.lab.test\ASRImport"},
         "policy": {"name": "Gold-Offline", "host_os": "Windows Server 2012 R2", "authentication": "certificate",
                    "copy_frequency": "5m", "recovery_point_retention_hours": 24,
                    "app_consistent_snapshot_frequency_hours": 16, "compression": True,
@@ -154,13 +185,16 @@ def demo_site(directory: LabDirectory, apply_dn: str | None = None) -> Site:
 def start_demo() -> DemoLab:
     from offlineprep.collect.directory import collect_directory
     from offlineprep.collect.hosts import collect_hosts
+    from offlineprep.collect.remote import run_remote
 
     directory, sids = build_directory()
     winrm_password = "lab-winrm-password"
     apply_password = "lab-apply-password"
     apply_dn = directory.bind_account("svc-apply", apply_password)
+    vmm, cluster = build_vmm()
     endpoint = WinRMEndpoint(build_hosts(sids), username="LAB\\svc-preflight", password=winrm_password,
-                             other_accounts={APPLY_USER_WINRM: apply_password}).start()
+                             other_accounts={APPLY_USER_WINRM: apply_password},
+                             vmm={"vmm01.lab.test": vmm}, clusters={cluster.fqdn: cluster}).start()
     os.environ.setdefault(LDAP_PASSWORD_ENV, directory.password)
     os.environ.setdefault(WINRM_PASSWORD_ENV, winrm_password)
     os.environ.setdefault(LDAP_APPLY_PASSWORD_ENV, apply_password)
@@ -170,6 +204,7 @@ def start_demo() -> DemoLab:
     collectors = Collectors(
         directory=functools.partial(collect_directory, connect=directory.connect),
         hosts=functools.partial(collect_hosts, session_factory=endpoint.protocol_factory(site.winrm.timeout_seconds)),
+        remote=functools.partial(run_remote, session_factory=endpoint.protocol_factory(site.winrm.timeout_seconds)),
     )
     return DemoLab(site=site, collectors=collectors, stop=endpoint.stop, endpoint=endpoint, directory=directory)
 

@@ -23,7 +23,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from offlineprep.facts import Facts
+from offlineprep.facts import DirectoryFacts, Facts
+from offlineprep.inventory import Inventory, site_inventory
 from offlineprep.model import CheckInfo, DocLink, Finding, Outcome, Severity, Status
 from offlineprep.site import Site
 from offlineprep.suggest import did_you_mean
@@ -44,7 +45,13 @@ class Need(str, Enum):
 
 @dataclass(frozen=True)
 class CheckContext:
-    """What a check function receives: the site as configured and the facts as collected.
+    """What a check function receives: the site as configured, the facts as collected, and the
+    inventory: the subjects to judge (docs/inventory.md). Checks take their subjects from
+    `inventory` (hosts, clusters, paths, accounts), never from the site file's lists, so a new
+    source of the inventory changes no check; `site` is there for settings (the policy).
+
+    The inventory is the one the facts carry (facts/v2); for facts without one (a v1 file, or
+    facts built by hand) it is the site file's own lists.
 
     `facts_file` names the saved facts file the facts came from (`preflight --facts`), so that a
     host or path it lacks is reported as "not in the facts file" rather than "not queried".
@@ -53,6 +60,14 @@ class CheckContext:
     site: Site
     facts: Facts
     facts_file: str | None = None
+    inventory: Inventory = field(default=None)  # type: ignore[assignment]  # filled in __post_init__
+    # every domain read, as one view (Facts.directory_view); None: the directory was not read
+    directory: DirectoryFacts | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        if self.inventory is None:
+            object.__setattr__(self, "inventory", self.facts.inventory or site_inventory(self.site))
+        object.__setattr__(self, "directory", self.facts.directory_view())
 
 
 CheckFunction = Callable[[CheckContext], Iterable[Outcome]]
@@ -178,10 +193,6 @@ class Catalogue:
         """The globs that match no check id: a typo in `--only` must not quietly run less."""
         return [g for g in globs if not any(fnmatch.fnmatchcase(c.id, g) for c in self.checks)]
 
-    def by_id(self, check_id: str) -> CheckSpec | None:
-        return next((c for c in self.checks if c.id == check_id), None)
-
-
 def builtin_checks_dir() -> Path:
     from offlineprep.resources import bundled_dir
 
@@ -303,5 +314,15 @@ def run_check(spec: CheckSpec, context: CheckContext) -> list[Finding]:
                 )
             )
             continue
-        findings.append(Finding(check=spec.id, severity=spec.severity.label, **outcome.model_dump()))
+        finding = Finding(check=spec.id, severity=spec.severity.label, **outcome.model_dump())
+        findings.append(with_cluster(finding, context.inventory))
     return findings
+
+
+def with_cluster(finding: Finding, inventory: Inventory) -> Finding:
+    """A finding about a cluster node names its cluster (evidence `cluster`), whatever check made it:
+    any node may own a VM, so the reader must see which cluster a failing node belongs to."""
+    host = inventory.host(finding.subject) if inventory.clusters else None
+    if host is None or not host.cluster or finding.evidence.get("cluster") == host.cluster:
+        return finding
+    return finding.model_copy(update={"evidence": {**finding.evidence, "cluster": host.cluster}})

@@ -30,6 +30,19 @@ timeout_seconds = 60                          # per host
 vmm_service = "CONTOSO\\svc-vmm"              # the account the VMM service runs as
 run_as = ["CONTOSO\\svc-hvadmin"]             # Run As accounts used to add the hosts to VMM
 
+# [vmm]                                       # or let VMM name the hosts, clusters and accounts (docs/inventory.md)
+# server = "vmm01.contoso.com"                # one read-only PowerShell on it (VirtualMachineManager module)
+# source_cloud = "Gold"                       # or source_host_groups = ["Production"]
+# target_cloud = "Recovery"                   # then [source]/[target] hosts and [accounts] may be left out
+# run_as = ["Host Admins"]                    # VMM's names of the Run As accounts the hosts were added with
+
+# Several domains: one [[directory]] per domain instead of [directory], each with domain = "..."
+# [[directory]]
+# domain = "fabrikam.com"
+# server = "ldaps://dc1.fabrikam.com"
+# user = "svc-preflight@fabrikam.com"
+# password_env = "FABRIKAM_LDAP_PASSWORD"
+
 [source]                                      # the primary site
 hosts = ["hv01.contoso.com", "hv02.contoso.com"]
 export_path = '\\fs01.contoso.com\ASRExport'  # UNC path; or a local path with export_server = "fs01.contoso.com"

@@ -17,11 +17,15 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from offlineprep import jsontext
+from offlineprep.inventory import Inventory
+from offlineprep.names import domain_key, host_key
 
-FACTS_SCHEMA: Literal["offlineprep/facts/v1"] = "offlineprep/facts/v1"
+FACTS_SCHEMA_V1: Literal["offlineprep/facts/v1"] = "offlineprep/facts/v1"
+FACTS_SCHEMA: Literal["offlineprep/facts/v2"] = "offlineprep/facts/v2"
+FACTS_SCHEMAS = (FACTS_SCHEMA_V1, FACTS_SCHEMA)  # what a facts file may be: v1 is read and upgraded
 
 
 class Fact(BaseModel):
@@ -65,6 +69,13 @@ class ComputerAccount(Fact):
     allowed_to_delegate_to: list[str] = Field(default_factory=list)  # msDS-AllowedToDelegateTo
     # SIDs granted by the DACL of msDS-AllowedToActOnBehalfOfOtherIdentity (resource-based KCD)
     rbcd_allowed_sids: list[str] = Field(default_factory=list)
+    # the same descriptor as SDDL, for the access check the KDC makes (offlineprep.rbcd); None: none set,
+    # or a facts file written before this key existed
+    rbcd_sddl: str | None = None
+    # the domain groups of the account (memberOf, nested groups of its domain, and its primary group);
+    # None: not read, because no delegation descriptor names a group of this domain (see
+    # DirectoryFacts.groups_read), or a facts file written before this key existed
+    group_sids: list[str] | None = None
     service_principal_names: list[str] = Field(default_factory=list)
     operating_system: str | None = None
     operating_system_version: str | None = None
@@ -108,6 +119,10 @@ class SpnHolder(Fact):
 
 
 class DirectoryFacts(Fact):
+    """What one domain's directory said. With several domains (facts/v2 `directories`), checks see one
+    view of all of them (`Facts.directory_view`): each object comes from its own domain's directory,
+    and `read_in` says which domain read each name (for messages, and to judge "not found" there)."""
+
     server: str
     base_dn: str | None = None
     domain_dns_name: str | None = None
@@ -125,8 +140,27 @@ class DirectoryFacts(Fact):
     current_time: datetime | None = None
     current_time_observed_at: datetime | None = None
     searches: int = 0
+    # the computers' groups were read (group_sids): only when a delegation descriptor names a SID of
+    # this domain that is not one of the computers read; it costs one search per level of nesting
+    groups_read: bool = False
     # set when the directory (or part of it) could not be read; what was read before stays above
     error: CollectionError | None = None
+    read_in: dict[str, str] = Field(default_factory=dict)  # name asked -> the domain whose directory read it
+    # in a view of several (Facts.directory_view): every domain read, DNS name -> NetBIOS name
+    domains: dict[str, str | None] = Field(default_factory=dict)
+
+    def all_domains(self) -> dict[str, str | None]:
+        """Every domain these facts come from, DNS name (lower case) -> NetBIOS name."""
+        own = {domain_key(self.domain_dns_name) or "": self.netbios_name} if self.domain_dns_name else {}
+        return {**own, **self.domains}
+
+    def several(self) -> bool:
+        return len(self.all_domains()) > 1
+
+    def domain_of_read(self, name: str) -> str | None:
+        """The domain whose directory was asked about `name` (this directory's, unless a view of several)."""
+        found = _find(self.read_in, name)
+        return str(found) if found else domain_key(self.domain_dns_name)
 
     def find_computer(self, name: str) -> ComputerAccount | None:
         return _find(self.computers, name)
@@ -388,8 +422,8 @@ class HostFacts(Fact):
         return None
 
     def find_probe(self, name: str) -> NameProbe | None:
-        folded = name.rstrip(".").casefold()
-        return next((p for p in self.probes or [] if p.name.rstrip(".").casefold() == folded), None)
+        wanted = host_key(name)
+        return next((p for p in self.probes or [] if host_key(p.name) == wanted), None)
 
 
 class ToolStamp(Fact):
@@ -398,15 +432,79 @@ class ToolStamp(Fact):
 
 
 class Facts(Fact):
-    """Everything one run collected. `directory`/`hosts` absent means "not collected" (not needed
-    by the selected checks), which is different from "collected and failed"."""
+    """Everything one run collected (`offlineprep/facts/v2`). `directories`/`hosts` absent means "not
+    collected" (not needed by the selected checks), which is different from "collected and failed".
 
-    schema_id: Literal["offlineprep/facts/v1"] = Field(default=FACTS_SCHEMA, alias="schema")
+    v2 adds to v1 the inventory the run judged (docs/inventory.md) and one directory per domain
+    (`directories`, keyed by the domain's DNS name in lower case). A v1 file is read as v2: its one
+    `directory` becomes the only entry of `directories`, and it has no inventory, so the site file's
+    own lists are judged, as they were (tests/test_facts_v1_compat.py).
+    """
+
+    schema_id: Literal["offlineprep/facts/v1", "offlineprep/facts/v2"] = Field(default=FACTS_SCHEMA, alias="schema")
     tool: ToolStamp
     collected_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
-    directory: DirectoryFacts | None = None
+    directories: dict[str, DirectoryFacts] | None = None
     hosts: dict[str, HostFacts] | None = None
+    inventory: Inventory | None = None
     statistics: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _upgrade_v1(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "directory" not in data:
+            return data
+        data = dict(data)
+        directory = data.pop("directory")
+        if "directories" in data:
+            raise ValueError("a facts file holds either directory (v1) or directories (v2), not both")
+        if directory is not None:
+            key = domain_key(str(directory.get("domain_dns_name") or "")) or "" if isinstance(directory, dict) else ""
+            data["directories"] = {key: directory}
+        data["schema"] = FACTS_SCHEMA
+        return data
+
+    @property
+    def directory(self) -> DirectoryFacts | None:
+        """The directory of the first domain read (the only one, for a site with one [directory])."""
+        return next(iter(self.directories.values()), None) if self.directories else None
+
+    @directory.setter
+    def directory(self, value: DirectoryFacts | None) -> None:
+        self.directories = {directory_key(value): value} if value is not None else None
+
+    def directory_for(self, domain: str | None) -> DirectoryFacts | None:
+        """The directory read for `domain` (a DNS name); the first one when `domain` is None."""
+        if domain is None:
+            return self.directory
+        return (self.directories or {}).get(domain_key(domain) or "")
+
+    def add_directory(self, facts: DirectoryFacts) -> None:
+        self.directories = {**(self.directories or {}), directory_key(facts): facts}
+
+    def directory_view(self) -> DirectoryFacts | None:
+        """One view of every domain read, for the checks: the first domain's identity (server, domain,
+        SID), every domain's objects (each name was asked of exactly one domain, its own), and
+        `read_in` naming the domain that read each. With one domain, that domain's facts as they are."""
+        directories = list((self.directories or {}).values())
+        if len(directories) <= 1:
+            return directories[0] if directories else None
+        first = directories[0]
+        view = first.model_copy(deep=True)
+        view.searches = sum(d.searches for d in directories)
+        view.error = next((d.error for d in directories if d.error is not None), None)
+        for directory in directories:
+            domain = directory_key(directory)
+            for kind in ("computers", "principals", "spn_holders"):
+                table = getattr(directory, kind)
+                for name, value in table.items():
+                    getattr(view, kind).setdefault(name, value)
+                    view.read_in.setdefault(name, domain)
+            for sid, name in directory.sid_names.items():
+                view.sid_names.setdefault(sid, name)
+            if domain:
+                view.domains.setdefault(domain, directory.netbios_name)
+        return view
 
     def find_host(self, name: str) -> HostFacts | None:
         return _find(self.hosts or {}, name)
@@ -419,11 +517,18 @@ class Facts(Fact):
         return cls.model_validate(json.loads(text))  # json, not pydantic's parser: see offlineprep.jsontext
 
 
+def directory_key(facts: DirectoryFacts) -> str:
+    """How `Facts.directories` keys a directory: its domain's DNS name, lower case, no root dot."""
+    return domain_key(facts.domain_dns_name) or ""
+
+
 def _find(table: dict[str, Any], name: str) -> Any:
+    """The entry of `name` as written, else of the same name by HostName's rule (case and the root
+    dot do not count); the tables are keyed by names as the site file or a source wrote them."""
     if name in table:
         return table[name]
-    folded = name.casefold()
+    wanted = host_key(name)
     for key, value in table.items():
-        if key.casefold() == folded:
+        if host_key(key) == wanted:
             return value
     return None

@@ -29,10 +29,10 @@ def problems(site: Site, directory: bool, hosts: bool) -> list[str]:
     """Every local problem for a run that reads the directory (`directory`) and/or the hosts (`hosts`)."""
     found: list[str] = []
     kerberos_users: list[str] = []
-    if directory and site.directory is not None:
-        found += _directory_problems(site.directory)
-        if site.directory.auth == "kerberos":
-            kerberos_users.append(site.directory.user or "")
+    for config in site.directories if directory else []:
+        found += _directory_problems(config)
+        if config.auth == "kerberos":
+            kerberos_users.append(config.user or "")
     if hosts and site.winrm is not None:
         found += winrm_problems(site.winrm)
         if site.winrm.transport == "kerberos":
@@ -137,7 +137,7 @@ def _ticket_problem(users: list[str], site: Site) -> str | None:
         return f"KRB5_CLIENT_KTNAME names the keytab {path}, which {_unreadable(path).replace('no such file', 'does not exist')}"
     if _has_ticket():
         return None
-    principal = _principal(users, site.directory)
+    principal = _principal(users, site.primary_directory)
     return (f"Kerberos is selected but this machine has no valid Kerberos ticket: run `kinit {principal}` "
             "(or, in a pipeline, point KRB5_CLIENT_KTNAME at a keytab: `export KRB5_CLIENT_KTNAME=/path/svc.keytab`); "
             "the realm must be in /etc/krb5.conf (see the README, Kerberos)")

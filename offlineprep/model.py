@@ -6,11 +6,11 @@ severity onto them (so a check cannot forge another's identity) and turns them i
 
 from __future__ import annotations
 
-from datetime import datetime
-from enum import Enum, IntEnum
+from datetime import date, datetime
+from enum import Enum, IntEnum, StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from offlineprep.actions.types import Action, Phase
 
@@ -31,6 +31,16 @@ class Status(str, Enum):
     SKIP = "skip"
 
 
+class SeverityLabel(StrEnum):
+    """A severity as findings, the catalogue and the JSON results write it."""
+
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
 class Severity(IntEnum):
     """How much a check matters when it fails; ordered so that comparisons read naturally."""
 
@@ -41,8 +51,8 @@ class Severity(IntEnum):
     CRITICAL = 4
 
     @property
-    def label(self) -> str:
-        return self.name.lower()
+    def label(self) -> SeverityLabel:
+        return SeverityLabel(self.name.lower())
 
 
 class Remediation(BaseModel):
@@ -65,6 +75,35 @@ class Remediation(BaseModel):
     actions: list[Action] = Field(default_factory=list)
 
 
+class CauseOrigin(StrEnum):
+    """Where the facts a check lacked should have come from."""
+
+    DIRECTORY = "directory"  # LDAP
+    HOST = "host"  # WinRM to the machine
+    PATH = "path"  # one path on the machine
+    FACTS_FILE = "facts-file"  # a saved facts file that lacks them
+    RUN = "run"  # this run did not ask for them
+
+
+class CauseKind(StrEnum):
+    """Why: the collector's error kind (offlineprep.facts.ErrorKind, same values), or one of the
+    causes that are no collection error."""
+
+    UNREACHABLE = "unreachable"
+    NAME_RESOLUTION = "name-resolution"
+    CLIENT = "client"
+    TIMEOUT = "timeout"
+    AUTH = "auth"
+    TLS = "tls"
+    ACCESS_DENIED = "access-denied"
+    PROTOCOL = "protocol"
+    GARBAGE = "garbage"
+    REMOTE = "remote"
+    INTERNAL = "internal"
+    MISSING = "missing"  # not collected (not asked in this run, or not in the facts file)
+    DOWN = "down"  # a cluster node its cluster reports down: not asked
+
+
 class Cause(BaseModel):
     """Why a finding could not be evaluated, as data: the facts a check lacked and the reason.
 
@@ -78,9 +117,9 @@ class Cause(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    origin: str
+    origin: CauseOrigin
     machine: str
-    kind: str
+    kind: CauseKind
     text: str
 
     @property
@@ -89,7 +128,7 @@ class Cause(BaseModel):
 
     @classmethod
     def not_in_facts_file(cls, machine: str, what: str, facts_file: str) -> Cause:
-        return cls(origin="facts-file", machine=machine, kind="missing",
+        return cls(origin=CauseOrigin.FACTS_FILE, machine=machine, kind=CauseKind.MISSING,
                    text=f"{what} is not in the facts file {facts_file}: collect it again with this site file "
                         "(offlineprep collect, or preflight --save-facts)")
 
@@ -120,7 +159,7 @@ class Finding(BaseModel):
 
     check: str
     status: Status
-    severity: str  # Severity.label; a string so the JSON reads as docs/results.schema.json shows it
+    severity: SeverityLabel  # Severity.label: the JSON reads "high", as docs/results.schema.json shows
     subject: str
     message: str
     evidence: dict[str, Any] = Field(default_factory=dict)
@@ -128,7 +167,7 @@ class Finding(BaseModel):
     account: str | None = None
     remediation: Remediation | None = None
     waived: bool = False
-    waiver: dict[str, Any] | None = None
+    waiver: WaiverEntry | None = None
     cause: Cause | None = None
 
     @property
@@ -149,7 +188,7 @@ class Verdict(str, Enum):
 # --------------------------------------------------------------------------- what blocks
 
 
-def not_blocking(findings: list[Finding], fail_on: str) -> list[Finding]:
+def not_blocking(findings: list[Finding], fail_on: FailOn | str) -> list[Finding]:
     """Failures and warnings that do not block under `fail_on` and are not waived: the warnings under
     --fail-on fail or error, and the failures too under --fail-on never. Every output lists them."""
     return [f for f in findings if f.status in (Status.FAIL, Status.WARN) and not f.waived and not blocks(f, fail_on)]
@@ -176,16 +215,31 @@ def by_cause(findings: list[Finding]) -> tuple[list[tuple[Cause, list[Finding]]]
 
 # `--fail-on` as a rank: a finding at or above it makes the exit code 1
 STATUS_RANK = {Status.PASS: 0, Status.SKIP: 0, Status.WARN: 1, Status.ERROR: 2, Status.FAIL: 3}
-FAIL_ON_RANK = {"warn": 1, "error": 2, "fail": 3, "never": 99}
-FAIL_ON_VALUES = tuple(FAIL_ON_RANK)
 
 
-def at_threshold(finding: Finding, fail_on: str) -> bool:
+class FailOn(StrEnum):
+    """`--fail-on`: the lowest status that makes the exit code 1 (`never`: none does)."""
+
+    FAIL = "fail"
+    ERROR = "error"
+    WARN = "warn"
+    NEVER = "never"
+
+    @property
+    def rank(self) -> int:
+        return {FailOn.WARN: 1, FailOn.ERROR: 2, FailOn.FAIL: 3, FailOn.NEVER: 99}[self]
+
+
+FAIL_ON_RANK = {f.value: f.rank for f in FailOn}
+FAIL_ON_VALUES = tuple(f.value for f in FailOn)
+
+
+def at_threshold(finding: Finding, fail_on: FailOn | str) -> bool:
     """The finding makes the exit code 1 under `--fail-on`: not waived, status at or above it."""
-    return not finding.waived and STATUS_RANK[finding.status] >= FAIL_ON_RANK[fail_on]
+    return not finding.waived and STATUS_RANK[finding.status] >= FailOn(fail_on).rank
 
 
-def blocks(finding: Finding, fail_on: str) -> bool:
+def blocks(finding: Finding, fail_on: FailOn | str) -> bool:
     """The one definition of "blocking" every output uses: the finding keeps the exit code from being
     0 under `--fail-on` (1 at or above the threshold; 3 for an `error`, which `never` does not excuse).
     A waived finding never blocks; a warning blocks only under `--fail-on warn`."""
@@ -201,10 +255,29 @@ class Topology(BaseModel):
     target_hosts: list[str] = Field(default_factory=list)
 
 
+class WaiverEntry(BaseModel):
+    """One waiver (offlineprep.waivers: a [[waiver]] of the waivers file) as findings and the waiver
+    report carry it. `target` and `account` narrow it to one pair or one account; absent when unset."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    check: str  # a check id or a glob
+    subject: str  # a glob, case-insensitive
+    justification: str
+    expires: date  # the last day it applies
+    target: str | None = None
+    account: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _only_what_is_set(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if not (k in {"target", "account"} and v is None)}
+
+
 class WaiverReport(BaseModel):
-    applied: list[dict[str, Any]] = Field(default_factory=list)
-    expired: list[dict[str, Any]] = Field(default_factory=list)
-    unused: list[dict[str, Any]] = Field(default_factory=list)
+    applied: list[WaiverEntry] = Field(default_factory=list)
+    expired: list[WaiverEntry] = Field(default_factory=list)
+    unused: list[WaiverEntry] = Field(default_factory=list)
 
 
 class ToolInfo(BaseModel):
@@ -226,7 +299,7 @@ class CheckInfo(BaseModel):
 
     id: str
     title: str
-    severity: str
+    severity: SeverityLabel
     why: str = ""  # one paragraph, in an administrator's words
     docs: list[DocLink] = Field(default_factory=list)  # Microsoft documentation
     walkthrough_step: str = ""  # the step of Microsoft's walkthrough it checks
@@ -272,7 +345,7 @@ class Results(BaseModel):
     problems: list[str] = Field(default_factory=list)  # check packs that failed to load, etc.
     selection: Selection | None = None  # None in a results file of an older version: not known
     catalogue: list[CheckInfo] = Field(default_factory=list)  # the checks that ran
-    fail_on: str = "fail"  # the --fail-on the outputs were judged by
+    fail_on: FailOn = FailOn.FAIL  # the --fail-on the outputs were judged by
 
     @property
     def headline(self) -> str:

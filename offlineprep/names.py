@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Generic, Literal, TypeVar
 
 
 class NameError_(ValueError):
     """A name or path that cannot be parsed; the message says what is wrong with it."""
 
-
-PathError = NameError_
 
 _ADMIN_SHARE = re.compile(r"^(?:[A-Za-z]\$|ADMIN\$|IPC\$)$")
 _HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$")
@@ -222,3 +221,353 @@ def parse_account(raw: str) -> AccountName:
             raise NameError_(f"{raw!r} is not of the form name@domain")
         return AccountName(raw=raw, name=name, domain=domain, is_upn=True)
     return AccountName(raw=raw, name=text, domain=None, is_upn=False)
+
+
+# --------------------------------------------------------------------------- value types
+#
+# One spelling rule for every comparison of names in offlineprep (docs/inventory.md, "Names"):
+#
+# - DNS names compare case-insensitively (RFC 4343) and without the root dot: `HV01.Contoso.com.`
+#   and `hv01.contoso.com` are one name. That is what `==` means on a HostName.
+# - The short form and the FQDN are different *names*: Kerberos keys tickets and delegation on the
+#   exact name (cifs/fs01 and cifs/fs01.contoso.com are two SPNs), so SPN checks compare names.
+# - They may be the same *machine*: `hv01` means `hv01.<suffix>` for the DNS suffix the resolver
+#   appends, which on a domain member is its own domain. So a short name and an FQDN are the same
+#   machine when the FQDN's first label is the short name and, where the domain the short name was
+#   written for is known, the FQDN lies in that domain. Two different FQDNs are never the same
+#   machine by name alone (a DNS alias is found by asking the machine, see checkkit.serving_machine),
+#   and an IP address is the same machine only as the same address.
+
+
+_NETBIOS_LENGTH = 15  # Windows truncates a computer's NetBIOS name (its sAMAccountName, less the $) to 15
+
+
+def _address(text: str) -> str | None:
+    """The normalised IP address a name is, if it is one (`[::1]`, `10.0.0.1`, and `10.0.0.1.`: an
+    all-numeric top-level label is no DNS name, RFC 1123 2.1); None for a DNS name."""
+    candidate = text.strip().rstrip(".")
+    if candidate.startswith("[") and candidate.endswith("]"):
+        candidate = candidate[1:-1]
+    try:
+        return ipaddress.ip_address(candidate).compressed
+    except ValueError:
+        return None if not _IPV6_LITERAL.match(candidate) else candidate.casefold()
+
+
+def _name_key(text: str) -> str:
+    return _address(text) or text.strip().rstrip(".").casefold()
+
+
+@dataclass(frozen=True, eq=False)
+class HostName:
+    """A computer's name as someone wrote it (`HV01`, `hv01.contoso.com.`, `10.0.0.5`).
+
+    `text` is kept for messages and subjects; equality and hashing use `key` (case folded, root dot
+    stripped, IP addresses normalised), so a HostName is a safe dict key and set member.
+    """
+
+    text: str
+    key: str = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", _name_key(self.text))
+
+    @classmethod
+    def parse(cls, text: str, context: str = "the host name") -> HostName:
+        """A validated name; raises NameError_ saying what is wrong."""
+        if not isinstance(text, str) or text != text.strip():
+            raise NameError_(f"{context}: {text!r} has leading or trailing white space")
+        validate_host_name(text, context)
+        return cls(text)
+
+    @classmethod
+    def of(cls, name: str | HostName) -> HostName:
+        return name if isinstance(name, HostName) else cls(name)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, HostName):
+            return self.key == other.key
+        if isinstance(other, str):
+            return self.key == _name_key(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def is_ip(self) -> bool:
+        return _address(self.text) is not None
+
+    @property
+    def is_fqdn(self) -> bool:
+        return not self.is_ip and "." in self.key
+
+    @property
+    def label(self) -> str:
+        """The first DNS label, case folded (the short form); an IP address stays whole."""
+        return self.key if self.is_ip else self.key.split(".", 1)[0]
+
+    @property
+    def suffix(self) -> str | None:
+        """The DNS domain of an FQDN (`contoso.com` for `hv01.contoso.com`), case folded; else None."""
+        return self.key.split(".", 1)[1] if self.is_fqdn else None
+
+    @property
+    def bare(self) -> str:
+        """As written, without the root dot: the form SPNs and LDAP values use."""
+        return self.text.strip().rstrip(".")
+
+    @property
+    def short(self) -> str:
+        """The first label as written (`FS01` for `FS01.contoso.com`); an IP address stays whole."""
+        return self.bare if self.is_ip else self.bare.split(".", 1)[0]
+
+    @property
+    def netbios(self) -> str:
+        """The computer's NetBIOS name as Windows derives it: first label, upper case, 15 characters."""
+        return self.short[:_NETBIOS_LENGTH].upper()
+
+    @property
+    def computer_account(self) -> str:
+        """The sAMAccountName of the computer account this name implies (`FS01$`)."""
+        return f"{self.netbios}$"
+
+    def in_domain(self, domain: str | DomainName | None) -> bool | None:
+        """True/False for an FQDN when the domain is known; None for a short name or an IP address."""
+        if domain is None or not self.is_fqdn:
+            return None
+        return self.suffix == DomainName.of(domain).key
+
+    def qualified(self, domain: str | DomainName | None) -> HostName:
+        """The FQDN a short name means in `domain`; an FQDN or an IP address unchanged."""
+        if domain is None or self.is_fqdn or self.is_ip:
+            return self
+        return HostName(f"{self.bare}.{DomainName.of(domain).text.rstrip('.')}")
+
+    def same_name(self, other: str | HostName) -> bool:
+        """The same DNS name (what Kerberos compares): case and the root dot do not count."""
+        return self == HostName.of(other)
+
+    def same_machine(self, other: str | HostName, domain: str | DomainName | None = None) -> bool:
+        """Whether the two names may denote one computer, judged by name alone.
+
+        `domain` is the DNS domain a short name was written for (the site's domain, or the domain
+        whose directory answered for it). Without it, a short name matches any FQDN with that first
+        label, which is only safe when one domain is in play.
+        """
+        that = HostName.of(other)
+        if self == that:
+            return True
+        if self.is_ip or that.is_ip or self.is_fqdn == that.is_fqdn:
+            return False
+        fqdn, short = (self, that) if self.is_fqdn else (that, self)
+        if fqdn.label != short.key:
+            return False
+        return domain is None or fqdn.suffix == DomainName.of(domain).key
+
+    def matches_account(self, sam_account_name: str | None) -> bool:
+        """Whether a computer's sAMAccountName (`HV01$`) is the one this name implies."""
+        return bool(sam_account_name) and not self.is_ip and \
+            str(sam_account_name).casefold() == self.computer_account.casefold()
+
+
+@dataclass(frozen=True, eq=False)
+class DomainName:
+    """An Active Directory domain's DNS name (`contoso.com`), compared case-insensitively without
+    the root dot. A child domain (`emea.contoso.com`) is another domain."""
+
+    text: str
+    key: str = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", self.text.strip().rstrip(".").casefold())
+
+    @classmethod
+    def of(cls, name: str | DomainName) -> DomainName:
+        return name if isinstance(name, DomainName) else cls(name)
+
+    @classmethod
+    def from_dn(cls, dn: str | None) -> DomainName | None:
+        """The domain an object lives in, from its distinguished name (`...,DC=contoso,DC=com`)."""
+        if not dn:
+            return None
+        labels = [part.split("=", 1)[1].strip() for part in dn.split(",")
+                  if part.strip().upper().startswith("DC=") and "=" in part]
+        return cls(".".join(labels)) if labels else None
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, DomainName):
+            return self.key == other.key
+        if isinstance(other, str):
+            return self.key == other.strip().rstrip(".").casefold()
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def first_label(self) -> str:
+        return self.key.split(".", 1)[0]
+
+    @property
+    def base_dn(self) -> str:
+        return ",".join(f"DC={label}" for label in self.text.strip().rstrip(".").split("."))
+
+    def contains(self, host: str | HostName) -> bool:
+        """An FQDN directly in this domain (`hv01.contoso.com`, not `hv01.emea.contoso.com`)."""
+        return HostName.of(host).suffix == self.key
+
+
+@dataclass(frozen=True, eq=False)
+class Account:
+    """An account name as written (`CONTOSO\\svc-vmm`, `contoso.com\\svc-vmm`, `svc-vmm@contoso.com`,
+    `CONTOSO\\HV01$`), compared as Windows resolves it: case-insensitively, the domain part by
+    NetBIOS name or DNS name (`names` maps one to the other when known)."""
+
+    text: str
+    name: str = field(init=False)
+    domain: str | None = field(init=False)
+    is_upn: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        parsed = parse_account(self.text)
+        object.__setattr__(self, "name", parsed.name)
+        object.__setattr__(self, "domain", parsed.domain)
+        object.__setattr__(self, "is_upn", parsed.is_upn)
+
+    @classmethod
+    def of(cls, name: str | Account) -> Account:
+        return name if isinstance(name, Account) else cls(name)
+
+    @property
+    def is_computer(self) -> bool:
+        """A computer account (`HV01$`): the identity a machine's LocalSystem has on the network."""
+        return self.name.endswith("$") and not self.is_upn
+
+    @property
+    def machine(self) -> HostName | None:
+        return HostName(self.name[:-1]) if self.is_computer else None
+
+    def domain_key(self, netbios_to_dns: Mapping[str, str] | None = None) -> str | None:
+        """The account's domain as a DNS name when the mapping knows its NetBIOS name, else as
+        written (case folded); a UPN suffix is not a domain name (it may be an alternative suffix)."""
+        if self.domain is None or self.is_upn:
+            return None
+        written = self.domain.strip().rstrip(".").casefold()
+        for netbios, dns in (netbios_to_dns or {}).items():
+            if written in {netbios.casefold(), DomainName.of(dns).key}:
+                return DomainName.of(dns).key
+        return written
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            try:
+                other = Account(other)
+            except NameError_:
+                return False
+        if not isinstance(other, Account):
+            return NotImplemented
+        return (self.name.casefold(), self.is_upn, (self.domain or "").rstrip(".").casefold()) == \
+            (other.name.casefold(), other.is_upn, (other.domain or "").rstrip(".").casefold())
+
+    def __hash__(self) -> int:
+        return hash((self.name.casefold(), self.is_upn, (self.domain or "").rstrip(".").casefold()))
+
+    def __str__(self) -> str:
+        return self.text
+
+    def same_account(self, other: str | Account, netbios_to_dns: Mapping[str, str] | None = None) -> bool:
+        """One account: the same name, in the same domain whether written by NetBIOS or DNS name.
+        A name without a domain matches the same name in any domain."""
+        that = Account.of(other)
+        if self.name.casefold() != that.name.casefold():
+            return False
+        if self.is_upn or that.is_upn:
+            return self == that
+        mine, theirs = self.domain_key(netbios_to_dns), that.domain_key(netbios_to_dns)
+        return mine is None or theirs is None or mine == theirs
+
+
+V = TypeVar("V")
+
+
+class HostIndex(Generic[V]):
+    """Values keyed by host name: lookups ignore case and the root dot; the first spelling added
+    is the one `names()` gives back (subjects stay as the site file writes them)."""
+
+    def __init__(self, items: Iterable[tuple[str | HostName, V]] = ()) -> None:
+        self._values: dict[HostName, V] = {}
+        for name, value in items:
+            self.setdefault(name, value)
+
+    def setdefault(self, name: str | HostName, value: V) -> V:
+        return self._values.setdefault(HostName.of(name), value)
+
+    def __setitem__(self, name: str | HostName, value: V) -> None:
+        self._values[HostName.of(name)] = value  # a dict keeps the key it first saw: the first spelling
+
+    def get(self, name: str | HostName) -> V | None:
+        return self._values.get(HostName.of(name))
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, (str, HostName)) and HostName.of(name) in self._values
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __iter__(self) -> Iterator[HostName]:
+        return iter(self._values)
+
+    def names(self) -> list[str]:
+        return [k.text for k in self._values]
+
+    def items(self) -> list[tuple[HostName, V]]:
+        return list(self._values.items())
+
+    def machine(self, name: str | HostName, domain: str | DomainName | None = None) -> V | None:
+        """The value of the one entry that is the same machine as `name` (see HostName.same_machine);
+        None when none is, or when several are (ambiguous is unknown, never a guess)."""
+        exact = self.get(name)
+        if exact is not None:
+            return exact
+        wanted = HostName.of(name)
+        found = [v for k, v in self._values.items() if wanted.same_machine(k, domain)]
+        return found[0] if len(found) == 1 else None
+
+
+def host_key(name: str | HostName) -> str:
+    """The comparison key of a host name (HostName.key): case folded, no root dot, an address normalised."""
+    return HostName.of(name).key
+
+
+def domain_key(name: str | DomainName | None) -> str | None:
+    """The comparison key of a domain's DNS (or NetBIOS) name, None for none: case folded, no root dot."""
+    if name is None:
+        return None
+    key = DomainName.of(name).key
+    return key or None
+
+
+def same_domain(a: str | DomainName | None, b: str | DomainName | None) -> bool:
+    """Both named and the same domain (a child domain is another domain)."""
+    return bool(a and b and domain_key(a) == domain_key(b))
+
+
+def same_account_text(a: str, b: str) -> bool:
+    """Two account names as written are one (Account's equality: case-insensitive, the domain's root
+    dot ignored); a name Account cannot parse is compared case-insensitively as text."""
+    try:
+        return Account(a) == Account(b)
+    except NameError_:
+        return a.strip().casefold() == b.strip().casefold()
+
+
+def unique_names(names: Iterable[str]) -> list[str]:
+    """Each host name once (case and the root dot do not count), in first-written order and spelling."""
+    return HostIndex((n, n) for n in names).names()

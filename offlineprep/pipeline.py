@@ -1,25 +1,37 @@
-"""One run: plan what to collect, collect only that, evaluate, apply waivers, build the results.
+"""One run: discover the inventory, plan what to collect, collect only that, evaluate, apply
+waivers, build the results (docs/inventory.md, "Order of a run").
 
-Only the facts the selected checks need are collected: with `--only 'ad.*'` the WinRM collector
-is never imported, let alone called. A collector that raises does not end the run: its failure
-becomes a `CollectionError` in the facts, and every check that needed those facts reports `error`.
+Discovery first: the site file's lists, then VMM (one PowerShell on the VMM server, when [vmm] is
+set), then the failover clusters (one PowerShell on each cluster's name). The inventory they build
+decides the collection plan: one PowerShell per machine, and every object read from its own
+domain's directory. Only the facts the selected checks need are collected: with `--only 'ad.*'` no
+host is asked over WinRM (VMM still is, when the site names it: it says which hosts there are). A
+collector that raises does not end the run: its failure becomes a `CollectionError` in the facts,
+and every check that needed those facts reports `error`.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from offlineprep import __version__
+from offlineprep.collect.plan import DomainDirectory, DomainRouter
+from offlineprep.collect.plan import plan_collection as plan_from_inventory
 from offlineprep.collect.requests import DirectoryRequest, HostRequest
+from offlineprep.collect.sources import DiscoveryContext, RemoteCall, RemoteResult, Source, in_dependency_order
+from offlineprep.collect.sources.cluster import ClusterSource, apply_cluster_view, read_cluster_answer
+from offlineprep.collect.sources.sitefile import SiteFileSource
+from offlineprep.collect.sources.vmm import VmmSettings, VmmSource
 from offlineprep.engine import CheckContext, CheckSpec, Need, evaluate, needs_of
 from offlineprep.errors import UsageError
-from offlineprep.facts import CollectionError, DirectoryFacts, ErrorKind, Facts, HostFacts, ToolStamp
+from offlineprep.facts import CollectionError, DirectoryFacts, ErrorKind, Facts, HostFacts, ToolStamp, directory_key
+from offlineprep.inventory import Inventory, InventoryBuilder, Origin, site_inventory
 from offlineprep.model import (
     FAIL_ON_RANK,
     STATUS_RANK,
@@ -35,9 +47,10 @@ from offlineprep.model import (
     at_threshold,
     blocks,
 )
-from offlineprep.names import PathRef
+from offlineprep.names import DomainName, HostIndex, HostName
+from offlineprep.rbcd import groups_needed, named_sids
 from offlineprep.remediation import bind_directory
-from offlineprep.site import DirectoryConfig, Site, WinRMConfig
+from offlineprep.site import DirectoryConfig, Site, VmmConfig, WinRMConfig
 from offlineprep.waivers import Waiver, apply_waivers
 
 log = logging.getLogger(__name__)
@@ -61,6 +74,11 @@ class HostCollector(Protocol):
     ) -> dict[str, HostFacts]: ...
 
 
+class RemoteCollector(Protocol):
+    def __call__(self, config: WinRMConfig, calls: Sequence[RemoteCall], password: str | None
+                 ) -> dict[str, RemoteResult]: ...
+
+
 def _real_directory(config: DirectoryConfig, request: DirectoryRequest, password: str | None) -> DirectoryFacts:
     from offlineprep.collect.directory import collect_directory  # ldap3 only when needed
 
@@ -75,12 +93,19 @@ def _real_hosts(
     return collect_hosts(config, requests, password, on_result=on_result)
 
 
+def _real_remote(config: WinRMConfig, calls: Sequence[RemoteCall], password: str | None) -> dict[str, RemoteResult]:
+    from offlineprep.collect.remote import run_remote  # pywinrm only when needed
+
+    return run_remote(config, calls, password)
+
+
 @dataclass
 class Collectors:
     """The seam tests and the demo use to point collection at a lab; defaults are the real ones."""
 
     directory: DirectoryCollector = _real_directory
     hosts: HostCollector = _real_hosts
+    remote: RemoteCollector = _real_remote  # the discovery scripts (VMM, clusters)
 
 
 PasswordSource = Callable[[str, str], str | None]  # (env variable, purpose) -> password
@@ -93,13 +118,16 @@ class SecretRequest:
 
 
 def secrets_needed(site: Site, needs: frozenset[Need]) -> list[SecretRequest]:
-    """Every password this run will ask for, in the order collection uses them, so that the CLI
-    can ask for all of them before a progress bar takes the terminal."""
+    """Every password this run will ask for (each directory's, then WinRM's), so that the CLI can ask
+    for all of them before a progress bar takes the terminal."""
     plan = plan_collection(site, needs)
-    wanted = []
-    if plan.directory is not None and site.directory is not None and site.directory.auth != "kerberos":
-        wanted.append(SecretRequest(site.directory.password_env, "LDAP"))
-    if plan.hosts and site.winrm is not None and site.winrm.transport not in {"kerberos", "certificate"}:
+    wanted: list[SecretRequest] = []
+    if plan.directory is not None:
+        for config in site.directories:
+            request = SecretRequest(config.password_env, "LDAP")
+            if config.auth != "kerberos" and request not in wanted:
+                wanted.append(request)
+    if plan.winrm and site.winrm is not None and site.winrm.transport not in {"kerberos", "certificate"}:
         wanted.append(SecretRequest(site.winrm.password_env, "WinRM"))
     return wanted
 
@@ -109,63 +137,59 @@ def secrets_needed(site: Site, needs: frozenset[Need]) -> list[SecretRequest]:
 
 @dataclass(frozen=True)
 class CollectionPlan:
+    """What a run will ask for, as far as the site file tells before discovery (the tables it
+    needs; the machines VMM and the clusters add are known only once they answered)."""
+
     directory: DirectoryRequest | None
     hosts: list[HostRequest]
+    vmm: str | None = None  # the VMM server discovery asks, when [vmm] is set
+
+    @property
+    def winrm(self) -> bool:
+        """Whether this run opens WinRM at all: to hosts, or to VMM for discovery."""
+        return bool(self.hosts) or self.vmm is not None
 
 
 def plan_collection(site: Site, needs: frozenset[Need]) -> CollectionPlan:
     """What to collect for `needs`; a table the selected checks need but the site file lacks is a
     usage error here, before any password is asked for."""
-    if Need.DIRECTORY in needs and site.directory is None:
+    if Need.DIRECTORY in needs and not site.directories:
         raise UsageError("the selected checks need Active Directory, but the site file has no [directory] table")
-    if needs & {Need.HYPERV_HOSTS, Need.PATH_COMPUTERS} and site.winrm is None:
-        raise UsageError("the selected checks need WinRM to the hosts, but the site file has no [winrm] table")
+    winrm_for_hosts = bool(needs & {Need.HYPERV_HOSTS, Need.PATH_COMPUTERS})
+    if (winrm_for_hosts or site.vmm is not None) and site.winrm is None:
+        what = "WinRM to the hosts" if winrm_for_hosts else f"WinRM to the VMM server {site.vmm.server}" \
+            if site.vmm is not None else "WinRM"
+        raise UsageError(f"the selected checks need {what}, but the site file has no [winrm] table")
     return _plan(site, needs)
 
 
-def _plan(site: Site, needs: frozenset[Need]) -> CollectionPlan:
+def _plan(site: Site, needs: frozenset[Need], inventory: Inventory | None = None) -> CollectionPlan:
+    plan = plan_from_inventory(inventory or site_inventory(site), domain_directories(site) or [DomainDirectory("")],
+                               directory=Need.DIRECTORY in needs, hyperv_hosts=Need.HYPERV_HOSTS in needs,
+                               path_computers=Need.PATH_COMPUTERS in needs)
     directory = None
-    if Need.DIRECTORY in needs:
-        directory = DirectoryRequest(
-            computers=_unique([*site.all_hosts, *site.path_computers]),
-            principals=_unique(site.accounts_to_check),
-            spn_names=_unique([p.server for p in site.paths]),
-        )
-    machines: dict[str, HostRequest] = {}
-    if Need.HYPERV_HOSTS in needs:
-        for name in site.all_hosts:
-            machines[name.casefold()] = HostRequest(name=name, hyperv=True, probes=_probes(site, name))
-    if Need.PATH_COMPUTERS in needs:
-        by_server: dict[str, list[PathRef]] = {}
-        for ref in site.paths:
-            by_server.setdefault(ref.server.casefold(), []).append(ref)
-        for key, refs in by_server.items():
-            existing = machines.get(key)
-            machines[key] = HostRequest(
-                name=existing.name if existing else refs[0].server,
-                hyperv=existing.hyperv if existing else False,
-                paths=refs,
-                probes=existing.probes if existing else [],
-            )
-    return CollectionPlan(directory=directory, hosts=list(machines.values()))
+    if plan.directories:
+        requests = list(plan.directories.values())
+        directory = DirectoryRequest(computers=[c for r in requests for c in r.computers],
+                                     principals=[c for r in requests for c in r.principals],
+                                     spn_names=[c for r in requests for c in r.spn_names])
+    return CollectionPlan(directory=directory, hosts=list(plan.hosts), vmm=site.vmm.server if site.vmm else None)
 
 
-def _probes(site: Site, host: str) -> list[str]:
-    """The path computers `host` must reach itself (host.path-reachable): the export path's server
-    from a source host, the import path's from a target host."""
-    names = []
-    if site.export_path is not None and any(h.casefold() == host.casefold() for h in site.source_hosts):
-        names.append(site.export_path.server)
-    if site.import_path is not None and any(h.casefold() == host.casefold() for h in site.target_hosts):
-        names.append(site.import_path.server)
-    return _unique([n for n in names if n])
+def domain_directories(site: Site) -> list[DomainDirectory]:
+    """The configured directories by domain: [[directory]] names its domain; a single [directory]
+    may not, and then its base_dn, if any, tells (else the collector finds out)."""
+    out = []
+    for config in site.directories:
+        domain = config.domain or (str(DomainName.from_dn(config.base_dn)) if DomainName.from_dn(config.base_dn) else "")
+        out.append(DomainDirectory(domain))
+    return out
 
 
-def _unique(names: Sequence[str]) -> list[str]:
-    seen: dict[str, str] = {}
-    for name in names:
-        seen.setdefault(name.casefold(), name)
-    return list(seen.values())
+def vmm_settings(vmm: VmmConfig) -> VmmSettings:
+    return VmmSettings(server=vmm.server, source_cloud=vmm.source_cloud, target_cloud=vmm.target_cloud,
+                       source_host_groups=tuple(vmm.source_host_groups),
+                       target_host_groups=tuple(vmm.target_host_groups), run_as=tuple(vmm.run_as))
 
 
 # --------------------------------------------------------------------------- collecting
@@ -178,52 +202,187 @@ def collect(
     password_for: PasswordSource,
     on_host_done: HostCallback | None = None,
 ) -> Facts:
-    plan = plan_collection(site, needs)
+    plan_collection(site, needs)  # usage errors first
     facts = Facts(tool=ToolStamp(version=__version__))
     stats: dict[str, Any] = {}
+    winrm = site.winrm
+    host_needs = bool(needs & {Need.HYPERV_HOSTS, Need.PATH_COMPUTERS})
+    passwords: dict[str, str | None] = {}
 
-    if plan.directory is not None:
-        assert site.directory is not None  # plan_collection refused a site without it
-        password = None
-        if site.directory.auth != "kerberos":
-            password = password_for(site.directory.password_env, "LDAP")
-        started = time.monotonic()
-        try:
-            facts.directory = collectors.directory(site.directory, plan.directory, password)
-        except Exception as exc:  # a collector bug must cost only its own findings
-            log.exception("directory collector failed")
-            facts.directory = DirectoryFacts(
-                server=site.directory.server,
-                error=CollectionError(kind=ErrorKind.INTERNAL, message=f"directory collector failed: {type(exc).__name__}"),
-            )
-        stats["ldap_seconds"] = round(time.monotonic() - started, 3)
-        stats["ldap_searches"] = facts.directory.searches
+    def winrm_password() -> str | None:
+        if winrm is None or winrm.transport in {"kerberos", "certificate"}:
+            return None
+        if "winrm" not in passwords:
+            passwords["winrm"] = password_for(winrm.password_env, "WinRM")
+        return passwords["winrm"]
 
-    if plan.hosts:
-        assert site.winrm is not None
-        password = None
-        if site.winrm.transport not in {"kerberos", "certificate"}:
-            password = password_for(site.winrm.password_env, "WinRM")
-        started = time.monotonic()
+    commands = 0
+
+    def run(calls: Sequence[RemoteCall]) -> dict[str, RemoteResult]:
+        nonlocal commands
+        assert winrm is not None  # plan_collection refused a site without [winrm] that needs it
+        commands += len(calls)
         try:
-            hosts = collectors.hosts(site.winrm, plan.hosts, password, on_result=on_host_done)
-        except Exception as exc:
-            log.exception("host collector failed")
-            error = CollectionError(kind=ErrorKind.INTERNAL, message=f"host collector failed: {type(exc).__name__}")
-            hosts = {r.name: HostFacts(name=r.name, reachable=False, error=error) for r in plan.hosts}
-        for request in plan.hosts:  # a host the collector forgot is an error, not a silent gap
-            if not any(k.casefold() == request.name.casefold() for k in hosts):
-                hosts[request.name] = HostFacts(
-                    name=request.name,
-                    reachable=False,
-                    error=CollectionError(kind=ErrorKind.INTERNAL, message="the host collector returned nothing for this host"),
-                )
+            return collectors.remote(winrm, calls, winrm_password())
+        except Exception as exc:  # a collector bug must cost only the machines it was asked about
+            log.exception("remote runner failed")
+            error = CollectionError(kind=ErrorKind.INTERNAL, message=f"remote runner failed: {type(exc).__name__}")
+            return {c.machine: RemoteResult(c.machine, error=error) for c in calls}
+
+    # 1. discovery: the site file, VMM, the clusters (dependency order)
+    started = time.monotonic()
+    builder = InventoryBuilder()
+    context = DiscoveryContext(site=site, inventory=builder, run=run if winrm is not None else None)
+    sources: list[Source] = [SiteFileSource()]
+    if site.vmm is not None:
+        sources.append(VmmSource(vmm_settings(site.vmm)))
+    if host_needs:  # the nodes VMM names suffice for the directory; states and brokers need the clusters
+        sources.append(ClusterSource())
+    for source in in_dependency_order(sources):
+        source.discover(context)
+    stats["discovery_seconds"] = round(time.monotonic() - started, 3)
+    stats["discovery_powershell_commands"] = commands
+
+    # 2. hosts: one PowerShell per machine, those a cluster reports down excepted
+    if host_needs:
+        assert winrm is not None
+        started = time.monotonic()
+        hosts = _collect_hosts(collectors, winrm, builder.build(), needs, winrm_password, on_host_done)
+        # a name the site file lists that answered as another machine may be a cluster's name: ask it
+        hosts = _expand_cluster_names(site, builder, hosts, run)
+        extra = [r for r in _host_plan(builder.build(), needs) if r.name not in hosts]
+        if extra:  # the nodes of a cluster named in the site file
+            hosts.update(_collect_hosts(collectors, winrm, builder.build(), needs, winrm_password, on_host_done,
+                                        only=extra))
         facts.hosts = hosts
         stats["winrm_seconds"] = round(time.monotonic() - started, 3)
-        stats["hosts_queried"] = len(plan.hosts)
-        stats["powershell_commands"] = len(plan.hosts)  # one invocation per host, by design
+        stats["hosts_queried"] = sum(1 for h in hosts.values() if not _down(h))
+    inventory = builder.build()
+    facts.inventory = inventory
+
+    # 3. directories: every object from its own domain's directory
+    if Need.DIRECTORY in needs:
+        started = time.monotonic()
+        _collect_directories(site, inventory, collectors, password_for, facts)
+        stats["ldap_seconds"] = round(time.monotonic() - started, 3)
+        stats["ldap_searches"] = sum(d.searches for d in (facts.directories or {}).values())
+        stats["ldap_searches_per_domain"] = {k: d.searches for k, d in (facts.directories or {}).items()}
+    stats["powershell_commands"] = commands + (stats.get("hosts_queried") or 0)
     facts.statistics = stats
     return facts
+
+
+def _down(host: HostFacts) -> bool:
+    return host.error is not None and host.error.message.startswith(_DOWN_PREFIX)
+
+
+_DOWN_PREFIX = "not asked: "
+
+
+def _host_plan(inventory: Inventory, needs: frozenset[Need]) -> list[HostRequest]:
+    return plan_from_inventory(inventory, [DomainDirectory("")], directory=False,
+                               hyperv_hosts=Need.HYPERV_HOSTS in needs,
+                               path_computers=Need.PATH_COMPUTERS in needs).hosts
+
+
+def _collect_hosts(collectors: Collectors, winrm: WinRMConfig, inventory: Inventory, needs: frozenset[Need],
+                   password: Callable[[], str | None], on_host_done: HostCallback | None,
+                   only: list[HostRequest] | None = None) -> dict[str, HostFacts]:
+    plan = plan_from_inventory(inventory, [DomainDirectory("")], directory=False,
+                               hyperv_hosts=Need.HYPERV_HOSTS in needs, path_computers=Need.PATH_COMPUTERS in needs)
+    requests = only if only is not None else plan.hosts
+    try:
+        hosts = collectors.hosts(winrm, requests, password(), on_result=on_host_done) if requests else {}
+    except Exception as exc:
+        log.exception("host collector failed")
+        error = CollectionError(kind=ErrorKind.INTERNAL, message=f"host collector failed: {type(exc).__name__}")
+        hosts = {r.name: HostFacts(name=r.name, reachable=False, error=error) for r in requests}
+    index = HostIndex((name, name) for name in hosts)
+    for request in requests:  # a host the collector forgot is an error, not a silent gap
+        if request.name not in index:
+            hosts[request.name] = HostFacts(name=request.name, reachable=False, error=CollectionError(
+                kind=ErrorKind.INTERNAL, message="the host collector returned nothing for this host"))
+    if only is None:
+        for node, cluster in plan.down_nodes.items():
+            hosts[node] = HostFacts(name=node, reachable=False, error=CollectionError(
+                kind=ErrorKind.UNREACHABLE, message=f"{_DOWN_PREFIX}{node} is down in cluster {cluster} "
+                f"(Get-ClusterNode): any node may own a VM, so bring it up (or evict it) and run again"))
+    return hosts
+
+
+def _expand_cluster_names(site: Site, builder: InventoryBuilder, hosts: dict[str, HostFacts],
+                          run: Callable[[Sequence[RemoteCall]], dict[str, RemoteResult]]) -> dict[str, HostFacts]:
+    """A name the site file lists as a host whose machine calls itself otherwise is an alias or a
+    cluster's name (its client access point answers through a node): ask it once, with the cluster
+    script; a cluster's name becomes the cluster, and its own host facts (the owner node's) go."""
+    suspects = []
+    for host in builder.hosts:
+        facts = hosts.get(host.name)
+        if host.origins != [Origin.SITE_FILE] or host.cluster or facts is None or not facts.computer_name:
+            continue
+        if not HostName(host.name).same_machine(facts.computer_name, HostName(facts.computer_name).suffix):
+            suspects.append(host.name)
+    if not suspects:
+        return hosts
+    results = run([RemoteCall(machine=name, script="cluster", request={"name": name}) for name in suspects])
+    for name in suspects:
+        result = results.get(name)
+        if result is None or result.document is None:
+            continue
+        answer = read_cluster_answer(name, result.document)
+        if answer.view is None:
+            continue
+        cluster, _ = apply_cluster_view(builder, name, answer.view)
+        if builder.find_host(name) is None:  # it was the cluster's name, not a node's
+            hosts.pop(name, None)
+            log.info("%s is the name of cluster %s", name, cluster.name)
+    return hosts
+
+
+def _collect_directories(site: Site, inventory: Inventory, collectors: Collectors, password_for: PasswordSource,
+                         facts: Facts) -> None:
+    """Every domain's objects from its own directory. A domain that holds no Hyper-V host is read
+    first: the resource-based delegation descriptors of its path computers may name a group of the
+    hosts' domain, and the hosts' groups are read (in the same pass) only when some descriptor
+    names one. A domain read before a descriptor naming one of its groups turned up is read again
+    (only when two domains each hold hosts and path computers that name the other's groups)."""
+    configured = list(zip(domain_directories(site), site.directories, strict=True))
+    plan = plan_from_inventory(inventory, [d for d, _ in configured], hyperv_hosts=False, path_computers=False)
+    by_domain = {DomainName(d.dns_name).key: config for d, config in configured}
+    host_domains = {DomainRouter([d for d, _ in configured]).for_computer(h.name, h.domain)
+                    for h in inventory.hyperv_hosts()}
+    results: dict[str, DirectoryFacts] = {}
+
+    def read(domain: str, request: DirectoryRequest) -> DirectoryFacts:
+        config = by_domain.get(domain) or configured[0][1]
+        password = None if config.auth == "kerberos" else password_for(config.password_env, "LDAP")
+        try:
+            result = collectors.directory(config, request, password)
+        except Exception as exc:  # a collector bug must cost only its own findings
+            log.exception("directory collector failed")
+            result = DirectoryFacts(server=config.server, error=CollectionError(
+                kind=ErrorKind.INTERNAL, message=f"directory collector failed: {type(exc).__name__}"))
+        if not result.domain_dns_name and (config.domain or domain):
+            result.domain_dns_name = config.domain or domain  # so that a failed domain still has its own entry
+        return result
+
+    for domain in sorted(plan.directories, key=lambda d: d in host_domains):  # stable: hosts' domains last
+        request = replace(plan.directories[domain], named_sids=_named_sids(results.values()))
+        results[domain] = read(domain, request)
+    for domain, result in list(results.items()):
+        named = _named_sids(r for d, r in results.items() if d != domain)
+        if result.error is None and not result.groups_read and groups_needed(result, named):
+            again = read(domain, replace(plan.directories[domain], named_sids=named))
+            again.searches += result.searches
+            results[domain] = again
+    for domain in plan.directories:  # in the site file's order: the first is the primary directory
+        facts.add_directory(results[domain])
+
+
+def _named_sids(directories: Iterable[DirectoryFacts]) -> list[str]:
+    """Every SID the delegation descriptors of these directories' computers name."""
+    return sorted({sid for d in directories for c in d.computers.values() if c.rbcd_sddl
+                   for sid in named_sids(c.rbcd_sddl)})
 
 
 # --------------------------------------------------------------------------- judging
@@ -246,7 +405,7 @@ def build_results(site: Site | None, checks: Sequence[CheckSpec], facts: Facts, 
     catalogue = [c.info() for c in checks]
     if site is not None:
         context = CheckContext(site=site, facts=facts, facts_file=options.facts_file)
-        findings = send_fixes_to(directory_server(site), evaluate(checks, context))
+        findings = send_fixes_to(directory_servers(site, facts), evaluate(checks, context))
         if options.facts_file:
             gaps = facts_file_gaps(site, checks, facts, options.facts_file)
             findings = sorted([*findings, *gaps], key=lambda f: f.sort_key)
@@ -262,7 +421,7 @@ def build_results(site: Site | None, checks: Sequence[CheckSpec], facts: Facts, 
         verdict=verdict_of(findings),
         summary=summarise(findings),
         findings=findings,
-        topology=topology_of(site) if site is not None else Topology(),
+        topology=topology_of(site, facts.inventory) if site is not None else Topology(),
         statistics=statistics,
         waivers=waiver_report,
         problems=list(options.problems),
@@ -276,17 +435,43 @@ def build_results(site: Site | None, checks: Sequence[CheckSpec], facts: Facts, 
 def directory_server(site: Site) -> str | None:
     """The domain controller AD fixes go to: the host of the site's [directory] server URL (the AD
     cmdlets' -Server takes the DC's name; their port is AD Web Services', not LDAP's)."""
-    if site.directory is None:
+    if site.primary_directory is None:
         return None
-    return urlsplit(site.directory.server).hostname or None
+    return urlsplit(site.primary_directory.server).hostname or None
 
 
-def send_fixes_to(server: str | None, findings: list[Finding]) -> list[Finding]:
-    """Every AD action names `server`, so each AD line of a fix carries -Server (docs/fixes.md)."""
+def directory_servers(site: Site, facts: Facts) -> Callable[[Finding], str | None]:
+    """The domain controller each finding's AD fix goes to: that of the domain whose directory read
+    the finding's subject (a host of the second [[directory]] is fixed through that domain's DC),
+    else the first directory's."""
+    primary = directory_server(site)
+    servers: dict[str, str] = {}
+    read = {directory_key(d): d for d in (facts.directories or {}).values()}
+    for config, domain in zip(site.directories, domain_directories(site), strict=True):
+        host = urlsplit(config.server).hostname
+        if not host:
+            continue
+        key = DomainName(domain.dns_name).key if domain.dns_name else ""
+        if not key:  # a single [directory] naming no domain: the domain its DC said it serves
+            key = next(iter(read), "")
+        servers.setdefault(key, host)
+    view = facts.directory_view()
+
+    def server_for(finding: Finding) -> str | None:
+        domain = view.domain_of_read(finding.subject) if view is not None and len(read) > 1 else None
+        return servers.get(domain or "", primary) if domain else primary
+
+    return server_for
+
+
+def send_fixes_to(server: str | Callable[[Finding], str | None] | None, findings: list[Finding]) -> list[Finding]:
+    """Every AD action names a domain controller (`server`, or the one `server(finding)` names), so
+    each AD line of a fix carries -Server (docs/fixes.md)."""
     out = []
     for finding in findings:
         fix = finding.remediation
-        bound = bind_directory(fix, server) if fix is not None else None
+        dc = server(finding) if callable(server) else server
+        bound = bind_directory(fix, dc) if fix is not None else None
         out.append(finding if bound is fix else finding.model_copy(update={"remediation": bound}))
     return out
 
@@ -302,7 +487,7 @@ def facts_file_gaps(site: Site, checks: Sequence[CheckSpec], facts: Facts, facts
     read a machine report it themselves; this makes sure no machine is a silent gap even where a
     check only walks the machines the facts hold."""
     gaps = []
-    for request in _plan(site, needs_of(checks)).hosts:  # the tables that say how to connect do not matter here
+    for request in _plan(site, needs_of(checks), facts.inventory).hosts:  # how to connect does not matter here
         if facts.find_host(request.name) is None:
             cause = Cause.not_in_facts_file(request.name, request.name, facts_file)
             gaps.append(Finding(check=FACTS_FILE_CHECK.id, status=Status.ERROR, severity="high", subject=request.name,
@@ -340,10 +525,12 @@ def exit_code(results: Results, fail_on: str | None = None) -> int:
     return 0
 
 
-def topology_of(site: Site) -> Topology:
+def topology_of(site: Site, inventory: Inventory | None = None) -> Topology:
+    """The picture of the site: the hosts the run judged (the inventory's), the paths as written."""
+    judged = inventory or site_inventory(site)
     return Topology(
-        source_hosts=site.source_hosts,
+        source_hosts=judged.source_hosts,
         export_path=site.source.export_path,
         import_path=site.target.import_path,
-        target_hosts=site.target_hosts,
+        target_hosts=[h for h in judged.target_hosts if h not in judged.source_hosts],
     )

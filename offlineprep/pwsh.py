@@ -48,8 +48,3 @@ def comment(text: str) -> str:
     """One `#` comment line: newlines and control characters cannot end it and start code."""
     flat = _CONTROL.sub(" ", text.replace("\r", " ").replace("\n", " "))
     return "# " + flat.strip()
-
-
-def cmd_arg(value: str) -> str:
-    """An argument for a native command (icacls, setspn) as PowerShell passes it: a quoted literal."""
-    return quote(value)

@@ -1,4 +1,4 @@
-"""The site file (TOML, SPEC §4) as a typed model.
+"""The site file (TOML) as a typed model (README, "Site file"; docs/inventory.md for [vmm] and [[directory]]).
 
 The model refuses unknown keys and literal passwords: secrets come from the environment variable
 the file names, or a prompt, never from the file. `offlineprep.sitefile` loads a file into this
@@ -11,8 +11,9 @@ from collections.abc import Callable
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
-from offlineprep.names import PathRef, parse_path, validate_host_name
+from offlineprep.names import HostName, PathRef, parse_path, unique_names, validate_host_name
 
 SECRET_KEYS = frozenset({"password", "pass", "passwd", "secret", "pwd"})
 
@@ -35,7 +36,14 @@ def _ldap_url(value: str) -> str:
 
 def host_key(name: str) -> str:
     """Two spellings of one host name (case, a trailing root dot) are the same host."""
-    return name.casefold().rstrip(".")
+    return HostName(name).key
+
+
+def _dns_domain(value: str) -> str:
+    validate_host_name(value, context="the domain")
+    if "." not in value.strip(".") or HostName(value).is_ip:
+        raise ValueError(f"{value!r} is not a domain's DNS name: write it as contoso.com")
+    return value
 
 
 class SiteSection(BaseModel):
@@ -57,6 +65,9 @@ class SiteSection(BaseModel):
 
 
 class DirectoryConfig(SiteSection):
+    # the domain this directory reads (its DNS name): required in each [[directory]] of several
+    # domains, optional in a single [directory] (the directory's own naming context tells it)
+    domain: Annotated[str, AfterValidator(_dns_domain)] | None = None
     server: Annotated[str, AfterValidator(_ldap_url)]  # ldaps://dc1.contoso.com or ldap://dc1 with start_tls
     user: NonBlank | None = None  # UPN or DOMAIN\\name; None with auth = "kerberos" uses the ticket cache
     auth: Literal["simple", "ntlm", "kerberos"] = "simple"
@@ -96,7 +107,7 @@ class WinRMConfig(SiteSection):
 
 
 class AccountsConfig(SiteSection):
-    vmm_service: NonBlank
+    vmm_service: NonBlank | None = None  # required without [vmm]; with it, VMM tells (SCVMMService's account)
     run_as: list[NonBlank] = Field(default_factory=list)
 
     @field_validator("run_as")
@@ -122,7 +133,7 @@ def _valid_hosts(hosts: list[str]) -> list[str]:
 
 
 class SourceConfig(SiteSection):
-    hosts: list[str] = Field(min_length=1)
+    hosts: list[str] = Field(default_factory=list)  # at least one, unless [vmm] names this side's cloud
 
     @field_validator("hosts")
     @classmethod
@@ -140,7 +151,7 @@ class SourceConfig(SiteSection):
 
 
 class TargetConfig(SiteSection):
-    hosts: list[str] = Field(min_length=1)
+    hosts: list[str] = Field(default_factory=list)  # at least one, unless [vmm] names this side's cloud
 
     @field_validator("hosts")
     @classmethod
@@ -177,18 +188,97 @@ class PolicyConfig(SiteSection):
     manager: Literal["asr", "hyperv-replica"] = "asr"
 
 
+class VmmConfig(SiteSection):
+    """VMM as a source of the inventory: one PowerShell on `server` reads the hosts and host clusters
+    of each side's cloud (or host groups), and the account the VMM service runs as (docs/inventory.md)."""
+
+    server: str
+    source_cloud: NonBlank | None = None
+    target_cloud: NonBlank | None = None
+    source_host_groups: list[NonBlank] = Field(default_factory=list)
+    target_host_groups: list[NonBlank] = Field(default_factory=list)
+    # VMM's names of the Run As accounts the hosts were added with: VMM documents no host property
+    # that names them, so the site names them and VMM resolves each to its domain account
+    run_as: list[NonBlank] = Field(default_factory=list)
+
+    @field_validator("server")
+    @classmethod
+    def _server_is_a_name(cls, value: str) -> str:
+        validate_host_name(value, context="the VMM server")
+        return value
+
+    def covers(self, side: str) -> bool:
+        """Whether VMM gives the hosts of `side` ("source" or "target")."""
+        if side == "source":
+            return bool(self.source_cloud or self.source_host_groups)
+        return bool(self.target_cloud or self.target_host_groups)
+
+
 class Site(SiteSection):
-    directory: DirectoryConfig | None = None
+    # [directory], or one [[directory]] per domain: read as a list either way (docs/inventory.md)
+    directory: list[DirectoryConfig] = Field(default_factory=list)
     winrm: WinRMConfig | None = None
-    accounts: AccountsConfig
+    vmm: VmmConfig | None = None  # before accounts, source and target: their validators read it
+    accounts: AccountsConfig = Field(default_factory=AccountsConfig, validate_default=True)
     source: SourceConfig
     target: TargetConfig
     policy: PolicyConfig | None = None
 
-    @field_validator("directory", "winrm", mode="before")
+    @field_validator("winrm", "vmm", mode="before")
     @classmethod
     def _empty_table_is_none(cls, value: object) -> object:
         return None if value == {} else value
+
+    @field_validator("directory", mode="before")
+    @classmethod
+    def _one_table_or_many(cls, value: object) -> object:
+        if value is None or value == {}:
+            return []
+        return [value] if isinstance(value, dict) else value
+
+    @field_validator("directory")
+    @classmethod
+    def _one_table_per_domain(cls, value: list[DirectoryConfig]) -> list[DirectoryConfig]:
+        if len(value) > 1:
+            for index, config in enumerate(value):
+                if config.domain is None:
+                    raise PydanticCustomError("missing_key", "each [[directory]] of several domains names its domain: "
+                                              "domain = \"contoso.com\"", {"key": "domain", "index": index})
+            _once_each([d.domain for d in value if d.domain], host_key)
+        return value
+
+    @field_validator("accounts", mode="before")
+    @classmethod
+    def _accounts_without_vmm(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, AccountsConfig) and info.data.get("vmm") is None:
+            raise PydanticCustomError("missing", "Field required")  # no [accounts], and no [vmm] to tell them
+        return value
+
+    @field_validator("accounts")
+    @classmethod
+    def _service_account_without_vmm(cls, value: AccountsConfig, info: ValidationInfo) -> AccountsConfig:
+        if value.vmm_service is None and info.data.get("vmm") is None:
+            raise PydanticCustomError("missing_key", "Field required", {"key": "vmm_service"})
+        return value
+
+    @field_validator("source", "target")
+    @classmethod
+    def _hosts_or_vmm(cls, value: SourceConfig | TargetConfig, info: ValidationInfo) -> SourceConfig | TargetConfig:
+        vmm = info.data.get("vmm")
+        side = info.field_name or ""
+        if not value.hosts and not (vmm is not None and vmm.covers(side)):
+            raise PydanticCustomError("missing_key", "list at least one host, or name the {side} cloud (or host "
+                                      "groups) in [vmm]", {"key": "hosts", "side": side})
+        return value
+
+    @property
+    def directories(self) -> list[DirectoryConfig]:
+        """Every directory to read, the first one first (where names of no known domain are looked up)."""
+        return list(self.directory)
+
+    @property
+    def primary_directory(self) -> DirectoryConfig | None:
+        return self.directories[0] if self.directories else None
 
     # ---------------------------------------------------------------- derived views
 
@@ -202,10 +292,7 @@ class Site(SiteSection):
 
     @property
     def all_hosts(self) -> list[str]:
-        seen: dict[str, str] = {}
-        for name in [*self.source.hosts, *self.target.hosts]:
-            seen.setdefault(name.casefold(), name)
-        return list(seen.values())
+        return unique_names([*self.source.hosts, *self.target.hosts])
 
     @property
     def export_path(self) -> PathRef | None:
@@ -226,11 +313,7 @@ class Site(SiteSection):
     @property
     def path_computers(self) -> list[str]:
         """Computers holding a path, as the path names them (deduplicated case-insensitively)."""
-        seen: dict[str, str] = {}
-        for ref in self.paths:
-            if ref.server:
-                seen.setdefault(ref.server.casefold(), ref.server)
-        return list(seen.values())
+        return unique_names(ref.server for ref in self.paths if ref.server)
 
     @property
     def manager(self) -> str:
@@ -239,4 +322,5 @@ class Site(SiteSection):
 
     @property
     def accounts_to_check(self) -> list[str]:
-        return [self.accounts.vmm_service, *self.accounts.run_as]
+        service = [self.accounts.vmm_service] if self.accounts.vmm_service else []
+        return [*service, *self.accounts.run_as]

@@ -28,26 +28,45 @@ class KeyLocator:
     """Maps a key path such as ("source", "export_path") to the 1-based line that defines it."""
 
     def __init__(self, text: str) -> None:
-        self._lines: dict[tuple[str, ...], int] = {}
+        self._lines: dict[tuple[str | int, ...], int] = {}
         table: tuple[str, ...] = ()
+        index: int | None = None  # in the n-th table of an array of tables ([[directory]] number n)
+        arrays: dict[tuple[str, ...], int] = {}
+        self._arrays: set[tuple[str | int, ...]] = set()
         for number, line in enumerate(text.splitlines(), start=1):
-            header = _HEADER.match(line) or _ARRAY_HEADER.match(line)
+            array = _ARRAY_HEADER.match(line)
+            header = array or _HEADER.match(line)
             if header:
                 table = tuple(_unquote(p) for p in header.group(1).split("."))
                 self._lines.setdefault(table, number)
+                index = None
+                if array:  # its keys are found as ("directory", n, key), and as ("directory", key) for the first
+                    index = arrays.get(table, -1) + 1
+                    arrays[table] = index
+                    self._arrays.add(table)
+                    self._lines.setdefault((*table, index), number)
                 continue
             key = _KEY.match(line)
             if key:
-                dotted = line.split("=", 1)[0]
-                path = table + tuple(_unquote(p) for p in dotted.split("."))
-                self._lines.setdefault(path, number)
+                dotted = tuple(_unquote(p) for p in line.split("=", 1)[0].split("."))
+                self._lines.setdefault(table + dotted, number)
+                if index is not None:
+                    self._lines.setdefault((*table, index, *dotted), number)
 
     def line_of(self, path: Sequence[str | int]) -> int | None:
-        keys = tuple(str(p) for p in path if not isinstance(p, int))
-        while keys:
-            if keys in self._lines:
-                return self._lines[keys]
-            keys = keys[:-1]
+        """The line of the longest known prefix of `path`. An index after an array of tables names
+        its n-th table ([[directory]] number n); any other index (a list in a value, or the single
+        [directory] the model reads as entry 0) is no table of its own and is skipped."""
+        keys: list[str | int] = []
+        for part in path:
+            if isinstance(part, int) and tuple(keys) not in self._arrays:
+                continue
+            keys.append(part)
+        wanted = tuple(keys)
+        while wanted:
+            if wanted in self._lines:
+                return self._lines[wanted]
+            wanted = wanted[:-1]
         return None
 
 
@@ -78,9 +97,7 @@ def _resolve_files(site: Site, folder: Path) -> Site:
         update = {k: str(folder / v) for k in keys if (v := getattr(section, k)) and not Path(v).is_absolute()}
         return section.model_copy(update=update) if update else section
 
-    update: dict[str, Any] = {}
-    if site.directory is not None:
-        update["directory"] = resolved(site.directory, ("ca_file",))
+    update: dict[str, Any] = {"directory": [resolved(d, ("ca_file",)) for d in site.directories]}
     if site.winrm is not None:
         update["winrm"] = resolved(site.winrm, ("ca_file", "cert_pem", "cert_key_pem"))
     return site.model_copy(update=update)
@@ -118,7 +135,7 @@ def _key_on(text: str, line: int | None) -> str:
 
 
 def _refuse_hosts_on_both_sides(site: Site, locator: KeyLocator, filename: str) -> None:
-    source = {host_key(h) for h in site.source.hosts}
+    source = {host_key(h) for h in site.source.hosts}  # listed hosts; VMM's are told by side
     for host in site.target.hosts:
         if host_key(host) in source:
             line = locator.line_of(("target", "hosts"))
@@ -159,6 +176,14 @@ def _describe(exc: ValidationError, locator: KeyLocator, filename: str) -> str:
         if error["type"] == "missing" and len(loc) == 1 and loc[0] in _TABLES:
             messages.append(f"{where}: [{loc[0]}]: required table is missing")
             continue
+        if error["type"] == "missing_key":  # a key the model requires only in some shapes of the file
+            context = error.get("ctx") or {}
+            loc = [*loc, *([context["index"]] if "index" in context else []), context.get("key", "")]
+            line = locator.line_of(loc)
+            where = f"{filename}:{line}" if line else filename
+            message = "required key is missing" if error["msg"] == "Field required" else str(error["msg"])
+            messages.append(f"{where}: {_key_text(loc)}: {message}")
+            continue
         reason = _reason(error)
         if error["type"] == "extra_forbidden" and loc and isinstance(loc[-1], str):
             reason += did_you_mean(loc[-1], _keys_of(_model_at(loc[:-1])))
@@ -177,7 +202,8 @@ def _key_text(loc: Sequence[Any]) -> str:
     return f"{prefix}{last}" if loc else "(top level)"
 
 
-_TABLES = {name for name, f in Site.model_fields.items() if f.is_required()}
+# required tables: [accounts] too, unless [vmm] tells the accounts (the model's own check says missing)
+_TABLES = {name for name, f in Site.model_fields.items() if f.is_required()} | {"accounts"}
 
 
 def _model_at(path: Sequence[Any]) -> type[BaseModel] | None:

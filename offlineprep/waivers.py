@@ -17,27 +17,22 @@ from __future__ import annotations
 
 import fnmatch
 import tomllib
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+
+from pydantic import Field
 
 from offlineprep.errors import WaiverFileError
-from offlineprep.model import Finding, WaiverReport
+from offlineprep.model import Finding, Status, WaiverEntry, WaiverReport
 from offlineprep.sitefile import KeyLocator
 
 _ALLOWED = {"check", "subject", "justification", "expires", "target", "account"}
 
 
-@dataclass(frozen=True)
-class Waiver:
-    check: str
-    subject: str
-    justification: str
-    expires: date
-    target: str | None = None
-    account: str | None = None
-    line: int | None = None
+class Waiver(WaiverEntry):
+    """A waiver as the file holds it: the entry, and the line of its [[waiver]] (for messages)."""
+
+    line: int | None = Field(default=None, exclude=True)
 
     def matches(self, finding: Finding) -> bool:
         def glob(pattern: str | None, value: str | None) -> bool:
@@ -50,18 +45,9 @@ class Waiver:
             and glob(self.account, finding.account)
         )
 
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "check": self.check,
-            "subject": self.subject,
-            "justification": self.justification,
-            "expires": self.expires.isoformat(),
-        }
-        if self.target is not None:
-            out["target"] = self.target
-        if self.account is not None:
-            out["account"] = self.account
-        return out
+    def entry(self) -> WaiverEntry:
+        """What findings and the report carry (no line)."""
+        return WaiverEntry.model_validate(self.model_dump(exclude={"line"}))
 
 
 def load_waivers(path: Path | str) -> list[Waiver]:
@@ -129,18 +115,18 @@ def apply_waivers(findings: list[Finding], waivers: list[Waiver], today: date) -
     """Mark waived findings; report applied, expired and unused waivers. Passes are never waived."""
     report = WaiverReport()
     active = [w for w in waivers if w.expires >= today]
-    report.expired = [w.as_dict() for w in waivers if w.expires < today]
+    report.expired = [w.entry() for w in waivers if w.expires < today]
     used: set[int] = set()
     out = []
     for finding in findings:
         waiver = None
-        if finding.status.value != "pass":
+        if finding.status is not Status.PASS:
             waiver = next((w for w in active if w.matches(finding)), None)
         if waiver is None:
             out.append(finding)
             continue
         used.add(id(waiver))
-        out.append(finding.model_copy(update={"waived": True, "waiver": waiver.as_dict()}))
-    report.applied = [w.as_dict() for w in active if id(w) in used]
-    report.unused = [w.as_dict() for w in active if id(w) not in used]
+        out.append(finding.model_copy(update={"waived": True, "waiver": waiver.entry()}))
+    report.applied = [w.entry() for w in active if id(w) in used]
+    report.unused = [w.entry() for w in active if id(w) not in used]
     return out, report

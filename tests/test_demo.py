@@ -25,7 +25,11 @@ def test_demo_runs_every_check_with_the_real_collectors(tmp_path: Path) -> None:
     checks = {f["check"] for f in results["findings"]}
     assert checks == {c.id for c in discover(include_entry_points=False).checks}
     assert results["statistics"]["ldap_searches"] >= 3
-    assert results["statistics"]["powershell_commands"] == 5
+    # discovery: one PowerShell on VMM, one on the cluster's name; then one per machine (5 hosts, 2 file servers)
+    assert results["statistics"]["powershell_commands"] == 9
+    assert results["statistics"]["discovery_powershell_commands"] == 2
+    assert results["topology"]["source_hosts"] == ["hv01.lab.test", "hv02.lab.test", "hvc1-n1.lab.test",
+                                                   "hvc1-n2.lab.test"]  # VMM's cloud Gold, the cluster's nodes
     statuses = {(f["check"], f["subject"], f.get("target") or f.get("account") or ""): f["status"]
                 for f in results["findings"]}
     assert statuses[("ad.delegation", "hv02.lab.test", "fs01.lab.test")] == "fail"  # no protocol transition
@@ -40,6 +44,13 @@ def test_demo_runs_every_check_with_the_real_collectors(tmp_path: Path) -> None:
     assert statuses[("host.hyperv-ready", "hv11.lab.test", "")] == "fail"  # vmms stopped
     assert statuses[("host.path-reachable", "hv02.lab.test", "fs01.lab.test")] == "pass"
     assert statuses[("replica.server", "hv11.lab.test", "")] == "skip"  # Site Recovery configures it
+    # the site file names the VMM, not the hosts: the cluster's nodes come from VMM and the cluster itself
+    assert statuses[("ad.delegation", "hvc1-n1.lab.test", "fs11.lab.test")] == "pass"
+    assert statuses[("ad.delegation", "hvc1-n2.lab.test", "fs11.lab.test")] == "fail"  # set on one node only
+    assert statuses[("inventory.sources", "vmm01.lab.test", "")] == "pass"
+    assert statuses[("inventory.sources", "HVC1.lab.test", "")] == "pass"
+    node = next(f for f in results["findings"] if f["check"] == "ad.delegation" and f["subject"] == "hvc1-n2.lab.test")
+    assert node["evidence"]["cluster"] == "HVC1.lab.test"
     assert "pass" in statuses.values() and "warn" in statuses.values()
     page = outs["html"].read_text()
     for check_id in ("host.clock-skew", "host.path-reachable", "host.hyperv-ready"):  # grouped like every check

@@ -226,3 +226,41 @@ def test_current_time_as_ldap3_returns_it() -> None:
     assert generalized_time("20261124093000.0Z") == datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
     assert generalized_time(datetime(2026, 11, 24, 9, 30)) == datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
     assert generalized_time(None) is None and generalized_time("not a time") is None
+
+
+def test_a_computers_groups_are_read_when_a_descriptor_of_its_domain_names_a_group() -> None:
+    """FS01 allows HV-Admins (nested in Tier1): each host's groups are read level by level, its
+    primary group (Domain Computers, from primaryGroupID) included; a host in no group has only that."""
+    lab = LabDirectory()
+    tier1 = lab.group("Tier1")
+    admins = lab.group("HV-Admins", member_of=["Tier1"])
+    lab.computer("HV01", groups=["HV-Admins"])
+    lab.computer("HV02")
+    lab.computer("FS01", rbcd=[admins])
+    request = DirectoryRequest(computers=["hv01", "hv02", "fs01"])
+    facts = collect_directory(lab.config(), request, lab.password, connect=lab.connect)
+    assert facts.error is None and facts.groups_read
+    domain_computers = f"{lab.domain_sid}-515"
+    assert facts.computers["hv01"].group_sids == [*sorted([admins, tier1]), domain_computers]
+    assert facts.computers["hv02"].group_sids == [domain_computers]
+    # rootDSE, NetBIOS name, the computers, then two levels of groups (HV-Admins, then Tier1)
+    assert facts.searches == 5
+
+
+def test_groups_are_not_read_when_every_descriptor_names_computers_only() -> None:
+    lab = LabDirectory()
+    lab.group("HV-Admins")
+    hv01 = lab.computer("HV01", groups=["HV-Admins"])
+    lab.computer("FS01", rbcd=[hv01])
+    facts = collect_directory(lab.config(), DirectoryRequest(computers=["hv01", "fs01"]), lab.password,
+                              connect=lab.connect)
+    assert not facts.groups_read and facts.computers["hv01"].group_sids is None
+    assert facts.searches == 3
+    # a descriptor read in another domain that names a group of this one
+    named = collect_directory(lab.config(), DirectoryRequest(computers=["hv01"], named_sids=[f"{lab.domain_sid}-4242"]),
+                              lab.password, connect=lab.connect)
+    assert named.groups_read and named.computers["hv01"].group_sids is not None
+    # ... or only SIDs of another domain: nothing to read here
+    other = collect_directory(lab.config(), DirectoryRequest(computers=["hv01"], named_sids=["S-1-5-21-9-9-9-1000"]),
+                              lab.password, connect=lab.connect)
+    assert not other.groups_read

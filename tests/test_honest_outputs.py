@@ -16,7 +16,10 @@ from pathlib import Path
 
 import builders
 
+from offlineprep.engine import discover
 from offlineprep.facts import CollectionError, DirectoryFacts, ErrorKind
+
+KNOWN = len(discover(include_entry_points=False).checks)  # every built-in check
 
 OUTPUTS = ("html", "json", "junit", "markdown")
 
@@ -47,18 +50,18 @@ def test_a_partial_run_says_so_in_every_output(site_file: Path, healthy_facts: P
     proc = run("preflight", "--config", str(site_file), "--facts", str(healthy_facts), "--only", "policy.same-host-os",
                *args)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    banner = "READY (partial: 1 of 23 checks)"
+    banner = f"READY (partial: 1 of {KNOWN} checks)"
     assert banner in proc.stdout  # terminal
-    assert "partial run: 1 of 23 checks evaluated" in proc.stdout
+    assert f"partial run: 1 of {KNOWN} checks evaluated" in proc.stdout
     html_text = paths["html"].read_text()
     assert f"<title>offlineprep: {banner}</title>" in html_text and f'id="verdict-word">{banner}</p>' in html_text
     assert "A READY verdict covers only the checks that ran" in html_text
     assert f"**{banner}**" in paths["markdown"].read_text()
-    assert "**Partial run**: 1 of 23 checks evaluated" in paths["markdown"].read_text()
+    assert f"**Partial run**: 1 of {KNOWN} checks evaluated" in paths["markdown"].read_text()
     props = {p.get("name"): p.get("value") for p in ET.parse(paths["junit"]).getroot().iter("property")}
-    assert props["verdict"] == banner and props["checks_run"] == "1" and props["checks_known"] == "23"
+    assert props["verdict"] == banner and props["checks_run"] == "1" and props["checks_known"] == str(KNOWN)
     selection = json.loads(paths["json"].read_text())["selection"]
-    assert selection["checks_run"] == ["policy.same-host-os"] and len(selection["checks_known"]) == 23
+    assert selection["checks_run"] == ["policy.same-host-os"] and len(selection["checks_known"]) == KNOWN
     assert selection["only"] == ["policy.same-host-os"] and selection["skip"] == []
 
 
@@ -175,7 +178,8 @@ def test_collect_exits_3_when_the_directory_could_not_be_read(site_file: Path, t
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "refused the connection on port 1" in proc.stderr
     saved = json.loads((tmp_path / "f.json").read_text())
-    assert saved["directory"]["error"]["kind"] == "unreachable"
+    (directory,) = saved["directories"].values()  # facts/v2: one directory per domain (the domain was not read)
+    assert directory["error"]["kind"] == "unreachable"
 
 
 # ---- 8. keep the facts of a real run ----------------------------------------------------------------------------
@@ -321,7 +325,7 @@ def test_the_readme_says_where_to_run_what_it_connects_to_and_how_to_set_up_kerb
     for needle in ("Linux admin machine or WSL", "**636**", "**389** with StartTLS", "**5986**", "**5985**",
                    "/etc/krb5.conf", "kinit svc-preflight@CONTOSO.COM", "KRB5_CLIENT_KTNAME",
                    "$env:OFFLINEPREP_LDAP_PASSWORD", "export OFFLINEPREP_LDAP_PASSWORD", "### Rights, up front",
-                   "### The fix script: its sections and who runs them", "partial: 1 of 23 checks"):
+                   "### The fix script: its sections and who runs them", f"partial: 1 of {KNOWN} checks"):
         assert needle in text, needle
 
 
@@ -337,3 +341,16 @@ def test_under_fail_on_never_failures_are_listed_as_not_blocking(site_file: Path
     assert "What blocks (0)" in paths["html"].read_text() and "Not blocking (1)" in paths["html"].read_text()
     assert "### Not blocking (1)" in paths["markdown"].read_text()
     assert ET.parse(paths["junit"]).getroot().get("failures") == "0"
+
+
+def test_the_readme_vmm_and_several_domains_example_is_a_site_file() -> None:
+    """The README's example naming the VMM and two domains loads as it is written."""
+    from offlineprep.sitefile import parse_site
+
+    section = README.read_text().split("With VMM, name the VMM server instead of the hosts", 1)[1]
+    example = re.search(r"```toml\n(.*?)```", section, re.S)
+    assert example is not None
+    site = parse_site(example.group(1), "README.md")
+    assert site.vmm is not None and site.vmm.server == "vmm01.contoso.com" and site.vmm.run_as == ["Host Admins"]
+    assert [d.domain for d in site.directories] == ["contoso.com", "fabrikam.com"]
+    assert site.source.hosts == [] and site.import_path is not None and site.import_path.server == "fs11.fabrikam.com"

@@ -172,8 +172,8 @@ def test_relative_certificate_files_are_resolved_next_to_the_site_file(tmp_path:
                     .replace('scheme = "http"', 'scheme = "http"\nca_file = "certs/ca.pem"\n'
                              'cert_pem = "/abs/client.pem"'))
     site = load_site(path)
-    assert site.directory is not None and site.winrm is not None
-    assert site.directory.ca_file == str(folder / "contoso-ca.pem")
+    assert site.primary_directory is not None and site.winrm is not None
+    assert site.primary_directory.ca_file == str(folder / "contoso-ca.pem")
     assert site.winrm.ca_file == str(folder / "certs" / "ca.pem")
     assert site.winrm.cert_pem == "/abs/client.pem"
 
@@ -190,3 +190,12 @@ def test_a_password_inside_an_array_of_tables_is_refused_and_never_echoed() -> N
 def test_a_missing_table_is_named_as_a_table() -> None:
     text = SITE_TOML.replace('[accounts]\nvmm_service = "CONTOSO\\\\svc-vmm"\nrun_as = ["CONTOSO\\\\svc-runas"]\n', "")
     assert error_for(text) == "site.toml: [accounts]: required table is missing"
+
+
+def test_the_examples_commented_vmm_table_loads_when_uncommented() -> None:
+    lines = EXAMPLE_SITE.splitlines()
+    start = lines.index(next(line for line in lines if line.startswith("# [vmm]")))
+    end = lines.index("", start)
+    text = "\n".join([*lines[:start], *(line[2:] for line in lines[start:end]), *lines[end:]])
+    site = parse_site(text)
+    assert site.vmm is not None and site.vmm.server == "vmm01.contoso.com" and site.vmm.target_cloud == "Recovery"

@@ -42,9 +42,9 @@ def test_waivers_active_expired_unused(tmp_path: Path) -> None:
     results = results_with_failures(path)
     waived = [f for f in results.findings if f.waived]
     assert [(f.check, f.status.value) for f in waived] == [("path.not-on-hyperv-host", "fail")]  # status kept
-    assert waived[0].waiver and waived[0].waiver["justification"].startswith("FS01 leaves")
-    assert [w["check"] for w in results.waivers.expired] == ["path.free-space"]
-    assert [w["check"] for w in results.waivers.unused] == ["ad.*"]
+    assert waived[0].waiver and waived[0].waiver.justification.startswith("FS01 leaves")
+    assert [w.check for w in results.waivers.expired] == ["path.free-space"]
+    assert [w.check for w in results.waivers.unused] == ["ad.*"]
     assert pipeline.exit_code(results) == 0  # the only failure is waived
     assert pipeline.exit_code(results, "warn") == 1  # the expired waiver does not hide the warning
     assert results.summary["waived"] == 1
@@ -118,7 +118,7 @@ def test_conventions_of_every_builtin_check() -> None:
         assert spec.title and spec.seed_step, spec.id
         assert len(spec.rationale) > 80, f"{spec.id} needs a docstring that explains why"
         assert f'"{spec.id}"' in tests, f"{spec.id} has no test in tests/checks"
-    assert {c.id.split(".")[0] for c in BUILTIN.checks} == {"ad", "host", "path", "policy", "replica"}
+    assert {c.id.split(".")[0] for c in BUILTIN.checks} == {"ad", "host", "inventory", "path", "policy", "replica"}
 
 
 def test_a_check_cannot_forge_its_identity() -> None:
@@ -191,3 +191,23 @@ def test_an_unpaired_surrogate_from_a_host_does_not_stop_json_or_junit(tmp_path:
     assert json_out.load(tmp_path / "r.json").findings[0].message == "name \ud800 here"
     junit.write(results, tmp_path / "j.xml")
     assert ET.parse(tmp_path / "j.xml").getroot().find("testsuite/testcase") is not None
+
+
+def test_waivers_are_models_and_the_json_keeps_their_shape(tmp_path: Path) -> None:
+    """A waiver is a WaiverEntry on the finding and in the report; the JSON results hold the same
+    keys as before it was a model (target/account only when set, expires as an ISO date), and
+    a results file read back gives the same entries."""
+    path = tmp_path / "waivers.toml"
+    path.write_text("[[waiver]]\ncheck = 'path.not-on-hyperv-host'\nsubject = '\\\\fs01*'\n"
+                    "justification = 'CHG-1234'\nexpires = 2026-12-31\n")
+    results = results_with_failures(path)
+    json_out.write(results, tmp_path / "r.json")
+    data = json.loads((tmp_path / "r.json").read_text())
+    waived = next(f for f in data["findings"] if f.get("waived"))
+    assert waived["waiver"] == {"check": "path.not-on-hyperv-host", "subject": "\\\\fs01*",
+                                "justification": "CHG-1234", "expires": "2026-12-31"}
+    assert data["waivers"]["applied"] == [waived["waiver"]]
+    again = json_out.load(tmp_path / "r.json")
+    assert again.waivers.applied == results.waivers.applied
+    assert again.waivers.applied[0].expires == date(2026, 12, 31)
+    assert load_waivers(path)[0].line == 1 and "line" not in load_waivers(path)[0].model_dump()

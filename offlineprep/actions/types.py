@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -57,6 +57,13 @@ GROUP_RIGHTS = "write access to the group's members (Domain Admins)"
 SPN_RIGHTS = "write access to servicePrincipalName of every account named (Domain Admins)"
 
 
+class FixSection(StrEnum):
+    """The fix script's sections that are no machine (a machine's section is its name as written)."""
+
+    AD = "AD"  # every directory action, through one domain controller
+    MANUAL = "Manual"  # what cannot be scripted: steps to do by hand
+
+
 class Owner(BaseModel):
     """Where an action runs: the directory (through one domain controller) or one Windows machine.
 
@@ -73,7 +80,7 @@ class Owner(BaseModel):
     @property
     def section(self) -> str:
         """The fix script's section key (its -Section value)."""
-        return "AD" if self.kind == "directory" else (self.name or "?")
+        return FixSection.AD if self.kind == "directory" else (self.name or "?")
 
 
 DIRECTORY = Owner(kind="directory")

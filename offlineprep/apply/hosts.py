@@ -1,6 +1,6 @@
 """Host steps: one PowerShell command per machine (collect/scripts/apply.ps1), the actions as data.
 
-Delivered exactly like the collection script (offlineprep.collect.hosts.run_payload): a short
+Delivered exactly like the collection script (offlineprep.collect.hosts.stream_payload): a short
 encoded bootstrap, then the request (base64 JSON) and the script on its stdin; the script runs as a
 script block with the request as its only argument, so no value is ever spliced into code. The
 script answers one JSON line per action as soon as it is done, so a command cut short (a timeout,
@@ -17,7 +17,6 @@ passes), the accounts other grants of the run add to the same descriptor (`other
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import time
@@ -174,9 +173,9 @@ def request_document(mode: Literal["apply", "revert"], items: Sequence[dict[str,
 
 
 def stdin_payload(document: dict[str, Any]) -> bytes:
-    text = json.dumps(document, ensure_ascii=False)
-    encoded = base64.b64encode(text.encode("utf-8")).decode("ascii")
-    return (encoded + "\n" + apply_script()).encode("utf-8")
+    from offlineprep.collect.hosts import script_payload
+
+    return script_payload(document, apply_script())
 
 
 # --------------------------------------------------------------------------- answers
@@ -240,9 +239,9 @@ def run_on_host(config: WinRMConfig, machine: str, document: dict[str, Any], fac
         return run
     progress = delivery._Progress()
     try:
-        stdout, stderr, code = delivery.run_payload(factory(machine), stdin_payload(document),
-                                                    started + config.timeout_seconds, delivery.CollectionStats(),
-                                                    progress)
+        stdout, stderr, code = delivery.stream_payload(factory(machine), stdin_payload(document),
+                                                       started + config.timeout_seconds, delivery.CollectionStats(),
+                                                       progress)
     except Exception as exc:
         _, message = delivery.describe_winrm_error(exc, machine, config)
         if progress.command_sent and isinstance(exc, delivery._Deadline):

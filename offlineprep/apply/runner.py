@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from offlineprep import __version__, pipeline
 from offlineprep.actions import types as t
@@ -38,12 +39,14 @@ from offlineprep.apply.model import (
     Outcome,
     Plan,
     Record,
+    Step,
     StepRecord,
     Verification,
     VerifiedFinding,
 )
 from offlineprep.engine import CheckSpec, needs_of
-from offlineprep.model import Status, ToolInfo, at_threshold
+from offlineprep.model import STATUS_RANK, FailOn, Status, ToolInfo
+from offlineprep.names import HostName
 from offlineprep.site import DirectoryConfig, Site, WinRMConfig
 
 log = logging.getLogger(__name__)
@@ -70,13 +73,35 @@ def change_account(config: DirectoryConfig | WinRMConfig | None) -> str | None:
 # --------------------------------------------------------------------------- secrets
 
 
-def secrets_for_changes(site: Site, how_many: dict[How, int]) -> list[pipeline.SecretRequest]:
+def directory_of(site: Site, action: t.ActionBase) -> DirectoryConfig | None:
+    """The site file's directory an AD action goes to: the one whose server is the domain controller
+    the plan bound the action to (each domain's fixes go to its own DC, docs/inventory.md); with a
+    single directory, that one. None: the action names a DC the site file no longer lists."""
+    directories = site.directories
+    if len(directories) <= 1:
+        return directories[0] if directories else None
+    dc = action.owner.name if action.owner is not None else None
+    if not dc:
+        return site.primary_directory
+    return next((d for d in directories if HostName(urlsplit(d.server).hostname or "") == HostName(dc)), None)
+
+
+def directories_used(site: Site, steps: Sequence[Step | StepRecord]) -> list[DirectoryConfig]:
+    """The directories the AD steps among `steps` go to, in the site file's order."""
+    used = {id(d) for s in steps if s.how is How.DIRECTORY for d in [directory_of(site, s.action)] if d is not None}
+    return [d for d in site.directories if id(d) in used]
+
+
+def secrets_for_changes(site: Site, how_many: dict[How, int],
+                        steps: Sequence[Step | StepRecord] = ()) -> list[pipeline.SecretRequest]:
     """The passwords of the accounts for changes that the steps will use, in the order they are used."""
     wanted = []
-    if how_many.get(How.DIRECTORY) and site.directory is not None and site.directory.auth != "kerberos":
-        d = site.directory
-        env = d.apply_password_env if d.apply_user else d.password_env
-        wanted.append(pipeline.SecretRequest(env, "LDAP (changes)" if d.apply_user else "LDAP"))
+    if how_many.get(How.DIRECTORY):
+        for d in directories_used(site, steps) if steps else site.directories[:1]:
+            if d.auth == "kerberos":
+                continue
+            env = d.apply_password_env if d.apply_user else d.password_env
+            wanted.append(pipeline.SecretRequest(env, "LDAP (changes)" if d.apply_user else "LDAP"))
     if how_many.get(How.HOST) and site.winrm is not None and site.winrm.transport not in {"kerberos", "certificate"}:
         w = site.winrm
         env = w.apply_password_env if w.apply_user else w.password_env
@@ -158,12 +183,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _identity(site: Site, how_many: dict[How, int]) -> Identity:
+def _identity(site: Site, how_many: dict[How, int], steps: Sequence[Step | StepRecord] = ()) -> Identity:
     try:
         local_user = getpass.getuser()
     except Exception:  # no user name in this environment: the record says so
         local_user = "unknown"
-    return Identity(directory=change_account(site.directory) if how_many.get(How.DIRECTORY) else None,
+    accounts = [a for a in (change_account(d) for d in directories_used(site, steps)) if a]
+    return Identity(directory=", ".join(dict.fromkeys(accounts)) or None if how_many.get(How.DIRECTORY) else None,
                     winrm=change_account(site.winrm) if how_many.get(How.HOST) else None,
                     local_user=local_user, local_machine=socket.gethostname())
 
@@ -181,7 +207,7 @@ def apply_plan(plan: Plan, site: Site, *, connections: Connections, password_for
     how_many = {way: sum(1 for s in plan.steps if s.how is way) for way in How}
     record = Record(tool=ToolInfo(version=__version__), mode="apply", plan_file=plan_file, plan_sha256=plan_sha256,
                     started_at=_now(), directory_server=plan.site.directory_server,
-                    as_whom=_identity(site, how_many), findings=list(plan.findings))
+                    as_whom=_identity(site, how_many, plan.steps), findings=list(plan.findings))
     for step in plan.steps:
         if step.how is How.BY_HAND:
             record.steps.append(StepRecord(number=step.number, how=step.how, action=step.action,
@@ -265,9 +291,8 @@ def still_failing(plan: Plan, verification: Verification) -> list[VerifiedFindin
 
 
 def _blocks(status: Status, fail_on: str) -> bool:
-    from offlineprep.model import Finding
-
-    return at_threshold(Finding(check="", status=status, severity="", subject="", message=""), fail_on)
+    """The status blocks under the plan's --fail-on (a re-checked finding is never waived)."""
+    return STATUS_RANK[status] >= FailOn(fail_on).rank
 
 
 # --------------------------------------------------------------------------- revert
@@ -289,7 +314,7 @@ def revert_record(applied: Record, site: Site, *, connections: Connections, pass
     how_many = {How.DIRECTORY: len(directory), How.HOST: len(hosts) + len(purges)}
     record = Record(tool=ToolInfo(version=__version__), mode="revert", reverts=record_file, started_at=_now(),
                     plan_file=applied.plan_file, plan_sha256=applied.plan_sha256,
-                    directory_server=applied.directory_server, as_whom=_identity(site, how_many),
+                    directory_server=applied.directory_server, as_whom=_identity(site, how_many, directory),
                     findings=list(applied.findings))
     for step in source:
         record.steps.append(StepRecord(number=step.number, how=step.how, action=step.action, outcome=Outcome.NOT_RUN,
@@ -357,13 +382,29 @@ def revert_exit_code(record: Record) -> int:
 
 def _directory(writer: RecordWriter, indexes: list[int], site: Site, connections: Connections,
                password_for: PasswordSource, source: list[StepRecord] | None, on_step: StepCallback | None) -> None:
-    """The AD steps at `indexes` of the record, in order (`source`: the apply's records, for a revert)."""
-    if not indexes:
-        return
+    """The AD steps at `indexes` of the record, in order, each through its own domain's directory
+    (`source`: the apply's records, for a revert)."""
+    groups: dict[int, tuple[DirectoryConfig, list[int]]] = {}
+    for i in indexes:
+        action = writer.record.steps[i].action
+        config = directory_of(site, action)
+        if config is None:
+            dc = action.owner.name if action.owner is not None else "?"
+            writer.update(i, outcome=Outcome.NOT_RUN, message=f"not sent: its domain controller {dc} is the server "
+                          "of no [[directory]] of the site file")
+            _tell(on_step, writer, i)
+            continue
+        groups.setdefault(id(config), (config, []))[1].append(i)
+    for config, group in groups.values():
+        _directory_steps(writer, group, config, connections, password_for, source, on_step)
+
+
+def _directory_steps(writer: RecordWriter, indexes: list[int], config: DirectoryConfig, connections: Connections,
+                     password_for: PasswordSource, source: list[StepRecord] | None,
+                     on_step: StepCallback | None) -> None:
+    """The AD steps at `indexes`, through one directory's DC."""
     from offlineprep.apply import directory as ad
 
-    config = site.directory
-    assert config is not None  # a plan with AD steps needs [directory]: checked before
     try:
         conn = ad.connect_for_changes(config, _password(config, password_for, "LDAP"), connections.directory_connect)
         changer = ad.Changer(conn, config.base_dn, change_account(config))

@@ -29,7 +29,8 @@ from ldap3.utils.conv import escape_filter_chars
 from offlineprep.collect.diagnose import certificate_problem, endpoint, peer_certificate, reach
 from offlineprep.collect.requests import DirectoryRequest
 from offlineprep.facts import CollectionError, ComputerAccount, DirectoryFacts, ErrorKind, Principal, SpnHolder
-from offlineprep.names import NameError_, is_fqdn, parse_account, parse_spn, short_name
+from offlineprep.names import DomainName, HostName, NameError_, domain_key, host_key, parse_account, parse_spn
+from offlineprep.rbcd import DescriptorError, groups_needed, sddl_from_security_descriptor
 from offlineprep.site import DirectoryConfig
 
 log = logging.getLogger(__name__)
@@ -39,8 +40,9 @@ Connect = Callable[[DirectoryConfig, str | None], ldap3.Connection]
 COMPUTER_ATTRIBUTES = [
     "sAMAccountName", "dNSHostName", "userAccountControl", "msDS-AllowedToDelegateTo",
     "msDS-AllowedToActOnBehalfOfOtherIdentity", "servicePrincipalName", "operatingSystem",
-    "operatingSystemVersion", "objectSid", "objectClass",
+    "operatingSystemVersion", "objectSid", "objectClass", "memberOf", "primaryGroupID",
 ]
+GROUP_NESTING = 8  # levels of nested groups followed; AD itself allows any depth, real sites use a few
 PRINCIPAL_ATTRIBUTES = ["sAMAccountName", "userPrincipalName", "objectSid", "objectClass", "userAccountControl"]
 PRINCIPAL_SEARCH_ATTRIBUTES = [*PRINCIPAL_ATTRIBUTES, "servicePrincipalName"]
 ALL_ATTRIBUTES = [*COMPUTER_ATTRIBUTES, *(a for a in PRINCIPAL_SEARCH_ATTRIBUTES if a not in COMPUTER_ATTRIBUTES)]
@@ -161,8 +163,11 @@ def _read(reader: _Reader, config: DirectoryConfig, request: DirectoryRequest, f
     facts.base_dn = base
     facts.domain_dns_name = ".".join(p.split("=", 1)[1] for p in base.split(",") if p.strip().upper().startswith("DC="))
     facts.netbios_name = _netbios_name(reader, root, base)
-    _read_computers_principals_and_spns(reader, base, request, facts, config.batch_size)
-    _read_group_names(reader, base, facts, config.batch_size)
+    member_of = _read_computers_principals_and_spns(reader, base, request, facts, config.batch_size)
+    names = _sids_to_name(facts)
+    if groups_needed(facts, request.named_sids):  # the names ride along in its first search
+        names = _read_computer_groups(reader, base, facts, member_of, config.batch_size, names)
+    _read_group_names(reader, base, facts, config.batch_size, names)
 
 
 def _root_dse(reader: _Reader, required: bool) -> dict[str, Any]:
@@ -239,11 +244,10 @@ def account_domain_elsewhere(account: str, netbios: str | None, dns: str | None)
         return None
     if parsed.is_upn or parsed.domain is None:
         return None
-    written = parsed.domain.strip().rstrip(".").casefold()
-    own = {netbios.strip().casefold()}
+    own = {domain_key(netbios)}
     if dns:
-        own |= {dns.casefold(), dns.split(".", 1)[0].casefold()}
-    return None if written in own else parsed.domain.strip()
+        own |= {domain_key(dns), DomainName(dns).first_label}
+    return None if domain_key(parsed.domain) in own else parsed.domain.strip()
 
 
 def _batches(items: list[str], size: int) -> Iterator[list[str]]:
@@ -255,17 +259,17 @@ NETBIOS_LENGTH = 15  # Windows truncates a computer's NetBIOS name (its sAMAccou
 
 
 def _sam_candidates(name: str) -> set[str]:
-    short = short_name(name.rstrip("."))
+    short = HostName(name).short
     return {f"{short}$", f"{short[:NETBIOS_LENGTH]}$"}
 
 
 def _computer_filter(chunk: list[str]) -> str:
     terms = set()
     for name in chunk:
-        bare = name.rstrip(".")
+        bare = HostName(name).bare
         for sam in _sam_candidates(bare):
             terms.add(f"(sAMAccountName={escape_filter_chars(sam)})")
-        if is_fqdn(bare):
+        if HostName(bare).is_fqdn:
             terms.add(f"(dNSHostName={escape_filter_chars(bare)})")
         else:  # a short name longer than 15 characters is found only through its DNS name
             terms.add(f"(dNSHostName={escape_filter_chars(bare)}.*)")
@@ -274,14 +278,14 @@ def _computer_filter(chunk: list[str]) -> str:
 
 def _read_computers_principals_and_spns(
     reader: _Reader, base: str, request: DirectoryRequest, facts: DirectoryFacts, batch: int
-) -> None:
+) -> dict[str, tuple[list[str], str | None]]:
     """Computers in batches of `batch` names; the principals and SPN holders (a few accounts, two
     paths) ride along in the last computer search, so they cost no search of their own."""
     foreign = {p: account_domain_elsewhere(p, facts.netbios_name, facts.domain_dns_name) for p in request.principals}
     spn_terms = []
     for name in request.spn_names:
         for service in ("HOST", "cifs"):  # SPNs never carry the root dot of an FQDN
-            spn_terms.append(f"(servicePrincipalName={escape_filter_chars(f'{service}/{name.rstrip(chr(46))}')})")
+            spn_terms.append(f"(servicePrincipalName={escape_filter_chars(f'{service}/{HostName(name).bare}')})")
     other_terms = [_account_filter(p) for p in request.principals if not foreign[p]] + spn_terms
     other_chunks = list(_batches(other_terms, batch))
     computer_chunks = list(_batches(request.computers, batch))
@@ -300,8 +304,13 @@ def _read_computers_principals_and_spns(
     entries = list(by_dn.values())
     computers = [e for e in entries if "computer" in {str(c).casefold() for c in _all(e, "objectClass")}]
     index = _ComputerIndex(computers)
+    # computer asked -> the DNs of the groups it is a direct member of, and its primary group's SID
+    member_of: dict[str, tuple[list[str], str | None]] = {}
     for name in request.computers:
-        facts.computers[name] = _computer(name, _match_computer(name, index, facts.domain_dns_name))
+        matched = _match_computer(name, index, facts.domain_dns_name)
+        facts.computers[name] = _computer(name, matched)
+        if matched is not None:
+            member_of[name] = ([str(v) for v in _all(matched, "memberOf")], _primary_group(matched))
         sid = facts.computers[name].object_sid
         if sid and not facts.domain_sid and sid.count("-") >= 7:
             facts.domain_sid = sid.rsplit("-", 1)[0]
@@ -314,11 +323,11 @@ def _read_computers_principals_and_spns(
         for entry in entries:
             for value in _all(entry, "servicePrincipalName"):
                 spn = parse_spn(str(value))
-                if spn and spn.service_class.casefold() in {"host", "cifs"} and \
-                        spn.host.rstrip(".").casefold() == name.rstrip(".").casefold():
+                if spn and spn.service_class.casefold() in {"host", "cifs"} and HostName(spn.host) == name:
                     holders.append(SpnHolder(spn=str(value), distinguished_name=entry.get("dn", ""),
                                              sam_account_name=_str(_first(entry, "sAMAccountName"))))
         facts.spn_holders[name] = holders
+    return member_of
 
 
 class _ComputerIndex:
@@ -342,7 +351,7 @@ class _ComputerIndex:
 
 def _dns_name(entry: dict[str, Any]) -> str | None:
     value = _first(entry, "dNSHostName")
-    return str(value).rstrip(".").casefold() if value else None
+    return host_key(str(value)) if value else None
 
 
 def _match_computer(name: str, index: _ComputerIndex, domain: str | None) -> dict[str, Any] | None:
@@ -353,11 +362,10 @@ def _match_computer(name: str, index: _ComputerIndex, domain: str | None) -> dic
     than the one read when the account has a dNSHostName of its own: `hv11.child.contoso.com` is
     not the `HV11$` of contoso.com (its account lives in the child domain's naming context).
     """
-    bare = name.rstrip(".").casefold()
-    short = short_name(bare)
-    fqdn = is_fqdn(bare)
-    suffix = bare.split(".", 1)[1] if fqdn else None
-    in_domain = suffix is None or (domain is not None and suffix == domain.casefold())
+    wanted = HostName(name)
+    bare, short, suffix = wanted.key, wanted.label, wanted.suffix
+    fqdn = wanted.is_fqdn
+    in_domain = suffix is None or (domain is not None and suffix == domain_key(domain))
 
     if fqdn:
         exact = index.by_dns.get(bare)
@@ -366,7 +374,7 @@ def _match_computer(name: str, index: _ComputerIndex, domain: str | None) -> dic
     else:
         by_label = index.by_label.get(short)
         if by_label:
-            home = "." + domain.casefold() if domain else None
+            home = "." + (domain_key(domain) or "") if domain else None
             return sorted(by_label, key=lambda e: 0 if home and (_dns_name(e) or "").endswith(home) else 1)[0]
     sams = {s.casefold() for s in _sam_candidates(bare)}
     candidates = sorted((found for sam in sams for found in index.by_sam.get(sam, [])), key=lambda found: found[0])
@@ -376,11 +384,24 @@ def _match_computer(name: str, index: _ComputerIndex, domain: str | None) -> dic
     return None
 
 
+def _primary_group(entry: dict[str, Any]) -> str | None:
+    """The SID of the primary group: the account's domain SID and primaryGroupID (515, Domain
+    Computers, for a computer), which memberOf never lists."""
+    sid, rid = _sid(entry), _int(_first(entry, "primaryGroupID"))
+    return f"{sid.rsplit('-', 1)[0]}-{rid}" if sid and rid and sid.count("-") > 3 else None
+
+
 def _computer(name: str, entry: dict[str, Any] | None) -> ComputerAccount:
     if entry is None:
         return ComputerAccount(query=name, found=False)
     raw = entry.get("raw_attributes", {})
     rbcd_blob = _first_raw(raw, "msDS-AllowedToActOnBehalfOfOtherIdentity")
+    rbcd_sddl = None
+    if rbcd_blob:
+        try:
+            rbcd_sddl = sddl_from_security_descriptor(rbcd_blob)
+        except DescriptorError as exc:
+            log.warning("msDS-AllowedToActOnBehalfOfOtherIdentity of %s cannot be read: %s", entry.get("dn"), exc)
     return ComputerAccount(
         query=name,
         found=True,
@@ -391,6 +412,7 @@ def _computer(name: str, entry: dict[str, Any] | None) -> ComputerAccount:
         user_account_control=_int(_first(entry, "userAccountControl")),
         allowed_to_delegate_to=[str(v) for v in _all(entry, "msDS-AllowedToDelegateTo")],
         rbcd_allowed_sids=allowed_sids_from_security_descriptor(rbcd_blob) if rbcd_blob else [],
+        rbcd_sddl=rbcd_sddl,
         service_principal_names=[str(v) for v in _all(entry, "servicePrincipalName")],
         operating_system=_str(_first(entry, "operatingSystem")),
         operating_system_version=_str(_first(entry, "operatingSystemVersion")),
@@ -442,17 +464,80 @@ def _principal(reader: _Reader, name: str, entries: list[dict[str, Any]]) -> Pri
     )
 
 
-def _read_group_names(reader: _Reader, base: str, facts: DirectoryFacts, batch: int) -> None:
+def _read_computer_groups(reader: _Reader, base: str, facts: DirectoryFacts,
+                          member_of: dict[str, tuple[list[str], str | None]], batch: int,
+                          names: list[str]) -> list[str]:
+    """Each computer's domain groups: its primary group (primaryGroupID, Domain Computers by default),
+    its direct groups (memberOf) and the groups those are in, level by level, one batched search per
+    level. A resource-based delegation that allows a group allows its members (the KDC checks the
+    front end's token, its groups included: offlineprep.rbcd). A lookup that fails leaves the
+    groups unread (None), never "no groups". The first search also names the SIDs `names` (the
+    principals' groups, for evidence), which would otherwise cost a search of their own; those it
+    did not ask for are returned."""
+    sids_of: dict[str, str] = {}  # group DN key -> SID
+    parents: dict[str, list[str]] = {}  # group DN key -> DNs of the groups it is in
+    frontier = {_dn_key(dn): dn for dns, _ in member_of.values() for dn in dns}
+    unnamed = list(names)
+    try:
+        for _ in range(GROUP_NESTING):
+            wanted = {key: dn for key, dn in frontier.items() if key not in sids_of}
+            if not wanted:
+                break
+            frontier = {}
+            terms = [f"(distinguishedName={escape_filter_chars(dn)})" for dn in wanted.values()]
+            terms += [f"(objectSid={sid})" for sid in unnamed]
+            unnamed = []
+            for chunk in _batches(terms, batch):
+                for entry in reader.search(base, "(|" + "".join(chunk) + ")", ["objectSid", "memberOf", "sAMAccountName"]):
+                    key = _dn_key(str(entry.get("dn", "")))
+                    sid = _sid(entry)
+                    _name_sid(facts, entry)
+                    if key not in wanted:  # found by its SID only, for its name
+                        continue
+                    if sid:
+                        sids_of[key] = sid
+                    parents[key] = [str(v) for v in _all(entry, "memberOf")]
+                    frontier.update({_dn_key(p): p for p in parents[key]})
+    except lx.LDAPException as exc:
+        log.debug("group membership lookup failed: %s", type(exc).__name__)
+        return [sid for sid in names if sid not in facts.sid_names]
+    facts.groups_read = True
+    for name, (direct, primary) in member_of.items():
+        account = facts.computers.get(name)
+        if account is None or not account.found:
+            continue
+        seen: set[str] = set()
+        stack = [_dn_key(dn) for dn in direct]
+        while stack:
+            key = stack.pop()
+            if key in seen:
+                continue
+            seen.add(key)
+            stack += [_dn_key(p) for p in parents.get(key, [])]
+        groups = sorted({sids_of[k] for k in seen if k in sids_of})
+        account.group_sids = groups + ([primary] if primary and primary not in groups else [])
+    return unnamed  # asked for already (a SID the search did not find has no name to find)
+
+
+def _sids_to_name(facts: DirectoryFacts) -> list[str]:
+    """The domain SIDs in the principals' tokenGroups, whose names the evidence shows."""
+    return sorted({s for p in facts.principals.values() for s in p.token_group_sids if s.startswith("S-1-5-21-")})
+
+
+def _name_sid(facts: DirectoryFacts, entry: dict[str, Any]) -> None:
+    sid, sam = _sid(entry), _str(_first(entry, "sAMAccountName"))
+    if sid and sam:
+        domain = facts.netbios_name or (facts.domain_dns_name or "").split(".")[0].upper()
+        facts.sid_names[sid] = f"{domain}\\{sam}" if domain else sam
+
+
+def _read_group_names(reader: _Reader, base: str, facts: DirectoryFacts, batch: int, sids: list[str]) -> None:
     """Names for the SIDs in tokenGroups: evidence only, so a failure here costs nothing else."""
-    sids = sorted({s for p in facts.principals.values() for s in p.token_group_sids if s.startswith("S-1-5-21-")})
     for chunk in _batches(sids, batch):
         flt = "(|" + "".join(f"(objectSid={s})" for s in chunk) + ")"
         try:
             for entry in reader.search(base, flt, ["sAMAccountName", "objectSid"]):
-                sid, sam = _sid(entry), _str(_first(entry, "sAMAccountName"))
-                if sid and sam:
-                    domain = facts.netbios_name or (facts.domain_dns_name or "").split(".")[0].upper()
-                    facts.sid_names[sid] = f"{domain}\\{sam}" if domain else sam
+                _name_sid(facts, entry)
         except lx.LDAPException as exc:
             log.debug("group name lookup failed: %s", type(exc).__name__)
             return

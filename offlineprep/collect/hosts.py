@@ -112,7 +112,14 @@ def encode_request(request: HostRequest) -> str:
 
 
 def stdin_payload(request: HostRequest) -> bytes:
-    return (encode_request(request) + "\n" + collection_script()).encode("utf-8")
+    return script_payload(request_document(request), collection_script())
+
+
+def script_payload(document: dict[str, Any], script: str) -> bytes:
+    """What the bootstrap reads on stdin: the request (base64 JSON, one line), then the script. Every
+    script of ours travels this way (collect.ps1, the discovery scripts vmm.ps1 and cluster.ps1, apply.ps1)."""
+    text = json.dumps(document, ensure_ascii=False)
+    return (base64.b64encode(text.encode("utf-8")).decode("ascii") + "\n" + script).encode("utf-8")
 
 
 # --------------------------------------------------------------------------- collecting
@@ -127,8 +134,6 @@ class CollectionStats:
         with self.lock:
             self.commands_sent += 1
 
-
-LAST_STATS = CollectionStats()
 
 
 def collect_hosts(
@@ -159,7 +164,6 @@ def collect_hosts(
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
-    LAST_STATS.commands_sent = stats.commands_sent
     return {r.name: results[r.name] for r in requests}
 
 
@@ -199,11 +203,39 @@ def collect_one(
     (its shell opened, or it sent a WS-Management fault). A failure on this machine's side (no
     Kerberos library or ticket), in DNS, in TCP or TLS, or a refused login is never reachable."""
     started = time.monotonic()
-
-    def failed(kind: ErrorKind, message: str, answered: bool = False) -> HostFacts:
-        return HostFacts(name=request.name, reachable=answered,
-                         error=CollectionError(kind=kind, message=_scrub(message, password)),
+    ran = run_payload(config, request.name, stdin_payload(request), factory, password, stats, "collection script")
+    if ran.error is not None:
+        return HostFacts(name=request.name, reachable=ran.reachable, error=ran.error,
                          round_trip_seconds=round(time.monotonic() - started, 3))
+    observed = _observed(ran.command_sent, ran.answered) if ran.answered is not None else None
+    facts = parse_output(request.name, ran.stdout, ran.stderr, ran.code, observed=observed)
+    facts.round_trip_seconds = round(time.monotonic() - started, 3)
+    if facts.error is not None:
+        facts.error = CollectionError(kind=facts.error.kind, message=_scrub(facts.error.message, password))
+    return facts
+
+
+@dataclass
+class Ran:
+    """One script's run on one machine: its streams and exit code, or why it did not run."""
+
+    stdout: bytes = b""
+    stderr: bytes = b""
+    code: int = -1
+    error: CollectionError | None = None
+    reachable: bool = False
+    command_sent: float | None = None  # this machine's clock (time.time()) just before the command went out
+    answered: float | None = None  # ... and when its output had come back
+
+
+def run_payload(config: WinRMConfig, machine: str, payload: bytes, factory: ProtocolFactory, password: str | None,
+                stats: CollectionStats, what: str) -> Ran:
+    """Run one of our scripts (`payload`, see script_payload) on `machine`: one PowerShell, one retry
+    after a transient network error, the machine's own deadline; every failure becomes one error."""
+    started = time.monotonic()
+
+    def failed(kind: ErrorKind, message: str, answered: bool = False) -> Ran:
+        return Ran(error=CollectionError(kind=kind, message=_scrub(message, password)), reachable=answered)
 
     missing = client_problem(config)
     if missing is not None:
@@ -213,27 +245,23 @@ def collect_one(
         attempts += 1
         progress = _Progress()
         try:
-            stdout, stderr, code = run_script(factory(request.name), request, started + config.timeout_seconds, stats,
+            stdout, stderr, code = run_script(factory(machine), payload, started + config.timeout_seconds, stats,
                                               progress)
-            break
+            return Ran(stdout=stdout, stderr=stderr, code=code, reachable=True, command_sent=progress.sent_at,
+                       answered=time.time())
         except Exception as exc:
-            kind, message = describe_winrm_error(exc, request.name, config)
+            kind, message = describe_winrm_error(exc, machine, config)
             if kind is ErrorKind.UNREACHABLE and _transient(exc) and attempts == 1:
-                log.info("retrying %s after a transient network error", request.name)
+                log.info("retrying %s after a transient network error", machine)
                 continue
             if kind is ErrorKind.AUTH and config.transport == "kerberos":
-                diagnosis = kerberos_diagnosis(request.name, config)
+                diagnosis = kerberos_diagnosis(machine, config)
                 if diagnosis is not None:
                     kind, message = ErrorKind.CLIENT, diagnosis
             if kind is ErrorKind.TIMEOUT and progress.shell_opened:
-                message = (f"{request.name} answered WinRM, but the collection script did not finish within "
+                message = (f"{machine} answered WinRM, but the {what} did not finish within "
                            f"{config.timeout_seconds:g} s")
             return failed(kind, message, answered=progress.shell_opened or _is_wsman_fault(exc))
-    facts = parse_output(request.name, stdout, stderr, code, observed=_observed(progress.sent_at, time.time()))
-    facts.round_trip_seconds = round(time.monotonic() - started, 3)
-    if facts.error is not None:
-        facts.error = CollectionError(kind=facts.error.kind, message=_scrub(facts.error.message, password))
-    return facts
 
 
 class _Deadline(Exception):
@@ -254,15 +282,18 @@ class _Progress:
     output: bytearray = field(default_factory=bytearray)
 
 
-def run_script(protocol: Any, request: HostRequest, deadline: float, stats: CollectionStats,
+def run_script(protocol: Any, payload: HostRequest | bytes, deadline: float, stats: CollectionStats,
                progress: _Progress | None = None) -> tuple[bytes, bytes, int]:
-    return run_payload(protocol, stdin_payload(request), deadline, stats, progress)
+    if isinstance(payload, HostRequest):
+        payload = stdin_payload(payload)
+    return stream_payload(protocol, payload, deadline, stats, progress)
 
 
-def run_payload(protocol: Any, payload: bytes, deadline: float, stats: CollectionStats,
-                progress: _Progress | None = None) -> tuple[bytes, bytes, int]:
+def stream_payload(protocol: Any, payload: bytes, deadline: float, stats: CollectionStats,
+                   progress: _Progress | None = None) -> tuple[bytes, bytes, int]:
     """Start the bootstrap and stream `payload` (the base64 request, a newline, the script) on its
-    stdin: the one delivery of every script offlineprep runs on a Windows machine."""
+    stdin: the one delivery of every script offlineprep runs on a Windows machine (collection,
+    discovery, apply)."""
     progress = progress if progress is not None else _Progress()
     shell = protocol.open_shell(codepage=65001, noprofile=True)
     progress.shell_opened = True
@@ -508,24 +539,24 @@ def decode_clixml(stderr: bytes) -> str:
     return _short(" ".join(message.split()), 500) or "the host reported an error without text"
 
 
-def parse_output(host: str, stdout: bytes, stderr: bytes, code: int,
-                 observed: tuple[datetime, float] | None = None) -> HostFacts:
-    def broken(kind: ErrorKind, message: str) -> HostFacts:
-        return HostFacts(name=host, reachable=True, error=CollectionError(kind=kind, message=message))
+def decode_answer(host: str, stdout: bytes, stderr: bytes, code: int, schema: str,
+                  what: str = "collection script") -> tuple[dict[str, Any] | None, CollectionError | None]:
+    """The JSON document a script of ours printed, or the one error that says why there is none."""
+    def broken(kind: ErrorKind, message: str) -> tuple[None, CollectionError]:
+        return None, CollectionError(kind=kind, message=message)
 
     if code == -2 or len(stdout) > MAX_OUTPUT_BYTES:
         return broken(ErrorKind.GARBAGE, f"{host} sent more than {MAX_OUTPUT_BYTES // 2**20} MB of output; "
-                      "the collection script never prints that much")
+                      f"the {what} never prints that much")
     if code != 0:
-        return broken(ErrorKind.REMOTE, f"the collection script failed on {host} (exit code {code}): "
-                      f"{decode_clixml(stderr)}")
+        return broken(ErrorKind.REMOTE, f"the {what} failed on {host} (exit code {code}): {decode_clixml(stderr)}")
     try:
         text = stdout.decode("utf-8-sig")  # a BOM, should a host's console writer add one, is no error
     except UnicodeDecodeError as exc:
         return broken(ErrorKind.GARBAGE, f"{host} sent output that is not UTF-8 (byte {exc.start})")
     if not text.strip():
         cause = decode_clixml(stderr) if stderr.strip() else "and nothing on stderr"
-        return broken(ErrorKind.REMOTE, f"the collection script printed nothing on {host}: {cause}")
+        return broken(ErrorKind.REMOTE, f"the {what} printed nothing on {host}: {cause}")
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -533,8 +564,16 @@ def parse_output(host: str, stdout: bytes, stderr: bytes, code: int,
         if text.strip().startswith("{"):
             return broken(ErrorKind.GARBAGE, f"{host} sent truncated JSON ({exc.msg} at {exc.pos} of {len(text)})")
         return broken(ErrorKind.GARBAGE, f"{host} sent output that is not JSON: {start!r}")
-    if not isinstance(document, dict) or document.get("schema") != HOST_SCHEMA:
-        return broken(ErrorKind.GARBAGE, f"{host} sent JSON that is not the collection script's answer")
+    if not isinstance(document, dict) or document.get("schema") != schema:
+        return broken(ErrorKind.GARBAGE, f"{host} sent JSON that is not the {what}'s answer")
+    return document, None
+
+
+def parse_output(host: str, stdout: bytes, stderr: bytes, code: int,
+                 observed: tuple[datetime, float] | None = None) -> HostFacts:
+    document, error = decode_answer(host, stdout, stderr, code, HOST_SCHEMA)
+    if document is None:
+        return HostFacts(name=host, reachable=True, error=error)
     answer, problems, rejected = read_answer(document)
     return host_facts(host, answer, problems, rejected, observed=observed)
 

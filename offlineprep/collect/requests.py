@@ -15,6 +15,9 @@ class DirectoryRequest:
     computers: list[str] = field(default_factory=list)  # Hyper-V hosts and path computers
     principals: list[str] = field(default_factory=list)  # VMM service account, Run As accounts
     spn_names: list[str] = field(default_factory=list)  # every name a path uses
+    # SIDs that resource-based delegation descriptors read in other domains name: the computers'
+    # groups are read when one of them (or of this domain's descriptors) may be a group of this domain
+    named_sids: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,9 @@ class LabDirectory:
 
     def computer(self, name: str, uac: int = 0x1000, delegate_to: list[str] | None = None,
                  rbcd: list[str] | None = None, os: str = "Windows Server 2012 R2 Datacenter",
-                 os_version: str = "6.3 (9600)") -> str:
+                 os_version: str = "6.3 (9600)", groups: list[str] | None = None) -> str:
+        """`groups`: names of groups (made with `group`) the computer is a direct member of (memberOf);
+        its primary group is Domain Computers (RID 515), as for every computer account."""
         sid = self.next_sid()
         short = name.upper()
         attrs: dict[str, Any] = {
@@ -71,8 +73,10 @@ class LabDirectory:
             "sAMAccountName": f"{short}$", "dNSHostName": f"{name.lower()}.{self.domain}",
             "userAccountControl": uac, "objectSid": sid_bytes(sid),
             "servicePrincipalName": [f"HOST/{short}", f"HOST/{name.lower()}.{self.domain}"],
-            "operatingSystem": os, "operatingSystemVersion": os_version,
+            "operatingSystem": os, "operatingSystemVersion": os_version, "primaryGroupID": 515,
         }
+        if groups:
+            attrs["memberOf"] = [self.group_dn(g) for g in groups]
         if delegate_to:
             attrs["msDS-AllowedToDelegateTo"] = delegate_to
         if rbcd:
@@ -93,11 +97,18 @@ class LabDirectory:
         self._add((f"CN={name},CN=Users,{self.base_dn}", attrs))
         return sid
 
-    def group(self, name: str, rid: int | None = None) -> str:
+    def group(self, name: str, rid: int | None = None, member_of: list[str] | None = None) -> str:
+        """`member_of`: names of the groups this group is nested in."""
         sid = f"{self.domain_sid}-{rid}" if rid else self.next_sid()
-        self._add((f"CN={name},CN=Users,{self.base_dn}",
-                              {"objectClass": ["top", "group"], "sAMAccountName": name, "objectSid": sid_bytes(sid)}))
+        attrs: dict[str, Any] = {"objectClass": ["top", "group"], "sAMAccountName": name, "objectSid": sid_bytes(sid),
+                                 "distinguishedName": self.group_dn(name)}
+        if member_of:
+            attrs["memberOf"] = [self.group_dn(g) for g in member_of]
+        self._add((self.group_dn(name), attrs))
         return sid
+
+    def group_dn(self, name: str) -> str:
+        return f"CN={name},CN=Users,{self.base_dn}"
 
     @property
     def configuration_dn(self) -> str:

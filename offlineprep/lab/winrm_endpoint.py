@@ -1,16 +1,20 @@
 """A WS-Management endpoint on loopback that answers as the simulated Windows hosts would.
 
-A simulator for tests, the demo and benchmarks, not a WinRM server: it speaks the shell protocol
-as pywinrm uses it (Create shell, Command, Send stdin, Receive, Signal, Delete; Basic auth; every
+A simulator for tests, the demo and benchmarks, not a WinRM server: it speaks the shell protocol as
+pywinrm uses it (Create shell, Command, Send stdin, Receive, Signal, Delete; Basic auth; every
 response carrying RelatesTo = the request's MessageID), serves many hosts on one port (the host is
 the last part of the URL path: /wsman/<host>), counts commands per host, records the request each
 host received (so injection tests can see values arrive as data), checks that the script is our
 collection script or our apply script byte for byte (by digest; `offlineprep.lab.windows.HostState`
 carries out the apply script's actions on the simulated host's own state), and misbehaves on demand
 (`Fault`). The hosts share one lab network (`LabNetwork`: the DNS names and TCP 445 their probes
-meet), and a command takes as long as its probes would on the host (`model_time`). A request to
-the plain `/wsman` path is routed by its Host header, so the CLI can reach simulated hosts by name
-when those names resolve to loopback.
+meet), and a command takes as long as its probes would on the host (`model_time`). It runs the
+discovery scripts too (scripts/vmm.ps1 on a simulated VMM server, scripts/cluster.ps1 on a simulated
+cluster's name or one of its nodes): each script is known by its digest, the machine answers as that
+kind of machine would (offlineprep/lab/vmm.py, offlineprep/lab/cluster.py), and a cluster's name
+answers collect.ps1 through the node that owns the cluster (the first one up). A request to the
+plain `/wsman` path is routed by its Host header, so the CLI can reach simulated hosts by name when
+those names resolve to loopback.
 
 What it does as WinRM does:
 - A 401 offers Negotiate beside Basic (WWW-Authenticate), as a WinRM listener with Basic enabled
@@ -46,6 +50,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
+from offlineprep.lab.cluster import SimulatedCluster, plain_host_answer
+from offlineprep.lab.vmm import SimulatedVmm
 from offlineprep.lab.windows import Fault, HostState, LabNetwork, SimulatedHost
 
 NS = {
@@ -81,9 +87,12 @@ class WinRMEndpoint:
 
     def __init__(self, hosts: dict[str, SimulatedHost], username: str = "lab\\preflight",
                  password: str = "lab-password", latency: float = 0.0, slow_seconds: float = 30.0,
-                 receive_chunk_bytes: int = 0, model_time: bool = True,
+                 receive_chunk_bytes: int = 0, model_time: bool = True, vmm: dict[str, SimulatedVmm] | None = None,
+                 clusters: dict[str, SimulatedCluster] | None = None,
                  other_accounts: dict[str, str] | None = None) -> None:
-        self.hosts = {k.casefold(): v for k, v in hosts.items()}
+        self.hosts = {_key(k): v for k, v in hosts.items()}
+        self.vmm = {_key(k): v for k, v in (vmm or {}).items()}
+        self.clusters = {_key(k): v for k, v in (clusters or {}).items()}
         self.username = username
         self.password = password
         # further accounts the listener accepts (an account for changes beside the read-only one)
@@ -103,14 +112,17 @@ class WinRMEndpoint:
         self.run_seconds: dict[str, float] = {}  # per host: how long its last command ran (the script's own time)
         self._commands: dict[str, _Command] = {}
         self._lock = threading.Lock()
+        self._network_cache: tuple[tuple[Any, ...], LabNetwork] | None = None
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._closed_port = _closed_port()
         from offlineprep.apply.hosts import apply_script
         from offlineprep.collect.hosts import collection_script
+        from offlineprep.collect.sources.scripts import script_digest
 
         # the scripts it runs, by digest: any other script is refused
-        self._scripts = {_digest(collection_script()): "collect", _digest(apply_script()): "apply"}
+        self._scripts = {_digest(collection_script()): "collect", _digest(apply_script()): "apply",
+                         script_digest("vmm"): "vmm", script_digest("cluster"): "cluster"}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -144,9 +156,31 @@ class WinRMEndpoint:
         return int(self._server.server_address[1])
 
     def url_for(self, host: str) -> str:
-        sim = self.hosts.get(host.casefold())
-        port = self._closed_port if sim is not None and sim.fault is Fault.REFUSE else self.port
-        return f"http://127.0.0.1:{port}/wsman/{host}"
+        sim = self.host_for(host)
+        known = sim is not None or _key(host) in self.vmm or _key(host) in self.clusters
+        refused = not known or (sim is not None and sim.fault is Fault.REFUSE)
+        return f"http://127.0.0.1:{self._closed_port if refused else self.port}/wsman/{host}"
+
+    def host_for(self, name: str) -> SimulatedHost | None:
+        """The simulated Windows machine that answers `name`: the host itself, or, for a cluster's
+        name, the node owning the cluster (its first node up)."""
+        sim = self.hosts.get(_key(name))
+        if sim is not None:
+            return sim
+        cluster = self.clusters.get(_key(name))
+        owner = cluster.owner() if cluster is not None else None
+        return self.hosts.get(_key(cluster.node_fqdn(owner))) if cluster is not None and owner is not None else None
+
+    def _cluster_of_node(self, name: str) -> tuple[SimulatedCluster, Any] | None:
+        for cluster in self.clusters.values():
+            for node in cluster.nodes:
+                if _key(cluster.node_fqdn(node)) == _key(name):
+                    return cluster, node
+        return None
+
+    @property
+    def total_commands(self) -> int:
+        return sum(self.commands.values())
 
     def protocol_factory(self, timeout_seconds: float = 10.0, password: str | None = None,
                          transport: str = "basic", username: str | None = None) -> Any:
@@ -168,36 +202,69 @@ class WinRMEndpoint:
 
     # ------------------------------------------------------------------ behaviour
 
+    def _network(self) -> LabNetwork:
+        """The lab network of the hosts, built again only when a host's names or addresses changed:
+        building it for every command costs O(hosts) each, which at 2,000 hosts made the simulator
+        (not the collector) the slowest part of a benchmark."""
+        signature = tuple((key, sim.computer_name, tuple(sim.ip_addresses)) for key, sim in self.hosts.items())
+        with self._lock:
+            if self._network_cache is None or self._network_cache[0] != signature:
+                self._network_cache = (signature, LabNetwork(self.hosts))
+            return self._network_cache[1]
+
     def _run(self, cmd: _Command) -> tuple[bytes, bytes, int]:
-        sim = self.hosts.get(cmd.host.casefold())
-        if sim is None:
-            return b"", _clixml(f"no simulated host named {cmd.host}"), 1
         text = bytes(cmd.stdin).decode("utf-8", "replace")
         request_b64, _, script = text.partition("\n")
         kind = self._scripts.get(_digest(script))
         if kind is None:
             with self._lock:
                 self.unknown_scripts += 1
-            return b"", _clixml("the simulator only runs offlineprep's collection and apply scripts"), 1
+            return b"", _clixml("the simulator only runs offlineprep's own scripts"), 1
         try:
             request = json.loads(base64.b64decode(request_b64, validate=True).decode("utf-8"))
         except (binascii.Error, ValueError):
             return b"", _clixml("the request argument is not base64 JSON"), 1
+        if kind != "apply":
+            with self._lock:
+                self.requests.setdefault(_key(cmd.host), []).append(request)
+        if kind == "vmm":
+            vmm = self.vmm.get(_key(cmd.host))
+            if vmm is None:
+                return b"", _clixml("Import-Module : The specified module 'VirtualMachineManager' was not loaded "
+                                    "because no valid module file was found in any module directory."), 1
+            return json.dumps(vmm.answer(request)).encode("utf-8"), b"", 0
+        if kind == "cluster":
+            cluster = self.clusters.get(_key(cmd.host))
+            if cluster is not None:
+                return json.dumps(cluster.answer(request)).encode("utf-8"), b"", 0
+            membership = self._cluster_of_node(cmd.host)
+            if membership is not None:
+                return json.dumps(membership[0].answer(request, node=membership[1])).encode("utf-8"), b"", 0
+            plain = self.hosts.get(_key(cmd.host))
+            if plain is None:
+                return b"", _clixml(f"no simulated machine named {cmd.host}"), 1
+            return json.dumps(plain_host_answer(plain.computer_name)).encode("utf-8"), b"", 0
+        sim = self.host_for(cmd.host)
+        if sim is None:
+            return b"", _clixml(f"no simulated host named {cmd.host}"), 1
         if kind == "apply":
             with self._lock:
-                self.apply_requests.setdefault(cmd.host.casefold(), []).append(request)
+                self.apply_requests.setdefault(_key(cmd.host), []).append(request)
             # apply.ps1 writes one JSON line per action as it finishes
             document = b"".join(json.dumps(line).encode("utf-8") + b"\n" for line in HostState(sim).run(request))
-        else:
-            with self._lock:
-                self.requests.setdefault(cmd.host.casefold(), []).append(request)
-            answer = sim.answer(request, LabNetwork(self.hosts))
-            probes = answer.get("probes") or {}
-            if self.model_time and probes.get("seconds"):
-                # the script's own run time on the host: its probes wait for DNS and TCP 445 (the timing model
-                # of SimulatedHost._probes, bounded by the script's waits); the rest of it takes no time here
-                time.sleep(float(probes["seconds"]))
-            document = json.dumps(answer).encode("utf-8")
+            return self._faulty(sim, kind, document)
+        answer = sim.answer(request, self._network())
+        probes = answer.get("probes") or {}
+        if self.model_time and probes.get("seconds"):
+            # the script's own run time on the host: its probes wait for DNS and TCP 445 (the timing model
+            # of SimulatedHost._probes, bounded by the script's waits); the rest of it takes no time here
+            time.sleep(float(probes["seconds"]))
+        document = json.dumps(answer).encode("utf-8")
+        return self._faulty(sim, kind, document)
+
+    @staticmethod
+    def _faulty(sim: SimulatedHost, kind: str, document: bytes) -> tuple[bytes, bytes, int]:
+        """The answer as the host's fault (if any) spoils it."""
         fault = sim.fault
         if fault is Fault.TRUNCATED and kind == "apply":
             # the stream stops in the middle of the last answer: the answers before it arrived whole
@@ -240,7 +307,7 @@ class _Handler(BaseHTTPRequestHandler):
         host = unquote(self.path.rstrip("/").rsplit("/", 1)[-1])
         if host.casefold() == "wsman":  # the real URL (http://name:port/wsman): route by the Host header
             host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]")
-        sim = owner.hosts.get(host.casefold())
+        sim = owner.host_for(host)
         delay = owner.latency + (sim.delay_seconds if sim else 0.0)
         if delay:
             time.sleep(delay)
@@ -297,9 +364,9 @@ class _Handler(BaseHTTPRequestHandler):
         console = options.get("WINRS_CONSOLEMODE_STDIN", "TRUE") != "FALSE"
         account = _basic_account(self.headers.get("Authorization") or "", self.owner.accounts)
         with self.owner._lock:
-            self.owner.command_users.append((host.casefold(), account or ""))
+            self.owner.command_users.append((_key(host), account or ""))
             self.owner._commands[command_id] = _Command(host=host, command_line=line, console_mode_stdin=console)
-            self.owner.commands[host.casefold()] += 1
+            self.owner.commands[_key(host)] += 1
             self.owner.command_lines.append(line)
             self.owner.console_mode_commands += int(console)
         return f"<rsp:CommandResponse><rsp:CommandId>{command_id}</rsp:CommandId></rsp:CommandResponse>"
@@ -330,7 +397,7 @@ class _Handler(BaseHTTPRequestHandler):
             started = time.monotonic()
             cmd.output = self.owner._run(cmd)
             with self.owner._lock:
-                self.owner.run_seconds[cmd.host.casefold()] = time.monotonic() - started
+                self.owner.run_seconds[_key(cmd.host)] = time.monotonic() - started
         stdout, stderr, code = cmd.output
         # at most what fits the client's MaxEnvelopeSize once base64 encoded, and never all at once
         envelope = int(_text(root, "s:Header/w:MaxEnvelopeSize") or 153600)
@@ -340,7 +407,7 @@ class _Handler(BaseHTTPRequestHandler):
         cmd.sent_out += len(part)
         last = cmd.sent_out >= len(stdout)
         with self.owner._lock:
-            self.owner.receives[cmd.host.casefold()] += 1
+            self.owner.receives[_key(cmd.host)] += 1
         end = ' End="true"' if last else ""
         parts = [f'<rsp:Stream Name="stdout" CommandId="{command_id}"{end}>{base64.b64encode(part).decode()}'
                  "</rsp:Stream>"]
@@ -373,6 +440,11 @@ def _basic_account(header: str, accounts: dict[str, str]) -> str | None:
         if header == "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode():
             return user
     return None
+
+
+def _key(name: str) -> str:
+    """Simulated machines are found by name as Windows finds them: case and the root dot do not count."""
+    return name.strip().rstrip(".").casefold()
 
 
 def _text(root: ET.Element, path: str) -> str:

@@ -34,7 +34,7 @@ from offlineprep.model import Finding, Phase, Remediation, Results, Status
 from offlineprep.pwsh import comment, quote
 from offlineprep.render import write_atomically
 
-AD, MANUAL = "AD", "Manual"
+AD, MANUAL = t.FixSection.AD, t.FixSection.MANUAL
 _STEP = "    "
 _PHASES = list(Phase)
 

@@ -29,9 +29,10 @@ def testcase_name(finding: Finding) -> str:
 
 def waived_reason(finding: Finding) -> str:
     """Same text from a run and from its saved JSON (a dict's repr would follow key order)."""
-    waiver = finding.waiver or {}
-    until = f" until {waiver['expires']}" if waiver.get("expires") else ""
-    return f"waived{until}: {waiver.get('justification', '')}".rstrip(": ")
+    waiver = finding.waiver
+    if waiver is None:
+        return "waived"
+    return f"waived until {waiver.expires.isoformat()}: {waiver.justification}".rstrip(": ")
 
 
 def render(results: Results, fail_on: str | None = None) -> str:
@@ -57,7 +58,7 @@ def render(results: Results, fail_on: str | None = None) -> str:
             detail += "\n\nFix:\n" + _clean(finding.remediation.powershell)
         if finding.waived and finding.waiver:
             ET.SubElement(case, "properties").append(
-                ET.Element("property", name="waived", value=_clean(str(finding.waiver.get("justification", ""))))
+                ET.Element("property", name="waived", value=_clean(finding.waiver.justification))
             )
         if finding.status in (Status.FAIL, Status.WARN) and at_threshold(finding, fail_on):
             ET.SubElement(case, "failure", message=message, type=finding.status.value).text = detail

@@ -32,7 +32,7 @@ from offlineprep.model import (
     by_cause,
     not_blocking_title,
 )
-from offlineprep.names import NameError_, parse_path
+from offlineprep.names import NameError_, host_key, parse_path
 
 ORDER = {Status.FAIL: 0, Status.ERROR: 1, Status.WARN: 2, Status.SKIP: 3, Status.PASS: 4}
 WORST = [Status.FAIL, Status.ERROR, Status.WARN, Status.PASS, Status.SKIP]
@@ -422,15 +422,15 @@ def topology(results: Results, anchors: dict[int, str] | None = None) -> Topolog
     topo = results.topology
     by_subject: dict[str, list[Finding]] = defaultdict(list)
     for f in results.findings:
-        by_subject[f.subject.casefold()].append(f)
+        by_subject[host_key(f.subject)].append(f)  # a host's findings, however its name was written
 
     def path_node(node_id: str, path: str | None, col: int, missing: str) -> Node:
         if not path:
             return Node(node_id, missing, "none", col, 0, lines=[missing])
         server = _server(path)
-        found = list(by_subject.get(path.casefold(), []))
-        if server and server.casefold() != path.casefold():
-            found += by_subject.get(server.casefold(), [])
+        found = list(by_subject.get(host_key(path), []))
+        if server and host_key(server) != host_key(path):
+            found += by_subject.get(host_key(server), [])
         return Node(node_id, path, _worst(found), col, 0, link=_link(found, anchors), filter=server or path,
                     lines=wrap(path))
 
@@ -440,8 +440,8 @@ def topology(results: Results, anchors: dict[int, str] | None = None) -> Topolog
     def column(hosts: list[str], col: int, prefix: str) -> list[str]:
         ids = []
         if len(hosts) > 8:
-            found = [f for h in hosts for f in by_subject.get(h.casefold(), [])]
-            bad = Counter(_worst(by_subject.get(h.casefold(), [])) for h in hosts)
+            found = [f for h in hosts for f in by_subject.get(host_key(h), [])]
+            bad = Counter(_worst(by_subject.get(host_key(h), [])) for h in hosts)
             detail = ", ".join(f"{n:,} {s}" for s, n in bad.most_common() if s not in {"pass", "none"}) or "all pass"
             label = f"{len(hosts):,} hosts"
             nodes.append(Node(f"{prefix}-all", label, _worst(found), col, 0, detail,
@@ -450,7 +450,7 @@ def topology(results: Results, anchors: dict[int, str] | None = None) -> Topolog
             return ids
         for row, host in enumerate(hosts):
             node_id = f"{prefix}-{row}"
-            found = by_subject.get(host.casefold(), [])
+            found = by_subject.get(host_key(host), [])
             nodes.append(Node(node_id, host, _worst(found), col, row, link=_link(found, anchors), filter=host,
                               lines=wrap(host, lines=2)))
             ids.append(node_id)

@@ -183,7 +183,7 @@ def test_a_change_between_the_read_and_the_write_is_refused_by_the_directory(lab
     a value written by someone else in between makes the DC refuse the whole modify."""
     plan = lab.plan()
     assert lab.demo.directory is not None
-    other = lab.demo.directory.connect(lab.site.directory, lab.password(lab.site.directory.password_env, ""))
+    other = lab.demo.directory.connect(lab.site.primary_directory, lab.password(lab.site.primary_directory.password_env, ""))
 
     def someone_else_first(conn: _Wrapped, dn: str, changes: Any) -> None:
         if "userAccountControl" in changes:

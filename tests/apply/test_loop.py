@@ -154,7 +154,7 @@ def test_the_record_says_when_as_whom_and_what_was_sent(lab: Lab) -> None:
     lab.apply(plan)
     data = json.loads((lab.record_dir / "record.json").read_text())
     assert data["schema"] == "offlineprep/record/v1" and data["mode"] == "apply" and data["complete"] is True
-    assert data["as_whom"]["directory"] == lab.site.directory.apply_user
+    assert data["as_whom"]["directory"] == lab.site.primary_directory.apply_user
     assert data["as_whom"]["winrm"] == "LAB\\svc-apply"
     first = data["steps"][0]
     assert first["before"] == {"msDS-AllowedToDelegateTo": ["cifs/fs01.lab.test", "cifs/FS01", "cifs/FS11"]}
@@ -183,8 +183,8 @@ def test_two_steps_on_one_object_each_start_where_the_one_before_ends(lab: Lab) 
     folder = next(f for f in lab.sim("fs11.lab.test").folders if f.path == "F:\\ASRImport")
     # (svc-vmm is in Administrators there through HV-Admins: BA's entry would grant it Full Control)
     folder.ntfs_sddl = canonical(f"O:BAG:SYD:PAI(A;OICI;FA;;;SY)(A;OICI;0x1200a9;;;{vmm})(A;OICI;0x1200a9;;;{runas})")
-    assert lab.demo.directory is not None and lab.site.directory is not None
-    conn = lab.demo.directory.connect(lab.site.directory, lab.password(lab.site.directory.password_env, ""))
+    assert lab.demo.directory is not None and lab.site.primary_directory is not None
+    conn = lab.demo.directory.connect(lab.site.primary_directory, lab.password(lab.site.primary_directory.password_env, ""))
     conn.modify("CN=HV02,CN=Computers,DC=lab,DC=test", {"msDS-AllowedToDelegateTo": [(MODIFY_DELETE, [])]})
     descriptors = lab.descriptors()
     plan = lab.plan()

@@ -28,13 +28,13 @@ def test_the_plan_holds_the_failing_findings_and_their_actions_in_a_safe_order(l
     assert plan.schema_id == "offlineprep/plan/v1"
     assert plan.site.directory_server == "dc1.lab.test"
     assert sorted(plan.site.machines) == ["fs01.lab.test", "fs11.lab.test", "hv01.lab.test", "hv02.lab.test",
-                                         "hv11.lab.test"]  # HV11: vmms started
+                                         "hv11.lab.test", "hvc1-n2.lab.test"]  # HV11: vmms started
     assert {f.status.value for f in plan.findings} == {"fail"}  # the free-space warning is not planned
-    assert len(plan.findings) == 10
+    assert len(plan.findings) == 12  # the cluster node HVC1-N2 (from VMM) has no delegation at all: two more
     ways = [s.how for s in plan.steps]
     # AD first, the ticket purges last, each action once: HV02's protocol transition answers two findings
     assert ways[:2] == [How.DIRECTORY, How.DIRECTORY]
-    assert [s.action.kind for s in plan.steps[-2:]] == ["host.kerberos-refresh"] * 2
+    assert [s.action.kind for s in plan.steps[-3:]] == ["host.kerberos-refresh"] * 3
     transition = next(s for s in plan.steps if s.action.kind == "ad.protocol-transition")
     assert {plan.findings[i].target for i in transition.findings} == {"fs01.lab.test", "fs11.lab.test"}
     assert [s.number for s in plan.steps] == list(range(1, len(plan.steps) + 1))

@@ -145,14 +145,14 @@ def test_a_replica_server_is_enabled_authorizes_the_primaries_and_revert_takes_i
     assert settings.how is How.HOST and settings.action.after == {"ReplicationEnabled": True}  # type: ignore[attr-defined]
     entries = [s for s in plan.steps if s.action.kind == "host.replica-authorization"]
     assert sorted(s.action.allowed_primary_server.casefold() for s in entries) == [  # type: ignore[attr-defined]
-        "hv01.lab.test", "hv02.lab.test"]
+        "hv01.lab.test", "hv02.lab.test", "hvc1-n1.lab.test", "hvc1-n2.lab.test"]  # every source node (VMM's cluster too)
     folder = only(plan, "host.create-folder")
     assert folder.action.local_path == "D:\\Replica"  # type: ignore[attr-defined]
 
     record = lab.apply(plan)
     for kind in ("host.replica-server", "host.replica-authorization", "host.create-folder"):
         assert {s.outcome for s in done(record, kind)} == {Outcome.APPLIED}, [s.message for s in done(record, kind)]
-    assert bool(hv11.replication_server().ReplicationEnabled) and len(hv11.replica_authorizations) == 2
+    assert bool(hv11.replication_server().ReplicationEnabled) and len(hv11.replica_authorizations) == 4
     assert hv11.exists("D:\\Replica")
     assert verdict(record, "replica.server", "hv11.lab.test") is Status.PASS
     [written] = done(record, "host.replica-server")
@@ -247,8 +247,8 @@ def test_a_value_set_before_is_written_back(lab: Lab) -> None:
     fs01.strict_name_checking_disabled = 0
     lab.demo.endpoint.hosts["files.lab.test"] = fs01
     with_site(lab, source={"export_path": r"\\files.lab.test\ASRExport"})
-    assert lab.demo.directory is not None and lab.site.directory is not None
-    conn = lab.demo.directory.connect(lab.site.directory, lab.password(lab.site.directory.password_env, ""))
+    assert lab.demo.directory is not None and lab.site.primary_directory is not None
+    conn = lab.demo.directory.connect(lab.site.primary_directory, lab.password(lab.site.primary_directory.password_env, ""))
     conn.modify("CN=FS01,CN=Computers,DC=lab,DC=test", {"servicePrincipalName": [(MODIFY_ADD, ["HOST/files.lab.test"])]})
     plan = lab.plan()
     assert not [s for s in plan.steps if s.action.kind == "ad.spn"]  # FS01 holds the alias's SPN already

@@ -251,8 +251,9 @@ def test_a_facts_file_without_token_groups_read_loads_and_never_turns_into_a_pas
     runas = d.principals["CONTOSO\\svc-runas"]
     d.principals["CONTOSO\\svc-runas"] = runas.model_copy(update={"token_group_sids": []})
     data = json.loads(facts(d).to_json())
-    for principal in data["directory"]["principals"].values():
-        del principal["token_groups_read"]
+    for directory_read in data["directories"].values():  # facts/v2: one directory per domain
+        for principal in directory_read["principals"].values():
+            del principal["token_groups_read"]
     old = Facts.from_json(json.dumps(data))
     assert old.directory is not None
     assert old.directory.principals["CONTOSO\\svc-vmm"].token_groups_read is None

@@ -223,7 +223,7 @@ def test_a_domain_controller_fails_by_its_role_or_by_its_account() -> None:
 def test_server_role_is_an_error_when_nothing_was_read_and_skips_a_dfs_namespace() -> None:
     down = changed("fs01.contoso.com", reachable=False, paths=[], domain_role=None,
                    error=CollectionError(kind=ErrorKind.TIMEOUT, message="late"))
-    result = by_subject(run("path.server-role", the_facts=facts(host_facts=down).model_copy(update={"directory": None})),
+    result = by_subject(run("path.server-role", the_facts=facts(host_facts=down).model_copy(update={"directories": None})),
                         "fs01.contoso.com")
     assert result.status is Status.ERROR
     dfs = site(source__export_path=r"\\contoso.com\ns\ASRExport")
@@ -437,6 +437,21 @@ def test_site_recoverys_matrix_is_2012_r2_and_2016_and_replica_is_2012_and_later
 def test_supported_os_reads_the_computer_account_when_the_host_is_down_and_never_skips() -> None:
     down = changed("hv02", reachable=False, error=CollectionError(kind=ErrorKind.TIMEOUT, message="late"))
     assert by_subject(run("policy.supported-os", the_facts=facts(host_facts=down)), "hv02").status is Status.PASS
-    no_directory = facts(host_facts=down).model_copy(update={"directory": None})
+    no_directory = facts(host_facts=down).model_copy(update={"directories": None})
     result = by_subject(run("policy.supported-os", the_facts=no_directory), "hv02")
     assert result.status is Status.ERROR and "late" in result.message
+
+
+def test_with_a_vmm_server_named_a_share_on_it_warns_and_others_say_they_are_not_it() -> None:
+    """[vmm] server names the VMM server: a path computer that is it (by name, or by the name the
+    machine gives itself) warns; every other one passes saying it is not the VMM server."""
+    with_vmm = site(vmm={"server": "fs01.contoso.com"})
+    found = run("path.server-role", with_vmm)
+    fs01 = by_subject(found, "fs01.contoso.com")
+    assert fs01.status is Status.WARN and "is the VMM server fs01.contoso.com" in fs01.message
+    assert fs01.evidence["vmm_server"] == "fs01.contoso.com" and kinds(fs01) == ["manual"]
+    fs11 = by_subject(found, "fs11.contoso.com")
+    assert fs11.status is Status.PASS and "it is not the VMM server fs01.contoso.com" in fs11.message
+    assert "not judged" not in fs11.message
+    short = by_subject(run("path.server-role", site(vmm={"server": "FS11"})), "fs11.contoso.com")
+    assert short.status is Status.WARN  # the short name of the same machine

@@ -4,6 +4,10 @@ Provisioned into a temporary folder (its own pid folder too, so it never collide
 Samba), started in the foreground (`samba -i`), and stopped at the end. Objects are made the way
 administrators make them: samba-tool computer/user/group/delegation/spn, and ldbmodify for what
 samba-tool does not set (dNSHostName, userAccountControl bits).
+
+Several DCs run side by side (two domains, issue 15): each gets its own realm, NetBIOS domain, DC
+name and loopback address, so their /etc/hosts lines and Kerberos realms never clash. The defaults
+are the single lab domain every other test uses (LAB.TEST, dc1).
 """
 
 from __future__ import annotations
@@ -30,22 +34,32 @@ def samba_installed() -> bool:
     return all(shutil.which(t) for t in ("samba", "samba-tool", "ldbmodify"))
 
 
+_RESERVED: set[str] = set()  # addresses handed to a DC of this process that has not added them to lo yet
+
+
 def free_loopback_address() -> str:
+    out = subprocess.run(["ip", "-o", "addr", "show", "dev", "lo"], capture_output=True, text=True).stdout
     for last in range(40, 60):
         ip = f"127.0.0.{last}"
-        out = subprocess.run(["ip", "-o", "addr", "show", "dev", "lo"], capture_output=True, text=True).stdout
-        if f"inet {ip}/" not in out:
+        if f"inet {ip}/" not in out and ip not in _RESERVED:
+            _RESERVED.add(ip)
             return ip
     raise RuntimeError("no free loopback address in 127.0.0.40-59")
 
 
 class SambaDC:
-    def __init__(self, folder: Path, ip: str | None = None) -> None:
+    def __init__(self, folder: Path, ip: str | None = None, realm: str = REALM, netbios: str = DOMAIN,
+                 dc_name: str = DC_NAME) -> None:
         self.folder = folder
         self.ip = ip or free_loopback_address()
+        self.realm = realm.upper()
+        self.netbios = netbios.upper()
+        self.dns_domain = realm.lower()
+        self.dc_name = dc_name
+        self.dc_fqdn = f"{dc_name}.{self.dns_domain}"
         self.process: subprocess.Popen[bytes] | None = None
         self._added_address = False
-        self._hosts_line = f"{self.ip} {DC_FQDN} {DC_NAME}  # offlineprep tests\n"
+        self._hosts_line = f"{self.ip} {self.dc_fqdn} {dc_name}  # offlineprep tests\n"
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -63,11 +77,15 @@ class SambaDC:
 
     @property
     def url(self) -> str:
-        return f"ldaps://{DC_FQDN}"
+        return f"ldaps://{self.dc_fqdn}"
 
     @property
     def base_dn(self) -> str:
-        return "DC=lab,DC=test"
+        return ",".join(f"DC={label}" for label in self.dns_domain.split("."))
+
+    @property
+    def admin_upn(self) -> str:
+        return f"Administrator@{self.dns_domain}"
 
     def start(self) -> SambaDC:
         subprocess.run(["ip", "addr", "add", f"{self.ip}/32", "dev", "lo"], check=True, capture_output=True)
@@ -76,14 +94,14 @@ class SambaDC:
         text = hosts.read_text()
         if self._hosts_line not in text:
             hosts.write_text(
-                "".join(line for line in text.splitlines(True) if f" {DC_FQDN} " not in line) + self._hosts_line
+                "".join(line for line in text.splitlines(True) if f" {self.dc_fqdn} " not in line) + self._hosts_line
             )
         run_dir = self.folder / "run"
         run_dir.mkdir(parents=True, exist_ok=True)
         provision = subprocess.run(
-            ["samba-tool", "domain", "provision", f"--realm={REALM}", f"--domain={DOMAIN}", "--server-role=dc",
+            ["samba-tool", "domain", "provision", f"--realm={self.realm}", f"--domain={self.netbios}", "--server-role=dc",
              "--dns-backend=NONE", f"--adminpass={ADMIN_PASSWORD}", f"--targetdir={self.folder}",
-             f"--host-name={DC_NAME}", "--use-rfc2307",
+             f"--host-name={self.dc_name}", "--use-rfc2307",
              f"--option=interfaces={self.ip}", "--option=bind interfaces only=yes",
              f"--option=pid directory={run_dir}", "--option=ldap server require strong auth=allow_sasl_over_tls"],
             capture_output=True, text=True, timeout=180,
@@ -122,6 +140,7 @@ class SambaDC:
         if self._added_address:
             subprocess.run(["ip", "addr", "del", f"{self.ip}/32", "dev", "lo"], capture_output=True)
             self._added_address = False
+        _RESERVED.discard(self.ip)
         hosts = Path("/etc/hosts")
         text = hosts.read_text()
         if self._hosts_line in text:
@@ -165,7 +184,7 @@ class SambaDC:
         self.tool(*args)
         dn = f"CN={name},CN=Computers,{self.base_dn}"
         if fqdn:
-            self.set_attribute(dn, "dNSHostName", f"{name.lower()}.lab.test")
+            self.set_attribute(dn, "dNSHostName", f"{name.lower()}.{self.dns_domain}")
         return dn
 
     def set_attribute(self, dn: str, attribute: str, value: str) -> None:
@@ -193,9 +212,9 @@ class SambaDC:
 
     def computer_ldif(self, name: str, uac: int = UF_WORKSTATION_TRUST_ACCOUNT, delegate_to: tuple[str, ...] = (),
                       spns: tuple[str, ...] = (), password: str = ACCOUNT_PASSWORD) -> str:
-        """A computer account: sAMAccountName NAME$, dNSHostName name.lab.test, msDS-AllowedToDelegateTo."""
+        """A computer account: sAMAccountName NAME$, dNSHostName name.<domain>, msDS-AllowedToDelegateTo."""
         lines = [f"dn: CN={name},CN=Computers,{self.base_dn}", "objectClass: computer", f"sAMAccountName: {name}$",
-                 f"userAccountControl: {uac}", f"dNSHostName: {name.lower()}.lab.test",
+                 f"userAccountControl: {uac}", f"dNSHostName: {name.lower()}.{self.dns_domain}",
                  f"unicodePwd:: {_unicode_pwd(password)}"]
         lines += [f"msDS-AllowedToDelegateTo: {spn}" for spn in delegate_to]
         lines += [f"servicePrincipalName: {spn}" for spn in spns]
@@ -203,19 +222,41 @@ class SambaDC:
 
     def user_ldif(self, name: str, uac: int = UF_NORMAL_ACCOUNT, password: str = ACCOUNT_PASSWORD) -> str:
         return "\n".join([f"dn: CN={name},CN=Users,{self.base_dn}", "objectClass: user", f"sAMAccountName: {name}",
-                          f"userPrincipalName: {name}@lab.test", f"userAccountControl: {uac}",
+                          f"userPrincipalName: {name}@{self.dns_domain}", f"userAccountControl: {uac}",
                           f"unicodePwd:: {_unicode_pwd(password)}"]) + "\n"
 
     def add_to_group(self, group_cn: str, member_dn: str) -> None:
         self.modify(f"dn: CN={group_cn},CN=Users,{self.base_dn}\nchangetype: modify\nadd: member\nmember: {member_dn}\n")
 
     def krb5_conf(self, folder: Path) -> Path:
-        """An MIT krb5.conf naming this DC's address as the KDC of LAB.TEST, nothing looked up in DNS."""
+        """An MIT krb5.conf naming this DC's address as the KDC of its realm, nothing looked up in DNS."""
         conf = folder / "krb5.conf"
-        conf.write_text("[libdefaults]\n default_realm = LAB.TEST\n dns_lookup_kdc = false\n dns_lookup_realm = false\n"
+        conf.write_text(f"[libdefaults]\n default_realm = {self.realm}\n dns_lookup_kdc = false\n dns_lookup_realm = false\n"
                         " rdns = false\n dns_canonicalize_hostname = false\n"
-                        f"[realms]\n LAB.TEST = {{\n  kdc = {self.ip}\n }}\n")
+                        f"[realms]\n {self.realm} = {{\n  kdc = {self.ip}\n }}\n")
         return conf
+
+    def set_security_descriptor(self, dn: str, attribute: str, sddl: str) -> None:
+        """Write a security-descriptor attribute as the DC's own database does, as system.
+
+        Samba 4.17 refuses an LDAP write of msDS-AllowedToActOnBehalfOfOtherIdentity ("can only be
+        modified as system"); its LDAP reads work. So resource-based delegation is set the way the lab
+        notes measured: the SDDL packed as NDR by python3-samba (Debian's own interpreter), then
+        ldbmodify on sam.ldb."""
+        script = ("import base64,sys\nfrom samba.dcerpc import security\nfrom samba.ndr import ndr_pack\n"
+                  "sd = security.descriptor.from_sddl(sys.argv[1], security.dom_sid(sys.argv[2]))\n"
+                  "print(base64.b64encode(ndr_pack(sd)).decode())\n")
+        packed = subprocess.run(["/usr/bin/python3", "-c", script, sddl, self.domain_sid()], capture_output=True,
+                                text=True, check=True).stdout.strip()
+        self.modify(f"dn: {dn}\nchangetype: modify\nreplace: {attribute}\n{attribute}:: {packed}\n")
+
+    def object_sid(self, dn: str) -> str:
+        out = subprocess.run(["ldbsearch", "-H", str(self.sam), "-s", "base", "-b", dn, "objectSid"],
+                             capture_output=True, text=True, check=True).stdout
+        for line in out.splitlines():
+            if line.startswith("objectSid:"):
+                return line.split(":", 1)[1].strip()
+        raise RuntimeError(out)
 
 
 
@@ -237,6 +278,7 @@ class KDC:
 
     def __init__(self, dc: SambaDC, folder: Path) -> None:
         self.folder = folder
+        self.realm = dc.realm
         self.conf = dc.krb5_conf(folder)
         self._logged_on: set[str] = set()
 
@@ -246,7 +288,7 @@ class KDC:
     def s4u2proxy(self, host: str, user: str, spn: str, password: str = ACCOUNT_PASSWORD) -> tuple[bool, str]:
         """(issued, kvno's last line) for a ticket to `spn` on behalf of `user`, asked by the computer `host`."""
         if host not in self._logged_on:
-            kinit = subprocess.run(["kinit", "-f", f"{host}$@{REALM}"], input=password + "\n", text=True,
+            kinit = subprocess.run(["kinit", "-f", f"{host}$@{self.realm}"], input=password + "\n", text=True,
                                    capture_output=True, env=self._env(host), timeout=30)
             if kinit.returncode != 0:
                 raise RuntimeError(f"kinit as {host}$ failed: {kinit.stderr.strip()}")

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import date
 from pathlib import Path
 
 import pytest
 from browser import DevTools
 from test_report import demo_like_results
 
-from offlineprep.model import Cause, Status
+from offlineprep.model import Cause, Status, WaiverEntry
 from offlineprep.pipeline import summarise, verdict_of
 from offlineprep.render import html
 
@@ -41,8 +42,9 @@ def every_part_of_the_page() -> object:
     findings += [base.model_copy(update={"check": "ad.host-account", "subject": f"hv{i}.contoso.com",
                                          "status": Status.ERROR, "message": cause.text, "cause": cause,
                                          "remediation": None}) for i in range(40)]
+    accepted = WaiverEntry(check="ad.*", subject="*", justification="accepted", expires=date(2030, 1, 1))
     findings.append(base.model_copy(update={"status": Status.FAIL, "subject": "waived.contoso.com", "waived": True,
-                                            "waiver": {"justification": "accepted", "expires": "2030-01-01"}}))
+                                            "waiver": accepted}))
     return results.model_copy(update={"findings": findings, "summary": summarise(findings),
                                       "verdict": verdict_of(findings)})
 

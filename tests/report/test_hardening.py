@@ -86,7 +86,7 @@ def test_node_without_findings_says_so_in_text_and_long_labels_stay_in_their_box
 
 def test_groups_most_severe_first_waived_findings_do_not_lead() -> None:
     waived = F("ad.account-delegable", "fail", "C\\svc", waived=True,
-               waiver={"justification": "j", "expires": "2030-01-01"})
+               waiver={"check": "ad.*", "subject": "*", "justification": "j", "expires": "2030-01-01"})
     high = F("path.share-full-control", "fail", EXPORT, account="C\\vmm")
     critical = F("ad.delegation", "fail", "hv01.c.com", target="fs01.c.com", severity="critical")
     error = F("host.reachable", "error", "fs11.c.com")
