@@ -18,6 +18,7 @@ from builders import (
     directory,
     facts,
     hosts,
+    hyperv,
     probe,
     run,
     site,
@@ -28,14 +29,18 @@ from offlineprep.actions import types as t
 from offlineprep.facts import (
     CollectionError,
     ErrorKind,
+    Facts,
     HostFacts,
     ReplicaAuthorization,
     ServerNames,
     SpnHolder,
 )
+from offlineprep.inventory import InventoryBuilder, NodeState, Origin, ReplicaBroker, Role, site_inventory
 from offlineprep.model import Finding, Status
 
 REPLICA = {"policy__manager": "hyperv-replica"}
+BROKER = ReplicaBroker(resource="Virtual Machine Replication Broker", group="HVC1-BRK", network_name="HVC1-BRK",
+                       dns_name="HVC1-BRK", fqdn="HVC1-BRK.contoso.com", computer_account="HVC1-BRK$")
 
 
 def changed(name: str, **update: Any) -> dict[str, HostFacts]:
@@ -418,6 +423,106 @@ def test_replica_certificate_is_an_error_when_the_store_was_not_read() -> None:
     unread = changed("hv02", certificates=None, section_errors={"certificates": "Cannot find drive Cert"})
     result = by_subject(run("replica.certificate", site(**REPLICA), facts(host_facts=unread)), "hv02")
     assert result.status is Status.ERROR and "Cannot find drive Cert" in result.message
+
+
+def clustered(certificates: list[Any], broker: ReplicaBroker | None = BROKER, problem: str | None = None,
+              listed: bool = True) -> Facts:
+    """The healthy site plus a two-node cluster HVC1 on the target side whose nodes hold `certificates`."""
+    builder = InventoryBuilder()
+    for h in site_inventory(site(**REPLICA)).hosts:
+        builder.add_host(h.name, h.role, Origin.SITE_FILE)
+    cluster = builder.add_cluster("HVC1.contoso.com", Role.TARGET, Origin.SITE_FILE, domain="contoso.com")
+    builder.add_nodes(cluster, [("hvc1-n1.contoso.com", NodeState.UP), ("hvc1-n2.contoso.com", NodeState.UP)],
+                      Origin.CLUSTER)
+    cluster.broker, cluster.problem = broker, problem
+    if not listed:  # the nodes name a cluster the inventory does not hold
+        builder.clusters.clear()
+    the_hosts = hosts()
+    for node, ip in (("hvc1-n1.contoso.com", "10.1.0.21"), ("hvc1-n2.contoso.com", "10.1.0.22")):
+        the_hosts[node] = hyperv(node, ip).model_copy(update={"certificates": certificates})
+    the_facts = facts(host_facts=the_hosts)
+    the_facts.inventory = builder.build()
+    return the_facts
+
+
+def node_verdict(the_facts: Facts, node: str = "hvc1-n1.contoso.com") -> Finding:
+    return by_subject(run("replica.certificate", site(**REPLICA), the_facts), node)
+
+
+def test_a_cluster_node_passes_with_a_certificate_naming_itself_and_its_replica_broker() -> None:
+    both = certificate("HVC1-N1.contoso.com", dns_names=["hvc1-n1.contoso.com", "hvc1-brk.contoso.com."])
+    result = node_verdict(clustered([both]))
+    assert result.status is Status.PASS, result.message
+    assert "names HVC1-N1.contoso.com and the Replica Broker HVC1-BRK.contoso.com of cluster HVC1" in result.message
+    assert result.evidence["replica_broker"] == "HVC1-BRK.contoso.com"
+    assert "not judged" not in result.message
+
+
+def test_two_certificates_one_for_the_node_and_one_for_the_broker_pass_as_microsoft_describes() -> None:
+    """Set-VMReplicationServer: "each node must have two certificates", one naming the node, one the broker."""
+    own, brk = certificate("HVC1-N1.contoso.com"), certificate("HVC1-BRK.contoso.com")
+    result = node_verdict(clustered([own, brk]))
+    assert result.status is Status.PASS, result.message
+    assert own.thumbprint in result.message and brk.thumbprint in result.message
+
+
+def test_a_cluster_node_whose_certificate_names_only_itself_fails_naming_the_broker_and_the_cluster() -> None:
+    """Before this change the node passed: the broker's name was never asked for."""
+    found = run("replica.certificate", site(**REPLICA), clustered([certificate("HVC1-N1.contoso.com")]))
+    result = by_subject(found, "hvc1-n1.contoso.com")
+    assert result.status is Status.FAIL
+    assert "the Replica Broker HVC1-BRK.contoso.com of cluster HVC1.contoso.com" in result.message
+    assert "HVC1-BRK.contoso.com is neither its subject CN nor one of its DNS names" in result.message
+    assert kinds(result) == ["manual"]
+    assert result.remediation is not None and "HVC1-BRK.contoso.com" in result.remediation.actions[0].text
+    assert result.evidence["cluster"] == "HVC1.contoso.com"  # the engine names the node's cluster
+    assert by_subject(found, "hv11.contoso.com").status is Status.PASS  # a standalone host: its own FQDN only
+
+
+def test_a_broker_certificate_that_is_not_usable_does_not_count() -> None:
+    own = certificate("HVC1-N1.contoso.com")
+    expired = certificate("HVC1-BRK.contoso.com", not_after=NOW - timedelta(days=1))
+    result = node_verdict(clustered([own, expired]))
+    assert result.status is Status.FAIL and "expired on" in result.message
+    assert "of cluster HVC1.contoso.com" in result.message
+
+
+def test_a_node_without_any_usable_certificate_fails_for_both_names() -> None:
+    result = node_verdict(clustered([certificate("HVC1-N1.contoso.com", ekus=[CLIENT_AUTH])]))
+    assert result.status is Status.FAIL and "no Server Authentication" in result.message
+    assert "nor one for the Replica Broker HVC1-BRK.contoso.com" in result.message
+    only_broker = node_verdict(clustered([certificate("HVC1-BRK.contoso.com")]))
+    assert only_broker.status is Status.FAIL and "no certificate for Hyper-V Replica (HVC1-N1.contoso.com)" in \
+        only_broker.message
+
+
+@pytest.mark.parametrize(("broker", "problem", "listed", "why"), [
+    (None, None, True, "no Replica Broker role found on cluster HVC1.contoso.com"),
+    (None, "HVC1.contoso.com could not be asked for its nodes: timed out", True,
+     "cluster HVC1.contoso.com could not be read: HVC1.contoso.com could not be asked for its nodes: timed out"),
+    (BROKER.model_copy(update={"network_name": None, "dns_name": None, "fqdn": None}), None, True,
+     "the Replica Broker role HVC1-BRK of cluster HVC1.contoso.com publishes no DNS name"),
+    (None, None, False, "cluster HVC1.contoso.com was not read"),
+])
+def test_a_node_whose_broker_is_unknown_is_judged_on_its_own_name_and_says_why(
+        broker: ReplicaBroker | None, problem: str | None, listed: bool, why: str) -> None:
+    result = node_verdict(clustered([certificate("HVC1-N1.contoso.com")], broker, problem, listed))
+    assert result.status is Status.PASS
+    assert result.message.endswith(f"(the Replica Broker's certificate is not judged: {why})"), result.message
+    assert result.evidence["replica_broker_not_judged"] == why
+    failed = node_verdict(clustered([], broker, problem, listed))
+    assert failed.status is Status.FAIL and failed.message.endswith(f"not judged: {why})")
+
+
+def test_a_wildcard_dns_name_is_not_taken_for_the_brokers_fqdn() -> None:
+    """Set-VMReplicationServer: the CN "must be equal to" the FQDN, or the DNS names "contain" it."""
+    wildcard = certificate("HVC1-N1.contoso.com", dns_names=["hvc1-n1.contoso.com", "*.contoso.com"])
+    assert node_verdict(clustered([wildcard])).status is Status.FAIL
+
+
+def test_a_standalone_host_says_nothing_about_a_broker() -> None:
+    found = run("replica.certificate", site(**REPLICA))
+    assert all("Broker" not in f.message and "broker" not in f.message for f in found)
 
 
 # --------------------------------------------------------------------------- policy.supported-os

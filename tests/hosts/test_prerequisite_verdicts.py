@@ -7,6 +7,7 @@ Replica server that is off, a domain controller holding a path."""
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,8 +16,10 @@ import pytest
 from builders import DOM, NTFS_OK, SHARE_OK, directory, site
 
 from offlineprep.collect.hosts import collect_hosts
+from offlineprep.collect.remote import run_remote
 from offlineprep.engine import CheckContext, discover, needs_of, run_check
 from offlineprep.facts import DirectoryFacts, Facts, HostFacts, SpnHolder, ToolStamp
+from offlineprep.lab.cluster import ClusterNode, SimulatedCluster
 from offlineprep.lab.windows import (
     CLIENT_AUTH,
     Fault,
@@ -30,7 +33,7 @@ from offlineprep.lab.windows import (
 )
 from offlineprep.lab.winrm_endpoint import WinRMEndpoint
 from offlineprep.model import Finding, Status
-from offlineprep.pipeline import plan_collection
+from offlineprep.pipeline import Collectors, collect, plan_collection
 from offlineprep.site import Site, WinRMConfig
 
 PASSWORD = "Prereq-S3cret-13"
@@ -297,6 +300,45 @@ def test_replica_certificate_through_windows() -> None:
     assert {f.status for f in verdicts("replica.certificate", lab())} == {Status.SKIP}
     down = lab(**{"hv02": hyperv("HV02.contoso.com", "10.0.0.2", fault=Fault.TRUNCATED)})
     assert one(verdicts("replica.certificate", down, site(**REPLICA)), "hv02").status is Status.ERROR
+
+
+def cluster_verdicts(n1: list[SimCertificate], n2: list[SimCertificate], broker: bool = True) -> list[Finding]:
+    """replica.certificate on a site whose target is the cluster HVC1, named in `hosts` by its name, as the
+    pipeline collects it: host collection through the cluster's name, the cluster script (its nodes and
+    Replica Broker HVC1-BRK), then each node, all through real pywinrm to the simulated cluster and nodes."""
+    cluster = SimulatedCluster(Name="HVC1", Domain="contoso.com", nodes=[ClusterNode("HVC1-N1"), ClusterNode("HVC1-N2")])
+    if broker:
+        cluster.add_broker("HVC1-BRK")
+    sims = lab(**{"hvc1-n1.contoso.com": hyperv("HVC1-N1.contoso.com", "10.1.0.21", certificates=n1),
+                  "hvc1-n2.contoso.com": hyperv("HVC1-N2.contoso.com", "10.1.0.22", certificates=n2)})
+    del sims["hv11.contoso.com"]
+    the_site = site(**REPLICA, target__hosts=["hvc1.contoso.com"])
+    assert the_site.winrm is not None
+    check = CHECKS["replica.certificate"]
+    with WinRMEndpoint(sims, password=PASSWORD, clusters={cluster.fqdn: cluster}) as ep:
+        factory = ep.protocol_factory(10)
+        collectors = Collectors(hosts=functools.partial(collect_hosts, session_factory=factory),
+                                remote=functools.partial(run_remote, session_factory=factory))
+        facts = collect(the_site, needs_of([check]), collectors, lambda env, purpose: PASSWORD)
+    return run_check(check, CheckContext(site=the_site, facts=facts))
+
+
+def test_replica_certificate_judges_a_cluster_nodes_broker_name_through_windows() -> None:
+    both = [SimCertificate("CN=HVC1-N1.contoso.com", dns_names=["HVC1-N1.contoso.com", "HVC1-BRK.contoso.com"])]
+    node_only = [SimCertificate("CN=HVC1-N2.contoso.com", dns_names=["HVC1-N2.contoso.com"])]
+    found = cluster_verdicts(both, node_only)
+    # the nodes are named as the cluster names them (Get-ClusterNode's name in the cluster's domain)
+    assert table(found) == {"hv01.contoso.com": "pass", "hv02": "pass", "HVC1-N1.contoso.com": "pass",
+                            "HVC1-N2.contoso.com": "fail"}
+    n1, n2 = one(found, "HVC1-N1.contoso.com"), one(found, "HVC1-N2.contoso.com")
+    assert n1.status is Status.PASS and "the Replica Broker HVC1-BRK.contoso.com of cluster" in n1.message
+    assert "no certificate for the Replica Broker HVC1-BRK.contoso.com of cluster hvc1.contoso.com" in n2.message
+    assert n2.evidence["cluster"] == n1.evidence["cluster"] == "hvc1.contoso.com"  # as the site file writes it
+    assert one(found, "hv01.contoso.com").status is Status.PASS and "Broker" not in one(found, "hv01.contoso.com").message
+    without = cluster_verdicts(both, node_only, broker=False)  # a cluster with no Replica Broker role
+    assert table(without)["HVC1-N2.contoso.com"] == "pass"
+    assert all(f.message.endswith("(the Replica Broker's certificate is not judged: no Replica Broker role found on "
+                                  "cluster hvc1.contoso.com)") for f in without if f.subject.startswith("HVC1-"))
 
 
 # --------------------------------------------------------------------------- policy.supported-os
