@@ -72,9 +72,11 @@ def lab(n: int) -> tuple[LabDirectory, dict[str, SimulatedHost], Site]:
     return directory, sims, site
 
 
-def loop(site: Site, directory: LabDirectory, endpoint: WinRMEndpoint, fail_on: str) -> dict[str, Any]:
+def loop(site: Site, directory: LabDirectory, endpoint: WinRMEndpoint, fail_on: str,
+         collectors: pipeline.Collectors | None = None) -> dict[str, Any]:
+    """`collectors`: the demo's own (its VMM and cluster discovery included); else LDAP and WinRM."""
     checks = discover(include_entry_points=False).checks
-    collectors = pipeline.Collectors(
+    collectors = collectors or pipeline.Collectors(
         directory=functools.partial(collect_directory, connect=directory.connect),
         hosts=functools.partial(collect_hosts, session_factory=endpoint.protocol_factory(60)))
     connections = runner.Connections(
@@ -104,7 +106,7 @@ def loop(site: Site, directory: LabDirectory, endpoint: WinRMEndpoint, fail_on: 
         back = runner.revert_record(record, site, connections=connections, password_for=password,
                                     record_path=Path(folder) / "revert.json")
         reverted = time.monotonic() - started
-    return {"steps": len(plan.steps), "findings": len(plan.findings),
+    return {"machines": len(facts.hosts or {}), "steps": len(plan.steps), "findings": len(plan.findings),
             "steps_by_kind": dict(Counter(s.action.kind for s in plan.steps)),
             "outcomes": dict(Counter(s.outcome.value for s in record.steps)),
             "exit_code": runner.apply_exit_code(plan, record), "revert_exit_code": runner.revert_exit_code(back),
@@ -119,10 +121,10 @@ def run_demo() -> dict[str, Any]:
     demo = start_demo()
     try:
         assert demo.directory is not None
-        result = loop(demo.site, demo.directory, demo.endpoint, "fail")
+        result = loop(demo.site, demo.directory, demo.endpoint, "fail", demo.collectors)
     finally:
         demo.stop()
-    return {"scenario": "demo", "machines": 5, **result}
+    return {"scenario": "demo", **result}
 
 
 def run_hosts(n: int, latency: float, concurrency: int) -> dict[str, Any]:
