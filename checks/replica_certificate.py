@@ -43,7 +43,6 @@ template with both EKUs, or your own PKI): which CA and template is the administ
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from offlineprep import certificates, checkkit
 from offlineprep.actions.types import hyperv_host
@@ -85,34 +84,6 @@ def replica_certificate(ctx: CheckContext) -> Iterator[Outcome]:
             yield judge(ctx, role.name)
 
 
-@dataclass(frozen=True)
-class Broker:
-    """The Replica Broker a node's certificates must name: its FQDN, or why it is not known."""
-
-    cluster: str
-    fqdn: str | None = None
-    not_judged: str | None = None  # why the broker's certificate is not judged
-
-
-def broker_of(ctx: CheckContext, host: str) -> Broker | None:
-    """The Replica Broker of the cluster `host` is a node of; None for a standalone host."""
-    node = ctx.inventory.host(host)
-    if node is None or not node.cluster:
-        return None
-    cluster = ctx.inventory.cluster(node.cluster)
-    if cluster is None:
-        return Broker(node.cluster, not_judged=f"cluster {node.cluster} was not read")
-    if cluster.broker is None:
-        if cluster.problem:
-            return Broker(cluster.name, not_judged=f"cluster {cluster.name} could not be read: {cluster.problem}")
-        return Broker(cluster.name, not_judged=f"no Replica Broker role found on cluster {cluster.name}")
-    if not cluster.broker.fqdn:
-        role = cluster.broker.group or cluster.broker.resource
-        return Broker(cluster.name, not_judged=f"the Replica Broker role {role} of cluster {cluster.name} "
-                                               "publishes no DNS name")
-    return Broker(cluster.name, fqdn=cluster.broker.fqdn)
-
-
 def judge(ctx: CheckContext, host: str) -> Outcome:
     facts, problem = checkkit.host(ctx, host, host)
     if facts is None:
@@ -121,14 +92,14 @@ def judge(ctx: CheckContext, host: str) -> Outcome:
     if facts.certificates is None:
         return checkkit.error(host, f"{host} did not list its certificates{facts.why_unread('certificates', ctx.facts_file)}")
     fqdn = facts.computer_name or host
-    broker = broker_of(ctx, host)
+    broker = checkkit.replica_broker(ctx, host)
     found = certificates.verdicts(facts, fqdn, ctx.facts.collected_at)
     evidence: dict[str, object] = {"fqdn": fqdn, "certificates": [v.describe() for v in found]}
     mine = found[0].certificate if found and found[0].usable else None
     if broker is None or broker.fqdn is None:
-        remark = f" (the Replica Broker's certificate is not judged: {broker.not_judged})" if broker else ""
+        remark = f" (the Replica Broker's certificate is not judged: {broker.not_known})" if broker else ""
         if broker is not None:
-            evidence["replica_broker_not_judged"] = broker.not_judged
+            evidence["replica_broker_not_judged"] = broker.not_known
         if mine is not None:
             return Outcome(status=Status.PASS, subject=host, evidence=evidence, message=usable(mine, fqdn) + remark)
         return Outcome(status=Status.FAIL, subject=host, evidence=evidence,
@@ -182,7 +153,7 @@ def store(found: list[CertificateVerdict], for_it: bool = False) -> str:
     return what
 
 
-def enroll(host: str, names: list[str], broker: Broker | None = None) -> Remediation:
+def enroll(host: str, names: list[str], broker: checkkit.ReplicaBrokerOf | None = None) -> Remediation:
     if len(names) == 1:
         wanted = f"subject CN or a DNS name {names[0]}"
     else:

@@ -12,7 +12,15 @@ Set-VMReplicationServer; New-VMReplicationAuthorizationEntry):
 - authorize every source host: ReplicationAllowedFromAnyServer, or an authorization entry whose
   AllowedPrimaryServer is the host's FQDN or a pattern with the wildcard in the first label
   (`*.contoso.com`: "You can use a wildcard ... in the first octet"; it is taken to match one label,
-  hv01.contoso.com and not hv01.sub.contoso.com, docs/host-unverified.md);
+  hv01.contoso.com and not hv01.sub.contoso.com, docs/host-unverified.md). A source host that is a
+  node of a failover cluster is authorized through its cluster's Hyper-V Replica Broker: the Replica
+  server lists the broker's client access point, not the nodes ("On Cluster-R, P-Broker-CAP is added
+  to the list of authorized servers rather than adding P1, P2, P3 individually", and "Hyper-V Replica
+  requires the ... Hyper-V Replica Broker to be configured if either the primary or replica Hyper-V
+  server is part of a cluster": Microsoft's virtualization team blog, "Why is the Hyper-V Replica
+  Broker required", 2012-03-27,
+  http://blogs.technet.com/b/virtualization/archive/2012/03/27/why-is-the-quot-hyper-v-replica-broker-quot-required.aspx).
+  So a node's cluster with no broker role fails, and one whose broker is not known is an error;
 - have the storage location the replicas of those hosts go to: the default one (any server) or the
   matching entry's, as a folder that exists on the host.
 
@@ -145,7 +153,8 @@ def judge(ctx: CheckContext, host: str) -> Outcome:
                        if actions else None)
     if unknown:
         return checkkit.error(host, f"whether {host} authorizes {', '.join(unknown)} is unknown: no FQDN is known for "
-                              "them (they did not answer WinRM and the site file writes a short name)", evidence=evidence)
+                              "them (a host that did not answer WinRM and that the site file writes by a short name; a "
+                              "cluster node whose Replica Broker's name is not known)", evidence=evidence)
     return Outcome(status=Status.PASS, subject=host, evidence=evidence,
                    message=f"{host} is a Replica server allowing {allowed} authentication and authorizes every source "
                            "host, with storage that exists: " + "; ".join(f"{h}: {s}" for h, s in sources.items()))
@@ -173,15 +182,36 @@ def _authorizations(ctx: CheckContext, host: str, facts: HostFacts, rs: Replicat
     else:
         entries = rs.authorization_entries
         storage_for_new = _storage_for_new(rs, entries)
+        asked: set[str] = set()  # the primary names already judged: a cluster's broker serves every node
         for source in ctx.inventory.source_hosts:
-            fqdn = source_fqdn(ctx, source)
+            broker = checkkit.replica_broker(ctx, source)
+            if broker is not None and broker.fqdn is None:
+                if broker.no_role:
+                    sources[source] = f"node of cluster {broker.cluster}, which has no Replica Broker"
+                    if broker.cluster not in asked:
+                        asked.add(broker.cluster)
+                        problems.append(f"the source cluster {broker.cluster} has no Hyper-V Replica Broker role, "
+                                        "through which a Replica server authorizes a cluster's nodes")
+                        actions.append(manual(
+                            f"Add the Hyper-V Replica Broker role to cluster {broker.cluster} (Failover Cluster "
+                            "Manager, Configure Role; or Add-ClusterServerRole, then Add-ClusterResource -Type "
+                            f"'Virtual Machine Replication Broker'), then authorize its name on {host}",
+                            hyperv_host(host)))
+                else:
+                    unknown.append(f"{source} ({broker.not_known})")
+                continue
+            fqdn = broker.fqdn if broker is not None else source_fqdn(ctx, source)
             if fqdn is None:
                 unknown.append(source)
                 continue
+            via = f" (the Replica Broker of cluster {broker.cluster})" if broker is not None else ""
             entry = next((e for e in entries if matches(e.allowed_primary_server, fqdn)), None)
             if entry is None:
-                sources[source] = "not authorized"
-                problems.append(f"no authorization entry matches {fqdn}")
+                sources[source] = f"not authorized{via}"
+                if host_key(fqdn) in asked:
+                    continue
+                asked.add(host_key(fqdn))
+                problems.append(f"no authorization entry matches {fqdn}{via}")
                 if storage_for_new:
                     actions.append(authorize_primary(host, fqdn, storage_for_new[0], storage_for_new[1]))
                 else:
@@ -189,7 +219,10 @@ def _authorizations(ctx: CheckContext, host: str, facts: HostFacts, rs: Replicat
                                           f"New-VMReplicationAuthorizationEntry -AllowedPrimaryServer {fqdn} "
                                           "-ReplicaStorageLocation <folder> -TrustGroup DEFAULT", hyperv_host(host)))
                 continue
-            sources[source] = f"entry {entry.allowed_primary_server}, storage {entry.storage_location}"
+            sources[source] = f"entry {entry.allowed_primary_server}{via}, storage {entry.storage_location}"
+            if host_key(fqdn) in asked:
+                continue
+            asked.add(host_key(fqdn))
             if entry.storage_location and entry.storage_exists is False:
                 problems.append(f"the storage location {entry.storage_location} of {fqdn}'s entry "
                                 f"{entry.allowed_primary_server} does not exist")

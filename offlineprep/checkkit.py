@@ -363,3 +363,38 @@ def _read(facts: DirectoryFacts, name: str) -> str | None:
 def other_domain(a: str | None, b: str | None) -> bool:
     """Both domains known and different (a child domain is another domain)."""
     return bool(a and b and not same_domain(a, b))
+
+
+@dataclass(frozen=True)
+class ReplicaBrokerOf:
+    """The Hyper-V Replica Broker of the cluster a host is a node of: its FQDN, or why it is not
+    known. Replication to or from a cluster goes through its broker's client access point: the
+    other site authorizes the broker's name and a node's certificates name it ("Why is the Hyper-V
+    Replica Broker required", Microsoft's virtualization team blog; Set-VMReplicationServer
+    -CertificateThumbprint)."""
+
+    cluster: str
+    fqdn: str | None = None
+    not_known: str | None = None  # why its FQDN is not known
+    no_role: bool = False  # the cluster was read and has no Replica Broker role
+
+
+def replica_broker(ctx: CheckContext, host: str) -> ReplicaBrokerOf | None:
+    """The Replica Broker of the cluster `host` is a node of; None for a standalone host."""
+    node = ctx.inventory.host(host)
+    if node is None or not node.cluster:
+        return None
+    cluster = ctx.inventory.cluster(node.cluster)
+    if cluster is None:
+        return ReplicaBrokerOf(node.cluster, not_known=f"cluster {node.cluster} was not read")
+    if cluster.broker is None:
+        if cluster.problem:
+            return ReplicaBrokerOf(cluster.name, not_known=f"cluster {cluster.name} could not be read: "
+                                                           f"{cluster.problem}")
+        return ReplicaBrokerOf(cluster.name, not_known=f"no Replica Broker role found on cluster {cluster.name}",
+                               no_role=True)
+    if not cluster.broker.fqdn:
+        role = cluster.broker.group or cluster.broker.resource
+        return ReplicaBrokerOf(cluster.name, not_known=f"the Replica Broker role {role} of cluster {cluster.name} "
+                                                       "publishes no DNS name")
+    return ReplicaBrokerOf(cluster.name, fqdn=cluster.broker.fqdn)

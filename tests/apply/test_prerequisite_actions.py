@@ -145,14 +145,14 @@ def test_a_replica_server_is_enabled_authorizes_the_primaries_and_revert_takes_i
     assert settings.how is How.HOST and settings.action.after == {"ReplicationEnabled": True}  # type: ignore[attr-defined]
     entries = [s for s in plan.steps if s.action.kind == "host.replica-authorization"]
     assert sorted(s.action.allowed_primary_server.casefold() for s in entries) == [  # type: ignore[attr-defined]
-        "hv01.lab.test", "hv02.lab.test", "hvc1-n1.lab.test", "hvc1-n2.lab.test"]  # every source node (VMM's cluster too)
+        "hv01.lab.test", "hv02.lab.test", "hvc1-brk.lab.test"]  # the cluster HVC1 through its Replica Broker
     folder = only(plan, "host.create-folder")
     assert folder.action.local_path == "D:\\Replica"  # type: ignore[attr-defined]
 
     record = lab.apply(plan)
     for kind in ("host.replica-server", "host.replica-authorization", "host.create-folder"):
         assert {s.outcome for s in done(record, kind)} == {Outcome.APPLIED}, [s.message for s in done(record, kind)]
-    assert bool(hv11.replication_server().ReplicationEnabled) and len(hv11.replica_authorizations) == 4
+    assert bool(hv11.replication_server().ReplicationEnabled) and len(hv11.replica_authorizations) == 3
     assert hv11.exists("D:\\Replica")
     assert verdict(record, "replica.server", "hv11.lab.test") is Status.PASS
     [written] = done(record, "host.replica-server")

@@ -560,3 +560,64 @@ def test_with_a_vmm_server_named_a_share_on_it_warns_and_others_say_they_are_not
     assert "not judged" not in fs11.message
     short = by_subject(run("path.server-role", site(vmm={"server": "FS11"})), "fs11.contoso.com")
     assert short.status is Status.WARN  # the short name of the same machine
+
+
+# --------------------------------------------------------------------------- replica.server: a source cluster
+
+
+def source_cluster(entries: list[str], broker: ReplicaBroker | None = BROKER, problem: str | None = None) -> Facts:
+    """The healthy site plus a two-node cluster HVC1 on the source side; hv11's authorization entries
+    name `entries` (storage that exists)."""
+    builder = InventoryBuilder()
+    for h in site_inventory(site(**REPLICA)).hosts:
+        builder.add_host(h.name, h.role, Origin.SITE_FILE)
+    cluster = builder.add_cluster("HVC1.contoso.com", Role.SOURCE, Origin.SITE_FILE, domain="contoso.com")
+    builder.add_nodes(cluster, [("hvc1-n1.contoso.com", NodeState.UP), ("hvc1-n2.contoso.com", NodeState.UP)],
+                      Origin.CLUSTER)
+    cluster.broker, cluster.problem = broker, problem
+    the_hosts = hosts()
+    for node, ip in (("hvc1-n1.contoso.com", "10.0.0.21"), ("hvc1-n2.contoso.com", "10.0.0.22")):
+        the_hosts[node] = hyperv(node, ip)
+    hv11 = the_hosts["hv11.contoso.com"]
+    assert hv11.replication_server is not None
+    the_hosts["hv11.contoso.com"] = hv11.model_copy(update={"replication_server": hv11.replication_server.model_copy(
+        update={"authorization_entries": [
+            ReplicaAuthorization(allowed_primary_server=e, storage_location="E:\\Replicas", trust_group="GOLD",
+                                 storage_exists=True) for e in entries]})})
+    the_facts = facts(host_facts=the_hosts)
+    the_facts.inventory = builder.build()
+    return the_facts
+
+
+STANDALONE = ["HV01.contoso.com", "HV02.contoso.com"]
+
+
+def test_a_source_cluster_is_authorized_through_its_replica_broker_not_its_nodes() -> None:
+    """Microsoft's virtualization team: the Replica server lists the primary cluster's broker "rather
+    than adding P1, P2, P3 individually". Failed before: entries for each node passed, and the fix
+    authorized each node."""
+    nodes_only = run("replica.server", site(**REPLICA),
+                     source_cluster([*STANDALONE, "hvc1-n1.contoso.com", "hvc1-n2.contoso.com"]))
+    result = by_subject(nodes_only, "hv11.contoso.com")
+    assert result.status is Status.FAIL
+    assert "no authorization entry matches HVC1-BRK.contoso.com (the Replica Broker of cluster HVC1.contoso.com)" \
+        in result.message
+    added = [a for a in result.remediation.actions if isinstance(a, t.ReplicaAuthorization)] if result.remediation else []
+    assert [(a.allowed_primary_server, a.storage_location) for a in added] == [("HVC1-BRK.contoso.com", "E:\\Replicas")]
+    broker = by_subject(run("replica.server", site(**REPLICA), source_cluster([*STANDALONE, "hvc1-brk.contoso.com"])),
+                        "hv11.contoso.com")
+    assert broker.status is Status.PASS, broker.message
+    assert broker.evidence["source_hosts"]["hvc1-n2.contoso.com"].startswith(
+        "entry hvc1-brk.contoso.com (the Replica Broker of cluster HVC1.contoso.com)")
+
+
+def test_a_source_cluster_without_a_replica_broker_fails_and_one_not_read_is_an_error() -> None:
+    """Microsoft's virtualization team: Hyper-V Replica requires the broker role when the primary is a cluster."""
+    none = by_subject(run("replica.server", site(**REPLICA), source_cluster(STANDALONE, broker=None)),
+                      "hv11.contoso.com")
+    assert none.status is Status.FAIL and "HVC1.contoso.com has no Hyper-V Replica Broker role" in none.message
+    assert kinds(none) == ["manual"] and none.message.count("Replica Broker role") == 1  # once for the two nodes
+    unread = by_subject(run("replica.server", site(**REPLICA), source_cluster(
+        STANDALONE, broker=None, problem="HVC1.contoso.com could not be asked for its nodes: timed out")),
+        "hv11.contoso.com")
+    assert unread.status is Status.ERROR and "cluster HVC1.contoso.com could not be read" in unread.message
