@@ -165,6 +165,7 @@ HtmlOption = Annotated[Path | None, typer.Option("--html", metavar="FILE", help=
 JsonOption = Annotated[Path | None, typer.Option("--json", metavar="FILE", help="Write the JSON results.")]
 JunitOption = Annotated[Path | None, typer.Option("--junit", metavar="FILE", help="Write JUnit XML.")]
 MarkdownOption = Annotated[Path | None, typer.Option("--markdown", metavar="FILE", help="Write a Markdown summary.")]
+YesOption = Annotated[bool, typer.Option("--yes", help="Make the changes (without it: a dry run that changes nothing).")]
 FixScriptOption = Annotated[Path | None, typer.Option(
     "--fix-script", metavar="FILE", help="Write the PowerShell fix script (never run by offlineprep).")]
 
@@ -427,8 +428,7 @@ def apply_command(
                                               show_default=False)],
     config: ConfigOption = None,
     demo: DemoOption = False,
-    yes: Annotated[bool, typer.Option("--yes", help="Make the changes (without it: a dry run that changes nothing).")]
-    = False,
+    yes: YesOption = False,
     record: Annotated[Path | None, typer.Option(
         "--record", metavar="RECORD.json", help="Where to write the record (default: next to the plan).")] = None,
     checks_dir: ChecksDirOption = None,
@@ -485,8 +485,7 @@ def revert_command(
                                                 show_default=False)],
     config: ConfigOption = None,
     demo: DemoOption = False,
-    yes: Annotated[bool, typer.Option("--yes", help="Make the changes (without it: a dry run that changes nothing).")]
-    = False,
+    yes: YesOption = False,
     record: Annotated[Path | None, typer.Option(
         "--record", metavar="FILE", help="Where to write the revert's own record (default: next to the record).")]
     = None,

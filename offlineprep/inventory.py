@@ -296,6 +296,14 @@ __all__ = [
 # --------------------------------------------------------------------------- building
 
 
+def _add_side(entry: Host | Cluster, role: Role, origin: Origin) -> None:
+    """A host or cluster found again: it gains the role (kept in Role order) and the source that found it."""
+    if role not in entry.roles:
+        entry.roles = sorted({*entry.roles, role}, key=list(Role).index)
+    if origin not in entry.origins:
+        entry.origins.append(origin)
+
+
 class InventoryBuilder:
     """Merges what the sources found into one inventory, in the order they ran.
 
@@ -349,10 +357,7 @@ class InventoryBuilder:
             self.hosts.append(host)
             self._index(host)
             return host
-        if role not in host.roles:
-            host.roles = sorted({*host.roles, role}, key=list(Role).index)
-        if origin not in host.origins:
-            host.origins.append(origin)
+        _add_side(host, role, origin)
         host.domain = host.domain or domain
         host.cluster = host.cluster or cluster
         host.node_state = node_state or host.node_state
@@ -369,10 +374,7 @@ class InventoryBuilder:
             cluster = Cluster(name=name, roles=[role], origins=[origin], domain=domain)
             self.clusters.append(cluster)
             return cluster
-        if role not in cluster.roles:
-            cluster.roles = sorted({*cluster.roles, role}, key=list(Role).index)
-        if origin not in cluster.origins:
-            cluster.origins.append(origin)
+        _add_side(cluster, role, origin)
         cluster.domain = cluster.domain or domain
         return cluster
 

@@ -258,8 +258,37 @@ def _name_key(text: str) -> str:
     return _address(text) or text.strip().rstrip(".").casefold()
 
 
+class _FoldedName:
+    """A name compared by its folded `key`, never by the text someone wrote: equal to a name of its own
+    kind or to a plain string with the same key, and hashed by the key, so it is a safe dict key and set
+    member. Each kind says how it folds (`_fold`)."""
+
+    text: str
+    key: str
+
+    @staticmethod
+    def _fold(text: str) -> str:
+        raise NotImplementedError
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", self._fold(self.text))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, type(self)):
+            return self.key == other.key
+        if isinstance(other, str):
+            return self.key == self._fold(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __str__(self) -> str:
+        return self.text
+
+
 @dataclass(frozen=True, eq=False)
-class HostName:
+class HostName(_FoldedName):
     """A computer's name as someone wrote it (`HV01`, `hv01.contoso.com.`, `10.0.0.5`).
 
     `text` is kept for messages and subjects; equality and hashing use `key` (case folded, root dot
@@ -269,8 +298,9 @@ class HostName:
     text: str
     key: str = field(init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "key", _name_key(self.text))
+    @staticmethod
+    def _fold(text: str) -> str:
+        return _name_key(text)
 
     @classmethod
     def parse(cls, text: str, context: str = "the host name") -> HostName:
@@ -283,19 +313,6 @@ class HostName:
     @classmethod
     def of(cls, name: str | HostName) -> HostName:
         return name if isinstance(name, HostName) else cls(name)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, HostName):
-            return self.key == other.key
-        if isinstance(other, str):
-            return self.key == _name_key(other)
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self.key)
-
-    def __str__(self) -> str:
-        return self.text
 
     @property
     def is_ip(self) -> bool:
@@ -375,15 +392,16 @@ class HostName:
 
 
 @dataclass(frozen=True, eq=False)
-class DomainName:
+class DomainName(_FoldedName):
     """An Active Directory domain's DNS name (`contoso.com`), compared case-insensitively without
     the root dot. A child domain (`emea.contoso.com`) is another domain."""
 
     text: str
     key: str = field(init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "key", self.text.strip().rstrip(".").casefold())
+    @staticmethod
+    def _fold(text: str) -> str:
+        return text.strip().rstrip(".").casefold()
 
     @classmethod
     def of(cls, name: str | DomainName) -> DomainName:
@@ -397,19 +415,6 @@ class DomainName:
         labels = [part.split("=", 1)[1].strip() for part in dn.split(",")
                   if part.strip().upper().startswith("DC=") and "=" in part]
         return cls(".".join(labels)) if labels else None
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, DomainName):
-            return self.key == other.key
-        if isinstance(other, str):
-            return self.key == other.strip().rstrip(".").casefold()
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self.key)
-
-    def __str__(self) -> str:
-        return self.text
 
     @property
     def first_label(self) -> str:

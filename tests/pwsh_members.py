@@ -3,8 +3,11 @@
 A script declares the type of each variable it reads members of in a comment (`# types: $vmhost Host;
 $cluster HostCluster`); a members file (JSON: types -> members, each member null or the type it
 returns, each type with its sources) lists what Windows documents for each type. tree-sitter-powershell
-parses the script; every `$var.A.B()` chain rooted in a variable must resolve in the file. A member
-Windows does not have reads as $null on a real machine, so a typo or a guess fails here instead.
+parses the script; every `$var.A.B()` chain rooted in a variable (and every property read through
+Type.InvokeMember, which the owning type lists under "invoked_properties") must resolve in the file. A
+member Windows does not have reads as $null on a real machine, so a typo or a guess fails here instead.
+Used by tests/hosts/test_windows_members.py (collect.ps1, apply.ps1) and
+tests/discovery/test_vmm_members.py (vmm.ps1, cluster.ps1).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ class Read:
     line: int
     variable: str
     members: tuple[str, ...]
+    invoked: str | None = None  # the property named to Type.InvokeMember('X', 'GetProperty', ...)
 
 
 def _text(parsed: pwsh_syntax.Parsed, node: tree_sitter.Node) -> str:
@@ -51,14 +55,15 @@ def _is_dot_access(node: tree_sitter.Node) -> bool:
 
 
 def member_reads(parsed: pwsh_syntax.Parsed) -> list[Read]:
-    """Every chain $var.A.B... rooted in a variable (the outermost access reports the whole chain)."""
+    """Every chain $var.A.B... rooted in a variable; chains rooted elsewhere ((expr).X, [Type]::X) are
+    not the reading of a Windows object's member."""
     reads = []
     for node in parsed.nodes():
         if not _is_dot_access(node):
             continue
         parent = node.parent
         if parent is not None and _is_dot_access(parent) and parent.children[0] == node:
-            continue
+            continue  # the outermost access reports the whole chain
         members: list[str] = []
         current = node
         while _is_dot_access(current):
@@ -67,8 +72,22 @@ def member_reads(parsed: pwsh_syntax.Parsed) -> list[Read]:
             current = current.children[0]
         if current.type != "variable":
             continue
-        reads.append(Read(node.start_point[0] + 1, _text(parsed, current).lstrip("$").lower(), tuple(members)))
+        invoked = None
+        if members[-1].lower() == "invokemember":
+            arguments = next((c for c in node.children if c.type == "argument_list"), None)
+            literal = next((n for n in _walk(arguments) if n.type == "string_literal"), None) if arguments else None
+            invoked = _text(parsed, literal).strip("'\"") if literal is not None else None
+        reads.append(Read(node.start_point[0] + 1, _text(parsed, current).lstrip("$").lower(), tuple(members), invoked))
     return reads
+
+
+def _walk(node: tree_sitter.Node) -> list[tree_sitter.Node]:
+    out, stack = [], [node]
+    while stack:
+        current = stack.pop(0)
+        out.append(current)
+        stack[0:0] = list(current.children)
+    return out
 
 
 def unknown_members(script: str, types: dict[str, Any], what: str = "script") -> list[str]:
@@ -90,6 +109,10 @@ def unknown_members(script: str, types: dict[str, Any], what: str = "script") ->
             if member.lower() not in known:
                 problems.append(f"{where}: {type_name} has no member {member}")
                 break
+            if member.lower() == "invokemember" and read.invoked is not None:
+                owner = declared[read.variable]
+                if read.invoked not in types[owner].get("invoked_properties", []):
+                    problems.append(f"{where}: {owner} has no property {read.invoked}")
             next_type = known[member.lower()]
             if next_type is None:
                 if index < len(read.members) - 1:

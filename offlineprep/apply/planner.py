@@ -17,7 +17,7 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -28,6 +28,8 @@ from offlineprep.apply.states import wanted_flags
 from offlineprep.errors import UsageError
 from offlineprep.model import Finding, Results, Status, ToolInfo, at_threshold
 from offlineprep.render import fixscript
+
+_Loaded = TypeVar("_Loaded", Plan, Record)  # what _validated reads a plan or record file as
 
 # the host actions apply.ps1 carries out (docs/apply.md, "What apply does on a machine")
 HOST_KINDS = frozenset({
@@ -171,12 +173,7 @@ def load_plan(path: Path) -> Plan:
     field: a hand-edited action would run something nobody planned)."""
     data = _load_json(path, PLAN_SCHEMA, "plan", "offlineprep plan --config SITE.toml --output PLAN.json")
     raw_steps: list[Any] = data["steps"] if isinstance(data.get("steps"), list) else []
-    try:
-        plan = Plan.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise UsageError(f"{path}: not a valid offlineprep plan at {where}: {first['msg']}") from None
+    plan = _validated(Plan, data, path, "plan")
     for step, raw in zip(plan.steps, raw_steps, strict=False):
         written = raw.get("action", {}).get("id") if isinstance(raw, dict) and isinstance(raw.get("action"), dict) else None
         if written != step.action.id:
@@ -186,6 +183,16 @@ def load_plan(path: Path) -> Plan:
     if numbers != list(range(1, len(numbers) + 1)):
         raise UsageError(f"{path}: the steps are not numbered 1 to {len(numbers)} in order: the plan was edited")
     return plan
+
+
+def _validated(model: type[_Loaded], data: dict[str, Any], path: Path, what: str) -> _Loaded:
+    """`data` as `model`; the first thing wrong with it is a usage error naming the file and the field."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise UsageError(f"{path}: not a valid offlineprep {what} at {where}: {first['msg']}") from None
 
 
 def _load_json(path: Path, schema: str, what: str, how_to_make: str) -> dict[str, Any]:
@@ -222,12 +229,7 @@ def check_site(plan: Plan, directory_server: str | None, has_winrm: bool, plan_f
 def load_record(path: Path) -> Record:
     """A record as `apply` wrote it (a record of a run cut short included)."""
     data = _load_json(path, RECORD_SCHEMA, "record", "offlineprep apply PLAN.json --config SITE.toml --yes")
-    try:
-        record = Record.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise UsageError(f"{path}: not a valid offlineprep record at {where}: {first['msg']}") from None
+    record = _validated(Record, data, path, "record")
     if record.mode != "apply":
         raise UsageError(f"{path} is the record of a revert: revert the record of the apply"
                          + (f" ({record.reverts})" if record.reverts else ""))
