@@ -436,8 +436,9 @@ class Changer:
 
     def _rbcd(self, a: t.AllowDelegationFrom, recorded: StepRecord | None) -> Done:
         if a.computer_domain:
-            raise _Stop(Outcome.FAILED, f"{a.computer}'s account is in {a.computer_domain}: apply writes through the "
-                        "site's domain controller only; nothing was sent")
+            raise _Stop(Outcome.FAILED, f"{a.computer}'s account is in {a.computer_domain}, the hosts it allows in "
+                        "another domain: apply writes resource-based delegation only within one domain; nothing was "
+                        "sent")
         entry = self._computer(a.computer, [RBCD])
         dn = str(entry["dn"])
         blob = _first_raw(entry, RBCD)

@@ -60,8 +60,10 @@ def how(action: t.ActionBase) -> tuple[How, str | None]:
         machine = action.owner.name if action.owner is not None and action.owner.name else "the host"
         return How.BY_HAND, INSTALL_ROLE_BY_HAND.format(feature=action.feature, machine=machine)
     if isinstance(action, t.AllowDelegationFrom) and action.computer_domain:
-        return How.BY_HAND, (f"{action.computer}'s account is in {action.computer_domain}; apply writes through the "
-                             "site's domain controller only: run the fix script's AD step, which sends it to that domain")
+        return How.BY_HAND, (f"{action.computer}'s account is in {action.computer_domain}, the hosts it allows in "
+                             "another domain: apply writes resource-based delegation only within one domain (it reads "
+                             "the allowed accounts' SIDs where it writes); run the fix script's AD step, which sends "
+                             "it to that domain")
     if action.kind in DIRECTORY_KINDS:
         if action.owner is None or not action.owner.name:
             return How.BY_HAND, "the site file names no domain controller ([directory] server) to send it to"

@@ -46,7 +46,7 @@ from offlineprep.apply.model import (
 )
 from offlineprep.engine import CheckSpec, needs_of
 from offlineprep.model import STATUS_RANK, FailOn, Status, ToolInfo
-from offlineprep.names import HostName
+from offlineprep.names import DomainName, HostName
 from offlineprep.site import DirectoryConfig, Site, WinRMConfig
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,10 @@ def directory_of(site: Site, action: t.ActionBase) -> DirectoryConfig | None:
     dc = action.owner.name if action.owner is not None else None
     if not dc:
         return site.primary_directory
-    return next((d for d in directories if HostName(urlsplit(d.server).hostname or "") == HostName(dc)), None)
+    by_server = next((d for d in directories if HostName(urlsplit(d.server).hostname or "") == HostName(dc)), None)
+    # an owner may name its domain instead of a DC (-Server takes either)
+    return by_server or next((d for d in directories if d.domain and DomainName(d.domain).key == DomainName(dc).key),
+                             None)
 
 
 def directories_used(site: Site, steps: Sequence[Step | StepRecord]) -> list[DirectoryConfig]:

@@ -35,6 +35,8 @@ def test_each_ad_step_goes_to_the_directory_of_the_dc_it_was_bound_to() -> None:
              ad_step(3, "HV02", "dc1.contoso.com"), ad_step(4, "HV31", "dc9.gone.example")]
     assert [getattr(runner.directory_of(TWO, s.action), "domain", None) for s in steps] == [
         "contoso.com", "fabrikam.com", "contoso.com", None]
+    # -Server takes a domain name too: an owner naming its domain goes to that domain's directory
+    assert getattr(runner.directory_of(TWO, ad_step(5, "HV41", "FABRIKAM.com").action), "domain", None) == "fabrikam.com"
     asked: list[tuple[str, str | None]] = []
 
     def refuse(config: DirectoryConfig, password: str | None) -> None:
@@ -68,3 +70,15 @@ def test_one_directory_takes_every_ad_step_as_before() -> None:
     step = ad_step(1, "HV01", "another-dc.contoso.com")  # bound to another DC of the same (only) domain
     assert runner.directory_of(one, step.action) is one.primary_directory
     assert runner.directories_used(one, [step]) == [one.primary_directory]
+
+
+def test_resource_based_delegation_across_domains_is_left_by_hand_saying_why() -> None:
+    """The hosts it allows are in another domain: apply would read their SIDs where it writes."""
+    from offlineprep.apply.planner import how
+
+    action = t.AllowDelegationFrom(computer="FS11", computer_domain="fabrikam.com", principals=["HV01"],
+                                   before=[]).bound_to_directory("dc1.contoso.com")
+    way, reason = how(action)
+    assert way is How.BY_HAND and reason is not None
+    assert "FS11's account is in fabrikam.com" in reason and "only within one domain" in reason
+    assert "fix script's AD step" in reason
