@@ -425,24 +425,32 @@ def test_replica_certificate_is_an_error_when_the_store_was_not_read() -> None:
     assert result.status is Status.ERROR and "Cannot find drive Cert" in result.message
 
 
-def clustered(certificates: list[Any], broker: ReplicaBroker | None = BROKER, problem: str | None = None,
-              listed: bool = True) -> Facts:
-    """The healthy site plus a two-node cluster HVC1 on the target side whose nodes hold `certificates`."""
+def with_cluster(role: Role, broker: ReplicaBroker | None = BROKER, problem: str | None = None, listed: bool = True,
+                 **node_facts: Any) -> Facts:
+    """The healthy site plus a two-node cluster HVC1 on `role`'s side (its broker, or why it is not
+    known); each node's facts take `node_facts`."""
     builder = InventoryBuilder()
     for h in site_inventory(site(**REPLICA)).hosts:
         builder.add_host(h.name, h.role, Origin.SITE_FILE)
-    cluster = builder.add_cluster("HVC1.contoso.com", Role.TARGET, Origin.SITE_FILE, domain="contoso.com")
+    cluster = builder.add_cluster("HVC1.contoso.com", role, Origin.SITE_FILE, domain="contoso.com")
     builder.add_nodes(cluster, [("hvc1-n1.contoso.com", NodeState.UP), ("hvc1-n2.contoso.com", NodeState.UP)],
                       Origin.CLUSTER)
     cluster.broker, cluster.problem = broker, problem
     if not listed:  # the nodes name a cluster the inventory does not hold
         builder.clusters.clear()
     the_hosts = hosts()
-    for node, ip in (("hvc1-n1.contoso.com", "10.1.0.21"), ("hvc1-n2.contoso.com", "10.1.0.22")):
-        the_hosts[node] = hyperv(node, ip).model_copy(update={"certificates": certificates})
+    prefix = "10.0.0" if role is Role.SOURCE else "10.1.0"
+    for node, ip in (("hvc1-n1.contoso.com", f"{prefix}.21"), ("hvc1-n2.contoso.com", f"{prefix}.22")):
+        the_hosts[node] = hyperv(node, ip).model_copy(update=node_facts)
     the_facts = facts(host_facts=the_hosts)
     the_facts.inventory = builder.build()
     return the_facts
+
+
+def clustered(certificates: list[Any], broker: ReplicaBroker | None = BROKER, problem: str | None = None,
+              listed: bool = True) -> Facts:
+    """A two-node cluster HVC1 on the target side whose nodes hold `certificates`."""
+    return with_cluster(Role.TARGET, broker, problem, listed, certificates=certificates)
 
 
 def node_verdict(the_facts: Facts, node: str = "hvc1-n1.contoso.com") -> Finding:
@@ -566,26 +574,16 @@ def test_with_a_vmm_server_named_a_share_on_it_warns_and_others_say_they_are_not
 
 
 def source_cluster(entries: list[str], broker: ReplicaBroker | None = BROKER, problem: str | None = None) -> Facts:
-    """The healthy site plus a two-node cluster HVC1 on the source side; hv11's authorization entries
-    name `entries` (storage that exists)."""
-    builder = InventoryBuilder()
-    for h in site_inventory(site(**REPLICA)).hosts:
-        builder.add_host(h.name, h.role, Origin.SITE_FILE)
-    cluster = builder.add_cluster("HVC1.contoso.com", Role.SOURCE, Origin.SITE_FILE, domain="contoso.com")
-    builder.add_nodes(cluster, [("hvc1-n1.contoso.com", NodeState.UP), ("hvc1-n2.contoso.com", NodeState.UP)],
-                      Origin.CLUSTER)
-    cluster.broker, cluster.problem = broker, problem
-    the_hosts = hosts()
-    for node, ip in (("hvc1-n1.contoso.com", "10.0.0.21"), ("hvc1-n2.contoso.com", "10.0.0.22")):
-        the_hosts[node] = hyperv(node, ip)
-    hv11 = the_hosts["hv11.contoso.com"]
+    """A two-node cluster HVC1 on the source side; hv11's authorization entries name `entries`
+    (storage that exists)."""
+    the_facts = with_cluster(Role.SOURCE, broker, problem)
+    assert the_facts.hosts is not None
+    hv11 = the_facts.hosts["hv11.contoso.com"]
     assert hv11.replication_server is not None
-    the_hosts["hv11.contoso.com"] = hv11.model_copy(update={"replication_server": hv11.replication_server.model_copy(
+    the_facts.hosts["hv11.contoso.com"] = hv11.model_copy(update={"replication_server": hv11.replication_server.model_copy(
         update={"authorization_entries": [
             ReplicaAuthorization(allowed_primary_server=e, storage_location="E:\\Replicas", trust_group="GOLD",
                                  storage_exists=True) for e in entries]})})
-    the_facts = facts(host_facts=the_hosts)
-    the_facts.inventory = builder.build()
     return the_facts
 
 
