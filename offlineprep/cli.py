@@ -459,7 +459,7 @@ def apply_command(
                          "choose another --record")
     recheck = [c for c in _catalogue(checks_dir).checks if c.id in {f.check for f in plan.findings}]
     how_many = {way: sum(1 for s in plan.steps if s.how is way) for way in How}
-    password_for = _ask_passwords(site, runner.secrets_for_changes(site, how_many, plan.steps), needs_of(recheck),
+    password_for = _ask_passwords(site, runner.secrets_for_changes(site, plan.steps), needs_of(recheck),
                                   directory=bool(how_many[How.DIRECTORY]), hosts=bool(how_many[How.HOST]))
     out.print(f"[bold]Applying[/] {len(doable)} steps; the record is written to {escape(str(record_path))} as it goes")
     applied = runner.apply_plan(plan, site, connections=connections, password_for=password_for,
@@ -520,7 +520,7 @@ def revert_command(
         raise typer.Exit(0)
     how_many = {How.DIRECTORY: sum(1 for s in changed if s.how is How.DIRECTORY),
                 How.HOST: sum(1 for s in changed if s.how is How.HOST)}
-    password_for = _ask_passwords(site, runner.secrets_for_changes(site, how_many, changed), frozenset(),
+    password_for = _ask_passwords(site, runner.secrets_for_changes(site, changed), frozenset(),
                                   directory=bool(how_many[How.DIRECTORY]), hosts=bool(how_many[How.HOST]))
     path = record or record_file.with_name(record_file.stem + f".revert-{_stamp()}.json")
     if path.exists():

@@ -234,9 +234,14 @@ FAIL_ON_RANK = {f.value: f.rank for f in FailOn}
 FAIL_ON_VALUES = tuple(f.value for f in FailOn)
 
 
+def status_at_threshold(status: Status, fail_on: FailOn | str) -> bool:
+    """The status is at or above `--fail-on`."""
+    return STATUS_RANK[status] >= FailOn(fail_on).rank
+
+
 def at_threshold(finding: Finding, fail_on: FailOn | str) -> bool:
     """The finding makes the exit code 1 under `--fail-on`: not waived, status at or above it."""
-    return not finding.waived and STATUS_RANK[finding.status] >= FailOn(fail_on).rank
+    return not finding.waived and status_at_threshold(finding.status, fail_on)
 
 
 def blocks(finding: Finding, fail_on: FailOn | str) -> bool:

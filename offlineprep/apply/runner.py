@@ -45,7 +45,7 @@ from offlineprep.apply.model import (
     VerifiedFinding,
 )
 from offlineprep.engine import CheckSpec, needs_of
-from offlineprep.model import STATUS_RANK, FailOn, Status, ToolInfo
+from offlineprep.model import Status, ToolInfo, status_at_threshold
 from offlineprep.names import DomainName, HostName
 from offlineprep.site import DirectoryConfig, Site, WinRMConfig
 
@@ -95,18 +95,16 @@ def directories_used(site: Site, steps: Sequence[Step | StepRecord]) -> list[Dir
     return [d for d in site.directories if id(d) in used]
 
 
-def secrets_for_changes(site: Site, how_many: dict[How, int],
-                        steps: Sequence[Step | StepRecord] = ()) -> list[pipeline.SecretRequest]:
-    """The passwords of the accounts for changes that the steps will use, in the order they are used."""
+def secrets_for_changes(site: Site, steps: Sequence[Step | StepRecord]) -> list[pipeline.SecretRequest]:
+    """The passwords of the accounts for changes that `steps` will use, in the order they are used."""
     wanted = []
-    if how_many.get(How.DIRECTORY):
-        for d in directories_used(site, steps) if steps else site.directories[:1]:
-            if d.auth == "kerberos":
-                continue
-            env = d.apply_password_env if d.apply_user else d.password_env
-            wanted.append(pipeline.SecretRequest(env, "LDAP (changes)" if d.apply_user else "LDAP"))
-    if how_many.get(How.HOST) and site.winrm is not None and site.winrm.transport not in {"kerberos", "certificate"}:
-        w = site.winrm
+    for d in directories_used(site, steps):
+        if d.auth == "kerberos":
+            continue
+        env = d.apply_password_env if d.apply_user else d.password_env
+        wanted.append(pipeline.SecretRequest(env, "LDAP (changes)" if d.apply_user else "LDAP"))
+    w = site.winrm
+    if any(s.how is How.HOST for s in steps) and w is not None and w.transport not in {"kerberos", "certificate"}:
         env = w.apply_password_env if w.apply_user else w.password_env
         wanted.append(pipeline.SecretRequest(env, "WinRM (changes)" if w.apply_user else "WinRM"))
     return wanted
@@ -186,14 +184,15 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _identity(site: Site, how_many: dict[How, int], steps: Sequence[Step | StepRecord] = ()) -> Identity:
+def _identity(site: Site, steps: Sequence[Step | StepRecord]) -> Identity:
+    """As whom `steps` run: the account for changes of every directory they use, and WinRM's."""
     try:
         local_user = getpass.getuser()
     except Exception:  # no user name in this environment: the record says so
         local_user = "unknown"
     accounts = [a for a in (change_account(d) for d in directories_used(site, steps)) if a]
-    return Identity(directory=", ".join(dict.fromkeys(accounts)) or None if how_many.get(How.DIRECTORY) else None,
-                    winrm=change_account(site.winrm) if how_many.get(How.HOST) else None,
+    return Identity(directory=", ".join(dict.fromkeys(accounts)) or None,
+                    winrm=change_account(site.winrm) if any(s.how is How.HOST for s in steps) else None,
                     local_user=local_user, local_machine=socket.gethostname())
 
 
@@ -207,10 +206,9 @@ def apply_plan(plan: Plan, site: Site, *, connections: Connections, password_for
                record_path: Path | None, plan_file: str | None = None, plan_sha256: str | None = None,
                scrub: Callable[[str], str] = lambda s: s, on_step: StepCallback | None = None) -> Record:
     """Run exactly the plan's steps and return the record (written to `record_path` as it goes)."""
-    how_many = {way: sum(1 for s in plan.steps if s.how is way) for way in How}
     record = Record(tool=ToolInfo(version=__version__), mode="apply", plan_file=plan_file, plan_sha256=plan_sha256,
                     started_at=_now(), directory_server=plan.site.directory_server,
-                    as_whom=_identity(site, how_many, plan.steps), findings=list(plan.findings))
+                    as_whom=_identity(site, plan.steps), findings=list(plan.findings))
     for step in plan.steps:
         if step.how is How.BY_HAND:
             record.steps.append(StepRecord(number=step.number, how=step.how, action=step.action,
@@ -290,12 +288,8 @@ def still_failing(plan: Plan, verification: Verification) -> list[VerifiedFindin
     """The findings apply addressed that the re-check did not find passing."""
     wanted = addressed(plan)
     return [v for i, v in enumerate(verification.findings) if i in wanted
-            and (v.status is None or v.status is Status.ERROR or _blocks(v.status, plan.fail_on))]
+            and (v.status is None or v.status is Status.ERROR or status_at_threshold(v.status, plan.fail_on))]
 
-
-def _blocks(status: Status, fail_on: str) -> bool:
-    """The status blocks under the plan's --fail-on (a re-checked finding is never waived)."""
-    return STATUS_RANK[status] >= FailOn(fail_on).rank
 
 
 # --------------------------------------------------------------------------- revert
@@ -314,10 +308,9 @@ def revert_record(applied: Record, site: Site, *, connections: Connections, pass
     purges = [s for s in candidates if isinstance(s.action, t.RefreshTickets)]
     source = [*directory, *hosts, *purges]  # record.steps[i] reverts source[i]
     taken = {id(s) for s in source}
-    how_many = {How.DIRECTORY: len(directory), How.HOST: len(hosts) + len(purges)}
     record = Record(tool=ToolInfo(version=__version__), mode="revert", reverts=record_file, started_at=_now(),
                     plan_file=applied.plan_file, plan_sha256=applied.plan_sha256,
-                    directory_server=applied.directory_server, as_whom=_identity(site, how_many, directory),
+                    directory_server=applied.directory_server, as_whom=_identity(site, source),
                     findings=list(applied.findings))
     for step in source:
         record.steps.append(StepRecord(number=step.number, how=step.how, action=step.action, outcome=Outcome.NOT_RUN,

@@ -245,8 +245,8 @@ def run_payload(config: WinRMConfig, machine: str, payload: bytes, factory: Prot
         attempts += 1
         progress = _Progress()
         try:
-            stdout, stderr, code = run_script(factory(machine), payload, started + config.timeout_seconds, stats,
-                                              progress)
+            stdout, stderr, code = stream_payload(factory(machine), payload, started + config.timeout_seconds, stats,
+                                                  progress)
             return Ran(stdout=stdout, stderr=stderr, code=code, reachable=True, command_sent=progress.sent_at,
                        answered=time.time())
         except Exception as exc:
@@ -280,13 +280,6 @@ class _Progress:
     sent_at: float | None = None  # this machine's clock (time.time()) just before the command went out
     command_sent: bool = False
     output: bytearray = field(default_factory=bytearray)
-
-
-def run_script(protocol: Any, payload: HostRequest | bytes, deadline: float, stats: CollectionStats,
-               progress: _Progress | None = None) -> tuple[bytes, bytes, int]:
-    if isinstance(payload, HostRequest):
-        payload = stdin_payload(payload)
-    return stream_payload(protocol, payload, deadline, stats, progress)
 
 
 def stream_payload(protocol: Any, payload: bytes, deadline: float, stats: CollectionStats,

@@ -58,10 +58,10 @@ def test_each_ad_step_goes_to_the_directory_of_the_dc_it_was_bound_to() -> None:
 
 def test_passwords_are_asked_only_for_the_directories_the_steps_use() -> None:
     fabrikam_only = [ad_step(1, "HV21", "dc7.fabrikam.com")]
-    wanted = runner.secrets_for_changes(TWO, {How.DIRECTORY: 1}, fabrikam_only)
+    wanted = runner.secrets_for_changes(TWO, fabrikam_only)
     assert [w.env for w in wanted] == ["FABRIKAM_PW"]
     both = [*fabrikam_only, ad_step(2, "HV01", "dc1.contoso.com")]
-    assert [w.env for w in runner.secrets_for_changes(TWO, {How.DIRECTORY: 2}, both)] == [
+    assert [w.env for w in runner.secrets_for_changes(TWO, both)] == [
         "CONTOSO_APPLY_PW", "FABRIKAM_PW"]  # in the site file's order
 
 
