@@ -1,9 +1,10 @@
 """What this machine needs before offlineprep sends anything over the network.
 
-A missing Python extra, a missing Kerberos ticket or an unreadable CA file is a problem of the
-machine offlineprep runs on, not of the hosts: found after connecting, it would show as an error
-on every host (25 lines for one cause). So these are checked first, in well under a second and
-without network traffic, and each is reported with the exact command that fixes it (exit 2).
+A missing Python extra, no MD4 for an NTLM bind, a missing Kerberos ticket or an unreadable CA
+file is a problem of the machine offlineprep runs on, not of the hosts: found after connecting, it
+would show as an error on every host (25 lines for one cause). So these are checked first, in well
+under a second and without network traffic, and each is reported with the exact command that fixes
+it (exit 2).
 
 Only what the run will use is checked: the directory's settings when a selected check reads
 Active Directory, the WinRM settings when one reads the hosts.
@@ -11,6 +12,7 @@ Active Directory, the WinRM settings when one reads the hosts.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import os
 import shutil
@@ -23,6 +25,8 @@ from offlineprep.site import DirectoryConfig, Site, WinRMConfig
 
 KERBEROS_EXTRA = "pip install 'offlineprep[kerberos]'"
 CREDSSP_EXTRA = "pip install 'offlineprep[credssp]'"
+# a dependency of offlineprep: missing only where offlineprep was installed without its dependencies
+MD4_PACKAGE = "pip install pycryptodome"
 
 
 def problems(site: Site, directory: bool, hosts: bool) -> list[str]:
@@ -33,6 +37,9 @@ def problems(site: Site, directory: bool, hosts: bool) -> list[str]:
         found += _directory_problems(config)
         if config.auth == "kerberos":
             kerberos_users.append(config.user or "")
+    ntlm = [config for config in site.directories if config.auth == "ntlm"] if directory else []
+    if ntlm and not md4_available():  # a property of this machine, not of a directory: said once
+        found.append(_md4_problem(ntlm, several=len(site.directories) > 1))
     if hosts and site.winrm is not None:
         found += winrm_problems(site.winrm)
         if site.winrm.transport == "kerberos":
@@ -55,6 +62,33 @@ def _directory_problems(config: DirectoryConfig) -> list[str]:
         if problem:
             found.append(f"[directory] ca_file {config.ca_file}: {problem}")
     return found
+
+
+def md4_available() -> bool:
+    """Whether ldap3's NTLM client can hash a password on this machine, tried the way it does
+    (ldap3/utils/ntlm.py, NtlmClient.ntowf_v2): hashlib's MD4, which OpenSSL 3 no longer provides
+    (`hashlib.new("md4")` raises ValueError), else `Crypto.Hash.MD4`, pycryptodome's. Judged by
+    what works, not by a package name: an OpenSSL that still has MD4 needs no pycryptodome.
+    (pywinrm's NTLM is not concerned: pyspnego brings an MD4 of its own.)"""
+    try:
+        hashlib.new("md4", b"")
+    except ValueError:
+        pass
+    else:
+        return True
+    try:
+        importlib.import_module("Crypto.Hash.MD4").new(b"").digest()
+    except Exception:  # ImportError, or a pycryptodome whose compiled MD4 does not load
+        return False
+    return True
+
+
+def _md4_problem(ntlm: list[DirectoryConfig], several: bool) -> str:
+    where = ('[[directory]] auth = "ntlm" (' + ", ".join(c.domain or c.server for c in ntlm) + ")" if several
+             else '[directory] auth = "ntlm"')
+    return (f"{where} needs MD4 for the NTLM password hash, which this machine lacks: its OpenSSL no longer "
+            "provides MD4 to Python, and the Python package pycryptodome (whose MD4 ldap3 uses instead) is not "
+            f"installed: run `{MD4_PACKAGE}`")
 
 
 # What each WinRM transport needs on this machine beyond pywinrm itself: the packages pywinrm tries to

@@ -7,11 +7,13 @@ makes `import name` raise ImportError): the narrow seam, everything else runs as
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from sites import SITE_TOML
 
@@ -127,3 +129,126 @@ def test_the_up_front_check_and_each_hosts_verdict_come_from_one_implementation(
     assert localcheck.winrm_problems(certificate) == [
         f"[winrm] cert_pem {tmp_path / 'client.pem'}: no such file",
         '[winrm] transport = "certificate" needs cert_key_pem: the client certificate (PEM) and its key']
+
+
+# ------------------------------------------------------------------ MD4 for auth = "ntlm" (issue 24)
+
+NTLM_SITE = SITE_TOML.replace('user = "svc-preflight@contoso.com"\n', 'user = "CONTOSO\\\\svc-preflight"\nauth = "ntlm"\n', 1)
+TWO_NTLM_DIRECTORIES = SITE_TOML.replace('''[directory]
+server = "ldaps://dc1.contoso.com"
+user = "svc-preflight@contoso.com"
+''', '''[[directory]]
+domain = "contoso.com"
+server = "ldaps://dc1.contoso.com"
+user = "CONTOSO\\\\svc-preflight"
+auth = "ntlm"
+
+[[directory]]
+domain = "fabrikam.com"
+server = "ldaps://dc1.fabrikam.com"
+user = "svc-preflight@fabrikam.com"
+
+[[directory]]
+domain = "tailspin.com"
+server = "ldaps://dc1.tailspin.com"
+user = "TAILSPIN\\\\svc-preflight"
+auth = "ntlm"
+password_env = "TAILSPIN_LDAP_PASSWORD"
+''')
+MD4_FIX = "run `pip install pycryptodome`"
+
+
+def without_md4(monkeypatch: Any) -> None:
+    """A machine as issue 24 found it: OpenSSL 3's hashlib refuses MD4 (ValueError, as on this
+    machine already) and pycryptodome is not installed (its modules refuse to import)."""
+    real_new = hashlib.new
+
+    def new(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name.lower() == "md4":
+            raise ValueError(f"unsupported hash type {name}")
+        return real_new(name, *args, **kwargs)
+
+    monkeypatch.setattr(hashlib, "new", new)
+    for name in ("Crypto", "Crypto.Hash", "Crypto.Hash.MD4"):
+        monkeypatch.setitem(sys.modules, name, None)
+
+
+def test_md4_is_there_after_the_install_command() -> None:
+    """On this machine (OpenSSL 3, no MD4 in hashlib) the dependency pycryptodome provides it."""
+    from offlineprep import localcheck
+
+    assert localcheck.md4_available()
+
+
+def test_ntlm_without_md4_names_it_and_the_command(monkeypatch: Any) -> None:
+    from offlineprep import localcheck
+    from offlineprep.sitefile import parse_site
+
+    without_md4(monkeypatch)
+    assert not localcheck.md4_available()
+    problems = localcheck.problems(parse_site(NTLM_SITE), directory=True, hosts=True)
+    assert len(problems) == 1
+    assert problems[0].startswith('[directory] auth = "ntlm" needs MD4 for the NTLM password hash')
+    assert "pycryptodome" in problems[0] and problems[0].endswith(MD4_FIX)
+    assert localcheck.problems(parse_site(NTLM_SITE), directory=False, hosts=True) == []  # no directory read
+    assert localcheck.problems(parse_site(SITE_TOML), directory=True, hosts=True) == []  # simple bind: no MD4
+
+
+def test_several_directories_with_ntlm_are_named_once_by_domain(monkeypatch: Any) -> None:
+    from offlineprep import localcheck
+    from offlineprep.sitefile import parse_site
+
+    without_md4(monkeypatch)
+    problems = localcheck.problems(parse_site(TWO_NTLM_DIRECTORIES), directory=True, hosts=True)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith('[[directory]] auth = "ntlm" (contoso.com, tailspin.com) needs MD4')
+    assert problems[0].endswith(MD4_FIX)
+
+
+def test_an_openssl_that_still_has_md4_needs_no_pycryptodome(monkeypatch: Any) -> None:
+    """Judged the way ldap3 succeeds, not by a package's name: hashlib's MD4 is enough."""
+    from offlineprep import localcheck
+
+    without_md4(monkeypatch)
+    monkeypatch.setattr(hashlib, "new", lambda name, *args, **kwargs: hashlib.md5(*args))
+    assert localcheck.md4_available()
+
+
+RUN_WITHOUT_MD4 = """
+import hashlib, socket, sys
+for name in ("Crypto", "Crypto.Hash", "Crypto.Hash.MD4"):
+    sys.modules[name] = None  # pycryptodome is not installed
+real_new = hashlib.new
+def new(name, *args, **kwargs):
+    if name.lower() == "md4":
+        raise ValueError("unsupported hash type " + name)  # OpenSSL 3
+    return real_new(name, *args, **kwargs)
+hashlib.new = new
+def connect(self, address):
+    print("CONNECT", address, file=sys.stderr)
+    raise OSError("no network in this test")
+socket.socket.connect = connect
+socket.create_connection = lambda address, *a, **k: connect(None, address)
+sys.argv = ["offlineprep", *sys.argv[1:]]
+from offlineprep.cli import main
+try:
+    main()
+except SystemExit as exit:
+    print("EXIT", exit.code, "ldap3" in sys.modules, "winrm" in sys.modules, file=sys.stderr)
+"""
+
+
+def test_preflight_with_ntlm_and_no_md4_exits_2_before_any_connection(tmp_path: Path) -> None:
+    site = tmp_path / "site.toml"
+    site.write_text(NTLM_SITE)
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", RUN_WITHOUT_MD4, "preflight", "--config", str(site)],
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+                          env={**os.environ, "COLUMNS": "300", "OFFLINEPREP_LDAP_PASSWORD": "x"})
+    seconds = time.monotonic() - started
+    assert "EXIT 2 False False" in proc.stderr, proc.stderr  # neither ldap3 nor winrm even loaded
+    assert "CONNECT" not in proc.stderr
+    assert '[directory] auth = "ntlm" needs MD4 for the NTLM password hash' in proc.stderr
+    assert MD4_FIX in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert seconds < 5.0, seconds  # well under a second when the machine is idle
