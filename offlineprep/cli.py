@@ -142,6 +142,7 @@ USAGE = {
     "plan": "(--config SITE.toml | --demo) --output PLAN.json [OPTIONS]",
     "apply": "PLAN.json (--config SITE.toml | --demo) [--yes] [--record RECORD.json] [OPTIONS]",
     "revert": "RECORD.json (--config SITE.toml | --demo) [--yes] [OPTIONS]",
+    "demo": "[--apply [--revert]] [--workdir DIR]",
 }
 
 
@@ -375,7 +376,7 @@ class PlanFailOn(str, Enum):
 
 
 DemoOption = Annotated[bool, typer.Option(
-    "--demo", help="Against the built-in lab (one lab per process: scripts/demo.sh --apply runs the loop).")]
+    "--demo", help="Against the built-in lab (one lab per process: offlineprep demo --apply runs the loop).")]
 OUTCOME_STYLE = {"applied": "green", "already": "green", "reverted": "green", "as-before": "green",
                  "changed": "bold red", "failed": "bold red", "not-run": "magenta", "unknown": "bold magenta",
                  "by-hand": "yellow", "not-revertible": "yellow", "nothing-applied": "dim"}
@@ -536,6 +537,59 @@ def revert_command(
     verdict = {0: "[bold green]REVERTED[/]", 1: "[bold yellow]PARTLY REVERTED[/]", 3: "[bold red]REVERT INCOMPLETE[/]"}
     out.print(f"{verdict.get(code, '')}: {summary}; revert record written to {escape(str(path))}")
     raise typer.Exit(code)
+
+
+@app.command("demo", cls=_Command, short_help="The built-in lab: the preflight, or with --apply the whole loop.")
+def demo_command(
+    apply: Annotated[bool, typer.Option(
+        "--apply", help="The loop of docs/apply.md: preflight, plan, apply (a dry run, then --yes), the re-check.")]
+    = False,
+    revert: Annotated[bool, typer.Option("--revert", help="With --apply: also revert the record at the end.")] = False,
+    workdir: Annotated[Path | None, typer.Option(
+        "--workdir", metavar="DIR", help="Where plan.json and record.json go (default: a new temporary folder).")]
+    = None,
+) -> None:
+    """The built-in lab (an in-process directory, a simulated VMM server, failover cluster and Windows hosts
+    on loopback, with mistakes on purpose). Without --apply: the read-only preflight, as `preflight --demo`.
+    With --apply: the loop, in one process, so every command sees the changes of the one before; exits as
+    apply does (as revert does with --revert)."""
+    if revert and not apply:
+        raise UsageError("--revert undoes what --apply changed: give --apply --revert")
+    if not apply:
+        preflight(demo=True)
+        return
+    import tempfile
+
+    raise typer.Exit(_demo_loop(workdir or Path(tempfile.mkdtemp(prefix="offlineprep-demo-")), revert=revert))
+
+
+def _demo_loop(workdir: Path, revert: bool = False) -> int:
+    """The whole loop against one lab, through the commands themselves: preflight, plan, apply (a dry run,
+    then --yes), and with `revert` the revert of the record. Returns apply's exit code (revert's, if run)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    plan, record = workdir / "plan.json", workdir / "record.json"
+    if record.exists():
+        record.unlink()  # a record from an earlier demo run is of another lab
+    steps: list[tuple[str, list[str], Callable[[], object]]] = [
+        ("Read-only preflight of the lab (the mistakes are on purpose)", ["preflight", "--demo"],
+         lambda: preflight(demo=True)),
+        ("Plan the fixes of what fails", ["plan", "--demo", "--output", str(plan)],
+         lambda: plan_command(output=plan, demo=True)),
+        ("What apply would do (a dry run: nothing is changed)", ["apply", str(plan), "--demo"],
+         lambda: apply_command(plan, demo=True)),
+        ("Apply the plan, then check again", ["apply", str(plan), "--demo", "--yes", "--record", str(record)],
+         lambda: apply_command(plan, demo=True, yes=True, record=record))]
+    if revert:
+        steps.append(("Put everything back as it was", ["revert", str(record), "--demo", "--yes"],
+                      lambda: revert_command(record, demo=True, yes=True)))
+    code = 0
+    for number, (title, args, command) in enumerate(steps, 1):
+        print(f"\n=== {number}. {title}: offlineprep {' '.join(args)}\n", flush=True)
+        code = _exit_code(command)
+        if args[0] != "preflight" and code != 0:
+            print(f"offlineprep {args[0]} exited {code}", flush=True)
+            return code
+    return code
 
 
 def _site_for_changes(config: Path | None, demo: bool) -> tuple[Any, Any]:
@@ -876,30 +930,36 @@ def _waiver_text(waiver: WaiverEntry) -> str:
 def main() -> None:
     """Console entry point: map our errors to exit codes; a bug is exit 4, never 0."""
     _setup_logging()
+    # standalone_mode=False makes click *return* the code of typer.Exit instead of raising it
+    sys.exit(_exit_code(lambda: app(prog_name="offlineprep", standalone_mode=False)))
+
+
+def _exit_code(command: Callable[[], object]) -> int:
+    """Run a command (the whole command line, or one command of the demo's loop) and say how it ended:
+    its exit code; our errors, usage errors and bugs printed in one line each, as their exit codes."""
     try:
-        # standalone_mode=False makes click *return* the code of typer.Exit instead of raising it
-        returned = app(prog_name="offlineprep", standalone_mode=False)
-        sys.exit(returned if isinstance(returned, int) else 0)
+        returned = command()
+        return returned if isinstance(returned, int) else 0
     except typer.Exit as exc:
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except OfflineprepError as exc:
         err.print(f"offlineprep: error: {escape(_scrubber(str(exc)))}")
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except KeyboardInterrupt:
         err.print("offlineprep: interrupted")
-        sys.exit(130)
+        return 130
     except Exception as exc:
         # typer >= 0.2x vendors click; its exceptions carry exit_code and format_message()
         if type(exc).__name__ == "Abort":
-            sys.exit(130)
+            return 130
         code = getattr(exc, "exit_code", None)
         if hasattr(exc, "format_message") and isinstance(code, int):
             message = exc.format_message()
             if message:  # `offlineprep` alone has printed its help and has nothing to add
                 err.print(f"offlineprep: usage: {escape(_scrubber(message))}")
-            sys.exit(2 if code in (1, 2) else code)
+            return 2 if code in (1, 2) else code
         err.print(f"offlineprep: internal error: {type(exc).__name__}: {escape(_scrubber(str(exc)))} "
                   "(a bug; set OFFLINEPREP_DEBUG=1 for the traceback)")
         if os.environ.get("OFFLINEPREP_DEBUG"):
             err.print(_scrubber(traceback.format_exc()), markup=False)
-        sys.exit(4)
+        return 4
