@@ -744,32 +744,11 @@ def _override_winrm(site: Any, concurrency: int | None, timeout: float | None) -
 def _load_facts(path: Path) -> Facts:
     """A facts file from another machine, maybe another version, maybe edited: every way it can be
     wrong is a usage error naming the file, never an internal error."""
-    from pydantic import ValidationError
-
     from offlineprep.facts import FACTS_SCHEMA, FACTS_SCHEMAS
+    from offlineprep.jsonfile import load_document
 
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # a BOM from a PowerShell 5 round trip is fine
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read facts: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{path}: not UTF-8 text (byte {exc.start}): not an offlineprep facts file") from None
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f"{path}: not JSON ({exc}): not an offlineprep facts file") from None
-    if not isinstance(data, dict) or "schema" not in data:
-        raise UsageError(f"{path}: not an offlineprep facts file (a JSON object with \"schema\": "
-                         f"\"{FACTS_SCHEMA}\" expected; write one with `offlineprep collect`)")
-    if data["schema"] not in FACTS_SCHEMAS:
-        raise UsageError(f"{path}: facts schema {data['schema']!r} is not supported: this offlineprep "
-                         f"{__version__} reads {FACTS_SCHEMA}; collect again with this version")
-    try:
-        return Facts.model_validate(data)  # already parsed (by json: see offlineprep.jsontext)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise UsageError(f"{path}: not a valid offlineprep facts file at {where}: {first['msg']}") from None
+    return load_document(path, Facts, what="facts file", schema=FACTS_SCHEMA, older=FACTS_SCHEMAS,
+                         how_to_make="offlineprep collect --config SITE.toml --output FACTS.json")
 
 
 def _collect_with_progress(site: Any, needs: Any, collectors: Any) -> Facts:
