@@ -23,8 +23,9 @@ from offlineprep.secrets import SecretScrubber, get_secret
 scrubber = SecretScrubber()  # every secret in use this run
 
 
-class SecretRequest(Protocol):
-    """A password a run needs: its environment variable, and what it is for (the prompt's words)."""
+class PasswordRequest(Protocol):
+    """A password a run needs (`pipeline.SecretRequest`): its environment variable, and what it is for
+    (the prompt's words)."""
 
     @property
     def env(self) -> str: ...
@@ -43,7 +44,7 @@ def password_for(env_name: str, purpose: str) -> str:
     return secret
 
 
-def ask_all(requests: Iterable[SecretRequest]) -> PasswordFor:
+def ask_all(requests: Iterable[PasswordRequest]) -> PasswordFor:
     """Every password of `requests` now, each variable once; the answer looks them up (and asks, as
     `password_for` does, for one that was not foreseen)."""
     passwords: dict[str, str] = {}

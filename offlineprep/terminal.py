@@ -29,9 +29,6 @@ if TYPE_CHECKING:
     from offlineprep.engine import Catalogue
     from offlineprep.facts import CollectionError, Facts, HostFacts
 
-__all__ = ["LISTED", "err", "escape", "out", "term"]
-
-
 def _console(stderr: bool = False) -> Console:
     """Rich wraps at 80 columns when the output is no terminal (a pipeline log, `| tee`): a finding
     or an error split over three lines is harder to grep than one long line. So, off a terminal and
