@@ -7,11 +7,8 @@ traceback with OFFLINEPREP_DEBUG=1). An internal bug never exits 0.
 
 from __future__ import annotations
 
-import fnmatch
 import json
-import logging
 import os
-import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -20,21 +17,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from typer.core import TyperCommand
 
-from offlineprep import __version__
-from offlineprep.display import BIDI_CONTROLS
+from offlineprep import __version__, prompts, terminal
 from offlineprep.engine import Catalogue, CheckSpec, discover, needs_of
 from offlineprep.errors import OfflineprepError, UsageError
-from offlineprep.facts import Facts, HostFacts
-from offlineprep.model import FailOn, Finding, Results, Status, WaiverEntry, by_cause, not_blocking, not_blocking_title
-from offlineprep.model import blocks as _blocks
-from offlineprep.secrets import SecretScrubber, get_secret
-from offlineprep.suggest import did_you_mean
+from offlineprep.facts import Facts
+from offlineprep.model import FailOn
+from offlineprep.prompts import scrubber
+from offlineprep.terminal import LISTED, err, escape, out, term
 
 app = typer.Typer(
     add_completion=False,
@@ -44,64 +35,6 @@ app = typer.Typer(
     # plain help: Typer's rich help shows a flag as `--demo <bool>` and a list as `<list[str]>`
     rich_markup_mode=None,
 )
-
-
-def _console(stderr: bool = False) -> Console:
-    """Rich wraps at 80 columns when the output is no terminal (a pipeline log, `| tee`): a finding
-    or an error split over three lines is harder to grep than one long line. So, off a terminal and
-    unless COLUMNS says otherwise, lines are never wrapped and tables get room."""
-    console = Console(stderr=stderr, highlight=False)
-    if not console.is_terminal:
-        console.soft_wrap = True
-        if not os.environ.get("COLUMNS"):
-            console.width = 200
-    return console
-
-
-out = _console()
-err = _console(stderr=True)
-
-STATUS_STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "error": "magenta", "skip": "dim"}
-VERDICT_TEXT = {
-    "ready": ("bold green", "every selected prerequisite holds"),
-    "not-ready": ("bold red", "fix what blocks above before enabling replication"),
-    "incomplete": ("bold magenta", "nothing failed, but some checks could not be evaluated"),
-}
-
-
-_scrubber = SecretScrubber()
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff" + BIDI_CONTROLS + "]")
-
-
-def _term(text: str) -> str:
-    """Text from AD or a host, made safe for the terminal: no markup, no escape sequences."""
-    return escape(_CONTROL.sub("?", text))
-
-
-def _password_for(env_name: str, purpose: str) -> str:
-    secret = get_secret(env_name, purpose)
-    _scrubber.add(secret)
-    return secret
-
-
-class _ScrubbingFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = _scrubber(record.getMessage())
-        record.args = ()
-        if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = _scrubber("".join(traceback.format_exception(*record.exc_info)))
-            record.exc_info = None
-        return True
-
-
-def _setup_logging() -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(_ScrubbingFilter())
-    handler.setFormatter(logging.Formatter("offlineprep: %(levelname)s: %(message)s"))
-    root = logging.getLogger("offlineprep")
-    root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if os.environ.get("OFFLINEPREP_DEBUG") else logging.WARNING)
-    root.propagate = False
 
 
 def _catalogue(checks_dirs: list[Path] | None) -> Catalogue:
@@ -142,6 +75,7 @@ USAGE = {
     "plan": "(--config SITE.toml | --demo) --output PLAN.json [OPTIONS]",
     "apply": "PLAN.json (--config SITE.toml | --demo) [--yes] [--record RECORD.json] [OPTIONS]",
     "revert": "RECORD.json (--config SITE.toml | --demo) [--yes] [OPTIONS]",
+    "demo": "[--apply [--revert]] [--workdir DIR]",
 }
 
 
@@ -234,15 +168,15 @@ def preflight(
     finally:
         cleanup()
     if save_facts is not None:
-        write_atomically(save_facts, _scrubber(facts.to_json()) + "\n")
+        write_atomically(save_facts, scrubber(facts.to_json()) + "\n")
 
     options = pipeline.RunOptions(fail_on=fail_on.value, waivers=waiver_list, problems=list(catalogue.problems),
                                   known_checks=catalogue.ids, only=list(only or []), skip=list(skip or []),
                                   facts_file=str(facts_file) if facts_file is not None else None)
     results = pipeline.build_results(site, selected, facts, options)
-    results = _scrub_results(results)
+    results = prompts.scrub_results(results)
     problems = write_outputs(results, outputs)
-    _print_summary(results, outputs, problems)
+    terminal.print_summary(results, outputs, problems)
     if save_facts is not None:
         out.print(f"facts written to {escape(str(save_facts))} (evaluate them again with --facts)")
     code = pipeline.exit_code(results)
@@ -268,20 +202,11 @@ def collect(
     site = load_site(config)
     selected = _select(_catalogue(checks_dir), only, skip)
     facts = _collect_with_progress(site, needs_of(selected), pipeline.Collectors())
-    write_atomically(output, _scrubber(facts.to_json()) + "\n")
+    write_atomically(output, scrubber(facts.to_json()) + "\n")
     hosts = facts.hosts or {}
     failed = sorted(name for name, h in hosts.items() if h.error is not None or not h.reachable)
-    read = list((facts.directories or {}).values())
-    directory_error = next((d.error for d in read if d.error is not None), None)
-    out.print(f"facts written to {escape(str(output))}: {len(hosts)} hosts ({len(failed)} with errors)"
-              + (f", directory: {'error' if directory_error else 'ok'}" if read else ""))
-    if directory_error:
-        err.print(f"[magenta]not read:[/] Active Directory: {_term(directory_error.message)}")
-    for name in failed[:25]:
-        problem = hosts[name].error
-        err.print(f"[magenta]not read:[/] {_term(name)}: {_term(problem.message if problem else 'no answer')}")
-    if len(failed) > 25:
-        err.print(f"  … and {len(failed) - 25} more hosts with errors (see the facts file)")
+    directory_error = next((d.error for d in (facts.directories or {}).values() if d.error is not None), None)
+    terminal.print_collected(output, facts, failed, directory_error)
     raise typer.Exit(3 if failed or directory_error else 0)
 
 
@@ -309,7 +234,7 @@ def report(
         results = results.model_copy(update={"fail_on": fail_on.value})
     outputs = _outputs(html=html, json=json_file, junit=junit, markdown=markdown, fix_script=fix_script)
     problems = write_outputs(results, outputs)
-    _print_summary(results, outputs, problems, title=f"offlineprep report: {results_file}")
+    terminal.print_summary(results, outputs, problems, title=f"offlineprep report: {results_file}")
     code = pipeline.exit_code(results)
     if problems and code == 0:
         code = 4
@@ -327,14 +252,7 @@ def list_checks(
         payload = {"checks": [c.catalogue_entry() for c in catalogue.checks], "problems": catalogue.problems}
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return
-    table = Table(title=f"offlineprep {__version__}: {len(catalogue.checks)} checks")
-    for column in ("id", "severity", "needs", "title"):
-        table.add_column(column)
-    for c in catalogue.checks:
-        table.add_row(c.id, c.severity.label, ", ".join(sorted(n.value for n in c.needs)), escape(c.title))
-    out.print(table)
-    for problem in catalogue.problems:
-        err.print(f"[yellow]problem:[/] {escape(problem)}")
+    terminal.print_catalogue(catalogue, __version__)
 
 
 @app.command(cls=_Command, short_help="Write a commented example site file.")
@@ -375,10 +293,7 @@ class PlanFailOn(str, Enum):
 
 
 DemoOption = Annotated[bool, typer.Option(
-    "--demo", help="Against the built-in lab (one lab per process: scripts/demo.sh --apply runs the loop).")]
-OUTCOME_STYLE = {"applied": "green", "already": "green", "reverted": "green", "as-before": "green",
-                 "changed": "bold red", "failed": "bold red", "not-run": "magenta", "unknown": "bold magenta",
-                 "by-hand": "yellow", "not-revertible": "yellow", "nothing-applied": "dim"}
+    "--demo", help="Against the built-in lab (one lab per process: offlineprep demo --apply runs the loop).")]
 
 
 @app.command("plan", cls=_Command, short_help="Plan the fixes of the failing findings (changes nothing).")
@@ -412,10 +327,10 @@ def plan_command(
                                   only=list(only or []), skip=list(skip or []))
     results = pipeline.build_results(site, selected, facts, options)
     plan = make_plan(results, pipeline.directory_server(site), checks=[c.id for c in selected], fail_on=fail_on.value)
-    write_atomically(output, _scrubber(plan_text(plan)))
-    _print_plan_steps(plan, site, title=f"offlineprep plan: {len(plan.steps)} steps for {len(plan.findings)} findings")
+    write_atomically(output, scrubber(plan_text(plan)))
+    terminal.print_plan_steps(plan, site, title=f"offlineprep plan: {len(plan.steps)} steps for {len(plan.findings)} findings")
     for ref in plan.not_evaluated[:LISTED]:
-        err.print(f"[magenta]not evaluated[/] (nothing planned): {_term(ref.label)}: {_term(ref.message)}")
+        err.print(f"[magenta]not evaluated[/] (nothing planned): {term(ref.label)}: {term(ref.message)}")
     how = "--demo" if demo else f"--config {escape(str(config))}"
     out.print(f"plan written to {escape(str(output))}; see what apply would do: "
               f"offlineprep apply {escape(str(output))} {how}")
@@ -443,8 +358,8 @@ def apply_command(
     plan = planner.load_plan(plan_file)
     site, connections = _site_for_changes(config, demo)
     planner.check_site(plan, pipeline.directory_server(site), site.winrm is not None, plan_file)
-    _print_plan_steps(plan, site, title=f"offlineprep apply {plan_file}: {len(plan.steps)} steps for "
-                                        f"{len(plan.findings)} findings" + ("" if yes else " (dry run)"))
+    terminal.print_plan_steps(plan, site, title=f"offlineprep apply {plan_file}: {len(plan.steps)} steps for "
+                                                f"{len(plan.findings)} findings" + ("" if yes else " (dry run)"))
     doable = [s for s in plan.steps if s.how is not How.BY_HAND]
     if not yes:
         out.print(f"[bold]Dry run[/]: nothing was changed. Run it again with --yes to make these {len(doable)} "
@@ -464,12 +379,12 @@ def apply_command(
     out.print(f"[bold]Applying[/] {len(doable)} steps; the record is written to {escape(str(record_path))} as it goes")
     applied = runner.apply_plan(plan, site, connections=connections, password_for=password_for,
                                 record_path=record_path, plan_file=str(plan_file),
-                                plan_sha256=planner.digest(plan_file), scrub=_scrubber,
-                                on_step=lambda step: _print_step_done(step, plan.site.directory_server))
+                                plan_sha256=planner.digest(plan_file), scrub=scrubber,
+                                on_step=lambda step: terminal.print_step_done(step, plan.site.directory_server))
     out.print("[bold]Checking again[/] what the plan addressed (read-only account)")
-    runner.verify(plan, applied, site, recheck, connections, password_for, record_path, _scrubber)
+    runner.verify(plan, applied, site, recheck, connections, password_for, record_path, scrubber)
     code = runner.apply_exit_code(plan, applied)
-    _print_apply_verdict(plan, applied, site, code)
+    terminal.print_apply_verdict(plan, applied, code)
     if demo:  # another process starts a lab of its own, as it was built
         out.print(f"record written to {escape(str(record_path))}; the demo undoes it in the same lab with "
                   "scripts/demo.sh --apply --revert")
@@ -505,15 +420,7 @@ def revert_command(
         raise UsageError(f"{record_file} changed AD through {applied.directory_server}, but the site file's "
                          f"[directory] server is {server}: revert with the site file apply used")
     changed = [s for s in applied.steps if s.may_have_changed() and s.how is not How.BY_HAND]
-    out.print(f"[bold]offlineprep revert {escape(str(record_file))}[/]: apply of {applied.started_at:%Y-%m-%d %H:%M} UTC "
-              f"as {escape(applied.as_whom.directory or applied.as_whom.winrm or '?')}"
-              + ("" if applied.complete else " [yellow](a record of a run cut short)[/]"))
-    for step in reversed(changed):
-        note = "" if step.action.revertible else " [yellow](not undone)[/]"
-        out.print(f"  {step.number:>3}  {_term(_where(step, applied.directory_server))}  {_term(_what(step.action))} "
-                  f"[dim]({step.outcome.value})[/]{note}")
-    if not changed:
-        out.print("  nothing to put back: apply changed nothing")
+    terminal.print_revert_steps(record_file, applied, changed)
     if not yes:
         out.print("[bold]Dry run[/]: nothing was changed. Run it again with --yes to put these back where they are "
                   "still as apply left them.")
@@ -526,16 +433,64 @@ def revert_command(
     if path.exists():
         raise UsageError(f"{path} exists: choose another --record")
     reverted = runner.revert_record(applied, site, connections=connections, password_for=password_for,
-                                    record_path=path, record_file=str(record_file), scrub=_scrubber,
-                                    on_step=lambda step: _print_step_done(step, applied.directory_server))
+                                    record_path=path, record_file=str(record_file), scrub=scrubber,
+                                    on_step=lambda step: terminal.print_step_done(step, applied.directory_server))
     code = runner.revert_exit_code(reverted)
-    counts: dict[str, int] = {}
-    for step in reverted.steps:
-        counts[step.outcome.value] = counts.get(step.outcome.value, 0) + 1
-    summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
-    verdict = {0: "[bold green]REVERTED[/]", 1: "[bold yellow]PARTLY REVERTED[/]", 3: "[bold red]REVERT INCOMPLETE[/]"}
-    out.print(f"{verdict.get(code, '')}: {summary}; revert record written to {escape(str(path))}")
+    terminal.print_revert_verdict(reverted, code, path)
     raise typer.Exit(code)
+
+
+@app.command("demo", cls=_Command, short_help="The built-in lab: the preflight, or with --apply the whole loop.")
+def demo_command(
+    apply: Annotated[bool, typer.Option(
+        "--apply", help="The loop of docs/apply.md: preflight, plan, apply (a dry run, then --yes), the re-check.")]
+    = False,
+    revert: Annotated[bool, typer.Option("--revert", help="With --apply: also revert the record at the end.")] = False,
+    workdir: Annotated[Path | None, typer.Option(
+        "--workdir", metavar="DIR", help="Where plan.json and record.json go (default: a new temporary folder).")]
+    = None,
+) -> None:
+    """The built-in lab (an in-process directory, a simulated VMM server, failover cluster and Windows hosts
+    on loopback, with mistakes on purpose). Without --apply: the read-only preflight, as `preflight --demo`.
+    With --apply: the loop, in one process, so every command sees the changes of the one before; exits as
+    apply does (as revert does with --revert)."""
+    if revert and not apply:
+        raise UsageError("--revert undoes what --apply changed: give --apply --revert")
+    if not apply:
+        preflight(demo=True)
+        return
+    import tempfile
+
+    raise typer.Exit(_demo_loop(workdir or Path(tempfile.mkdtemp(prefix="offlineprep-demo-")), revert=revert))
+
+
+def _demo_loop(workdir: Path, revert: bool = False) -> int:
+    """The whole loop against one lab, through the commands themselves: preflight, plan, apply (a dry run,
+    then --yes), and with `revert` the revert of the record. Returns apply's exit code (revert's, if run)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    plan, record = workdir / "plan.json", workdir / "record.json"
+    if record.exists():
+        record.unlink()  # a record from an earlier demo run is of another lab
+    steps: list[tuple[str, list[str], Callable[[], object]]] = [
+        ("Read-only preflight of the lab (the mistakes are on purpose)", ["preflight", "--demo"],
+         lambda: preflight(demo=True)),
+        ("Plan the fixes of what fails", ["plan", "--demo", "--output", str(plan)],
+         lambda: plan_command(output=plan, demo=True)),
+        ("What apply would do (a dry run: nothing is changed)", ["apply", str(plan), "--demo"],
+         lambda: apply_command(plan, demo=True)),
+        ("Apply the plan, then check again", ["apply", str(plan), "--demo", "--yes", "--record", str(record)],
+         lambda: apply_command(plan, demo=True, yes=True, record=record))]
+    if revert:
+        steps.append(("Put everything back as it was", ["revert", str(record), "--demo", "--yes"],
+                      lambda: revert_command(record, demo=True, yes=True)))
+    code = 0
+    for number, (title, args, command) in enumerate(steps, 1):
+        print(f"\n=== {number}. {title}: offlineprep {' '.join(args)}\n", flush=True)
+        code = _exit_code(command)
+        if args[0] != "preflight" and code != 0:
+            print(f"offlineprep {args[0]} exited {code}", flush=True)
+            return code
+    return code
 
 
 def _site_for_changes(config: Path | None, demo: bool) -> tuple[Any, Any]:
@@ -556,7 +511,7 @@ def _site_for_changes(config: Path | None, demo: bool) -> tuple[Any, Any]:
 
 
 def _ask_passwords(site: Any, for_changes: list[Any], recheck_needs: Any, *, directory: bool,
-                   hosts: bool) -> Callable[[str, str], str]:
+                   hosts: bool) -> prompts.PasswordFor:
     """This machine's readiness first, then every password at once (the accounts for changes and the
     read-only ones of the re-check), before anything is sent."""
     from offlineprep import localcheck, pipeline
@@ -566,16 +521,7 @@ def _ask_passwords(site: Any, for_changes: list[Any], recheck_needs: Any, *, dir
                                    hosts=hosts or bool(plan and plan.hosts))
     if problems:
         raise UsageError("this machine is not ready to make the changes:\n  " + "\n  ".join(problems))
-    wanted = list(for_changes) + (pipeline.secrets_needed(site, recheck_needs) if recheck_needs else [])
-    passwords: dict[str, str] = {}
-    for request in wanted:
-        if request.env not in passwords:
-            passwords[request.env] = _password_for(request.env, request.purpose)
-
-    def password_for(env_name: str, purpose: str) -> str:
-        return passwords.get(env_name) or _password_for(env_name, purpose)
-
-    return password_for
+    return prompts.ask_all([*for_changes, *(pipeline.secrets_needed(site, recheck_needs) if recheck_needs else [])])
 
 
 def _stamp() -> str:
@@ -586,91 +532,6 @@ def _stamp() -> str:
 
 def _default_record_path(plan_file: Path) -> Path:
     return plan_file.with_name(plan_file.stem + f".record-{_stamp()}.json")
-
-
-def _where(step: Any, directory_server: str | None) -> str:
-    from offlineprep.apply.describe import where
-
-    return where(step, directory_server)
-
-
-def _what(action: Any) -> str:
-    from offlineprep.apply.describe import what
-
-    return what(action)
-
-
-def _print_plan_steps(plan: Any, site: Any, title: str) -> None:
-    from offlineprep.apply import describe, runner
-    from offlineprep.apply.model import How
-
-    out.print(f"[bold]{escape(title)}[/]")
-    rights = describe.rights_needed(plan, runner.change_account(site.primary_directory), runner.change_account(site.winrm))
-    if rights:
-        out.print("Rights needed, before any step runs:")
-        for place, needed in rights:
-            out.print(f"  {_term(place)}: {_term(needed)}")
-    doable = [s for s in plan.steps if s.how is not How.BY_HAND]
-    by_hand = [s for s in plan.steps if s.how is How.BY_HAND]
-    if doable:
-        out.print("Steps apply runs, in order:")
-    for step in doable:
-        out.print(f"  {step.number:>3}  {_term(describe.where(step, plan.site.directory_server))}  "
-                  f"{_term(describe.what(step.action))}")
-        out.print(f"       [dim]{_term(describe.change(step.action))}[/]")
-    if by_hand:
-        out.print("[yellow]By hand[/] (apply does not do these):")
-        for step in by_hand:
-            out.print(f"  {step.number:>3}  {_term(describe.where(step, plan.site.directory_server))}  "
-                      f"{_term(step.by_hand or describe.what(step.action))}")
-    unanswered = [f for i, f in enumerate(plan.findings) if not any(i in s.findings for s in plan.steps)]
-    for ref in unanswered:
-        out.print(f"  [yellow]no fix known[/] for {_term(ref.label)}: {_term(ref.message)}")
-    if not plan.steps and not unanswered:
-        out.print("nothing to do: no finding fails")
-
-
-def _print_step_done(step: Any, directory_server: str | None) -> None:
-    from offlineprep.apply import describe
-
-    style = OUTCOME_STYLE.get(step.outcome.value, "")
-    out.print(f"  [{style}]{step.outcome.value:>15}[/]  {step.number:>3}  "
-              f"{_term(describe.where(step, directory_server))}  {_term(step.message)}")
-
-
-def _print_apply_verdict(plan: Any, applied: Any, site: Any, code: int) -> None:
-    from offlineprep.apply import runner
-
-    verification = applied.verification
-    addressed, by_hand = runner.addressed(plan), runner.by_hand_only(plan)
-    still = runner.still_failing(plan, verification) if verification is not None else []
-    if verification is not None:
-        out.print(f"Re-check ({escape(', '.join(verification.checks))}):")
-        for i, verified in enumerate(verification.findings):
-            ref = verified.finding
-            now = verified.status.value if verified.status is not None else "not judged"
-            style = STATUS_STYLE.get(now, "")
-            tag = "" if i in addressed else " [yellow](by hand)[/]" if i in by_hand else " [yellow](no fix known)[/]"
-            out.print(f"  [{style}]{now.upper():5}[/] {_term(ref.label)} (was {ref.status.value}){tag}: "
-                      f"{_term(verified.message)}")
-    for step in plan.steps:
-        if step.by_hand and any(i in by_hand for i in step.findings):
-            out.print(f"  [yellow]by hand[/]: {_term(step.by_hand)}")
-    failed = [s for s in applied.steps if s.outcome.value in ("changed", "failed", "not-run", "unknown")]
-    left = len(by_hand) + sum(1 for i in range(len(plan.findings)) if i not in addressed and i not in by_hand)
-    tail = f"; {left} {'needs' if left == 1 else 'need'} steps by hand (above)" if left else ""
-    if code == 3:
-        out.print(f"[bold red]APPLY INCOMPLETE[/]: {len(failed)} of {len(applied.steps)} steps did not run as planned "
-                  f"(above, and in the record){tail}")
-    elif code == 1:
-        reread = verification.directory_read_from if verification is not None else None
-        out.print(f"[bold red]NOT READY[/]: applied, but {len(still)} of the {len(addressed)} findings apply addressed "
-                  "still fail or could not be judged again (above). A delegation change reaches the other domain "
-                  "controllers by AD replication; "
-                  f"the re-check read {escape(reread or 'the directory')}: if that name leads to several DCs, run "
-                  f"`offlineprep preflight` again once replication is done{tail}")
-    else:
-        out.print(f"[bold green]READY[/] for the {len(addressed)} findings apply addressed{tail}")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -690,32 +551,11 @@ def _override_winrm(site: Any, concurrency: int | None, timeout: float | None) -
 def _load_facts(path: Path) -> Facts:
     """A facts file from another machine, maybe another version, maybe edited: every way it can be
     wrong is a usage error naming the file, never an internal error."""
-    from pydantic import ValidationError
-
     from offlineprep.facts import FACTS_SCHEMA, FACTS_SCHEMAS
+    from offlineprep.jsonfile import load_document
 
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # a BOM from a PowerShell 5 round trip is fine
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read facts: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{path}: not UTF-8 text (byte {exc.start}): not an offlineprep facts file") from None
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f"{path}: not JSON ({exc}): not an offlineprep facts file") from None
-    if not isinstance(data, dict) or "schema" not in data:
-        raise UsageError(f"{path}: not an offlineprep facts file (a JSON object with \"schema\": "
-                         f"\"{FACTS_SCHEMA}\" expected; write one with `offlineprep collect`)")
-    if data["schema"] not in FACTS_SCHEMAS:
-        raise UsageError(f"{path}: facts schema {data['schema']!r} is not supported: this offlineprep "
-                         f"{__version__} reads {FACTS_SCHEMA}; collect again with this version")
-    try:
-        return Facts.model_validate(data)  # already parsed (by json: see offlineprep.jsontext)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise UsageError(f"{path}: not a valid offlineprep facts file at {where}: {first['msg']}") from None
+    return load_document(path, Facts, what="facts file", schema=FACTS_SCHEMA, older=FACTS_SCHEMAS,
+                         how_to_make="offlineprep collect --config SITE.toml --output FACTS.json")
 
 
 def _collect_with_progress(site: Any, needs: Any, collectors: Any) -> Facts:
@@ -727,28 +567,9 @@ def _collect_with_progress(site: Any, needs: Any, collectors: Any) -> Facts:
     problems = localcheck.problems(site, directory=plan.directory is not None, hosts=plan.winrm)
     if problems:
         raise UsageError("this machine is not ready to run the checks:\n  " + "\n  ".join(problems))
-    passwords: dict[str, str] = {}
-    for request in pipeline.secrets_needed(site, needs):
-        if request.env not in passwords:
-            passwords[request.env] = _password_for(request.env, request.purpose)
-
-    def password_for(env_name: str, purpose: str) -> str:
-        return passwords.get(env_name) or _password_for(env_name, purpose)
-
-    total = len(plan.hosts)
-    if total == 0 or not err.is_terminal:
-        return _collect_reporting_interrupt(site, needs, collectors, password_for, None, total)
-    with Progress(
-        TextColumn("querying hosts"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("{task.fields[last]}"), console=err, transient=True,
-    ) as progress:
-        task = progress.add_task("hosts", total=total, last="")
-
-        def done(host: HostFacts) -> None:
-            mark = "ok" if host.error is None else f"error: {host.error.kind.value}"
-            progress.update(task, advance=1, last=_term(f"{host.name} {mark}"))
-
-        return _collect_reporting_interrupt(site, needs, collectors, password_for, done, total)
+    password_for = prompts.ask_all(pipeline.secrets_needed(site, needs))
+    with terminal.host_progress(len(plan.hosts)) as done:
+        return _collect_reporting_interrupt(site, needs, collectors, password_for, done, len(plan.hosts))
 
 
 def _collect_reporting_interrupt(site: Any, needs: Any, collectors: Any, password_for: Any, callback: Any,
@@ -757,7 +578,7 @@ def _collect_reporting_interrupt(site: Any, needs: Any, collectors: Any, passwor
 
     finished: list[str] = []
 
-    def track(host: HostFacts) -> None:
+    def track(host: Any) -> None:
         finished.append(host.name)
         if callback:
             callback(host)
@@ -773,133 +594,39 @@ def _collect_reporting_interrupt(site: Any, needs: Any, collectors: Any, passwor
         os._exit(130)
 
 
-def _scrub_results(results: Results) -> Results:
-    """Last line of defence: no secret in use this run may reach a results document."""
-    # json with ensure_ascii=False, not pydantic's JSON: the text stays in memory, so an unpaired
-    # surrogate from a host is no problem, and a non-ASCII secret is not hidden behind \u escapes
-    text = json.dumps(results.model_dump(mode="json", by_alias=True), ensure_ascii=False)
-    cleaned = _scrubber(text)
-    return results if cleaned == text else Results.model_validate(json.loads(cleaned))
-
-
-LISTED = 25  # lines per list in the terminal; the reports hold the rest
-
-
-def _who(f: Finding) -> str:
-    return f.subject + (f" -> {f.target}" if f.target else "") + (f" as {f.account}" if f.account else "")
-
-
-def _finding_line(f: Finding) -> str:
-    style = STATUS_STYLE[f.status.value]
-    return f"  [{style}]{f.status.value.upper():5}[/] {_term(f.check)} {_term(_who(f))}: {_term(f.message)}"
-
-
-def _print_list(title: str, lines: list[str], total: int) -> None:
-    out.print(title)
-    for line in lines[:LISTED]:
-        out.print(line)
-    if total > LISTED:
-        out.print(f"  … and {total - LISTED:,} more (see the reports)")
-
-
-def _print_summary(results: Results, outputs: dict[str, Path], problems: list[str],
-                   title: str = "offlineprep preflight") -> None:
-    """The same summary for preflight and report: counts per check, what could not be evaluated
-    (once per cause), the failures, the warnings, and the verdict. "Blocking" is `model.blocks`,
-    the findings that keep the exit code from being 0, as in every other output."""
-    table = Table(title=title, show_lines=False)
-    table.add_column("check")
-    for status in Status:
-        table.add_column(status.value, justify="right", style=STATUS_STYLE[status.value])
-    per_check: dict[str, dict[str, int]] = {}
-    for f in results.findings:
-        per_check.setdefault(f.check, {s.value: 0 for s in Status})[f.status.value] += 1
-    for check_id, counts in per_check.items():
-        table.add_row(escape(check_id), *(str(counts[s.value] or "") for s in Status))
-    out.print(table)
-
-    causes, rest = by_cause(results.findings)
-    blocking = [f for f in rest if _blocks(f, results.fail_on)]
-    advisory = sorted(not_blocking(rest, results.fail_on), key=lambda f: f.status is not Status.FAIL)
-    if causes:
-        count = sum(len(found) for _, found in causes)
-        lines = [f"  [magenta]ERROR[/] {_term(cause.headline(len(found)))} ({_term(', '.join(sorted({f.check for f in found})))})"
-                 for cause, found in causes]
-        _print_list(f"[bold]Could not be evaluated[/] ({count:,} findings, {len(causes)} "
-                    f"{'cause' if len(causes) == 1 else 'causes'}):", lines, len(lines))
-    if blocking:
-        fails = [f for f in blocking if f.status is Status.FAIL]
-        # errors without a known cause, and warnings under --fail-on warn
-        others = [f for f in blocking if f.status is not Status.FAIL]
-        ordered = fails + sorted(others, key=lambda f: f.status is not Status.ERROR)
-        label = "Failures" if not others else "Blocking"
-        _print_list(f"[bold]{label}[/] ({len(ordered):,}):", [_finding_line(f) for f in ordered], len(ordered))
-    if advisory:
-        _print_list(f"[bold]{not_blocking_title(advisory)}[/] ({len(advisory):,}, not blocking under --fail-on "
-                    f"{results.fail_on}):", [_finding_line(f) for f in advisory], len(advisory))
-    w = results.waivers
-    if w.applied or w.expired or w.unused:
-        out.print(f"waivers: {len(w.applied)} applied, {len(w.expired)} expired (no longer applied), "
-                  f"{len(w.unused)} matched nothing")
-        for item in w.expired:
-            err.print(f"[yellow]expired waiver[/] (no longer applied): {_term(_waiver_text(item))}")
-        known = results.selection.checks_known if results.selection is not None else []
-        for item in w.unused:
-            check_glob = item.check
-            hint = ""
-            if known and not any(fnmatch.fnmatchcase(c, check_glob) for c in known):
-                hint = f" — no check has that id{did_you_mean(check_glob, known)}"
-            err.print(f"[yellow]unused waiver[/] (matched no finding): {_term(_waiver_text(item))}{_term(hint)}")
-    for problem in [*results.problems, *problems]:
-        err.print(f"[yellow]problem:[/] {escape(problem)}")
-    for fmt, path in outputs.items():
-        if not any(str(path) in p for p in problems):
-            out.print(f"{fmt} written to {escape(str(path))}")
-    selection = results.selection
-    if selection is not None and selection.partial:
-        left_out = [c for c in selection.checks_known if c not in set(selection.checks_run)]
-        out.print(f"[yellow]partial run:[/] {len(selection.checks_run)} of {len(selection.checks_known)} checks "
-                  f"evaluated; not evaluated: {escape(', '.join(left_out))}")
-    s = results.summary
-    style, tail = VERDICT_TEXT[results.verdict.value]
-    waived = f" ({s['waived']} waived)" if s.get("waived") else ""
-    blocking_total = len(results.blocking())
-    out.print(f"[{style}]{escape(results.headline)}[/]: {s['pass']} pass, {s['fail']} fail, {s['warn']} warn, "
-              f"{s['error']} error, {s['skip']} skip{waived}; {blocking_total:,} blocking — {tail}")
-
-
-def _waiver_text(waiver: WaiverEntry) -> str:
-    who = "".join(f" {key} {value}" for key, value in (("target", waiver.target), ("account", waiver.account)) if value)
-    return f"{waiver.check} subject {waiver.subject}{who}, expires {waiver.expires.isoformat()}: {waiver.justification}"
-
-
 def main() -> None:
     """Console entry point: map our errors to exit codes; a bug is exit 4, never 0."""
-    _setup_logging()
+    prompts.setup_logging()
+    # standalone_mode=False makes click *return* the code of typer.Exit instead of raising it
+    sys.exit(_exit_code(lambda: app(prog_name="offlineprep", standalone_mode=False)))
+
+
+def _exit_code(command: Callable[[], object]) -> int:
+    """Run a command (the whole command line, or one command of the demo's loop) and say how it ended:
+    its exit code; our errors, usage errors and bugs printed in one line each, as their exit codes."""
     try:
-        # standalone_mode=False makes click *return* the code of typer.Exit instead of raising it
-        returned = app(prog_name="offlineprep", standalone_mode=False)
-        sys.exit(returned if isinstance(returned, int) else 0)
+        returned = command()
+        return returned if isinstance(returned, int) else 0
     except typer.Exit as exc:
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except OfflineprepError as exc:
-        err.print(f"offlineprep: error: {escape(_scrubber(str(exc)))}")
-        sys.exit(exc.exit_code)
+        err.print(f"offlineprep: error: {escape(scrubber(str(exc)))}")
+        return exc.exit_code
     except KeyboardInterrupt:
         err.print("offlineprep: interrupted")
-        sys.exit(130)
+        return 130
     except Exception as exc:
         # typer >= 0.2x vendors click; its exceptions carry exit_code and format_message()
         if type(exc).__name__ == "Abort":
-            sys.exit(130)
+            return 130
         code = getattr(exc, "exit_code", None)
         if hasattr(exc, "format_message") and isinstance(code, int):
             message = exc.format_message()
             if message:  # `offlineprep` alone has printed its help and has nothing to add
-                err.print(f"offlineprep: usage: {escape(_scrubber(message))}")
-            sys.exit(2 if code in (1, 2) else code)
-        err.print(f"offlineprep: internal error: {type(exc).__name__}: {escape(_scrubber(str(exc)))} "
+                err.print(f"offlineprep: usage: {escape(scrubber(message))}")
+            return 2 if code in (1, 2) else code
+        err.print(f"offlineprep: internal error: {type(exc).__name__}: {escape(scrubber(str(exc)))} "
                   "(a bug; set OFFLINEPREP_DEBUG=1 for the traceback)")
         if os.environ.get("OFFLINEPREP_DEBUG"):
-            err.print(_scrubber(traceback.format_exc()), markup=False)
-        sys.exit(4)
+            err.print(scrubber(traceback.format_exc()), markup=False)
+        return 4

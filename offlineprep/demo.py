@@ -1,6 +1,8 @@
-"""`offlineprep preflight --demo`: the whole pipeline against a built-in lab; with
-`python -m offlineprep.demo --apply` (scripts/demo.sh --apply), the plan / apply / revert loop of
-docs/apply.md against it, in one process so every command sees the changes of the one before.
+"""The built-in lab, wired for the commands: its directory, VMM server, cluster and hosts, the demo
+site file, and the collectors and connections that reach them. `offlineprep preflight --demo` runs
+the pipeline against it; `offlineprep demo --apply` (scripts/demo.sh --apply) runs the plan / apply /
+revert loop of docs/apply.md against one lab, in one process, so every command sees the changes of
+the one before (the loop is the command line's: `offlineprep/cli.py`).
 
 The lab is a realistic small site, lab.test, managed by VMM: the site file names the VMM server and
 its clouds, not the hosts. VMM (vmm01.lab.test) puts two standalone source hosts and a two-node
@@ -27,11 +29,8 @@ from __future__ import annotations
 import atexit
 import functools
 import os
-import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from offlineprep.apply.runner import Connections
 from offlineprep.lab.cluster import ClusterNode, SimulatedCluster
@@ -214,66 +213,10 @@ _SHARED: DemoLab | None = None
 
 def shared_lab() -> DemoLab:
     """One lab for the whole process: `plan --demo`, `apply --demo` and `revert --demo` run one after
-    the other in one process (scripts/demo.sh --apply) see each other's changes. Separate processes each
+    the other in one process (`offlineprep demo --apply`) see each other's changes. Separate processes each
     start a lab of their own, as it was built."""
     global _SHARED
     if _SHARED is None:
         _SHARED = start_demo()
         atexit.register(_SHARED.stop)
     return _SHARED
-
-
-def run_loop(workdir: Path, revert: bool = False) -> int:
-    """The whole loop against one lab, through the real command line: preflight, plan, apply (a dry run,
-    then --yes), and with `revert` the revert of the record. Returns apply's exit code (revert's, if run)."""
-    from offlineprep.cli import main
-
-    def offlineprep(*args: str) -> int:
-        saved = sys.argv
-        sys.argv = ["offlineprep", *args]
-        try:
-            main()
-        except SystemExit as exc:
-            return int(exc.code or 0)
-        finally:
-            sys.argv = saved
-        return 0
-
-    workdir.mkdir(parents=True, exist_ok=True)
-    plan, record = workdir / "plan.json", workdir / "record.json"
-    if record.exists():
-        record.unlink()  # a record from an earlier demo run is of another lab
-    steps = [("Read-only preflight of the lab (the mistakes are on purpose)", ["preflight", "--demo"]),
-             ("Plan the fixes of what fails", ["plan", "--demo", "--output", str(plan)]),
-             ("What apply would do (a dry run: nothing is changed)", ["apply", str(plan), "--demo"]),
-             ("Apply the plan, then check again", ["apply", str(plan), "--demo", "--yes", "--record", str(record)])]
-    if revert:
-        steps.append(("Put everything back as it was", ["revert", str(record), "--demo", "--yes"]))
-    code = 0
-    for number, (title, args) in enumerate(steps, 1):
-        print(f"\n=== {number}. {title}: offlineprep {' '.join(args)}\n", flush=True)
-        code = offlineprep(*args)
-        if args[0] in ("plan", "apply", "revert") and code not in (0,):
-            print(f"offlineprep {args[0]} exited {code}", flush=True)
-            return code
-    return code
-
-
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m offlineprep.demo",
-                                     description="The plan / apply / revert loop against the built-in lab.")
-    parser.add_argument("--apply", action="store_true", help="run plan, apply --yes and the re-check (required)")
-    parser.add_argument("--revert", action="store_true", help="also revert the record at the end")
-    parser.add_argument("--workdir", type=Path, help="where plan.json and record.json go (default: a new temporary "
-                                                      "folder)")
-    args = parser.parse_args(argv)
-    if not args.apply:
-        parser.error("give --apply (the read-only demo is `offlineprep preflight --demo`)")
-    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="offlineprep-demo-"))
-    return run_loop(workdir, revert=args.revert)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,12 +1,17 @@
-"""The demo runs the real pipeline: ldap3 and pywinrm against the built-in lab, every check."""
+"""The demo runs the real pipeline: ldap3 and pywinrm against the built-in lab, every check; `offlineprep
+demo` is a command of the command line, and the lab's wiring imports no command."""
 
 from __future__ import annotations
 
+import ast
 import json
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from test_demo_golden import GOLDEN, normalised
 
 from offlineprep.engine import discover
 
@@ -57,3 +62,28 @@ def test_demo_runs_every_check_with_the_real_collectors(tmp_path: Path) -> None:
         assert page.count(f'<section class="check" id="blocking-{check_id}" data-check="{check_id}">') == 1, check_id
     for check_id in checks:
         assert check_id in proc.stdout  # the terminal table shows every check
+
+
+def test_the_demo_command_without_apply_is_the_read_only_preflight(tmp_path: Path) -> None:
+    """`offlineprep demo` prints what `preflight --demo` prints (the golden recording) and exits as it does."""
+    proc = subprocess.run([sys.executable, "-m", "offlineprep", "demo"], capture_output=True, text=True, timeout=180,
+                          env={**os.environ, "COLUMNS": "120"})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    recorded = (GOLDEN / "terminal.txt").read_text(encoding="utf-8").splitlines(keepends=True)
+    # the recording's run also wrote its reports
+    assert normalised(proc.stdout, tmp_path) == "".join(line for line in recorded if " written to <dir>/" not in line)
+
+
+def test_revert_without_apply_is_a_usage_error() -> None:
+    proc = subprocess.run([sys.executable, "-m", "offlineprep", "demo", "--revert"], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2 and "give --apply --revert" in proc.stderr, proc.stderr
+
+
+def test_the_lab_wiring_imports_no_command() -> None:
+    """demo.py builds the lab; the loop that drives the commands is the command line's: no import circle."""
+    source = (Path(__file__).parents[1] / "offlineprep" / "demo.py").read_text()
+    imported = {node.module for node in ast.walk(ast.parse(source)) if isinstance(node, ast.ImportFrom)}
+    assert not {m for m in imported if m and m.startswith(("offlineprep.cli", "offlineprep.terminal",
+                                                           "offlineprep.prompts"))}
+    assert "argparse" not in source and "sys.argv" not in source

@@ -1,5 +1,5 @@
 """plan, apply and revert through the real entry point: exit codes, the dry run, usage errors, and the
-demo's whole loop (scripts/demo.sh --apply)."""
+demo's whole loop (`offlineprep demo --apply`, which scripts/demo.sh --apply runs)."""
 
 from __future__ import annotations
 
@@ -80,8 +80,9 @@ def test_revert_of_something_that_is_not_an_apply_record_is_a_usage_error(plan_f
 
 
 def test_the_demo_runs_the_whole_loop_and_ends_ready_for_what_can_be_fixed(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "offlineprep.demo", "--apply", "--revert", "--workdir", str(tmp_path)],
-                          capture_output=True, text=True, env={**os.environ, "COLUMNS": "250"}, timeout=180)
+    proc = subprocess.run([sys.executable, "-m", "offlineprep", "demo", "--apply", "--revert", "--workdir",
+                           str(tmp_path)], capture_output=True, text=True, env={**os.environ, "COLUMNS": "250"},
+                          timeout=180)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
     assert "NOT READY" in out  # the read-only preflight first

@@ -1,0 +1,305 @@
+"""What the commands print on the terminal (rich): the summary and verdict of a run, the check
+catalogue, the progress of a collection, and the steps of plan, apply and revert.
+
+Every text that comes from AD or a host goes through `term` (no markup, no escape sequences, no
+bidi controls); the reports are the renderers' (`offlineprep/render/`), the exit codes `cli.py`'s.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from offlineprep.display import BIDI_CONTROLS
+from offlineprep.model import Finding, Results, Status, WaiverEntry, by_cause, not_blocking, not_blocking_title
+from offlineprep.model import blocks as _blocks
+from offlineprep.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    from offlineprep.engine import Catalogue
+    from offlineprep.facts import CollectionError, Facts, HostFacts
+
+def _console(stderr: bool = False) -> Console:
+    """Rich wraps at 80 columns when the output is no terminal (a pipeline log, `| tee`): a finding
+    or an error split over three lines is harder to grep than one long line. So, off a terminal and
+    unless COLUMNS says otherwise, lines are never wrapped and tables get room."""
+    console = Console(stderr=stderr, highlight=False)
+    if not console.is_terminal:
+        console.soft_wrap = True
+        if not os.environ.get("COLUMNS"):
+            console.width = 200
+    return console
+
+
+out = _console()
+err = _console(stderr=True)
+
+STATUS_STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "error": "magenta", "skip": "dim"}
+VERDICT_TEXT = {
+    "ready": ("bold green", "every selected prerequisite holds"),
+    "not-ready": ("bold red", "fix what blocks above before enabling replication"),
+    "incomplete": ("bold magenta", "nothing failed, but some checks could not be evaluated"),
+}
+OUTCOME_STYLE = {"applied": "green", "already": "green", "reverted": "green", "as-before": "green",
+                 "changed": "bold red", "failed": "bold red", "not-run": "magenta", "unknown": "bold magenta",
+                 "by-hand": "yellow", "not-revertible": "yellow", "nothing-applied": "dim"}
+LISTED = 25  # lines per list in the terminal; the reports hold the rest
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff" + BIDI_CONTROLS + "]")
+
+
+def term(text: str) -> str:
+    """Text from AD or a host, made safe for the terminal: no markup, no escape sequences."""
+    return escape(_CONTROL.sub("?", text))
+
+
+# --------------------------------------------------------------------------- preflight, report, collect, checks
+
+
+def _who(f: Finding) -> str:
+    return f.subject + (f" -> {f.target}" if f.target else "") + (f" as {f.account}" if f.account else "")
+
+
+def finding_line(f: Finding) -> str:
+    style = STATUS_STYLE[f.status.value]
+    return f"  [{style}]{f.status.value.upper():5}[/] {term(f.check)} {term(_who(f))}: {term(f.message)}"
+
+
+def print_list(title: str, lines: list[str], total: int) -> None:
+    out.print(title)
+    for line in lines[:LISTED]:
+        out.print(line)
+    if total > LISTED:
+        out.print(f"  … and {total - LISTED:,} more (see the reports)")
+
+
+def print_summary(results: Results, outputs: dict[str, Path], problems: list[str],
+                  title: str = "offlineprep preflight") -> None:
+    """The same summary for preflight and report: counts per check, what could not be evaluated
+    (once per cause), the failures, the warnings, and the verdict. "Blocking" is `model.blocks`,
+    the findings that keep the exit code from being 0, as in every other output."""
+    table = Table(title=title, show_lines=False)
+    table.add_column("check")
+    for status in Status:
+        table.add_column(status.value, justify="right", style=STATUS_STYLE[status.value])
+    per_check: dict[str, dict[str, int]] = {}
+    for f in results.findings:
+        per_check.setdefault(f.check, {s.value: 0 for s in Status})[f.status.value] += 1
+    for check_id, counts in per_check.items():
+        table.add_row(escape(check_id), *(str(counts[s.value] or "") for s in Status))
+    out.print(table)
+
+    causes, rest = by_cause(results.findings)
+    blocking = [f for f in rest if _blocks(f, results.fail_on)]
+    advisory = sorted(not_blocking(rest, results.fail_on), key=lambda f: f.status is not Status.FAIL)
+    if causes:
+        count = sum(len(found) for _, found in causes)
+        lines = [f"  [magenta]ERROR[/] {term(cause.headline(len(found)))} ({term(', '.join(sorted({f.check for f in found})))})"
+                 for cause, found in causes]
+        print_list(f"[bold]Could not be evaluated[/] ({count:,} findings, {len(causes)} "
+                   f"{'cause' if len(causes) == 1 else 'causes'}):", lines, len(lines))
+    if blocking:
+        fails = [f for f in blocking if f.status is Status.FAIL]
+        # errors without a known cause, and warnings under --fail-on warn
+        others = [f for f in blocking if f.status is not Status.FAIL]
+        ordered = fails + sorted(others, key=lambda f: f.status is not Status.ERROR)
+        label = "Failures" if not others else "Blocking"
+        print_list(f"[bold]{label}[/] ({len(ordered):,}):", [finding_line(f) for f in ordered], len(ordered))
+    if advisory:
+        print_list(f"[bold]{not_blocking_title(advisory)}[/] ({len(advisory):,}, not blocking under --fail-on "
+                   f"{results.fail_on}):", [finding_line(f) for f in advisory], len(advisory))
+    w = results.waivers
+    if w.applied or w.expired or w.unused:
+        out.print(f"waivers: {len(w.applied)} applied, {len(w.expired)} expired (no longer applied), "
+                  f"{len(w.unused)} matched nothing")
+        for item in w.expired:
+            err.print(f"[yellow]expired waiver[/] (no longer applied): {term(waiver_text(item))}")
+        known = results.selection.checks_known if results.selection is not None else []
+        for item in w.unused:
+            check_glob = item.check
+            hint = ""
+            if known and not any(fnmatch.fnmatchcase(c, check_glob) for c in known):
+                hint = f" — no check has that id{did_you_mean(check_glob, known)}"
+            err.print(f"[yellow]unused waiver[/] (matched no finding): {term(waiver_text(item))}{term(hint)}")
+    for problem in [*results.problems, *problems]:
+        err.print(f"[yellow]problem:[/] {escape(problem)}")
+    for fmt, path in outputs.items():
+        if not any(str(path) in p for p in problems):
+            out.print(f"{fmt} written to {escape(str(path))}")
+    selection = results.selection
+    if selection is not None and selection.partial:
+        left_out = [c for c in selection.checks_known if c not in set(selection.checks_run)]
+        out.print(f"[yellow]partial run:[/] {len(selection.checks_run)} of {len(selection.checks_known)} checks "
+                  f"evaluated; not evaluated: {escape(', '.join(left_out))}")
+    s = results.summary
+    style, tail = VERDICT_TEXT[results.verdict.value]
+    waived = f" ({s['waived']} waived)" if s.get("waived") else ""
+    blocking_total = len(results.blocking())
+    out.print(f"[{style}]{escape(results.headline)}[/]: {s['pass']} pass, {s['fail']} fail, {s['warn']} warn, "
+              f"{s['error']} error, {s['skip']} skip{waived}; {blocking_total:,} blocking — {tail}")
+
+
+def waiver_text(waiver: WaiverEntry) -> str:
+    who = "".join(f" {key} {value}" for key, value in (("target", waiver.target), ("account", waiver.account)) if value)
+    return f"{waiver.check} subject {waiver.subject}{who}, expires {waiver.expires.isoformat()}: {waiver.justification}"
+
+
+def print_collected(output: Path, facts: Facts, failed: Sequence[str], directory_error: CollectionError | None) -> None:
+    """What `collect` wrote, and what it could not read (the first hosts; the facts file holds them all)."""
+    hosts = facts.hosts or {}
+    read = list((facts.directories or {}).values())
+    out.print(f"facts written to {escape(str(output))}: {len(hosts)} hosts ({len(failed)} with errors)"
+              + (f", directory: {'error' if directory_error else 'ok'}" if read else ""))
+    if directory_error:
+        err.print(f"[magenta]not read:[/] Active Directory: {term(directory_error.message)}")
+    for name in failed[:LISTED]:
+        problem = hosts[name].error
+        err.print(f"[magenta]not read:[/] {term(name)}: {term(problem.message if problem else 'no answer')}")
+    if len(failed) > LISTED:
+        err.print(f"  … and {len(failed) - LISTED} more hosts with errors (see the facts file)")
+
+
+def print_catalogue(catalogue: Catalogue, version: str) -> None:
+    table = Table(title=f"offlineprep {version}: {len(catalogue.checks)} checks")
+    for column in ("id", "severity", "needs", "title"):
+        table.add_column(column)
+    for c in catalogue.checks:
+        table.add_row(c.id, c.severity.label, ", ".join(sorted(n.value for n in c.needs)), escape(c.title))
+    out.print(table)
+    for problem in catalogue.problems:
+        err.print(f"[yellow]problem:[/] {escape(problem)}")
+
+
+@contextmanager
+def host_progress(total: int) -> Iterator[Callable[[HostFacts], None] | None]:
+    """A progress bar over the `total` hosts of a collection, on stderr when it is a terminal; yields
+    what to call as each host is done (None: no bar, nothing to call). It goes when it is done."""
+    if total == 0 or not err.is_terminal:
+        yield None
+        return
+    with Progress(
+        TextColumn("querying hosts"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.fields[last]}"), console=err, transient=True,
+    ) as progress:
+        task = progress.add_task("hosts", total=total, last="")
+
+        def done(host: HostFacts) -> None:
+            mark = "ok" if host.error is None else f"error: {host.error.kind.value}"
+            progress.update(task, advance=1, last=term(f"{host.name} {mark}"))
+
+        yield done
+
+
+# --------------------------------------------------------------------------- plan, apply, revert (docs/apply.md)
+
+
+def print_plan_steps(plan: Any, site: Any, title: str) -> None:
+    """A plan as plan and apply show it: the rights it needs, the steps apply runs (where, what, the
+    change), the steps by hand, and the findings nothing answers."""
+    from offlineprep.apply import describe, runner
+    from offlineprep.apply.model import How
+
+    out.print(f"[bold]{escape(title)}[/]")
+    rights = describe.rights_needed(plan, runner.change_account(site.primary_directory), runner.change_account(site.winrm))
+    if rights:
+        out.print("Rights needed, before any step runs:")
+        for place, needed in rights:
+            out.print(f"  {term(place)}: {term(needed)}")
+    doable = [s for s in plan.steps if s.how is not How.BY_HAND]
+    by_hand = [s for s in plan.steps if s.how is How.BY_HAND]
+    if doable:
+        out.print("Steps apply runs, in order:")
+    for step in doable:
+        out.print(f"  {step.number:>3}  {term(describe.where(step, plan.site.directory_server))}  "
+                  f"{term(describe.what(step.action))}")
+        out.print(f"       [dim]{term(describe.change(step.action))}[/]")
+    if by_hand:
+        out.print("[yellow]By hand[/] (apply does not do these):")
+        for step in by_hand:
+            out.print(f"  {step.number:>3}  {term(describe.where(step, plan.site.directory_server))}  "
+                      f"{term(step.by_hand or describe.what(step.action))}")
+    unanswered = [f for i, f in enumerate(plan.findings) if not any(i in s.findings for s in plan.steps)]
+    for ref in unanswered:
+        out.print(f"  [yellow]no fix known[/] for {term(ref.label)}: {term(ref.message)}")
+    if not plan.steps and not unanswered:
+        out.print("nothing to do: no finding fails")
+
+
+def print_step_done(step: Any, directory_server: str | None) -> None:
+    """One step of apply or revert as it ends: its outcome, where, and what happened."""
+    from offlineprep.apply import describe
+
+    style = OUTCOME_STYLE.get(step.outcome.value, "")
+    out.print(f"  [{style}]{step.outcome.value:>15}[/]  {step.number:>3}  "
+              f"{term(describe.where(step, directory_server))}  {term(step.message)}")
+
+
+def print_apply_verdict(plan: Any, applied: Any, code: int) -> None:
+    """The re-check of each finding the plan answered, what is left by hand, and apply's verdict."""
+    from offlineprep.apply import runner
+
+    verification = applied.verification
+    addressed, by_hand = runner.addressed(plan), runner.by_hand_only(plan)
+    still = runner.still_failing(plan, verification) if verification is not None else []
+    if verification is not None:
+        out.print(f"Re-check ({escape(', '.join(verification.checks))}):")
+        for i, verified in enumerate(verification.findings):
+            ref = verified.finding
+            now = verified.status.value if verified.status is not None else "not judged"
+            style = STATUS_STYLE.get(now, "")
+            tag = "" if i in addressed else " [yellow](by hand)[/]" if i in by_hand else " [yellow](no fix known)[/]"
+            out.print(f"  [{style}]{now.upper():5}[/] {term(ref.label)} (was {ref.status.value}){tag}: "
+                      f"{term(verified.message)}")
+    for step in plan.steps:
+        if step.by_hand and any(i in by_hand for i in step.findings):
+            out.print(f"  [yellow]by hand[/]: {term(step.by_hand)}")
+    failed = [s for s in applied.steps if s.outcome.value in ("changed", "failed", "not-run", "unknown")]
+    left = len(by_hand) + sum(1 for i in range(len(plan.findings)) if i not in addressed and i not in by_hand)
+    tail = f"; {left} {'needs' if left == 1 else 'need'} steps by hand (above)" if left else ""
+    if code == 3:
+        out.print(f"[bold red]APPLY INCOMPLETE[/]: {len(failed)} of {len(applied.steps)} steps did not run as planned "
+                  f"(above, and in the record){tail}")
+    elif code == 1:
+        reread = verification.directory_read_from if verification is not None else None
+        out.print(f"[bold red]NOT READY[/]: applied, but {len(still)} of the {len(addressed)} findings apply addressed "
+                  "still fail or could not be judged again (above). A delegation change reaches the other domain "
+                  "controllers by AD replication; "
+                  f"the re-check read {escape(reread or 'the directory')}: if that name leads to several DCs, run "
+                  f"`offlineprep preflight` again once replication is done{tail}")
+    else:
+        out.print(f"[bold green]READY[/] for the {len(addressed)} findings apply addressed{tail}")
+
+
+def print_revert_steps(record_file: Path, applied: Any, changed: Sequence[Any]) -> None:
+    """What revert would put back, last change first (the dry run, and the start of a revert)."""
+    from offlineprep.apply import describe
+
+    out.print(f"[bold]offlineprep revert {escape(str(record_file))}[/]: apply of {applied.started_at:%Y-%m-%d %H:%M} UTC "
+              f"as {escape(applied.as_whom.directory or applied.as_whom.winrm or '?')}"
+              + ("" if applied.complete else " [yellow](a record of a run cut short)[/]"))
+    for step in reversed(changed):
+        note = "" if step.action.revertible else " [yellow](not undone)[/]"
+        out.print(f"  {step.number:>3}  {term(describe.where(step, applied.directory_server))}  "
+                  f"{term(describe.what(step.action))} [dim]({step.outcome.value})[/]{note}")
+    if not changed:
+        out.print("  nothing to put back: apply changed nothing")
+
+
+def print_revert_verdict(reverted: Any, code: int, path: Path) -> None:
+    """Revert's outcomes counted, and its verdict."""
+    counts: dict[str, int] = {}
+    for step in reverted.steps:
+        counts[step.outcome.value] = counts.get(step.outcome.value, 0) + 1
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+    verdict = {0: "[bold green]REVERTED[/]", 1: "[bold yellow]PARTLY REVERTED[/]", 3: "[bold red]REVERT INCOMPLETE[/]"}
+    out.print(f"{verdict.get(code, '')}: {summary}; revert record written to {escape(str(path))}")
