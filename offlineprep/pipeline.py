@@ -1,7 +1,8 @@
 """One run: discover the inventory, plan what to collect, collect only that, evaluate, apply
 waivers, build the results (docs/inventory.md, "Order of a run").
 
-Discovery first: the site file's lists, then VMM (one PowerShell on the VMM server, when [vmm] is
+Discovery first: the registered sources that apply to the site (`collect.sources.sources_for`), in
+dependency order: the site file's lists, then VMM (one PowerShell on the VMM server, when [vmm] is
 set), then the failover clusters (one PowerShell on each cluster's name). The inventory they build
 decides the collection plan: one PowerShell per machine, and every object read from its own
 domain's directory. Only the facts the selected checks need are collected: with `--only 'ad.*'` no
@@ -24,10 +25,8 @@ from offlineprep import __version__
 from offlineprep.collect.plan import DomainDirectory, DomainRouter
 from offlineprep.collect.plan import plan_collection as plan_from_inventory
 from offlineprep.collect.requests import DirectoryRequest, HostRequest
-from offlineprep.collect.sources import DiscoveryContext, RemoteCall, RemoteResult, Source, in_dependency_order
-from offlineprep.collect.sources.cluster import ClusterSource, apply_cluster_view, read_cluster_answer
-from offlineprep.collect.sources.sitefile import SiteFileSource
-from offlineprep.collect.sources.vmm import VmmSettings, VmmSource
+from offlineprep.collect.sources import DiscoveryContext, RemoteCall, RemoteResult, sources_for
+from offlineprep.collect.sources.cluster import apply_cluster_view, read_cluster_answer
 from offlineprep.engine import CheckContext, CheckSpec, Need, evaluate, needs_of
 from offlineprep.errors import UsageError
 from offlineprep.facts import CollectionError, DirectoryFacts, ErrorKind, Facts, HostFacts, ToolStamp, directory_key
@@ -50,7 +49,7 @@ from offlineprep.model import (
 from offlineprep.names import DomainName, HostIndex, HostName
 from offlineprep.rbcd import groups_needed, named_sids
 from offlineprep.remediation import bind_directory
-from offlineprep.site import DirectoryConfig, Site, VmmConfig, WinRMConfig
+from offlineprep.site import DirectoryConfig, Site, WinRMConfig
 from offlineprep.waivers import Waiver, apply_waivers
 
 log = logging.getLogger(__name__)
@@ -186,12 +185,6 @@ def domain_directories(site: Site) -> list[DomainDirectory]:
     return out
 
 
-def vmm_settings(vmm: VmmConfig) -> VmmSettings:
-    return VmmSettings(server=vmm.server, source_cloud=vmm.source_cloud, target_cloud=vmm.target_cloud,
-                       source_host_groups=tuple(vmm.source_host_groups),
-                       target_host_groups=tuple(vmm.target_host_groups), run_as=tuple(vmm.run_as))
-
-
 # --------------------------------------------------------------------------- collecting
 
 
@@ -229,16 +222,11 @@ def collect(
             error = CollectionError(kind=ErrorKind.INTERNAL, message=f"remote runner failed: {type(exc).__name__}")
             return {c.machine: RemoteResult(c.machine, error=error) for c in calls}
 
-    # 1. discovery: the site file, VMM, the clusters (dependency order)
+    # 1. discovery: the registered sources that apply (the site file, VMM, the clusters), in dependency order
     started = time.monotonic()
     builder = InventoryBuilder()
     context = DiscoveryContext(site=site, inventory=builder, run=run if winrm is not None else None)
-    sources: list[Source] = [SiteFileSource()]
-    if site.vmm is not None:
-        sources.append(VmmSource(vmm_settings(site.vmm)))
-    if host_needs:  # the nodes VMM names suffice for the directory; states and brokers need the clusters
-        sources.append(ClusterSource())
-    for source in in_dependency_order(sources):
+    for source in sources_for(site, collects_hosts=host_needs):
         source.discover(context)
     stats["discovery_seconds"] = round(time.monotonic() - started, 3)
     stats["discovery_powershell_commands"] = commands

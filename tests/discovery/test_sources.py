@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from labs import LabRunner, two_node_cluster, vmm_with_clouds
 
-from offlineprep.collect.sources import DiscoveryContext, Source, in_dependency_order
+from offlineprep.collect.sources import DiscoveryContext, Source, in_dependency_order, registered, sources_for
 from offlineprep.collect.sources.cluster import ClusterSource, apply_cluster_view, read_cluster_answer
 from offlineprep.collect.sources.sitefile import SiteFileSource
 from offlineprep.collect.sources.vmm import VmmSettings, VmmSource, read_vmm_answer
@@ -46,6 +46,18 @@ def report(inventory: Inventory, source: str) -> Any:
 def test_sources_run_in_dependency_order() -> None:
     ordered = in_dependency_order([ClusterSource(), VmmSource(GOLD), SiteFileSource()])
     assert [s.name for s in ordered] == ["site-file", "vmm", "cluster"]
+
+
+def test_every_source_is_registered_and_says_when_it_applies() -> None:
+    assert [s.name for s in registered()] == ["cluster", "site-file", "vmm"]
+    plain, with_vmm = site(), site(vmm={"server": "vmm01.lab.test", "source_cloud": "Gold"})
+    assert [s.name for s in sources_for(plain, collects_hosts=False)] == ["site-file"]
+    assert [s.name for s in sources_for(plain, collects_hosts=True)] == ["site-file", "cluster"]
+    ordered = sources_for(with_vmm, collects_hosts=True)
+    assert [s.name for s in ordered] == ["site-file", "vmm", "cluster"]
+    assert isinstance(ordered[1], VmmSource) and ordered[1].settings == VmmSettings(server="vmm01.lab.test",
+                                                                                      source_cloud="Gold")
+    assert [s.name for s in sources_for(with_vmm, collects_hosts=False)] == ["site-file", "vmm"]
 
 
 def test_a_vmm_cloud_with_a_cluster_gives_every_node_its_cluster_and_side() -> None:

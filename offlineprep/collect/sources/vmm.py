@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from offlineprep.collect.sources import DiscoveryContext, RemoteCall
+from offlineprep.collect.sources import DiscoveryContext, RemoteCall, register
 from offlineprep.facts import CollectionError, ErrorKind
 from offlineprep.inventory import AccountKind, Origin, Role, SourceReport
 from offlineprep.names import HostName, NameError_, same_account_text
+from offlineprep.site import Site, VmmConfig
 
 SCHEMA = "offlineprep/vmm/v1"
 # ErrorRecord.CategoryInfo.Category values that mean "not allowed" (System.Management.Automation.ErrorCategory)
@@ -38,6 +39,12 @@ class VmmSettings:
     source_host_groups: tuple[str, ...] = ()
     target_host_groups: tuple[str, ...] = ()
     run_as: tuple[str, ...] = ()  # VMM's names of the Run As accounts the hosts were added with
+
+    @classmethod
+    def of(cls, vmm: VmmConfig) -> VmmSettings:
+        return cls(server=vmm.server, source_cloud=vmm.source_cloud, target_cloud=vmm.target_cloud,
+                   source_host_groups=tuple(vmm.source_host_groups),
+                   target_host_groups=tuple(vmm.target_host_groups), run_as=tuple(vmm.run_as))
 
 
 def vmm_request(settings: VmmSettings) -> dict[str, Any]:
@@ -212,6 +219,7 @@ def service_account(view: VmmView) -> tuple[str | None, str | None]:
 # --------------------------------------------------------------------------- the source
 
 
+@register
 class VmmSource:
     """Hosts, host clusters and accounts from VMM (origin `vmm`); one PowerShell on the VMM server."""
 
@@ -221,8 +229,16 @@ class VmmSource:
     def __init__(self, settings: VmmSettings) -> None:
         self.settings = settings
 
-    def applies(self, site: object) -> bool:
-        return True
+    @classmethod
+    def applies(cls, site: Site, *, collects_hosts: bool) -> bool:
+        # asked even when no host is: VMM says which hosts there are, and the directory reads them
+        return site.vmm is not None
+
+    @classmethod
+    def for_site(cls, site: Site) -> VmmSource:
+        if site.vmm is None:
+            raise ValueError("the VMM source needs a [vmm] table")
+        return cls(VmmSettings.of(site.vmm))
 
     def calls(self) -> Sequence[RemoteCall]:
         return [RemoteCall(machine=self.settings.server, script="vmm", request=vmm_request(self.settings))]
