@@ -261,10 +261,8 @@ def collect(
 
 
 def _down(host: HostFacts) -> bool:
-    return host.error is not None and host.error.message.startswith(_DOWN_PREFIX)
-
-
-_DOWN_PREFIX = "not asked: "
+    """Not asked: its cluster reports it down."""
+    return host.error is not None and host.error.down_in_cluster is not None
 
 
 def _host_plan(inventory: Inventory, needs: frozenset[Need]) -> list[HostRequest]:
@@ -292,9 +290,7 @@ def _collect_hosts(collectors: Collectors, winrm: WinRMConfig, inventory: Invent
                 kind=ErrorKind.INTERNAL, message="the host collector returned nothing for this host"))
     if only is None:
         for node, cluster in plan.down_nodes.items():
-            hosts[node] = HostFacts(name=node, reachable=False, error=CollectionError(
-                kind=ErrorKind.UNREACHABLE, message=f"{_DOWN_PREFIX}{node} is down in cluster {cluster} "
-                f"(Get-ClusterNode): any node may own a VM, so bring it up (or evict it) and run again"))
+            hosts[node] = HostFacts(name=node, reachable=False, error=CollectionError.down_node(node, cluster))
     return hosts
 
 
