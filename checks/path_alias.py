@@ -36,7 +36,7 @@ from offlineprep.actions.types import SpnHolderRef
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.facts import DirectoryFacts, HostFacts, PathFacts, SpnHolder
 from offlineprep.model import Outcome, Status
-from offlineprep.names import HostName, PathRef, same_computer, short_name
+from offlineprep.names import HostName, PathRef, short_name
 from offlineprep.remediation import accept_alias, move_spn, remediation
 
 NETBIOS_LENGTH = 15
@@ -83,7 +83,7 @@ def judge(ctx: CheckContext, ref: PathRef) -> Outcome:
     name = HostName(ref.server).bare
     if not own:
         return checkkit.error(ref.raw, f"{ref.server} did not report its own name{server.why_missing('identity')}")
-    if same_computer(name, own):
+    if HostName(name).same_machine(own):  # the machine answered through `name`: its domain is its own
         return checkkit.skip(ref.raw, f"{ref.raw} uses the machine's own name ({own})")
     if _scope(path, name):
         return checkkit.skip(ref.raw, f"{name} is a client access point of a clustered file server on {own}: the share "

@@ -135,22 +135,6 @@ def dns_suffix(name: str) -> str | None:
     return name.rstrip(".").split(".", 1)[1].casefold()
 
 
-def same_computer(a: str, b: str) -> bool:
-    """Loose identity of two host names: equal, or one is the short form of the other.
-
-    Used to match a host written one way in the site file with the account stored another way
-    in AD. Not for SPNs, where the short and the FQDN form are different names.
-    """
-    fa, fb = a.rstrip(".").casefold(), b.rstrip(".").casefold()
-    if fa == fb:
-        return True
-    if is_ip_address(a) or is_ip_address(b):
-        return False
-    if is_fqdn(a) and is_fqdn(b):
-        return False
-    return short_name(fa) == short_name(fb)
-
-
 @dataclass(frozen=True)
 class Spn:
     service_class: str
