@@ -336,6 +336,11 @@ class HostName(_FoldedName):
         """The sAMAccountName of the computer account this name implies (`FS01$`)."""
         return f"{self.netbios}$"
 
+    def logon_name(self, domain: str | None = None) -> str:
+        """The computer account as a logon name: `DOMAIN\\FS01$` (the domain as given, NetBIOS or DNS
+        name), `FS01$` without one. The one way offlineprep writes a computer's account."""
+        return Account.down_level(self.computer_account, domain).text
+
     def in_domain(self, domain: str | DomainName | None) -> bool | None:
         """True/False for an FQDN when the domain is known; None for a short name or an IP address."""
         if domain is None or not self.is_fqdn:
@@ -433,6 +438,11 @@ class Account:
     @classmethod
     def of(cls, name: str | Account) -> Account:
         return name if isinstance(name, Account) else cls(name)
+
+    @classmethod
+    def down_level(cls, name: str, domain: str | None) -> Account:
+        """`DOMAIN\\name`, the down-level logon name (the domain as given); `name` alone without one."""
+        return cls(f"{domain}\\{name}" if domain else name)
 
     @property
     def is_computer(self) -> bool:

@@ -78,6 +78,15 @@ def test_netbios_name_and_computer_account_follow_windows_truncation() -> None:
     assert not HostName("10.0.0.1").matches_account("10.0.0.1$")
 
 
+def test_a_computer_account_is_written_one_way() -> None:
+    assert HostName("vmm01.contoso.com").logon_name("CONTOSO") == "CONTOSO\\VMM01$"
+    assert HostName("vmm01").logon_name("contoso.com") == "contoso.com\\VMM01$"  # the domain as given
+    assert HostName("hyperv-node-0001.contoso.com").logon_name() == "HYPERV-NODE-000$"
+    assert Account.down_level("HV-Admins", "LAB") == Account("lab\\hv-admins")
+    assert Account.down_level("HV-Admins", None).text == Account.down_level("HV-Admins", "").text == "HV-Admins"
+    assert Account(HostName("fs01.contoso.com").logon_name("CONTOSO")).machine == HostName("FS01")
+
+
 def test_the_forms_a_check_needs() -> None:
     name = HostName("FS01.Contoso.com.")
     assert (name.bare, name.short, name.label, name.suffix) == ("FS01.Contoso.com", "FS01", "fs01", "contoso.com")

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 from offlineprep.collect.sources import DiscoveryContext, RemoteCall, register
 from offlineprep.facts import CollectionError, ErrorKind
 from offlineprep.inventory import AccountKind, Origin, Role, SourceReport
-from offlineprep.names import HostName, NameError_, same_account_text
+from offlineprep.names import Account, HostName, NameError_, same_account_text
 from offlineprep.site import Site, VmmConfig
 
 SCHEMA = "offlineprep/vmm/v1"
@@ -192,7 +192,7 @@ def read_vmm_answer(server: str, document: dict[str, Any]) -> VmmView:
         if not user:
             view.run_as.append(VmmRunAs(name=name, problem=f"VMM's Run As account {name} holds no user name"))
             continue
-        written = user if "@" in user or "\\" in user or not domain else f"{domain}\\{user}"
+        written = user if "@" in user or "\\" in user else Account.down_level(user, domain).text
         view.run_as.append(VmmRunAs(name=name, account=written))
     return view
 
@@ -211,7 +211,7 @@ def service_account(view: VmmView) -> tuple[str | None, str | None]:
             return None, f"SCVMMService runs as {start}, but the VMM server's own name could not be read"
         machine = HostName(view.computer_name)
         domain = view.domain or machine.suffix
-        account = f"{domain}\\{machine.computer_account}" if domain else machine.computer_account
+        account = machine.logon_name(domain)
         return account, f"SCVMMService runs as {start}: on the network it acts as the VMM server's computer account"
     return start, None
 
