@@ -1,12 +1,14 @@
-"""Facts: what the collectors saw, typed and JSON-serialisable (`offlineprep/facts/v1`).
+"""Facts: what the collectors saw, typed and JSON-serialisable (`offlineprep/facts/v2`; a v1 file is
+read and upgraded in memory, docs/facts.md).
 
 Collectors fill these and never judge; checks read them and never do I/O. A fact that could not be
 gathered is not missing silently: it carries a `CollectionError` naming the cause, so a check can
 report `error` for exactly the subjects that depended on it.
 
-Keys of `DirectoryFacts.computers`, `DirectoryFacts.principals` and `Facts.hosts` are the names
-exactly as written in the site file; look them up with the `find_*` helpers, which compare
-case-insensitively.
+Keys of `DirectoryFacts.computers`, `DirectoryFacts.principals` and `Facts.hosts` are the names as
+the inventory writes them (the site file's spelling where it names them, else VMM's or the
+cluster's); look them up with the `find_*` helpers, which compare as `offlineprep.names` does (case
+and the root dot do not count).
 """
 
 from __future__ import annotations

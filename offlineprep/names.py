@@ -3,6 +3,10 @@
 Kerberos keys everything on names, so the distinctions here matter: `cifs/fs01` and
 `cifs/fs01.contoso.com` are different SPNs, a path addressed by IP address cannot use Kerberos at
 all, and an administrative share (`C$`) is not a share anyone granted rights on.
+
+The value types (`HostName`, `DomainName`, `Account`, `HostIndex`, below) are the one rule for
+comparing names and for writing a computer's account (`HostName.computer_account`, `logon_name`):
+docs/inventory.md, "Names".
 """
 
 from __future__ import annotations
