@@ -20,8 +20,8 @@ import time
 from typing import Any
 
 from offlineprep.collect.hosts import CollectionStats, collect_hosts
-from offlineprep.collect.plan import DomainDirectory, plan_collection
 from offlineprep.collect.remote import remote_runner
+from offlineprep.collect.routing import DomainDirectory, route_collection
 from offlineprep.collect.sources import DiscoveryContext, in_dependency_order
 from offlineprep.collect.sources.cluster import ClusterSource
 from offlineprep.collect.sources.sitefile import SiteFileSource
@@ -89,20 +89,20 @@ def run(hosts: int, clusters: int, latency: float, concurrency: int) -> dict[str
             source.discover(context)
             timings[source.name] = round(time.monotonic() - begun, 3)
         inventory = context.inventory.build()
-        plan = plan_collection(inventory, [DomainDirectory(DOMAIN, "LAB")])
+        routes = route_collection(inventory, [DomainDirectory(DOMAIN, "LAB")])
         begun = time.monotonic()
-        facts = collect_hosts(winrm, plan.hosts, "pw", session_factory=factory)
+        facts = collect_hosts(winrm, routes.hosts, "pw", session_factory=factory)
         timings["collection"] = round(time.monotonic() - begun, 3)
         wall = time.monotonic() - started
         commands = endpoint.total_commands
-    machines = len(plan.hosts)
+    machines = len(routes.hosts)
     return {"hosts": len(inventory.hosts), "clusters": len(inventory.clusters), "machines": machines,
             "latency": latency, "concurrency": concurrency, "powershell_commands": commands,
             "budget_one_per_machine_plus_vmm": machines + len(inventory.clusters) + 1,
             "wall_seconds": round(wall, 3), "stages": timings,
             "errors": sum(1 for f in facts.values() if f.error is not None),
-            "nodes_down": len(plan.down_nodes), "ldap_requests_planned": {
-                d: len(r.computers) for d, r in plan.directories.items()}}
+            "nodes_down": len(routes.down_nodes), "ldap_requests_planned": {
+                d: len(r.computers) for d, r in routes.directories.items()}}
 
 
 def main() -> None:

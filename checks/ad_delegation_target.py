@@ -41,9 +41,7 @@ from offlineprep.actions.types import SpnHolderRef
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.facts import DirectoryFacts, SpnHolder
 from offlineprep.model import Outcome, Status
-from offlineprep.names import HostName, domain_key, host_key, short_name
-
-NETBIOS_LENGTH = 15  # a computer's sAMAccountName is its NetBIOS name (at most 15 characters) and $
+from offlineprep.names import HostName, domain_key, host_key
 
 
 @check(
@@ -79,7 +77,7 @@ def delegation_target(ctx: CheckContext) -> Iterator[Outcome]:
 
 def account_name_of(machine: str) -> str:
     """FS01$ for FS01.contoso.com: the sAMAccountName Windows gives a computer of that name."""
-    return f"{short_name(machine)[:NETBIOS_LENGTH].upper()}$"
+    return HostName(machine).computer_account
 
 
 class Account:

@@ -36,7 +36,7 @@ from offlineprep.actions.types import file_server, hyperv_host
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.facts import DirectoryFacts, HostFacts
 from offlineprep.model import Outcome, Remediation, Status
-from offlineprep.names import same_computer
+from offlineprep.names import HostName
 from offlineprep.remediation import manual, remediation, sync_time
 
 KERBEROS_MAX_SKEW = 300.0  # seconds: the Kerberos policy's default "Maximum tolerance" (5 minutes)
@@ -66,7 +66,7 @@ STANDALONE_ROLES = {0, 2}  # Win32_ComputerSystem.DomainRole: standalone worksta
 )
 def clock_skew(ctx: CheckContext) -> Iterator[Outcome]:
     machines: list[tuple[str, bool]] = [(r.name, True) for r in checkkit.hyperv_hosts(ctx)]
-    machines += [(m, False) for m in ctx.inventory.path_computers if not any(same_computer(m, h) for h, _ in machines)]
+    machines += [(m, False) for m in ctx.inventory.path_computers if not ctx.inventory.may_be_hyperv_host(m)]
     for name, hyperv in machines:
         yield judge(ctx, name, hyperv)
 
@@ -81,7 +81,7 @@ def judge(ctx: CheckContext, name: str, hyperv: bool) -> Outcome:
         assert problem is not None
         return problem
     dc = _dc(directory)
-    if any(same_computer(dc, n) for n in (name, facts.computer_name or name)):
+    if any(HostName(dc).same_machine(n, directory.domain_dns_name) for n in (name, facts.computer_name or name)):
         return checkkit.skip(name, f"{name} is the domain controller {dc} whose clock is the reference")
     if directory.current_time is None or directory.current_time_observed_at is None:
         if directory.error is not None:

@@ -34,7 +34,7 @@ from offlineprep.actions.types import file_server, hyperv_host
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.facts import HostFacts, NameProbe
 from offlineprep.model import Cause, Outcome, Remediation, Status
-from offlineprep.names import PathRef, same_computer
+from offlineprep.names import PathRef
 from offlineprep.remediation import manual, open_smb_port, remediation, start_service
 
 
@@ -128,7 +128,7 @@ def _connections(ctx: CheckContext, host: str, server: str, facts: HostFacts, pr
     states = "; ".join(f"{canonical(c.address)}: {_said(c.state, c.error)}" for c in probe.connections)
     message = f"TCP 445 to {server} does not open from {host} ({states or 'no address tried'})"
     refused = any(c.state == "refused" for c in probe.connections)
-    hyperv = any(same_computer(server, h) for h in ctx.inventory.all_hosts)
+    hyperv = ctx.inventory.may_be_hyperv_host(server)
     if refused:
         fix = remediation(f"Start the Server service (LanmanServer) on {server}",
                           [start_service(server, "LanmanServer", before=None, hyperv=hyperv)])

@@ -28,7 +28,7 @@ from offlineprep import checkkit
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.facts import ErrorKind, HostFacts
 from offlineprep.model import Outcome, Remediation, Status
-from offlineprep.names import domain_key, is_ip_address, same_computer, short_name
+from offlineprep.names import domain_key, is_ip_address, short_name
 from offlineprep.remediation import winrm_listener
 from offlineprep.site import WinRMConfig
 
@@ -69,7 +69,7 @@ def reachable(ctx: CheckContext) -> Iterator[Outcome]:
                           evidence={"computer_name": host.computer_name, "round_trip_seconds": host.round_trip_seconds,
                                     "collection_error": host.error.message if host.error else None})
             continue
-        hyperv = any(same_computer(name, h) for h in ctx.inventory.all_hosts)
+        hyperv = ctx.inventory.may_be_hyperv_host(name)
         yield unreachable(name, host, ctx.site.winrm, _domain_names(ctx), hyperv=hyperv)
 
 

@@ -36,10 +36,8 @@ from offlineprep.actions.types import SpnHolderRef
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.facts import DirectoryFacts, HostFacts, PathFacts, SpnHolder
 from offlineprep.model import Outcome, Status
-from offlineprep.names import HostName, PathRef, same_computer, short_name
+from offlineprep.names import HostName, PathRef
 from offlineprep.remediation import accept_alias, move_spn, remediation
-
-NETBIOS_LENGTH = 15
 
 
 @check(
@@ -83,7 +81,7 @@ def judge(ctx: CheckContext, ref: PathRef) -> Outcome:
     name = HostName(ref.server).bare
     if not own:
         return checkkit.error(ref.raw, f"{ref.server} did not report its own name{server.why_missing('identity')}")
-    if same_computer(name, own):
+    if HostName(name).same_machine(own):  # the machine answered through `name`: its domain is its own
         return checkkit.skip(ref.raw, f"{ref.raw} uses the machine's own name ({own})")
     if _scope(path, name):
         return checkkit.skip(ref.raw, f"{name} is a client access point of a clustered file server on {own}: the share "
@@ -134,7 +132,7 @@ def judge(ctx: CheckContext, ref: PathRef) -> Outcome:
 
 def _scope(path: PathFacts | None, name: str) -> bool:
     scope = path.share_scope if path is not None else None
-    return bool(scope and scope != "*" and HostName(scope) in {HostName(name), HostName(short_name(name))})
+    return bool(scope and scope != "*" and HostName(scope) in {HostName(name), HostName(HostName(name).short)})
 
 
 def _accepted(server: HostFacts, name: str) -> tuple[bool | None, str]:
@@ -149,7 +147,7 @@ def _accepted(server: HostFacts, name: str) -> tuple[bool | None, str]:
         if given in {wanted, HostName(wanted.label)} or given.label == wanted.key:
             return True, f"{alternate} is an alternate computer name"
     for optional in names.optional_names:
-        if optional.casefold() == wanted.label[:NETBIOS_LENGTH]:
+        if optional.casefold() == wanted.netbios.casefold():
             return True, f"{optional} is a NetBIOS alias (OptionalNames)"
     return False, ""
 
@@ -159,9 +157,9 @@ def _serving_account(directory: DirectoryFacts, machine: str) -> tuple[str, str]
     without the $) and its sAMAccountName, as ad.delegation-target names them."""
     for known in directory.computers.values():
         if known.found and known.dns_host_name and HostName(known.dns_host_name) == machine:
-            sam = known.sam_account_name or f"{short_name(machine)[:NETBIOS_LENGTH].upper()}$"
+            sam = known.sam_account_name or HostName(machine).computer_account
             return known.distinguished_name or sam.rstrip("$"), sam
-    sam = f"{short_name(machine)[:NETBIOS_LENGTH].upper()}$"
+    sam = HostName(machine).computer_account
     return sam.rstrip("$"), sam
 
 

@@ -26,7 +26,7 @@ from offlineprep.actions.types import file_server
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.facts import HostFacts
 from offlineprep.model import Outcome, Status
-from offlineprep.names import PathRef, same_computer
+from offlineprep.names import HostName, PathRef
 from offlineprep.remediation import manual, remediation
 
 
@@ -57,9 +57,10 @@ def not_on_hyperv_host(ctx: CheckContext) -> Iterator[Outcome]:
 def judge(ctx: CheckContext, ref: PathRef) -> Outcome:
     server, problem = checkkit.host(ctx, ref.server, ref.raw)
     reasons: list[str] = []
-    hosts = ctx.inventory.all_hosts
-    for host in hosts:
-        if same_computer(ref.server, host):
+    written = HostName(ref.server)
+    hosts = [(h.name, h.domain) for h in ctx.inventory.hosts]  # a host's domain: what a source said of it
+    for host, domain in hosts:
+        if written.same_machine(host, domain):
             reasons.append(f"{ref.server} is the configured Hyper-V host {host}")
         elif ref.server_is_ip:
             facts = ctx.facts.find_host(host)
@@ -75,20 +76,20 @@ def judge(ctx: CheckContext, ref: PathRef) -> Outcome:
                                    "hyperv_installed": server.hyperv_installed, "vmms_running": server.vmms_running,
                                    "ip_addresses": server.ip_addresses}
     if server.computer_name:
-        for host in hosts:
-            if same_computer(ref.server, host):
+        own = HostName(server.computer_name)
+        for host, domain in hosts:
+            if written.same_machine(host, domain):
                 continue
             host_facts = ctx.facts.find_host(host)
             own_name = host_facts.computer_name if host_facts is not None else None
-            if same_computer(server.computer_name, host) or (own_name and same_computer(server.computer_name,
-                                                                                        own_name)):
+            if own.same_machine(host, domain) or (own_name and own.same_machine(own_name, server.domain)):
                 reasons.append(f"{ref.server} is a DNS alias of the Hyper-V host {host} ({server.computer_name})")
     if server.hyperv_installed or (server.hyperv_installed is None and server.vmms_running):
         reasons.append(f"{ref.server} has the Hyper-V role installed"
                        + ("" if server.hyperv_installed else " (its vmms service is running)"))
     server_ips = server.routable_addresses()
-    for host in hosts:
-        if same_computer(host, ref.server):
+    for host, domain in hosts:
+        if written.same_machine(host, domain):
             continue
         facts = ctx.facts.find_host(host)
         if facts is None:

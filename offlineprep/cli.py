@@ -516,7 +516,7 @@ def _ask_passwords(site: Any, for_changes: list[Any], recheck_needs: Any, *, dir
     read-only ones of the re-check), before anything is sent."""
     from offlineprep import localcheck, pipeline
 
-    plan = pipeline.plan_collection(site, recheck_needs) if recheck_needs else None
+    plan = pipeline.collection_scope(site, recheck_needs) if recheck_needs else None
     problems = localcheck.problems(site, directory=directory or bool(plan and plan.directory),
                                    hosts=hosts or bool(plan and plan.hosts))
     if problems:
@@ -563,7 +563,7 @@ def _collect_with_progress(site: Any, needs: Any, collectors: Any) -> Facts:
     never drawn over by the bar, and nothing goes over the network before the local checks pass."""
     from offlineprep import localcheck, pipeline
 
-    plan = pipeline.plan_collection(site, needs)
+    plan = pipeline.collection_scope(site, needs)
     problems = localcheck.problems(site, directory=plan.directory is not None, hosts=plan.winrm)
     if problems:
         raise UsageError("this machine is not ready to run the checks:\n  " + "\n  ".join(problems))

@@ -1,12 +1,14 @@
-"""Facts: what the collectors saw, typed and JSON-serialisable (`offlineprep/facts/v1`).
+"""Facts: what the collectors saw, typed and JSON-serialisable (`offlineprep/facts/v2`; a v1 file is
+read and upgraded in memory, docs/facts.md).
 
 Collectors fill these and never judge; checks read them and never do I/O. A fact that could not be
 gathered is not missing silently: it carries a `CollectionError` naming the cause, so a check can
 report `error` for exactly the subjects that depended on it.
 
-Keys of `DirectoryFacts.computers`, `DirectoryFacts.principals` and `Facts.hosts` are the names
-exactly as written in the site file; look them up with the `find_*` helpers, which compare
-case-insensitively.
+Keys of `DirectoryFacts.computers`, `DirectoryFacts.principals` and `Facts.hosts` are the names as
+the inventory writes them (the site file's spelling where it names them, else VMM's or the
+cluster's); look them up with the `find_*` helpers, which compare as `offlineprep.names` does (case
+and the root dot do not count).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from offlineprep import jsontext
 from offlineprep.inventory import Inventory
@@ -51,6 +53,22 @@ class ErrorKind(str, Enum):
 class CollectionError(Fact):
     kind: ErrorKind
     message: str  # one readable sentence, free of secrets
+    # a host not asked because this cluster reports it down (Get-ClusterNode); written only when set
+    down_in_cluster: str | None = None
+
+    @classmethod
+    def down_node(cls, node: str, cluster: str) -> CollectionError:
+        """Why a cluster node was not asked: its cluster reports it down (asking would only cost a timeout)."""
+        return cls(kind=ErrorKind.UNREACHABLE, down_in_cluster=cluster,
+                   message=f"not asked: {node} is down in cluster {cluster} (Get-ClusterNode): any node may own "
+                           "a VM, so bring it up (or evict it) and run again")
+
+    @model_serializer(mode="wrap")
+    def _down_only_when_set(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if data.get("down_in_cluster") is None:
+            data.pop("down_in_cluster", None)
+        return data
 
 
 # --------------------------------------------------------------------------- directory

@@ -212,6 +212,12 @@ class Inventory(InventoryModel):
     def is_hyperv_host(self, name: str | HostName) -> bool:
         return self.host(name) is not None
 
+    def may_be_hyperv_host(self, name: str | HostName) -> bool:
+        """Whether `name` may denote a host to judge: a host of that name, or one that is the same
+        machine by name (HostName.same_machine in the host's domain), even when several are."""
+        wanted = HostName.of(name)
+        return any(wanted.same_machine(h.name, h.domain) for h in self.hosts)
+
     # ------------------------------------------------------------------ paths
 
     def path(self, role: Literal["export", "import"]) -> PathRef | None:

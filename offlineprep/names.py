@@ -3,6 +3,10 @@
 Kerberos keys everything on names, so the distinctions here matter: `cifs/fs01` and
 `cifs/fs01.contoso.com` are different SPNs, a path addressed by IP address cannot use Kerberos at
 all, and an administrative share (`C$`) is not a share anyone granted rights on.
+
+The value types (`HostName`, `DomainName`, `Account`, `HostIndex`, below) are the one rule for
+comparing names and for writing a computer's account (`HostName.computer_account`, `logon_name`):
+docs/inventory.md, "Names".
 """
 
 from __future__ import annotations
@@ -133,22 +137,6 @@ def dns_suffix(name: str) -> str | None:
     if not is_fqdn(name):
         return None
     return name.rstrip(".").split(".", 1)[1].casefold()
-
-
-def same_computer(a: str, b: str) -> bool:
-    """Loose identity of two host names: equal, or one is the short form of the other.
-
-    Used to match a host written one way in the site file with the account stored another way
-    in AD. Not for SPNs, where the short and the FQDN form are different names.
-    """
-    fa, fb = a.rstrip(".").casefold(), b.rstrip(".").casefold()
-    if fa == fb:
-        return True
-    if is_ip_address(a) or is_ip_address(b):
-        return False
-    if is_fqdn(a) and is_fqdn(b):
-        return False
-    return short_name(fa) == short_name(fb)
 
 
 @dataclass(frozen=True)
@@ -352,6 +340,11 @@ class HostName(_FoldedName):
         """The sAMAccountName of the computer account this name implies (`FS01$`)."""
         return f"{self.netbios}$"
 
+    def logon_name(self, domain: str | None = None) -> str:
+        """The computer account as a logon name: `DOMAIN\\FS01$` (the domain as given, NetBIOS or DNS
+        name), `FS01$` without one. The one way offlineprep writes a computer's account."""
+        return Account.down_level(self.computer_account, domain).text
+
     def in_domain(self, domain: str | DomainName | None) -> bool | None:
         """True/False for an FQDN when the domain is known; None for a short name or an IP address."""
         if domain is None or not self.is_fqdn:
@@ -449,6 +442,11 @@ class Account:
     @classmethod
     def of(cls, name: str | Account) -> Account:
         return name if isinstance(name, Account) else cls(name)
+
+    @classmethod
+    def down_level(cls, name: str, domain: str | None) -> Account:
+        """`DOMAIN\\name`, the down-level logon name (the domain as given); `name` alone without one."""
+        return cls(f"{domain}\\{name}" if domain else name)
 
     @property
     def is_computer(self) -> bool:

@@ -1,10 +1,13 @@
-"""One run: discover the inventory, plan what to collect, collect only that, evaluate, apply
+"""One run: discover the inventory, route what to collect, collect only that, evaluate, apply
 waivers, build the results (docs/inventory.md, "Order of a run").
 
-Discovery first: the site file's lists, then VMM (one PowerShell on the VMM server, when [vmm] is
+Before anything: `collection_scope` says what the site file lets a run ask for (a table the
+selected checks need but the site lacks is a usage error then, before any password). Discovery
+first: the registered sources that apply to the site (`collect.sources.sources_for`), in
+dependency order: the site file's lists, then VMM (one PowerShell on the VMM server, when [vmm] is
 set), then the failover clusters (one PowerShell on each cluster's name). The inventory they build
-decides the collection plan: one PowerShell per machine, and every object read from its own
-domain's directory. Only the facts the selected checks need are collected: with `--only 'ad.*'` no
+decides the routes (`collect.routing`): one PowerShell per machine, and every object read from its
+own domain's directory. Only the facts the selected checks need are collected: with `--only 'ad.*'` no
 host is asked over WinRM (VMM still is, when the site names it: it says which hosts there are). A
 collector that raises does not end the run: its failure becomes a `CollectionError` in the facts,
 and every check that needed those facts reports `error`.
@@ -21,13 +24,10 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from offlineprep import __version__
-from offlineprep.collect.plan import DomainDirectory, DomainRouter
-from offlineprep.collect.plan import plan_collection as plan_from_inventory
 from offlineprep.collect.requests import DirectoryRequest, HostRequest
-from offlineprep.collect.sources import DiscoveryContext, RemoteCall, RemoteResult, Source, in_dependency_order
-from offlineprep.collect.sources.cluster import ClusterSource, apply_cluster_view, read_cluster_answer
-from offlineprep.collect.sources.sitefile import SiteFileSource
-from offlineprep.collect.sources.vmm import VmmSettings, VmmSource
+from offlineprep.collect.routing import DomainDirectory, DomainRouter, route_collection
+from offlineprep.collect.sources import DiscoveryContext, RemoteCall, RemoteResult, sources_for
+from offlineprep.collect.sources.cluster import apply_cluster_view, read_cluster_answer
 from offlineprep.engine import CheckContext, CheckSpec, Need, evaluate, needs_of
 from offlineprep.errors import UsageError
 from offlineprep.facts import CollectionError, DirectoryFacts, ErrorKind, Facts, HostFacts, ToolStamp, directory_key
@@ -50,12 +50,12 @@ from offlineprep.model import (
 from offlineprep.names import DomainName, HostIndex, HostName
 from offlineprep.rbcd import groups_needed, named_sids
 from offlineprep.remediation import bind_directory
-from offlineprep.site import DirectoryConfig, Site, VmmConfig, WinRMConfig
+from offlineprep.site import DirectoryConfig, Site, WinRMConfig
 from offlineprep.waivers import Waiver, apply_waivers
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FAIL_ON_RANK", "STATUS_RANK", "build_results", "collect", "exit_code", "plan_collection"]
+__all__ = ["FAIL_ON_RANK", "STATUS_RANK", "build_results", "collect", "collection_scope", "exit_code"]
 
 HostCallback = Callable[[HostFacts], None]
 
@@ -120,23 +120,23 @@ class SecretRequest:
 def secrets_needed(site: Site, needs: frozenset[Need]) -> list[SecretRequest]:
     """Every password this run will ask for (each directory's, then WinRM's), so that the CLI can ask
     for all of them before a progress bar takes the terminal."""
-    plan = plan_collection(site, needs)
+    scope = collection_scope(site, needs)
     wanted: list[SecretRequest] = []
-    if plan.directory is not None:
+    if scope.directory is not None:
         for config in site.directories:
             request = SecretRequest(config.password_env, "LDAP")
             if config.auth != "kerberos" and request not in wanted:
                 wanted.append(request)
-    if plan.winrm and site.winrm is not None and site.winrm.transport not in {"kerberos", "certificate"}:
+    if scope.winrm and site.winrm is not None and site.winrm.transport not in {"kerberos", "certificate"}:
         wanted.append(SecretRequest(site.winrm.password_env, "WinRM"))
     return wanted
 
 
-# --------------------------------------------------------------------------- planning
+# --------------------------------------------------------------------------- scope
 
 
 @dataclass(frozen=True)
-class CollectionPlan:
+class CollectionScope:
     """What a run will ask for, as far as the site file tells before discovery (the tables it
     needs; the machines VMM and the clusters add are known only once they answered)."""
 
@@ -150,7 +150,7 @@ class CollectionPlan:
         return bool(self.hosts) or self.vmm is not None
 
 
-def plan_collection(site: Site, needs: frozenset[Need]) -> CollectionPlan:
+def collection_scope(site: Site, needs: frozenset[Need]) -> CollectionScope:
     """What to collect for `needs`; a table the selected checks need but the site file lacks is a
     usage error here, before any password is asked for."""
     if Need.DIRECTORY in needs and not site.directories:
@@ -160,20 +160,20 @@ def plan_collection(site: Site, needs: frozenset[Need]) -> CollectionPlan:
         what = "WinRM to the hosts" if winrm_for_hosts else f"WinRM to the VMM server {site.vmm.server}" \
             if site.vmm is not None else "WinRM"
         raise UsageError(f"the selected checks need {what}, but the site file has no [winrm] table")
-    return _plan(site, needs)
+    return _scope(site, needs)
 
 
-def _plan(site: Site, needs: frozenset[Need], inventory: Inventory | None = None) -> CollectionPlan:
-    plan = plan_from_inventory(inventory or site_inventory(site), domain_directories(site) or [DomainDirectory("")],
-                               directory=Need.DIRECTORY in needs, hyperv_hosts=Need.HYPERV_HOSTS in needs,
-                               path_computers=Need.PATH_COMPUTERS in needs)
+def _scope(site: Site, needs: frozenset[Need], inventory: Inventory | None = None) -> CollectionScope:
+    routes = route_collection(inventory or site_inventory(site), domain_directories(site) or [DomainDirectory("")],
+                              directory=Need.DIRECTORY in needs, hyperv_hosts=Need.HYPERV_HOSTS in needs,
+                              path_computers=Need.PATH_COMPUTERS in needs)
     directory = None
-    if plan.directories:
-        requests = list(plan.directories.values())
+    if routes.directories:
+        requests = list(routes.directories.values())
         directory = DirectoryRequest(computers=[c for r in requests for c in r.computers],
                                      principals=[c for r in requests for c in r.principals],
                                      spn_names=[c for r in requests for c in r.spn_names])
-    return CollectionPlan(directory=directory, hosts=list(plan.hosts), vmm=site.vmm.server if site.vmm else None)
+    return CollectionScope(directory=directory, hosts=list(routes.hosts), vmm=site.vmm.server if site.vmm else None)
 
 
 def domain_directories(site: Site) -> list[DomainDirectory]:
@@ -186,12 +186,6 @@ def domain_directories(site: Site) -> list[DomainDirectory]:
     return out
 
 
-def vmm_settings(vmm: VmmConfig) -> VmmSettings:
-    return VmmSettings(server=vmm.server, source_cloud=vmm.source_cloud, target_cloud=vmm.target_cloud,
-                       source_host_groups=tuple(vmm.source_host_groups),
-                       target_host_groups=tuple(vmm.target_host_groups), run_as=tuple(vmm.run_as))
-
-
 # --------------------------------------------------------------------------- collecting
 
 
@@ -202,7 +196,7 @@ def collect(
     password_for: PasswordSource,
     on_host_done: HostCallback | None = None,
 ) -> Facts:
-    plan_collection(site, needs)  # usage errors first
+    collection_scope(site, needs)  # usage errors first
     facts = Facts(tool=ToolStamp(version=__version__))
     stats: dict[str, Any] = {}
     winrm = site.winrm
@@ -220,7 +214,7 @@ def collect(
 
     def run(calls: Sequence[RemoteCall]) -> dict[str, RemoteResult]:
         nonlocal commands
-        assert winrm is not None  # plan_collection refused a site without [winrm] that needs it
+        assert winrm is not None  # collection_scope refused a site without [winrm] that needs it
         commands += len(calls)
         try:
             return collectors.remote(winrm, calls, winrm_password())
@@ -229,16 +223,11 @@ def collect(
             error = CollectionError(kind=ErrorKind.INTERNAL, message=f"remote runner failed: {type(exc).__name__}")
             return {c.machine: RemoteResult(c.machine, error=error) for c in calls}
 
-    # 1. discovery: the site file, VMM, the clusters (dependency order)
+    # 1. discovery: the registered sources that apply (the site file, VMM, the clusters), in dependency order
     started = time.monotonic()
     builder = InventoryBuilder()
     context = DiscoveryContext(site=site, inventory=builder, run=run if winrm is not None else None)
-    sources: list[Source] = [SiteFileSource()]
-    if site.vmm is not None:
-        sources.append(VmmSource(vmm_settings(site.vmm)))
-    if host_needs:  # the nodes VMM names suffice for the directory; states and brokers need the clusters
-        sources.append(ClusterSource())
-    for source in in_dependency_order(sources):
+    for source in sources_for(site, collects_hosts=host_needs):
         source.discover(context)
     stats["discovery_seconds"] = round(time.monotonic() - started, 3)
     stats["discovery_powershell_commands"] = commands
@@ -250,7 +239,7 @@ def collect(
         hosts = _collect_hosts(collectors, winrm, builder.build(), needs, winrm_password, on_host_done)
         # a name the site file lists that answered as another machine may be a cluster's name: ask it
         hosts = _expand_cluster_names(site, builder, hosts, run)
-        extra = [r for r in _host_plan(builder.build(), needs) if r.name not in hosts]
+        extra = [r for r in _host_requests(builder.build(), needs) if r.name not in hosts]
         if extra:  # the nodes of a cluster named in the site file
             hosts.update(_collect_hosts(collectors, winrm, builder.build(), needs, winrm_password, on_host_done,
                                         only=extra))
@@ -273,24 +262,22 @@ def collect(
 
 
 def _down(host: HostFacts) -> bool:
-    return host.error is not None and host.error.message.startswith(_DOWN_PREFIX)
+    """Not asked: its cluster reports it down."""
+    return host.error is not None and host.error.down_in_cluster is not None
 
 
-_DOWN_PREFIX = "not asked: "
-
-
-def _host_plan(inventory: Inventory, needs: frozenset[Need]) -> list[HostRequest]:
-    return plan_from_inventory(inventory, [DomainDirectory("")], directory=False,
-                               hyperv_hosts=Need.HYPERV_HOSTS in needs,
-                               path_computers=Need.PATH_COMPUTERS in needs).hosts
+def _host_requests(inventory: Inventory, needs: frozenset[Need]) -> list[HostRequest]:
+    return route_collection(inventory, [DomainDirectory("")], directory=False,
+                            hyperv_hosts=Need.HYPERV_HOSTS in needs,
+                            path_computers=Need.PATH_COMPUTERS in needs).hosts
 
 
 def _collect_hosts(collectors: Collectors, winrm: WinRMConfig, inventory: Inventory, needs: frozenset[Need],
                    password: Callable[[], str | None], on_host_done: HostCallback | None,
                    only: list[HostRequest] | None = None) -> dict[str, HostFacts]:
-    plan = plan_from_inventory(inventory, [DomainDirectory("")], directory=False,
-                               hyperv_hosts=Need.HYPERV_HOSTS in needs, path_computers=Need.PATH_COMPUTERS in needs)
-    requests = only if only is not None else plan.hosts
+    routes = route_collection(inventory, [DomainDirectory("")], directory=False,
+                              hyperv_hosts=Need.HYPERV_HOSTS in needs, path_computers=Need.PATH_COMPUTERS in needs)
+    requests = only if only is not None else routes.hosts
     try:
         hosts = collectors.hosts(winrm, requests, password(), on_result=on_host_done) if requests else {}
     except Exception as exc:
@@ -303,10 +290,8 @@ def _collect_hosts(collectors: Collectors, winrm: WinRMConfig, inventory: Invent
             hosts[request.name] = HostFacts(name=request.name, reachable=False, error=CollectionError(
                 kind=ErrorKind.INTERNAL, message="the host collector returned nothing for this host"))
     if only is None:
-        for node, cluster in plan.down_nodes.items():
-            hosts[node] = HostFacts(name=node, reachable=False, error=CollectionError(
-                kind=ErrorKind.UNREACHABLE, message=f"{_DOWN_PREFIX}{node} is down in cluster {cluster} "
-                f"(Get-ClusterNode): any node may own a VM, so bring it up (or evict it) and run again"))
+        for node, cluster in routes.down_nodes.items():
+            hosts[node] = HostFacts(name=node, reachable=False, error=CollectionError.down_node(node, cluster))
     return hosts
 
 
@@ -347,7 +332,7 @@ def _collect_directories(site: Site, inventory: Inventory, collectors: Collector
     names one. A domain read before a descriptor naming one of its groups turned up is read again
     (only when two domains each hold hosts and path computers that name the other's groups)."""
     configured = list(zip(domain_directories(site), site.directories, strict=True))
-    plan = plan_from_inventory(inventory, [d for d, _ in configured], hyperv_hosts=False, path_computers=False)
+    routes = route_collection(inventory, [d for d, _ in configured], hyperv_hosts=False, path_computers=False)
     by_domain = {DomainName(d.dns_name).key: config for d, config in configured}
     host_domains = {DomainRouter([d for d, _ in configured]).for_computer(h.name, h.domain)
                     for h in inventory.hyperv_hosts()}
@@ -366,16 +351,16 @@ def _collect_directories(site: Site, inventory: Inventory, collectors: Collector
             result.domain_dns_name = config.domain or domain  # so that a failed domain still has its own entry
         return result
 
-    for domain in sorted(plan.directories, key=lambda d: d in host_domains):  # stable: hosts' domains last
-        request = replace(plan.directories[domain], named_sids=_named_sids(results.values()))
+    for domain in sorted(routes.directories, key=lambda d: d in host_domains):  # stable: hosts' domains last
+        request = replace(routes.directories[domain], named_sids=_named_sids(results.values()))
         results[domain] = read(domain, request)
     for domain, result in list(results.items()):
         named = _named_sids(r for d, r in results.items() if d != domain)
         if result.error is None and not result.groups_read and groups_needed(result, named):
-            again = read(domain, replace(plan.directories[domain], named_sids=named))
+            again = read(domain, replace(routes.directories[domain], named_sids=named))
             again.searches += result.searches
             results[domain] = again
-    for domain in plan.directories:  # in the site file's order: the first is the primary directory
+    for domain in routes.directories:  # in the site file's order: the first is the primary directory
         facts.add_directory(results[domain])
 
 
@@ -487,7 +472,7 @@ def facts_file_gaps(site: Site, checks: Sequence[CheckSpec], facts: Facts, facts
     read a machine report it themselves; this makes sure no machine is a silent gap even where a
     check only walks the machines the facts hold."""
     gaps = []
-    for request in _plan(site, needs_of(checks), facts.inventory).hosts:  # how to connect does not matter here
+    for request in _scope(site, needs_of(checks), facts.inventory).hosts:  # how to connect does not matter here
         if facts.find_host(request.name) is None:
             cause = Cause.not_in_facts_file(request.name, request.name, facts_file)
             gaps.append(Finding(check=FACTS_FILE_CHECK.id, status=Status.ERROR, severity="high", subject=request.name,

@@ -135,8 +135,8 @@ def test_pipeline_collects_only_what_the_selected_checks_need(site_file: Path) -
     calls.clear()
     pipeline.collect(site, needs_of(catalogue.select(["policy.settings"])), collectors, lambda e, p: "pw")
     assert calls == []
-    plan = pipeline.plan_collection(site, needs_of(catalogue.select(["path.*", "host.*"])))
-    assert sorted(r.name for r in plan.hosts) == ["fs01.contoso.com", "fs11.contoso.com", "hv01.contoso.com",
+    scope = pipeline.collection_scope(site, needs_of(catalogue.select(["path.*", "host.*"])))
+    assert sorted(r.name for r in scope.hosts) == ["fs01.contoso.com", "fs11.contoso.com", "hv01.contoso.com",
                                                   "hv02", "hv11.contoso.com"]
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from offlineprep.names import Account, DomainName, HostIndex, HostName, NameError_, same_computer, unique_names
+from offlineprep.names import Account, DomainName, HostIndex, HostName, NameError_, unique_names
 
 LABEL = st.text(alphabet=string.ascii_letters + string.digits, min_size=1, max_size=20)
 # a top-level label is never all-numeric (RFC 1123 2.1): a dotted name of numbers is an address
@@ -78,6 +78,15 @@ def test_netbios_name_and_computer_account_follow_windows_truncation() -> None:
     assert not HostName("10.0.0.1").matches_account("10.0.0.1$")
 
 
+def test_a_computer_account_is_written_one_way() -> None:
+    assert HostName("vmm01.contoso.com").logon_name("CONTOSO") == "CONTOSO\\VMM01$"
+    assert HostName("vmm01").logon_name("contoso.com") == "contoso.com\\VMM01$"  # the domain as given
+    assert HostName("hyperv-node-0001.contoso.com").logon_name() == "HYPERV-NODE-000$"
+    assert Account.down_level("HV-Admins", "LAB") == Account("lab\\hv-admins")
+    assert Account.down_level("HV-Admins", None).text == Account.down_level("HV-Admins", "").text == "HV-Admins"
+    assert Account(HostName("fs01.contoso.com").logon_name("CONTOSO")).machine == HostName("FS01")
+
+
 def test_the_forms_a_check_needs() -> None:
     name = HostName("FS01.Contoso.com.")
     assert (name.bare, name.short, name.label, name.suffix) == ("FS01.Contoso.com", "FS01", "fs01", "contoso.com")
@@ -135,11 +144,14 @@ def test_host_index_keeps_the_first_spelling_and_finds_the_machine() -> None:
     assert index.machine("hv01", domain="lab.test") == 3
 
 
-def test_unique_names_and_the_old_helper_agree_with_the_value_type() -> None:
+def test_unique_names_follow_the_value_type() -> None:
     assert unique_names(["hv01", "HV01.", "hv02", "hv01"]) == ["hv01", "hv02"]
-    for a, b in [("hv01", "HV01.contoso.com"), ("HV01.CONTOSO.COM.", "hv01.contoso.com"),
-                 ("hv01.contoso.com", "hv01.fabrikam.com"), ("hv01", "hv02.contoso.com"), ("10.0.0.1", "10.0.0.10")]:
-        assert same_computer(a, b) == HostName(a).same_machine(b), (a, b)
+
+
+def test_the_old_domain_blind_helper_is_gone() -> None:
+    import offlineprep.names
+
+    assert not hasattr(offlineprep.names, "same_computer")  # HostName.same_machine, with the domain when known
 
 
 # ----------------------------------------------------------------- the one rule, everywhere
@@ -183,3 +195,17 @@ def test_no_module_normalises_host_or_domain_names_by_hand() -> None:
             if 'rstrip(".")' in line or "rstrip(chr(46))" in line:
                 offenders.append(f"{rel}:{number}: {line.strip()}")
     assert not offenders, "\n".join(offenders)
+
+
+def test_a_name_may_be_a_hyperv_host_only_in_the_hosts_own_domain() -> None:
+    from offlineprep.inventory import InventoryBuilder, Origin, Role
+
+    builder = InventoryBuilder()
+    builder.add_host("hv01.lab.test", Role.SOURCE, Origin.VMM, domain="lab.test")
+    builder.add_host("hv02.dns.test", Role.SOURCE, Origin.VMM, domain="lab.test")  # DNS suffix apart from AD's
+    builder.add_host("hv03", Role.TARGET, Origin.SITE_FILE)  # no domain said: any with that label
+    inventory = builder.build()
+    assert inventory.may_be_hyperv_host("HV01") and inventory.may_be_hyperv_host("hv01.lab.test.")
+    assert not inventory.may_be_hyperv_host("hv01.other.test")
+    assert not inventory.may_be_hyperv_host("hv02")  # a short name means hv02.lab.test there, not hv02.dns.test
+    assert inventory.may_be_hyperv_host("hv03.anything.test") and not inventory.may_be_hyperv_host("hv04")

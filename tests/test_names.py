@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from offlineprep.names import (
+    HostName,
     NameError_,
     is_exact_spn,
     is_ip_address,
     parse_account,
     parse_path,
     parse_spn,
-    same_computer,
     short_name,
 )
 
@@ -61,11 +61,12 @@ def test_unparseable_paths_raise_a_clear_error(bad: str) -> None:
 def test_short_and_fqdn_forms() -> None:
     assert short_name("FS01.contoso.com") == "FS01"
     assert short_name("10.0.0.1") == "10.0.0.1"
-    assert same_computer("hv01", "HV01.contoso.com")
-    assert same_computer("HV01.CONTOSO.COM.", "hv01.contoso.com")
-    assert not same_computer("hv01.contoso.com", "hv01.fabrikam.com")
-    assert not same_computer("hv01", "hv02.contoso.com")
-    assert not same_computer("10.0.0.1", "10.0.0.10")
+    assert HostName("hv01").same_machine("HV01.contoso.com")
+    assert HostName("HV01.CONTOSO.COM.").same_machine("hv01.contoso.com")
+    assert not HostName("hv01.contoso.com").same_machine("hv01.fabrikam.com")
+    assert not HostName("hv01").same_machine("hv02.contoso.com")
+    assert not HostName("10.0.0.1").same_machine("10.0.0.10")
+    assert not HostName("hv01").same_machine("hv01.fabrikam.com", "contoso.com")  # the domain counts when known
     assert is_ip_address("::1") and is_ip_address("[::1]") and not is_ip_address("fs01")
 
 

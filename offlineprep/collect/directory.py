@@ -29,7 +29,7 @@ from ldap3.utils.conv import escape_filter_chars
 from offlineprep.collect.diagnose import certificate_problem, endpoint, peer_certificate, reach
 from offlineprep.collect.requests import DirectoryRequest
 from offlineprep.facts import CollectionError, ComputerAccount, DirectoryFacts, ErrorKind, Principal, SpnHolder
-from offlineprep.names import DomainName, HostName, NameError_, domain_key, host_key, parse_account, parse_spn
+from offlineprep.names import Account, DomainName, HostName, NameError_, domain_key, host_key, parse_account, parse_spn
 from offlineprep.rbcd import DescriptorError, groups_needed, sddl_from_security_descriptor
 from offlineprep.site import DirectoryConfig
 
@@ -255,12 +255,12 @@ def _batches(items: list[str], size: int) -> Iterator[list[str]]:
         yield items[start : start + size]
 
 
-NETBIOS_LENGTH = 15  # Windows truncates a computer's NetBIOS name (its sAMAccountName, less the $) to 15
-
-
 def _sam_candidates(name: str) -> set[str]:
-    short = HostName(name).short
-    return {f"{short}$", f"{short[:NETBIOS_LENGTH]}$"}
+    """The name's first label and $, and the computer account Windows derives when it differs other
+    than in case (a NetBIOS name keeps 15 characters); LDAP compares sAMAccountName case-insensitively."""
+    host = HostName(name)
+    written = f"{host.short}$"
+    return {written} if host.computer_account.casefold() == written.casefold() else {written, host.computer_account}
 
 
 def _computer_filter(chunk: list[str]) -> str:
@@ -528,7 +528,7 @@ def _name_sid(facts: DirectoryFacts, entry: dict[str, Any]) -> None:
     sid, sam = _sid(entry), _str(_first(entry, "sAMAccountName"))
     if sid and sam:
         domain = facts.netbios_name or (facts.domain_dns_name or "").split(".")[0].upper()
-        facts.sid_names[sid] = f"{domain}\\{sam}" if domain else sam
+        facts.sid_names[sid] = Account.down_level(sam, domain).text
 
 
 def _read_group_names(reader: _Reader, base: str, facts: DirectoryFacts, batch: int, sids: list[str]) -> None:

@@ -17,7 +17,7 @@ from builders import (
 )
 
 from offlineprep.engine import CheckContext, evaluate
-from offlineprep.facts import CollectionError, ErrorKind, HostFacts
+from offlineprep.facts import CollectionError, HostFacts
 from offlineprep.inventory import AccountKind, InventoryBuilder, NodeState, Origin, Role, site_inventory
 from offlineprep.model import Finding
 
@@ -47,8 +47,8 @@ def run_all(check_ids: list[str]) -> list[Finding]:
     h = hosts()
     h["hvc1-n1.contoso.com"] = hyperv("hvc1-n1.contoso.com", "10.0.0.21")
     # the pipeline does not ask a node its cluster reports down, and records why (pipeline._collect_hosts)
-    h["hvc1-n2.contoso.com"] = HostFacts(name="hvc1-n2.contoso.com", reachable=False, error=CollectionError(
-        kind=ErrorKind.UNREACHABLE, message="not asked: hvc1-n2.contoso.com is down in cluster hvc1.contoso.com"))
+    h["hvc1-n2.contoso.com"] = HostFacts(name="hvc1-n2.contoso.com", reachable=False,
+                                         error=CollectionError.down_node("hvc1-n2.contoso.com", "hvc1.contoso.com"))
     the_facts = facts(d, h)
     the_facts.inventory = vmm_inventory().build()
     return evaluate([CHECKS[c] for c in check_ids], CheckContext(site=site(), facts=the_facts))

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from labs import LabRunner, two_node_cluster, vmm_with_clouds
 
-from offlineprep.collect.sources import DiscoveryContext, Source, in_dependency_order
+from offlineprep.collect.sources import DiscoveryContext, Source, in_dependency_order, registered, sources_for
 from offlineprep.collect.sources.cluster import ClusterSource, apply_cluster_view, read_cluster_answer
 from offlineprep.collect.sources.sitefile import SiteFileSource
 from offlineprep.collect.sources.vmm import VmmSettings, VmmSource, read_vmm_answer
@@ -46,6 +46,18 @@ def report(inventory: Inventory, source: str) -> Any:
 def test_sources_run_in_dependency_order() -> None:
     ordered = in_dependency_order([ClusterSource(), VmmSource(GOLD), SiteFileSource()])
     assert [s.name for s in ordered] == ["site-file", "vmm", "cluster"]
+
+
+def test_every_source_is_registered_and_says_when_it_applies() -> None:
+    assert [s.name for s in registered()] == ["cluster", "site-file", "vmm"]
+    plain, with_vmm = site(), site(vmm={"server": "vmm01.lab.test", "source_cloud": "Gold"})
+    assert [s.name for s in sources_for(plain, collects_hosts=False)] == ["site-file"]
+    assert [s.name for s in sources_for(plain, collects_hosts=True)] == ["site-file", "cluster"]
+    ordered = sources_for(with_vmm, collects_hosts=True)
+    assert [s.name for s in ordered] == ["site-file", "vmm", "cluster"]
+    assert isinstance(ordered[1], VmmSource) and ordered[1].settings == VmmSettings(server="vmm01.lab.test",
+                                                                                      source_cloud="Gold")
+    assert [s.name for s in sources_for(with_vmm, collects_hosts=False)] == ["site-file", "vmm"]
 
 
 def test_a_vmm_cloud_with_a_cluster_gives_every_node_its_cluster_and_side() -> None:
@@ -206,3 +218,39 @@ def test_the_service_account_as_the_network_sees_it(start_name: str, expected: s
     inventory = discover(site(), LabRunner(vmm={"vmm01.lab.test": vmm}),
                          VmmSettings(server="vmm01.lab.test", source_host_groups=("Empty",)))
     assert inventory.vmm_service_account == expected
+
+
+def test_the_pipeline_runs_the_registered_sources_and_a_down_node_is_a_typed_fact() -> None:
+    import json
+
+    from offlineprep.engine import Need
+    from offlineprep.facts import CollectionError, ErrorKind, HostFacts
+    from offlineprep.pipeline import Collectors, collect
+
+    lab = LabRunner(vmm={"vmm01.lab.test": vmm_with_clouds()},
+                    clusters={"hvc1.lab.test": two_node_cluster(down=("HVC1-N2",))})
+    asked: list[str] = []
+
+    def hosts(config: Any, requests: Any, password: Any, on_result: Any = None) -> dict[str, HostFacts]:
+        asked.extend(r.name for r in requests)
+        return {r.name: HostFacts(name=r.name, reachable=True) for r in requests}
+
+    the_site = site(vmm={"server": "vmm01.lab.test", "source_cloud": "Gold", "target_cloud": "Recovery"},
+                    winrm={"user": "lab\\preflight"})
+    facts = collect(the_site, frozenset({Need.HYPERV_HOSTS}),
+                    Collectors(hosts=hosts, remote=lambda config, calls, password: lab(calls)),
+                    password_for=lambda env, purpose: "pw")
+    assert [c.script for c in lab.calls] == ["vmm", "cluster"]  # VMM first: its clusters are the ones asked
+    assert "hvc1-n2.lab.test" not in asked and "hvc1-n1.lab.test" in asked
+    down = (facts.hosts or {})["hvc1-n2.lab.test"].error
+    assert down == CollectionError.down_node("hvc1-n2.lab.test", "HVC1.lab.test")
+    assert down is not None and down.down_in_cluster == "HVC1.lab.test" and down.kind.value == "unreachable"
+    assert down.message == ("not asked: hvc1-n2.lab.test is down in cluster HVC1.lab.test (Get-ClusterNode): any "
+                            "node may own a VM, so bring it up (or evict it) and run again")
+    assert facts.statistics["hosts_queried"] == len(asked)
+    written = json.loads(facts.to_json())["hosts"]
+    assert written["hvc1-n2.lab.test"]["error"]["down_in_cluster"] == "HVC1.lab.test"
+    other = CollectionError(kind=ErrorKind.TIMEOUT, message="late")
+    assert "down_in_cluster" not in json.loads(other.model_dump_json())  # written only when set
+    again = type(facts).from_json(facts.to_json())
+    assert (again.hosts or {})["hvc1-n2.lab.test"].error == down

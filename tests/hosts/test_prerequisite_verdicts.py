@@ -33,7 +33,7 @@ from offlineprep.lab.windows import (
 )
 from offlineprep.lab.winrm_endpoint import WinRMEndpoint
 from offlineprep.model import Finding, Status
-from offlineprep.pipeline import Collectors, collect, plan_collection
+from offlineprep.pipeline import Collectors, collect, collection_scope
 from offlineprep.site import Site, WinRMConfig
 
 PASSWORD = "Prereq-S3cret-13"
@@ -72,11 +72,11 @@ def lab(**replace: SimulatedHost) -> dict[str, SimulatedHost]:
 
 
 def collected(sims: dict[str, SimulatedHost], the_site: Site) -> dict[str, HostFacts]:
-    """What the pipeline would collect for every check: its own plan, real pywinrm, the endpoint."""
-    plan = plan_collection(the_site, needs_of(CATALOGUE))
+    """What the pipeline would collect for every check: its own scope, real pywinrm, the endpoint."""
+    scope = collection_scope(the_site, needs_of(CATALOGUE))
     config = WinRMConfig(transport="basic", scheme="http", user="lab\\preflight", timeout_seconds=10)
     with WinRMEndpoint(sims, password=PASSWORD) as ep:
-        return collect_hosts(config, plan.hosts, PASSWORD, session_factory=ep.protocol_factory(10))
+        return collect_hosts(config, scope.hosts, PASSWORD, session_factory=ep.protocol_factory(10))
 
 
 def the_directory(**update: Any) -> DirectoryFacts:

@@ -1,17 +1,22 @@
-"""Sources of the inventory: each one module, all behind one small interface.
+"""Sources of the inventory: each one module, all behind one small interface, registered once.
 
 A source reads the site and what earlier sources found, may run one PowerShell per machine it asks
 (through the `RemoteRunner` the pipeline hands it: the collector's own delivery, request as data),
-and adds what it learned to the `InventoryBuilder`, with its origin and a `SourceReport`. Sources
-run in dependency order (`after`); checks never see a source, only the inventory, so adding one
+and adds what it learned to the `InventoryBuilder`, with its origin and a `SourceReport`.
+
+Each source module registers its class (`@register`), and the class says when it applies to a site
+(`applies`); the pipeline asks `sources_for(site, ...)` and runs what it gets, in dependency order
+(`after`). Checks never see a source, only the inventory, so adding one is one module here and
 changes no check. docs/inventory.md lists the sources and the order.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from offlineprep.facts import CollectionError
 from offlineprep.inventory import InventoryBuilder
@@ -55,8 +60,15 @@ class Source(Protocol):
     name: ClassVar[str]
     after: ClassVar[tuple[str, ...]]  # sources whose entries this one reads; they run first
 
-    def applies(self, site: Site) -> bool:
-        """Whether the site uses this source at all (a VMM source needs [vmm])."""
+    @classmethod
+    def applies(cls, site: Site, *, collects_hosts: bool) -> bool:
+        """Whether this run uses the source at all: a VMM source needs [vmm]; `collects_hosts` is
+        whether the run reads hosts over WinRM (what only host checks need is left out otherwise)."""
+        ...
+
+    @classmethod
+    def for_site(cls, site: Site) -> Source:
+        """The source as this site configures it (called only when it applies)."""
         ...
 
     def discover(self, context: DiscoveryContext) -> None:
@@ -86,3 +98,28 @@ def in_dependency_order(sources: Sequence[Source]) -> list[Source]:
     for source in sources:
         visit(source)
     return ordered
+
+
+_S = TypeVar("_S", bound=type[Source])
+_REGISTERED: dict[str, type[Source]] = {}
+
+
+def register(source: _S) -> _S:
+    """Class decorator: one source, under its `name` (each source module registers its own)."""
+    if _REGISTERED.get(source.name, source) is not source:
+        raise ValueError(f"two sources are named {source.name!r}")
+    _REGISTERED[source.name] = source
+    return source
+
+
+def registered() -> list[type[Source]]:
+    """Every source of this package, by name: importing each module of it lets its sources register."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+    return [_REGISTERED[name] for name in sorted(_REGISTERED)]
+
+
+def sources_for(site: Site, *, collects_hosts: bool) -> list[Source]:
+    """The sources that apply to this run, in dependency order (today: site-file, vmm, cluster)."""
+    return in_dependency_order([cls.for_site(site) for cls in registered()
+                                if cls.applies(site, collects_hosts=collects_hosts)])

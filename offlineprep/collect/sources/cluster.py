@@ -16,10 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from offlineprep.collect.sources import DiscoveryContext, RemoteCall
+from offlineprep.collect.sources import DiscoveryContext, RemoteCall, register
 from offlineprep.facts import CollectionError, ErrorKind
 from offlineprep.inventory import Cluster, InventoryBuilder, NodeState, Origin, ReplicaBroker, SourceReport
 from offlineprep.names import HostName, NameError_
+from offlineprep.site import Site
 
 SCHEMA = "offlineprep/cluster/v1"
 BROKER_TYPE = "Virtual Machine Replication Broker"  # CLUS_RESTYPE_NAME_VMREPLICA_BROKER
@@ -148,6 +149,7 @@ def apply_cluster_view(inventory: InventoryBuilder, reached: str, view: ClusterV
     return cluster, notes
 
 
+@register
 class ClusterSource:
     """Every cluster the inventory knows by name (from VMM, or the site file) expands to its nodes:
     one PowerShell on each cluster name, all clusters at once."""
@@ -155,8 +157,14 @@ class ClusterSource:
     name: ClassVar[str] = "cluster"
     after: ClassVar[tuple[str, ...]] = ("site-file", "vmm")
 
-    def applies(self, site: object) -> bool:
-        return True
+    @classmethod
+    def applies(cls, site: Site, *, collects_hosts: bool) -> bool:
+        # the nodes VMM names suffice for the directory; node states and brokers serve the host checks
+        return collects_hosts
+
+    @classmethod
+    def for_site(cls, site: Site) -> ClusterSource:
+        return cls()
 
     def discover(self, context: DiscoveryContext) -> None:
         inventory = context.inventory

@@ -9,17 +9,23 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from offlineprep.collect.sources import DiscoveryContext
+from offlineprep.collect.sources import DiscoveryContext, register
 from offlineprep.inventory import SourceReport, add_site_lists
 from offlineprep.site import Site
 
 
+@register
 class SiteFileSource:
     name: ClassVar[str] = "site-file"
     after: ClassVar[tuple[str, ...]] = ()
 
-    def applies(self, site: Site) -> bool:
-        return True
+    @classmethod
+    def applies(cls, site: Site, *, collects_hosts: bool) -> bool:
+        return True  # every site has its lists
+
+    @classmethod
+    def for_site(cls, site: Site) -> SiteFileSource:
+        return cls()
 
     def discover(self, context: DiscoveryContext) -> None:
         add_site_lists(context.inventory, context.site)

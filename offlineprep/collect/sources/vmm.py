@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from offlineprep.collect.sources import DiscoveryContext, RemoteCall
+from offlineprep.collect.sources import DiscoveryContext, RemoteCall, register
 from offlineprep.facts import CollectionError, ErrorKind
 from offlineprep.inventory import AccountKind, Origin, Role, SourceReport
-from offlineprep.names import HostName, NameError_, same_account_text
+from offlineprep.names import Account, HostName, NameError_, same_account_text
+from offlineprep.site import Site, VmmConfig
 
 SCHEMA = "offlineprep/vmm/v1"
 # ErrorRecord.CategoryInfo.Category values that mean "not allowed" (System.Management.Automation.ErrorCategory)
@@ -38,6 +39,12 @@ class VmmSettings:
     source_host_groups: tuple[str, ...] = ()
     target_host_groups: tuple[str, ...] = ()
     run_as: tuple[str, ...] = ()  # VMM's names of the Run As accounts the hosts were added with
+
+    @classmethod
+    def of(cls, vmm: VmmConfig) -> VmmSettings:
+        return cls(server=vmm.server, source_cloud=vmm.source_cloud, target_cloud=vmm.target_cloud,
+                   source_host_groups=tuple(vmm.source_host_groups),
+                   target_host_groups=tuple(vmm.target_host_groups), run_as=tuple(vmm.run_as))
 
 
 def vmm_request(settings: VmmSettings) -> dict[str, Any]:
@@ -185,7 +192,7 @@ def read_vmm_answer(server: str, document: dict[str, Any]) -> VmmView:
         if not user:
             view.run_as.append(VmmRunAs(name=name, problem=f"VMM's Run As account {name} holds no user name"))
             continue
-        written = user if "@" in user or "\\" in user or not domain else f"{domain}\\{user}"
+        written = user if "@" in user or "\\" in user else Account.down_level(user, domain).text
         view.run_as.append(VmmRunAs(name=name, account=written))
     return view
 
@@ -204,7 +211,7 @@ def service_account(view: VmmView) -> tuple[str | None, str | None]:
             return None, f"SCVMMService runs as {start}, but the VMM server's own name could not be read"
         machine = HostName(view.computer_name)
         domain = view.domain or machine.suffix
-        account = f"{domain}\\{machine.computer_account}" if domain else machine.computer_account
+        account = machine.logon_name(domain)
         return account, f"SCVMMService runs as {start}: on the network it acts as the VMM server's computer account"
     return start, None
 
@@ -212,6 +219,7 @@ def service_account(view: VmmView) -> tuple[str | None, str | None]:
 # --------------------------------------------------------------------------- the source
 
 
+@register
 class VmmSource:
     """Hosts, host clusters and accounts from VMM (origin `vmm`); one PowerShell on the VMM server."""
 
@@ -221,8 +229,16 @@ class VmmSource:
     def __init__(self, settings: VmmSettings) -> None:
         self.settings = settings
 
-    def applies(self, site: object) -> bool:
-        return True
+    @classmethod
+    def applies(cls, site: Site, *, collects_hosts: bool) -> bool:
+        # asked even when no host is: VMM says which hosts there are, and the directory reads them
+        return site.vmm is not None
+
+    @classmethod
+    def for_site(cls, site: Site) -> VmmSource:
+        if site.vmm is None:
+            raise ValueError("the VMM source needs a [vmm] table")
+        return cls(VmmSettings.of(site.vmm))
 
     def calls(self) -> Sequence[RemoteCall]:
         return [RemoteCall(machine=self.settings.server, script="vmm", request=vmm_request(self.settings))]

@@ -1,4 +1,4 @@
-"""The collection plan: from the inventory, what to ask which directory and which machine.
+"""Collection routes: from the inventory, what to ask which directory and which machine.
 
 Every object is read from its own domain's directory (docs/inventory.md, "Several domains"): a
 host, a path computer or a broker's client access point from the directory of its DNS domain, an
@@ -8,7 +8,7 @@ table gives), where it is looked up as today and judged `error` if it belongs el
 
 Machines: one PowerShell each, Hyper-V hosts with the Hyper-V sections, path computers with their
 paths. A cluster node that its cluster reports down is not asked: it would only cost a timeout;
-its facts say why (`down_nodes`).
+its host facts say why (`down_nodes`; `CollectionError.down_node`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ class DomainDirectory:
 
 
 @dataclass
-class CollectionPlan:
+class CollectionRoutes:
+    """Each domain's directory request and each machine's PowerShell request."""
+
     directories: dict[str, DirectoryRequest] = field(default_factory=dict)  # domain DNS name -> what to read there
     hosts: list[HostRequest] = field(default_factory=list)
     down_nodes: dict[str, str] = field(default_factory=dict)  # node -> its cluster, not asked
@@ -72,10 +74,10 @@ class DomainRouter:
         return self._configured(account.domain) or self.default
 
 
-def plan_collection(inventory: Inventory, directories: Sequence[DomainDirectory], *, directory: bool = True,
-                    hyperv_hosts: bool = True, path_computers: bool = True) -> CollectionPlan:
+def route_collection(inventory: Inventory, directories: Sequence[DomainDirectory], *, directory: bool = True,
+                     hyperv_hosts: bool = True, path_computers: bool = True) -> CollectionRoutes:
     """What the selected checks need (`directory`, `hyperv_hosts`, `path_computers`), for this inventory."""
-    plan = CollectionPlan()
+    routes = CollectionRoutes()
     if directory and directories:
         router = DomainRouter(directories)
         computers: dict[str, list[str]] = {}
@@ -94,7 +96,7 @@ def plan_collection(inventory: Inventory, directories: Sequence[DomainDirectory]
         for account in inventory.accounts_to_check:
             principals.setdefault(router.for_account(account), []).append(account)
         for domain in _ordered({*computers, *principals, *spn_names}, [router.default]):
-            plan.directories[domain] = DirectoryRequest(
+            routes.directories[domain] = DirectoryRequest(
                 computers=unique_names(computers.get(domain, [])),
                 principals=_unique_text(principals.get(domain, [])),
                 spn_names=unique_names(spn_names.get(domain, [])),
@@ -103,7 +105,7 @@ def plan_collection(inventory: Inventory, directories: Sequence[DomainDirectory]
     if hyperv_hosts:
         for host in inventory.hosts:
             if host.is_down:
-                plan.down_nodes[host.name] = host.cluster or ""
+                routes.down_nodes[host.name] = host.cluster or ""
                 continue
             machines.setdefault(host.name, HostRequest(name=host.name, hyperv=True, probes=_probes(inventory, host)))
     if path_computers:
@@ -115,8 +117,8 @@ def plan_collection(inventory: Inventory, directories: Sequence[DomainDirectory]
             machines[server] = HostRequest(name=existing.name if existing else server.text,
                                            hyperv=existing.hyperv if existing else False, paths=refs,
                                            probes=existing.probes if existing else [])
-    plan.hosts = [request for _, request in machines.items()]
-    return plan
+    routes.hosts = [request for _, request in machines.items()]
+    return routes
 
 
 def _probes(inventory: Inventory, host: Host) -> list[str]:

@@ -1,4 +1,4 @@
-"""The collection plan from the inventory: each object from its own domain's directory, one
+"""The collection routes from the inventory: each object from its own domain's directory, one
 PowerShell per machine, nothing asked of a node its cluster reports down."""
 
 from __future__ import annotations
@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from offlineprep.collect.plan import DomainDirectory, plan_collection
+from offlineprep.collect.routing import DomainDirectory, route_collection
 from offlineprep.collect.sources import DiscoveryContext
 from offlineprep.collect.sources.sitefile import SiteFileSource
 from offlineprep.engine import Need
 from offlineprep.inventory import AccountKind, Inventory, InventoryBuilder, NodeState, Origin, ReplicaBroker, Role
-from offlineprep.pipeline import plan_collection as plan_from_site
+from offlineprep.pipeline import collection_scope
 from offlineprep.site import Site
 
 DEMO_SITE = Site.model_validate(json.loads((Path(__file__).parents[1] / "fixtures" / "facts_v1" / "demo-site.json")
@@ -25,8 +25,8 @@ def site_inventory(site: Site) -> Inventory:
 
 
 def test_one_directory_asks_what_the_site_file_alone_asked() -> None:
-    old = plan_from_site(DEMO_SITE, frozenset(Need))
-    new = plan_collection(site_inventory(DEMO_SITE), [DomainDirectory("lab.test", "LAB")])
+    old = collection_scope(DEMO_SITE, frozenset(Need))
+    new = route_collection(site_inventory(DEMO_SITE), [DomainDirectory("lab.test", "LAB")])
     assert new.directory == old.directory
     assert [(h.name, h.hyperv, [p.raw for p in h.paths]) for h in new.hosts] == \
         [(h.name, h.hyperv, [p.raw for p in h.paths]) for h in old.hosts]
@@ -44,15 +44,15 @@ def test_every_object_is_read_from_its_own_domain() -> None:
     builder.add_account("FABRIKAM\\svc-runas", AccountKind.RUN_AS, Origin.SITE_FILE)
     builder.add_account("svc-hv@fabrikam.test", AccountKind.RUN_AS, Origin.SITE_FILE)
     builder.add_account("OTHER\\svc-x", AccountKind.RUN_AS, Origin.SITE_FILE)  # no directory: the first one
-    plan = plan_collection(builder.build(), [DomainDirectory("lab.test", "LAB"), DomainDirectory("fabrikam.test", "FABRIKAM")])
-    assert list(plan.directories) == ["lab.test", "fabrikam.test"]
-    lab, fabrikam = plan.directories["lab.test"], plan.directories["fabrikam.test"]
+    routes = route_collection(builder.build(), [DomainDirectory("lab.test", "LAB"), DomainDirectory("fabrikam.test", "FABRIKAM")])
+    assert list(routes.directories) == ["lab.test", "fabrikam.test"]
+    lab, fabrikam = routes.directories["lab.test"], routes.directories["fabrikam.test"]
     assert lab.computers == ["hv01.lab.test", "hv02", "fs01.lab.test"]
     assert fabrikam.computers == ["hv11.fabrikam.test", "fs11.fabrikam.test"]
     assert (lab.spn_names, fabrikam.spn_names) == (["fs01.lab.test"], ["fs11.fabrikam.test"])
     assert lab.principals == ["LAB\\svc-vmm", "OTHER\\svc-x"]
     assert fabrikam.principals == ["FABRIKAM\\svc-runas", "svc-hv@fabrikam.test"]
-    assert plan.directory is None  # two directories: no single request
+    assert routes.directory is None  # two directories: no single request
 
 
 def test_a_node_its_cluster_reports_down_is_not_asked_and_the_brokers_account_is_read() -> None:
@@ -62,15 +62,15 @@ def test_a_node_its_cluster_reports_down_is_not_asked_and_the_brokers_account_is
 
     cluster.broker = ReplicaBroker(resource="Virtual Machine Replication Broker", fqdn="hvc1-brk.lab.test",
                                    computer_account="HVC1-BRK$")
-    plan = plan_collection(builder.build(), [DomainDirectory("lab.test")])
-    assert [h.name for h in plan.hosts] == ["hvc1-n1.lab.test"]
-    assert plan.down_nodes == {"hvc1-n2.lab.test": "HVC1.lab.test"}
-    assert plan.directories["lab.test"].computers == ["hvc1-n1.lab.test", "hvc1-n2.lab.test", "hvc1-brk.lab.test"]
+    routes = route_collection(builder.build(), [DomainDirectory("lab.test")])
+    assert [h.name for h in routes.hosts] == ["hvc1-n1.lab.test"]
+    assert routes.down_nodes == {"hvc1-n2.lab.test": "HVC1.lab.test"}
+    assert routes.directories["lab.test"].computers == ["hvc1-n1.lab.test", "hvc1-n2.lab.test", "hvc1-brk.lab.test"]
 
 
 def test_only_what_the_checks_need() -> None:
-    plan = plan_collection(site_inventory(DEMO_SITE), [DomainDirectory("lab.test")], hyperv_hosts=False,
+    routes = route_collection(site_inventory(DEMO_SITE), [DomainDirectory("lab.test")], hyperv_hosts=False,
                            path_computers=False)
-    assert plan.hosts == [] and plan.directory is not None
-    plan = plan_collection(site_inventory(DEMO_SITE), [DomainDirectory("lab.test")], directory=False)
-    assert plan.directories == {} and len(plan.hosts) == 5
+    assert routes.hosts == [] and routes.directory is not None
+    routes = route_collection(site_inventory(DEMO_SITE), [DomainDirectory("lab.test")], directory=False)
+    assert routes.directories == {} and len(routes.hosts) == 5
