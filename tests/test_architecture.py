@@ -17,7 +17,7 @@ THIRD_PARTY_RULES = {  # the rules under the table: who may import these
     "typer": ["offlineprep/cli.py"],
     "rich": ["offlineprep/cli.py"],
     "ldap3": ["offlineprep/collect/*", "offlineprep/apply/directory.py", "offlineprep/lab/*"],
-    "winrm": ["offlineprep/collect/*", "offlineprep/apply/hosts.py", "offlineprep/lab/*"],
+    "winrm": ["offlineprep/collect/*", "offlineprep/apply/hosts.py", "offlineprep/winrm/*", "offlineprep/lab/*"],
 }
 
 
@@ -134,7 +134,9 @@ def test_the_table_is_read_as_written() -> None:
     names = _row_of("offlineprep/names.py", rows)
     assert names is not None and names.allowed == set()
     hosts = _row_of("offlineprep/collect/hosts.py", rows)
-    assert hosts is not None and {"collect", "facts", "site", "localcheck"} <= hosts.allowed
+    assert hosts is not None and {"collect", "facts", "site", "winrm"} <= hosts.allowed
+    delivery = _row_of("offlineprep/winrm/delivery.py", rows)
+    assert delivery is not None and "localcheck" in delivery.allowed and "collect" not in delivery.allowed
     pipeline = _row_of("offlineprep/pipeline.py", rows)
     assert pipeline is not None and {"collect.directory", "engine", "inventory", "waivers"} <= pipeline.allowed
     source = _row_of("offlineprep/collect/sources/vmm.py", rows)
