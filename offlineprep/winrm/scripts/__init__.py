@@ -1,6 +1,8 @@
 """Every PowerShell script offlineprep ships, behind one registry: a script's name gives its file,
 the schema id of the answer it prints, the label a message shows, and the SHA-256 digest of its
-text (the lab's endpoint runs a script only when it is byte for byte one of these).
+text (the lab's endpoint runs a script only when it is byte for byte one of these). A script is one
+file, or a folder of parts joined in name order: collect.ps1 is `collect/`, one part per section
+(`offlineprep.collect.sections` holds each section's answer model and facts).
 
 Each script travels the one way of `offlineprep.winrm.delivery` (bootstrap, request and script on
 stdin). Who sends what:
@@ -24,7 +26,7 @@ FOLDER = Path(__file__).parent
 @dataclass(frozen=True)
 class Script:
     name: str
-    file: str  # under this folder
+    file: str  # under this folder: a .ps1, or a folder whose .ps1 parts are joined in name order
     schema: str | None  # the `schema` of the JSON document it prints; None: apply's JSON lines
     label: str  # how a message names it: "the VMM discovery script failed on ..."
 
@@ -33,8 +35,13 @@ class Script:
         return FOLDER / self.file
 
     @property
+    def parts(self) -> tuple[Path, ...]:
+        """The files the script is made of, in the order they are joined."""
+        return tuple(sorted(self.path.glob("*.ps1"))) if self.path.is_dir() else (self.path,)
+
+    @property
     def text(self) -> str:
-        return _read(self.file)
+        return _joined(self)
 
     @property
     def digest(self) -> str:
@@ -42,7 +49,7 @@ class Script:
 
 
 SCRIPTS: dict[str, Script] = {s.name: s for s in (
-    Script("collect", "collect.ps1", "offlineprep/host/v1", "collection script"),
+    Script("collect", "collect", "offlineprep/host/v1", "collection script"),
     Script("vmm", "vmm.ps1", "offlineprep/vmm/v1", "VMM discovery script"),
     Script("cluster", "cluster.ps1", "offlineprep/cluster/v1", "cluster discovery script"),
     Script("apply", "apply.ps1", None, "apply script"),
@@ -62,5 +69,5 @@ def digest_of(text: str) -> str:
 
 
 @cache
-def _read(file: str) -> str:
-    return (FOLDER / file).read_text(encoding="utf-8")
+def _joined(script: Script) -> str:
+    return "".join(part.read_text(encoding="utf-8") for part in script.parts)
