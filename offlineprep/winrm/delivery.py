@@ -65,7 +65,7 @@ def script_payload(document: dict[str, Any], script: str) -> bytes:
     return (base64.b64encode(text.encode("utf-8")).decode("ascii") + "\n" + script).encode("utf-8")
 
 
-# --------------------------------------------------------------------------- collecting
+# --------------------------------------------------------------------------- running
 
 
 @dataclass
@@ -227,6 +227,9 @@ def transient(exc: BaseException) -> bool:
 def is_wsman_fault(exc: BaseException) -> bool:
     """A WS-Management fault is an answer of the WinRM service to a request it authenticated."""
     return type(exc).__name__ == "WSManFaultError"
+
+
+# --------------------------------------------------------------------------- what came back
 
 
 def decode_clixml(stderr: bytes) -> str:
