@@ -19,7 +19,7 @@ import math
 import time
 from typing import Any
 
-from offlineprep.collect.hosts import CollectionStats, collect_hosts
+from offlineprep.collect.hosts import collect_hosts
 from offlineprep.collect.remote import remote_runner
 from offlineprep.collect.routing import DomainDirectory, route_collection
 from offlineprep.collect.sources import DiscoveryContext, in_dependency_order
@@ -32,6 +32,7 @@ from offlineprep.lab.vmm import Cloud, Host, HostCluster, HostGroup, RunAsAccoun
 from offlineprep.lab.windows import SimFolder, SimShare, SimulatedHost, SimVM
 from offlineprep.lab.winrm_endpoint import WinRMEndpoint
 from offlineprep.site import Site, WinRMConfig
+from offlineprep.winrm.delivery import CollectionStats
 
 DOMAIN = "lab.test"
 

@@ -1,7 +1,7 @@
 """The import rules of docs/architecture.md, enforced: its module table says what each module may
 import, and its rules say who may import typer, rich, ldap3 and winrm. A new module must be
 documented in the table before it can pass; an import the table does not allow fails with the
-module, the import and its line."""
+module, the import and its line. No module reaches into another package for its private names."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ DOC = ROOT / "docs" / "architecture.md"
 THIRD_PARTY_RULES = {  # the rules under the table: who may import these
     "typer": ["offlineprep/cli.py"],
     "rich": ["offlineprep/cli.py", "offlineprep/terminal.py"],
-    "ldap3": ["offlineprep/collect/*", "offlineprep/apply/directory.py", "offlineprep/lab/*"],
-    "winrm": ["offlineprep/collect/*", "offlineprep/apply/hosts.py", "offlineprep/lab/*"],
+    "ldap3": ["offlineprep/collect/directory.py", "offlineprep/apply/directory.py", "offlineprep/lab/*"],
+    "winrm": ["offlineprep/winrm/*", "offlineprep/lab/*"],  # pywinrm (offlineprep.winrm is ours: "offlineprep.winrm")
 }
 
 
@@ -134,10 +134,81 @@ def test_the_table_is_read_as_written() -> None:
     names = _row_of("offlineprep/names.py", rows)
     assert names is not None and names.allowed == set()
     hosts = _row_of("offlineprep/collect/hosts.py", rows)
-    assert hosts is not None and {"collect", "facts", "site", "localcheck"} <= hosts.allowed
+    assert hosts is not None and {"collect", "facts", "site", "winrm"} <= hosts.allowed
+    delivery = _row_of("offlineprep/winrm/delivery.py", rows)
+    assert delivery is not None and "localcheck" in delivery.allowed and "collect" not in delivery.allowed
     pipeline = _row_of("offlineprep/pipeline.py", rows)
     assert pipeline is not None and {"collect.directory", "engine", "inventory", "waivers"} <= pipeline.allowed
     source = _row_of("offlineprep/collect/sources/vmm.py", rows)
     assert source is not None and "inventory" in source.allowed and "pipeline" not in source.allowed
     cli = _row_of("offlineprep/cli.py", rows)
     assert cli is not None and cli.anything
+
+
+def _package_of(rel: str) -> str:
+    """Whose private names a module may use: its own top-level package's (`offlineprep/collect/sources/vmm.py`
+    -> `offlineprep.collect`); a module directly under offlineprep/ or checks/ is a package of its own."""
+    parts = Path(rel).with_suffix("").parts
+    if parts[0] == "offlineprep" and len(parts) > 2:
+        return ".".join(parts[:2])
+    return ".".join(parts)
+
+
+def _is_module(dotted: str) -> bool:
+    path = ROOT.joinpath(*dotted.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def _private_uses(rel: str, text: str | None = None) -> list[tuple[int, str]]:
+    """(line, `module._name`) for each private name of offlineprep taken from the module: imported by
+    name (`from offlineprep.x import _y`) or read off an imported module (`import offlineprep.x as m`,
+    `from offlineprep import x as m`; then `m._y`)."""
+    tree = ast.parse(text if text is not None else (ROOT / rel).read_text(encoding="utf-8"))
+    package = ".".join(Path(rel).parts[:-1])
+    modules: dict[str, str] = {}  # local name -> the offlineprep module it is bound to
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                source = ".".join([*base, *(node.module or "").split(".")]).strip(".")
+            else:
+                source = node.module or ""
+            if not source.startswith("offlineprep"):
+                continue
+            for alias in node.names:
+                if _is_module(f"{source}.{alias.name}"):
+                    modules[alias.asname or alias.name] = f"{source}.{alias.name}"
+                elif alias.name.startswith("_") and not alias.name.startswith("__"):
+                    found.append((node.lineno, f"{source}.{alias.name}"))
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("offlineprep") and alias.asname:
+                    modules[alias.asname] = alias.name
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules
+                and node.attr.startswith("_") and not node.attr.startswith("__")):
+            found.append((node.lineno, f"{modules[node.value.id]}.{node.attr}"))
+    return found
+
+
+def test_no_module_imports_another_packages_private_names() -> None:
+    """`from offlineprep.collect.hosts import _Progress` in apply/ is how a package's insides became
+    another's interface (issue 23): a private name is used only within its own package."""
+    wrong = []
+    for rel in _python_files():
+        own = _package_of(rel)
+        for line, used in _private_uses(rel):
+            owner = used.rsplit(".", 1)[0]
+            if not (owner == own or owner.startswith(own + ".")):
+                wrong.append(f"{rel}:{line} uses {used}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_private_name_rule_sees_both_ways_in() -> None:
+    text = ("from offlineprep.winrm.delivery import _hidden\nfrom offlineprep.winrm import delivery as d\n"
+            "d._Progress()\nfrom . import hosts\nhosts._INHERITANCE_FLAGS\n")
+    assert sorted(_private_uses("offlineprep/apply/example.py", text)) == [
+        (1, "offlineprep.winrm.delivery._hidden"), (3, "offlineprep.winrm.delivery._Progress"),
+        (5, "offlineprep.apply.hosts._INHERITANCE_FLAGS")]
+    assert _package_of("offlineprep/apply/example.py") == "offlineprep.apply"  # the last one is its own

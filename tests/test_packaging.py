@@ -22,7 +22,11 @@ def test_wheel_installs_and_runs_with_bundled_checks_and_templates(tmp_path: Pat
     names = zipfile.ZipFile(wheel).namelist()
     assert "offlineprep/_bundled/checks/ad_delegation.py" in names
     assert "offlineprep/_bundled/templates/report.html.j2" in names
-    assert "offlineprep/collect/scripts/collect.ps1" in names
+    from offlineprep.winrm.scripts import FOLDER, SCRIPTS
+
+    for shipped in SCRIPTS.values():  # every script of the registry travels in the wheel, each part of it
+        for part in shipped.parts:
+            assert f"offlineprep/winrm/scripts/{part.relative_to(FOLDER).as_posix()}" in names
     assert not any(n.startswith("checks/") for n in names)  # no generic top-level package
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True, system_site_packages=False)

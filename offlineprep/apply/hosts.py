@@ -1,6 +1,6 @@
-"""Host steps: one PowerShell command per machine (collect/scripts/apply.ps1), the actions as data.
+"""Host steps: one PowerShell command per machine (winrm/scripts/apply.ps1), the actions as data.
 
-Delivered exactly like the collection script (offlineprep.collect.hosts.stream_payload): a short
+Delivered exactly like the collection script (offlineprep.winrm.delivery.stream_payload): a short
 encoded bootstrap, then the request (base64 JSON) and the script on its stdin; the script runs as a
 script block with the request as its only argument, so no value is ever spliced into code. The
 script answers one JSON line per action as soon as it is done, so a command cut short (a timeout,
@@ -20,9 +20,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
@@ -32,21 +31,25 @@ from offlineprep.actions import powershell as ps
 from offlineprep.actions import types as t
 from offlineprep.apply.model import Outcome, StepRecord
 from offlineprep.site import WinRMConfig
+from offlineprep.winrm import delivery
+from offlineprep.winrm.causes import Deadline, client_problem, describe_winrm_error
+from offlineprep.winrm.delivery import ProtocolFactory
+from offlineprep.winrm.scripts import script
+from offlineprep.winrm.text import scrub
 
 log = logging.getLogger(__name__)
 
-SCRIPT_PATH = Path(__file__).parents[1] / "collect" / "scripts" / "apply.ps1"
+APPLY = script("apply")
+SCRIPT_PATH = APPLY.path
 RESTORE_MARKER = "# @RESTORE-ACCOUNT-ACES@"
 ANSWER_OUTCOMES = ("applied", "already", "changed", "failed", "reverted", "as-before")
 SHARE_MASKS = {"Full": SHARE_FULL, "Change": SHARE_CHANGE, "Read": SHARE_READ}
 _INHERITANCE_FLAGS = {"OI": 1, "CI": 2, "NP": 4, "IO": 8}  # AceFlags (Microsoft: System.Security.AccessControl.AceFlags)
 
-ProtocolFactory = Callable[[str], Any]
-
 
 def apply_script() -> str:
     """apply.ps1 with the revert's Restore-AccountAces put in: the one function the fix script uses too."""
-    text = SCRIPT_PATH.read_text(encoding="utf-8")
+    text = APPLY.text
     return text.replace(RESTORE_MARKER, "\n".join(ps.RESTORE_FUNCTION))
 
 
@@ -173,9 +176,7 @@ def request_document(mode: Literal["apply", "revert"], items: Sequence[dict[str,
 
 
 def stdin_payload(document: dict[str, Any]) -> bytes:
-    from offlineprep.collect.hosts import script_payload
-
-    return script_payload(document, apply_script())
+    return delivery.script_payload(document, apply_script())
 
 
 # --------------------------------------------------------------------------- answers
@@ -229,25 +230,23 @@ def read_answers(stdout: bytes) -> tuple[dict[str, StepAnswer], bool, list[str]]
 def run_on_host(config: WinRMConfig, machine: str, document: dict[str, Any], factory: ProtocolFactory,
                 password: str | None) -> HostRun:
     """Send the request to `machine` and read what came back, however far it got."""
-    from offlineprep.collect import hosts as delivery
-
     started = time.monotonic()
     run = HostRun()
-    missing = delivery.client_problem(config)
+    missing = client_problem(config)
     if missing is not None:
         run.problem = missing
         return run
-    progress = delivery._Progress()
+    progress = delivery.Progress()
     try:
         stdout, stderr, code = delivery.stream_payload(factory(machine), stdin_payload(document),
                                                        started + config.timeout_seconds, delivery.CollectionStats(),
                                                        progress)
     except Exception as exc:
-        _, message = delivery.describe_winrm_error(exc, machine, config)
-        if progress.command_sent and isinstance(exc, delivery._Deadline):
+        _, message = describe_winrm_error(exc, machine, config)
+        if progress.command_sent and isinstance(exc, Deadline):
             message = (f"{machine} did not finish the apply script within {config.timeout_seconds:g} s "
                        "(timeout_seconds of [winrm])")
-        run.problem = delivery._scrub(message, password)
+        run.problem = scrub(message, password)
         run.started = progress.command_sent
         run.answers, run.finished, _ = read_answers(bytes(progress.output))
         run.seconds = round(time.monotonic() - started, 3)
@@ -255,8 +254,8 @@ def run_on_host(config: WinRMConfig, machine: str, document: dict[str, Any], fac
     run.started = True
     run.answers, run.finished, odd = read_answers(stdout)
     if code != 0:
-        run.problem = delivery._scrub(f"the apply script failed on {machine} (exit code {code}): "
-                                      f"{delivery.decode_clixml(stderr)}", password)
+        run.problem = scrub(f"the apply script failed on {machine} (exit code {code}): "
+                            f"{delivery.decode_clixml(stderr)}", password)
     elif not run.finished:
         run.problem = f"the apply script on {machine} stopped before its last line" + (
             f" (it wrote: {odd[0]!r})" if odd else "")

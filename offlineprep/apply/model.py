@@ -29,7 +29,7 @@ class How(str, Enum):
     """How apply carries a step out."""
 
     DIRECTORY = "directory"  # an LDAP modify to the site's domain controller
-    HOST = "host"  # in the one PowerShell command apply runs on the machine (collect/scripts/apply.ps1)
+    HOST = "host"  # in the one PowerShell command apply runs on the machine (winrm/scripts/apply.ps1)
     BY_HAND = "by-hand"  # not at all: a step to do by hand (the plan says why)
 
 

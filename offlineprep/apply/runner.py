@@ -457,7 +457,7 @@ def _hosts(writer: RecordWriter, indexes: list[int], site: Site, connections: Co
     if not indexes:
         return
     from offlineprep.apply import hosts as remote
-    from offlineprep.collect.hosts import make_protocol
+    from offlineprep.winrm.delivery import make_protocol
 
     config = site.winrm
     assert config is not None  # checked before

@@ -26,12 +26,12 @@ from ldap3.core import exceptions as lx
 from ldap3.protocol.formatters.formatters import format_sid
 from ldap3.utils.conv import escape_filter_chars
 
-from offlineprep.collect.diagnose import certificate_problem, endpoint, peer_certificate, reach
 from offlineprep.collect.requests import DirectoryRequest
 from offlineprep.facts import CollectionError, ComputerAccount, DirectoryFacts, ErrorKind, Principal, SpnHolder
 from offlineprep.names import Account, DomainName, HostName, NameError_, domain_key, host_key, parse_account, parse_spn
 from offlineprep.rbcd import DescriptorError, groups_needed, sddl_from_security_descriptor
 from offlineprep.site import DirectoryConfig
+from offlineprep.winrm.diagnose import certificate_problem, endpoint, peer_certificate, reach
 
 log = logging.getLogger(__name__)
 

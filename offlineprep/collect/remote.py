@@ -1,9 +1,9 @@
 """The remote runner the discovery sources use: one of our scripts on each machine asked, all at once.
 
-The same delivery as host collection (offlineprep.collect.hosts: the request as base64 JSON on
-stdin, then the script; one PowerShell per machine; a deadline of its own; one retry after a
-transient network error), for the discovery scripts (scripts/vmm.ps1, scripts/cluster.ps1). Every
-failure is that machine's `RemoteResult.error`, never an exception.
+The one delivery of offlineprep.winrm (the request as base64 JSON on stdin, then the script; one
+PowerShell per machine; a deadline of its own; one retry after a transient network error), for the
+discovery scripts of its registry (`vmm`, `cluster`: offlineprep/winrm/scripts/). Every failure is
+that machine's `RemoteResult.error`, never an exception.
 """
 
 from __future__ import annotations
@@ -13,7 +13,10 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from offlineprep.collect.hosts import (
+from offlineprep.collect.sources import RemoteCall, RemoteResult, RemoteRunner
+from offlineprep.facts import CollectionError, ErrorKind
+from offlineprep.site import WinRMConfig
+from offlineprep.winrm.delivery import (
     CollectionStats,
     ProtocolFactory,
     decode_answer,
@@ -21,15 +24,11 @@ from offlineprep.collect.hosts import (
     run_payload,
     script_payload,
 )
-from offlineprep.collect.sources import RemoteCall, RemoteResult, RemoteRunner
-from offlineprep.collect.sources.scripts import script_text
-from offlineprep.facts import CollectionError, ErrorKind
-from offlineprep.site import WinRMConfig
+from offlineprep.winrm.scripts import script
 
 log = logging.getLogger(__name__)
 
-SCHEMAS = {"vmm": "offlineprep/vmm/v1", "cluster": "offlineprep/cluster/v1"}
-WHAT = {"vmm": "VMM discovery script", "cluster": "cluster discovery script"}
+DISCOVERY_SCRIPTS = ("vmm", "cluster")
 
 
 def run_remote(config: WinRMConfig, calls: Sequence[RemoteCall], password: str | None,
@@ -41,12 +40,16 @@ def run_remote(config: WinRMConfig, calls: Sequence[RemoteCall], password: str |
     def one(call: RemoteCall) -> RemoteResult:
         started = time.monotonic()
         try:
-            payload = script_payload(call.request, script_text(call.script))
-            ran = run_payload(config, call.machine, payload, factory, password, stats, WHAT[call.script])
+            if call.script not in DISCOVERY_SCRIPTS:
+                raise ValueError(f"no discovery script named {call.script!r}")
+            sent = script(call.script)
+            assert sent.schema is not None
+            payload = script_payload(call.request, sent.text)
+            ran = run_payload(config, call.machine, payload, factory, password, stats, sent.label)
             result = RemoteResult(call.machine, reachable=ran.reachable, error=ran.error)
             if ran.error is None:
                 result.document, result.error = decode_answer(call.machine, ran.stdout, ran.stderr, ran.code,
-                                                              SCHEMAS[call.script], WHAT[call.script])
+                                                              sent.schema, sent.label)
         except Exception as exc:  # a bug of ours costs this machine only
             log.exception("running %s on %s failed", call.script, call.machine)
             result = RemoteResult(call.machine, error=CollectionError(kind=ErrorKind.INTERNAL,

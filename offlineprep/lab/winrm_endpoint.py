@@ -117,12 +117,11 @@ class WinRMEndpoint:
         self._thread: threading.Thread | None = None
         self._closed_port = _closed_port()
         from offlineprep.apply.hosts import apply_script
-        from offlineprep.collect.hosts import collection_script
-        from offlineprep.collect.sources.scripts import script_digest
+        from offlineprep.winrm.scripts import script
 
-        # the scripts it runs, by digest: any other script is refused
-        self._scripts = {_digest(collection_script()): "collect", _digest(apply_script()): "apply",
-                         script_digest("vmm"): "vmm", script_digest("cluster"): "cluster"}
+        # the scripts it runs, by digest: any other script is refused (apply's as apply.hosts fills it in)
+        self._scripts = {script(name).digest: name for name in ("collect", "vmm", "cluster")}
+        self._scripts[_digest(apply_script())] = "apply"
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -188,7 +187,7 @@ class WinRMEndpoint:
         transport to see what pywinrm does against a listener that refuses it)."""
         from winrm.protocol import Protocol
 
-        from offlineprep.collect.hosts import timeouts
+        from offlineprep.winrm.delivery import timeouts
 
         operation, read = timeouts(timeout_seconds)
 

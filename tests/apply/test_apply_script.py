@@ -22,10 +22,10 @@ from offlineprep.actions import types as t
 from offlineprep.apply import hosts as remote
 from offlineprep.apply.model import How, Outcome, StepRecord
 from offlineprep.apply.planner import how
-from offlineprep.collect.hosts import command_line, command_line_length
 from offlineprep.lab.windows import SimFolder, SimShare, SimulatedHost
 from offlineprep.lab.winrm_endpoint import WinRMEndpoint
 from offlineprep.site import WinRMConfig
+from offlineprep.winrm.delivery import command_line, command_line_length
 
 HOSTILE = [
     "CONTOSO\\x'; Remove-Item C:\\ -Recurse; '",

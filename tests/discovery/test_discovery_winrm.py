@@ -8,17 +8,17 @@ from collections.abc import Iterator
 import pytest
 from labs import two_node_cluster, vmm_with_clouds
 
-from offlineprep.collect.hosts import CollectionStats
 from offlineprep.collect.remote import remote_runner
 from offlineprep.collect.sources import DiscoveryContext, RemoteCall, in_dependency_order
 from offlineprep.collect.sources.cluster import ClusterSource
-from offlineprep.collect.sources.scripts import script_text
 from offlineprep.collect.sources.sitefile import SiteFileSource
 from offlineprep.collect.sources.vmm import VmmSettings, VmmSource
 from offlineprep.inventory import InventoryBuilder, NodeState
 from offlineprep.lab.windows import Fault, SimulatedHost
 from offlineprep.lab.winrm_endpoint import WinRMEndpoint
 from offlineprep.site import Site, WinRMConfig
+from offlineprep.winrm.delivery import CollectionStats
+from offlineprep.winrm.scripts import script
 
 WINRM = WinRMConfig(transport="basic", scheme="http", user="lab\\preflight", timeout_seconds=10, concurrency=8)
 SETTINGS = VmmSettings(server="vmm01.lab.test", source_cloud="Gold", target_cloud="Recovery", run_as=("Host Admins",))
@@ -96,5 +96,5 @@ def test_a_machine_without_vmm_is_a_remote_error() -> None:
 
 
 def test_the_scripts_the_endpoint_runs_are_the_ones_offlineprep_sends() -> None:
-    assert script_text("vmm").startswith("# offlineprep VMM discovery")
-    assert script_text("cluster").startswith("# offlineprep failover cluster discovery")
+    assert script("vmm").text.startswith("# offlineprep VMM discovery")
+    assert script("cluster").text.startswith("# offlineprep failover cluster discovery")

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from pwsh_members import unknown_members
 
-from offlineprep.collect.sources.scripts import script_text
+from offlineprep.winrm.scripts import script
 
 MEMBERS = json.loads((Path(__file__).parents[1] / "fixtures" / "vmm_members.json").read_text())["types"]
 
 
 @pytest.mark.parametrize("name", ["vmm", "cluster"])
 def test_every_member_the_discovery_scripts_read_is_documented(name: str) -> None:
-    assert unknown_members(script_text(name), MEMBERS, f"{name}.ps1") == []
+    assert unknown_members(script(name).text, MEMBERS, f"{name}.ps1") == []
 
 
 @pytest.mark.parametrize(("name", "line", "complaint"), [
@@ -30,7 +30,7 @@ def test_every_member_the_discovery_scripts_read_is_documented(name: str) -> Non
     ("cluster", "$x = $undeclared.Name", "$undeclared has no '# types:' declaration"),
 ])
 def test_a_member_the_object_does_not_have_is_caught(name: str, line: str, complaint: str) -> None:
-    problems = unknown_members(script_text(name) + "\n" + line + "\n", MEMBERS)
+    problems = unknown_members(script(name).text + "\n" + line + "\n", MEMBERS)
     assert any(complaint in p for p in problems), problems
 
 

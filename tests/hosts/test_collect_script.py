@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import re
 
-from offlineprep.collect.hosts import collection_script, decode_clixml, parse_output
+from offlineprep.collect.hosts import collection_script, parse_output
 from offlineprep.collect.requests import HostRequest
 from offlineprep.facts import ErrorKind
 from offlineprep.lab.windows import SimulatedHost, SimVM
 from offlineprep.lab.winrm_endpoint import WinRMEndpoint
 from offlineprep.site import WinRMConfig
+from offlineprep.winrm.delivery import decode_clixml
 
 SCRIPT = collection_script()
 CODE = "\n".join(line.split("#", 1)[0] for line in SCRIPT.splitlines())  # comments removed

@@ -8,20 +8,14 @@ import time
 
 import pytest
 
-from offlineprep.collect.hosts import (
-    COMMAND_LINE_LIMIT,
-    collect_hosts,
-    collection_script,
-    command_line_length,
-    decode_clixml,
-    parse_output,
-)
+from offlineprep.collect.hosts import collect_hosts, collection_script, parse_output
 from offlineprep.collect.requests import HostRequest
 from offlineprep.facts import ErrorKind
 from offlineprep.lab.windows import Fault, SimFolder, SimShare, SimulatedHost, SimVM
 from offlineprep.lab.winrm_endpoint import WinRMEndpoint
 from offlineprep.names import parse_path
 from offlineprep.site import WinRMConfig
+from offlineprep.winrm.delivery import COMMAND_LINE_LIMIT, command_line_length, decode_clixml
 
 PASSWORD = "Lab-Winrm-S3cret-41d7"
 SDDL = "O:BAG:SYD:(A;OICI;FA;;;BA)"

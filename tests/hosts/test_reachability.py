@@ -120,7 +120,8 @@ def test_tls_to_an_http_listener_names_the_listener_not_the_certificate() -> Non
 def test_the_script_is_streamed_in_pipe_mode_and_console_mode_never_ends() -> None:
     from winrm.exceptions import WinRMOperationTimeoutError
 
-    from offlineprep.collect.hosts import command_line, stdin_payload
+    from offlineprep.collect.hosts import stdin_payload
+    from offlineprep.winrm.delivery import command_line
 
     config = WinRMConfig(transport="basic", scheme="http", user="lab\\preflight", timeout_seconds=3)
     with WinRMEndpoint({"h": SimulatedHost("H.lab.test")}, password=PASSWORD) as ep:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pwsh_syntax
 import pytest
 
-from offlineprep.collect.hosts import BOOTSTRAP, collection_script
+from offlineprep.collect.hosts import collection_script
 from offlineprep.pwsh import quote
+from offlineprep.winrm.delivery import BOOTSTRAP
 
 HOSTILE = [
     "CONTOSO\\x'; Remove-Item C:\\ -Recurse; '",

@@ -1,0 +1,27 @@
+"""Section `clock`: the host's own UTC clock, read first, and W32Time's Type (host.clock-skew)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from offlineprep.collect.sections.base import Part, Reading, Section, utc_time
+from offlineprep.facts import HostClock
+
+
+class ClockAnswer(Part):
+    utc: str  # [DateTime]::UtcNow, round-trip format ('o'), read when the script starts
+    time_source_type: str | None = None  # HKLM\SYSTEM\CurrentControlSet\Services\W32Time\Parameters Type
+
+
+def facts(reading: Reading) -> dict[str, Any]:
+    clock: ClockAnswer | None = reading.answer.clock
+    utc = utc_time(clock.utc) if clock is not None else None
+    observed = reading.observed
+    return {
+        "clock": HostClock(utc=utc, observed_at=observed[0], uncertainty_seconds=observed[1])
+        if utc is not None and observed is not None else None,
+        "time_source_type": (clock.time_source_type or None) if clock else None,
+    }
+
+
+SECTION = Section("clock", {"clock": ClockAnswer | None}, facts)
