@@ -465,8 +465,8 @@ def _decode_acl(reader: _Bytes, offset: int, what: str) -> tuple[int, tuple[Ace,
 def decode_descriptor(blob: bytes) -> SecurityDescriptor:
     """A self-relative security descriptor (2.4.6) as the model: owner, group, DACL and SACL.
 
-    A DACL that is absent (SE_DACL_PRESENT clear, or its offset 0) is a null DACL: `dacl` None and
-    `dacl_flags` {"NO_ACCESS_CONTROL"}, as SDDL writes it. Raises DescriptorError, naming the byte."""
+    A DACL that is absent (SE_DACL_PRESENT clear, or its offset 0) is a null DACL: `dacl` None, as
+    for SDDL text without `D:`. Raises DescriptorError, naming the byte."""
     if not isinstance(blob, (bytes, bytearray, memoryview)):
         raise DescriptorError("the security descriptor is not bytes")
     reader = _Bytes(bytes(blob))
@@ -489,12 +489,10 @@ def decode_descriptor(blob: bytes) -> SecurityDescriptor:
         sacl_revision, sacl = _decode_acl(reader, sacl_at, "SACL")
     dacl: tuple[Ace, ...] | None = None
     dacl_revision = ACL_REVISION
-    dacl_flags = {name for name, bit in _DACL_FLAG_BITS if control & bit}
+    dacl_flags = frozenset(name for name, bit in _DACL_FLAG_BITS if control & bit)
     if control & SE_DACL_PRESENT and dacl_at:
         dacl_revision, dacl = _decode_acl(reader, dacl_at, "DACL")
-    else:
-        dacl_flags.add("NO_ACCESS_CONTROL")
-    return SecurityDescriptor(owner=owner, group=group, dacl=dacl, dacl_flags=frozenset(dacl_flags), sacl=sacl,
+    return SecurityDescriptor(owner=owner, group=group, dacl=dacl, dacl_flags=dacl_flags, sacl=sacl,
                               dacl_revision=dacl_revision, sacl_revision=sacl_revision,
                               control=control & ~_DERIVED_CONTROL)
 
@@ -544,8 +542,11 @@ def encode_ace(ace: Ace) -> bytes:
 
 def encode_acl(aces: Iterable[Ace], revision: int = ACL_REVISION) -> bytes:
     """An ACL in binary (2.4.5): revision, size, count, then each ACE as `encode_ace` writes it.
-    Revision 4 (ACL_REVISION_DS) is needed as soon as an object ACE is in it."""
-    encoded = [encode_ace(a) for a in aces]
+    `revision` becomes 4 (ACL_REVISION_DS) when an object ACE is in it, as 2.4.5 requires."""
+    listed = list(aces)
+    if any(a.type in OBJECT_ACE_TYPES for a in listed):
+        revision = max(revision, ACL_REVISION_DS)  # 2.4.5: an ACL holding an object ACE MUST be revision 4
+    encoded = [encode_ace(a) for a in listed]
     body = b"".join(encoded)
     if 8 + len(body) > 0xFFFF or len(encoded) > 0xFFFF:
         raise DescriptorError(f"an ACL of {len(encoded)} entries and {8 + len(body)} bytes does not fit its header")
