@@ -23,6 +23,7 @@ does not need it, and Windows writes resource attributes there that no check use
 
 from __future__ import annotations
 
+import functools
 import re
 import struct
 import uuid
@@ -583,9 +584,17 @@ def encode_descriptor(descriptor: SecurityDescriptor) -> bytes:
 
 def parse_sddl(text: str, domain_sid: str | None = None) -> SecurityDescriptor:
     """SDDL (2.5.1) as the model. `domain_sid`: the domain whose two-letter aliases (DA, DU …) the
-    text uses. The S: part (SACL) is not read."""
-    if not isinstance(text, str):
+    text uses. The S: part (SACL) is not read.
+
+    Each text is parsed once per run: the facts hold descriptors as SDDL, and several checks (and
+    every host of a path) read the same one; the model is immutable, so the parse is shared."""
+    if not isinstance(text, str) or not (domain_sid is None or isinstance(domain_sid, str)):
         raise SddlError("the security descriptor is not a string")
+    return _parse_sddl(text, domain_sid)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_sddl(text: str, domain_sid: str | None) -> SecurityDescriptor:
     s = "".join(text.split())
     if not s:
         raise SddlError("the security descriptor is empty")
