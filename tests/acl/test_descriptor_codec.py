@@ -12,6 +12,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from offlineprep import acl, rbcd
+from offlineprep.apply.states import allowed_sids as apply_allowed_sids
+from offlineprep.apply.states import descriptor_allowing
 from offlineprep.security_descriptor import (
     ACE_FLAG_BITS,
     ACE_TYPE_CODES,
@@ -245,3 +247,28 @@ def test_sddl_and_binary_say_the_same(descriptor: SecurityDescriptor) -> None:
     decoded = decode_descriptor(encode_descriptor(descriptor))
     assert format_sddl(decoded) == format_sddl(descriptor)
     assert replace(decoded, dacl_revision=2) == descriptor
+
+
+# --------------------------------------------------------------------------- what apply writes
+
+
+def test_apply_writes_what_set_adcomputer_writes_and_keeps_every_other_part() -> None:
+    fresh = decode_descriptor(descriptor_allowing(None, [HOST]))
+    assert format_sddl(fresh) == f"O:S-1-5-32-544D:(A;;0xf01ff;;;{HOST})"  # O:BAD:(A;;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;…)
+    kept = SecurityDescriptor(
+        owner="S-1-5-18", group="S-1-5-32-544", dacl_flags=frozenset({"P"}), control=0x4000,
+        dacl=(Ace(type="D", flags=frozenset({"CI"}), mask=0x100, sid="S-1-1-0"),
+              Ace(type="OA", flags=frozenset(), mask=0x100, sid="S-1-5-11",
+                  object_type="00299570-246d-11d0-a768-00aa006e0529")),
+        sacl=(Ace(type="AU", flags=frozenset({"SA"}), mask=0x1F01FF, sid="S-1-1-0"),), dacl_revision=4)
+    after = decode_descriptor(descriptor_allowing(encode_descriptor(kept), [HOST, "S-1-5-11"]))
+    assert after == replace(kept, dacl=(*(kept.dacl or ()), Ace(type="A", flags=frozenset(), mask=0xF01FF, sid=HOST)))
+    assert apply_allowed_sids(encode_descriptor(after)) == ["S-1-5-11", HOST]
+
+
+def test_apply_refuses_a_value_that_is_no_descriptor_naming_the_byte() -> None:
+    truncated = encode_descriptor(SecurityDescriptor(owner=None, group=None, dacl=(
+        Ace(type="A", flags=frozenset(), mask=0xF01FF, sid=HOST),)))[:-4]
+    for step in (lambda: apply_allowed_sids(truncated), lambda: descriptor_allowing(truncated, [HOST])):
+        with pytest.raises(DescriptorError, match=r"no readable security descriptor \(.*byte \d+"):
+            step()
