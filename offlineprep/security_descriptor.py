@@ -449,10 +449,11 @@ def _decode_acl(reader: _Bytes, offset: int, what: str) -> tuple[int, tuple[Ace,
     revision, _sbz1, size, count, _sbz2 = reader.unpack("<BBHHH", offset, len(reader.data), f"the {what} header")
     if revision not in (ACL_REVISION, ACL_REVISION_DS):
         raise DescriptorError(f"the {what} at byte {offset} has revision {revision}; 2 or 4 expected", offset)
-    if size < 8 or offset + size > len(reader.data):
+    if size < 8:
+        raise DescriptorError(f"the {what} at byte {offset} has size {size}; at least 8 expected", offset)
+    if offset + size > len(reader.data):
         raise DescriptorError(f"the {what} at byte {offset} has size {size}, past the end of the "
-                              f"{len(reader.data)}-byte descriptor" if size >= 8 else
-                              f"the {what} at byte {offset} has size {size}; at least 8 expected", offset)
+                              f"{len(reader.data)}-byte descriptor", offset)
     end = offset + size
     aces = []
     position = offset + 8
