@@ -27,8 +27,9 @@ import functools
 import re
 import struct
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 # --------------------------------------------------------------------------- errors
 
@@ -43,6 +44,7 @@ class DescriptorError(ValueError):
 
 
 SddlError = DescriptorError  # the name the SDDL parser's callers know it by
+_T = TypeVar("_T")
 
 # --------------------------------------------------------------------------- access masks (2.4.3)
 
@@ -599,20 +601,39 @@ def _parse_sddl(text: str, domain_sid: str | None) -> SecurityDescriptor:
     s = "".join(text.split())
     if not s:
         raise SddlError("the security descriptor is empty")
-    parts = _split_components(s)
-    owner = _parse_sid(parts["O"], domain_sid) if "O" in parts else None
-    group = _parse_sid(parts["G"], domain_sid) if "G" in parts else None
-    if "D" not in parts:
-        return SecurityDescriptor(owner=owner, group=group, dacl=None)
-    flags, aces = _parse_acl(parts["D"], domain_sid)
+    try:
+        parts = _split_components(s)
+        owner = _at(parts["O"][0], lambda: _parse_sid(parts["O"][1], domain_sid)) if "O" in parts else None
+        group = _at(parts["G"][0], lambda: _parse_sid(parts["G"][1], domain_sid)) if "G" in parts else None
+        if "D" not in parts:
+            return SecurityDescriptor(owner=owner, group=group, dacl=None)
+        flags, aces = _parse_acl(*parts["D"], domain_sid)
+    except SddlError as exc:
+        if exc.offset is None:
+            raise
+        # the offset counted in the text without its blanks: say it in the text as given
+        located = [i for i, c in enumerate(text) if not c.isspace()]
+        where = located[exc.offset] if exc.offset < len(located) else len(text)
+        raise SddlError(f"{exc} (at character {where})", where) from None
     if "NO_ACCESS_CONTROL" in flags:
         return SecurityDescriptor(owner=owner, group=group, dacl=None, dacl_flags=frozenset(flags))
     return SecurityDescriptor(owner=owner, group=group, dacl=tuple(aces), dacl_flags=frozenset(flags))
 
 
-def _split_components(s: str) -> dict[str, str]:
-    """Split `O:..G:..D:..S:..` by component letters that are not inside an ACE's parentheses."""
-    parts: dict[str, str] = {}
+def _at(offset: int, parse: Callable[[], _T]) -> _T:
+    """`parse()`, its SddlError placed at `offset` unless it names a place of its own."""
+    try:
+        return parse()
+    except SddlError as exc:
+        if exc.offset is not None:
+            raise
+        raise SddlError(str(exc), offset) from None
+
+
+def _split_components(s: str) -> dict[str, tuple[int, str]]:
+    """Split `O:..G:..D:..S:..` by component letters that are not inside an ACE's parentheses:
+    each component's text and where it starts."""
+    parts: dict[str, tuple[int, str]] = {}
     i, depth, current, start = 0, 0, None, 0
     while i < len(s):
         c = s[i]
@@ -621,26 +642,26 @@ def _split_components(s: str) -> dict[str, str]:
         elif c == ")":
             depth -= 1
             if depth < 0:
-                raise SddlError(f"unbalanced ')' at position {i}", i)
+                raise SddlError("unbalanced ')'", i)
         elif depth == 0 and c in "OGDS" and i + 1 < len(s) and s[i + 1] == ":":
             if current is not None:
-                parts[current] = s[start:i]
+                parts[current] = (start, s[start:i])
             if c in parts or c == current:
                 raise SddlError(f"component {c}: appears twice", i)
             current, start = c, i + 2
             i += 2
             continue
         elif current is None:
-            raise SddlError(f"unexpected {c!r} at position {i}: expected O:, G:, D: or S:", i)
+            raise SddlError(f"unexpected {c!r}: expected O:, G:, D: or S:", i)
         i += 1
     if depth != 0:
-        raise SddlError("unbalanced '(' in the security descriptor")
+        raise SddlError("unbalanced '(' in the security descriptor", len(s))
     if current is not None:
-        parts[current] = s[start:]
+        parts[current] = (start, s[start:])
     return parts
 
 
-def _parse_acl(text: str, domain_sid: str | None) -> tuple[set[str], list[Ace]]:
+def _parse_acl(offset: int, text: str, domain_sid: str | None) -> tuple[set[str], list[Ace]]:
     first = text.find("(")
     flag_text = text if first < 0 else text[:first]
     flags: set[str] = set()
@@ -650,16 +671,20 @@ def _parse_acl(text: str, domain_sid: str | None) -> tuple[set[str], list[Ace]]:
             flags.add(token)
             rest = rest.replace(token, "", 1)
     if rest:
-        raise SddlError(f"unknown ACL flags {rest!r}")
-    body = "" if first < 0 else text[first:]
-    return flags, [_parse_ace(ace, domain_sid) for ace in _split_aces(body)]
+        raise SddlError(f"unknown ACL flags {rest!r}", offset)
+    if first < 0:
+        return flags, []
+    body_at = offset + first
+    return flags, [_at(body_at + at, functools.partial(_parse_ace, ace, domain_sid))
+                   for at, ace in _split_aces(text[first:], body_at)]
 
 
-def _split_aces(body: str) -> list[str]:
-    """The text inside each top-level `( … )`: a conditional ACE (XA/XD, Dynamic Access Control)
-    nests parentheses to any depth, `(XA;;FA;;;WD;((Member_of {SID(BA)}) || (@User.dept == "x")))`,
-    and its quoted strings may hold any character."""
-    aces: list[str] = []
+def _split_aces(body: str, offset: int = 0) -> list[tuple[int, str]]:
+    """The text inside each top-level `( … )`, and where its `(` is: a conditional ACE (XA/XD,
+    Dynamic Access Control) nests parentheses to any depth,
+    `(XA;;FA;;;WD;((Member_of {SID(BA)}) || (@User.dept == "x")))`, and its quoted strings may hold
+    any character. `offset`: where `body` starts, for the errors."""
+    aces: list[tuple[int, str]] = []
     depth, start, quoted = 0, 0, False
     for i, c in enumerate(body):
         if quoted:
@@ -673,13 +698,13 @@ def _split_aces(body: str) -> list[str]:
         elif c == ")":
             depth -= 1
             if depth < 0:
-                raise SddlError(f"unbalanced ')' between ACEs at {body[:i + 1]!r}")
+                raise SddlError(f"unbalanced ')' between ACEs at {body[:i + 1]!r}", offset + i)
             if depth == 0:
-                aces.append(body[start:i])
+                aces.append((start - 1, body[start:i]))
         elif depth == 0:
-            raise SddlError(f"unexpected {c!r} between ACEs")
+            raise SddlError(f"unexpected {c!r} between ACEs", offset + i)
     if depth or quoted:
-        raise SddlError("an ACE is not closed")
+        raise SddlError("an ACE is not closed", offset + start - 1)
     return aces
 
 

@@ -4,6 +4,7 @@ one exception, DescriptorError, for any bad input, binary or text."""
 from __future__ import annotations
 
 import contextlib
+import re
 import struct
 from dataclasses import replace
 
@@ -219,6 +220,20 @@ def test_what_has_no_binary_or_text_form_is_a_descriptor_error() -> None:
 
 
 # --------------------------------------------------------------------------- SDDL text (2.5.1)
+
+@pytest.mark.parametrize(("text", "what", "where"), [
+    ("O:BAD:(A;;FA;;;WD)(A;;ZZ;;;BA)", "unknown right 'ZZ'", 18),
+    ("O:BA D:(A;;FA;;;WD) (Q;;FA;;;WD)", "unknown ACE type 'Q'", 20),  # counted in the text as given
+    ("O:XXD:", "'XX' is not a SID", 2),
+    ("D:PX(A;;FA;;;WD)", "unknown ACL flags 'X'", 2),
+    ("D:(A;;FA;;;WD))", "unbalanced ')'", 14),
+    ("O:BAO:BA", "appears twice", 4),
+])
+def test_bad_sddl_names_what_is_wrong_and_where(text: str, what: str, where: int) -> None:
+    with pytest.raises(DescriptorError, match=re.escape(what)) as raised:
+        parse_sddl(text)
+    assert raised.value.offset == where and f"(at character {where})" in str(raised.value)
+
 
 TEXT_TYPES = sorted(set(ACE_TYPES) - CALLBACK_ACE_TYPES)
 TEXT_FLAGS = ["OI", "CI", "NP", "IO", "ID", "SA", "FA", "CR"]
