@@ -10,22 +10,33 @@ SID and its groups, from the ticket's PAC): Samba's KDC, source4/kdc/pac-glue.c
 "although Windows grants SEC_ADS_GENERIC_ALL access in security descriptors it creates for RBCD,
 its KDC only requires SEC_ADS_CONTROL_ACCESS". So does `allows`.
 
-The descriptor is turned into SDDL (`sddl_from_security_descriptor`) so that offlineprep.acl does
-the access check, with the directory's own generic mapping applied first (generic bits of a
-directory object are not a file's: GENERIC_WRITE never includes control access there).
+The collector decodes the descriptor once (offlineprep.security_descriptor) and keeps it as SDDL
+in the KDC's reading (`kdc_sddl`): the directory's own generic mapping applied first (generic bits
+of a directory object are not a file's: GENERIC_WRITE never includes control access there), only
+the entries an access check reads. `allows` then makes the check with offlineprep.acl.
 """
 
 from __future__ import annotations
 
-import struct
-import uuid
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from offlineprep.acl import AUTHENTICATED_USERS, EVERYONE, effective_access, parse_sddl
+from offlineprep.acl import AUTHENTICATED_USERS, EVERYONE, explain_access
+from offlineprep.security_descriptor import (
+    Ace,
+    DescriptorError,
+    SecurityDescriptor,
+    decode_descriptor,
+    format_sddl,
+    parse_sddl,
+)
 
 if TYPE_CHECKING:
     from offlineprep.facts import DirectoryFacts
+
+__all__ = ["ADS_RIGHT_DS_CONTROL_ACCESS", "DescriptorError", "allows", "ds_mask", "front_end_token",
+           "groups_needed", "kdc_descriptor", "kdc_sddl", "named_sids", "sddl_from_security_descriptor"]
 
 ADS_RIGHT_DS_CONTROL_ACCESS = 0x100
 
@@ -36,24 +47,8 @@ ADS_RIGHT_DS_CONTROL_ACCESS = 0x100
 # GENERIC_EXECUTE = read permissions, list contents (RC|LC); GENERIC_ALL = every right, control access (CR) too
 _DS_GENERIC = {0x80000000: 0x20094, 0x40000000: 0x20028, 0x20000000: 0x20004, 0x10000000: 0xF01FF}
 
-_ACE_TYPES = {0x00: "A", 0x01: "D", 0x05: "OA", 0x06: "OD"}
-_ACE_FLAGS = [(0x01, "OI"), (0x02, "CI"), (0x04, "NP"), (0x08, "IO"), (0x10, "ID")]
-_SE_DACL_PRESENT = 0x0004
-
-
-class DescriptorError(ValueError):
-    """A binary security descriptor that cannot be read; the message says where."""
-
-
-def _sid(data: bytes, offset: int) -> tuple[str, int]:
-    if offset + 8 > len(data):
-        raise DescriptorError(f"a SID at byte {offset} runs past the end")
-    revision, count = data[offset], data[offset + 1]
-    if offset + 8 + 4 * count > len(data):
-        raise DescriptorError(f"a SID at byte {offset} runs past the end")
-    authority = int.from_bytes(data[offset + 2:offset + 8], "big")
-    subs = struct.unpack_from(f"<{count}I", data, offset + 8)
-    return "S-" + "-".join(str(x) for x in (revision, authority, *subs)), 8 + 4 * count
+_KDC_ACE_TYPES = frozenset({"A", "D", "OA", "OD"})  # allow and deny, plain and object (MS-DTYP 2.4.4.2-2.4.4.5)
+_INHERITANCE_FLAGS = frozenset({"OI", "CI", "NP", "IO", "ID"})
 
 
 def ds_mask(mask: int) -> int:
@@ -65,65 +60,39 @@ def ds_mask(mask: int) -> int:
     return out
 
 
+def kdc_descriptor(descriptor: SecurityDescriptor) -> SecurityDescriptor:
+    """The descriptor as the KDC's access check reads it: owner, group and the DACL's allow and deny
+    entries (plain and object), their masks mapped as a directory object maps generic bits, their
+    inheritance flags; a missing DACL is a null one (`D:NO_ACCESS_CONTROL`: everyone is granted)."""
+    if descriptor.dacl is None:
+        return SecurityDescriptor(owner=descriptor.owner, group=descriptor.group, dacl=None,
+                                  dacl_flags=frozenset({"NO_ACCESS_CONTROL"}))
+    aces = tuple(Ace(type=a.type, flags=a.flags & _INHERITANCE_FLAGS, mask=ds_mask(a.mask), sid=a.sid,
+                     object_type=a.object_type, inherited_object_type=a.inherited_object_type)
+                 for a in descriptor.dacl if a.type in _KDC_ACE_TYPES)
+    return SecurityDescriptor(owner=descriptor.owner, group=descriptor.group, dacl=aces)
+
+
+def kdc_sddl(descriptor: SecurityDescriptor) -> str:
+    """`kdc_descriptor` as SDDL (masks in hex, SIDs in full): what the facts keep as `rbcd_sddl`."""
+    return format_sddl(kdc_descriptor(descriptor))
+
+
 def sddl_from_security_descriptor(blob: bytes) -> str:
-    """A self-relative security descriptor as SDDL: owner, group and DACL (masks in hex, generic
-    bits mapped as a directory object maps them). Raises DescriptorError for a malformed one."""
-    try:
-        if len(blob) < 20 or blob[0] != 1:
-            raise DescriptorError("not a self-relative security descriptor (revision 1)")
-        control, owner_at, group_at, _sacl_at, dacl_at = struct.unpack_from("<HIIII", blob, 2)
-        parts = []
-        if owner_at:
-            parts.append("O:" + _sid(blob, owner_at)[0])
-        if group_at:
-            parts.append("G:" + _sid(blob, group_at)[0])
-        if not control & _SE_DACL_PRESENT or not dacl_at:
-            return "".join(parts) + "D:NO_ACCESS_CONTROL"  # no DACL: everyone is granted everything
-        count = struct.unpack_from("<H", blob, dacl_at + 4)[0]
-        position = dacl_at + 8
-        aces = []
-        for _ in range(count):
-            ace_type, flags, size = struct.unpack_from("<BBH", blob, position)
-            if size < 8:
-                raise DescriptorError(f"an ACE at byte {position} has size {size}")
-            kind = _ACE_TYPES.get(ace_type)
-            if kind is not None:
-                mask = struct.unpack_from("<I", blob, position + 4)[0]
-                object_type = inherited_type = ""
-                sid_at = position + 8
-                if kind in {"OA", "OD"}:
-                    object_flags = struct.unpack_from("<I", blob, position + 8)[0]
-                    sid_at = position + 12
-                    if object_flags & 1:
-                        object_type = str(uuid.UUID(bytes_le=blob[sid_at:sid_at + 16]))
-                        sid_at += 16
-                    if object_flags & 2:
-                        inherited_type = str(uuid.UUID(bytes_le=blob[sid_at:sid_at + 16]))
-                        sid_at += 16
-                flag_text = "".join(name for bit, name in _ACE_FLAGS if flags & bit)
-                sid = _sid(blob, sid_at)[0]
-                aces.append(f"({kind};{flag_text};0x{ds_mask(mask):x};{object_type};{inherited_type};{sid})")
-            position += size
-        return "".join(parts) + "D:" + "".join(aces)
-    except (struct.error, IndexError) as exc:
-        raise DescriptorError(f"the security descriptor is truncated ({exc})") from None
+    """A self-relative security descriptor's bytes as `kdc_sddl`. Raises DescriptorError for a
+    malformed one, naming the byte."""
+    return kdc_sddl(decode_descriptor(blob))
 
 
-def _applicable(sddl: str) -> str:
+def _applicable(descriptor: SecurityDescriptor) -> SecurityDescriptor:
     """The DACL as the KDC's check sees it: it asks for no object type, so an object ACE that names
     one (MS-DTYP 2.5.3.2) does not apply; an object ACE without one applies as a plain ACE."""
-    descriptor = parse_sddl(sddl)
     if descriptor.dacl is None:
-        return sddl
-    owner = f"O:{descriptor.owner}" if descriptor.owner else ""
-    group = f"G:{descriptor.group}" if descriptor.group else ""
-    kept = []
-    for ace in descriptor.dacl:
-        if ace.type in {"OA", "OD"} and ace.object_type:
-            continue
-        kind = {"OA": "A", "OD": "D"}.get(ace.type, ace.type)
-        kept.append(f"({kind};{''.join(sorted(ace.flags))};0x{ace.mask:x};;;{ace.sid})")
-    return f"{owner}{group}D:{''.join(kept)}"
+        return descriptor
+    kept = tuple(replace(ace, type={"OA": "A", "OD": "D"}.get(ace.type, ace.type), object_type="",
+                         inherited_object_type="", condition="")
+                 for ace in descriptor.dacl if not (ace.type in {"OA", "OD"} and ace.object_type))
+    return SecurityDescriptor(owner=descriptor.owner, group=descriptor.group, dacl=kept)
 
 
 def named_sids(sddl: str) -> list[str]:
@@ -142,9 +111,11 @@ def front_end_token(account_sid: str, group_sids: Iterable[str]) -> list[str]:
     return [account_sid, *group_sids, EVERYONE, AUTHENTICATED_USERS]
 
 
-def allows(sddl: str, account_sid: str, group_sids: Iterable[str] = ()) -> bool:
-    """Whether the descriptor lets this account delegate to the resource (control access granted)."""
-    granted = effective_access(_applicable(sddl), front_end_token(account_sid, group_sids))
+def allows(sddl: str | SecurityDescriptor, account_sid: str, group_sids: Iterable[str] = ()) -> bool:
+    """Whether the descriptor (`kdc_sddl`'s text, or the model) lets this account delegate to the
+    resource (control access granted)."""
+    descriptor = parse_sddl(sddl) if isinstance(sddl, str) else sddl
+    granted = explain_access(_applicable(descriptor), front_end_token(account_sid, group_sids)).granted
     return granted & ADS_RIGHT_DS_CONTROL_ACCESS == ADS_RIGHT_DS_CONTROL_ACCESS
 
 

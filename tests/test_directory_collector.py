@@ -3,15 +3,35 @@ tokenGroups, RBCD descriptors, search counts that do not grow with hosts, and mi
 
 from __future__ import annotations
 
-from offlineprep.collect.directory import allowed_sids_from_security_descriptor, collect_directory
+from offlineprep.collect.directory import collect_directory
 from offlineprep.collect.requests import DirectoryRequest
 from offlineprep.lab.directory import LabDirectory, rbcd_descriptor
+from offlineprep.security_descriptor import allowed_sids, decode_descriptor
 
 
 def test_security_descriptor_parser_reads_the_allowed_sids() -> None:
     sids = ["S-1-5-21-1-2-3-1101", "S-1-5-21-1-2-3-1102"]
-    assert allowed_sids_from_security_descriptor(rbcd_descriptor(sids)) == sids
-    assert allowed_sids_from_security_descriptor(b"\x01\x00") == []  # truncated: nothing, no crash
+    assert allowed_sids(decode_descriptor(rbcd_descriptor(sids))) == sids
+
+
+def test_a_value_that_is_no_descriptor_or_no_sid_is_read_as_none_and_the_run_goes_on() -> None:
+    """A malformed msDS-AllowedToActOnBehalfOfOtherIdentity reads as none set (logged, naming the byte),
+    a malformed SID in tokenGroups is left out: neither ends the collection."""
+    lab = LabDirectory()
+    lab.user("svc-vmm")
+    hv = lab.computer("HV01")
+    fs = lab.computer("FS01", rbcd=[hv])
+    for _dn, attrs in lab._entries:
+        if attrs.get("sAMAccountName") == "FS01$":
+            attrs["msDS-AllowedToActOnBehalfOfOtherIdentity"] = rbcd_descriptor([hv])[:30]  # truncated
+        if attrs.get("sAMAccountName") == "svc-vmm":
+            attrs["tokenGroups"] = [*attrs["tokenGroups"], b"\x01\x05\x00"]
+    request = DirectoryRequest(computers=["FS01"], principals=["LAB\\svc-vmm"])
+    facts = collect_directory(lab.config(), request, lab.password, connect=lab.connect)
+    assert facts.error is None
+    assert facts.computers["FS01"].found and facts.computers["FS01"].object_sid == fs
+    assert facts.computers["FS01"].rbcd_allowed_sids == [] and facts.computers["FS01"].rbcd_sddl is None
+    assert facts.principals["LAB\\svc-vmm"].token_group_sids == [f"{lab.domain_sid}-513"]
 
 
 def test_collector_matches_short_and_fqdn_names_and_reads_everything() -> None:

@@ -47,7 +47,7 @@ from offlineprep.apply.states import (
     same_values,
     wanted_flags,
 )
-from offlineprep.apply.states import sid_from_bytes as _sid_from_bytes
+from offlineprep.security_descriptor import DescriptorError, sid_from_bytes
 from offlineprep.site import DirectoryConfig
 
 log = logging.getLogger(__name__)
@@ -343,7 +343,7 @@ class Changer:
         state: dict[str, Any] = {"direct_member": is_direct}
         self._state = state
         if leave:
-            token = [_sid(v) for v in _raw(self._read(member_dn, ["tokenGroups"]), "tokenGroups")]
+            token = [sid for v in _raw(self._read(member_dn, ["tokenGroups"]), "tokenGroups") if (sid := _sid(v))]
             state["member"] = is_direct or any(s.upper() == a.group_sid.upper() for s in token)
         wanted = not leave  # the direct membership the action leaves
         group_label = getattr(a, "group_label", "") or ("Protected Users" if leave else a.group_sid)
@@ -484,7 +484,11 @@ class Changer:
         raw = _first_raw(entry, "objectSid")
         if raw is None:
             raise _Stop(Outcome.FAILED, f"the account of {name} has no readable objectSid: nothing was sent")
-        return _sid_from_bytes(raw)[0]
+        try:
+            return sid_from_bytes(raw)[0]
+        except DescriptorError as exc:
+            raise _Stop(Outcome.FAILED, f"the account of {name} has no readable objectSid ({exc}): nothing was "
+                        "sent") from None
 
 
 # --------------------------------------------------------------------------- values
@@ -514,10 +518,15 @@ def _first_raw(entry: dict[str, Any], name: str) -> bytes | None:
     return values[0] if values else None
 
 
-def _sid(value: bytes) -> str:
+def _sid(value: bytes) -> str | None:
+    """A SID value as text; None for bytes that are no SID (MS-DTYP 2.4.2.2), which match nothing."""
     if value[:4] == b"S-1-":
         return value.decode("ascii", "replace")
-    return _sid_from_bytes(value)[0]
+    try:
+        return sid_from_bytes(value)[0]
+    except DescriptorError:
+        log.warning("a SID value cannot be read: %r", value[:16])
+        return None
 
 
 def _b64(blob: bytes | None) -> str | None:

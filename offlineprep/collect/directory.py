@@ -16,20 +16,19 @@ from __future__ import annotations
 import contextlib
 import logging
 import ssl
-import struct
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import ldap3
 from ldap3.core import exceptions as lx
-from ldap3.protocol.formatters.formatters import format_sid
 from ldap3.utils.conv import escape_filter_chars
 
 from offlineprep.collect.requests import DirectoryRequest
 from offlineprep.facts import CollectionError, ComputerAccount, DirectoryFacts, ErrorKind, Principal, SpnHolder
 from offlineprep.names import Account, DomainName, HostName, NameError_, domain_key, host_key, parse_account, parse_spn
-from offlineprep.rbcd import DescriptorError, groups_needed, sddl_from_security_descriptor
+from offlineprep.rbcd import groups_needed, kdc_sddl
+from offlineprep.security_descriptor import DescriptorError, allowed_sids, decode_descriptor, sid_from_bytes
 from offlineprep.site import DirectoryConfig
 from offlineprep.winrm.diagnose import certificate_problem, endpoint, peer_certificate, reach
 
@@ -394,14 +393,7 @@ def _primary_group(entry: dict[str, Any]) -> str | None:
 def _computer(name: str, entry: dict[str, Any] | None) -> ComputerAccount:
     if entry is None:
         return ComputerAccount(query=name, found=False)
-    raw = entry.get("raw_attributes", {})
-    rbcd_blob = _first_raw(raw, "msDS-AllowedToActOnBehalfOfOtherIdentity")
-    rbcd_sddl = None
-    if rbcd_blob:
-        try:
-            rbcd_sddl = sddl_from_security_descriptor(rbcd_blob)
-        except DescriptorError as exc:
-            log.warning("msDS-AllowedToActOnBehalfOfOtherIdentity of %s cannot be read: %s", entry.get("dn"), exc)
+    rbcd_allowed_sids, rbcd_sddl = _delegation_descriptor(entry)
     return ComputerAccount(
         query=name,
         found=True,
@@ -411,12 +403,28 @@ def _computer(name: str, entry: dict[str, Any] | None) -> ComputerAccount:
         object_sid=_sid(entry),
         user_account_control=_int(_first(entry, "userAccountControl")),
         allowed_to_delegate_to=[str(v) for v in _all(entry, "msDS-AllowedToDelegateTo")],
-        rbcd_allowed_sids=allowed_sids_from_security_descriptor(rbcd_blob) if rbcd_blob else [],
+        rbcd_allowed_sids=rbcd_allowed_sids,
         rbcd_sddl=rbcd_sddl,
         service_principal_names=[str(v) for v in _all(entry, "servicePrincipalName")],
         operating_system=_str(_first(entry, "operatingSystem")),
         operating_system_version=_str(_first(entry, "operatingSystemVersion")),
     )
+
+
+def _delegation_descriptor(entry: dict[str, Any]) -> tuple[list[str], str | None]:
+    """msDS-AllowedToActOnBehalfOfOtherIdentity, decoded once: the SIDs its DACL allows and its SDDL as
+    the KDC reads it (offlineprep.rbcd). A value that is no readable security descriptor is logged,
+    naming the byte, and read as none set ([] and None), as before: the run goes on, and apply refuses
+    to write over it (offlineprep.apply.states.allowed_sids)."""
+    blob = _first_raw(entry.get("raw_attributes", {}), "msDS-AllowedToActOnBehalfOfOtherIdentity")
+    if not blob:
+        return [], None
+    try:
+        descriptor = decode_descriptor(blob)
+    except DescriptorError as exc:
+        log.warning("msDS-AllowedToActOnBehalfOfOtherIdentity of %s cannot be read: %s", entry.get("dn"), exc)
+        return [], None
+    return allowed_sids(descriptor), kdc_sddl(descriptor)
 
 
 def _account_filter(name: str) -> str:
@@ -449,8 +457,7 @@ def _principal(reader: _Reader, name: str, entries: list[dict[str, Any]]) -> Pri
     # answer means "not returned", recorded as such rather than as "member of nothing".
     token_groups: list[str] = []
     for item in reader.search(entry["dn"], "(objectClass=*)", ["tokenGroups"], scope=ldap3.BASE):
-        token_groups = [_to_sid(v) for v in item.get("raw_attributes", {}).get("tokenGroups", [])]
-    token_groups = [s for s in token_groups if s]
+        token_groups = [sid for v in item.get("raw_attributes", {}).get("tokenGroups", []) if (sid := _to_sid(v))]
     return Principal(
         query=name,
         found=True,
@@ -582,49 +589,20 @@ def _sid(entry: dict[str, Any]) -> str | None:
     return str(value) if value else None
 
 
-def _to_sid(value: Any) -> str:
+def _to_sid(value: Any) -> str | None:
+    """A SID as ldap3 returns it: text already, or the binary form (MS-DTYP 2.4.2.2); None, logged,
+    for bytes that are no SID, so one bad value never ends the run."""
     if isinstance(value, str):
         return value
     if isinstance(value, (bytes, bytearray)):
         if value[:4] == b"S-1-":
             return value.decode("ascii", "replace")
-        return str(format_sid(bytes(value)))
+        try:
+            return sid_from_bytes(bytes(value))[0]
+        except DescriptorError as exc:
+            log.warning("a SID value cannot be read: %s", exc)
+            return None
     return str(value)
-
-
-def sid_from_bytes(data: bytes, offset: int = 0) -> tuple[str, int]:
-    """A binary SID (MS-DTYP 2.4.2.2) at `offset`; returns it and its length."""
-    revision, count = data[offset], data[offset + 1]
-    authority = int.from_bytes(data[offset + 2 : offset + 8], "big")
-    subs = struct.unpack_from(f"<{count}I", data, offset + 8)
-    return "S-" + "-".join(str(x) for x in (revision, authority, *subs)), 8 + 4 * count
-
-
-def allowed_sids_from_security_descriptor(blob: bytes) -> list[str]:
-    """SIDs of the allow ACEs in a self-relative security descriptor's DACL (MS-DTYP 2.4.6).
-
-    msDS-AllowedToActOnBehalfOfOtherIdentity stores who may delegate to this computer this way.
-    """
-    try:
-        offset_dacl = struct.unpack_from("<I", blob, 16)[0]
-        if not offset_dacl:
-            return []
-        count = struct.unpack_from("<H", blob, offset_dacl + 4)[0]
-        pos = offset_dacl + 8
-        sids = []
-        for _ in range(count):
-            ace_type, _flags, size = struct.unpack_from("<BBH", blob, pos)
-            if ace_type == 0x00:  # ACCESS_ALLOWED_ACE: header, mask, SID
-                sids.append(sid_from_bytes(blob, pos + 8)[0])
-            elif ace_type == 0x05:  # ACCESS_ALLOWED_OBJECT_ACE: header, mask, flags, GUIDs, SID
-                obj_flags = struct.unpack_from("<I", blob, pos + 8)[0]
-                sid_at = pos + 12 + (16 if obj_flags & 1 else 0) + (16 if obj_flags & 2 else 0)
-                sids.append(sid_from_bytes(blob, sid_at)[0])
-            pos += size
-        return sids
-    except (struct.error, IndexError):
-        log.warning("msDS-AllowedToActOnBehalfOfOtherIdentity could not be parsed")
-        return []
 
 
 # --------------------------------------------------------------------------- errors

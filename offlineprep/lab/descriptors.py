@@ -1,6 +1,6 @@
 """What Windows' ACL tools do to a security descriptor: a small model, for the tests and the lab.
 
-Each function takes a descriptor (`offlineprep.acl.SecurityDescriptor`) and returns the one the
+Each function takes a descriptor (`offlineprep.security_descriptor.SecurityDescriptor`) and returns the one the
 command leaves, as Microsoft documents the command. Where the documentation is silent the model
 says what it assumes (marked "Assumed"), and docs/fixes.md lists those assumptions as unverified
 on Windows. The simulated hosts can run fix actions on their own descriptors with `run_fix` and
@@ -33,9 +33,9 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from offlineprep.acl import Ace, SecurityDescriptor, format_sddl, parse_sddl
 from offlineprep.actions import powershell as ps
 from offlineprep.actions import types as t
+from offlineprep.security_descriptor import Ace, SecurityDescriptor, format_sddl, parse_sddl
 
 SHARE_RIGHTS = {"Full": 0x1F01FF, "Change": 0x1301BF, "Read": 0x1200A9}
 

@@ -6,32 +6,28 @@ it never uses extensible-match filters, which the mock cannot evaluate.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import ldap3
 
+from offlineprep.security_descriptor import Ace, SecurityDescriptor, encode_descriptor, sid_to_bytes
 from offlineprep.site import DirectoryConfig
 
 BIND_DN = "CN=svc-preflight,CN=Users,{base}"
 
 
 def sid_bytes(sid: str) -> bytes:
-    parts = sid.split("-")
-    subs = [int(x) for x in parts[3:]]
-    return bytes([int(parts[1]), len(subs)]) + int(parts[2]).to_bytes(6, "big") + struct.pack(f"<{len(subs)}I", *subs)
+    """objectSid as AD stores it (MS-DTYP 2.4.2.2)."""
+    return sid_to_bytes(sid)
 
 
 def rbcd_descriptor(allowed_sids: list[str]) -> bytes:
-    """A self-relative security descriptor whose DACL allows `allowed_sids` (as AD stores RBCD)."""
-    aces = b""
-    for sid in allowed_sids:
-        body = struct.pack("<I", 0xF01FF) + sid_bytes(sid)
-        aces += struct.pack("<BBH", 0, 0, 4 + len(body)) + body
-    acl = struct.pack("<BBHHH", 2, 0, 8 + len(aces), len(allowed_sids), 0) + aces
-    return struct.pack("<BBHIIII", 1, 0, 0x8004, 0, 0, 0, 20) + acl
+    """A self-relative security descriptor whose DACL allows `allowed_sids` (as AD stores RBCD): no
+    owner, one allow entry of 0xF01FF per SID."""
+    dacl = tuple(Ace(type="A", flags=frozenset(), mask=0xF01FF, sid=sid) for sid in allowed_sids)
+    return encode_descriptor(SecurityDescriptor(owner=None, group=None, dacl=dacl))
 
 
 @dataclass
