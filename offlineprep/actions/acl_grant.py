@@ -55,6 +55,16 @@ RESTORE_FUNCTION = [
     "}",
 ]
 
+# apply.ps1 carries this marker where the revert's Restore-AccountAces goes: the script apply sends (and
+# the lab runs) is the file with the fix script's own function put in, so both run the same lines
+RESTORE_MARKER = "# @RESTORE-ACCOUNT-ACES@"
+
+
+def with_restore_function(apply_ps1: str) -> str:
+    """apply.ps1's text as it is sent: Restore-AccountAces put in at its marker."""
+    return apply_ps1.replace(RESTORE_MARKER, "\n".join(RESTORE_FUNCTION))
+
+
 # what apply.ps1 looks for to say "already granted": the rights of each share access right, and the
 # inheritance flags of icacls' spelling as AceFlags bits (Microsoft: System.Security.AccessControl.AceFlags)
 SHARE_MASKS = {"Full": SHARE_FULL, "Change": SHARE_CHANGE, "Read": SHARE_READ}

@@ -28,15 +28,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from offlineprep.actions import powershell as ps
 from offlineprep.actions import types as t
+from offlineprep.actions.acl_grant import with_restore_function
 from offlineprep.apply.model import Outcome, StepRecord
 from offlineprep.site import WinRMConfig
 
 log = logging.getLogger(__name__)
 
 SCRIPT_PATH = Path(__file__).parents[1] / "collect" / "scripts" / "apply.ps1"
-RESTORE_MARKER = "# @RESTORE-ACCOUNT-ACES@"
 ANSWER_OUTCOMES = ("applied", "already", "changed", "failed", "reverted", "as-before")
 
 ProtocolFactory = Callable[[str], Any]
@@ -44,8 +43,7 @@ ProtocolFactory = Callable[[str], Any]
 
 def apply_script() -> str:
     """apply.ps1 with the revert's Restore-AccountAces put in: the one function the fix script uses too."""
-    text = SCRIPT_PATH.read_text(encoding="utf-8")
-    return text.replace(RESTORE_MARKER, "\n".join(ps.RESTORE_FUNCTION))
+    return with_restore_function(SCRIPT_PATH.read_text(encoding="utf-8"))
 
 
 def request_item(action: t.ActionBase, recorded: StepRecord | None = None) -> dict[str, Any]:
