@@ -45,6 +45,7 @@ class AccountControlChange(ActionBase):
     phase: ClassVar[Phase] = Phase.DIRECTORY
     modules: ClassVar[tuple[str, ...]] = ("ActiveDirectory",)
     flags: ClassVar[dict[int, bool]] = {}  # the flags this action sets (True) or clears (False)
+    apply_way: ClassVar[ApplyWay | None] = "ldap"
 
     def changes(self) -> dict[int, bool]:
         """The flags to write: those whose value differs from what was read (all, if unknown)."""
@@ -61,8 +62,6 @@ class AccountControlChange(ActionBase):
             if was != on:
                 out[bit] = was
         return out
-
-    apply_way: ClassVar[ApplyWay | None] = "ldap"
 
     def wanted(self) -> dict[int, bool]:
         """The userAccountControl flags the action sets (True) or clears (False)."""

@@ -18,11 +18,10 @@ class CreateFolder(ActionBase):
 
     phase: ClassVar[Phase] = Phase.SHARE
     revertible: ClassVar[bool] = False
+    apply_way: ClassVar[ApplyWay | None] = "host"
 
     def describe(self) -> tuple[str, str]:
         return f"{machine_name(self.owner)}: {self.local_path}", "Create the folder"
-
-    apply_way: ClassVar[ApplyWay | None] = "host"
 
     def fix_lines(self) -> list[str]:
         return _create_folder(self)

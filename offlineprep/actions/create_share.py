@@ -19,11 +19,10 @@ class CreateShare(ActionBase):
 
     phase: ClassVar[Phase] = Phase.SHARE
     modules: ClassVar[tuple[str, ...]] = ("SmbShare",)
+    apply_way: ClassVar[ApplyWay | None] = "host"
 
     def describe(self) -> tuple[str, str]:
         return f"{machine_name(self.owner)}: {self.share}", f"Share {self.local_path} as {self.share}"
-
-    apply_way: ClassVar[ApplyWay | None] = "host"
 
     def fix_lines(self) -> list[str]:
         return _create_share(self)

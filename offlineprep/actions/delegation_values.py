@@ -28,11 +28,10 @@ class AddDelegationValues(ActionBase):
 
     phase: ClassVar[Phase] = Phase.DIRECTORY
     modules: ClassVar[tuple[str, ...]] = ("ActiveDirectory",)
+    apply_way: ClassVar[ApplyWay | None] = "ldap"
 
     def describe(self) -> tuple[str, str]:
         return self.computer, "Allow delegation to " + ", ".join(self.values)
-
-    apply_way: ClassVar[ApplyWay | None] = "ldap"
 
     def fix_lines(self) -> list[str]:
         return _delegation_values(self, add=True)

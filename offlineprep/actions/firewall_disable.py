@@ -18,11 +18,10 @@ class DisableFirewallRules(ActionBase):
 
     phase: ClassVar[Phase] = Phase.HOST
     modules: ClassVar[tuple[str, ...]] = ("NetSecurity",)
+    apply_way: ClassVar[ApplyWay | None] = "host"
 
     def describe(self) -> tuple[str, str]:
         return f"{machine_name(self.owner)}: " + ", ".join(self.names), f"Disable the block rules for TCP {self.port}"
-
-    apply_way: ClassVar[ApplyWay | None] = "host"
 
     def fix_lines(self) -> list[str]:
         return _toggle_rules(self, enable=False)

@@ -24,11 +24,10 @@ class OpenFirewallPort(ActionBase):
 
     phase: ClassVar[Phase] = Phase.HOST
     modules: ClassVar[tuple[str, ...]] = ("NetSecurity",)
+    apply_way: ClassVar[ApplyWay | None] = "host"
 
     def describe(self) -> tuple[str, str]:
         return f"{machine_name(self.owner)}: TCP {self.port}", f"Allow inbound TCP {self.port}"
-
-    apply_way: ClassVar[ApplyWay | None] = "host"
 
     def fix_lines(self) -> list[str]:
         return _open_port(self)

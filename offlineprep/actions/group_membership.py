@@ -26,7 +26,6 @@ class GroupMembershipChange(ActionBase):
 
     phase: ClassVar[Phase] = Phase.DIRECTORY
     modules: ClassVar[tuple[str, ...]] = ("ActiveDirectory",)
-
     apply_way: ClassVar[ApplyWay | None] = "ldap"
 
 

@@ -20,12 +20,11 @@ class RefreshTickets(ActionBase):
     directory: Owner = DIRECTORY
 
     phase: ClassVar[Phase] = Phase.REMINDER
+    apply_way: ClassVar[ApplyWay | None] = "host"
+    follows_ad_changes: ClassVar[bool] = True
 
     def describe(self) -> tuple[str, str]:
         return machine_name(self.owner), "Purge the computer's own Kerberos tickets"
-
-    apply_way: ClassVar[ApplyWay | None] = "host"
-    follows_ad_changes: ClassVar[bool] = True
 
     def fix_lines(self) -> list[str]:
         return _refresh(self)

@@ -30,11 +30,10 @@ class AddLocalGroupMember(ActionBase):
 
     phase: ClassVar[Phase] = Phase.LOCAL_GROUPS
     modules: ClassVar[tuple[str, ...]] = ("ADSI (WinNT provider)",)
+    apply_way: ClassVar[ApplyWay | None] = "host"
 
     def describe(self) -> tuple[str, str]:
         return f"{machine_name(self.owner)}: {self.group_label or self.group_sid}", f"Add {self.member}"
-
-    apply_way: ClassVar[ApplyWay | None] = "host"
 
     def fix_lines(self) -> list[str]:
         return _local_group(self, add=True)

@@ -33,11 +33,10 @@ class ReplicaServerSettings(ActionBase):
 
     phase: ClassVar[Phase] = Phase.HOST
     modules: ClassVar[tuple[str, ...]] = ("Hyper-V",)
+    apply_way: ClassVar[ApplyWay | None] = "host"
 
     def describe(self) -> tuple[str, str]:
         return f"{machine_name(self.owner)}: Replica server", "Set " + ", ".join(f"{k} {v}" for k, v in self.after.items())
-
-    apply_way: ClassVar[ApplyWay | None] = "host"
 
     def fix_lines(self) -> list[str]:
         return _replica_server(self)

@@ -36,11 +36,10 @@ class AllowDelegationFrom(ActionBase):
 
     phase: ClassVar[Phase] = Phase.DIRECTORY
     modules: ClassVar[tuple[str, ...]] = ("ActiveDirectory",)
+    apply_way: ClassVar[ApplyWay | None] = "ldap"
 
     def describe(self) -> tuple[str, str]:
         return self.computer, "Allow delegation from " + ", ".join(self.principals)
-
-    apply_way: ClassVar[ApplyWay | None] = "ldap"
 
     def fix_lines(self) -> list[str]:
         return _rbcd(self, add=True)

@@ -23,11 +23,10 @@ class AcceptAnyServerName(ActionBase):
 
     phase: ClassVar[Phase] = Phase.HOST
     modules: ClassVar[tuple[str, ...]] = ("Microsoft.PowerShell.Management",)
+    apply_way: ClassVar[ApplyWay | None] = "host"
 
     def describe(self) -> tuple[str, str]:
         return f"{machine_name(self.owner)}: DisableStrictNameChecking", f"Answer SMB requests for {self.alias}"
-
-    apply_way: ClassVar[ApplyWay | None] = "host"
 
     def fix_lines(self) -> list[str]:
         return _strict_names(self)

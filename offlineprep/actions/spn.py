@@ -42,14 +42,13 @@ class MoveSpn(ActionBase):
 
     phase: ClassVar[Phase] = Phase.DIRECTORY
     modules: ClassVar[tuple[str, ...]] = ("ActiveDirectory",)
+    apply_way: ClassVar[ApplyWay | None] = "ldap"
 
     def describe(self) -> tuple[str, str]:
         parts = [f"remove {h.spn} from {h.label or h.distinguished_name}" for h in self.remove_from]
         if self.add_to:
             parts.append(f"register {self.spn} on {self.add_to_label or self.add_to}")
         return self.spn, "; ".join(parts).capitalize()
-
-    apply_way: ClassVar[ApplyWay | None] = "ldap"
 
     def fix_lines(self) -> list[str]:
         return _move_spn(self)

@@ -20,11 +20,10 @@ class StartService(ActionBase):
     phase: ClassVar[Phase] = Phase.HOST
     modules: ClassVar[tuple[str, ...]] = ("Microsoft.PowerShell.Management",)
     revertible: ClassVar[bool] = False
+    apply_way: ClassVar[ApplyWay | None] = "host"
 
     def describe(self) -> tuple[str, str]:
         return f"{machine_name(self.owner)}: {self.service}", f"Start the {self.service} service"
-
-    apply_way: ClassVar[ApplyWay | None] = "host"
 
     def fix_lines(self) -> list[str]:
         return _start_service(self)

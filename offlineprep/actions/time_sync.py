@@ -27,11 +27,10 @@ class SyncTime(ActionBase):
 
     phase: ClassVar[Phase] = Phase.HOST
     modules: ClassVar[tuple[str, ...]] = ("w32tm.exe",)
+    apply_way: ClassVar[ApplyWay | None] = "host"
 
     def describe(self) -> tuple[str, str]:
         return machine_name(self.owner), "Synchronise the clock with the domain hierarchy"
-
-    apply_way: ClassVar[ApplyWay | None] = "host"
 
     def fix_lines(self) -> list[str]:
         return _sync_time(self)
