@@ -166,8 +166,8 @@ class ActionBase(BaseModel):
         return self.rights
 
     def by_hand(self) -> str | None:
-        """Why apply leaves this action to a person even though its kind has an `apply_way`; None: it
-        does not."""
+        """Why apply leaves this action to a person, asked before `apply_way` (a manual step, a change
+        on the machine itself, one value of a kind apply otherwise does); None: `apply_way` decides."""
         return None
 
     def reverted_by_apply(self) -> bool:
