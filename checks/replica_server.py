@@ -44,6 +44,7 @@ from typing import Any
 from offlineprep import certificates, checkkit
 from offlineprep.actions import ActionBase
 from offlineprep.actions.types import CreateFolder, hyperv_host
+from offlineprep.actions.types import ReplicaAuthorization as AuthorizationAction
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.facts import HostFacts, ReplicaAuthorization, ReplicationServer
 from offlineprep.model import Outcome, Status
@@ -227,7 +228,7 @@ def _authorizations(ctx: CheckContext, host: str, facts: HostFacts, rs: Replicat
                 problems.append(f"the storage location {entry.storage_location} of {fqdn}'s entry "
                                 f"{entry.allowed_primary_server} does not exist")
                 missing_storage.add(entry.storage_location)
-        if storage_for_new and any(a.kind == "host.replica-authorization" for a in actions) and \
+        if storage_for_new and any(isinstance(a, AuthorizationAction) for a in actions) and \
                 not _exists(rs, entries, storage_for_new[0]):
             missing_storage.add(storage_for_new[0])
     for folder in sorted(missing_storage):

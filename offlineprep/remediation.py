@@ -24,9 +24,9 @@ _ICACLS_SIMPLE = {"F": FULL_CONTROL, "(R,W)": FILE_GENERIC_READ | FILE_GENERIC_W
 def remediation(summary: str, actions: Sequence[t.ActionBase]) -> Remediation:
     """A remediation of `actions`, its text rendered from them (never written by hand)."""
     powershell, revert = ps.snippet(actions)
-    phases = [a.phase for a in actions if not isinstance(a, t.ManualStep | t.RefreshTickets)]
+    # the earliest phase of its actions; reminders (a manual step, the ticket purge) are last anyway
     order = list(Phase)
-    phase = min(phases, key=order.index) if phases else Phase.REMINDER
+    phase = min((a.phase for a in actions), key=order.index, default=Phase.REMINDER)
     return Remediation(summary=summary, powershell=powershell, revert=revert, phase=phase,
                        actions=list(actions))
 

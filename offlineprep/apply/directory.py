@@ -248,7 +248,7 @@ class Changer:
                     "the DC itself to write it ('can only be modified as system'); set it on the DC (samba-tool "
                     "delegation add-principal), or against a Windows DC with the fix script's AD step "
                     "(Set-ADComputer -PrincipalsAllowedToDelegateToAccount)")
-        if exc.result == CONSTRAINT_VIOLATION and action.kind in ("ad.delegation-values", "ad.protocol-transition"):
+        if exc.result == CONSTRAINT_VIOLATION and isinstance(action, t.AddDelegationValues | t.SetProtocolTransition):
             return f"the domain controller refused the change {said}; it needs {DELEGATION_RIGHT}"
         return f"the domain controller refused the change {said}; nothing was changed"
 

@@ -12,7 +12,8 @@ beyond it: the account's SID and the rights and inheritance flags whose presence
 granted" (`sid`, `mask`, `flags`), icacls' argument (`grant`, the same text the fix script
 passes), the accounts other grants of the run add to the same descriptor (`others`), w32tm's
 /syncfromflags value (`sync_flags`, `restore_flags`), the Replica server settings as text
-(`settings`), and for a revert the state apply read before and after (`recorded`).
+(`settings`), and for a revert the state apply read before and after (`recorded`). Each kind's
+module says what its items carry (`host_request`, `assumed_before`, `assumed_after`).
 """
 
 from __future__ import annotations
@@ -26,9 +27,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from offlineprep.acl import SHARE_CHANGE, SHARE_FULL, SHARE_READ
-from offlineprep.actions import powershell as ps
 from offlineprep.actions import types as t
+from offlineprep.actions.acl_grant import with_restore_function
 from offlineprep.apply.model import Outcome, StepRecord
 from offlineprep.site import WinRMConfig
 from offlineprep.winrm import delivery
@@ -41,134 +41,40 @@ log = logging.getLogger(__name__)
 
 APPLY = script("apply")
 SCRIPT_PATH = APPLY.path
-RESTORE_MARKER = "# @RESTORE-ACCOUNT-ACES@"
 ANSWER_OUTCOMES = ("applied", "already", "changed", "failed", "reverted", "as-before")
-SHARE_MASKS = {"Full": SHARE_FULL, "Change": SHARE_CHANGE, "Read": SHARE_READ}
-_INHERITANCE_FLAGS = {"OI": 1, "CI": 2, "NP": 4, "IO": 8}  # AceFlags (Microsoft: System.Security.AccessControl.AceFlags)
 
 
 def apply_script() -> str:
     """apply.ps1 with the revert's Restore-AccountAces put in: the one function the fix script uses too."""
-    text = APPLY.text
-    return text.replace(RESTORE_MARKER, "\n".join(ps.RESTORE_FUNCTION))
-
-
-def ace_flags(inheritance: str) -> int:
-    flags = 0
-    for name, bit in _INHERITANCE_FLAGS.items():
-        if f"({name})" in inheritance.upper():
-            flags |= bit
-    return flags
+    return with_restore_function(APPLY.text)
 
 
 def request_item(action: t.ActionBase, recorded: StepRecord | None = None) -> dict[str, Any]:
-    """One action as the script receives it (`recorded`: for a revert, the apply's step record)."""
+    """One action as the script receives it (`recorded`: for a revert, the apply's step record), with
+    what its kind's module says the script needs beyond the action (`host_request`)."""
     item: dict[str, Any] = {"id": action.id, "kind": action.kind, "action": action.model_dump(mode="json")}
-    if isinstance(action, t.GrantShareRights):
-        item.update(sid=action.account_sid, mask=SHARE_MASKS[action.access_right], flags=0)
-    elif isinstance(action, t.GrantNtfsRights):
-        item.update(sid=action.account_sid, mask=action.mask, flags=ace_flags(action.inheritance),
-                    grant=ps.ntfs_grant_argument(action))
+    states = None
     if recorded is not None:
-        item["recorded"] = {"before": recorded.before or _assumed_before(action),
-                            "after": recorded.after if recorded.after is not None else _assumed_after(action)}
-    if isinstance(action, t.SyncTime):
-        # w32tm /config /syncfromflags: the flag that leaves the Type wanted, and for a revert the one that gives
-        # back the Type read before apply (none for a Type it cannot set: the script says so)
-        item["sync_flags"] = t.SYNC_FROM_FLAGS[action.after_type]
-        if recorded is not None:
-            was = (item["recorded"]["before"] or {}).get("type")
-            item["restore_flags"] = t.SYNC_FROM_FLAGS.get(str(was)) if was else None
-    elif isinstance(action, t.ReplicaServerSettings):
-        item["settings"] = replica_settings(action, item.get("recorded"))
+        states = {"before": recorded.before or action.assumed_before(),
+                  "after": recorded.after if recorded.after is not None else action.assumed_after()}
+        item["recorded"] = states
+    item.update(action.host_request(states))
     return item
-
-
-# Set-VMReplicationServer's parameters a fix may write, and whether each is a boolean (the others are strings)
-REPLICA_SETTINGS = {"ReplicationEnabled": True, "AllowedAuthenticationType": False,
-                    "ReplicationAllowedFromAnyServer": True, "DefaultStorageLocation": False,
-                    "CertificateThumbprint": False}
-
-
-def setting_text(value: object) -> str:
-    """A Replica server setting as apply.ps1 reads and compares it: 'True'/'False', '' for none."""
-    if isinstance(value, bool):
-        return "True" if value else "False"
-    return "" if value is None else str(value)
-
-
-def replica_settings(action: t.ReplicaServerSettings, recorded: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """Per setting the fix writes: its name, whether it is a boolean, the value wanted and the value the
-    plan read (`before`, None when not read); for a revert also the value apply read before (`restore`,
-    None when it is not put back: a storage location or thumbprint that was not set stays, as in the
-    fix script's revert) and the value apply left (`left`)."""
-    out = []
-    for name, value in action.after.items():
-        is_bool = REPLICA_SETTINGS.get(name, isinstance(value, bool))
-        setting: dict[str, Any] = {"name": name, "kind": "bool" if is_bool else "string", "after": setting_text(value),
-                                   "before": setting_text(action.before[name]) if name in action.before else None}
-        if recorded is not None:
-            was = (recorded.get("before") or {}).get(name)
-            setting["restore"] = None if was is None or (not is_bool and not was) else str(was)
-            left = (recorded.get("after") or {}).get(name)
-            setting["left"] = str(left) if left is not None else setting["after"]
-        out.append(setting)
-    return out
-
-
-def _acl_object(action: t.ActionBase) -> tuple[str, str] | None:
-    if isinstance(action, t.GrantShareRights):
-        return ("share", action.share.casefold())
-    if isinstance(action, t.GrantNtfsRights):
-        return ("ntfs", action.local_path.rstrip("\\").casefold())
-    return None
 
 
 def add_others(items: Sequence[dict[str, Any]], actions: Sequence[t.ActionBase]) -> None:
     """Each grant learns the accounts other grants of the same run add on the same share or folder
     (`others`): the script compares the descriptor without their entries, so one step's grant does not
     make the next step's descriptor look changed since planned (or since applied)."""
+    grants = [a for a in actions if isinstance(a, t.AclGrant)]
     for item, action in zip(items, actions, strict=True):
-        key = _acl_object(action)
-        if key is None or not isinstance(action, t.AclGrant):
+        if not isinstance(action, t.AclGrant):
             continue
+        key = action.descriptor_key()
         own = (action.account_sid or "").upper()
-        others = {a.account_sid.upper() for a in actions if a is not action and _acl_object(a) == key
-                  and isinstance(a, t.AclGrant) and a.account_sid}
+        others = {a.account_sid.upper() for a in grants if a is not action and a.descriptor_key() == key
+                  and a.account_sid}
         item["others"] = sorted(others - {own})
-
-
-def _assumed_before(action: t.ActionBase) -> dict[str, Any] | None:
-    """For a step whose apply outcome is unknown (nothing was read back): the state the plan saw."""
-    if isinstance(action, t.OpenFirewallPort):
-        # our own rule, by name: a rule of that name that covered the port would have made the check pass
-        return {"rule": "enabled" if action.rule_name in action.before else "absent"}
-    if isinstance(action, t.DisableFirewallRules):
-        return {"rules": [{"name": name, "state": "enabled"} for name in action.names]}
-    if isinstance(action, t.SyncTime):
-        return {"type": action.before_type} if action.before_type else None
-    if isinstance(action, t.ReplicaServerSettings):
-        return {name: setting_text(value) for name, value in action.before.items()}
-    if isinstance(action, t.ReplicaAuthorization):
-        return {"entry": "absent"}
-    if isinstance(action, t.AcceptAnyServerName):
-        return {"value": action.before}
-    return None
-
-
-def _assumed_after(action: t.ActionBase) -> dict[str, Any] | None:
-    if isinstance(action, t.OpenFirewallPort):
-        return {"rule": "enabled"}
-    if isinstance(action, t.SyncTime):
-        return {"type": action.after_type}
-    if isinstance(action, t.ReplicaServerSettings):
-        return {**{name: setting_text(value) for name, value in action.before.items()},
-                **{name: setting_text(value) for name, value in action.after.items()}}
-    if isinstance(action, t.ReplicaAuthorization):
-        return {"entry": "present", "storage_location": action.storage_location, "trust_group": action.trust_group}
-    if isinstance(action, t.AcceptAnyServerName):
-        return {"value": action.after}
-    return None  # share, NTFS, share creation: the script checks for the grant (or the share) itself
 
 
 def request_document(mode: Literal["apply", "revert"], items: Sequence[dict[str, Any]]) -> dict[str, Any]:

@@ -24,51 +24,27 @@ from pydantic import ValidationError
 from offlineprep import __version__
 from offlineprep.actions import types as t
 from offlineprep.apply.model import PLAN_SCHEMA, RECORD_SCHEMA, FindingRef, How, Plan, PlanSite, Record, Step
-from offlineprep.apply.states import wanted_flags
 from offlineprep.errors import UsageError
 from offlineprep.model import Finding, Results, Status, ToolInfo, at_threshold
 from offlineprep.render import fixscript
 
 _Loaded = TypeVar("_Loaded", Plan, Record)  # what _validated reads a plan or record file as
 
-# the host actions apply.ps1 carries out (docs/apply.md, "What apply does on a machine")
-HOST_KINDS = frozenset({
-    "host.create-share", "host.create-folder", "host.share-rights", "host.ntfs-rights", "host.local-group-member",
-    "host.firewall-open", "host.firewall-disable", "host.kerberos-refresh", "host.start-service", "host.time-sync",
-    "host.replica-server", "host.replica-authorization", "host.smb-name-checking",
-})
-# Installing a role is left to the administrator: Hyper-V is installed only by a restart (Microsoft, "Install the
-# Hyper-V role on Windows Server": Install-WindowsFeature ... -Restart), which takes the host's running VMs down
-# with it and ends apply's own WinRM command; the re-check could not see the role before that restart either.
-INSTALL_ROLE_BY_HAND = ("installing {feature} finishes only with a restart of {machine} (Microsoft: \"Install the "
-                        "Hyper-V role on Windows Server\"), which stops its virtual machines: apply restarts no machine. "
-                        "Run the fix script's step, restart the host when it suits, then run offlineprep again")
-DIRECTORY_KINDS = frozenset({
-    "ad.delegation-values", "ad.protocol-transition", "ad.clear-not-delegated", "ad.enable-account",
-    "ad.leave-protected-users", "ad.group-member", "ad.spn", "ad.resource-based-delegation",
-})
+# the kinds apply carries out, by way (each kind's module says: `apply_way`; docs/apply.md)
+HOST_KINDS = t.kinds_applied("host")
+DIRECTORY_KINDS = t.kinds_applied("ldap")
 
 
 def how(action: t.ActionBase) -> tuple[How, str | None]:
     """How apply carries `action` out, and for a step by hand, why not by apply."""
-    if isinstance(action, t.ManualStep):
-        return How.BY_HAND, "it cannot be scripted: " + action.text
-    if isinstance(action, t.ConfigureWinRMListener):
-        return How.BY_HAND, (f"it runs on {action.dns_name} itself: WinRM cannot reach the machine to make the change "
-                             "(the fix script's step does it there)")
-    if isinstance(action, t.InstallRole):
-        machine = action.owner.name if action.owner is not None and action.owner.name else "the host"
-        return How.BY_HAND, INSTALL_ROLE_BY_HAND.format(feature=action.feature, machine=machine)
-    if isinstance(action, t.AllowDelegationFrom) and action.computer_domain:
-        return How.BY_HAND, (f"{action.computer}'s account is in {action.computer_domain}, the hosts it allows in "
-                             "another domain: apply writes resource-based delegation only within one domain (it reads "
-                             "the allowed accounts' SIDs where it writes); run the fix script's AD step, which sends "
-                             "it to that domain")
-    if action.kind in DIRECTORY_KINDS:
+    why = action.by_hand()
+    if why is not None:
+        return How.BY_HAND, why
+    if action.apply_way == "ldap":
         if action.owner is None or not action.owner.name:
             return How.BY_HAND, "the site file names no domain controller ([directory] server) to send it to"
         return How.DIRECTORY, None
-    if action.kind in HOST_KINDS:
+    if action.apply_way == "host":
         if action.owner is None or not action.owner.name:
             return How.BY_HAND, "no machine is named to run it on"
         return How.HOST, None
@@ -123,34 +99,14 @@ def chain(steps: list[Step]) -> list[Step]:
     export computer, then for the import computer) both start from the state read: the second would be
     refused as "changed since planned" once the first ran. Here the second starts where the first ends,
     and a value an earlier step adds already is not added twice (a step left with nothing to add goes)."""
-    values: dict[str, list[str]] = {}  # msDS-AllowedToDelegateTo per computer, as the steps so far leave it
-    flags: dict[tuple[str, bool], int] = {}  # userAccountControl per account, likewise
+    states: dict[object, object] = {}  # per chained attribute of an object: its state as the steps so far leave it
     out: list[Step] = []
     for step in steps:
-        action: t.ActionBase = step.action
-        if isinstance(action, t.AddDelegationValues):
-            key = action.computer.casefold()
-            state = values.get(key, list(action.before))
-            adding = [v for v in action.values if v.casefold() not in {s.casefold() for s in state}]
-            if not adding:
-                continue
-            values[key] = [*state, *adding]
-            action = _rebuilt(action, values=adding, before=state, after=values[key])
-        elif isinstance(action, t.AccountControlChange) and action.before_uac is not None:
-            key2 = (action.account.casefold(), action.computer)
-            before = flags.get(key2, action.before_uac)
-            after = t.uac_after(before, wanted_flags(action))
-            flags[key2] = after if after is not None else before
-            action = _rebuilt(action, before_uac=before, after_uac=after)
+        action = step.action.chained(states) if step.action.chain_key() is not None else step.action
+        if action is None:
+            continue
         out.append(step.model_copy(update={"number": len(out) + 1, "action": action}))
     return out
-
-
-def _rebuilt(action: t.ActionBase, **changes: object) -> t.ActionBase:
-    """The action with `changes`, its id derived again from its content."""
-    data = action.model_dump(mode="json", exclude={"id"})
-    data.update(changes)
-    return type(action).model_validate(data)
 
 
 def _ref(f: Finding) -> FindingRef:

@@ -224,7 +224,7 @@ def apply_plan(plan: Plan, site: Site, *, connections: Connections, password_for
     # the ticket purge is for an AD change of this run: a run that changed nothing in AD (a second apply of the
     # same plan) purges nothing (docs/apply.md)
     if not any(record.steps[i].outcome is Outcome.APPLIED for i in directory_steps):
-        for i in [i for i in host_steps if isinstance(plan.steps[i].action, t.RefreshTickets)]:
+        for i in [i for i in host_steps if plan.steps[i].action.follows_ad_changes]:
             writer.update(i, outcome=Outcome.ALREADY, message="no AD change in this run, so no ticket purge: if an "
                           "earlier apply changed this host's delegation and its purge did not run, run "
                           "klist purge -li 0x3e7 on the host (or restart it)")
@@ -301,11 +301,10 @@ def revert_record(applied: Record, site: Site, *, connections: Connections, pass
     """Put back the state before apply of every step that may have changed something, where the state is
     still the one apply left; report every other step."""
     candidates = [s for s in applied.steps if s.may_have_changed() and s.how is not How.BY_HAND]
-    directory = [s for s in reversed(candidates) if s.how is How.DIRECTORY and s.action.revertible
-                 and not _moved_spn(s.action)]
-    hosts = [s for s in reversed(candidates) if s.how is How.HOST and s.action.revertible
-             and not isinstance(s.action, t.RefreshTickets)]
-    purges = [s for s in candidates if isinstance(s.action, t.RefreshTickets)]
+    directory = [s for s in reversed(candidates) if s.how is How.DIRECTORY and s.action.reverted_by_apply()]
+    hosts = [s for s in reversed(candidates) if s.how is How.HOST and s.action.reverted_by_apply()
+             and not s.action.follows_ad_changes]
+    purges = [s for s in candidates if s.action.follows_ad_changes]
     source = [*directory, *hosts, *purges]  # record.steps[i] reverts source[i]
     taken = {id(s) for s in source}
     record = Record(tool=ToolInfo(version=__version__), mode="revert", reverts=record_file, started_at=_now(),
@@ -323,7 +322,7 @@ def revert_record(applied: Record, site: Site, *, connections: Connections, pass
         elif not step.may_have_changed():
             outcome, message = Outcome.NOTHING_APPLIED, f"apply changed nothing here ({step.outcome.value})"
         else:
-            outcome, message = Outcome.NOT_REVERTIBLE, _why_not_revertible(step.action)
+            outcome, message = Outcome.NOT_REVERTIBLE, step.action.not_reverted()
         record.steps.append(StepRecord(number=step.number, how=step.how, action=step.action, outcome=outcome,
                                        message=message))
     writer = RecordWriter(record, record_path, scrub)
@@ -344,23 +343,6 @@ def revert_record(applied: Record, site: Site, *, connections: Connections, pass
     record.complete = True
     writer.save()
     return record
-
-
-def _moved_spn(action: t.ActionBase) -> bool:
-    return isinstance(action, t.MoveSpn) and (bool(action.remove_from) or not action.add_to)
-
-
-def _why_not_revertible(action: t.ActionBase) -> str:
-    if isinstance(action, t.EnableAccount):
-        return "not undone: disabling a host's or the VMM service's account again breaks them (docs/fixes.md)"
-    if isinstance(action, t.CreateFolder):
-        return "not undone: the folder may hold the exported virtual machines by now (docs/fixes.md)"
-    if isinstance(action, t.MoveSpn):
-        return "not undone: putting the SPN back on the wrong holder breaks the name again (docs/fixes.md)"
-    if isinstance(action, t.StartService):
-        return (f"not undone: stopping {action.service} again stops replication (vmms) or the shares (LanmanServer) "
-                "(docs/fixes.md)")
-    return "not undone (docs/fixes.md)"
 
 
 def revert_exit_code(record: Record) -> int:
@@ -419,7 +401,7 @@ def _directory_steps(writer: RecordWriter, indexes: list[int], config: Directory
                 writer.update(i, outcome=Outcome.NOT_RUN, message=f"not sent: {changer.broken} earlier in this run")
                 _tell(on_step, writer, i)
                 continue
-            key = _chained(step.action)
+            key = step.action.chain_key()
             if key is not None and key in stopped and source is None:
                 # this step starts where step N leaves the attribute (the plan chains them): not without it
                 writer.update(i, outcome=Outcome.NOT_RUN, message=f"not sent: it starts from the state step "
@@ -439,15 +421,6 @@ def _directory_steps(writer: RecordWriter, indexes: list[int], config: Directory
             conn.unbind()
         except Exception:  # the connection may be gone already
             log.debug("unbind failed", exc_info=True)
-
-
-def _chained(action: t.ActionBase) -> tuple[str, str] | None:
-    """The attribute of an object whose states the plan chains from step to step (planner.chain)."""
-    if isinstance(action, t.AddDelegationValues):
-        return ("msDS-AllowedToDelegateTo", action.computer.casefold())
-    if isinstance(action, t.AccountControlChange):
-        return ("userAccountControl", action.account.casefold())
-    return None
 
 
 def _hosts(writer: RecordWriter, indexes: list[int], site: Site, connections: Connections,
@@ -477,7 +450,7 @@ def _hosts(writer: RecordWriter, indexes: list[int], site: Site, connections: Co
         names.setdefault(name.casefold(), name)
     # the ticket purge last on each machine, after its other changes (and after every AD change)
     for group in by_machine.values():
-        group.sort(key=lambda i: isinstance(writer.record.steps[i].action, t.RefreshTickets))
+        group.sort(key=lambda i: writer.record.steps[i].action.follows_ad_changes)
 
     def one(key: str) -> None:
         group = by_machine[key]

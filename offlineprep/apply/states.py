@@ -44,12 +44,7 @@ def same_values(a: Iterable[str], b: Iterable[str]) -> bool:
 
 def wanted_flags(action: t.AccountControlChange) -> dict[int, bool]:
     """The userAccountControl flags the action sets (True) or clears (False)."""
-    if isinstance(action, t.SetProtocolTransition):
-        wanted = {t.UAC_TRUSTED_TO_AUTH_FOR_DELEGATION: True}
-        if action.clear_unconstrained:
-            wanted[t.UAC_TRUSTED_FOR_DELEGATION] = False
-        return wanted
-    return dict(action.flags)
+    return action.wanted()
 
 
 def hex_uac(value: int | None) -> str:

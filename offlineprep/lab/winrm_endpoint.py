@@ -5,7 +5,7 @@ pywinrm uses it (Create shell, Command, Send stdin, Receive, Signal, Delete; Bas
 response carrying RelatesTo = the request's MessageID), serves many hosts on one port (the host is
 the last part of the URL path: /wsman/<host>), counts commands per host, records the request each
 host received (so injection tests can see values arrive as data), checks that the script is our
-collection script or our apply script byte for byte (by digest; `offlineprep.lab.windows.HostState`
+collection script or our apply script byte for byte (by digest; `offlineprep.lab.apply_twin.HostState`
 carries out the apply script's actions on the simulated host's own state), and misbehaves on demand
 (`Fault`). The hosts share one lab network (`LabNetwork`: the DNS names and TCP 445 their probes
 meet), and a command takes as long as its probes would on the host (`model_time`). It runs the
@@ -50,9 +50,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
+from offlineprep.actions.acl_grant import with_restore_function
+from offlineprep.lab.apply_twin import HostState
 from offlineprep.lab.cluster import SimulatedCluster, plain_host_answer
+from offlineprep.lab.collect_twin import answer as collect_answer
 from offlineprep.lab.vmm import SimulatedVmm
-from offlineprep.lab.windows import Fault, HostState, LabNetwork, SimulatedHost
+from offlineprep.lab.windows import Fault, LabNetwork, SimulatedHost
+from offlineprep.winrm.scripts import script
 
 NS = {
     "s": "http://www.w3.org/2003/05/soap-envelope",
@@ -116,12 +120,10 @@ class WinRMEndpoint:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._closed_port = _closed_port()
-        from offlineprep.apply.hosts import apply_script
-        from offlineprep.winrm.scripts import script
-
-        # the scripts it runs, by digest: any other script is refused (apply's as apply.hosts fills it in)
+        # the scripts it runs, by digest: any other script is refused (apply's as apply.hosts sends it,
+        # with the grant module's Restore-AccountAces put in)
         self._scripts = {script(name).digest: name for name in ("collect", "vmm", "cluster")}
-        self._scripts[_digest(apply_script())] = "apply"
+        self._scripts[_digest(with_restore_function(script("apply").text))] = "apply"
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -252,11 +254,11 @@ class WinRMEndpoint:
             # apply.ps1 writes one JSON line per action as it finishes
             document = b"".join(json.dumps(line).encode("utf-8") + b"\n" for line in HostState(sim).run(request))
             return self._faulty(sim, kind, document)
-        answer = sim.answer(request, self._network())
+        answer = collect_answer(sim, request, self._network())
         probes = answer.get("probes") or {}
         if self.model_time and probes.get("seconds"):
             # the script's own run time on the host: its probes wait for DNS and TCP 445 (the timing model
-            # of SimulatedHost._probes, bounded by the script's waits); the rest of it takes no time here
+            # of collect_twin._probes, bounded by the script's waits); the rest of it takes no time here
             time.sleep(float(probes["seconds"]))
         document = json.dumps(answer).encode("utf-8")
         return self._faulty(sim, kind, document)

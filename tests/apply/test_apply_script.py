@@ -42,9 +42,11 @@ def host_actions(value: str) -> list[t.ActionBase]:
 
 
 def test_the_script_parses_and_carries_the_revert_function_of_the_fix_script() -> None:
+    from offlineprep.actions.acl_grant import RESTORE_MARKER
+
     script = remote.apply_script()
     parsed = pwsh_syntax.assert_valid(script, "apply.ps1")
-    assert remote.RESTORE_MARKER not in script
+    assert RESTORE_MARKER in remote.SCRIPT_PATH.read_text(encoding="utf-8") and RESTORE_MARKER not in script
     assert "\n".join(ps.RESTORE_FUNCTION) in script  # the one Restore-AccountAces, not a copy of it
     # no value is ever expanded into a string: the only expandable (double-quoted) string is each answer's line end
     literals = {parsed.source[n.start_byte:n.end_byte].decode() for n in parsed.nodes() if n.type == "string_literal"}

@@ -4,7 +4,7 @@ What is not undone by design (a started service, a created folder, the clock its
 not set) is said by the record and checked here too.
 
 Real components, as in test_loop.py: the real collectors and checks, apply.ps1 delivered through real
-pywinrm to the loopback endpoint, the simulated hosts carrying each action out (offlineprep.lab.windows.HostState).
+pywinrm to the loopback endpoint, the simulated hosts carrying each action out (offlineprep.lab.apply_twin.HostState).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import pytest
 from offlineprep.collect.answer import json_schema, read_answer, validate_strictly
 from offlineprep.collect.hosts import parse_output
 from offlineprep.facts import ErrorKind
+from offlineprep.lab import collect_twin
 from offlineprep.lab.windows import (
     SimDfsNode,
     SimFolder,
@@ -76,7 +77,7 @@ HOSTS = {
 @pytest.mark.parametrize("name", list(HOSTS))
 def test_every_simulated_answer_fits_the_schema_exactly(name: str) -> None:
     host, paths = HOSTS[name]
-    answer = host.answer({"hyperv": host.hyperv_installed, "paths": paths})
+    answer = collect_twin.answer(host, {"hyperv": host.hyperv_installed, "paths": paths})
     validate_strictly(json.loads(json.dumps(answer)))  # what crosses the wire, no tolerance, no coercion
     _parsed, problems, rejected = read_answer(answer)
     assert problems == {} and rejected == {}
@@ -147,11 +148,11 @@ def test_the_new_parts_fit_the_schema_exactly_failing_shapes_included() -> None:
     for sim, request in ((host, {"hyperv": True, "paths": [], "probes": ["silent.lab.test", "nx.lab.test",
                                                                        "fs01.lab.test", "gone.lab.test"]}),
                          (fs, {"hyperv": False, "paths": [_unc(r"\\fs01\Exp")], "probes": []})):
-        answer = json.loads(json.dumps(sim.answer(request, network)))
+        answer = json.loads(json.dumps(collect_twin.answer(sim, request, network)))
         validate_strictly(answer)
         _parsed, problems, rejected = read_answer(answer)
         assert problems == {} and rejected == {}
-    probes = {p["name"]: p for p in host.answer({"hyperv": False, "paths": [], "probes": [
+    probes = {p["name"]: p for p in collect_twin.answer(host, {"hyperv": False, "paths": [], "probes": [
         "silent.lab.test", "nx.lab.test", "fs01.lab.test", "gone.lab.test"]}, network)["probes"]["names"]}
     assert probes["silent.lab.test"]["timed_out"] and probes["nx.lab.test"]["error"] == "No such host is known"
     assert [c["state"] for c in probes["fs01.lab.test"]["connections"]] == ["refused"]

@@ -154,7 +154,7 @@ def test_path_reachable_through_windows_stale_record_refused_pass_skip_and_error
 
 
 def test_a_host_whose_every_probe_times_out_answers_within_5_seconds() -> None:
-    """The script's own run time, in the simulator's timing model (SimulatedHost._probes: the waits
+    """The script's own run time, in the simulator's timing model (offlineprep.lab.collect_twin._probes: the waits
     of collect.ps1, 2 s for the names and 4 s in all, every probe started at once), which the
     endpoint takes as the command's run time: measured through pywinrm."""
     silent = {"fs01.contoso.com": SimLookup(no_answer=True), "fs11.contoso.com": SimLookup(["10.9.9.9"]),
