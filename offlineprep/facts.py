@@ -157,6 +157,10 @@ class DirectoryFacts(Fact):
     # with it whatever this machine's own clock says (host.clock-skew)
     current_time: datetime | None = None
     current_time_observed_at: datetime | None = None
+    # the domain's functional level: rootDSE domainFunctionality (MS-ADTS, "domainFunctionality":
+    # the domain NC's msDS-Behavior-Version; 6 = DS_BEHAVIOR_WIN2012R2), read in the same rootDSE search; None: not read
+    # (a DC that refused the rootDSE, base_dn naming another domain than the DC's, or an older facts file)
+    domain_functionality: int | None = None
     searches: int = 0
     # the computers' groups were read (group_sids): only when a delegation descriptor names a SID of
     # this domain that is not one of the computers read; it costs one search per level of nesting

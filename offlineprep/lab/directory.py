@@ -38,6 +38,9 @@ class LabDirectory:
     netbios_name: str | None = None  # when not the first label of `domain`, upper case
     has_crossref: bool = True  # False: the domain's NetBIOS name cannot be read (as from a DC that hides it)
     clock_offset_seconds: float = 0.0  # the DC's clock against this machine's (rootDSE currentTime)
+    # the domain's functional level as rootDSE domainFunctionality gives it (MS-ADTS: 6 = Windows Server 2012 R2,
+    # 7 = 2016); None: a DC whose rootDSE lacks it
+    functional_level: int | None = 7
     _entries: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     _rid: int = 1100
     # one mock server for the life of the lab: its entries (ldap3 keeps them on the Server) are filled on the
@@ -150,6 +153,8 @@ class LabDirectory:
         now = datetime.now(UTC) + timedelta(seconds=self.clock_offset_seconds)
         conn.root_dse = {"defaultNamingContext": self.base_dn, "configurationNamingContext": self.configuration_dn,
                          "currentTime": now.strftime("%Y%m%d%H%M%S.0Z")}  # GeneralizedTime, as AD writes it
+        if self.functional_level is not None:  # an integer, written as its decimal text (LDAP INTEGER syntax)
+            conn.root_dse["domainFunctionality"] = str(self.functional_level)
         conn.bind()
         return conn
 
