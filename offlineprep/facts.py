@@ -400,6 +400,11 @@ class HostFacts(Fact):
     probe_seconds: float | None = None  # how long the probes took on the host (all in parallel, bounded)
     clock: HostClock | None = None
     time_source_type: str | None = None  # W32Time\Parameters Type: NT5DS, NTP, NoSync, AllSync
+    ntp_server: str | None = None  # W32Time\Parameters NtpServer, the service's own value
+    # Group Policy's W32Time Type and NtpServer (HKLM\SOFTWARE\Policies\Microsoft\W32Time\Parameters): when set,
+    # they overwrite the service's own values ("Windows Time service tools and settings"); None: no policy sets them
+    time_policy_type: str | None = None
+    time_policy_ntp_server: str | None = None
     certificates: list[Certificate] | None = None  # LocalMachine\My; None: not read
     server_names: ServerNames | None = None
     # script sections that failed on the host (vms, firewall_rules, hyperv, ...) -> the host's error

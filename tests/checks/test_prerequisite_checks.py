@@ -619,3 +619,19 @@ def test_a_source_cluster_without_a_replica_broker_fails_and_one_not_read_is_an_
         STANDALONE, broker=None, problem="HVC1.contoso.com could not be asked for its nodes: timed out")),
         "hv11.contoso.com")
     assert unread.status is Status.ERROR and "cluster HVC1.contoso.com could not be read" in unread.message
+
+
+def test_a_time_source_group_policy_sets_is_fixed_in_the_policy_by_hand() -> None:
+    """Group Policy's W32Time Type (HKLM\\SOFTWARE\\Policies\\Microsoft\\W32Time\\Parameters) overwrites the local
+    value: w32tm /config would not last, so the fix names the policy instead of host.time-sync."""
+    by_policy = changed("hv02", clock=clock(900), time_source_type="NT5DS", time_policy_type="NTP",
+                        time_policy_ntp_server="time.example.org,0x8")
+    result = by_subject(run("host.clock-skew", the_facts=facts(host_facts=by_policy)), "hv02")
+    assert result.status is Status.FAIL and kinds(result) == ["manual"]
+    assert result.remediation is not None and "Configure Windows NTP Client" in result.remediation.powershell
+    assert "time.example.org,0x8" in result.remediation.powershell
+    assert result.evidence["time_source_type_policy"] == "NTP"
+    # a policy that sets only NtpServer leaves Type local: the local fix stands
+    server_only = changed("hv02", clock=clock(900), time_source_type="NTP", time_policy_ntp_server="time.example.org")
+    result = by_subject(run("host.clock-skew", the_facts=facts(host_facts=server_only)), "hv02")
+    assert kinds(result) == ["host.time-sync", "manual"] and result.evidence["ntp_server_policy"] == "time.example.org"
