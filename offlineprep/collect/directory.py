@@ -2,7 +2,8 @@
 
 Few round trips: one rootDSE read, one search for the domain's crossRef (its NetBIOS name),
 batched OR filters for computers (`batch_size` names per search; the principals and SPN holders
-ride along in the last one), one base read of tokenGroups per principal (there are few), one
+ride along in the last one), one base read of tokenGroups per principal (there are few; under
+`manager = "hyperv-replica"` each host's computer account is one too: path.host-accounts), one
 batched search for group names. Paged results throughout, so nothing is
 truncated at a DC's 1,000-entry MaxPageSize. Bitwise userAccountControl tests are done in Python:
 portable across DCs, and ldap3's mock strategy cannot evaluate extensible-match filters.
