@@ -86,9 +86,7 @@ def host_principal(view: DirectoryFacts, host: str) -> tuple[Principal | None, s
     principal = next((p for p in view.principals.values() if sid and p.found and p.object_sid == sid), None)
     domain = view.domain_of_read(principal.query if principal is not None else host)
     netbios = view.all_domains().get(domain or "") if domain else None
-    sam = (computer.sam_account_name if computer is not None else None) or HostName(host).computer_account
-    name = f"{netbios or (domain or '')}\\{sam}" if (netbios or domain) else sam
-    return principal, name
+    return principal, HostName(host).logon_name(netbios or domain)
 
 
 def judge(ctx: CheckContext, ref: PathRef, host: str) -> Outcome:
