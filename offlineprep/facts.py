@@ -267,6 +267,12 @@ class FirewallRule(Fact):
     local_ports: list[str] = Field(default_factory=list)  # "8083", "8080-8090", "Any", "RPC", ...
     profiles: list[str] = Field(default_factory=lambda: ["Any"])  # Any, or some of Domain, Private, Public
     remote_addresses: list[str] = Field(default_factory=lambda: ["Any"])  # Any, addresses, subnets, ranges, keywords
+    # where the rule comes from (PolicyStoreSourceType: Local, GroupPolicy, Dynamic, Generated, Hardcoded, MDM) and
+    # which store or GPO holds it (PolicyStoreSource); None: not read (a facts file written before they were)
+    source_type: str | None = None
+    policy_store_source: str | None = None
+    program: str | None = None  # NetFirewallApplicationFilter.Program: Any, System, or a path; None: not read
+    service: str | None = None  # NetFirewallServiceFilter.Service: Any, or a service's short name; None: not read
 
 
 class FirewallProfile(Fact):
@@ -276,6 +282,8 @@ class FirewallProfile(Fact):
     enabled: bool | None = None
     default_inbound_action: str | None = None  # allow | block
     allow_inbound_rules: bool | None = None
+    # AllowLocalFirewallRules: False when Group Policy ignores the rules of the local store for this profile
+    allow_local_firewall_rules: bool | None = None
 
 
 class NetworkProfile(Fact):

@@ -213,14 +213,16 @@ class HostState:
     # ------------------------------------------------------------------ firewall
 
     def _rule_state(self, name: str) -> str:
-        rule = next((r for r in self.host.firewall if r.name.casefold() == name.casefold()), None)
+        # Get-NetFirewallRule -Name -PolicyStore PersistentStore: the local store holds no Group Policy rule
+        rule = next((r for r in self.host.firewall if r.name.casefold() == name.casefold()
+                     and r.source_type.casefold() == "local"), None)
         if rule is None:
             return "absent"
         return "enabled" if rule.enabled else "disabled"
 
     def _set_enabled(self, name: str, enabled: bool) -> None:
         for rule in self.host.firewall:
-            if rule.name.casefold() == name.casefold():
+            if rule.name.casefold() == name.casefold() and rule.source_type.casefold() == "local":
                 rule.enabled = enabled
 
     @carries_out(t.OpenFirewallPort)

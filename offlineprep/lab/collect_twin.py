@@ -84,6 +84,9 @@ def answer(host: SimulatedHost, request: dict[str, Any], network: LabNetwork | N
         rules, port_filters, address_filters = host.firewall_objects()
         ports = {pf.InstanceID: pf for pf in port_filters}
         scopes = {af.InstanceID: af for af in address_filters}
+        app_filters, service_filters = host.firewall_filters()
+        programs = {f.InstanceID: f for f in app_filters}
+        services = {f.InstanceID: f for f in service_filters}
         out["firewall_rules"] = []
         for rule in rules:  # Get-NetFirewallRule -Direction Inbound -Enabled True
             if rule.Direction != "Inbound" or rule.Enabled != "True":
@@ -94,14 +97,20 @@ def answer(host: SimulatedHost, request: dict[str, Any], network: LabNetwork | N
                 "direction": rule.Direction, "action": rule.Action, "profile": rule.Profile,
                 "protocol": pf.Protocol if pf else None,
                 "local_ports": [str(p) for p in pf.LocalPort] if pf else [],
-                "remote_addresses": [str(a) for a in af.RemoteAddress] if af else []})
+                "remote_addresses": [str(a) for a in af.RemoteAddress] if af else [],
+                "policy_store_source_type": str(rule.PolicyStoreSourceType),
+                "policy_store_source": str(rule.PolicyStoreSource),
+                "program": str(programs[rule.InstanceID].Program) if rule.InstanceID in programs else None,
+                "service": str(services[rule.InstanceID].Service) if rule.InstanceID in services else None})
         out["firewall_profiles"] = []
         for p in host.firewall_profiles:
             fp = WinObject("NetFirewallProfile", Name=p.name, Enabled=p.enabled,
-                           DefaultInboundAction=p.default_inbound_action, AllowInboundRules=p.allow_inbound_rules)
+                           DefaultInboundAction=p.default_inbound_action, AllowInboundRules=p.allow_inbound_rules,
+                           AllowLocalFirewallRules=p.allow_local_firewall_rules)
             out["firewall_profiles"].append({"name": fp.Name, "enabled": fp.Enabled,
                                              "default_inbound_action": fp.DefaultInboundAction,
-                                             "allow_inbound_rules": fp.AllowInboundRules})
+                                             "allow_inbound_rules": fp.AllowInboundRules,
+                                             "allow_local_firewall_rules": fp.AllowLocalFirewallRules})
         out["network_profiles"] = []
         for n in host.networks:
             net = WinObject("NetConnectionProfile", InterfaceAlias=n.interface, NetworkCategory=n.category)

@@ -165,6 +165,11 @@ class SimRule:
     profile: str = "Any"  # Any, or 'Domain', 'Domain, Private', ...
     remote_addresses: list[str] = field(default_factory=lambda: ["Any"])
     direction: str = "Inbound"
+    # where the rule is defined: Local (PersistentStore) or GroupPolicy (PolicyStoreSource: the GPO's name)
+    source_type: str = "Local"
+    gpo: str = ""  # the GPO's name when source_type is GroupPolicy
+    program: str = "Any"  # NetFirewallApplicationFilter.Program: Any, System, or a path
+    service: str = "Any"  # NetFirewallServiceFilter.Service: Any, or a service name
 
 
 @dataclass
@@ -173,6 +178,7 @@ class SimProfile:
     enabled: str = "True"  # True | False | NotConfigured
     default_inbound_action: str = "NotConfigured"  # Allow | Block | NotConfigured
     allow_inbound_rules: str = "NotConfigured"
+    allow_local_firewall_rules: str = "NotConfigured"  # False: Group Policy ignores the local store's rules
 
 
 @dataclass
@@ -474,8 +480,13 @@ class SimulatedHost:
                                                                                               r.action)
             rules.append(WinObject("NetFirewallRule", Name=r.name, DisplayName=r.display_name or r.name,
                                    Enabled="True" if r.enabled else "False", Direction=r.direction, Action=action,
-                                   Profile=r.profile, InstanceID=r.name))
+                                   Profile=r.profile, InstanceID=r.name, PolicyStoreSourceType=r.source_type,
+                                   PolicyStoreSource=r.gpo if r.source_type == "GroupPolicy" else "PersistentStore"))
             ports.append(WinObject("NetFirewallPortFilter", InstanceID=r.name, Protocol=r.protocol, LocalPort=r.local_ports))
             addresses.append(WinObject("NetFirewallAddressFilter", InstanceID=r.name, RemoteAddress=r.remote_addresses))
         return rules, ports, addresses
 
+    def firewall_filters(self) -> tuple[list[WinObject], list[WinObject]]:
+        """Get-NetFirewallApplicationFilter -All and Get-NetFirewallServiceFilter -All: one of each per rule."""
+        return ([WinObject("NetFirewallApplicationFilter", InstanceID=r.name, Program=r.program) for r in self.firewall],
+                [WinObject("NetFirewallServiceFilter", InstanceID=r.name, Service=r.service) for r in self.firewall])

@@ -206,7 +206,8 @@ function Invoke-LocalGroupMember($item, $result) {
 
 function Get-RuleState([string]$Name) {
     # types: $foundRule NetFirewallRule
-    $foundRule = Get-NetFirewallRule -Name $Name -ErrorAction SilentlyContinue
+    # the local store only (PersistentStore): a Group Policy rule is not there, and apply never changes one
+    $foundRule = Get-NetFirewallRule -Name $Name -PolicyStore PersistentStore -ErrorAction SilentlyContinue
     if (-not $foundRule) { return 'absent' }
     if ([string]$foundRule.Enabled -eq 'True') { return 'enabled' }
     return 'disabled'
@@ -221,9 +222,9 @@ function Invoke-FirewallOpen($item, $result) {
         if ($state -eq 'enabled') { Set-Result $result 'already' ('the rule ' + $name + ' is already there and enabled'); return }
         if ($state -eq 'absent') {
             $addresses = [string[]]@($a.remote_address)
-            $null = New-NetFirewallRule -Name $name -DisplayName ([string]$a.display_name) -Direction Inbound -Protocol TCP -LocalPort ([string]$a.port) -Action Allow -Profile ([string]$a.profile) -RemoteAddress $addresses
+            $null = New-NetFirewallRule -Name $name -DisplayName ([string]$a.display_name) -Direction Inbound -Protocol TCP -LocalPort ([string]$a.port) -Action Allow -Profile ([string]$a.profile) -RemoteAddress $addresses -PolicyStore PersistentStore
         } else {
-            $null = Enable-NetFirewallRule -Name $name
+            $null = Enable-NetFirewallRule -Name $name -PolicyStore PersistentStore
         }
         $result.after = [ordered]@{ rule = (Get-RuleState $name) }
         Set-Result $result 'applied' ('inbound TCP ' + [string]$a.port + ' allowed by the rule ' + $name)
@@ -233,8 +234,8 @@ function Invoke-FirewallOpen($item, $result) {
     $was = [string]$recorded.before.rule
     if ($state -eq $was) { Set-Result $result 'as-before' ('the rule ' + $name + ' is ' + $state + ', as before apply'); return }
     if ($state -ne [string]$recorded.after.rule) { Set-Result $result 'changed' ('the rule ' + $name + ' is ' + $state + ' now, not as apply left it'); return }
-    if ($was -eq 'absent') { $null = Remove-NetFirewallRule -Name $name }
-    elseif ($was -eq 'disabled') { $null = Disable-NetFirewallRule -Name $name }
+    if ($was -eq 'absent') { $null = Remove-NetFirewallRule -Name $name -PolicyStore PersistentStore }
+    elseif ($was -eq 'disabled') { $null = Disable-NetFirewallRule -Name $name -PolicyStore PersistentStore }
     $result.after = [ordered]@{ rule = (Get-RuleState $name) }
     Set-Result $result 'reverted' ('the rule ' + $name + ' is ' + $was + ' again')
 }
@@ -258,7 +259,7 @@ function Invoke-FirewallDisable($item, $result) {
         }
         if ($gone.Count -gt 0) { Set-Result $result 'changed' ('not there any more: ' + ($gone -join ', ')); return }
         if ($enabled.Count -eq 0) { Set-Result $result 'already' 'the rules are already disabled'; return }
-        $null = Disable-NetFirewallRule -Name $enabled
+        $null = Disable-NetFirewallRule -Name $enabled -PolicyStore PersistentStore
         $result.after = [ordered]@{ rules = (Get-RuleStates $a.names) }
         Set-Result $result 'applied' ('disabled ' + ($enabled -join ', '))
         return
@@ -271,7 +272,7 @@ function Invoke-FirewallDisable($item, $result) {
         $ruleNow = Get-RuleState ([string]$rule.name)
         if ($ruleNow -eq 'disabled') { $again += [string]$rule.name } elseif ($ruleNow -ne 'enabled') { $gone += [string]$rule.name }
     }
-    if ($again.Count -gt 0) { $null = Enable-NetFirewallRule -Name $again }
+    if ($again.Count -gt 0) { $null = Enable-NetFirewallRule -Name $again -PolicyStore PersistentStore }
     $result.after = [ordered]@{ rules = (Get-RuleStates $a.names) }
     if ($gone.Count -gt 0) { Set-Result $result 'changed' ('not there any more, left alone: ' + ($gone -join ', ')); return }
     if ($again.Count -eq 0) { Set-Result $result 'as-before' 'the rules are enabled, as before apply'; return }
