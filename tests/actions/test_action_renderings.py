@@ -96,6 +96,8 @@ def test_what_a_host_fix_creates_is_looked_for_first(action: t.ActionBase) -> No
     line = next(i for i, text in enumerate(fix) if creator in text)
     # a firewall rule is looked for in the store it is created in (-PolicyStore PersistentStore)
     store = " -PolicyStore PersistentStore" if action.kind == "host.firewall-open" else ""
+    if getattr(action, "scope", None):  # a share of a clustered file server role is looked for in its scope
+        store = " -ScopeName $Scope"
     assert (f"if (-not ({looker} -Name $Name{store} -ErrorAction SilentlyContinue))"
             in "\n".join(fix[max(0, line - 1):line + 1]))
     revert = "\n".join(ps.revert_lines(action))

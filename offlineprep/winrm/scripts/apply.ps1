@@ -95,15 +95,19 @@ function Invoke-ShareRights($item, $result) {
     # types: $share MSFT_SmbShare
     $a = $item.action
     $name = [string]$a.share
-    $share = Get-SmbShare -Name $name
+    # a share of a clustered file server role is addressed in its scope (-ScopeName): by -Name alone every share of
+    # that name, one per scope, would match
+    $scoped = @{}
+    if ($a.scope) { $scoped.ScopeName = [string]$a.scope }
+    $share = Get-SmbShare -Name $name @scoped
     $current = [string]$share.SecurityDescriptor
     $result.before = [ordered]@{ sddl = $current }
     $saved = [string]$a.before_sddl
     if (-not $reverting) {
         if (Test-Applied $current $item) { Set-Result $result 'already' ('the share ' + $name + ' already grants it'); return }
         if (-not (Test-Same $current $saved $item)) { Set-Result $result 'changed' ('the descriptor of the share ' + $name + ' is not the one read when planned'); return }
-        $null = Grant-SmbShareAccess -Name $name -AccountName ([string]$a.account) -AccessRight ([string]$a.access_right) -Force
-        $share = Get-SmbShare -Name $name
+        $null = Grant-SmbShareAccess -Name $name @scoped -AccountName ([string]$a.account) -AccessRight ([string]$a.access_right) -Force
+        $share = Get-SmbShare -Name $name @scoped
         $result.after = [ordered]@{ sddl = [string]$share.SecurityDescriptor }
         Set-Result $result 'applied' ('granted ' + [string]$a.access_right + ' on the share ' + $name)
         return
@@ -115,8 +119,8 @@ function Invoke-ShareRights($item, $result) {
     } elseif (-not (Test-Applied $current $item)) {
         Set-Result $result 'changed' ('the share ' + $name + ' does not hold the grant apply makes'); return
     }
-    $null = Set-SmbShare -Name $name -SecurityDescriptor (Restore-AccountAces $current $saved ([string]$a.account_sid)) -Force
-    $share = Get-SmbShare -Name $name
+    $null = Set-SmbShare -Name $name @scoped -SecurityDescriptor (Restore-AccountAces $current $saved ([string]$a.account_sid)) -Force
+    $share = Get-SmbShare -Name $name @scoped
     $result.after = [ordered]@{ sddl = [string]$share.SecurityDescriptor }
     Set-Result $result 'reverted' ('the account''s entries on the share ' + $name + ' are back as before apply')
 }
@@ -279,9 +283,9 @@ function Invoke-FirewallDisable($item, $result) {
     Set-Result $result 'reverted' ('enabled again: ' + ($again -join ', '))
 }
 
-function Get-ShareState([string]$Name) {
+function Get-ShareState([string]$Name, [hashtable]$Scoped = @{}) {
     # types: $foundShare MSFT_SmbShare
-    $foundShare = Get-SmbShare -Name $Name -ErrorAction SilentlyContinue
+    $foundShare = Get-SmbShare -Name $Name @Scoped -ErrorAction SilentlyContinue
     if (-not $foundShare) { return [ordered]@{ share = 'absent' } }
     return [ordered]@{ share = 'present'; path = [string]$foundShare.Path; sddl = [string]$foundShare.SecurityDescriptor }
 }
@@ -290,7 +294,9 @@ function Invoke-CreateShare($item, $result) {
     $a = $item.action
     $name = [string]$a.share
     $path = [string]$a.local_path
-    $state = Get-ShareState $name
+    $scoped = @{}
+    if ($a.scope) { $scoped.ScopeName = [string]$a.scope }
+    $state = Get-ShareState $name $scoped
     $result.before = $state
     if (-not $reverting) {
         if ($state.share -eq 'present') {
@@ -299,8 +305,8 @@ function Invoke-CreateShare($item, $result) {
         }
         $created = $false
         if (-not (Test-Path -LiteralPath $path)) { $null = New-Item -ItemType Directory -Path $path; $created = $true }
-        $null = New-SmbShare -Name $name -Path $path
-        $after = Get-ShareState $name
+        $null = New-SmbShare -Name $name -Path $path @scoped
+        $after = Get-ShareState $name $scoped
         $after.folder_created = $created
         $result.after = $after
         Set-Result $result 'applied' ('shared ' + $path + ' as ' + $name)
@@ -312,8 +318,8 @@ function Invoke-CreateShare($item, $result) {
     if ($state.path -ne $path -or ($left.sddl -and $state.sddl -ne [string]$left.sddl)) {
         Set-Result $result 'changed' ('the share ' + $name + ' is not as apply left it'); return
     }
-    $null = Remove-SmbShare -Name $name -Force
-    $result.after = Get-ShareState $name
+    $null = Remove-SmbShare -Name $name @scoped -Force
+    $result.after = Get-ShareState $name $scoped
     Set-Result $result 'reverted' ('removed the share ' + $name + '; the folder stays (it may hold data)')
 }
 
