@@ -368,6 +368,8 @@ class ServerNames(Fact):
     disable_strict_name_checking: int | None = None  # LanmanServer\Parameters DisableStrictNameChecking
     optional_names: list[str] = Field(default_factory=list)  # LanmanServer\Parameters OptionalNames
     alternate_names: list[str] = Field(default_factory=list)  # DnsCache\Parameters AlternateComputerNames
+    # Get-SmbServerConfiguration SmbServerNameHardeningLevel: 0 off, 1 accept if provided, 2 required; None: not read
+    name_hardening_level: int | None = None
 
 
 class HostFacts(Fact):
@@ -386,6 +388,12 @@ class HostFacts(Fact):
     os_version: str | None = None
     os_build: str | None = None
     hyperv_installed: bool | None = None
+    # Get-WindowsFeature Hyper-V InstallState (Installed, InstallPending: installed, waiting for a restart, Available)
+    hyperv_install_state: str | None = None
+    hyperv_module: bool | None = None  # the Hyper-V PowerShell module is there (Get-Module -ListAvailable Hyper-V)
+    # the primary DNS suffix (IPGlobalProperties.DomainName): the host's FQDN is its name under it, which in a
+    # disjoint namespace is not its AD domain (`domain`)
+    primary_dns_suffix: str | None = None
     vmms_running: bool | None = None
     vmms_status: str | None = None  # Get-Service vmms .Status (Running, Stopped, ...); None: no such service
     # Win32_ComputerSystem.DomainRole: 0 standalone workstation, 1 member workstation, 2 standalone

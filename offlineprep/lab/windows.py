@@ -302,6 +302,10 @@ class SimulatedHost:
     os_version: str = "10.0.14393"
     os_build: str = "14393"
     hyperv_installed: bool = False
+    hyperv_install_state: str | None = None  # Get-WindowsFeature InstallState; None: Installed or Available as above
+    hyperv_module: bool = True  # the Hyper-V PowerShell module (feature Hyper-V-PowerShell) is there
+    # Win32_ComputerSystem.Domain where it differs from the primary DNS suffix of computer_name (a disjoint namespace)
+    ad_domain: str | None = None
     ip_addresses: list[str] = field(default_factory=list)
     groups: list[SimGroup] = field(default_factory=default_groups)
     shares: list[SimShare] = field(default_factory=list)
@@ -330,6 +334,7 @@ class SimulatedHost:
     strict_name_checking_disabled: int | None = None  # LanmanServer\Parameters DisableStrictNameChecking
     optional_names: list[str] = field(default_factory=list)  # ... OptionalNames
     alternate_names: list[str] = field(default_factory=list)  # Dnscache\Parameters AlternateComputerNames
+    smb_name_hardening_level: int = 0  # Get-SmbServerConfiguration SmbServerNameHardeningLevel (0: Windows' default)
     tickets_purged: int = 0  # times apply.ps1 purged the computer's own Kerberos tickets (klist purge -li 0x3e7)
 
     def __post_init__(self) -> None:
@@ -362,7 +367,12 @@ class SimulatedHost:
 
     @property
     def domain(self) -> str | None:
-        return self.computer_name.split(".", 1)[1] if "." in self.computer_name else None
+        return self.ad_domain or (self.computer_name.split(".", 1)[1] if "." in self.computer_name else None)
+
+    def ip_global_properties(self) -> WinObject:
+        """IPGlobalProperties: HostName and DomainName, the primary DNS suffix (computer_name's own)."""
+        suffix = self.computer_name.split(".", 1)[1] if "." in self.computer_name else ""
+        return WinObject("IPGlobalProperties", HostName=self.short_name, DomainName=suffix)
 
     def computer_system(self) -> WinObject:
         role = self.domain_role if self.domain_role is not None else (3 if self.domain else 2)

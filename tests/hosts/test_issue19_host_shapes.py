@@ -38,7 +38,8 @@ def run(check_id: str, facts: HostFacts, hosts: dict[str, HostFacts] | None = No
 
 def hv11(**kw: Any) -> SimulatedHost:
     kw.setdefault("replication", REPLICA)
-    return SimulatedHost("HV11.contoso.com", hyperv_installed=True, **kw)
+    kw.setdefault("hyperv_installed", True)
+    return SimulatedHost(kw.pop("computer_name", "HV11.contoso.com"), **kw)
 
 
 def firewall_finding(host: SimulatedHost) -> Finding:
@@ -75,3 +76,50 @@ def test_a_rule_limited_to_a_program_does_not_cover_the_listener() -> None:
     assert firewall_finding(host).status is Status.WARN
     host.firewall = [SimRule("System-8084", ["8084"], program="System")]
     assert firewall_finding(host).status is Status.PASS
+
+
+# --------------------------------------------------------------------------- item 7: host identity
+
+
+def test_the_fqdn_comes_from_the_primary_dns_suffix_in_a_disjoint_namespace() -> None:
+    """Before: DNSHostName + '.' + the AD domain, HV11.na.contoso.com, a name DNS and the host's own
+    dNSHostName do not hold (Microsoft, "Disjoint Namespace")."""
+    facts = collect_hv11(hv11(computer_name="HV11.contoso.com", ad_domain="na.contoso.com"))
+    assert facts.computer_name == "HV11.contoso.com"
+    assert facts.domain == "na.contoso.com" and facts.primary_dns_suffix == "contoso.com"
+
+
+def test_install_pending_arrives_as_restart_needed() -> None:
+    host = hv11(hyperv_installed=False, hyperv_install_state="InstallPending")
+    facts = collect_hv11(host)
+    assert facts.hyperv_install_state == "InstallPending" and facts.hyperv_installed is False
+    found = next(f for f in run("host.hyperv-ready", facts) if f.subject == "hv11.contoso.com")
+    assert found.status is Status.FAIL and "restart needed" in found.message
+
+
+def test_a_missing_hyperv_module_is_the_named_cause_of_the_sections_it_stops() -> None:
+    facts = collect_hv11(hv11(hyperv_module=False))
+    assert facts.hyperv_module is False and facts.vms is None and facts.replication_server is None
+    assert "Hyper-V PowerShell module is not installed" in facts.section_errors["vms"]
+    assert "Hyper-V PowerShell module is not installed" in facts.section_errors["replication_server"]
+    found = next(f for f in run("host.hyperv-ready", facts) if f.subject == "hv11.contoso.com")
+    assert found.status is Status.FAIL and "Hyper-V PowerShell module" in found.message
+
+
+# --------------------------------------------------------------------------- item 6: SMB server name hardening
+
+
+def test_smb_server_name_hardening_arrives_with_the_server_names() -> None:
+    from offlineprep.lab.windows import SimFolder, SimShare
+    from offlineprep.names import parse_path
+
+    fs = SimulatedHost("FS01.contoso.com", shares=[SimShare("ASRExport", "D:\\ASRExport")],
+                       folders=[SimFolder("D:\\ASRExport", "O:BAG:SYD:(A;OICI;FA;;;BA)")],
+                       strict_name_checking_disabled=1, smb_name_hardening_level=2)
+    config = WinRMConfig(transport="basic", scheme="http", user="lab\\preflight", timeout_seconds=5)
+    with WinRMEndpoint({"fs01.contoso.com": fs}, password=PASSWORD) as ep:
+        facts = collect_hosts(config, [HostRequest("fs01.contoso.com",
+                                                   paths=[parse_path(r"\\files.contoso.com\ASRExport")])],
+                              PASSWORD, session_factory=ep.protocol_factory(5))["fs01.contoso.com"]
+    assert facts.server_names is not None
+    assert (facts.server_names.name_hardening_level, facts.server_names.disable_strict_name_checking) == (2, 1)
