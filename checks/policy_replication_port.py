@@ -301,6 +301,12 @@ def listener_port(auth: str, configured: int | None, host: HostFacts) -> tuple[i
             "https://learn.microsoft.com/powershell/module/hyper-v/get-vmreplicationserver",
         "New-NetFirewallRule":
             "https://learn.microsoft.com/powershell/module/netsecurity/new-netfirewallrule",
+        "FW_RULE_ORIGIN_TYPE (PolicyStoreSourceType: Local, GroupPolicy)":
+            "https://learn.microsoft.com/openspecs/windows_protocols/ms-fasp/9d295321-d75c-41c0-ab0d-7a78df40f77c",
+        "Allow Local Firewall Rule Policy Merge (AllowLocalFirewallRules)":
+            "https://learn.microsoft.com/openspecs/windows_protocols/ms-gpfas/2c979624-900a-4b6e-b4ef-09b387cd62ab",
+        "Get-NetFirewallApplicationFilter (a rule's program)":
+            "https://learn.microsoft.com/powershell/module/netsecurity/get-netfirewallapplicationfilter",
     },
 )
 def replication_port(ctx: CheckContext) -> Iterator[Outcome]:
