@@ -98,7 +98,7 @@ function Invoke-ShareRights($item, $result) {
     # a share of a clustered file server role is addressed in its scope (-ScopeName): by -Name alone every share of
     # that name, one per scope, would match
     $scoped = @{}
-    if ($a.scope) { $scoped.ScopeName = [string]$a.scope }
+    if ($a.scope) { $scoped['ScopeName'] = [string]$a.scope }
     $share = Get-SmbShare -Name $name @scoped
     $current = [string]$share.SecurityDescriptor
     $result.before = [ordered]@{ sddl = $current }
@@ -295,7 +295,7 @@ function Invoke-CreateShare($item, $result) {
     $name = [string]$a.share
     $path = [string]$a.local_path
     $scoped = @{}
-    if ($a.scope) { $scoped.ScopeName = [string]$a.scope }
+    if ($a.scope) { $scoped['ScopeName'] = [string]$a.scope }
     $state = Get-ShareState $name $scoped
     $result.before = $state
     if (-not $reverting) {
