@@ -271,6 +271,12 @@ class FirewallRule(Fact):
     local_ports: list[str] = Field(default_factory=list)  # "8083", "8080-8090", "Any", "RPC", ...
     profiles: list[str] = Field(default_factory=lambda: ["Any"])  # Any, or some of Domain, Private, Public
     remote_addresses: list[str] = Field(default_factory=lambda: ["Any"])  # Any, addresses, subnets, ranges, keywords
+    # where the rule comes from (PolicyStoreSourceType: Local, GroupPolicy, Dynamic, Generated, Hardcoded, MDM) and
+    # which store or GPO holds it (PolicyStoreSource); None: not read (a facts file written before they were)
+    source_type: str | None = None
+    policy_store_source: str | None = None
+    program: str | None = None  # NetFirewallApplicationFilter.Program: Any, System, or a path; None: not read
+    service: str | None = None  # NetFirewallServiceFilter.Service: Any, or a service's short name; None: not read
 
 
 class FirewallProfile(Fact):
@@ -280,6 +286,8 @@ class FirewallProfile(Fact):
     enabled: bool | None = None
     default_inbound_action: str | None = None  # allow | block
     allow_inbound_rules: bool | None = None
+    # AllowLocalFirewallRules: False when Group Policy ignores the rules of the local store for this profile
+    allow_local_firewall_rules: bool | None = None
 
 
 class NetworkProfile(Fact):
@@ -364,6 +372,8 @@ class ServerNames(Fact):
     disable_strict_name_checking: int | None = None  # LanmanServer\Parameters DisableStrictNameChecking
     optional_names: list[str] = Field(default_factory=list)  # LanmanServer\Parameters OptionalNames
     alternate_names: list[str] = Field(default_factory=list)  # DnsCache\Parameters AlternateComputerNames
+    # Get-SmbServerConfiguration SmbServerNameHardeningLevel: 0 off, 1 accept if provided, 2 required; None: not read
+    name_hardening_level: int | None = None
 
 
 class HostFacts(Fact):
@@ -382,6 +392,12 @@ class HostFacts(Fact):
     os_version: str | None = None
     os_build: str | None = None
     hyperv_installed: bool | None = None
+    # Get-WindowsFeature Hyper-V InstallState (Installed, InstallPending: installed, waiting for a restart, Available)
+    hyperv_install_state: str | None = None
+    hyperv_module: bool | None = None  # the Hyper-V PowerShell module is there (Get-Module -ListAvailable Hyper-V)
+    # the primary DNS suffix (IPGlobalProperties.DomainName): the host's FQDN is its name under it, which in a
+    # disjoint namespace is not its AD domain (`domain`)
+    primary_dns_suffix: str | None = None
     vmms_running: bool | None = None
     vmms_status: str | None = None  # Get-Service vmms .Status (Running, Stopped, ...); None: no such service
     # Win32_ComputerSystem.DomainRole: 0 standalone workstation, 1 member workstation, 2 standalone
