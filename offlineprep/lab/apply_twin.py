@@ -17,6 +17,7 @@ from pydantic import TypeAdapter
 
 from offlineprep.actions import types as t
 from offlineprep.actions.base import ActionBase
+from offlineprep.actions.replica_server import writable_value
 from offlineprep.actions.time_sync import SYNC_FROM_FLAGS
 from offlineprep.lab.windows import HostError, SimAuthorization, SimFolder, SimRule, SimShare, SimulatedHost, WinObject
 
@@ -473,9 +474,18 @@ class HostState:
 
     @carries_out(t.ReplicaServerSettings)
     def _replica_server(self, item: dict[str, Any], result: dict[str, Any], reverting: bool) -> None:
+        for setting in item.get("settings") or []:  # Assert-ReplicaSettings: the whitelist, before anything else
+            value = setting.get("restore") if reverting else setting.get("after")
+            if reverting and value is None:
+                continue
+            if not writable_value(str(setting.get("name")), str(value)):
+                raise HostError(f"a host.replica-server step does not write {setting.get('name')} = '{value}': "
+                                "nothing was changed")
         now = self._replica_settings()
         result["before"] = now
-        kinds = {str(s["name"]): str(s["kind"]) for s in item.get("settings") or []}
+        # ConvertTo-Setting: a boolean by the setting's name, not by what the request says
+        kinds = {str(s["name"]): "bool" if s["name"] == "ReplicationEnabled" else "string"
+                 for s in item.get("settings") or []}
         change: dict[str, str] = {}
         if not reverting:
             for setting in item.get("settings") or []:

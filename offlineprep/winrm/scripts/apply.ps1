@@ -419,10 +419,38 @@ function Get-ReplicaSettings {
     }
 }
 
-function ConvertTo-Setting($setting, [string]$Text) {
-    # a value travels as text; Set-VMReplicationServer takes booleans for ReplicationEnabled and
-    # ReplicationAllowedFromAnyServer
-    if ([string]$setting.kind -eq 'bool') { return [bool]::Parse($Text) }
+function Test-ReplicaSetting([string]$Name, [string]$Value) {
+    # The Set-VMReplicationServer parameters a host.replica-server step may write, each with the shape of its values:
+    # the action type's whitelist (REPLICA_WRITABLE in offlineprep/actions/replica_server.py), checked here again
+    # whatever the request says. ReplicationAllowedFromAnyServer and DefaultStorageLocation are never written.
+    switch -CaseSensitive ($Name) {
+        'ReplicationEnabled' { return ($Value -cmatch '^(True|False)$') }
+        'AllowedAuthenticationType' { return ($Value -cmatch '^(Kerberos|Certificate|CertificateAndKerberos)$') }
+        'CertificateThumbprint' { return ($Value -cmatch '^[0-9A-Fa-f]{40}$') }
+    }
+    return $false
+}
+
+function Assert-ReplicaSettings($item) {
+    # every value the step may write (apply: after; revert: restore), before anything is read or written
+    # types: $setting ApplyState
+    foreach ($setting in @($item.settings)) {
+        $name = [string]$setting.name
+        $value = [string]$setting.after
+        if ($reverting) {
+            if ($null -eq $setting.restore) { continue }
+            $value = [string]$setting.restore
+        }
+        if (-not (Test-ReplicaSetting $name $value)) {
+            throw ('a host.replica-server step does not write ' + $name + ' = ''' + $value + ''': nothing was changed')
+        }
+    }
+}
+
+function ConvertTo-Setting([string]$Name, [string]$Text) {
+    # a value travels as text; Set-VMReplicationServer takes a boolean for ReplicationEnabled (known by the name the
+    # whitelist checked, never by what the request calls it)
+    if ($Name -ceq 'ReplicationEnabled') { return [bool]::Parse($Text) }
     return $Text
 }
 
@@ -430,6 +458,7 @@ function Invoke-ReplicaServer($item, $result) {
     # One Set-VMReplicationServer with the settings that differ (Microsoft: Set-VMReplicationServer; -Force: no
     # prompt). The revert writes back the settings read before apply, only while every one is as apply left it.
     # types: $setting ApplyState; $change Hashtable
+    Assert-ReplicaSettings $item
     $now = Get-ReplicaSettings
     $result.before = $now
     $change = @{}
@@ -441,7 +470,7 @@ function Invoke-ReplicaServer($item, $result) {
             if ($null -ne $setting.before -and $current -ne [string]$setting.before) {
                 Set-Result $result 'changed' ($name + ' of the Replica server is ''' + $current + ''' now, not ''' + [string]$setting.before + ''' as read when planned'); return
             }
-            $change[$name] = ConvertTo-Setting $setting ([string]$setting.after)
+            $change[$name] = ConvertTo-Setting $name ([string]$setting.after)
         }
         if ($change.Count -eq 0) { Set-Result $result 'already' 'the Replica server settings are already the ones planned'; return }
         $null = Set-VMReplicationServer @change -Force
@@ -457,7 +486,7 @@ function Invoke-ReplicaServer($item, $result) {
         if ($current -ne [string]$setting.left) {
             Set-Result $result 'changed' ($name + ' of the Replica server is ''' + $current + ''' now, not as apply left it'); return
         }
-        $change[$name] = ConvertTo-Setting $setting ([string]$setting.restore)
+        $change[$name] = ConvertTo-Setting $name ([string]$setting.restore)
     }
     if ($change.Count -eq 0) { Set-Result $result 'as-before' 'the Replica server settings are as before apply'; return }
     $null = Set-VMReplicationServer @change -Force
