@@ -130,6 +130,17 @@ function Invoke-NtfsRights($item, $result) {
     $result.before = [ordered]@{ sddl = $current }
     $saved = [string]$a.before_sddl
     if (-not $reverting) {
+        # icacls.exe gets the path and the grant as two arguments. Windows PowerShell 5.1 wraps an argument in double
+        # quotes only when it holds whitespace and escapes no quote inside it (about_Parsing, "Passing arguments that
+        # contain quote characters"; the Legacy style PowerShell 7.3 replaced), so a quote, or a backslash before the
+        # closing quote, would end a value early and make the rest more switches. Only the shapes the action type
+        # allows reach icacls (LOCAL_PATH and ICACLS_GRANT, offlineprep/actions/acl_grant.py): the account as its SID.
+        if ($path -cnotmatch '^[A-Za-z]:\\(?:[^\x00-\x1f"*?<>|/]*[^\x00-\x1f"*?<>|/\\])?$') {
+            throw ('icacls is not given the path ''' + $path + ''': not a local folder path it reads as one argument; nothing was changed')
+        }
+        if ([string]$item.grant -cnotmatch '^\*S-1-[0-9]+(?:-[0-9]+)+:(?:\((?:OI|CI|NP|IO)\))*(?:F|\([A-Z]+(?:,[A-Z]+)*\))$') {
+            throw ('icacls is not given the grant ''' + [string]$item.grant + ''': not an account SID with rights; nothing was changed')
+        }
         if (Test-Applied $current $item) { Set-Result $result 'already' ($path + ' already grants it'); return }
         if (-not (Test-Same $current $saved $item)) { Set-Result $result 'changed' ('the descriptor of ' + $path + ' is not the one read when planned'); return }
         # a native command writes to stderr and sets $LASTEXITCODE: read both, without -ErrorAction Stop turning the
