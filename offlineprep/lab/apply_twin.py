@@ -9,6 +9,7 @@ part of apply.ps1 (docs/fixes.md, "A new kind").
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -16,7 +17,9 @@ from typing import Any, TypeVar
 from pydantic import TypeAdapter
 
 from offlineprep.actions import types as t
+from offlineprep.actions.acl_grant import ICACLS_GRANT, LOCAL_PATH
 from offlineprep.actions.base import ActionBase
+from offlineprep.actions.replica_server import writable_value
 from offlineprep.actions.time_sync import SYNC_FROM_FLAGS
 from offlineprep.lab.windows import HostError, SimAuthorization, SimFolder, SimRule, SimShare, SimulatedHost, WinObject
 
@@ -186,7 +189,15 @@ class HostState:
 
     @carries_out(t.GrantNtfsRights)
     def _ntfs_rights(self, item: dict[str, Any], result: dict[str, Any], reverting: bool) -> None:
-        folder = self._find_folder(str(item["action"]["local_path"]))
+        path = str(item["action"]["local_path"])
+        if not reverting:  # apply.ps1: only the shapes icacls reads as one argument each (acl_grant.LOCAL_PATH, ICACLS_GRANT)
+            if not re.fullmatch(LOCAL_PATH, path):
+                raise HostError(f"icacls is not given the path '{path}': not a local folder path it reads as one "
+                                "argument; nothing was changed")
+            if not re.fullmatch(ICACLS_GRANT, str(item.get("grant"))):
+                raise HostError(f"icacls is not given the grant '{item.get('grant')}': not an account SID with rights; "
+                                "nothing was changed")
+        folder = self._find_folder(path)
         self._descriptor_step(item, result, reverting, folder.ntfs_sddl,
                               lambda sddl: setattr(folder, "ntfs_sddl", sddl), folder.path)
 
@@ -487,9 +498,18 @@ class HostState:
 
     @carries_out(t.ReplicaServerSettings)
     def _replica_server(self, item: dict[str, Any], result: dict[str, Any], reverting: bool) -> None:
+        for setting in item.get("settings") or []:  # Assert-ReplicaSettings: the whitelist, before anything else
+            value = setting.get("restore") if reverting else setting.get("after")
+            if reverting and value is None:
+                continue
+            if not writable_value(str(setting.get("name")), str(value)):
+                raise HostError(f"a host.replica-server step does not write {setting.get('name')} = '{value}': "
+                                "nothing was changed")
         now = self._replica_settings()
         result["before"] = now
-        kinds = {str(s["name"]): str(s["kind"]) for s in item.get("settings") or []}
+        # ConvertTo-Setting: a boolean by the setting's name, not by what the request says
+        kinds = {str(s["name"]): "bool" if s["name"] == "ReplicationEnabled" else "string"
+                 for s in item.get("settings") or []}
         change: dict[str, str] = {}
         if not reverting:
             for setting in item.get("settings") or []:

@@ -252,12 +252,13 @@ def test_a_revert_after_an_unknown_outcome_starts_from_the_state_the_plan_read()
     for action, before, after in cases:
         unknown = StepRecord(number=1, how=How.HOST, action=action, outcome=Outcome.UNKNOWN)
         assert remote.request_item(action, unknown)["recorded"] == {"before": before, "after": after}
-    settings = t.ReplicaServerSettings(owner=owner, before={"ReplicationEnabled": False, "DefaultStorageLocation": None},
-                                       after={"ReplicationEnabled": True, "DefaultStorageLocation": "D:\\R"})
+    thumbprint = "AB" * 20  # DefaultStorageLocation is never written (issue 20): a string setting the type writes
+    settings = t.ReplicaServerSettings(owner=owner, before={"ReplicationEnabled": False, "CertificateThumbprint": None},
+                                       after={"ReplicationEnabled": True, "CertificateThumbprint": thumbprint})
     item = remote.request_item(settings, StepRecord(number=1, how=How.HOST, action=settings, outcome=Outcome.UNKNOWN))
-    # the switch goes back; a storage location that was not set stays (as the fix script's revert)
+    # the switch goes back; a thumbprint that was not set stays (as the fix script's revert)
     assert item["settings"] == [
         {"name": "ReplicationEnabled", "kind": "bool", "after": "True", "before": "False", "restore": "False",
          "left": "True"},
-        {"name": "DefaultStorageLocation", "kind": "string", "after": "D:\\R", "before": "", "restore": None,
-         "left": "D:\\R"}]
+        {"name": "CertificateThumbprint", "kind": "string", "after": thumbprint, "before": "", "restore": None,
+         "left": thumbprint}]

@@ -134,6 +134,17 @@ function Invoke-NtfsRights($item, $result) {
     $result.before = [ordered]@{ sddl = $current }
     $saved = [string]$a.before_sddl
     if (-not $reverting) {
+        # icacls.exe gets the path and the grant as two arguments. Windows PowerShell 5.1 wraps an argument in double
+        # quotes only when it holds whitespace and escapes no quote inside it (about_Parsing, "Passing arguments that
+        # contain quote characters"; the Legacy style PowerShell 7.3 replaced), so a quote, or a backslash before the
+        # closing quote, would end a value early and make the rest more switches. Only the shapes the action type
+        # allows reach icacls (LOCAL_PATH and ICACLS_GRANT, offlineprep/actions/acl_grant.py): the account as its SID.
+        if ($path -cnotmatch '^[A-Za-z]:\\(?:[^\x00-\x1f"*?<>|/]*[^\x00-\x1f"*?<>|/\\])?$') {
+            throw ('icacls is not given the path ''' + $path + ''': not a local folder path it reads as one argument; nothing was changed')
+        }
+        if ([string]$item.grant -cnotmatch '^\*S-1-[0-9]+(?:-[0-9]+)+:(?:\((?:OI|CI|NP|IO)\))*(?:F|\([A-Z]+(?:,[A-Z]+)*\))$') {
+            throw ('icacls is not given the grant ''' + [string]$item.grant + ''': not an account SID with rights; nothing was changed')
+        }
         if (Test-Applied $current $item) { Set-Result $result 'already' ($path + ' already grants it'); return }
         if (-not (Test-Same $current $saved $item)) { Set-Result $result 'changed' ('the descriptor of ' + $path + ' is not the one read when planned'); return }
         # a native command writes to stderr and sets $LASTEXITCODE: read both, without -ErrorAction Stop turning the
@@ -426,10 +437,38 @@ function Get-ReplicaSettings {
     }
 }
 
-function ConvertTo-Setting($setting, [string]$Text) {
-    # a value travels as text; Set-VMReplicationServer takes booleans for ReplicationEnabled and
-    # ReplicationAllowedFromAnyServer
-    if ([string]$setting.kind -eq 'bool') { return [bool]::Parse($Text) }
+function Test-ReplicaSetting([string]$Name, [string]$Value) {
+    # The Set-VMReplicationServer parameters a host.replica-server step may write, each with the shape of its values:
+    # the action type's whitelist (REPLICA_WRITABLE in offlineprep/actions/replica_server.py), checked here again
+    # whatever the request says. ReplicationAllowedFromAnyServer and DefaultStorageLocation are never written.
+    switch -CaseSensitive ($Name) {
+        'ReplicationEnabled' { return ($Value -cmatch '^(True|False)$') }
+        'AllowedAuthenticationType' { return ($Value -cmatch '^(Kerberos|Certificate|CertificateAndKerberos)$') }
+        'CertificateThumbprint' { return ($Value -cmatch '^[0-9A-Fa-f]{40}$') }
+    }
+    return $false
+}
+
+function Assert-ReplicaSettings($item) {
+    # every value the step may write (apply: after; revert: restore), before anything is read or written
+    # types: $setting ApplyState
+    foreach ($setting in @($item.settings)) {
+        $name = [string]$setting.name
+        $value = [string]$setting.after
+        if ($reverting) {
+            if ($null -eq $setting.restore) { continue }
+            $value = [string]$setting.restore
+        }
+        if (-not (Test-ReplicaSetting $name $value)) {
+            throw ('a host.replica-server step does not write ' + $name + ' = ''' + $value + ''': nothing was changed')
+        }
+    }
+}
+
+function ConvertTo-Setting([string]$Name, [string]$Text) {
+    # a value travels as text; Set-VMReplicationServer takes a boolean for ReplicationEnabled (known by the name the
+    # whitelist checked, never by what the request calls it)
+    if ($Name -ceq 'ReplicationEnabled') { return [bool]::Parse($Text) }
     return $Text
 }
 
@@ -437,6 +476,7 @@ function Invoke-ReplicaServer($item, $result) {
     # One Set-VMReplicationServer with the settings that differ (Microsoft: Set-VMReplicationServer; -Force: no
     # prompt). The revert writes back the settings read before apply, only while every one is as apply left it.
     # types: $setting ApplyState; $change Hashtable
+    Assert-ReplicaSettings $item
     $now = Get-ReplicaSettings
     $result.before = $now
     $change = @{}
@@ -448,7 +488,7 @@ function Invoke-ReplicaServer($item, $result) {
             if ($null -ne $setting.before -and $current -ne [string]$setting.before) {
                 Set-Result $result 'changed' ($name + ' of the Replica server is ''' + $current + ''' now, not ''' + [string]$setting.before + ''' as read when planned'); return
             }
-            $change[$name] = ConvertTo-Setting $setting ([string]$setting.after)
+            $change[$name] = ConvertTo-Setting $name ([string]$setting.after)
         }
         if ($change.Count -eq 0) { Set-Result $result 'already' 'the Replica server settings are already the ones planned'; return }
         $null = Set-VMReplicationServer @change -Force
@@ -464,7 +504,7 @@ function Invoke-ReplicaServer($item, $result) {
         if ($current -ne [string]$setting.left) {
             Set-Result $result 'changed' ($name + ' of the Replica server is ''' + $current + ''' now, not as apply left it'); return
         }
-        $change[$name] = ConvertTo-Setting $setting ([string]$setting.restore)
+        $change[$name] = ConvertTo-Setting $name ([string]$setting.restore)
     }
     if ($change.Count -eq 0) { Set-Result $result 'as-before' 'the Replica server settings are as before apply'; return }
     $null = Set-VMReplicationServer @change -Force
