@@ -219,12 +219,12 @@ def test_an_authorization_entry_made_since_planned_is_not_overwritten(lab: Lab) 
 
 
 def test_an_alias_is_answered_once_strict_name_checking_is_off_and_revert_puts_the_value_back(lab: Lab) -> None:
-    """\\\\files.lab.test\\ASRExport reaches FS01 by a DNS alias: apply registers HOST/files.lab.test on FS01's
+    """\\\\files.lab.test\\ASRImport reaches FS11 by a DNS alias: apply registers HOST/files.lab.test on FS11's
     account (LDAP) and sets DisableStrictNameChecking there; revert takes both back."""
-    fs01 = lab.sim("fs01.lab.test")
-    lab.demo.endpoint.hosts["files.lab.test"] = fs01  # the alias resolves to FS01 in the lab's DNS and reaches it
-    with_site(lab, source={"export_path": r"\\files.lab.test\ASRExport"})
-    assert fs01.strict_name_checking_disabled is None
+    fs11 = lab.sim("fs11.lab.test")
+    lab.demo.endpoint.hosts["files.lab.test"] = fs11  # the alias resolves to FS11 in the lab's DNS and reaches it
+    with_site(lab, target={"import_path": r"\\files.lab.test\ASRImport"})
+    assert fs11.strict_name_checking_disabled is None
     plan = lab.plan()
     names = only(plan, "host.smb-name-checking")
     assert names.how is How.HOST and names.machine == "files.lab.test"
@@ -234,29 +234,29 @@ def test_an_alias_is_answered_once_strict_name_checking_is_off_and_revert_puts_t
     [step] = done(record, "host.smb-name-checking")
     assert step.outcome is Outcome.APPLIED and step.before == {"value": None} and step.after == {"value": 1}
     assert "Restart-Service LanmanServer" in step.message  # the Server service reads it when it starts
-    assert fs01.strict_name_checking_disabled == 1
-    assert verdict(record, "path.alias", r"\\files.lab.test\ASRExport") is Status.PASS
+    assert fs11.strict_name_checking_disabled == 1
+    assert verdict(record, "path.alias", r"\\files.lab.test\ASRImport") is Status.PASS
 
     back = lab.revert(record)
     assert done(back, "host.smb-name-checking")[0].outcome is Outcome.REVERTED
-    assert fs01.strict_name_checking_disabled is None  # Remove-ItemProperty: not set, as before
+    assert fs11.strict_name_checking_disabled is None  # Remove-ItemProperty: not set, as before
 
 
 def test_a_value_set_before_is_written_back(lab: Lab) -> None:
-    fs01 = lab.sim("fs01.lab.test")
-    fs01.strict_name_checking_disabled = 0
-    lab.demo.endpoint.hosts["files.lab.test"] = fs01
-    with_site(lab, source={"export_path": r"\\files.lab.test\ASRExport"})
+    fs11 = lab.sim("fs11.lab.test")
+    fs11.strict_name_checking_disabled = 0
+    lab.demo.endpoint.hosts["files.lab.test"] = fs11
+    with_site(lab, target={"import_path": r"\\files.lab.test\ASRImport"})
     assert lab.demo.directory is not None and lab.site.primary_directory is not None
     conn = lab.demo.directory.connect(lab.site.primary_directory, lab.password(lab.site.primary_directory.password_env, ""))
-    conn.modify("CN=FS01,CN=Computers,DC=lab,DC=test", {"servicePrincipalName": [(MODIFY_ADD, ["HOST/files.lab.test"])]})
+    conn.modify("CN=FS11,CN=Computers,DC=lab,DC=test", {"servicePrincipalName": [(MODIFY_ADD, ["HOST/files.lab.test"])]})
     plan = lab.plan()
-    assert not [s for s in plan.steps if s.action.kind == "ad.spn"]  # FS01 holds the alias's SPN already
+    assert not [s for s in plan.steps if s.action.kind == "ad.spn"]  # FS11 holds the alias's SPN already
     record = lab.apply(plan)
-    assert fs01.strict_name_checking_disabled == 1
-    assert verdict(record, "path.alias", r"\\files.lab.test\ASRExport") is Status.PASS
+    assert fs11.strict_name_checking_disabled == 1
+    assert verdict(record, "path.alias", r"\\files.lab.test\ASRImport") is Status.PASS
     lab.revert(record)
-    assert fs01.strict_name_checking_disabled == 0
+    assert fs11.strict_name_checking_disabled == 0
 
 
 # --------------------------------------------------------------------------- a revert after an unknown outcome
