@@ -74,6 +74,8 @@ from offlineprep.names import HostName, domain_key, host_key
             "https://learn.microsoft.com/windows-server/administration/windows-commands/setspn",
         "Kerberos constrained delegation overview":
             "https://learn.microsoft.com/windows-server/security/kerberos/kerberos-constrained-delegation-overview",
+        "Prestage cluster computer objects in AD DS (a clustered role's client access point has its own object)":
+            "https://learn.microsoft.com/windows-server/failover-clustering/prestage-cluster-adds",
     },
 )
 def delegation_target(ctx: CheckContext) -> Iterator[Outcome]:
