@@ -174,3 +174,24 @@ def test_a_clustered_file_servers_name_resolves_to_its_roles_address() -> None:
     found_hosts["hv02"] = hv02.model_copy(update={"probes": [probe(FS01, N1)]})
     found = by_subject(run("host.path-reachable", the_facts=facts(with_nodes(), found_hosts)), "hv02", FS01)
     assert found.status is Status.FAIL and "clustered file server role FS01" in found.message
+
+
+def test_path_alias_never_takes_an_alias_spn_off_a_client_access_points_object() -> None:
+    """path.alias's SPN fix obeys the same rule as ad.delegation-target: files.contoso.com's SPN held by
+    FS09$, a clustered role's computer object reported by a file server of the run, is left there and
+    the fix is a step by hand. Before, path.alias moved it onto FS01$."""
+    from test_prerequisite_checks import alias_facts, alias_site
+
+    the_facts = alias_facts(holder="FS09$")
+    reporter = next(iter(the_facts.hosts.values()))
+    role = ClusterRole(group="FS09", group_type="FileServer", state="Online", owner_node="FSC-N1", addresses=[CAP_ADDRESS],
+                       network_names=[ClusterNetworkName(resource="FS09", resource_type="Network Name", state="Online",
+                                                         name="FS09", dns_name="fs09", object_guid="")])
+    cluster = FileServerCluster(name="FSC", domain="contoso.com", roles=[role], nodes=[])
+    the_facts.hosts["fsc-n1.contoso.com"] = reporter.model_copy(update={"name": "fsc-n1.contoso.com", "paths": [],
+                                                                         "file_server_cluster": cluster})
+    found = by_subject(run("path.alias", alias_site(), the_facts), r"\\files.contoso.com\ASRExport")
+    assert found.status is Status.FAIL and "FS09$" in found.message
+    assert not moves_off(found, "FS09$")
+    assert found.remediation is not None
+    assert any(isinstance(a, ManualStep) and "client access point" in a.text for a in found.remediation.actions)
