@@ -101,7 +101,8 @@ class GrantShareRights(AclGrant):
     modules: ClassVar[tuple[str, ...]] = ("SmbShare",)
 
     def describe(self) -> tuple[str, str]:
-        return f"{machine_name(self.owner)}: share {self.share}", f"Grant {self.account} {self.access_right}"
+        return f"{machine_name(self.owner)}: share {self.share}", f"Grant {self.account} {self.access_right}" + (
+            f" ({self.account_sid})" if self.account_sid else "")
 
     def fix_lines(self) -> list[str]:
         return _grant_share(self)
@@ -134,8 +135,8 @@ class GrantNtfsRights(AclGrant):
     modules: ClassVar[tuple[str, ...]] = ("icacls.exe", "Microsoft.PowerShell.Security")
 
     def describe(self) -> tuple[str, str]:
-        return (f"{machine_name(self.owner)}: {self.local_path}",
-                f"Grant {self.account} {self.what or hex(self.mask)} (NTFS)")
+        # what icacls is given (the SID, the rights), never `what`: docs/security.md
+        return (f"{machine_name(self.owner)}: {self.local_path}", f"Grant {ntfs_grant_argument(self)} (NTFS)")
 
     def fix_lines(self) -> list[str]:
         return _grant_ntfs(self)
@@ -145,7 +146,8 @@ class GrantNtfsRights(AclGrant):
 
     def change(self) -> str:
         entries = ", ".join(self.before_aces) if self.before_aces else "none"
-        return f"{self.account}'s NTFS entries: {entries} -> adds {self.what or hex(self.mask)} {self.inheritance}"
+        who = self.account_sid or self.account
+        return f"{who}'s NTFS entries: {entries} -> adds 0x{self.mask:X} {self.inheritance}"
 
     def descriptor_key(self) -> tuple[str, str]:
         return ("ntfs", self.local_path.rstrip("\\").casefold())

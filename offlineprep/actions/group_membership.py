@@ -40,7 +40,8 @@ class LeaveProtectedUsers(GroupMembershipChange):
     after: bool = False
 
     def describe(self) -> tuple[str, str]:
-        return self.member_label or self.member, "Remove from Protected Users"
+        # the values written, never member_label: a plan is a file anyone may have edited (docs/security.md)
+        return self.member_dn or self.member, f"Remove from Protected Users ({self.group_sid})"
 
     def fix_lines(self) -> list[str]:
         return _leave_protected_users(self)
@@ -49,7 +50,7 @@ class LeaveProtectedUsers(GroupMembershipChange):
         return _rejoin_protected_users(self)
 
     def change(self) -> str:
-        return "a member of Protected Users -> not a member"
+        return f"{self.member_dn or self.member}: a member of {self.group_sid} -> not a member"
 
 
 class AddDirectoryGroupMember(GroupMembershipChange):
@@ -65,7 +66,8 @@ class AddDirectoryGroupMember(GroupMembershipChange):
     phase: ClassVar[Phase] = Phase.LOCAL_GROUPS
 
     def describe(self) -> tuple[str, str]:
-        return self.member_label or self.member, f"Add to {self.group_label or self.group_sid}"
+        # the values written, never the labels: a plan is a file anyone may have edited (docs/security.md)
+        return self.member_dn or self.member, f"Add to the group {self.group_sid}"
 
     def fix_lines(self) -> list[str]:
         return _group_member(self, add=True)
@@ -74,7 +76,7 @@ class AddDirectoryGroupMember(GroupMembershipChange):
         return _group_member(self, add=False)
 
     def change(self) -> str:
-        return f"not a member of {self.group_label or self.group_sid} -> a member"
+        return f"{self.member_dn or self.member}: not a member of {self.group_sid} -> a member"
 
 
 def _direct_membership(a: GroupMembershipChange) -> list[str]:

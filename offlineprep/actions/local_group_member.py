@@ -33,7 +33,8 @@ class AddLocalGroupMember(ActionBase):
     apply_way: ClassVar[ApplyWay | None] = "host"
 
     def describe(self) -> tuple[str, str]:
-        return f"{machine_name(self.owner)}: {self.group_label or self.group_sid}", f"Add {self.member}"
+        # the values written (the group's SID, the member's SID), never group_label: docs/security.md
+        return f"{machine_name(self.owner)}: {self.group_sid}", f"Add {self.member_sid or self.member}"
 
     def fix_lines(self) -> list[str]:
         return _local_group(self, add=True)
@@ -42,7 +43,7 @@ class AddLocalGroupMember(ActionBase):
         return _local_group(self, add=False)
 
     def change(self) -> str:
-        return f"not a member of {self.group_label or self.group_sid} -> a member"
+        return f"{self.member_sid or self.member}: not a member of {self.group_sid} -> a member"
 
 
 def _local_group(a: AddLocalGroupMember, add: bool) -> list[str]:

@@ -45,9 +45,10 @@ class MoveSpn(ActionBase):
     apply_way: ClassVar[ApplyWay | None] = "ldap"
 
     def describe(self) -> tuple[str, str]:
-        parts = [f"remove {h.spn} from {h.label or h.distinguished_name}" for h in self.remove_from]
+        # the values written (DNs, sAMAccountNames), never the labels: docs/security.md
+        parts = [f"remove {h.spn} from {h.distinguished_name}" for h in self.remove_from]
         if self.add_to:
-            parts.append(f"register {self.spn} on {self.add_to_label or self.add_to}")
+            parts.append(f"register {self.spn} on {self.add_to}")
         return self.spn, "; ".join(parts).capitalize()
 
     def fix_lines(self) -> list[str]:
@@ -57,7 +58,7 @@ class MoveSpn(ActionBase):
         return _unregister_spn(self)
 
     def change(self) -> str:
-        before = [f"{h.spn} on {h.label or h.distinguished_name}" for h in self.before]
+        before = [f"{h.spn} on {h.distinguished_name}" for h in self.before]
         return f"holders: {', '.join(before) if before else 'none'} -> " + self.describe()[1]
 
     def reverted_by_apply(self) -> bool:

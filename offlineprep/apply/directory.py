@@ -333,7 +333,7 @@ class Changer:
         group_dn = str(group["dn"])
         member = self._member(a)
         member_dn = str(member["dn"])
-        who = a.member_label or a.member
+        who = a.member_dn or a.member  # what is written, never a label (docs/security.md)
 
         def direct() -> bool:
             found = self._read(member_dn, ["memberOf"])
@@ -346,7 +346,7 @@ class Changer:
             token = [sid for v in _raw(self._read(member_dn, ["tokenGroups"]), "tokenGroups") if (sid := _sid(v))]
             state["member"] = is_direct or any(s.upper() == a.group_sid.upper() for s in token)
         wanted = not leave  # the direct membership the action leaves
-        group_label = getattr(a, "group_label", "") or ("Protected Users" if leave else a.group_sid)
+        group_label = a.group_sid
 
         def still() -> bool:
             return direct() == is_direct
