@@ -421,6 +421,7 @@ def revert_command(
     from offlineprep.apply.model import How
 
     applied = planner.load_record(record_file)
+    planner.check_record_bound(applied, record_file)
     site, connections = _site_for_changes(config, demo)
     server = pipeline.directory_server(site)
     if any(s.how is How.DIRECTORY and s.may_have_changed() for s in applied.steps) and \

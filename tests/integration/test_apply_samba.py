@@ -286,7 +286,7 @@ def test_the_dc_stopping_in_the_middle_leaves_a_record_of_what_was_done_and_reve
         domain: dict[str, Any], endpoint: WinRMEndpoint, tmp_path: Path) -> None:
     from offlineprep.apply import runner
     from offlineprep.apply.model import Outcome
-    from offlineprep.apply.planner import load_plan, load_record
+    from offlineprep.apply.planner import digest, load_plan, load_record
     from offlineprep.sitefile import load_site
 
     dc, dns = domain["dc"], domain["dns"]
@@ -307,7 +307,8 @@ def test_the_dc_stopping_in_the_middle_leaves_a_record_of_what_was_done_and_reve
     try:
         record = runner.apply_plan(the_plan, site, connections=connections, password_for=password,
                                    record_path=record_path, on_step=stop_the_dc_after_the_first,
-                                   checks=discover(include_entry_points=False).checks)
+                                   checks=discover(include_entry_points=False).checks,
+                                   plan_file=str(tmp_path / "plan.json"), plan_sha256=digest(tmp_path / "plan.json"))
     finally:
         dc.resume()
     said = {s.number: s for s in record.steps}
