@@ -381,8 +381,8 @@ def apply_command(
         out.print(f"[bold]Dry run[/]: nothing was changed. Run it again with --yes to make these {len(doable)} "
                   "changes and check again.")
         raise typer.Exit(0)
-    if not doable:
-        out.print("nothing for apply to do: every step is one to do by hand, or its findings pass now")
+    if not doable and not held.passing:
+        out.print("nothing for apply to do: every step is one to do by hand")
         raise typer.Exit(0)
     out.print(f"[bold]Applying[/] {len(doable)} steps; the record is written to {escape(str(record_path))} as it goes")
     applied = runner.apply_plan(plan, site, connections=connections, password_for=password_for,
