@@ -314,6 +314,7 @@ def plan_command(
     plan (offlineprep/plan/v1). Nothing is changed; `offlineprep apply PLAN.json` shows, then runs, it.
     Exit 0 written; 3 written, but some checks could not be evaluated (nothing is planned for them)."""
     from offlineprep import pipeline
+    from offlineprep.apply import describe
     from offlineprep.apply.planner import make_plan, plan_text
     from offlineprep.render import write_atomically
     from offlineprep.waivers import load_waivers
@@ -328,7 +329,8 @@ def plan_command(
     results = pipeline.build_results(site, selected, facts, options)
     plan = make_plan(results, pipeline.directory_server(site), checks=[c.id for c in selected], fail_on=fail_on.value)
     write_atomically(output, scrubber(plan_text(plan)))
-    terminal.print_plan_steps(plan, site, title=f"offlineprep plan: {len(plan.steps)} steps for {len(plan.findings)} findings")
+    terminal.print_plan_steps(plan, site, title=f"offlineprep plan: {len(plan.steps)} steps for {len(plan.findings)} findings",
+                              names=describe.names_from(facts))
     for ref in plan.not_evaluated[:LISTED]:
         err.print(f"[magenta]not evaluated[/] (nothing planned): {term(ref.label)}: {term(ref.message)}")
     how = "--demo" if demo else f"--config {escape(str(config))}"
