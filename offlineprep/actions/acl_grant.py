@@ -101,8 +101,11 @@ class GrantShareRights(AclGrant):
     modules: ClassVar[tuple[str, ...]] = ("SmbShare",)
 
     def describe(self) -> tuple[str, str]:
-        return f"{machine_name(self.owner)}: share {self.share}", f"Grant {self.account} {self.access_right}" + (
-            f" ({self.account_sid})" if self.account_sid else "")
+        return f"{machine_name(self.owner)}: share {self.share}", f"Grant {self.account} {self.access_right}"
+
+    def written(self) -> tuple[str, str]:
+        target, what = self.describe()
+        return target, what + (f" ({self.account_sid})" if self.account_sid else "")
 
     def fix_lines(self) -> list[str]:
         return _grant_share(self)
@@ -135,7 +138,11 @@ class GrantNtfsRights(AclGrant):
     modules: ClassVar[tuple[str, ...]] = ("icacls.exe", "Microsoft.PowerShell.Security")
 
     def describe(self) -> tuple[str, str]:
-        # what icacls is given (the SID, the rights), never `what`: docs/security.md
+        return (f"{machine_name(self.owner)}: {self.local_path}",
+                f"Grant {self.account} {self.what or hex(self.mask)} (NTFS)")
+
+    def written(self) -> tuple[str, str]:
+        # what icacls is given (the SID, the rights), never `what`
         return (f"{machine_name(self.owner)}: {self.local_path}", f"Grant {ntfs_grant_argument(self)} (NTFS)")
 
     def fix_lines(self) -> list[str]:

@@ -40,7 +40,9 @@ class LeaveProtectedUsers(GroupMembershipChange):
     after: bool = False
 
     def describe(self) -> tuple[str, str]:
-        # the values written, never member_label: a plan is a file anyone may have edited (docs/security.md)
+        return self.member_label or self.member, "Remove from Protected Users"
+
+    def written(self) -> tuple[str, str]:
         return self.member_dn or self.member, f"Remove from Protected Users ({self.group_sid})"
 
     def fix_lines(self) -> list[str]:
@@ -66,7 +68,9 @@ class AddDirectoryGroupMember(GroupMembershipChange):
     phase: ClassVar[Phase] = Phase.LOCAL_GROUPS
 
     def describe(self) -> tuple[str, str]:
-        # the values written, never the labels: a plan is a file anyone may have edited (docs/security.md)
+        return self.member_label or self.member, f"Add to {self.group_label or self.group_sid}"
+
+    def written(self) -> tuple[str, str]:
         return self.member_dn or self.member, f"Add to the group {self.group_sid}"
 
     def fix_lines(self) -> list[str]:

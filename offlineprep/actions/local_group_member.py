@@ -33,7 +33,9 @@ class AddLocalGroupMember(ActionBase):
     apply_way: ClassVar[ApplyWay | None] = "host"
 
     def describe(self) -> tuple[str, str]:
-        # the values written (the group's SID, the member's SID), never group_label: docs/security.md
+        return f"{machine_name(self.owner)}: {self.group_label or self.group_sid}", f"Add {self.member}"
+
+    def written(self) -> tuple[str, str]:
         return f"{machine_name(self.owner)}: {self.group_sid}", f"Add {self.member_sid or self.member}"
 
     def fix_lines(self) -> list[str]:

@@ -45,7 +45,12 @@ class MoveSpn(ActionBase):
     apply_way: ClassVar[ApplyWay | None] = "ldap"
 
     def describe(self) -> tuple[str, str]:
-        # the values written (DNs, sAMAccountNames), never the labels: docs/security.md
+        parts = [f"remove {h.spn} from {h.label or h.distinguished_name}" for h in self.remove_from]
+        if self.add_to:
+            parts.append(f"register {self.spn} on {self.add_to_label or self.add_to}")
+        return self.spn, "; ".join(parts).capitalize()
+
+    def written(self) -> tuple[str, str]:
         parts = [f"remove {h.spn} from {h.distinguished_name}" for h in self.remove_from]
         if self.add_to:
             parts.append(f"register {self.spn} on {self.add_to}")
@@ -59,7 +64,7 @@ class MoveSpn(ActionBase):
 
     def change(self) -> str:
         before = [f"{h.spn} on {h.distinguished_name}" for h in self.before]
-        return f"holders: {', '.join(before) if before else 'none'} -> " + self.describe()[1]
+        return f"holders: {', '.join(before) if before else 'none'} -> " + self.written()[1]
 
     def reverted_by_apply(self) -> bool:
         """A registration is undone; a move (something taken off another holder) is not."""

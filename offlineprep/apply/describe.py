@@ -102,7 +102,7 @@ def where(step: Step, directory_server: str | None) -> str:
 
 
 def what(action: t.ActionBase, names: Names | None = None) -> str:
-    target, doing = action.describe()
+    target, doing = action.written()
     if isinstance(action, t.ManualStep):
         return doing
     owner = action.owner
