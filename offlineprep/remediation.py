@@ -167,10 +167,17 @@ def ntfs_grant(server: str, local_path: str, account: str, mask: int, what: str,
                              before_aces=_account_aces(before_sddl, account_sid, domain_sid))
 
 
+def share_scope(scope: str | None) -> str | None:
+    """A share's ScopeName as fixes pass it: None for the default scope '*' (no -ScopeName), else the
+    client access point the share is scoped to."""
+    return scope if scope and scope.strip() != "*" else None
+
+
 def share_grant(server: str, share: str, account: str, access_right: str, *, account_sid: str | None = None,
-                before_sddl: str | None = None, domain_sid: str | None = None) -> t.GrantShareRights:
+                before_sddl: str | None = None, domain_sid: str | None = None,
+                scope: str | None = None) -> t.GrantShareRights:
     return t.GrantShareRights(owner=t.file_server(server), share=share, account=account,
-                              access_right=access_right,
+                              access_right=access_right, scope=share_scope(scope),
                               account_sid=account_sid, before_sddl=before_sddl,
                               before_aces=_account_aces(before_sddl, account_sid, domain_sid))
 
@@ -186,9 +193,10 @@ def grant_ntfs(server: str, local_path: str, account: str, rights: str | int, wh
 
 
 def grant_share(server: str, share: str, account: str, access_right: str, *, account_sid: str | None = None,
-                before_sddl: str | None = None, domain_sid: str | None = None) -> Remediation:
+                before_sddl: str | None = None, domain_sid: str | None = None,
+                scope: str | None = None) -> Remediation:
     action = share_grant(server, share, account, access_right, account_sid=account_sid, before_sddl=before_sddl,
-                         domain_sid=domain_sid)
+                         domain_sid=domain_sid, scope=scope)
     return remediation(f"Grant {account} {access_right} on share {share} on {server}", [action])
 
 
@@ -201,8 +209,8 @@ def add_local_group_member(server: str, group_sid: str, group_name: str, account
     return remediation(f"Add {account} to {group_name} on {server}", [action])
 
 
-def create_share(server: str, share: str, local_path: str) -> Remediation:
-    action = t.CreateShare(owner=t.file_server(server), share=share, local_path=local_path)
+def create_share(server: str, share: str, local_path: str, *, scope: str | None = None) -> Remediation:
+    action = t.CreateShare(owner=t.file_server(server), share=share, local_path=local_path, scope=share_scope(scope))
     return remediation(f"Create the share {share} on {server}", [action])
 
 

@@ -96,12 +96,19 @@ class GrantShareRights(AclGrant):
     rights: str = "Administrators on the file server"
     share: str
     access_right: Literal["Full", "Change", "Read"]
+    # MSFT_SmbShare.ScopeName of a share scoped to a clustered file server's client access point; None: the
+    # default scope ('*'). Grant-SmbShareAccess / Get-SmbShare / Set-SmbShare -ScopeName then address that share
+    # alone: by -Name only they match every share of that name, one per scope (learn.microsoft.com/powershell/
+    # module/smbshare/grant-smbshareaccess, get-smbshareaccess example 2)
+    scope: str | None = None
 
     phase: ClassVar[Phase] = Phase.SHARE
     modules: ClassVar[tuple[str, ...]] = ("SmbShare",)
+    optional_in_id: ClassVar[tuple[str, ...]] = ("scope",)
 
     def describe(self) -> tuple[str, str]:
-        return f"{machine_name(self.owner)}: share {self.share}", f"Grant {self.account} {self.access_right}"
+        where = f" (scope {self.scope})" if self.scope else ""
+        return f"{machine_name(self.owner)}: share {self.share}{where}", f"Grant {self.account} {self.access_right}"
 
     def written(self) -> tuple[str, str]:
         target, what = self.describe()
@@ -118,7 +125,7 @@ class GrantShareRights(AclGrant):
         return f"{self.account}'s share entries: {entries} -> adds {self.access_right}"
 
     def descriptor_key(self) -> tuple[str, str]:
-        return ("share", self.share.casefold())
+        return ("share", self.share.casefold() + (f"@{self.scope.casefold()}" if self.scope else ""))
 
     def host_request(self, recorded: dict[str, Any] | None) -> dict[str, Any]:
         return {"sid": self.account_sid, "mask": SHARE_MASKS[self.access_right], "flags": 0}
@@ -187,6 +194,11 @@ def ntfs_grant_argument(action: GrantNtfsRights) -> str:
 
 
 def _grant_share(a: GrantShareRights) -> list[str]:
+    if a.scope:
+        return remote(a.owner, "[string]$Name, [string]$Scope, [string]$Account, [string]$Right", [
+            "Grant-SmbShareAccess -Name $Name -ScopeName $Scope -AccountName $Account -AccessRight $Right -Force "
+            "| Out-Null",
+        ], [a.share, a.scope, a.account, a.access_right])
     return remote(a.owner, "[string]$Name, [string]$Account, [string]$Right", [
         "Grant-SmbShareAccess -Name $Name -AccountName $Account -AccessRight $Right -Force | Out-Null",
     ], [a.share, a.account, a.access_right])
@@ -195,6 +207,13 @@ def _grant_share(a: GrantShareRights) -> list[str]:
 def _restore_share(a: GrantShareRights) -> list[str]:
     if not (a.account_sid and a.before_sddl):
         return [f"Write-Warning {quote(_unknown(a, f'share access to {a.share}'))}"]
+    if a.scope:
+        return remote(a.owner, "[string]$Name, [string]$Scope, [string]$Sid, [string]$Saved", [
+            *RESTORE_FUNCTION,
+            "$share = Get-SmbShare -Name $Name -ScopeName $Scope",
+            "Set-SmbShare -Name $Name -ScopeName $Scope -SecurityDescriptor (Restore-AccountAces $share.SecurityDescriptor "
+            "$Saved $Sid) -Force",
+        ], [a.share, a.scope, a.account_sid, a.before_sddl])
     return remote(a.owner, "[string]$Name, [string]$Sid, [string]$Saved", [
         *RESTORE_FUNCTION,
         "$share = Get-SmbShare -Name $Name",

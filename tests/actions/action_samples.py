@@ -28,8 +28,11 @@ def every_action(value: str, machine: str = "fs01.contoso.com") -> list[t.Action
         r.move_spn(f"HOST/{value}", add_to=value, add_to_label=value, remove_from=[holder], before=[holder]),
         t.AllowDelegationFrom(computer=value, principals=[value, "HV02"], before=[SID]),
         t.CreateShare(owner=t.file_server(machine), share=value, local_path=f"D:\\{value}"),
+        t.CreateShare(owner=t.file_server(machine), share=value, local_path=f"D:\\{value}", scope=value),
         t.CreateFolder(owner=t.file_server(machine), local_path=f"D:\\{value}"),
         r.share_grant(machine, value, value, "Full", account_sid=SID, before_sddl=f"O:SYG:SYD:(A;;0x1200a9;;;{SID})"),
+        r.share_grant(machine, value, value, "Full", account_sid=SID, before_sddl=f"O:SYG:SYD:(A;;0x1200a9;;;{SID})",
+                      scope=value),
         r.ntfs_grant(machine, f"D:\\{value}", value, 0x1F01FF, "Full Control", account_sid=SID, before_sddl=sddl),
         r.ntfs_grant(machine, f"D:\\{value}", value, 0x12019F, "read and write"),  # no SID, no saved state
         t.AddLocalGroupMember(owner=t.file_server(machine), group_sid="S-1-5-32-544", group_label=value, member=value,
