@@ -96,7 +96,7 @@ def loop(site: Site, directory: LabDirectory, endpoint: WinRMEndpoint, fail_on: 
         before = sum(endpoint.commands.values())
         started = time.monotonic()
         record = runner.apply_plan(plan, site, connections=connections, password_for=password,
-                                   record_path=Path(folder) / "record.json")
+                                   record_path=Path(folder) / "record.json", checks=checks)
         applied = time.monotonic() - started
         commands = sum(endpoint.commands.values()) - before
         started = time.monotonic()

@@ -314,6 +314,7 @@ def plan_command(
     plan (offlineprep/plan/v1). Nothing is changed; `offlineprep apply PLAN.json` shows, then runs, it.
     Exit 0 written; 3 written, but some checks could not be evaluated (nothing is planned for them)."""
     from offlineprep import pipeline
+    from offlineprep.apply import describe
     from offlineprep.apply.planner import make_plan, plan_text
     from offlineprep.render import write_atomically
     from offlineprep.waivers import load_waivers
@@ -328,7 +329,8 @@ def plan_command(
     results = pipeline.build_results(site, selected, facts, options)
     plan = make_plan(results, pipeline.directory_server(site), checks=[c.id for c in selected], fail_on=fail_on.value)
     write_atomically(output, scrubber(plan_text(plan)))
-    terminal.print_plan_steps(plan, site, title=f"offlineprep plan: {len(plan.steps)} steps for {len(plan.findings)} findings")
+    terminal.print_plan_steps(plan, site, title=f"offlineprep plan: {len(plan.steps)} steps for {len(plan.findings)} findings",
+                              names=describe.names_from(facts))
     for ref in plan.not_evaluated[:LISTED]:
         err.print(f"[magenta]not evaluated[/] (nothing planned): {term(ref.label)}: {term(ref.message)}")
     how = "--demo" if demo else f"--config {escape(str(config))}"
@@ -352,34 +354,42 @@ def apply_command(
     nothing; with --yes make exactly those changes, write the record, and check again. Exit 0 applied
     and the checks pass; 1 applied but a check still fails; 3 a step failed; 2 usage."""
     from offlineprep import pipeline
-    from offlineprep.apply import planner, runner
+    from offlineprep.apply import describe, planner, replan, runner
     from offlineprep.apply.model import How
 
     plan = planner.load_plan(plan_file)
     site, connections = _site_for_changes(config, demo)
     planner.check_site(plan, pipeline.directory_server(site), site.winrm is not None, plan_file)
-    terminal.print_plan_steps(plan, site, title=f"offlineprep apply {plan_file}: {len(plan.steps)} steps for "
-                                                f"{len(plan.findings)} findings" + ("" if yes else " (dry run)"))
-    doable = [s for s in plan.steps if s.how is not How.BY_HAND]
+    record_path = record or _default_record_path(plan_file)
+    if yes and record_path.exists():
+        raise UsageError(f"{record_path} exists: a record is what revert needs, so it is never overwritten; "
+                         "choose another --record")
+    catalogue = _catalogue(checks_dir).checks
+    recheck = replan.plan_checks(plan, catalogue)
+    how_many = {way: sum(1 for s in plan.steps if s.how is way) for way in How}
+    # every password at once, before anything is sent: the read-only ones collect again (the re-plan), the
+    # accounts for changes make them
+    password_for = _ask_passwords(site, runner.secrets_for_changes(site, plan.steps) if yes else [],
+                                  needs_of(recheck), directory=yes and bool(how_many[How.DIRECTORY]),
+                                  hosts=yes and bool(how_many[How.HOST]))
+    held = replan.replan(plan, site, catalogue, connections.collectors, password_for)
+    terminal.print_plan_steps(held.approved, site, title=f"offlineprep apply {plan_file}: {len(plan.steps)} steps for "
+                                                         f"{len(plan.findings)} findings" + ("" if yes else " (dry run)"),
+                              names=describe.names_from(held.facts), passing=held.passing, refused=held.refused)
+    if held.refused:
+        raise replan.PlanRefused(str(plan_file), held.refused)
+    doable = [s for s in held.approved.steps if s.how is not How.BY_HAND]
     if not yes:
         out.print(f"[bold]Dry run[/]: nothing was changed. Run it again with --yes to make these {len(doable)} "
                   "changes and check again.")
         raise typer.Exit(0)
-    if not doable:
+    if not doable and not held.passing:
         out.print("nothing for apply to do: every step is one to do by hand")
         raise typer.Exit(0)
-    record_path = record or _default_record_path(plan_file)
-    if record_path.exists():
-        raise UsageError(f"{record_path} exists: a record is what revert needs, so it is never overwritten; "
-                         "choose another --record")
-    recheck = [c for c in _catalogue(checks_dir).checks if c.id in {f.check for f in plan.findings}]
-    how_many = {way: sum(1 for s in plan.steps if s.how is way) for way in How}
-    password_for = _ask_passwords(site, runner.secrets_for_changes(site, plan.steps), needs_of(recheck),
-                                  directory=bool(how_many[How.DIRECTORY]), hosts=bool(how_many[How.HOST]))
     out.print(f"[bold]Applying[/] {len(doable)} steps; the record is written to {escape(str(record_path))} as it goes")
     applied = runner.apply_plan(plan, site, connections=connections, password_for=password_for,
-                                record_path=record_path, plan_file=str(plan_file),
-                                plan_sha256=planner.digest(plan_file), scrub=scrubber,
+                                record_path=record_path, checks=catalogue, plan_file=str(plan_file),
+                                plan_sha256=planner.digest(plan_file), scrub=scrubber, replanned=held,
                                 on_step=lambda step: terminal.print_step_done(step, plan.site.directory_server))
     out.print("[bold]Checking again[/] what the plan addressed (read-only account)")
     runner.verify(plan, applied, site, recheck, connections, password_for, record_path, scrubber)
@@ -413,6 +423,7 @@ def revert_command(
     from offlineprep.apply.model import How
 
     applied = planner.load_record(record_file)
+    planner.check_record_bound(applied, record_file)
     site, connections = _site_for_changes(config, demo)
     server = pipeline.directory_server(site)
     if any(s.how is How.DIRECTORY and s.may_have_changed() for s in applied.steps) and \

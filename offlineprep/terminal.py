@@ -202,9 +202,12 @@ def host_progress(total: int) -> Iterator[Callable[[HostFacts], None] | None]:
 # --------------------------------------------------------------------------- plan, apply, revert (docs/apply.md)
 
 
-def print_plan_steps(plan: Any, site: Any, title: str) -> None:
+def print_plan_steps(plan: Any, site: Any, title: str, names: Any = None, passing: Any = None,
+                     refused: Sequence[Any] = ()) -> None:
     """A plan as plan and apply show it: the rights it needs, the steps apply runs (where, what, the
-    change), the steps by hand, and the findings nothing answers."""
+    change: from the values each writes, SIDs and DNs with the names they resolve to now), the steps by
+    hand, the findings nothing answers; for apply, the file's steps whose findings pass now, and those
+    a plan made now does not make (refused)."""
     from offlineprep.apply import describe, runner
     from offlineprep.apply.model import How
 
@@ -220,17 +223,28 @@ def print_plan_steps(plan: Any, site: Any, title: str) -> None:
         out.print("Steps apply runs, in order:")
     for step in doable:
         out.print(f"  {step.number:>3}  {term(describe.where(step, plan.site.directory_server))}  "
-                  f"{term(describe.what(step.action))}")
-        out.print(f"       [dim]{term(describe.change(step.action))}[/]")
+                  f"{term(describe.what(step.action, names))}")
+        out.print(f"       [dim]{term(describe.change(step.action, names))}[/]")
     if by_hand:
         out.print("[yellow]By hand[/] (apply does not do these):")
         for step in by_hand:
             out.print(f"  {step.number:>3}  {term(describe.where(step, plan.site.directory_server))}  "
-                      f"{term(step.by_hand or describe.what(step.action))}")
+                      f"{term(step.by_hand or describe.what(step.action, names))}")
+    if passing:
+        out.print("Nothing to do (the findings they answer pass now; nothing is sent for them):")
+        for number, step in sorted(passing.items()):
+            out.print(f"  {number:>3}  {term(step.action.kind)}: {term(describe.what(step.action, names))}")
+    if refused:
+        out.print("[bold red]Refused[/] (a plan made now does not make these; apply changes nothing):")
+        for refusal in refused:
+            out.print(f"  {refusal.number:>3}  {term(refusal.kind)}  {term(refusal.where)}  "
+                      f"{term(names.said(refusal.what) if names is not None else refusal.what)}")
+            out.print(f"       [dim]{term(names.said(refusal.change) if names is not None else refusal.change)}[/]")
+            out.print(f"       [dim]refused: {term(refusal.reason)}[/]")
     unanswered = [f for i, f in enumerate(plan.findings) if not any(i in s.findings for s in plan.steps)]
     for ref in unanswered:
         out.print(f"  [yellow]no fix known[/] for {term(ref.label)}: {term(ref.message)}")
-    if not plan.steps and not unanswered:
+    if not plan.steps and not unanswered and not passing and not refused:
         out.print("nothing to do: no finding fails")
 
 

@@ -89,6 +89,12 @@ class AccountControlChange(ActionBase):
         """The userAccountControl flags the action sets (True) or clears (False)."""
         return dict(self.flags)
 
+    def inverse(self) -> dict[int, bool]:
+        """What `offlineprep revert` writes, by type, on the value read then: the bits this kind set are
+        cleared again, the bits it cleared that only ever restrict (NOT_DELEGATED) set again; never a bit
+        that widens delegation, and never a value from the record (a record is a file: docs/security.md)."""
+        return {bit: not on for bit, on in self.wanted().items() if on or bit == UAC_NOT_DELEGATED}
+
     def fix_lines(self) -> list[str]:
         return _account_control(self, self.changes())
 

@@ -141,6 +141,10 @@ class GrantShareRights(AclGrant):
         where = f" (scope {self.scope})" if self.scope else ""
         return f"{machine_name(self.owner)}: share {self.share}{where}", f"Grant {self.account} {self.access_right}"
 
+    def written(self) -> tuple[str, str]:
+        target, what = self.describe()
+        return target, what + (f" ({self.account_sid})" if self.account_sid else "")
+
     def fix_lines(self) -> list[str]:
         return _grant_share(self)
 
@@ -200,6 +204,10 @@ class GrantNtfsRights(AclGrant):
         return (f"{machine_name(self.owner)}: {self.local_path}",
                 f"Grant {self.account} {self.what or hex(self.mask)} (NTFS)")
 
+    def written(self) -> tuple[str, str]:
+        # what icacls is given (the SID, the rights), never `what`
+        return (f"{machine_name(self.owner)}: {self.local_path}", f"Grant {ntfs_grant_argument(self)} (NTFS)")
+
     def fix_lines(self) -> list[str]:
         return _grant_ntfs(self)
 
@@ -208,7 +216,8 @@ class GrantNtfsRights(AclGrant):
 
     def change(self) -> str:
         entries = ", ".join(self.before_aces) if self.before_aces else "none"
-        return f"{self.account}'s NTFS entries: {entries} -> adds {self.what or hex(self.mask)} {self.inheritance}"
+        who = self.account_sid or self.account
+        return f"{who}'s NTFS entries: {entries} -> adds 0x{self.mask:X} {self.inheritance}"
 
     def descriptor_key(self) -> tuple[str, str]:
         return ("ntfs", self.local_path.rstrip("\\").casefold())

@@ -137,6 +137,12 @@ class ActionBase(BaseModel):
         """(target, what): the two strings ShouldProcess shows."""
         raise NotImplementedError
 
+    def written(self) -> tuple[str, str]:
+        """(target, what) from the values apply writes, never a label: what apply's dry run, terminal and
+        record say (a plan is a file anyone with write access may edit: docs/security.md). The kinds whose
+        `describe` holds a label say it otherwise."""
+        return self.describe()
+
     def runs_on(self) -> str:
         """Where it runs, in the words of the fix script's section header and the report."""
         return runs_on(self.owner, on_the_machine=self.on_the_machine)

@@ -42,6 +42,9 @@ class LeaveProtectedUsers(GroupMembershipChange):
     def describe(self) -> tuple[str, str]:
         return self.member_label or self.member, "Remove from Protected Users"
 
+    def written(self) -> tuple[str, str]:
+        return self.member_dn or self.member, f"Remove from Protected Users ({self.group_sid})"
+
     def fix_lines(self) -> list[str]:
         return _leave_protected_users(self)
 
@@ -49,7 +52,7 @@ class LeaveProtectedUsers(GroupMembershipChange):
         return _rejoin_protected_users(self)
 
     def change(self) -> str:
-        return "a member of Protected Users -> not a member"
+        return f"{self.member_dn or self.member}: a member of {self.group_sid} -> not a member"
 
 
 class AddDirectoryGroupMember(GroupMembershipChange):
@@ -67,6 +70,9 @@ class AddDirectoryGroupMember(GroupMembershipChange):
     def describe(self) -> tuple[str, str]:
         return self.member_label or self.member, f"Add to {self.group_label or self.group_sid}"
 
+    def written(self) -> tuple[str, str]:
+        return self.member_dn or self.member, f"Add to the group {self.group_sid}"
+
     def fix_lines(self) -> list[str]:
         return _group_member(self, add=True)
 
@@ -74,7 +80,7 @@ class AddDirectoryGroupMember(GroupMembershipChange):
         return _group_member(self, add=False)
 
     def change(self) -> str:
-        return f"not a member of {self.group_label or self.group_sid} -> a member"
+        return f"{self.member_dn or self.member}: not a member of {self.group_sid} -> a member"
 
 
 def _direct_membership(a: GroupMembershipChange) -> list[str]:

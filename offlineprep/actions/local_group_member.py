@@ -35,6 +35,9 @@ class AddLocalGroupMember(ActionBase):
     def describe(self) -> tuple[str, str]:
         return f"{machine_name(self.owner)}: {self.group_label or self.group_sid}", f"Add {self.member}"
 
+    def written(self) -> tuple[str, str]:
+        return f"{machine_name(self.owner)}: {self.group_sid}", f"Add {self.member_sid or self.member}"
+
     def fix_lines(self) -> list[str]:
         return _local_group(self, add=True)
 
@@ -42,7 +45,7 @@ class AddLocalGroupMember(ActionBase):
         return _local_group(self, add=False)
 
     def change(self) -> str:
-        return f"not a member of {self.group_label or self.group_sid} -> a member"
+        return f"{self.member_sid or self.member}: not a member of {self.group_sid} -> a member"
 
 
 def _local_group(a: AddLocalGroupMember, add: bool) -> list[str]:

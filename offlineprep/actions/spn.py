@@ -50,6 +50,12 @@ class MoveSpn(ActionBase):
             parts.append(f"register {self.spn} on {self.add_to_label or self.add_to}")
         return self.spn, "; ".join(parts).capitalize()
 
+    def written(self) -> tuple[str, str]:
+        parts = [f"remove {h.spn} from {h.distinguished_name}" for h in self.remove_from]
+        if self.add_to:
+            parts.append(f"register {self.spn} on {self.add_to}")
+        return self.spn, "; ".join(parts).capitalize()
+
     def fix_lines(self) -> list[str]:
         return _move_spn(self)
 
@@ -57,8 +63,8 @@ class MoveSpn(ActionBase):
         return _unregister_spn(self)
 
     def change(self) -> str:
-        before = [f"{h.spn} on {h.label or h.distinguished_name}" for h in self.before]
-        return f"holders: {', '.join(before) if before else 'none'} -> " + self.describe()[1]
+        before = [f"{h.spn} on {h.distinguished_name}" for h in self.before]
+        return f"holders: {', '.join(before) if before else 'none'} -> " + self.written()[1]
 
     def reverted_by_apply(self) -> bool:
         """A registration is undone; a move (something taken off another holder) is not."""

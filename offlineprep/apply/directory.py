@@ -41,11 +41,11 @@ from offlineprep.apply.model import Outcome, StepRecord
 from offlineprep.apply.states import (
     allowed_sids,
     descriptor_allowing,
+    descriptor_without,
     folded,
     hex_uac,
     ldap_sid_filter,
     same_values,
-    uac_restored,
     uac_target,
     wanted_flags,
 )
@@ -316,20 +316,7 @@ class Changer:
                             f"{hex_uac(a.before_uac)} when planned: changed since planned; nothing was sent", state)
             target, outcome = uac_target(now, a), Outcome.APPLIED
         else:
-            if not a.reverted_by_apply():
-                raise _Stop(Outcome.FAILED, f"{a.kind} is not undone by revert: left alone", state)
-            left = (recorded.after or {}).get(UAC, a.after_uac)
-            was = (recorded.before or {}).get(UAC, a.before_uac)
-            if not isinstance(was, int) or isinstance(was, bool):
-                raise _Stop(Outcome.FAILED, "the record holds no userAccountControl from before apply: left alone", state)
-            target = uac_restored(now, was, a)
-            if now == was or target == now:
-                return Done(Outcome.AS_BEFORE, f"userAccountControl of {a.account} is already {hex_uac(now)}, as before "
-                            "apply", state, state)
-            if now != left:
-                raise _Stop(Outcome.CHANGED, f"userAccountControl of {a.account} is {hex_uac(now)} now, {hex_uac(left)} "
-                            "when apply left it: changed since applied; left alone", state)
-            outcome = Outcome.REVERTED
+            target, outcome = _uac_inverse(a, now, state), Outcome.REVERTED
         # one modify: delete the value read, add the new one; a concurrent change makes the delete fail
         self._modify(dn, {UAC: [(MODIFY_DELETE, [str(now)]), (MODIFY_ADD, [str(target)])]}, a, still)
         after = {UAC: _integer(self._read(dn, [UAC]), UAC)}
@@ -342,7 +329,7 @@ class Changer:
         group_dn = str(group["dn"])
         member = self._member(a)
         member_dn = str(member["dn"])
-        who = a.member_label or a.member
+        who = a.member_dn or a.member  # what is written, never a label (docs/security.md)
 
         def direct() -> bool:
             found = self._read(member_dn, ["memberOf"])
@@ -355,7 +342,7 @@ class Changer:
             token = [sid for v in _raw(self._read(member_dn, ["tokenGroups"]), "tokenGroups") if (sid := _sid(v))]
             state["member"] = is_direct or any(s.upper() == a.group_sid.upper() for s in token)
         wanted = not leave  # the direct membership the action leaves
-        group_label = getattr(a, "group_label", "") or ("Protected Users" if leave else a.group_sid)
+        group_label = a.group_sid
 
         def still() -> bool:
             return direct() == is_direct
@@ -369,11 +356,11 @@ class Changer:
                             "nothing was sent", state)
             op, outcome = (MODIFY_DELETE if leave else MODIFY_ADD), Outcome.APPLIED
         else:
-            was = (recorded.before or {}).get("direct_member", not wanted)
-            if is_direct == was:
+            # by type, whatever the record says it was: a membership added is removed, one removed added back
+            if is_direct != wanted:
                 return Done(Outcome.AS_BEFORE, f"{who}'s membership of {group_label} is already as before apply",
                             state, state)
-            op, outcome = (MODIFY_ADD if was else MODIFY_DELETE), Outcome.REVERTED
+            op, outcome = (MODIFY_ADD if leave else MODIFY_DELETE), Outcome.REVERTED
         self._modify(group_dn, {"member": [(op, [member_dn])]}, a, still)
         after = {"direct_member": direct()}
         verb = "removed from" if op == MODIFY_DELETE else "added to"
@@ -478,7 +465,11 @@ class Changer:
             if recorded.after is None or _b64(blob) != left:
                 raise _Stop(Outcome.CHANGED, f"{RBCD} of {a.computer} is not what apply left: changed since applied; "
                             "left alone", state)
-            new = base64.b64decode(old) if old else b""
+            # by type: the allow entries of the hosts this step added come out of the descriptor read now;
+            # every other entry stays (never the record's "before" descriptor written back)
+            added = [self._object_sid(self._computer(p, ["objectSid"]), p) for p in a.principals]
+            added = [sid for sid in added if sid.upper() not in {s.upper() for s in a.before}]
+            new = descriptor_without(blob, added) if blob else b""
             outcome = Outcome.REVERTED
         ops: list[tuple[Any, list[Any]]] = [(MODIFY_DELETE, [blob])] if blob else []
         if new:
@@ -498,6 +489,29 @@ class Changer:
         except DescriptorError as exc:
             raise _Stop(Outcome.FAILED, f"the account of {name} has no readable objectSid ({exc}): nothing was "
                         "sent") from None
+
+
+# --------------------------------------------------------------------------- revert by type
+
+
+def _uac_inverse(a: t.AccountControlChange, now: int, state: dict[str, Any]) -> int:
+    """The value revert writes: the one read now with only the bits the kind owns put back (`inverse`),
+    never the record's "before" value (a record is a file anyone with write access to it may edit:
+    docs/security.md). The owned bits must still be as apply left them; else left alone."""
+    inverse = a.inverse()
+    if not inverse:
+        raise _Stop(Outcome.NOT_REVERTIBLE, a.not_reverted(), state)
+    if all(bool(now & bit) == on for bit, on in inverse.items()):
+        raise _Stop(Outcome.AS_BEFORE, f"userAccountControl of {a.account} is already {hex_uac(now)}: the bits "
+                    "apply changed are as before apply", state)
+    left = {bit: not on for bit, on in inverse.items()}
+    if not all(bool(now & bit) == on for bit, on in left.items()):
+        raise _Stop(Outcome.CHANGED, f"userAccountControl of {a.account} is {hex_uac(now)} now: the bits apply set are "
+                    "not as apply left them: changed since applied; left alone", state)
+    value = now
+    for bit, on in inverse.items():
+        value = value | bit if on else value & ~bit
+    return value
 
 
 # --------------------------------------------------------------------------- values

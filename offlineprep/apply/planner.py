@@ -185,10 +185,58 @@ def check_site(plan: Plan, directory_server: str | None, has_winrm: bool, plan_f
 
 
 def load_record(path: Path) -> Record:
-    """A record as `apply` wrote it (a record of a run cut short included)."""
+    """A record as `apply` wrote it (a record of a run cut short included), in a file no other user can
+    write (revert changes AD and hosts from it: docs/security.md)."""
+    writable_by_others(path, "record")
     data = _load_json(path, RECORD_SCHEMA, "record", "offlineprep apply PLAN.json --config SITE.toml --yes")
     record = _validated(Record, data, path, "record")
     if record.mode != "apply":
         raise UsageError(f"{path} is the record of a revert: revert the record of the apply"
                          + (f" ({record.reverts})" if record.reverts else ""))
     return record
+
+
+def writable_by_others(path: Path, what: str) -> None:
+    """Refuse a file another user owns, or that its group or anyone may write (or whose folder they may
+    rename it in, sticky /tmp aside): whoever can write it decides what revert changes."""
+    import os
+    import stat
+
+    try:
+        info = path.stat()
+        folder = path.resolve().parent.stat()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        raise UsageError(f"{path}: the {what} belongs to another user (uid {info.st_uid}): a {what} changes AD and "
+                         "hosts only from a file of your own")
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise UsageError(f"{path}: the {what} may be written by other users (mode {stat.filemode(info.st_mode)}): "
+                         f"chmod go-w it once you have checked it, then run again")
+    if folder.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not folder.st_mode & stat.S_ISVTX:
+        raise UsageError(f"{path}: other users may replace the {what} in its folder "
+                         f"({stat.filemode(folder.st_mode)}, not sticky): move it to a folder of your own")
+
+
+def check_record_bound(record: Record, record_file: Path) -> None:
+    """A record is bound to the plan it applied: the plan file it names must still hash to the SHA-256 the
+    record holds, and each step of the record must be that plan's step of the same number and action id.
+    A record edited on its own (another step, another number) is refused before anything is read."""
+    if not record.plan_file or not record.plan_sha256:
+        raise UsageError(f"{record_file} names no plan and hash: revert takes only a record that apply wrote for a "
+                         "plan file")
+    plan_path = Path(record.plan_file)
+    candidates = [plan_path] if plan_path.is_absolute() else [plan_path, record_file.parent / plan_path.name]
+    found = next((p for p in candidates if p.is_file()), None)
+    if found is None:
+        raise UsageError(f"{record_file} was made from {record.plan_file}, which is not there any more: revert "
+                         "checks the record against the plan it applied")
+    if digest(found) != record.plan_sha256:
+        raise UsageError(f"{record_file} was made from a plan with SHA-256 {record.plan_sha256}, but {found} hashes "
+                         f"to {digest(found)}: the record or the plan was edited; nothing was reverted")
+    plan = load_plan(found)
+    ids = {s.number: s.action.id for s in plan.steps}
+    for step in record.steps:
+        if ids.get(step.number) != step.action.id:
+            raise UsageError(f"{record_file}: step {step.number} ({step.action.kind}) is not step {step.number} of "
+                             f"{found}: the record was edited; nothing was reverted")

@@ -44,6 +44,7 @@ from offlineprep.apply.model import (
     Verification,
     VerifiedFinding,
 )
+from offlineprep.apply.replan import PlanRefused, Replanned, replan
 from offlineprep.engine import CheckSpec, needs_of
 from offlineprep.model import Status, ToolInfo, status_at_threshold
 from offlineprep.names import DomainName, HostName
@@ -203,23 +204,37 @@ StepCallback = Callable[[StepRecord], None]
 
 
 def apply_plan(plan: Plan, site: Site, *, connections: Connections, password_for: PasswordSource,
-               record_path: Path | None, plan_file: str | None = None, plan_sha256: str | None = None,
-               scrub: Callable[[str], str] = lambda s: s, on_step: StepCallback | None = None) -> Record:
-    """Run exactly the plan's steps and return the record (written to `record_path` as it goes)."""
+               record_path: Path | None, checks: Sequence[CheckSpec], plan_file: str | None = None,
+               plan_sha256: str | None = None, scrub: Callable[[str], str] = lambda s: s,
+               on_step: StepCallback | None = None, replanned: Replanned | None = None) -> Record:
+    """Carry out the plan's steps that a plan made now also makes, and return the record (written to
+    `record_path` as it goes). The plan is held against a fresh one first (`replan`, unless the caller
+    did: `replanned`); a step the fresh plan lacks raises PlanRefused before anything is sent or written."""
+    held = replanned if replanned is not None else replan(plan, site, checks, connections.collectors, password_for)
+    if held.refused:
+        raise PlanRefused(plan_file or "the plan", held.refused)
+    run = held.approved  # the fresh plan's own steps, numbered as the file numbers them
     record = Record(tool=ToolInfo(version=__version__), mode="apply", plan_file=plan_file, plan_sha256=plan_sha256,
-                    started_at=_now(), directory_server=plan.site.directory_server,
-                    as_whom=_identity(site, plan.steps), findings=list(plan.findings))
-    for step in plan.steps:
-        if step.how is How.BY_HAND:
+                    started_at=_now(), directory_server=run.site.directory_server,
+                    as_whom=_identity(site, run.steps), findings=list(plan.findings))
+    steps = sorted([*run.steps, *held.passing.values()], key=lambda s: s.number)
+    for step in steps:
+        if step.number in held.passing and step is held.passing[step.number]:
+            record.steps.append(StepRecord(number=step.number, how=step.how, action=step.action,
+                                           outcome=Outcome.ALREADY, message="the findings it answers pass now: "
+                                           "nothing to do, nothing sent"))
+        elif step.how is How.BY_HAND:
             record.steps.append(StepRecord(number=step.number, how=step.how, action=step.action,
                                            outcome=Outcome.BY_HAND, message=step.by_hand or ""))
         else:
             record.steps.append(StepRecord(number=step.number, how=step.how, action=step.action,
                                            outcome=Outcome.NOT_RUN, message="apply stopped before this step"))
+    plan = plan.model_copy(update={"steps": steps})
     writer = RecordWriter(record, record_path, scrub)
     writer.save()
-    directory_steps = [i for i, s in enumerate(plan.steps) if s.how is How.DIRECTORY]
-    host_steps = [i for i, s in enumerate(plan.steps) if s.how is How.HOST]
+    carried = [i for i, r in enumerate(record.steps) if r.outcome is Outcome.NOT_RUN]
+    directory_steps = [i for i in carried if plan.steps[i].how is How.DIRECTORY]
+    host_steps = [i for i in carried if plan.steps[i].how is How.HOST]
     _directory(writer, directory_steps, site, connections, password_for, None, on_step)
     # the ticket purge is for an AD change of this run: a run that changed nothing in AD (a second apply of the
     # same plan) purges nothing (docs/apply.md)

@@ -116,3 +116,14 @@ def descriptor_allowing(current: bytes | None, sids: Sequence[str]) -> bytes:
     new = [Ace(type="A", flags=frozenset(), mask=RBCD_RIGHTS, sid=s) for s in sids if s.upper() not in have]
     return encode_descriptor(replace(descriptor, dacl=(*(descriptor.dacl or ()), *new),
                                      dacl_flags=descriptor.dacl_flags - {"NO_ACCESS_CONTROL"}))
+
+
+def descriptor_without(current: bytes, sids: Sequence[str]) -> bytes:
+    """`current` without the allow entries of `sids` (what revert takes out, by type), every other part
+    kept; b"" when no entry is left and nothing else was there (the attribute goes, as before apply)."""
+    descriptor = _descriptor(current)
+    gone = {s.upper() for s in sids}
+    kept = tuple(ace for ace in descriptor.dacl or () if not (ace.type == "A" and ace.sid.upper() in gone))
+    if not kept and descriptor.owner == BUILTIN_ADMINISTRATORS and descriptor.sacl is None:
+        return b""
+    return encode_descriptor(replace(descriptor, dacl=kept))

@@ -20,6 +20,7 @@ from offlineprep.acl import format_sddl, parse_sddl
 from offlineprep.apply import runner
 from offlineprep.apply.model import Plan, Record
 from offlineprep.apply.planner import make_plan
+from offlineprep.apply.replan import Replanned, replan
 from offlineprep.demo import DemoLab, start_demo
 from offlineprep.engine import CheckSpec, discover, needs_of
 from offlineprep.lab.windows import SimulatedHost
@@ -62,10 +63,14 @@ class Lab:
         return make_plan(results, pipeline.directory_server(self.site), checks=[c.id for c in self.checks],
                          fail_on=fail_on)
 
-    def apply(self, plan: Plan, name: str = "record.json", verify: bool = True) -> Record:
+    def held(self, plan: Plan) -> Replanned:
+        """The plan held against one made now (apply does it first; a fault test sets its fault after)."""
+        return replan(plan, self.site, self.checks, self.demo.collectors, self.password)
+
+    def apply(self, plan: Plan, name: str = "record.json", verify: bool = True, held: Replanned | None = None) -> Record:
         path = self.record_dir / name
         record = runner.apply_plan(plan, self.site, connections=self.connections(), password_for=self.password,
-                                   record_path=path)
+                                   record_path=path, checks=self.checks, replanned=held)
         if verify:
             runner.verify(plan, record, self.site, self.checks, self.connections(), self.password, path)
         return record

@@ -31,8 +31,9 @@ def step(record: Any, kind: str) -> Any:
 def test_a_host_that_refuses_the_credentials_costs_only_its_own_steps_and_revert_takes_the_rest_back(lab: Lab) -> None:
     before = lab.descriptors()
     plan = lab.plan()
+    held = lab.held(plan)  # apply collects again first; the host refuses once that is done
     lab.sim("fs01.lab.test").fault = Fault.HTTP_401
-    record = lab.apply(plan, verify=False)
+    record = lab.apply(plan, verify=False, held=held)
     share = step(record, "host.share-rights")
     assert share.outcome is Outcome.NOT_RUN and "refused the credentials" in share.message
     assert step(record, "host.ntfs-rights").outcome is Outcome.APPLIED
@@ -54,10 +55,11 @@ def test_a_host_that_answers_too_late_is_unknown_and_revert_reads_what_really_ha
     plan = lab.plan()
     assert lab.site.winrm is not None
     quick = lab.site.model_copy(update={"winrm": lab.site.winrm.model_copy(update={"timeout_seconds": 1.5})})
+    held = lab.held(plan)  # apply collects again first; the host turns slow once that is done
     lab.demo.endpoint.slow_seconds = 3.0
     lab.sim("fs11.lab.test").fault = Fault.SLOW
-    record = runner.apply_plan(plan, quick, connections=lab.connections(), password_for=lab.password,
-                               record_path=lab.record_dir / "record.json")
+    record = runner.apply_plan(plan, quick, connections=lab.connections(), password_for=lab.password, checks=lab.checks,
+                               record_path=lab.record_dir / "record.json", replanned=held)
     ntfs = step(record, "host.ntfs-rights")
     assert ntfs.outcome is Outcome.UNKNOWN and "whether it ran is unknown" in ntfs.message
     assert ntfs.after is None
@@ -76,10 +78,11 @@ def test_an_unknown_step_that_did_not_happen_is_found_as_before_and_left_alone(l
     plan = lab.plan()
     assert lab.site.winrm is not None
     quick = lab.site.model_copy(update={"winrm": lab.site.winrm.model_copy(update={"timeout_seconds": 1.5})})
+    held = lab.held(plan)  # apply collects again first; the host turns slow once that is done
     lab.demo.endpoint.slow_seconds = 3.0
     lab.sim("fs11.lab.test").fault = Fault.SLOW
-    record = runner.apply_plan(plan, quick, connections=lab.connections(), password_for=lab.password,
-                               record_path=lab.record_dir / "record.json")
+    record = runner.apply_plan(plan, quick, connections=lab.connections(), password_for=lab.password, checks=lab.checks,
+                               record_path=lab.record_dir / "record.json", replanned=held)
     assert step(record, "host.ntfs-rights").outcome is Outcome.UNKNOWN
     time.sleep(3.5)
     lab.sim("fs11.lab.test").fault = None
@@ -98,8 +101,9 @@ def test_a_truncated_answer_keeps_the_lines_that_arrived(lab: Lab) -> None:
                      SimRule("Block-8084", ["8084"], action="Block")]
     rules = lab.rules()
     plan = lab.plan(fail_on="warn")
+    held = lab.held(plan)
     hv11.fault = Fault.TRUNCATED
-    record = lab.apply(plan, verify=False)
+    record = lab.apply(plan, verify=False, held=held)
     disable, open_port = step(record, "host.firewall-disable"), step(record, "host.firewall-open")
     assert disable.outcome is Outcome.APPLIED  # its line arrived whole
     assert open_port.outcome is Outcome.UNKNOWN and "stopped before its last line" in open_port.message
@@ -118,7 +122,7 @@ def test_no_domain_controller_leaves_every_ad_step_not_run_and_the_hosts_still_d
 
     connections = lab.connections()
     connections.directory_connect = unreachable
-    record = runner.apply_plan(plan, lab.site, connections=connections, password_for=lab.password,
+    record = runner.apply_plan(plan, lab.site, connections=connections, password_for=lab.password, checks=lab.checks,
                                record_path=lab.record_dir / "record.json")
     for kind in ("ad.delegation-values", "ad.protocol-transition"):
         assert step(record, kind).outcome is Outcome.NOT_RUN
@@ -167,7 +171,7 @@ def test_the_dc_lost_in_the_middle_makes_that_step_unknown_and_the_rest_not_run(
             raise lx.LDAPSocketReceiveError("error receiving data: timed out")
 
     record = runner.apply_plan(plan, lab.site, connections=_connections(lab, second_one_fails),
-                               password_for=lab.password, record_path=lab.record_dir / "record.json")
+                               password_for=lab.password, checks=lab.checks, record_path=lab.record_dir / "record.json")
     assert step(record, "ad.delegation-values").outcome is Outcome.APPLIED
     uac = step(record, "ad.protocol-transition")
     assert uac.outcome is Outcome.UNKNOWN and "after this change was sent" in uac.message
@@ -190,7 +194,7 @@ def test_a_change_between_the_read_and_the_write_is_refused_by_the_directory(lab
             other.modify(dn, {"userAccountControl": [(MODIFY_REPLACE, ["4128"])]})  # 0x1020: another flag set
 
     record = runner.apply_plan(plan, lab.site, connections=_connections(lab, someone_else_first),
-                               password_for=lab.password, record_path=lab.record_dir / "record.json")
+                               password_for=lab.password, checks=lab.checks, record_path=lab.record_dir / "record.json")
     uac = step(record, "ad.protocol-transition")
     assert uac.outcome is Outcome.CHANGED and "refused the change" in uac.message, uac.message
     assert uac.before == {"userAccountControl": 0x1000}  # what apply read, and deleted in its modify
@@ -206,7 +210,8 @@ def test_a_run_cut_short_leaves_a_record_of_what_was_done_and_what_was_not(lab: 
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        runner.apply_plan(plan, lab.site, connections=lab.connections(), password_for=lab.password, record_path=path,
+        runner.apply_plan(plan, lab.site, connections=lab.connections(), password_for=lab.password, checks=lab.checks,
+                          record_path=path,
                           on_step=stop_after_the_first)
     data = json.loads(path.read_text())
     assert data["complete"] is False

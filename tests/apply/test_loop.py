@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from apply_lab import Lab, canonical
 
 from offlineprep.acl import parse_sddl
@@ -77,11 +78,10 @@ def test_a_second_apply_of_the_same_plan_changes_nothing(lab: Lab) -> None:
     lab.apply(plan)
     descriptors, purged = lab.descriptors(), lab.sim("hv01.lab.test").tickets_purged
     again = lab.apply(plan, "again.json")
-    # every step finds its state already there, but the clock's resynchronisation, which is sent each time (whether
-    # the clock is right again cannot be read on the host itself; a resync of a right clock changes nothing)
-    assert {s.outcome for s in again.steps if s.action.kind != "host.time-sync"} == {Outcome.ALREADY,
-                                                                                     Outcome.BY_HAND}, outcomes(again)
-    assert next(s for s in again.steps if s.action.kind == "host.time-sync").outcome is Outcome.APPLIED
+    # apply plans again first: every finding a step answers passes now, so nothing is sent at all (the clock's
+    # resynchronisation included: host.clock-skew passes)
+    assert {s.outcome for s in again.steps} == {Outcome.ALREADY, Outcome.BY_HAND}, outcomes(again)
+    assert all("pass now" in s.message for s in again.steps if s.outcome is Outcome.ALREADY)
     assert lab.descriptors() == descriptors
     assert lab.sim("hv01.lab.test").tickets_purged == purged  # no AD change, so no purge
     assert runner.apply_exit_code(plan, again) == 0
@@ -91,12 +91,32 @@ def test_a_second_apply_of_the_same_plan_changes_nothing(lab: Lab) -> None:
     assert lab.descriptors() == descriptors
 
 
-def test_a_descriptor_changed_since_planned_is_refused_and_not_overwritten(lab: Lab) -> None:
+def test_a_state_changed_since_planned_refuses_the_whole_apply_naming_the_step(lab: Lab) -> None:
+    """apply plans again: the share's descriptor differs from the one the plan read, so the grant a plan
+    made now would make is another action (another id); the file's step is refused, and so is the whole
+    apply, before anything is sent."""
+    from offlineprep.apply.replan import PlanRefused
+
     plan = lab.plan()
     share = next(s for s in lab.sim("fs01.lab.test").shares if s.name == "ASRExport")
     share.sddl = share.sddl + "(A;;0x1200a9;;;S-1-5-11)"  # someone granted Authenticated Users Read meanwhile
+    descriptors = lab.descriptors()
+    number = next(s.number for s in plan.steps if s.action.kind == "host.share-rights")
+    with pytest.raises(PlanRefused) as refused:
+        lab.apply(plan)
+    assert [(r.number, r.kind) for r in refused.value.refusals] == [(number, "host.share-rights")]
+    assert f"step {number} (host.share-rights, fs01.lab.test" in str(refused.value)
+    assert lab.descriptors() == descriptors  # nothing else ran either
+    assert not (lab.record_dir / "record.json").exists()
+
+
+def test_a_descriptor_changed_between_the_replan_and_the_write_is_refused_and_not_overwritten(lab: Lab) -> None:
+    plan = lab.plan()
+    held = lab.held(plan)  # apply's own collection, then someone changes the share before apply writes
+    share = next(s for s in lab.sim("fs01.lab.test").shares if s.name == "ASRExport")
+    share.sddl = share.sddl + "(A;;0x1200a9;;;S-1-5-11)"  # someone granted Authenticated Users Read meanwhile
     someone = share.sddl
-    record = lab.apply(plan)
+    record = lab.apply(plan, held=held)
     step = next(s for s in record.steps if s.action.kind == "host.share-rights")
     assert step.outcome is Outcome.CHANGED and "not the one read when planned" in step.message
     assert share.sddl == someone

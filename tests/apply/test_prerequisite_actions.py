@@ -122,8 +122,9 @@ def test_starting_a_stopped_server_service_opens_445_and_is_not_undone(lab: Lab)
 def test_a_service_changed_since_planned_is_left_alone(lab: Lab) -> None:
     hv11 = lab.sim("hv11.lab.test")
     plan = lab.plan()
+    held = lab.held(plan)  # apply's own collection: the service was Stopped then
     hv11.vmms_status = "StartPending"  # someone is starting it right now
-    record = lab.apply(plan, verify=False)
+    record = lab.apply(plan, verify=False, held=held)
     [start] = done(record, "host.start-service")
     assert start.outcome is Outcome.CHANGED and "StartPending now, not Stopped" in start.message
     assert hv11.vmms_status == "StartPending"
@@ -204,8 +205,9 @@ def test_an_authorization_entry_made_since_planned_is_not_overwritten(lab: Lab) 
                         "default_storage_location": "D:\\Replica"}
     hv11.directories = ["D:\\Replica", "E:\\Other"]
     plan = lab.plan()
+    held = lab.held(plan)  # apply's own collection, then the entry is made by hand before apply writes
     hv11.replica_authorizations = [SimAuthorization("HV01.lab.test", "E:\\Other")]  # made by hand meanwhile
-    record = lab.apply(plan, verify=False)
+    record = lab.apply(plan, verify=False, held=held)
     outcomes = {s.action.allowed_primary_server.casefold(): s for s in done(record, "host.replica-authorization")}  # type: ignore[attr-defined]
     assert outcomes["hv01.lab.test"].outcome is Outcome.CHANGED
     assert "with the storage location E:\\Other" in outcomes["hv01.lab.test"].message

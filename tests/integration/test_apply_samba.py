@@ -28,6 +28,7 @@ import pytest
 from samba import ADMIN_PASSWORD, DC_FQDN, SambaDC
 
 from offlineprep.actions import types as t
+from offlineprep.engine import discover
 from offlineprep.lab.windows import SimulatedHost, SimVM
 from offlineprep.lab.winrm_endpoint import WinRMEndpoint
 
@@ -197,7 +198,11 @@ def test_plan_apply_check_again_apply_again_and_revert_to_the_same_bytes(domain:
 
     proc = cli("revert", str(record), "--config", str(site), "--yes")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert snapshot(dc, dns) == before  # every touched attribute, byte for byte
+    # revert inverts by type (docs/security.md): the bit apply set is cleared, and unconstrained delegation, which
+    # apply turned off on APHV3, stays off (revert never widens delegation); every other attribute byte for byte
+    reverted = snapshot(dc, dns)
+    assert reverted["APHV3"]["userAccountControl"] == ["4096"] and before["APHV3"]["userAccountControl"] == ["528384"]
+    assert {k: v for k, v in reverted.items() if k != "APHV3"} == {k: v for k, v in before.items() if k != "APHV3"}
 
 
 def test_a_change_made_between_plan_and_apply_is_refused(domain: dict[str, Any], endpoint: WinRMEndpoint,
@@ -208,17 +213,15 @@ def test_a_change_made_between_plan_and_apply_is_refused(domain: dict[str, Any],
     plan(tmp_path, site)
     # meanwhile an administrator sets "password never expires" (0x10000) on APHV1
     dc.set_attribute(dns["APHV1"], "userAccountControl", str(0x1000 | 0x10000))
-    changed = snapshot(dc, {"APHV1": dns["APHV1"]})
+    changed = snapshot(dc, dns, "*")
     record = tmp_path / "record.json"
     proc = cli("apply", str(tmp_path / "plan.json"), "--config", str(site), "--yes", "--record", str(record))
+    # apply plans again: APHV1's protocol transition now starts from 0x11000, another action than the file's, so
+    # the whole apply is refused, naming the step, before anything is sent
     assert proc.returncode == 3, proc.stdout + proc.stderr
-    outcome = steps_of(json.loads(record.read_text()))
-    assert outcome["ad.protocol-transition APHV1"] == "changed"
-    assert "changed since planned" in proc.stdout
-    assert snapshot(dc, {"APHV1": dns["APHV1"]}) == changed  # left as the other administrator left it
-    assert outcome["ad.delegation-values APHV2"] == "applied"  # the others still ran
-    proc = cli("revert", str(record), "--config", str(site), "--yes")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "nothing was applied" in proc.stderr and "(ad.protocol-transition, AD" in proc.stderr
+    assert not record.exists()
+    assert snapshot(dc, dns, "*") == changed  # every attribute of every object, as the administrator left it
     dc.set_attribute(dns["APHV1"], "userAccountControl", str(0x1000))
     assert snapshot(dc, dns) == before
 
@@ -258,26 +261,24 @@ def test_an_account_without_the_delegation_right_gets_an_error_naming_it(domain:
 def test_samba_refuses_resource_based_delegation_over_ldap_and_apply_says_so(domain: dict[str, Any],
                                                                             endpoint: WinRMEndpoint,
                                                                             tmp_path: Path) -> None:
-    from offlineprep.apply.model import How, Plan, PlanSite, Step
-    from offlineprep.apply.planner import plan_text
-    from offlineprep.model import ToolInfo
+    """No check of the Samba scenario plans resource-based delegation (and apply carries out nothing no
+    plan made now makes), so the step goes to the LDAP changer itself."""
+    from offlineprep.apply import directory as ad
+    from offlineprep.sitefile import load_site
 
     dc, dns = domain["dc"], domain["dns"]
     action = t.AllowDelegationFrom(computer="APFS1", principals=["APHV1"], owner=t.Owner(kind="directory", name=DC_FQDN))
-    from datetime import UTC, datetime
-
-    made = Plan(tool=ToolInfo(version="test"), generated_at=datetime.now(UTC), site=PlanSite(directory_server=DC_FQDN),
-                steps=[Step(number=1, how=How.DIRECTORY, action=action)])
-    (tmp_path / "plan.json").write_text(plan_text(made))
     before = snapshot(dc, {"APFS1": dns["APFS1"]}, "msDS-AllowedToActOnBehalfOfOtherIdentity")
-    site = write_site(tmp_path, dc, endpoint.port)
-    proc = cli("apply", str(tmp_path / "plan.json"), "--config", str(site), "--yes", "--record",
-               str(tmp_path / "record.json"))
-    assert proc.returncode == 3, proc.stdout + proc.stderr
-    step = json.loads((tmp_path / "record.json").read_text())["steps"][0]
-    assert step["outcome"] == "failed"
-    assert "constraintViolation" in step["message"] and "can only be modified as system" in step["message"]
-    assert "samba-tool delegation add-principal" in step["message"]
+    config = load_site(write_site(tmp_path, dc, endpoint.port)).primary_directory
+    assert config is not None
+    conn = ad.connect_for_changes(config, ADMIN_PASSWORD)
+    try:
+        step = ad.Changer(conn, config.base_dn, config.user).apply(action)
+    finally:
+        conn.unbind()
+    assert step.outcome.value == "failed"
+    assert "constraintViolation" in step.message and "can only be modified as system" in step.message
+    assert "samba-tool delegation add-principal" in step.message
     assert snapshot(dc, {"APFS1": dns["APFS1"]}, "msDS-AllowedToActOnBehalfOfOtherIdentity") == before
 
 
@@ -285,7 +286,7 @@ def test_the_dc_stopping_in_the_middle_leaves_a_record_of_what_was_done_and_reve
         domain: dict[str, Any], endpoint: WinRMEndpoint, tmp_path: Path) -> None:
     from offlineprep.apply import runner
     from offlineprep.apply.model import Outcome
-    from offlineprep.apply.planner import load_plan, load_record
+    from offlineprep.apply.planner import digest, load_plan, load_record
     from offlineprep.sitefile import load_site
 
     dc, dns = domain["dc"], domain["dns"]
@@ -305,7 +306,9 @@ def test_the_dc_stopping_in_the_middle_leaves_a_record_of_what_was_done_and_reve
     connections = runner.Connections(host_factory=lambda config, pw: endpoint.protocol_factory(10, password=pw))
     try:
         record = runner.apply_plan(the_plan, site, connections=connections, password_for=password,
-                                   record_path=record_path, on_step=stop_the_dc_after_the_first)
+                                   record_path=record_path, on_step=stop_the_dc_after_the_first,
+                                   checks=discover(include_entry_points=False).checks,
+                                   plan_file=str(tmp_path / "plan.json"), plan_sha256=digest(tmp_path / "plan.json"))
     finally:
         dc.resume()
     said = {s.number: s for s in record.steps}
@@ -321,3 +324,45 @@ def test_the_dc_stopping_in_the_middle_leaves_a_record_of_what_was_done_and_reve
     proc = cli("revert", str(record_path), "--config", str(site_file), "--yes")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert snapshot(dc, dns) == before
+
+
+def test_a_tampered_plan_leaves_every_attribute_byte_identical(domain: dict[str, Any], endpoint: WinRMEndpoint,
+                                                              tmp_path: Path) -> None:
+    """The attacks of issue 20 against the real DC: an honest plan, its steps replaced with recomputed ids
+    (ap-runas into Domain Admins under the labels "ap-vmm" / "HV-Admins"; APHV3's userAccountControl with
+    unconstrained delegation and "no Kerberos pre-authentication" kept on; an SPN for roasting on
+    ap-vmm). apply refuses the whole plan; ldbsearch of every attribute of every object is unchanged."""
+    from offlineprep.apply.model import Plan
+
+    dc, dns = domain["dc"], domain["dns"]
+    every = {**dns, "Domain Admins": f"CN=Domain Admins,CN=Users,{dc.base_dn}"}
+    site = write_site(tmp_path, dc, endpoint.port)
+    data = plan(tmp_path, site)
+    runas, admins = f"CN=ap-runas,CN=Users,{dc.base_dn}", _sid(dc, "Domain Admins")
+    replaced = {
+        "ad.clear-not-delegated": {"kind": "ad.group-member", "owner": {"kind": "directory", "name": DC_FQDN},
+                                   "group_sid": admins, "member": runas, "member_dn": runas,
+                                   "member_label": "LAB\\ap-vmm", "group_label": "HV-Admins"},
+        "ad.spn": {"kind": "ad.spn", "owner": {"kind": "directory", "name": DC_FQDN}, "spn": "http/roast.lab.test",
+                   "add_to": f"CN=ap-vmm,CN=Users,{dc.base_dn}", "add_to_label": "APFS2"},
+    }
+    for step in data["steps"]:
+        action = step["action"]
+        if action["kind"] in replaced:
+            step["action"] = replaced[action["kind"]]
+        elif action["kind"] == "ad.protocol-transition" and action["account"] == "APHV3":
+            action["after_uac"] = 0x1000 | 0x80000 | 0x400000 | 0x1000000
+    ids = Plan.model_validate(data)  # the ids recomputed, as anyone who can write the file does
+    for step, made in zip(data["steps"], ids.steps, strict=True):
+        step["action"]["id"] = made.action.id
+    (tmp_path / "plan.json").write_text(json.dumps(data))
+    before = snapshot(dc, every, "*")
+    proc = cli("apply", str(tmp_path / "plan.json"), "--config", str(site), "--yes", "--record",
+               str(tmp_path / "record.json"))
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "nothing was applied" in proc.stderr
+    for kind in ("ad.group-member", "ad.spn", "ad.protocol-transition"):
+        assert f"({kind}, AD" in proc.stderr, proc.stderr
+    assert f"{admins} (LAB\\Domain Admins)" in proc.stdout  # what a reviewer of the dry run reads
+    assert not (tmp_path / "record.json").exists()
+    assert snapshot(dc, every, "*") == before  # every attribute of every object, byte for byte
