@@ -22,7 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from offlineprep import jsontext
-from offlineprep.inventory import Inventory
+from offlineprep.inventory import Inventory, ReplicaBroker
 from offlineprep.names import domain_key, host_key
 
 FACTS_SCHEMA_V1: Literal["offlineprep/facts/v1"] = "offlineprep/facts/v1"
@@ -352,6 +352,19 @@ class Certificate(Fact):
     # None not evaluated (the script builds chains only for otherwise usable certificates)
     chain_ok: bool | None = None
     chain_status: list[str] = Field(default_factory=list)  # X509ChainStatus.Status of each problem
+    # the chain was built with revocation checked online, in the machine's context (as Hyper-V Replica
+    # checks it unless DisableCertRevocationCheck = 1); None: built without it (a facts file written before)
+    revocation_checked: bool | None = None
+    root_thumbprint: str | None = None  # the chain's last element (its root), as the host built it
+
+
+class HostCluster(Fact):
+    """The failover cluster a host is a node of, as the node itself answers (Get-Cluster and the
+    "Virtual Machine Replication Broker" resources with their role's network name and state)."""
+
+    name: str  # Get-Cluster Name
+    domain: str | None = None  # Get-Cluster Domain
+    brokers: list[ReplicaBroker] = Field(default_factory=list)
 
 
 class ServerNames(Fact):
@@ -397,6 +410,11 @@ class HostFacts(Fact):
     clock: HostClock | None = None
     time_source_type: str | None = None  # W32Time\Parameters Type: NT5DS, NTP, NoSync, AllSync
     certificates: list[Certificate] | None = None  # LocalMachine\My; None: not read
+    trusted_roots: list[str] | None = None  # LocalMachine\Root thumbprints; None: not read
+    # HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Virtualization\Replication DisableCertRevocationCheck
+    # (KB 2767928); None: the value is not set (revocation is checked)
+    cert_revocation_check_disabled: int | None = None
+    cluster: HostCluster | None = None  # None: no cluster node (or not read)
     server_names: ServerNames | None = None
     # script sections that failed on the host (vms, firewall_rules, hyperv, ...) -> the host's error
     # text, so that a check which lacks their facts can say why instead of only that they are missing;

@@ -209,6 +209,11 @@ class SimCertificate:
     not_after: datetime = field(default_factory=lambda: _days(335))
     has_private_key: bool = True
     chain_status: list[str] = field(default_factory=list)
+    # its issuing root's thumbprint (the chain's last element); revocation as an online check finds it:
+    # good, revoked (X509ChainStatusFlags Revoked) or unreachable (the CRL could not be downloaded:
+    # RevocationStatusUnknown and OfflineRevocation)
+    root_thumbprint: str | None = None
+    revocation: str = "good"
 
     @property
     def thumbprint(self) -> str:
@@ -320,6 +325,9 @@ class SimulatedHost:
     connect_seconds: float = 0.002
     certificates: list[SimCertificate] = field(default_factory=list)
     replica_authorizations: list[SimAuthorization] = field(default_factory=list)
+    trusted_roots: list[str] = field(default_factory=list)  # LocalMachine\\Root thumbprints
+    cert_revocation_check_disabled: int | None = None  # ...\\Virtualization\\Replication DisableCertRevocationCheck
+    cluster: Any = None  # the lab.cluster.SimulatedCluster this host is a node of (ClusSvc present); None: no node
     directories: list[str] = field(default_factory=list)  # folders that exist besides `folders` (storage locations)
     strict_name_checking_disabled: int | None = None  # LanmanServer\Parameters DisableStrictNameChecking
     optional_names: list[str] = field(default_factory=list)  # ... OptionalNames
@@ -463,9 +471,22 @@ class SimulatedHost:
                                                 for o in c.ekus])
                 for c in self.certificates]
 
-    def chain_status(self, thumbprint: str) -> list[WinObject]:
+    def chain_status(self, thumbprint: str, revocation: bool = False) -> list[WinObject]:
+        """X509Chain.Build's ChainStatus; `revocation`: built with RevocationMode Online."""
         cert = next(c for c in self.certificates if c.thumbprint == thumbprint)
-        return [WinObject("X509ChainStatus", Status=s, StatusInformation=s) for s in cert.chain_status]
+        statuses = list(cert.chain_status)
+        if revocation and cert.revocation == "revoked":
+            statuses.append("Revoked")
+        elif revocation and cert.revocation == "unreachable":
+            statuses += ["RevocationStatusUnknown", "OfflineRevocation"]
+        return [WinObject("X509ChainStatus", Status=s, StatusInformation=s) for s in statuses]
+
+    def chain_root(self, thumbprint: str) -> WinObject | None:
+        """The chain's last element (X509ChainElement), whose Certificate is the root."""
+        cert = next(c for c in self.certificates if c.thumbprint == thumbprint)
+        if cert.root_thumbprint is None:
+            return None
+        return WinObject("X509ChainElement", Certificate=WinObject("X509Certificate2", Thumbprint=cert.root_thumbprint))
 
     def firewall_objects(self) -> tuple[list[WinObject], list[WinObject], list[WinObject]]:
         rules, ports, addresses = [], [], []
