@@ -48,7 +48,8 @@ from offlineprep import certificates, checkkit
 from offlineprep.actions.types import hyperv_host
 from offlineprep.certificates import CertificateVerdict
 from offlineprep.engine import CheckContext, Need, check
-from offlineprep.facts import Certificate
+from offlineprep.facts import Certificate, HostFacts
+from offlineprep.inventory import Role
 from offlineprep.model import Outcome, Remediation, Status
 from offlineprep.remediation import manual, remediation
 
@@ -91,6 +92,94 @@ def judge(ctx: CheckContext, host: str) -> Outcome:
         return problem
     if facts.certificates is None:
         return checkkit.error(host, f"{host} did not list its certificates{facts.why_unread('certificates', ctx.facts_file)}")
+    rs = facts.replication_server
+    if rs is not None and rs.certificate_thumbprint:
+        outcome = judge_configured(ctx, host, facts, rs.certificate_thumbprint)
+    else:
+        outcome = judge_store(ctx, host, facts)
+    if outcome.status is not Status.PASS:
+        return outcome
+    return trusts_peers(ctx, host, facts, outcome)
+
+
+def chosen(ctx: CheckContext, name: str) -> Certificate | None:
+    """The certificate a host authenticates with: its configured CertificateThumbprint, else its first usable one."""
+    facts = ctx.facts.find_host(name) if ctx.facts.hosts is not None else None
+    if facts is None or not facts.reachable or facts.certificates is None:
+        return None
+    rs = facts.replication_server
+    if rs is not None and rs.certificate_thumbprint:
+        return certificates.configured(facts, rs.certificate_thumbprint)
+    return certificates.usable(facts, facts.computer_name or name, ctx.facts.collected_at)
+
+
+def trusts_peers(ctx: CheckContext, host: str, facts: HostFacts, passed: Outcome) -> Outcome:
+    """Mutual authentication: a source host validates its Replica server's certificate and the Replica
+    server the source's, each to a root of its own LocalMachine\\Root."""
+    role = ctx.inventory.host(host)
+    peers: list[str] = []
+    if role is not None and Role.SOURCE in role.roles:
+        peers += ctx.inventory.target_hosts
+    if role is not None and Role.TARGET in role.roles:
+        peers += ctx.inventory.source_hosts
+    found = [(peer, cert) for peer in peers if (cert := chosen(ctx, peer)) is not None]
+    missing = certificates.untrusted_roots(facts, found)
+    evidence = {**passed.evidence, "trusted_roots_read": facts.trusted_roots is not None}
+    if not missing:
+        return passed.model_copy(update={"evidence": evidence})
+    message = (f"{host} does not trust the issuing root of its peers' certificates (not in LocalMachine\\Root): "
+               + "; ".join(missing) + ": Hyper-V Replica authenticates both sides, so the connection is refused")
+    text = (f"Import the issuing root certificate(s) {', '.join(m.rsplit(' ', 1)[-1] for m in missing)} into "
+            f"LocalMachine\\Root on {host} (Group Policy: Trusted Root Certification Authorities, or certutil -addstore "
+            "Root)")
+    return Outcome(status=Status.FAIL, subject=host, evidence={**evidence, "untrusted_roots": missing}, message=message,
+                   remediation=remediation(f"Trust the peers' root on {host}", [manual(text, hyperv_host(host))]))
+
+
+def judge_configured(ctx: CheckContext, host: str, facts: HostFacts, thumbprint: str) -> Outcome:
+    """The certificate Hyper-V Replica uses is the configured one (Get-VMReplicationServer
+    CertificateThumbprint), not any usable one of the store: it must be in LocalMachine\\My, valid, with a
+    private key, both EKUs and a chain (revocation included) to a trusted root. It names the host or, on
+    a cluster node, the broker; every name the host answers to (its FQDN and its broker's) is named by
+    it or by another usable certificate of the store (Microsoft's two certificates per node)."""
+    fqdn = facts.computer_name or host
+    broker = checkkit.replica_broker(ctx, host)
+    evidence: dict[str, object] = {"fqdn": fqdn, "configured_thumbprint": thumbprint}
+    cert = certificates.configured(facts, thumbprint)
+    names = [fqdn] + ([broker.fqdn] if broker is not None and broker.fqdn else [])
+    store_outcome = judge_store(ctx, host, facts)
+    store_outcome = store_outcome.model_copy(update={"evidence": {**store_outcome.evidence, **evidence}})
+    if cert is None and store_outcome.status is not Status.PASS:
+        return store_outcome  # nothing in the store serves either: the store's own account says what is missing
+    if cert is None:
+        return Outcome(status=Status.FAIL, subject=host, evidence=evidence,
+                       message=f"the configured CertificateThumbprint {thumbprint} of {host} is not in LocalMachine\\My "
+                               "(Hyper-V Replica cannot authenticate with it, although another certificate could serve: "
+                               "set it with Set-VMReplicationServer -CertificateThumbprint)",
+                       remediation=enroll(host, names, broker))
+    now = certificates.host_now(facts, ctx.facts.collected_at)
+    named = next((n for n in names if certificates.names_host(cert, n)), fqdn)
+    verdict = certificates.judge(cert, named, now)
+    evidence["certificate"] = verdict.describe()
+    if cert.revocation_checked is False:
+        evidence["revocation"] = "not checked: DisableCertRevocationCheck = 1"
+    if verdict.problems and store_outcome.status is not Status.PASS:
+        return store_outcome  # nothing in the store serves either: the store's own account says what is missing
+    if verdict.problems:
+        return Outcome(status=Status.FAIL, subject=host, evidence=evidence,
+                       message=f"the configured certificate {cert.subject} ({thumbprint}) of {host} cannot serve Hyper-V "
+                               "Replica: " + "; ".join(verdict.problems),
+                       remediation=enroll(host, names, broker))
+    if not any(certificates.names_host(cert, n) for n in names):
+        return Outcome(status=Status.FAIL, subject=host, evidence=evidence,
+                       message=f"the configured certificate {cert.subject} ({thumbprint}) of {host} names neither "
+                               + " nor ".join(names) + ": Hyper-V Replica presents it for this host",
+                       remediation=enroll(host, names, broker))
+    # every name the host answers to is carried by the configured certificate or another usable one: as the store
+    return store_outcome
+
+
+def judge_store(ctx: CheckContext, host: str, facts: HostFacts) -> Outcome:
     fqdn = facts.computer_name or host
     broker = checkkit.replica_broker(ctx, host)
     found = certificates.verdicts(facts, fqdn, ctx.facts.collected_at)
