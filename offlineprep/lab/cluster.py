@@ -41,6 +41,10 @@ class SimulatedCluster:
     Domain: str  # Get-Cluster's Domain, e.g. lab.test
     nodes: list[ClusterNode] = field(default_factory=list)
     resources: list[ClusterResource] = field(default_factory=list)
+    # the Replica Broker's Replication Settings, the cluster's (SimulatedHost.replication's shape; None: the
+    # first node asked gives its own) and its authorization entries (lab.windows.SimAuthorization)
+    replication: dict[str, Any] | None = None
+    replica_authorizations: list[Any] = field(default_factory=list)
 
     @property
     def fqdn(self) -> str:

@@ -446,9 +446,21 @@ class SimulatedHost:
                 targets.append(WinObject("Win32_DFSTarget", LinkName=n.name, ServerName=server, ShareName=share))
         return nodes, targets
 
+    def replica_home(self) -> Any:
+        """Where this host's Replica server settings live: on a cluster with a Replica Broker, the broker's
+        (the cluster's, one for every node: "The Hyper-V Replica Broker is used to configure the replication
+        settings for all nodes in the cluster"); else the host's own."""
+        if self.cluster is not None and self.cluster.broker_fqdns():
+            return self.cluster
+        return self
+
     def replication_server(self) -> WinObject:
         # an unconfigured host answers Get-VMReplicationServer with Hyper-V's defaults, not an error
-        settings = self.replication if self.replication is not None else {
+        home = self.replica_home()
+        if home is not self and home.replication is None and self.replication is not None:
+            home.replication = dict(self.replication)  # the broker was set up with the node's settings
+            home.replica_authorizations = list(self.replica_authorizations)
+        settings = home.replication if home.replication is not None else {
             "enabled": False, "kerberos_port": 80, "certificate_port": 443}
         return WinObject("VMReplicationServer", ReplicationEnabled=settings.get("enabled"),
                          KerberosAuthenticationPort=settings.get("kerberos_port"),
@@ -461,7 +473,7 @@ class SimulatedHost:
     def authorization_entries(self) -> list[WinObject]:
         return [WinObject("VMReplicationAuthorizationEntry", AllowedPrimaryServer=a.allowed_primary_server,
                           ReplicaStorageLocation=a.storage_location, TrustGroup=a.trust_group)
-                for a in self.replica_authorizations]
+                for a in self.replica_home().replica_authorizations]
 
     def certificate_objects(self) -> list[WinObject]:
         return [WinObject("X509Certificate2", Thumbprint=c.thumbprint, Subject=c.subject, NotBefore=c.not_before,
