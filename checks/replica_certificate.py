@@ -6,8 +6,7 @@ what the certificate must be (Set-VMReplicationServer, -CertificateThumbprint,
 https://learn.microsoft.com/powershell/module/hyper-v/set-vmreplicationserver): in the computer's
 Personal store (LocalMachine\\My), not expired, with both the Client Authentication and the Server
 Authentication EKU and a private key, ending at a trusted root, and with the host's FQDN as subject
-CN or among its DNS names (subject alternative names). Revocation is not judged (the chain is built
-without it on the host).
+CN or among its DNS names (subject alternative names), not revoked (see Issue 19 below).
 
 A node of a failover cluster: the same page says "For servers that are clustered, each node must
 have two certificates - one in which the subject common name (CN) or subject alternative name (DNS
@@ -32,7 +31,18 @@ Kerberos authentication, which uses no certificate.
 
 Facts: LocalMachine\\My as the host reads it (collect.ps1: the certificate provider's DnsNameList
 and EnhancedKeyUsageList, NotBefore/NotAfter, HasPrivateKey, X509Chain.Build on the host for the
-otherwise usable ones). Validity is judged by the host's own clock. Names compare as DNS names do
+otherwise usable ones). Validity is judged by the host's own clock.
+
+Issue 19: the certificate judged is the configured `CertificateThumbprint` (Get-VMReplicationServer)
+where one is set: present in LocalMachine\\My and usable, another usable certificate does not stand in
+for it; the names (the host's, the broker's on a cluster node) are each carried by it or another usable
+certificate. Revocation is judged as Hyper-V Replica checks it: the chain is built in the machine's
+context with revocation online (each CRL download bounded to 3 s) unless DisableCertRevocationCheck = 1
+under HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Virtualization\\Replication (KB 2767928); a
+revoked certificate fails, one whose CRL could not be reached fails saying so. Mutual authentication:
+each source must hold its targets' issuing roots in LocalMachine\\Root, and each target its sources'.
+
+Names compare as DNS names do
 (certificates.names_host: case-insensitive, the root dot ignored); a wildcard DNS name is not taken
 to name a host, as the CN "must be equal to" the FQDN.
 
@@ -71,6 +81,10 @@ from offlineprep.remediation import manual, remediation
             "https://learn.microsoft.com/powershell/module/hyper-v/set-vmreplicationserver",
         "Set up Hyper-V Replica":
             "https://learn.microsoft.com/windows-server/virtualization/hyper-v/manage/set-up-hyper-v-replica",
+        "KB 2767928: Hyper-V Replica registry keys (DisableCertRevocationCheck)":
+            "https://support.microsoft.com/kb/2767928",
+        "X509Chain(useMachineContext)":
+            "https://learn.microsoft.com/dotnet/api/system.security.cryptography.x509certificates.x509chain.-ctor",
     },
 )
 def replica_certificate(ctx: CheckContext) -> Iterator[Outcome]:

@@ -24,6 +24,14 @@ Set-VMReplicationServer; New-VMReplicationAuthorizationEntry):
 - have the storage location the replicas of those hosts go to: the default one (any server) or the
   matching entry's, as a folder that exists on the host.
 
+A target host that is a node of a failover cluster is a clustered Replica server: its cluster must
+have the Hyper-V Replica Broker role ("To participate in replication, servers in failover clusters
+must have a Hyper-V Replica Broker configured": Hyper-V BPA, severity Error), the broker resource
+Online and its computer object in Active Directory; the same is asked of a source cluster's broker.
+Its Replica server settings are the broker's, one for the cluster: the fixes address the broker's
+name, never a node (docs/clusters.md). A cluster is known from VMM, a cluster name, or each host's
+own answer (section `cluster`), so nodes listed one by one count too.
+
 A source host's FQDN is the name it reports over WinRM (Win32_ComputerSystem), else the name in the
 site file when it is one.
 
@@ -74,6 +82,9 @@ ASR_SKIP = ("Site Recovery configures the Replica server when it protects the cl
             "https://learn.microsoft.com/powershell/module/hyper-v/set-vmreplicationserver",
         "New-VMReplicationAuthorizationEntry":
             "https://learn.microsoft.com/powershell/module/hyper-v/new-vmreplicationauthorizationentry",
+        "BPA: servers in failover clusters must have a Hyper-V Replica Broker configured (severity Error)":
+            "https://learn.microsoft.com/windows-server/virtualization/hyper-v/best-practices-analyzer/"
+            "best-practices-analyzer-for-hyper-v",
     },
 )
 def replica_server(ctx: CheckContext) -> Iterator[Outcome]:
