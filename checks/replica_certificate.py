@@ -81,8 +81,9 @@ from offlineprep.remediation import manual, remediation
             "https://learn.microsoft.com/powershell/module/hyper-v/set-vmreplicationserver",
         "Set up Hyper-V Replica":
             "https://learn.microsoft.com/windows-server/virtualization/hyper-v/manage/set-up-hyper-v-replica",
-        "KB 2767928: Hyper-V Replica registry keys (DisableCertRevocationCheck)":
-            "https://support.microsoft.com/kb/2767928",
+        "Hyper-V BPA: the configured certificate is not installed on the Replica server or cluster nodes":
+            "https://github.com/MicrosoftDocs/windowsserverdocs/blob/main/WindowsServerDocs/virtualization/hyper-v/"
+            "best-practices-analyzer/Certificate-based-authentication-configured-but-certificate-not-installed.md",
         "X509Chain(useMachineContext)":
             "https://learn.microsoft.com/dotnet/api/system.security.cryptography.x509certificates.x509chain.-ctor",
     },

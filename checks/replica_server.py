@@ -83,8 +83,8 @@ ASR_SKIP = ("Site Recovery configures the Replica server when it protects the cl
         "New-VMReplicationAuthorizationEntry":
             "https://learn.microsoft.com/powershell/module/hyper-v/new-vmreplicationauthorizationentry",
         "BPA: servers in failover clusters must have a Hyper-V Replica Broker configured (severity Error)":
-            "https://learn.microsoft.com/windows-server/virtualization/hyper-v/best-practices-analyzer/"
-            "best-practices-analyzer-for-hyper-v",
+            "https://github.com/MicrosoftDocs/windowsserverdocs/tree/main/WindowsServerDocs/virtualization/hyper-v/"
+            "best-practices-analyzer",
     },
 )
 def replica_server(ctx: CheckContext) -> Iterator[Outcome]:

@@ -9,9 +9,7 @@ from typing import Any
 from pydantic import Field
 
 from offlineprep.collect.sections.base import Part, Reading, Section, list_of
-from offlineprep.facts import HostCluster
-from offlineprep.inventory import ReplicaBroker
-from offlineprep.names import HostName, NameError_
+from offlineprep.facts import HostCluster, ReplicaBroker
 
 BROKER_TYPE = "Virtual Machine Replication Broker"  # CLUS_RESTYPE_NAME_VMREPLICA_BROKER
 
@@ -31,16 +29,21 @@ class ClusterAnswer(Part):
 
 
 def _qualified(name: str, domain: str | None) -> str:
-    try:
-        return HostName.parse(name, context="a Replica Broker's name").qualified(domain).text
-    except NameError_:
-        return name
+    """A Network Name's DnsName in the cluster's domain (Get-Cluster Domain), as the other site reaches it."""
+    name = name.rstrip(".")
+    return f"{name}.{domain.rstrip('.')}" if domain and "." not in name else name
+
+
+def _account(name: str) -> str:
+    """The sAMAccountName of the name's virtual computer object: its first label, upper case, 15
+    characters (the NetBIOS name), and `$`."""
+    return name.split(".", 1)[0][:15].upper() + "$"
 
 
 def broker_of(answer: BrokerAnswer, domain: str | None) -> ReplicaBroker:
     network_name = (answer.network_name or "").strip() or None
     dns_name = (answer.dns_name or "").strip() or network_name
-    account = HostName(network_name or dns_name or "").computer_account if (network_name or dns_name) else None
+    account = _account(network_name or dns_name or "") if (network_name or dns_name) else None
     return ReplicaBroker(resource=answer.resource or BROKER_TYPE, group=answer.group or None,
                          network_name=network_name, dns_name=dns_name,
                          fqdn=_qualified(dns_name, domain) if dns_name else None, computer_account=account,
