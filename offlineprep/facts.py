@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler
 
 from offlineprep import jsontext
 from offlineprep.inventory import Inventory, ReplicaBroker
-from offlineprep.names import domain_key, host_key
+from offlineprep.names import HostName, NameError_, domain_key, host_key
 
 FACTS_SCHEMA_V1: Literal["offlineprep/facts/v1"] = "offlineprep/facts/v1"
 FACTS_SCHEMA: Literal["offlineprep/facts/v2"] = "offlineprep/facts/v2"
@@ -365,6 +365,22 @@ class HostCluster(Fact):
     name: str  # Get-Cluster Name
     domain: str | None = None  # Get-Cluster Domain
     brokers: list[ReplicaBroker] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _named(self) -> HostCluster:
+        """Each broker's FQDN (its DnsName in the cluster's domain: the name the other site uses) and its
+        computer object's account, where the answer gave only its names."""
+        for broker in self.brokers:
+            name = broker.dns_name or broker.network_name
+            if not name:
+                continue
+            try:
+                parsed = HostName.parse(name, context="a Replica Broker's name")
+            except NameError_:
+                continue
+            broker.fqdn = broker.fqdn or parsed.qualified(self.domain).text
+            broker.computer_account = broker.computer_account or HostName(broker.network_name or name).computer_account
+        return self
 
 
 class ServerNames(Fact):

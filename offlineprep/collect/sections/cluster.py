@@ -28,26 +28,13 @@ class ClusterAnswer(Part):
     brokers: list_of(BrokerAnswer) = Field(default_factory=list)  # type: ignore[valid-type]
 
 
-def _qualified(name: str, domain: str | None) -> str:
-    """A Network Name's DnsName in the cluster's domain (Get-Cluster Domain), as the other site reaches it."""
-    name = name.rstrip(".")
-    return f"{name}.{domain.rstrip('.')}" if domain and "." not in name else name
-
-
-def _account(name: str) -> str:
-    """The sAMAccountName of the name's virtual computer object: its first label, upper case, 15
-    characters (the NetBIOS name), and `$`."""
-    return name.split(".", 1)[0][:15].upper() + "$"
-
-
-def broker_of(answer: BrokerAnswer, domain: str | None) -> ReplicaBroker:
+def broker_of(answer: BrokerAnswer) -> ReplicaBroker:
+    """The broker as the node reads it; HostCluster derives its FQDN in the cluster's domain and its
+    computer account."""
     network_name = (answer.network_name or "").strip() or None
     dns_name = (answer.dns_name or "").strip() or network_name
-    account = _account(network_name or dns_name or "") if (network_name or dns_name) else None
     return ReplicaBroker(resource=answer.resource or BROKER_TYPE, group=answer.group or None,
-                         network_name=network_name, dns_name=dns_name,
-                         fqdn=_qualified(dns_name, domain) if dns_name else None, computer_account=account,
-                         state=answer.state or None)
+                         network_name=network_name, dns_name=dns_name, state=answer.state or None)
 
 
 def facts(reading: Reading) -> dict[str, Any]:
@@ -56,7 +43,7 @@ def facts(reading: Reading) -> dict[str, Any]:
         return {"cluster": None}
     domain = (answer.domain or "").strip() or None
     return {"cluster": HostCluster(name=answer.name.strip(), domain=domain,
-                                   brokers=[broker_of(b, domain) for b in answer.brokers])}
+                                   brokers=[broker_of(b) for b in answer.brokers])}
 
 
 SECTION = Section("cluster", {"cluster": ClusterAnswer | None}, facts)
