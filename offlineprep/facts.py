@@ -157,6 +157,10 @@ class DirectoryFacts(Fact):
     # with it whatever this machine's own clock says (host.clock-skew)
     current_time: datetime | None = None
     current_time_observed_at: datetime | None = None
+    # the domain's functional level: rootDSE domainFunctionality (MS-ADTS, "domainFunctionality":
+    # the domain NC's msDS-Behavior-Version; 6 = DS_BEHAVIOR_WIN2012R2), read in the same rootDSE search; None: not read
+    # (a DC that refused the rootDSE, base_dn naming another domain than the DC's, or an older facts file)
+    domain_functionality: int | None = None
     searches: int = 0
     # the computers' groups were read (group_sids): only when a delegation descriptor names a SID of
     # this domain that is not one of the computers read; it costs one search per level of nesting
@@ -425,6 +429,11 @@ class HostFacts(Fact):
     probe_seconds: float | None = None  # how long the probes took on the host (all in parallel, bounded)
     clock: HostClock | None = None
     time_source_type: str | None = None  # W32Time\Parameters Type: NT5DS, NTP, NoSync, AllSync
+    ntp_server: str | None = None  # W32Time\Parameters NtpServer, the service's own value
+    # Group Policy's W32Time Type and NtpServer (HKLM\SOFTWARE\Policies\Microsoft\W32Time\Parameters): when set,
+    # they overwrite the service's own values ("Windows Time service tools and settings"); None: no policy sets them
+    time_policy_type: str | None = None
+    time_policy_ntp_server: str | None = None
     certificates: list[Certificate] | None = None  # LocalMachine\My; None: not read
     trusted_roots: list[str] | None = None  # LocalMachine\Root thumbprints; None: not read
     # HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Virtualization\Replication DisableCertRevocationCheck

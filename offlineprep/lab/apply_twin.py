@@ -405,7 +405,9 @@ class HostState:
         """w32tm /resync: from the domain hierarchy, an offset over MaxAllowedPhaseOffset (300 s by default on a
         domain member) is set at once; a smaller one is corrected gradually, so it is still there right after
         (Microsoft, "Windows Time service tools and settings")."""
-        if self.host.time_source_type != "NT5DS":
+        # Group Policy's Type overwrites the service's own ("Windows Time service tools and settings"): a local
+        # w32tm /config does not change what the service follows
+        if (self.host.time_policy_type or self.host.time_source_type) != "NT5DS":
             return
         offset = self.host.clock_offset_seconds - self.host.domain_clock_offset_seconds
         if abs(offset) > MAX_ALLOWED_PHASE_OFFSET:

@@ -32,8 +32,16 @@ def answer(host: SimulatedHost, request: dict[str, Any], network: LabNetwork | N
     this host alone."""
     out: dict[str, Any] = {"schema": "offlineprep/host/v1", "errors": {}}
     now = datetime.now(UTC) + timedelta(seconds=host.clock_offset_seconds)
-    w32time = WinObject("W32TimeParameters", Type=host.time_source_type)
-    out["clock"] = {"utc": now.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z", "time_source_type": str(w32time.Type)}
+    w32time = WinObject("W32TimeParameters", Type=host.time_source_type, NtpServer=host.ntp_server)
+    out["clock"] = {"utc": now.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z", "time_source_type": str(w32time.Type),
+                    "ntp_server": str(w32time.NtpServer) if w32time.NtpServer is not None else "",
+                    "policy_time_source_type": None, "policy_ntp_server": None}
+    if host.time_policy_type is not None or host.time_policy_ntp_server is not None:  # the policy key exists
+        policy = WinObject("W32TimePolicyParameters", Type=host.time_policy_type, NtpServer=host.time_policy_ntp_server)
+        if policy.Type is not None:
+            out["clock"]["policy_time_source_type"] = str(policy.Type)
+        if policy.NtpServer is not None:
+            out["clock"]["policy_ntp_server"] = str(policy.NtpServer)
     cs = host.computer_system()
     out["computer_name"] = cs.DNSHostName
     if cs.PartOfDomain and cs.Domain:

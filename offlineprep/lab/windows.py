@@ -319,6 +319,11 @@ class SimulatedHost:
     vmms_status: str | None = None  # None: Running with the Hyper-V role, no service without it
     clock_offset_seconds: float = 0.0  # the host's clock against the real one
     time_source_type: str = "NT5DS"  # W32Time\Parameters Type
+    ntp_server: str | None = None  # W32Time\Parameters NtpServer (a domain member has none by default)
+    # Group Policy's W32Time values (HKLM\SOFTWARE\Policies\Microsoft\W32Time\Parameters): None, not set by
+    # policy (the key, or the value, is absent); set, they overwrite the service's own
+    time_policy_type: str | None = None
+    time_policy_ntp_server: str | None = None
     domain_clock_offset_seconds: float = 0.0  # the domain hierarchy's time against the real one (what a resync takes)
     dns: dict[str, SimLookup] = field(default_factory=dict)  # this host's DNS client, where it differs from the lab's
     smb_port: str = "open"  # what a TCP connect to this machine's port 445 meets: open | refused | filtered
