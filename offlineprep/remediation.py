@@ -9,7 +9,9 @@ gets `-Server`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+
+from pydantic import ValidationError
 
 from offlineprep.acl import FILE_GENERIC_READ, FILE_GENERIC_WRITE, FULL_CONTROL, SddlError, explicit_aces_of, format_ace
 from offlineprep.acl import parse_sddl as _parse_sddl
@@ -142,8 +144,31 @@ def add_directory_group_member(group_sid: str, group_label: str, member: str, *,
                                      member_label=label)
 
 
+class ClientAccessPointSpn(ValueError):
+    """A fix would take an SPN off the computer object of a clustered role's client access point."""
+
+
+def _account_of(ref: t.SpnHolderRef) -> str:
+    """The holder's sAMAccountName when the label is one, else FS01$ from its DN's CN (a computer
+    object's sAMAccountName is its CN with a $)."""
+    if ref.label.endswith("$"):
+        return ref.label.casefold()
+    first = ref.distinguished_name.split(",", 1)[0]
+    return (first.split("=", 1)[-1] + "$").casefold()
+
+
 def move_spn(spn: str, *, add_to: str | None, add_to_label: str = "", remove_from: Sequence[t.SpnHolderRef] = (),
-             before: Sequence[t.SpnHolderRef] = ()) -> t.MoveSpn:
+             before: Sequence[t.SpnHolderRef] = (), never_from: Collection[str] = ()) -> t.MoveSpn:
+    """`never_from`: the sAMAccountNames of client access points' computer objects (checkkit.
+    client_access_point_accounts). A clustered role's network name registers HOST/<cap> on its own
+    computer object and the node that owns the role decrypts tickets with that object's key; taken
+    off it, Kerberos to the role fails and the name may not come online ("Prestage cluster computer
+    objects in Active Directory Domain Services"). Such a move is refused: ClientAccessPointSpn."""
+    guarded = {a.casefold() for a in never_from}
+    taken = [r for r in remove_from if _account_of(r) in guarded]
+    if taken:
+        raise ClientAccessPointSpn(f"{spn} would be taken off {taken[0].label or taken[0].distinguished_name}, the "
+                                   "computer object of a clustered role's client access point")
     return t.MoveSpn(spn=spn, add_to=add_to, add_to_label=add_to_label, remove_from=list(remove_from),
                      before=list(before))
 
@@ -161,16 +186,30 @@ def _account_aces(before_sddl: str | None, account_sid: str | None, domain_sid: 
 
 
 def ntfs_grant(server: str, local_path: str, account: str, mask: int, what: str, *, account_sid: str | None = None,
-               before_sddl: str | None = None, domain_sid: str | None = None) -> t.GrantNtfsRights:
-    return t.GrantNtfsRights(owner=t.file_server(server), local_path=local_path, account=account, mask=mask,
-                             what=what, account_sid=account_sid, before_sddl=before_sddl,
-                             before_aces=_account_aces(before_sddl, account_sid, domain_sid))
+               before_sddl: str | None = None, domain_sid: str | None = None) -> t.GrantNtfsRights | t.ManualStep:
+    """The icacls grant; a step by hand when icacls could not be given the path or the name as one argument
+    (a quote or a line end, which no Windows path holds: offlineprep.actions.acl_grant, docs/security.md)."""
+    try:
+        return t.GrantNtfsRights(owner=t.file_server(server), local_path=local_path, account=account, mask=mask,
+                                 what=what, account_sid=account_sid, before_sddl=before_sddl,
+                                 before_aces=_account_aces(before_sddl, account_sid, domain_sid))
+    except ValidationError:
+        return t.ManualStep(owner=t.file_server(server),
+                            text=f"Grant {account} {what} (NTFS) on {local_path} by hand: offlineprep writes no icacls "
+                                 "command for a path or name that holds a quote, a line end or a control character")
+
+
+def share_scope(scope: str | None) -> str | None:
+    """A share's ScopeName as fixes pass it: None for the default scope '*' (no -ScopeName), else the
+    client access point the share is scoped to."""
+    return scope if scope and scope.strip() != "*" else None
 
 
 def share_grant(server: str, share: str, account: str, access_right: str, *, account_sid: str | None = None,
-                before_sddl: str | None = None, domain_sid: str | None = None) -> t.GrantShareRights:
+                before_sddl: str | None = None, domain_sid: str | None = None,
+                scope: str | None = None) -> t.GrantShareRights:
     return t.GrantShareRights(owner=t.file_server(server), share=share, account=account,
-                              access_right=access_right,
+                              access_right=access_right, scope=share_scope(scope),
                               account_sid=account_sid, before_sddl=before_sddl,
                               before_aces=_account_aces(before_sddl, account_sid, domain_sid))
 
@@ -186,9 +225,10 @@ def grant_ntfs(server: str, local_path: str, account: str, rights: str | int, wh
 
 
 def grant_share(server: str, share: str, account: str, access_right: str, *, account_sid: str | None = None,
-                before_sddl: str | None = None, domain_sid: str | None = None) -> Remediation:
+                before_sddl: str | None = None, domain_sid: str | None = None,
+                scope: str | None = None) -> Remediation:
     action = share_grant(server, share, account, access_right, account_sid=account_sid, before_sddl=before_sddl,
-                         domain_sid=domain_sid)
+                         domain_sid=domain_sid, scope=scope)
     return remediation(f"Grant {account} {access_right} on share {share} on {server}", [action])
 
 
@@ -201,8 +241,8 @@ def add_local_group_member(server: str, group_sid: str, group_name: str, account
     return remediation(f"Add {account} to {group_name} on {server}", [action])
 
 
-def create_share(server: str, share: str, local_path: str) -> Remediation:
-    action = t.CreateShare(owner=t.file_server(server), share=share, local_path=local_path)
+def create_share(server: str, share: str, local_path: str, *, scope: str | None = None) -> Remediation:
+    action = t.CreateShare(owner=t.file_server(server), share=share, local_path=local_path, scope=share_scope(scope))
     return remediation(f"Create the share {share} on {server}", [action])
 
 
@@ -260,8 +300,16 @@ def sync_time(machine: str, *, before_type: str | None, hyperv: bool) -> t.SyncT
 
 
 def replica_settings(host: str, before: dict[str, str | bool | None],
-                     after: dict[str, str | bool]) -> t.ReplicaServerSettings:
-    return t.ReplicaServerSettings(owner=t.hyperv_host(host), before=before, after=after)
+                     after: dict[str, str | bool]) -> t.ReplicaServerSettings | t.ManualStep:
+    """Set-VMReplicationServer with `after`; a step by hand when a value is not one the action type writes
+    (REPLICA_WRITABLE: a host that reported a thumbprint that is no SHA-1 thumbprint, say)."""
+    try:
+        return t.ReplicaServerSettings.model_validate({"owner": t.hyperv_host(host), "before": before, "after": after})
+    except ValidationError:
+        wanted = ", ".join(f"-{name} {value}" for name, value in after.items())
+        return t.ManualStep(owner=t.hyperv_host(host),
+                            text=f"Set the Replica server settings by hand (Set-VMReplicationServer {wanted}): "
+                                 "offlineprep writes only the settings and values its action type allows")
 
 
 def authorize_primary(host: str, primary: str, storage: str, trust_group: str = "DEFAULT") -> t.ReplicaAuthorization:

@@ -165,6 +165,11 @@ class SimRule:
     profile: str = "Any"  # Any, or 'Domain', 'Domain, Private', ...
     remote_addresses: list[str] = field(default_factory=lambda: ["Any"])
     direction: str = "Inbound"
+    # where the rule is defined: Local (PersistentStore) or GroupPolicy (PolicyStoreSource: the GPO's name)
+    source_type: str = "Local"
+    gpo: str = ""  # the GPO's name when source_type is GroupPolicy
+    program: str = "Any"  # NetFirewallApplicationFilter.Program: Any, System, or a path
+    service: str = "Any"  # NetFirewallServiceFilter.Service: Any, or a service name
 
 
 @dataclass
@@ -173,6 +178,7 @@ class SimProfile:
     enabled: str = "True"  # True | False | NotConfigured
     default_inbound_action: str = "NotConfigured"  # Allow | Block | NotConfigured
     allow_inbound_rules: str = "NotConfigured"
+    allow_local_firewall_rules: str = "NotConfigured"  # False: Group Policy ignores the local store's rules
 
 
 @dataclass
@@ -186,6 +192,40 @@ class SimDfsNode:
     name: str  # \\server-or-domain\namespace[\link]
     root: bool = False
     targets: list[str] = field(default_factory=list)  # \\server\share of a link
+
+
+@dataclass
+class SimClusterRole:
+    """A clustered file server role: its group, and the client access point shares are scoped to. A
+    general-use file server's Network Name has IP Address resources of its own (online on the owner
+    node); a Scale-Out File Server's Distributed Network Name has none: its DNS name is bound to every
+    node's addresses. Either has a computer object in AD (ObjectGUID)."""
+
+    group: str
+    network_name: str  # the resource's private property Name (NetBIOS), e.g. FS01
+    addresses: list[str] = field(default_factory=list)  # IP Address resources (empty for a DNN)
+    distributed: bool = False  # a Scale-Out File Server's Distributed Network Name
+    state: str = "Online"  # the network name resource's state: Online | Offline | Failed
+    object_guid: str = "5f1e0c2a-0000-4000-8000-000000000001"
+
+    @property
+    def group_type(self) -> str:
+        return "ScaleoutFileServer" if self.distributed else "FileServer"
+
+
+@dataclass
+class SimFileServerCluster:
+    """The failover cluster a file server node belongs to (the one answering WinRM is the owner of
+    every role); `nodes`: each node's short name -> the addresses of its cluster network interfaces."""
+
+    name: str
+    domain: str
+    nodes: dict[str, list[str]] = field(default_factory=dict)
+    roles: list[SimClusterRole] = field(default_factory=list)
+
+    def role_addresses(self, role: SimClusterRole) -> list[str]:
+        """What the role's DNS name resolves to: its IP Address resources, or every node's (a DNN)."""
+        return [a for addresses in self.nodes.values() for a in addresses] if role.distributed else list(role.addresses)
 
 
 SERVER_AUTH = "1.3.6.1.5.5.7.3.1"  # Enhanced Key Usage: Server Authentication
@@ -252,6 +292,16 @@ class LabNetwork:
                 self.records.setdefault(key, addresses)
             for address in addresses:
                 self.machines.setdefault(address, sim)
+            cluster = sim.file_server_cluster
+            if cluster is None:
+                continue
+            for role in cluster.roles:  # a role's name: its own addresses
+                served = cluster.role_addresses(role)
+                short = role.network_name.casefold()
+                for key in (short, f"{short}.{cluster.domain.casefold()}"):
+                    self.records[key] = served
+                for address in served:
+                    self.machines.setdefault(address, sim)
 
     def lookup(self, name: str) -> SimLookup:
         text = name.strip().rstrip(".")
@@ -301,6 +351,10 @@ class SimulatedHost:
     os_version: str = "10.0.14393"
     os_build: str = "14393"
     hyperv_installed: bool = False
+    hyperv_install_state: str | None = None  # Get-WindowsFeature InstallState; None: Installed or Available as above
+    hyperv_module: bool = True  # the Hyper-V PowerShell module (feature Hyper-V-PowerShell) is there
+    # Win32_ComputerSystem.Domain where it differs from the primary DNS suffix of computer_name (a disjoint namespace)
+    ad_domain: str | None = None
     ip_addresses: list[str] = field(default_factory=list)
     groups: list[SimGroup] = field(default_factory=default_groups)
     shares: list[SimShare] = field(default_factory=list)
@@ -337,6 +391,8 @@ class SimulatedHost:
     strict_name_checking_disabled: int | None = None  # LanmanServer\Parameters DisableStrictNameChecking
     optional_names: list[str] = field(default_factory=list)  # ... OptionalNames
     alternate_names: list[str] = field(default_factory=list)  # Dnscache\Parameters AlternateComputerNames
+    smb_name_hardening_level: int = 0  # Get-SmbServerConfiguration SmbServerNameHardeningLevel (0: Windows' default)
+    file_server_cluster: SimFileServerCluster | None = None  # None: no cluster node (Import-Module FailoverClusters fails)
     tickets_purged: int = 0  # times apply.ps1 purged the computer's own Kerberos tickets (klist purge -li 0x3e7)
 
     def __post_init__(self) -> None:
@@ -369,7 +425,12 @@ class SimulatedHost:
 
     @property
     def domain(self) -> str | None:
-        return self.computer_name.split(".", 1)[1] if "." in self.computer_name else None
+        return self.ad_domain or (self.computer_name.split(".", 1)[1] if "." in self.computer_name else None)
+
+    def ip_global_properties(self) -> WinObject:
+        """IPGlobalProperties: HostName and DomainName, the primary DNS suffix (computer_name's own)."""
+        suffix = self.computer_name.split(".", 1)[1] if "." in self.computer_name else ""
+        return WinObject("IPGlobalProperties", HostName=self.short_name, DomainName=suffix)
 
     def computer_system(self) -> WinObject:
         role = self.domain_role if self.domain_role is not None else (3 if self.domain else 2)
@@ -414,6 +475,38 @@ class SimulatedHost:
     def smb_shares(self) -> list[WinObject]:
         return [WinObject("MSFT_SmbShare", Name=s.name, ScopeName=s.scope, Path=s.path, SecurityDescriptor=s.sddl)
                 for s in self.shares]
+
+    def cluster_objects(self) -> dict[str, Any]:
+        """What the FailoverClusters cmdlets return on this node (Get-Cluster, Get-ClusterNode,
+        Get-ClusterGroup, Get-ClusterResource with its parameters, Get-ClusterNetworkInterface)."""
+        cluster = self.file_server_cluster
+        if cluster is None:
+            raise HostError("The specified module 'FailoverClusters' was not loaded because no valid module file was "
+                            "found in any module directory.")
+        owner = self.short_name.upper()
+        groups, resources, parameters = [], [], {}
+        for role in cluster.roles:
+            groups.append(WinObject("ClusterGroup", Name=role.group, OwnerNode=owner, State="Online",
+                                    GroupType=role.group_type))
+            kind = "Distributed Network Name" if role.distributed else "Network Name"
+            resources.append(WinObject("ClusterResource", Name=f"{role.group} name", ResourceType=kind,
+                                       OwnerGroup=role.group, OwnerNode=owner, State=role.state))
+            parameters[f"{role.group} name"] = [
+                WinObject("ClusterParameter", Name="Name", Value=role.network_name.upper()),
+                WinObject("ClusterParameter", Name="DnsName", Value=role.network_name.lower()),
+                WinObject("ClusterParameter", Name="ObjectGUID", Value=role.object_guid)]
+            for address in role.addresses:
+                name = f"IP Address {address}"
+                resources.append(WinObject("ClusterResource", Name=name, ResourceType="IPv6 Address" if ":" in address
+                                           else "IP Address", OwnerGroup=role.group, OwnerNode=owner, State="Online"))
+                parameters[name] = [WinObject("ClusterParameter", Name="Address", Value=address)]
+        return {
+            "cluster": WinObject("Cluster", Name=cluster.name, Domain=cluster.domain),
+            "nodes": [WinObject("ClusterNode", Name=n, State="Up") for n in cluster.nodes],
+            "groups": groups, "resources": resources, "parameters": parameters,
+            "interfaces": [WinObject("ClusterNetworkInterface", Name=f"{n} - Ethernet", Node=n, Network="Cluster Network 1",
+                                     State="Up", Address=a) for n, addresses in cluster.nodes.items() for a in addresses],
+        }
 
     def win32_volumes(self) -> list[WinObject]:
         volumes = self.volumes
@@ -512,8 +605,13 @@ class SimulatedHost:
                                                                                               r.action)
             rules.append(WinObject("NetFirewallRule", Name=r.name, DisplayName=r.display_name or r.name,
                                    Enabled="True" if r.enabled else "False", Direction=r.direction, Action=action,
-                                   Profile=r.profile, InstanceID=r.name))
+                                   Profile=r.profile, InstanceID=r.name, PolicyStoreSourceType=r.source_type,
+                                   PolicyStoreSource=r.gpo if r.source_type == "GroupPolicy" else "PersistentStore"))
             ports.append(WinObject("NetFirewallPortFilter", InstanceID=r.name, Protocol=r.protocol, LocalPort=r.local_ports))
             addresses.append(WinObject("NetFirewallAddressFilter", InstanceID=r.name, RemoteAddress=r.remote_addresses))
         return rules, ports, addresses
 
+    def firewall_filters(self) -> tuple[list[WinObject], list[WinObject]]:
+        """Get-NetFirewallApplicationFilter -All and Get-NetFirewallServiceFilter -All: one of each per rule."""
+        return ([WinObject("NetFirewallApplicationFilter", InstanceID=r.name, Program=r.program) for r in self.firewall],
+                [WinObject("NetFirewallServiceFilter", InstanceID=r.name, Service=r.service) for r in self.firewall])

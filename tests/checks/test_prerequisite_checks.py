@@ -264,12 +264,31 @@ def test_an_alias_with_its_spn_on_the_serving_account_and_an_alternate_name_pass
         assert result.status is Status.PASS, result.message
 
 
-def test_an_alias_the_server_does_not_answer_to_fails_and_the_fix_turns_strict_name_checking_off() -> None:
+def test_an_alias_the_server_does_not_answer_to_fails_and_the_fix_adds_an_alternate_computer_name() -> None:
+    """Issue 19 item 6: Microsoft's way for an alias is an alternate computer name (netdom computername
+    /add), not DisableStrictNameChecking (which name hardening does not honour)."""
     result = by_subject(run("path.alias", alias_site(), alias_facts(ServerNames())), r"\\files.contoso.com\ASRExport")
     assert result.status is Status.FAIL and "does not answer to files.contoso.com" in result.message
-    assert "netdom computername FS01.contoso.com /add:files.contoso.com" in result.message
-    assert kinds(result) == ["host.smb-name-checking"]
-    assert result.remediation is not None and "Remove-ItemProperty" in (result.remediation.revert or "")
+    assert kinds(result) == ["manual"]
+    assert result.remediation is not None
+    assert "netdom computername FS01.contoso.com /add:files.contoso.com" in result.remediation.powershell
+    assert "DisableStrictNameChecking" not in result.remediation.powershell
+
+
+@pytest.mark.parametrize(("names", "status"), [
+    (ServerNames(disable_strict_name_checking=1, name_hardening_level=1), Status.FAIL),
+    (ServerNames(optional_names=["FILES"], name_hardening_level=2), Status.FAIL),
+    (ServerNames(disable_strict_name_checking=1, name_hardening_level=0), Status.PASS),
+    (ServerNames(disable_strict_name_checking=1), Status.PASS),  # hardening not read (an older facts file)
+    (ServerNames(alternate_names=["files.contoso.com"], name_hardening_level=2), Status.PASS),
+])
+def test_smb_server_name_hardening_honours_only_alternate_computer_names(names: ServerNames, status: Status) -> None:
+    """Before: DisableStrictNameChecking or an OptionalNames alias passed under SmbServerNameHardeningLevel
+    1 or 2, where the SPN the client sends must match the server's own names."""
+    result = by_subject(run("path.alias", alias_site(), alias_facts(names)), r"\\files.contoso.com\ASRExport")
+    assert result.status is status
+    if status is Status.FAIL:
+        assert "SmbServerNameHardeningLevel" in result.message
 
 
 def test_an_alias_without_its_spn_or_with_it_on_another_account_fails_with_the_spn_fix() -> None:
