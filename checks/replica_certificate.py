@@ -6,8 +6,7 @@ what the certificate must be (Set-VMReplicationServer, -CertificateThumbprint,
 https://learn.microsoft.com/powershell/module/hyper-v/set-vmreplicationserver): in the computer's
 Personal store (LocalMachine\\My), not expired, with both the Client Authentication and the Server
 Authentication EKU and a private key, ending at a trusted root, and with the host's FQDN as subject
-CN or among its DNS names (subject alternative names). Revocation is not judged (the chain is built
-without it on the host).
+CN or among its DNS names (subject alternative names), not revoked (see Issue 19 below).
 
 A node of a failover cluster: the same page says "For servers that are clustered, each node must
 have two certificates - one in which the subject common name (CN) or subject alternative name (DNS
@@ -32,7 +31,18 @@ Kerberos authentication, which uses no certificate.
 
 Facts: LocalMachine\\My as the host reads it (collect.ps1: the certificate provider's DnsNameList
 and EnhancedKeyUsageList, NotBefore/NotAfter, HasPrivateKey, X509Chain.Build on the host for the
-otherwise usable ones). Validity is judged by the host's own clock. Names compare as DNS names do
+otherwise usable ones). Validity is judged by the host's own clock.
+
+Issue 19: the certificate judged is the configured `CertificateThumbprint` (Get-VMReplicationServer)
+where one is set: present in LocalMachine\\My and usable, another usable certificate does not stand in
+for it; the names (the host's, the broker's on a cluster node) are each carried by it or another usable
+certificate. Revocation is judged as Hyper-V Replica checks it: the chain is built in the machine's
+context with revocation online (each CRL download bounded to 3 s) unless DisableCertRevocationCheck = 1
+under HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Virtualization\\Replication (KB 2767928); a
+revoked certificate fails, one whose CRL could not be reached fails saying so. Mutual authentication:
+each source must hold its targets' issuing roots in LocalMachine\\Root, and each target its sources'.
+
+Names compare as DNS names do
 (certificates.names_host: case-insensitive, the root dot ignored); a wildcard DNS name is not taken
 to name a host, as the CN "must be equal to" the FQDN.
 
@@ -48,7 +58,8 @@ from offlineprep import certificates, checkkit
 from offlineprep.actions.types import hyperv_host
 from offlineprep.certificates import CertificateVerdict
 from offlineprep.engine import CheckContext, Need, check
-from offlineprep.facts import Certificate
+from offlineprep.facts import Certificate, HostFacts
+from offlineprep.inventory import Role
 from offlineprep.model import Outcome, Remediation, Status
 from offlineprep.remediation import manual, remediation
 
@@ -70,6 +81,11 @@ from offlineprep.remediation import manual, remediation
             "https://learn.microsoft.com/powershell/module/hyper-v/set-vmreplicationserver",
         "Set up Hyper-V Replica":
             "https://learn.microsoft.com/windows-server/virtualization/hyper-v/manage/set-up-hyper-v-replica",
+        "Hyper-V BPA: the configured certificate is not installed on the Replica server or cluster nodes":
+            "https://github.com/MicrosoftDocs/windowsserverdocs/blob/main/WindowsServerDocs/virtualization/hyper-v/"
+            "best-practices-analyzer/Certificate-based-authentication-configured-but-certificate-not-installed.md",
+        "X509Chain(useMachineContext)":
+            "https://learn.microsoft.com/dotnet/api/system.security.cryptography.x509certificates.x509chain.-ctor",
     },
 )
 def replica_certificate(ctx: CheckContext) -> Iterator[Outcome]:
@@ -91,6 +107,94 @@ def judge(ctx: CheckContext, host: str) -> Outcome:
         return problem
     if facts.certificates is None:
         return checkkit.error(host, f"{host} did not list its certificates{facts.why_unread('certificates', ctx.facts_file)}")
+    rs = facts.replication_server
+    if rs is not None and rs.certificate_thumbprint:
+        outcome = judge_configured(ctx, host, facts, rs.certificate_thumbprint)
+    else:
+        outcome = judge_store(ctx, host, facts)
+    if outcome.status is not Status.PASS:
+        return outcome
+    return trusts_peers(ctx, host, facts, outcome)
+
+
+def chosen(ctx: CheckContext, name: str) -> Certificate | None:
+    """The certificate a host authenticates with: its configured CertificateThumbprint, else its first usable one."""
+    facts = ctx.facts.find_host(name) if ctx.facts.hosts is not None else None
+    if facts is None or not facts.reachable or facts.certificates is None:
+        return None
+    rs = facts.replication_server
+    if rs is not None and rs.certificate_thumbprint:
+        return certificates.configured(facts, rs.certificate_thumbprint)
+    return certificates.usable(facts, facts.computer_name or name, ctx.facts.collected_at)
+
+
+def trusts_peers(ctx: CheckContext, host: str, facts: HostFacts, passed: Outcome) -> Outcome:
+    """Mutual authentication: a source host validates its Replica server's certificate and the Replica
+    server the source's, each to a root of its own LocalMachine\\Root."""
+    role = ctx.inventory.host(host)
+    peers: list[str] = []
+    if role is not None and Role.SOURCE in role.roles:
+        peers += ctx.inventory.target_hosts
+    if role is not None and Role.TARGET in role.roles:
+        peers += ctx.inventory.source_hosts
+    found = [(peer, cert) for peer in peers if (cert := chosen(ctx, peer)) is not None]
+    missing = certificates.untrusted_roots(facts, found)
+    evidence = {**passed.evidence, "trusted_roots_read": facts.trusted_roots is not None}
+    if not missing:
+        return passed.model_copy(update={"evidence": evidence})
+    message = (f"{host} does not trust the issuing root of its peers' certificates (not in LocalMachine\\Root): "
+               + "; ".join(missing) + ": Hyper-V Replica authenticates both sides, so the connection is refused")
+    text = (f"Import the issuing root certificate(s) {', '.join(m.rsplit(' ', 1)[-1] for m in missing)} into "
+            f"LocalMachine\\Root on {host} (Group Policy: Trusted Root Certification Authorities, or certutil -addstore "
+            "Root)")
+    return Outcome(status=Status.FAIL, subject=host, evidence={**evidence, "untrusted_roots": missing}, message=message,
+                   remediation=remediation(f"Trust the peers' root on {host}", [manual(text, hyperv_host(host))]))
+
+
+def judge_configured(ctx: CheckContext, host: str, facts: HostFacts, thumbprint: str) -> Outcome:
+    """The certificate Hyper-V Replica uses is the configured one (Get-VMReplicationServer
+    CertificateThumbprint), not any usable one of the store: it must be in LocalMachine\\My, valid, with a
+    private key, both EKUs and a chain (revocation included) to a trusted root. It names the host or, on
+    a cluster node, the broker; every name the host answers to (its FQDN and its broker's) is named by
+    it or by another usable certificate of the store (Microsoft's two certificates per node)."""
+    fqdn = facts.computer_name or host
+    broker = checkkit.replica_broker(ctx, host)
+    evidence: dict[str, object] = {"fqdn": fqdn, "configured_thumbprint": thumbprint}
+    cert = certificates.configured(facts, thumbprint)
+    names = [fqdn] + ([broker.fqdn] if broker is not None and broker.fqdn else [])
+    store_outcome = judge_store(ctx, host, facts)
+    store_outcome = store_outcome.model_copy(update={"evidence": {**store_outcome.evidence, **evidence}})
+    if cert is None and store_outcome.status is not Status.PASS:
+        return store_outcome  # nothing in the store serves either: the store's own account says what is missing
+    if cert is None:
+        return Outcome(status=Status.FAIL, subject=host, evidence=evidence,
+                       message=f"the configured CertificateThumbprint {thumbprint} of {host} is not in LocalMachine\\My "
+                               "(Hyper-V Replica cannot authenticate with it, although another certificate could serve: "
+                               "set it with Set-VMReplicationServer -CertificateThumbprint)",
+                       remediation=enroll(host, names, broker))
+    now = certificates.host_now(facts, ctx.facts.collected_at)
+    named = next((n for n in names if certificates.names_host(cert, n)), fqdn)
+    verdict = certificates.judge(cert, named, now)
+    evidence["certificate"] = verdict.describe()
+    if cert.revocation_checked is False:
+        evidence["revocation"] = "not checked: DisableCertRevocationCheck = 1"
+    if verdict.problems and store_outcome.status is not Status.PASS:
+        return store_outcome  # nothing in the store serves either: the store's own account says what is missing
+    if verdict.problems:
+        return Outcome(status=Status.FAIL, subject=host, evidence=evidence,
+                       message=f"the configured certificate {cert.subject} ({thumbprint}) of {host} cannot serve Hyper-V "
+                               "Replica: " + "; ".join(verdict.problems),
+                       remediation=enroll(host, names, broker))
+    if not any(certificates.names_host(cert, n) for n in names):
+        return Outcome(status=Status.FAIL, subject=host, evidence=evidence,
+                       message=f"the configured certificate {cert.subject} ({thumbprint}) of {host} names neither "
+                               + " nor ".join(names) + ": Hyper-V Replica presents it for this host",
+                       remediation=enroll(host, names, broker))
+    # every name the host answers to is carried by the configured certificate or another usable one: as the store
+    return store_outcome
+
+
+def judge_store(ctx: CheckContext, host: str, facts: HostFacts) -> Outcome:
     fqdn = facts.computer_name or host
     broker = checkkit.replica_broker(ctx, host)
     found = certificates.verdicts(facts, fqdn, ctx.facts.collected_at)

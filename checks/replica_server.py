@@ -24,6 +24,14 @@ Set-VMReplicationServer; New-VMReplicationAuthorizationEntry):
 - have the storage location the replicas of those hosts go to: the default one (any server) or the
   matching entry's, as a folder that exists on the host.
 
+A target host that is a node of a failover cluster is a clustered Replica server: its cluster must
+have the Hyper-V Replica Broker role ("To participate in replication, servers in failover clusters
+must have a Hyper-V Replica Broker configured": Hyper-V BPA, severity Error), the broker resource
+Online and its computer object in Active Directory; the same is asked of a source cluster's broker.
+Its Replica server settings are the broker's, one for the cluster: the fixes address the broker's
+name, never a node (docs/clusters.md). A cluster is known from VMM, a cluster name, or each host's
+own answer (section `cluster`), so nodes listed one by one count too.
+
 A source host's FQDN is the name it reports over WinRM (Win32_ComputerSystem), else the name in the
 site file when it is one.
 
@@ -74,6 +82,9 @@ ASR_SKIP = ("Site Recovery configures the Replica server when it protects the cl
             "https://learn.microsoft.com/powershell/module/hyper-v/set-vmreplicationserver",
         "New-VMReplicationAuthorizationEntry":
             "https://learn.microsoft.com/powershell/module/hyper-v/new-vmreplicationauthorizationentry",
+        "BPA: servers in failover clusters must have a Hyper-V Replica Broker configured (severity Error)":
+            "https://github.com/MicrosoftDocs/windowsserverdocs/tree/main/WindowsServerDocs/virtualization/hyper-v/"
+            "best-practices-analyzer",
     },
 )
 def replica_server(ctx: CheckContext) -> Iterator[Outcome]:
@@ -120,6 +131,24 @@ def judge(ctx: CheckContext, host: str) -> Outcome:
     problems: list[str] = []
     after: dict[str, str | bool] = {}
     actions: list[ActionBase] = []
+    # a clustered Replica server replicates through its cluster's Replica Broker, whose settings are the
+    # cluster's: its fixes address the broker's name (the node owning the role answers for it), never a node
+    broker = checkkit.replica_broker(ctx, host)
+    where = host
+    if broker is not None:
+        evidence["replica_broker"] = {"cluster": broker.cluster, "fqdn": broker.fqdn, "state": broker.state,
+                                      "not_known": broker.not_known}
+        if broker.no_role:
+            problems.append(f"it is a node of failover cluster {broker.cluster}, which has no Hyper-V Replica Broker: "
+                            "servers in failover clusters must have one to take part in replication (Hyper-V BPA, "
+                            "severity Error)")
+            actions.append(add_broker(broker.cluster, host))
+        else:
+            for problem in broker.problems(ctx):
+                problems.append(problem)
+                actions.append(broker_by_hand(broker, host))
+            if broker.fqdn is not None:
+                where = broker.fqdn
     if not rs.enabled:
         problems.append("it is not enabled as a Replica server")
         after["ReplicationEnabled"] = True
@@ -139,14 +168,14 @@ def judge(ctx: CheckContext, host: str) -> Outcome:
             actions.append(manual(f"{host} has no certificate Hyper-V Replica can use (see replica.certificate): enroll "
                                   "one, then allow certificate authentication with its thumbprint "
                                   "(Set-VMReplicationServer -CertificateThumbprint)", hyperv_host(host)))
-    unknown, sources = _authorizations(ctx, host, facts, rs, problems, actions)
+    unknown, sources = _authorizations(ctx, where, facts, rs, problems, actions)
     evidence["source_hosts"] = sources
     if after:
         before: dict[str, str | bool | None] = {
             "ReplicationEnabled": rs.enabled, "AllowedAuthenticationType": rs.allowed_authentication,
             "ReplicationAllowedFromAnyServer": rs.allowed_from_any_server,
             "DefaultStorageLocation": rs.default_storage_location, "CertificateThumbprint": rs.certificate_thumbprint}
-        actions.insert(0, replica_settings(host, before, after))
+        actions.insert(0, replica_settings(where, before, after))
     if problems:
         return Outcome(status=Status.FAIL, subject=host, evidence=evidence,
                        message=f"the Replica server on {host} is not ready: " + "; ".join(problems),
@@ -201,6 +230,10 @@ def _authorizations(ctx: CheckContext, host: str, facts: HostFacts, rs: Replicat
                 else:
                     unknown.append(f"{source} ({broker.not_known})")
                 continue
+            if broker is not None and broker.fqdn is not None and host_key(broker.fqdn) not in asked:
+                for problem in broker.problems(ctx):
+                    problems.append(f"the source cluster's broker: {problem}")
+                    actions.append(broker_by_hand(broker, host))
             fqdn = broker.fqdn if broker is not None else source_fqdn(ctx, source)
             if fqdn is None:
                 unknown.append(source)
@@ -234,6 +267,21 @@ def _authorizations(ctx: CheckContext, host: str, facts: HostFacts, rs: Replicat
     for folder in sorted(missing_storage):
         actions.append(CreateFolder(owner=hyperv_host(host), local_path=folder))
     return unknown, sources
+
+
+def add_broker(cluster: str, host: str) -> ActionBase:
+    return manual(f"Add the Hyper-V Replica Broker role to cluster {cluster} (Failover Cluster Manager, Configure "
+                  "Role; or Add-ClusterServerRole -Name <broker>, Add-ClusterResource -Type 'Virtual Machine "
+                  "Replication Broker' -Group <broker>, Add-ClusterResourceDependency, Start-ClusterGroup <broker>), "
+                  "then set its Replication Settings once, for the whole cluster", hyperv_host(host))
+
+
+def broker_by_hand(broker: checkkit.ReplicaBrokerOf, host: str) -> ActionBase:
+    role = broker.group or broker.fqdn
+    return manual(f"Bring the Hyper-V Replica Broker role {role} of cluster {broker.cluster} Online with its computer "
+                  f"object {broker.account or broker.fqdn} present in Active Directory (restore or re-create the "
+                  f"object, then Start-ClusterGroup '{role}'; Get-ClusterResource shows why it failed)",
+                  hyperv_host(host))
 
 
 def _storage_for_new(rs: ReplicationServer, entries: list[ReplicaAuthorization]) -> tuple[str, str] | None:

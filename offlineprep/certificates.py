@@ -5,8 +5,13 @@ Enable-VMReplication on the primary): the certificate "must not be expired", "mu
 client and server authentication extensions for extended key usage (EKU), and an associated private
 key", "must terminate at a valid root certificate", and its subject common name (CN) "must be equal
 to, or subject alternative name (DNS Name) should contain, the FQDN of the host" (on a cluster, a
-second certificate names the Hyper-V Replica Broker). Revocation is not judged: the host builds the
-chain without it (collect.ps1), so that no CRL download can hold the command up.
+second certificate names the Hyper-V Replica Broker). Revocation is judged as Hyper-V Replica checks
+it: the host builds the chain in the machine's context with revocation checked online, each CRL
+download bounded in time, unless DisableCertRevocationCheck is 1 under HKLM\\SOFTWARE\\Microsoft\\
+Windows NT\\CurrentVersion\\Virtualization\\Replication ("as part of validating the certificate,
+Hyper-V Replica checks if the issuing Certificate Authority (CA) has revoked the certificate ... this
+check would fail if the certificate revocation list (CRL) distribution point (CDP) is inaccessible",
+KB 2767928, https://support.microsoft.com/kb/2767928).
 
 Used by replica.certificate (is there one?) and replica.server (which thumbprint its fix sets).
 """
@@ -21,6 +26,8 @@ from offlineprep.names import host_key
 
 SERVER_AUTH = "1.3.6.1.5.5.7.3.1"
 CLIENT_AUTH = "1.3.6.1.5.5.7.3.2"
+# X509ChainStatusFlags of a revocation check that could not reach the CRL (or OCSP responder)
+UNREACHABLE = frozenset({"RevocationStatusUnknown", "OfflineRevocation"})
 
 
 @dataclass(frozen=True)
@@ -66,9 +73,17 @@ def judge(certificate: Certificate, fqdn: str, now: datetime) -> CertificateVerd
         problems.append(f"expired on {certificate.not_after:%Y-%m-%d}")
     if certificate.not_before is not None and certificate.not_before > now:
         problems.append(f"not valid before {certificate.not_before:%Y-%m-%d}")
-    if certificate.chain_ok is False:
+    statuses = set(certificate.chain_status)
+    if "Revoked" in statuses:
+        problems.append("it is revoked (its CA's revocation list says so)")
+    elif statuses & UNREACHABLE:
+        problems.append("its revocation could not be checked: the CRL could not be reached within the time allowed ("
+                        + ", ".join(sorted(statuses & UNREACHABLE)) + "); Hyper-V Replica checks revocation unless "
+                        "DisableCertRevocationCheck is 1")
+    rest = [s for s in certificate.chain_status if s != "Revoked" and s not in UNREACHABLE]
+    if certificate.chain_ok is False and (rest or not statuses):
         problems.append("its chain does not end at a trusted root on the host ("
-                        + (", ".join(certificate.chain_status) or "X509Chain.Build failed") + ")")
+                        + (", ".join(rest) or "X509Chain.Build failed") + ")")
     elif certificate.chain_ok is None and not problems:
         problems.append("its chain was not built on the host")
     return CertificateVerdict(certificate, tuple(problems))
@@ -89,3 +104,19 @@ def verdicts(host: HostFacts, fqdn: str, fallback_now: datetime) -> list[Certifi
 def usable(host: HostFacts, fqdn: str, fallback_now: datetime) -> Certificate | None:
     found = verdicts(host, fqdn, fallback_now)
     return found[0].certificate if found and found[0].usable else None
+
+
+def configured(host: HostFacts, thumbprint: str) -> Certificate | None:
+    """The certificate of LocalMachine\\My whose thumbprint is `thumbprint` (case and spaces ignored)."""
+    wanted = thumbprint.replace(" ", "").upper()
+    return next((c for c in host.certificates or [] if c.thumbprint.replace(" ", "").upper() == wanted), None)
+
+
+def untrusted_roots(host: HostFacts, peers: list[tuple[str, Certificate]]) -> list[str]:
+    """The peers whose certificate's issuing root `host` does not hold in LocalMachine\\Root (mutual
+    authentication: each side validates the other's certificate to a root it trusts)."""
+    if host.trusted_roots is None:
+        return []
+    trusted = {t.upper() for t in host.trusted_roots}
+    return [f"{peer}'s root {cert.root_thumbprint}" for peer, cert in peers
+            if cert.root_thumbprint and cert.root_thumbprint.upper() not in trusted]

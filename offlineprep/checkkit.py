@@ -467,24 +467,63 @@ class ReplicaBrokerOf:
     fqdn: str | None = None
     not_known: str | None = None  # why its FQDN is not known
     no_role: bool = False  # the cluster was read and has no Replica Broker role
+    state: str | None = None  # the broker resource's State (Online, Offline, Failed, ...)
+    group: str | None = None  # its role
+    account: str | None = None  # its computer object's sAMAccountName, NAME$
+
+    def problems(self, ctx: CheckContext) -> list[str]:
+        """Why this broker cannot serve replication (empty: it can, as far as read): its resource not
+        Online, its computer object absent from Active Directory."""
+        out: list[str] = []
+        if self.fqdn is None:
+            return out
+        if self.state and self.state.casefold() != "online":
+            out.append(f"the Replica Broker {self.fqdn} of cluster {self.cluster} is {self.state}, not Online")
+        directory = ctx.directory
+        if directory is not None and directory.error is None:
+            account = directory.find_computer(self.fqdn)
+            if account is not None and not account.found:
+                out.append(f"the Replica Broker {self.fqdn} of cluster {self.cluster} has no computer object in Active "
+                           f"Directory ({self.account or self.fqdn}): its network name cannot come online nor "
+                           "Kerberos reach it")
+        return out
 
 
 def replica_broker(ctx: CheckContext, host: str) -> ReplicaBrokerOf | None:
-    """The Replica Broker of the cluster `host` is a node of; None for a standalone host."""
+    """The Replica Broker of the cluster `host` is a node of; None for a standalone host. The cluster
+    is the inventory's (VMM, a cluster name, or a node that said so), else the host's own answer
+    (section `cluster`): nodes listed one by one are cluster nodes all the same."""
     node = ctx.inventory.host(host)
     if node is None or not node.cluster:
-        return None
+        return _broker_from_answer(ctx, host)
     cluster = ctx.inventory.cluster(node.cluster)
     if cluster is None:
-        return ReplicaBrokerOf(node.cluster, not_known=f"cluster {node.cluster} was not read")
+        return _broker_from_answer(ctx, host) or ReplicaBrokerOf(node.cluster,
+                                                                 not_known=f"cluster {node.cluster} was not read")
     if cluster.broker is None:
         if cluster.problem:
-            return ReplicaBrokerOf(cluster.name, not_known=f"cluster {cluster.name} could not be read: "
-                                                           f"{cluster.problem}")
+            return _broker_from_answer(ctx, host) or ReplicaBrokerOf(
+                cluster.name, not_known=f"cluster {cluster.name} could not be read: {cluster.problem}")
         return ReplicaBrokerOf(cluster.name, not_known=f"no Replica Broker role found on cluster {cluster.name}",
                                no_role=True)
-    if not cluster.broker.fqdn:
-        role = cluster.broker.group or cluster.broker.resource
-        return ReplicaBrokerOf(cluster.name, not_known=f"the Replica Broker role {role} of cluster {cluster.name} "
-                                                       "publishes no DNS name")
-    return ReplicaBrokerOf(cluster.name, fqdn=cluster.broker.fqdn)
+    return _broker(cluster.name, cluster.broker)
+
+
+def _broker(cluster: str, broker: Any) -> ReplicaBrokerOf:
+    if not broker.fqdn:
+        role = broker.group or broker.resource
+        return ReplicaBrokerOf(cluster, not_known=f"the Replica Broker role {role} of cluster {cluster} "
+                                                  "publishes no DNS name", state=broker.state, group=broker.group)
+    return ReplicaBrokerOf(cluster, fqdn=broker.fqdn, state=broker.state, group=broker.group,
+                           account=broker.computer_account)
+
+
+def _broker_from_answer(ctx: CheckContext, host: str) -> ReplicaBrokerOf | None:
+    facts = ctx.facts.find_host(host) if ctx.facts.hosts is not None else None
+    if facts is None or facts.cluster is None:
+        return None
+    cluster = facts.cluster
+    name = f"{cluster.name}.{cluster.domain}" if cluster.domain and "." not in cluster.name else cluster.name
+    if not cluster.brokers:
+        return ReplicaBrokerOf(name, not_known=f"no Replica Broker role found on cluster {name}", no_role=True)
+    return _broker(name, cluster.brokers[0])

@@ -6,8 +6,9 @@ the one before (the loop is the command line's: `offlineprep/cli.py`).
 
 The lab is a realistic small site, lab.test, managed by VMM: the site file names the VMM server and
 its clouds, not the hosts. VMM (vmm01.lab.test) puts two standalone source hosts and a two-node
-failover cluster (HVC1, with a Hyper-V Replica Broker) in cloud Gold, one target host in cloud
-Recovery. The export path is on a clustered file server: fs01.lab.test is the client access point of
+failover cluster (HVC1, with a Hyper-V Replica Broker) in cloud Gold, one target host and a two-node
+target cluster (HVR, with its Replica Broker HVR-BRK) in cloud Recovery; each cluster node's own
+answer says its cluster and broker. The export path is on a clustered file server: fs01.lab.test is the client access point of
 the file server role FS01 on the two-node cluster FSC1 (its share scoped to FS01, its own computer
 object FS01$ holding HOST/fs01, node FSC1-N1 answering WinRM for it: docs/clusters.md); a standalone
 file server, FS11, holds the import path. The mistakes that make offline initial replication fail
@@ -98,6 +99,9 @@ def build_directory() -> tuple[LabDirectory, dict[str, str]]:
     sids["hvc1-n1"] = d.computer("HVC1-N1", uac=pt, delegate_to=all_cifs)
     sids["hvc1-n2"] = d.computer("HVC1-N2", uac=0x1000)  # delegation set up on the first node only
     sids["hvc1-brk"] = d.computer("HVC1-BRK")  # the Replica Broker's client access point (its computer object)
+    for node in ("HVR-N1", "HVR-N2"):  # the target cluster: its nodes delegate to the import path's server
+        sids[node.lower()] = d.computer(node, uac=pt, delegate_to=["cifs/fs11.lab.test", "cifs/FS11"])
+    sids["hvr-brk"] = d.computer("HVR-BRK")
     sids["vmm01"] = d.computer("VMM01")
     # FS01 is the client access point of a clustered file server role: its computer object (a virtual computer
     # object) holds HOST/FS01 and HOST/fs01.lab.test; the nodes and the cluster name have objects of their own
@@ -154,20 +158,32 @@ def build_hosts(sids: dict[str, str]) -> dict[str, SimulatedHost]:
     return {
         "hvc1-n1.lab.test": hyperv("HVC1-N1", "10.10.0.31", [SimVM("ERP01", 120 * GIB)], replica_rules),
         "hvc1-n2.lab.test": hyperv("HVC1-N2", "10.10.0.32", [SimVM("ERP02", 120 * GIB)], replica_rules),
+        "hvr-n1.lab.test": hyperv("HVR-N1", "10.20.0.31", [], [*replica_rules, SimRule("ASR-Replica-8084", ["8084"])]),
+        "hvr-n2.lab.test": hyperv("HVR-N2", "10.20.0.32", [], [*replica_rules, SimRule("ASR-Replica-8084", ["8084"])]),
         "hv01.lab.test": hv01, "hv02.lab.test": hv02, "hv11.lab.test": hv11, "fs01.lab.test": fs01,
         "fs11.lab.test": fs11,
     }
 
 
+def build_clusters() -> list[SimulatedCluster]:
+    """The source cluster HVC1 and the target cluster HVR, each with its Hyper-V Replica Broker."""
+    source = SimulatedCluster(Name="HVC1", Domain="lab.test", nodes=[ClusterNode("HVC1-N1"), ClusterNode("HVC1-N2")])
+    source.add_broker("HVC1-BRK")
+    target = SimulatedCluster(Name="HVR", Domain="lab.test", nodes=[ClusterNode("HVR-N1"), ClusterNode("HVR-N2")])
+    target.add_broker("HVR-BRK")
+    return [source, target]
+
+
 def build_vmm() -> tuple[SimulatedVmm, SimulatedCluster]:
     """VMM as the demo's administrators set it up: cloud Gold holds the production host group (two
-    standalone hosts, and the cluster HVC1 below it), cloud Recovery the DR host group."""
-    cluster = SimulatedCluster(Name="HVC1", Domain="lab.test", nodes=[ClusterNode("HVC1-N1"), ClusterNode("HVC1-N2")])
-    cluster.add_broker("HVC1-BRK")
+    standalone hosts, and the cluster HVC1 below it), cloud Recovery the DR host group (HV11 and the
+    cluster HVR)."""
+    cluster = build_clusters()[0]
     production = HostGroup("Production", hosts=[Host("hv01.lab.test"), Host("hv02.lab.test")], children=[
         HostGroup("Clusters", clusters=[HostCluster("HVC1.lab.test", [Host("hvc1-n1.lab.test"),
                                                                        Host("hvc1-n2.lab.test")])])])
-    recovery = HostGroup("DR", hosts=[Host("hv11.lab.test")])
+    recovery = HostGroup("DR", hosts=[Host("hv11.lab.test")], clusters=[
+        HostCluster("HVR.lab.test", [Host("hvr-n1.lab.test"), Host("hvr-n2.lab.test")])])
     vmm = SimulatedVmm(computer_name="vmm01.lab.test", domain="lab.test", service_start_name="LAB\\svc-vmm",
                        clouds=[Cloud("Gold", [production]), Cloud("Recovery", [recovery])],
                        host_groups=[production, recovery], run_as=[RunAsAccount("Host Admins", "svc-runas", "LAB")])
@@ -204,10 +220,15 @@ def start_demo() -> DemoLab:
     winrm_password = "lab-winrm-password"
     apply_password = "lab-apply-password"
     apply_dn = directory.bind_account("svc-apply", apply_password)
-    vmm, cluster = build_vmm()
-    endpoint = WinRMEndpoint(build_hosts(sids), username="LAB\\svc-preflight", password=winrm_password,
+    vmm, _ = build_vmm()
+    clusters = build_clusters()
+    hosts = build_hosts(sids)
+    for each in clusters:  # a node's own answer says its cluster (section `cluster`)
+        for node in each.nodes:
+            hosts[each.node_fqdn(node)].cluster = each
+    endpoint = WinRMEndpoint(hosts, username="LAB\\svc-preflight", password=winrm_password,
                              other_accounts={APPLY_USER_WINRM: apply_password},
-                             vmm={"vmm01.lab.test": vmm}, clusters={cluster.fqdn: cluster}).start()
+                             vmm={"vmm01.lab.test": vmm}, clusters={c.fqdn: c for c in clusters}).start()
     os.environ.setdefault(LDAP_PASSWORD_ENV, directory.password)
     os.environ.setdefault(WINRM_PASSWORD_ENV, winrm_password)
     os.environ.setdefault(LDAP_APPLY_PASSWORD_ENV, apply_password)

@@ -22,8 +22,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from offlineprep import jsontext
-from offlineprep.inventory import Inventory
-from offlineprep.names import domain_key, host_key
+from offlineprep.inventory import Inventory, ReplicaBroker
+from offlineprep.names import HostName, NameError_, domain_key, host_key
 
 FACTS_SCHEMA_V1: Literal["offlineprep/facts/v1"] = "offlineprep/facts/v1"
 FACTS_SCHEMA: Literal["offlineprep/facts/v2"] = "offlineprep/facts/v2"
@@ -364,6 +364,35 @@ class Certificate(Fact):
     # None not evaluated (the script builds chains only for otherwise usable certificates)
     chain_ok: bool | None = None
     chain_status: list[str] = Field(default_factory=list)  # X509ChainStatus.Status of each problem
+    # the chain was built with revocation checked online, in the machine's context (as Hyper-V Replica
+    # checks it unless DisableCertRevocationCheck = 1); None: built without it (a facts file written before)
+    revocation_checked: bool | None = None
+    root_thumbprint: str | None = None  # the chain's last element (its root), as the host built it
+
+
+class HostCluster(Fact):
+    """The failover cluster a host is a node of, as the node itself answers (Get-Cluster and the
+    "Virtual Machine Replication Broker" resources with their role's network name and state)."""
+
+    name: str  # Get-Cluster Name
+    domain: str | None = None  # Get-Cluster Domain
+    brokers: list[ReplicaBroker] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _named(self) -> HostCluster:
+        """Each broker's FQDN (its DnsName in the cluster's domain: the name the other site uses) and its
+        computer object's account, where the answer gave only its names."""
+        for broker in self.brokers:
+            name = broker.dns_name or broker.network_name
+            if not name:
+                continue
+            try:
+                parsed = HostName.parse(name, context="a Replica Broker's name")
+            except NameError_:
+                continue
+            broker.fqdn = broker.fqdn or parsed.qualified(self.domain).text
+            broker.computer_account = broker.computer_account or HostName(broker.network_name or name).computer_account
+        return self
 
 
 class ServerNames(Fact):
@@ -483,6 +512,11 @@ class HostFacts(Fact):
     time_policy_type: str | None = None
     time_policy_ntp_server: str | None = None
     certificates: list[Certificate] | None = None  # LocalMachine\My; None: not read
+    trusted_roots: list[str] | None = None  # LocalMachine\Root thumbprints; None: not read
+    # HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Virtualization\Replication DisableCertRevocationCheck
+    # (KB 2767928); None: the value is not set (revocation is checked)
+    cert_revocation_check_disabled: int | None = None
+    cluster: HostCluster | None = None  # None: no cluster node (or not read)
     server_names: ServerNames | None = None
     # the failover cluster this file server is a node of, when a share is scoped to a client access point
     file_server_cluster: FileServerCluster | None = None

@@ -412,6 +412,32 @@ class InventoryBuilder:
                                            node_state=state))
         return added
 
+    def node_reports_cluster(self, host_name: str, cluster_name: str, domain: str | None,
+                             broker: ReplicaBroker | None) -> Cluster | None:
+        """A host's own answer said it is a node of `cluster_name` (section `cluster`): however the
+        site file named it (one by one, beside VMM or a cluster name), it is that cluster's node and
+        replicates through that cluster's Replica Broker. The cluster gains the host's sides; a
+        broker already read from the cluster itself is kept. None: the host is not in the inventory."""
+        host = self.find_host(host_name, domain)
+        if host is None or not cluster_name:
+            return None
+        fqdn = f"{cluster_name}.{domain}" if domain and "." not in cluster_name else cluster_name
+        cluster = self.find_cluster(host.cluster, domain) if host.cluster else None
+        if cluster is None:
+            cluster = self.find_cluster(fqdn, domain)
+        for role in host.roles:
+            cluster = self.add_cluster(cluster.name if cluster else fqdn, role, Origin.CLUSTER, domain=domain)
+        if cluster is None:
+            return None
+        if Origin.CLUSTER not in cluster.origins:
+            cluster.origins.append(Origin.CLUSTER)
+        if not HostIndex((n, n) for n in cluster.nodes).machine(host.name, domain):
+            cluster.nodes.append(host.name)
+        host.cluster = host.cluster or cluster.name
+        if cluster.broker is None and broker is not None:
+            cluster.broker = broker
+        return cluster
+
     # ------------------------------------------------------------------ the rest
 
     def add_path(self, raw: str, role: Literal["export", "import"], server: str | None = None) -> None:

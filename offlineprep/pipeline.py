@@ -245,6 +245,10 @@ def collect(
             hosts.update(_collect_hosts(collectors, winrm, builder.build(), needs, winrm_password, on_host_done,
                                         only=extra))
         facts.hosts = hosts
+        for answered in hosts.values():  # nodes listed one by one: each says its cluster and broker
+            if answered.cluster is not None:
+                builder.node_reports_cluster(answered.name, answered.cluster.name, answered.cluster.domain,
+                                             answered.cluster.brokers[0] if answered.cluster.brokers else None)
         stats["winrm_seconds"] = round(time.monotonic() - started, 3)
         stats["hosts_queried"] = sum(1 for h in hosts.values() if not _down(h))
     inventory = builder.build()

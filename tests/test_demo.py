@@ -30,9 +30,10 @@ def test_demo_runs_every_check_with_the_real_collectors(tmp_path: Path) -> None:
     checks = {f["check"] for f in results["findings"]}
     assert checks == {c.id for c in discover(include_entry_points=False).checks}
     assert results["statistics"]["ldap_searches"] >= 3
-    # discovery: one PowerShell on VMM, one on the cluster's name; then one per machine (5 hosts, 2 file servers)
-    assert results["statistics"]["powershell_commands"] == 9
-    assert results["statistics"]["discovery_powershell_commands"] == 2
+    # discovery: one PowerShell on VMM, one on each cluster's name (HVC1, HVR); then one per machine (7 hosts,
+    # 2 file servers)
+    assert results["statistics"]["powershell_commands"] == 12
+    assert results["statistics"]["discovery_powershell_commands"] == 3
     assert results["topology"]["source_hosts"] == ["hv01.lab.test", "hv02.lab.test", "hvc1-n1.lab.test",
                                                    "hvc1-n2.lab.test"]  # VMM's cloud Gold, the cluster's nodes
     statuses = {(f["check"], f["subject"], f.get("target") or f.get("account") or ""): f["status"]

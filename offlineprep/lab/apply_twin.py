@@ -490,11 +490,12 @@ class HostState:
                 "CertificateThumbprint": text(rs.CertificateThumbprint)}
 
     def _set_replication_server(self, change: dict[str, str], kinds: dict[str, str]) -> None:
-        settings: dict[str, Any] = dict(self.host.replication) if self.host.replication is not None else {
+        home = self.host.replica_home()  # a cluster's broker holds the settings of every node
+        settings: dict[str, Any] = dict(home.replication) if home.replication is not None else {
             "enabled": False, "kerberos_port": 80, "certificate_port": 443}
         for name, value in change.items():
             settings[_REPLICATION_KEYS[name]] = {"True": True, "False": False}[value] if kinds[name] == "bool" else value
-        self.host.replication = settings
+        home.replication = settings
 
     @carries_out(t.ReplicaServerSettings)
     def _replica_server(self, item: dict[str, Any], result: dict[str, Any], reverting: bool) -> None:
@@ -568,7 +569,7 @@ class HostState:
                     result.update(outcome="changed", message=f"an entry for {server} is there now, with the storage "
                                                              f"location {state['storage_location']}")
                 return
-            self.host.replica_authorizations.append(SimAuthorization(server, str(action["storage_location"]),
+            self.host.replica_home().replica_authorizations.append(SimAuthorization(server, str(action["storage_location"]),
                                                                      str(action["trust_group"])))
             result.update(outcome="applied", after=self._authorization_state(server),
                           message=f"authorized {server} (storage {action['storage_location']}, trust group "
@@ -582,8 +583,9 @@ class HostState:
                 state.get("trust_group") != left.get("trust_group"):
             result.update(outcome="changed", message=f"the entry for {server} is not as apply made it")
             return
-        self.host.replica_authorizations = [a for a in self.host.replica_authorizations
-                                            if a.allowed_primary_server.casefold() != server.casefold()]
+        home = self.host.replica_home()
+        home.replica_authorizations = [a for a in home.replica_authorizations
+                                      if a.allowed_primary_server.casefold() != server.casefold()]
         result.update(outcome="reverted", after=self._authorization_state(server),
                       message=f"removed the entry for {server}: this Replica server no longer accepts its replication")
 

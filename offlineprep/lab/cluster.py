@@ -41,6 +41,10 @@ class SimulatedCluster:
     Domain: str  # Get-Cluster's Domain, e.g. lab.test
     nodes: list[ClusterNode] = field(default_factory=list)
     resources: list[ClusterResource] = field(default_factory=list)
+    # the Replica Broker's Replication Settings, the cluster's (SimulatedHost.replication's shape; None: the
+    # first node asked gives its own) and its authorization entries (lab.windows.SimAuthorization)
+    replication: dict[str, Any] | None = None
+    replica_authorizations: list[Any] = field(default_factory=list)
 
     @property
     def fqdn(self) -> str:
@@ -53,14 +57,22 @@ class SimulatedCluster:
         """The node that answers for the cluster's name: the first one up."""
         return next((n for n in self.nodes if n.State == "Up"), None)
 
-    def add_broker(self, name: str, dns_name: str | None = None) -> None:
+    def add_broker(self, name: str, dns_name: str | None = None, state: str = "Online") -> None:
         """A Hyper-V Replica Broker role as Add-ClusterServerRole + Add-ClusterResource make it: a role named
-        `name` holding the broker resource and a Network Name resource publishing `name`."""
+        `name` holding the broker resource and a Network Name resource publishing `name`. `state`: the broker
+        resource's State (Online; Failed when, say, its computer object is gone and the name cannot come online)."""
         self.resources += [
-            ClusterResource(Name=BROKER_TYPE, ResourceType=BROKER_TYPE, OwnerGroup=name),
+            ClusterResource(Name=BROKER_TYPE, ResourceType=BROKER_TYPE, OwnerGroup=name, State=state),
             ClusterResource(Name=name, ResourceType="Network Name", OwnerGroup=name,
                             parameters={"Name": name.upper(), "DnsName": dns_name or name}),
         ]
+
+    def broker_fqdns(self) -> list[str]:
+        """The brokers' client access points: a client reaching one reaches the node owning its role (here the
+        cluster's owner), as Set-VMReplicationServer against the broker's name does."""
+        return [f"{r.parameters.get('DnsName') or r.Name}.{self.Domain}".lower() for r in self.resources
+                if r.ResourceType == "Network Name" and any(b.ResourceType == BROKER_TYPE and b.OwnerGroup == r.OwnerGroup
+                                                            for b in self.resources)]
 
     def answer(self, request: dict[str, Any], node: ClusterNode | None = None) -> dict[str, Any]:
         answering = node or self.owner()

@@ -109,7 +109,12 @@ def answer(host: SimulatedHost, request: dict[str, Any], network: LabNetwork | N
                                          for a in host.authorization_entries()]}
         if not host.hyperv_module:  # the section threw before Get-VMReplicationServer
             del out["replication_server"]
-        out["certificates"] = [_certificate(host, c) for c in host.certificate_objects()]
+        replication = WinObject("ReplicationParameters", DisableCertRevocationCheck=host.cert_revocation_check_disabled)
+        disabled = replication.DisableCertRevocationCheck
+        out["cert_revocation_check_disabled"] = int(disabled) if disabled is not None else None
+        out["trusted_roots"] = [str(WinObject("X509Certificate2", Thumbprint=t).Thumbprint) for t in host.trusted_roots]
+        out["certificates"] = [_certificate(host, c, revocation=disabled != 1) for c in host.certificate_objects()]
+        out["cluster"] = _cluster(host)
         rules, port_filters, address_filters = host.firewall_objects()
         ports = {pf.InstanceID: pf for pf in port_filters}
         scopes = {af.InstanceID: af for af in address_filters}
@@ -150,6 +155,15 @@ def answer(host: SimulatedHost, request: dict[str, Any], network: LabNetwork | N
     return out
 
 
+def _cluster(host: SimulatedHost) -> dict[str, Any] | None:
+    """68-cluster.ps1: no Cluster service, no section; a node answers Get-Cluster and the broker resources as
+    scripts/cluster.ps1 reads them (the same simulated cluster answers both)."""
+    if host.cluster is None:
+        return None
+    answer = host.cluster.answer({})["cluster"]
+    return {"name": answer["name"], "domain": answer["domain"], "brokers": answer["brokers"]}
+
+
 def _file_server_cluster(host: SimulatedHost) -> dict[str, Any]:
     """53-file_server_cluster.ps1: the cluster, its nodes with their interfaces' addresses, and each role
     holding a Network Name or Distributed Network Name with its parameters and IP Address resources."""
@@ -182,7 +196,7 @@ def _file_server_cluster(host: SimulatedHost) -> dict[str, Any]:
     return {"name": str(cluster.Name), "domain": str(cluster.Domain), "nodes": nodes, "roles": roles}
 
 
-def _certificate(host: SimulatedHost, cert: WinObject) -> dict[str, Any]:
+def _certificate(host: SimulatedHost, cert: WinObject, revocation: bool = True) -> dict[str, Any]:
     now = datetime.now(UTC)
     ekus = [str(e.ObjectId) for e in cert.EnhancedKeyUsageList if e]
     not_before, not_after = cert.NotBefore.astimezone(UTC), cert.NotAfter.astimezone(UTC)
@@ -190,11 +204,16 @@ def _certificate(host: SimulatedHost, cert: WinObject) -> dict[str, Any]:
                              "dns_names": [str(d.Unicode) for d in cert.DnsNameList if d], "ekus": ekus,
                              "not_before": not_before.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z",
                              "not_after": not_after.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z",
-                             "has_private_key": bool(cert.HasPrivateKey), "chain_ok": None, "chain_status": []}
+                             "has_private_key": bool(cert.HasPrivateKey), "chain_ok": None, "chain_status": [],
+                             "revocation_checked": None, "root_thumbprint": None}
     if cert.HasPrivateKey and SERVER_AUTH in ekus and CLIENT_AUTH in ekus and not_before <= now <= not_after:
-        statuses = host.chain_status(str(cert.Thumbprint))  # X509Chain.Build: false with any status
+        # X509Chain(true).Build, RevocationMode Online unless DisableCertRevocationCheck is 1: false with any status
+        statuses = host.chain_status(str(cert.Thumbprint), revocation=revocation)
         entry["chain_ok"] = not statuses
         entry["chain_status"] = [str(s.Status) for s in statuses]
+        entry["revocation_checked"] = revocation
+        root = host.chain_root(str(cert.Thumbprint))
+        entry["root_thumbprint"] = str(root.Certificate.Thumbprint) if root is not None else None
     return entry
 
 

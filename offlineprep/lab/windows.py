@@ -249,6 +249,11 @@ class SimCertificate:
     not_after: datetime = field(default_factory=lambda: _days(335))
     has_private_key: bool = True
     chain_status: list[str] = field(default_factory=list)
+    # its issuing root's thumbprint (the chain's last element); revocation as an online check finds it:
+    # good, revoked (X509ChainStatusFlags Revoked) or unreachable (the CRL could not be downloaded:
+    # RevocationStatusUnknown and OfflineRevocation)
+    root_thumbprint: str | None = None
+    revocation: str = "good"
 
     @property
     def thumbprint(self) -> str:
@@ -379,6 +384,9 @@ class SimulatedHost:
     connect_seconds: float = 0.002
     certificates: list[SimCertificate] = field(default_factory=list)
     replica_authorizations: list[SimAuthorization] = field(default_factory=list)
+    trusted_roots: list[str] = field(default_factory=list)  # LocalMachine\\Root thumbprints
+    cert_revocation_check_disabled: int | None = None  # ...\\Virtualization\\Replication DisableCertRevocationCheck
+    cluster: Any = None  # the lab.cluster.SimulatedCluster this host is a node of (ClusSvc present); None: no node
     directories: list[str] = field(default_factory=list)  # folders that exist besides `folders` (storage locations)
     strict_name_checking_disabled: int | None = None  # LanmanServer\Parameters DisableStrictNameChecking
     optional_names: list[str] = field(default_factory=list)  # ... OptionalNames
@@ -536,9 +544,21 @@ class SimulatedHost:
                 targets.append(WinObject("Win32_DFSTarget", LinkName=n.name, ServerName=server, ShareName=share))
         return nodes, targets
 
+    def replica_home(self) -> Any:
+        """Where this host's Replica server settings live: on a cluster with a Replica Broker, the broker's
+        (the cluster's, one for every node: "The Hyper-V Replica Broker is used to configure the replication
+        settings for all nodes in the cluster"); else the host's own."""
+        if self.cluster is not None and self.cluster.broker_fqdns():
+            return self.cluster
+        return self
+
     def replication_server(self) -> WinObject:
         # an unconfigured host answers Get-VMReplicationServer with Hyper-V's defaults, not an error
-        settings = self.replication if self.replication is not None else {
+        home = self.replica_home()
+        if home is not self and home.replication is None and self.replication is not None:
+            home.replication = dict(self.replication)  # the broker was set up with the node's settings
+            home.replica_authorizations = list(self.replica_authorizations)
+        settings = home.replication if home.replication is not None else {
             "enabled": False, "kerberos_port": 80, "certificate_port": 443}
         return WinObject("VMReplicationServer", ReplicationEnabled=settings.get("enabled"),
                          KerberosAuthenticationPort=settings.get("kerberos_port"),
@@ -551,7 +571,7 @@ class SimulatedHost:
     def authorization_entries(self) -> list[WinObject]:
         return [WinObject("VMReplicationAuthorizationEntry", AllowedPrimaryServer=a.allowed_primary_server,
                           ReplicaStorageLocation=a.storage_location, TrustGroup=a.trust_group)
-                for a in self.replica_authorizations]
+                for a in self.replica_home().replica_authorizations]
 
     def certificate_objects(self) -> list[WinObject]:
         return [WinObject("X509Certificate2", Thumbprint=c.thumbprint, Subject=c.subject, NotBefore=c.not_before,
@@ -561,9 +581,22 @@ class SimulatedHost:
                                                 for o in c.ekus])
                 for c in self.certificates]
 
-    def chain_status(self, thumbprint: str) -> list[WinObject]:
+    def chain_status(self, thumbprint: str, revocation: bool = False) -> list[WinObject]:
+        """X509Chain.Build's ChainStatus; `revocation`: built with RevocationMode Online."""
         cert = next(c for c in self.certificates if c.thumbprint == thumbprint)
-        return [WinObject("X509ChainStatus", Status=s, StatusInformation=s) for s in cert.chain_status]
+        statuses = list(cert.chain_status)
+        if revocation and cert.revocation == "revoked":
+            statuses.append("Revoked")
+        elif revocation and cert.revocation == "unreachable":
+            statuses += ["RevocationStatusUnknown", "OfflineRevocation"]
+        return [WinObject("X509ChainStatus", Status=s, StatusInformation=s) for s in statuses]
+
+    def chain_root(self, thumbprint: str) -> WinObject | None:
+        """The chain's last element (X509ChainElement), whose Certificate is the root."""
+        cert = next(c for c in self.certificates if c.thumbprint == thumbprint)
+        if cert.root_thumbprint is None:
+            return None
+        return WinObject("X509ChainElement", Certificate=WinObject("X509Certificate2", Thumbprint=cert.root_thumbprint))
 
     def firewall_objects(self) -> tuple[list[WinObject], list[WinObject], list[WinObject]]:
         rules, ports, addresses = [], [], []

@@ -168,7 +168,8 @@ class WinRMEndpoint:
         sim = self.hosts.get(_key(name))
         if sim is not None:
             return sim
-        cluster = self.clusters.get(_key(name))
+        cluster = self.clusters.get(_key(name)) or next(  # a Replica Broker's name answers through the owner too
+            (c for c in self.clusters.values() if _key(name) in {_key(b) for b in c.broker_fqdns()}), None)
         owner = cluster.owner() if cluster is not None else None
         return self.hosts.get(_key(cluster.node_fqdn(owner))) if cluster is not None and owner is not None else None
 

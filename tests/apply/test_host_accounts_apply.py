@@ -18,7 +18,8 @@ def test_hosts_computer_accounts_are_granted_read_and_write_and_revert_takes_it_
     plan = lab.plan()
     host_steps = [s for s in plan.steps if any(f.check == "path.host-accounts" for f in plan.findings_of(s))]
     accounts = sorted({s.action.account for s in host_steps})  # type: ignore[attr-defined]
-    assert accounts == ["LAB\\HV01$", "LAB\\HV02$", "LAB\\HV11$", "LAB\\HVC1-N1$", "LAB\\HVC1-N2$"]
+    assert accounts == ["LAB\\HV01$", "LAB\\HV02$", "LAB\\HV11$", "LAB\\HVC1-N1$", "LAB\\HVC1-N2$",
+                        "LAB\\HVR-N1$", "LAB\\HVR-N2$"]  # the target cluster HVR's nodes too (issue 19 item 10)
     assert {s.action.kind for s in host_steps} == {"host.ntfs-rights", "host.share-rights"}
     assert all(s.action.account_sid for s in host_steps)  # type: ignore[attr-defined]
 
@@ -26,7 +27,7 @@ def test_hosts_computer_accounts_are_granted_read_and_write_and_revert_takes_it_
     assert {r.outcome for r in record.steps if r.number in {s.number for s in host_steps}} == {Outcome.APPLIED}
     assert record.verification is not None
     checked = [v for v in record.verification.findings if v.finding.check == "path.host-accounts"]
-    assert len(checked) == 5 and {v.status for v in checked} == {Status.PASS}, [v.finding.message for v in checked]
+    assert len(checked) == 7 and {v.status for v in checked} == {Status.PASS}, [v.finding.message for v in checked]
 
     lab.revert(record)
     assert lab.descriptors() == before

@@ -254,3 +254,39 @@ def test_the_pipeline_runs_the_registered_sources_and_a_down_node_is_a_typed_fac
     assert "down_in_cluster" not in json.loads(other.model_dump_json())  # written only when set
     again = type(facts).from_json(facts.to_json())
     assert (again.hosts or {})["hvc1-n2.lab.test"].error == down
+
+
+def test_nodes_listed_one_by_one_become_their_clusters_nodes_and_its_broker_is_read() -> None:
+    """Issue 19 item 3: each host's own answer (section `cluster`) says its cluster and broker, so
+    target nodes written one by one are a cluster's nodes and the broker's computer object is asked of
+    the directory. Failed before: they stayed standalone hosts and the broker was never read."""
+    from offlineprep.engine import Need
+    from offlineprep.facts import DirectoryFacts, HostCluster, HostFacts
+    from offlineprep.inventory import ReplicaBroker
+    from offlineprep.pipeline import Collectors, collect
+
+    broker = ReplicaBroker(resource="Virtual Machine Replication Broker", group="HVR-BRK", network_name="HVR-BRK",
+                           dns_name="HVR-BRK", fqdn="HVR-BRK.lab.test", computer_account="HVR-BRK$", state="Online")
+    answer = HostCluster(name="HVR", domain="lab.test", brokers=[broker])
+    nodes = ["hvr-n1.lab.test", "hvr-n2.lab.test"]
+
+    def hosts(config: Any, requests: Any, password: Any, on_result: Any = None) -> dict[str, HostFacts]:
+        return {r.name: HostFacts(name=r.name, reachable=True, cluster=answer if r.name in nodes else None)
+                for r in requests}
+
+    asked: list[str] = []
+
+    def directory(config: Any, request: Any, password: Any) -> DirectoryFacts:
+        asked.extend(request.computers)
+        return DirectoryFacts(server=config.server)
+
+    the_site = site(target={"hosts": nodes, "import_path": r"\\fs11.lab.test\ASRImport"}, winrm={"user": "lab\\p"},
+                    directory={"server": "ldaps://dc1.lab.test", "user": "u@lab.test"})
+    facts = collect(the_site, frozenset({Need.HYPERV_HOSTS, Need.DIRECTORY}),
+                    Collectors(hosts=hosts, directory=directory, remote=lambda config, calls, password: {}),
+                    password_for=lambda env, purpose: "pw")
+    assert facts.inventory is not None
+    cluster = facts.inventory.cluster("HVR.lab.test")
+    assert cluster is not None and cluster.broker == broker and sorted(cluster.nodes) == nodes
+    assert {h.cluster for h in facts.inventory.hosts if h.name in nodes} == {"HVR.lab.test"}
+    assert "HVR-BRK.lab.test" in asked

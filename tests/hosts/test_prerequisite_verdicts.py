@@ -290,6 +290,13 @@ def test_replica_certificate_through_windows() -> None:
         "hv11.contoso.com": hyperv("HV11.contoso.com", "10.1.0.11", certificates=[
             SimCertificate("CN=HV11.contoso.com", chain_status=["UntrustedRoot"]),
             SimCertificate("CN=HV11.contoso.com, O=Contoso", dns_names=["hv11.contoso.com"])])})
+    # issue 19: the configured CertificateThumbprint is judged (here the untrusted one), not any usable certificate
+    found = verdicts("replica.certificate", sims, site(**REPLICA))
+    assert table(found) == {"hv01.contoso.com": "fail", "hv02": "fail", "hv11.contoso.com": "fail"}
+    assert "the configured certificate CN=HV11.contoso.com" in one(found, "hv11.contoso.com").message
+    hv11 = sims["hv11.contoso.com"]
+    assert hv11.replication is not None
+    hv11.replication["certificate_thumbprint"] = hv11.certificates[1].thumbprint
     found = verdicts("replica.certificate", sims, site(**REPLICA))
     assert table(found) == {"hv01.contoso.com": "fail", "hv02": "fail", "hv11.contoso.com": "pass"}
     assert "expired on" in one(found, "hv01.contoso.com").message
