@@ -19,8 +19,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import ValidationError
-
 from offlineprep import __version__
 from offlineprep.actions import types as t
 from offlineprep.apply.model import PLAN_SCHEMA, RECORD_SCHEMA, FindingRef, How, Plan, PlanSite, Record, Step
@@ -145,30 +143,17 @@ def load_plan(path: Path) -> Plan:
 
 def _validated(model: type[_Loaded], data: dict[str, Any], path: Path, what: str) -> _Loaded:
     """`data` as `model`; the first thing wrong with it is a usage error naming the file and the field."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise UsageError(f"{path}: not a valid offlineprep {what} at {where}: {first['msg']}") from None
+    from offlineprep.jsonfile import validated
+
+    return validated(model, data, path, what)
 
 
 def _load_json(path: Path, schema: str, what: str, how_to_make: str) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{path}: not UTF-8 text (byte {exc.start}): not an offlineprep {what}") from None
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f"{path}: not JSON ({exc}): not an offlineprep {what}") from None
-    if not isinstance(data, dict) or data.get("schema") != schema:
-        found = data.get("schema") if isinstance(data, dict) else None
-        raise UsageError(f"{path}: not an offlineprep {what} (\"schema\": \"{schema}\" expected"
-                         + (f", found {found!r}" if found else "") + f"; write one with `{how_to_make}`)")
-    return data
+    """The one reader of our JSON documents (offlineprep.jsonfile), refusing a file another user owns
+    or may write: whoever can write a plan or a record decides what apply or revert is asked to do."""
+    from offlineprep.jsonfile import read_document
+
+    return read_document(path, what=what, schema=schema, how_to_make=how_to_make, private=True)
 
 
 def check_site(plan: Plan, directory_server: str | None, has_winrm: bool, plan_file: Path) -> None:
