@@ -31,6 +31,18 @@ def _ldap_url(value: str) -> str:
     scheme, sep, rest = value.partition("://")
     if not sep or scheme.lower() not in {"ldap", "ldaps"} or not rest.strip("/"):
         raise ValueError(f"{value!r} is not an LDAP URL: write ldaps://dc1.contoso.com (or ldap://… with start_tls = true)")
+    # the domain controller's name, an optional port, nothing else: no user part, path, query or
+    # fragment, and a valid host name (the one rule of offlineprep.names; docs/security.md, "Names")
+    authority = rest[:-1] if rest.endswith("/") else rest
+    host, _, port = authority.rpartition(":") if not authority.endswith("]") else (authority, "", "")
+    if not host or (port and not port.isdigit()):
+        host, port = authority, ""
+    if port and not 0 < int(port) < 65536:
+        raise ValueError(f"{value!r}: the port {port} is not a TCP port")
+    try:
+        validate_host_name(host, context="the directory server")
+    except ValueError as exc:
+        raise ValueError(f"{exc}: write ldaps://dc1.contoso.com[:port] and nothing more") from None
     return value
 
 

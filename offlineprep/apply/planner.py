@@ -21,9 +21,20 @@ from typing import Any, TypeVar
 
 from offlineprep import __version__
 from offlineprep.actions import types as t
-from offlineprep.apply.model import PLAN_SCHEMA, RECORD_SCHEMA, FindingRef, How, Plan, PlanSite, Record, Step
+from offlineprep.apply.model import (
+    PLAN_SCHEMA,
+    RECORD_SCHEMA,
+    FindingRef,
+    How,
+    Plan,
+    PlanSite,
+    Record,
+    Step,
+    StepRecord,
+)
 from offlineprep.errors import UsageError
 from offlineprep.model import Finding, Results, Status, ToolInfo, at_threshold
+from offlineprep.names import NameError_, validate_host_name
 from offlineprep.render import fixscript
 
 _Loaded = TypeVar("_Loaded", Plan, Record)  # what _validated reads a plan or record file as
@@ -130,6 +141,7 @@ def load_plan(path: Path) -> Plan:
     data = _load_json(path, PLAN_SCHEMA, "plan", "offlineprep plan --config SITE.toml --output PLAN.json")
     raw_steps: list[Any] = data["steps"] if isinstance(data.get("steps"), list) else []
     plan = _validated(Plan, data, path, "plan")
+    check_machine_names(plan.steps, path, "plan")
     for step, raw in zip(plan.steps, raw_steps, strict=False):
         written = raw.get("action", {}).get("id") if isinstance(raw, dict) and isinstance(raw.get("action"), dict) else None
         if written != step.action.id:
@@ -156,6 +168,19 @@ def _load_json(path: Path, schema: str, what: str, how_to_make: str) -> dict[str
     return read_document(path, what=what, schema=schema, how_to_make=how_to_make, private=True)
 
 
+def check_machine_names(steps: Sequence[Step | StepRecord], path: Path, what: str) -> None:
+    """Every machine and domain controller a step names is a host name (no port, path, fragment or
+    user part): such a name becomes a URL that receives credentials (docs/security.md, "Names")."""
+    for step in steps:
+        owner = step.action.owner
+        if owner is None or owner.name is None:
+            continue
+        try:
+            validate_host_name(owner.name, context=f"step {step.number}'s machine")
+        except NameError_ as exc:
+            raise UsageError(f"{path}: {exc}: not a valid offlineprep {what}; nothing was sent") from None
+
+
 def check_site(plan: Plan, directory_server: str | None, has_winrm: bool, plan_file: Path) -> None:
     """The site file must be one the plan can run with: the same domain controller for AD steps (a plan is
     never sent to another domain's DC), and a [winrm] table for host steps."""
@@ -173,6 +198,7 @@ def load_record(path: Path) -> Record:
     """A record as `apply` wrote it (a record of a run cut short included)."""
     data = _load_json(path, RECORD_SCHEMA, "record", "offlineprep apply PLAN.json --config SITE.toml --yes")
     record = _validated(Record, data, path, "record")
+    check_machine_names(record.steps, path, "record")
     if record.mode != "apply":
         raise UsageError(f"{path} is the record of a revert: revert the record of the apply"
                          + (f" ({record.reverts})" if record.reverts else ""))

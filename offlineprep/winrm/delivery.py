@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from offlineprep.facts import CollectionError, ErrorKind
+from offlineprep.names import NameError_, url_host
 from offlineprep.site import WinRMConfig
 from offlineprep.winrm.causes import Deadline, client_problem, describe_winrm_error, kerberos_diagnosis
 from offlineprep.winrm.text import printable, scrub, short
@@ -84,7 +85,9 @@ def make_protocol(config: WinRMConfig, host: str, password: str | None) -> Any:
     from winrm.protocol import Protocol
 
     operation, read = timeouts(config.timeout_seconds)
-    url = f"{config.scheme}://{host}:{config.effective_port}{config.path}"
+    # the last guard: whatever source a name came from, only a validated host name becomes the URL
+    # (no port, path, fragment or user part: docs/security.md, "Names"); NameError_ otherwise
+    url = f"{config.scheme}://{url_host(host, context='a machine to reach over WinRM')}:{config.effective_port}{config.path}"
     if not config.verify_tls and config.scheme == "https":
         log.warning("TLS certificate verification for WinRM to %s is turned off (verify_tls = false)", host)
     return Protocol(
@@ -133,6 +136,10 @@ def run_payload(config: WinRMConfig, machine: str, payload: bytes, factory: Prot
     missing = client_problem(config)
     if missing is not None:
         return failed(ErrorKind.CLIENT, missing)
+    try:
+        url_host(machine, context="a machine to reach over WinRM")
+    except NameError_ as exc:  # whichever factory builds the connection, none is made to such a name
+        return failed(ErrorKind.CLIENT, f"{exc}: nothing was sent to it")
     attempts = 0
     while True:
         attempts += 1
