@@ -31,6 +31,7 @@ from typing import Any
 from offlineprep.facts import CollectionError, ErrorKind
 from offlineprep.names import NameError_, url_host
 from offlineprep.site import WinRMConfig
+from offlineprep.winrm.bounds import AnswerTooLarge, guard
 from offlineprep.winrm.causes import Deadline, client_problem, describe_winrm_error, kerberos_diagnosis
 from offlineprep.winrm.text import printable, scrub, short
 
@@ -149,6 +150,8 @@ def run_payload(config: WinRMConfig, machine: str, payload: bytes, factory: Prot
                                                   progress)
             return Ran(stdout=stdout, stderr=stderr, code=code, reachable=True, command_sent=progress.sent_at,
                        answered=time.time())
+        except AnswerTooLarge as exc:
+            return failed(ErrorKind.GARBAGE, str(exc), answered=True)
         except Exception as exc:
             kind, message = describe_winrm_error(exc, machine, config)
             if kind is ErrorKind.UNREACHABLE and transient(exc) and attempts == 1:
@@ -184,6 +187,9 @@ def stream_payload(protocol: Any, payload: bytes, deadline: float, stats: Collec
     stdin: the one delivery of every script offlineprep runs on a Windows machine (collection,
     discovery, apply)."""
     progress = progress if progress is not None else Progress()
+    # one total deadline across every message (a host dripping its answer cannot restart the read
+    # timeout byte by byte) and bounded answers: offlineprep.winrm.bounds
+    guard(protocol, deadline)
     shell = protocol.open_shell(codepage=65001, noprofile=True)
     progress.shell_opened = True
     try:
