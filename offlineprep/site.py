@@ -336,3 +336,38 @@ class Site(SiteSection):
     def accounts_to_check(self) -> list[str]:
         service = [self.accounts.vmm_service] if self.accounts.vmm_service else []
         return [*service, *self.accounts.run_as]
+
+
+# --------------------------------------------------------------------------- transport (docs/security.md)
+
+
+def weak_transports(site: Site, directories: list[DirectoryConfig] | None = None, winrm: bool = True) -> list[str]:
+    """One sentence per connection the site file leaves unprotected, naming the setting: LDAP without TLS
+    and WinRM without encryption. `preflight` warns with them; `apply` and `revert` refuse to change
+    anything over them (`directories`: those the steps use; `winrm`: whether host steps are among them).
+
+    - LDAP: ldap3 2.9.1 offers no signing or sealing after any bind (NTLM's NEGOTIATE asks for neither,
+      GSSAPI is used without a SASL security layer; docs/authentication.md, "Why NTLM still needs LDAPS
+      or StartTLS"), so on ldap:// without StartTLS every search, answer and change is in clear.
+    - WinRM: pywinrm encrypts messages over HTTP only for Kerberos, NTLM and CredSSP with
+      message_encryption "auto" or "always" (winrm/transport.py, build_session); Basic and certificate
+      have no such layer, and "never" turns it off.
+    """
+    found = []
+    for config in site.directories if directories is None else directories:
+        if not config.server.lower().startswith("ldaps://") and not config.start_tls:
+            table = f"[[directory]] ({config.domain})" if config.domain and len(site.directories) > 1 else "[directory]"
+            found.append(f'{table} server = "{config.server}" without start_tls = true: LDAP with the {config.auth} bind '
+                         "is neither signed nor sealed (ldap3 offers no signing), so every search, answer and change "
+                         "crosses the network unprotected: use ldaps:// or set start_tls = true")
+    w = site.winrm
+    if winrm and w is not None and w.scheme == "http":
+        if w.transport in {"basic", "certificate"}:
+            found.append(f'[winrm] transport = "{w.transport}" with scheme = "http": {w.transport.capitalize()} has no '
+                         "message encryption, so the commands, their answers"
+                         + (" and the password" if w.transport == "basic" else "")
+                         + ' cross the network in clear: use scheme = "https"')
+        elif w.message_encryption == "never":
+            found.append('[winrm] message_encryption = "never" with scheme = "http": WinRM messages cross the network '
+                         'unencrypted: use message_encryption = "auto" (the default) or scheme = "https"')
+    return found
