@@ -288,6 +288,8 @@ def decode_answer(host: str, stdout: bytes, stderr: bytes, code: int, schema: st
         if text.strip().startswith("{"):
             return broken(ErrorKind.GARBAGE, f"{host} sent truncated JSON ({exc.msg} at {exc.pos} of {len(text)})")
         return broken(ErrorKind.GARBAGE, f"{host} sent output that is not JSON: {start!r}")
+    except RecursionError:  # hostile nesting beyond the interpreter's recursion limit
+        return broken(ErrorKind.GARBAGE, f"{host} sent JSON nested too deeply to be read")
     if not isinstance(document, dict) or document.get("schema") != schema:
         return broken(ErrorKind.GARBAGE, f"{host} sent JSON that is not the {what}'s answer")
     return document, None

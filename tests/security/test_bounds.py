@@ -78,3 +78,11 @@ def test_many_answers_of_one_host_are_bounded_together(endpoint: WinRMEndpoint, 
 def test_an_honest_host_still_answers(endpoint: WinRMEndpoint) -> None:
     ran, _ = _run(endpoint, timeout=10)
     assert ran.error is None and ran.reachable and ran.code == 1  # the endpoint refuses a script not ours
+
+
+def test_a_host_answering_deeply_nested_json_is_garbage_not_a_crash() -> None:
+    from offlineprep.winrm.delivery import decode_answer
+
+    document, error = decode_answer(HOST, b"[" * 200_000 + b"]" * 200_000, b"", 0, "offlineprep/host/v1")
+    assert document is None and error is not None and error.kind is ErrorKind.GARBAGE  # before: RecursionError
+    assert "nested too deeply" in error.message
