@@ -107,6 +107,9 @@ class WinRMConfig(SiteSection):
     cert_pem: str | None = None  # certificate transport
     cert_key_pem: str | None = None
     message_encryption: Literal["auto", "always", "never"] = "auto"
+    # apply and revert refuse WinRM without encryption (docs/security.md, "Transport"); a lab on loopback
+    # (the Samba integration tests' simulated hosts) says so here, and they warn instead
+    allow_unencrypted: bool = False
     concurrency: int = Field(default=16, ge=1, le=512)
     timeout_seconds: float = Field(default=60.0, gt=0)
     # `offlineprep apply` / `revert` make their changes as this account (docs/apply.md); unset: as `user`

@@ -106,3 +106,20 @@ def test_a_dry_run_warns_and_says_that_yes_would_refuse(demo_files: Path) -> Non
     proc = run("apply", str(demo_files / "plan.json"), "--config", str(demo_files / "site.toml"))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "apply --yes refuses it" in proc.stderr
+
+
+def test_a_lab_may_allow_unencrypted_winrm_in_its_own_site_file_and_is_still_warned(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from types import SimpleNamespace
+
+    from offlineprep.apply.model import How
+    from offlineprep.cli import _refuse_weak_transports
+    from offlineprep.errors import UsageError
+
+    steps = [SimpleNamespace(how=How.HOST, action=SimpleNamespace(owner=None))]
+    weak = site(winrm={"transport": "basic", "scheme": "http"})
+    with pytest.raises(UsageError, match='transport = "basic" with scheme = "http"'):
+        _refuse_weak_transports(weak, steps, False, True, "apply")
+    lab = site(winrm={"transport": "basic", "scheme": "http", "allow_unencrypted": True})
+    _refuse_weak_transports(lab, steps, False, True, "apply")  # no refusal
+    assert "(allow_unencrypted = true)" in capsys.readouterr().err
