@@ -23,6 +23,15 @@ read. When the skew is over 5 minutes Kerberos refuses Invoke-Command to the mac
 fix also says to run the same on the machine itself. The site's domain controller itself (a path on
 it) is the reference, and skips. The PDC emulator (DomainRole 5) is the root of the hierarchy and
 takes its time from outside: a manual step.
+
+Group Policy wins: the "Configure Windows NTP Client" and "Global Configuration Settings" policies
+keep Type and NtpServer under HKLM\\SOFTWARE\\Policies\\Microsoft\\W32Time\\Parameters, and "the values
+defined by Group Policy overwrite any pre-existing values in the Windows Time service section of the
+registry" (Microsoft, "Windows Time service tools and settings", Group Policy section; MS-W32T
+W32TIME_NTPCLIENT_PROVIDER_CONFIG_DATA records for Type and NtpServer whether policy or the local
+configuration set them). The collection reads both keys; when policy sets Type, the time source in
+force is the policy's, and a w32tm /config of the local value would be overwritten at the next
+policy refresh: the fix is a by-hand step naming the policy instead of host.time-sync.
 """
 
 from __future__ import annotations
@@ -62,6 +71,8 @@ STANDALONE_ROLES = {0, 2}  # Win32_ComputerSystem.DomainRole: standalone worksta
             "security-policy-settings/maximum-tolerance-for-computer-clock-synchronization",
         "Windows Time service tools and settings":
             "https://learn.microsoft.com/windows-server/networking/windows-time-service/windows-time-service-tools-and-settings",
+        "Policy CSP ADMX_W32Time: Configure Windows NTP Client (NtpServer, Type)":
+            "https://learn.microsoft.com/windows/client-management/mdm/policy-csp-admx-w32time",
     },
 )
 def clock_skew(ctx: CheckContext) -> Iterator[Outcome]:
@@ -99,6 +110,9 @@ def judge(ctx: CheckContext, name: str, hyperv: bool) -> Outcome:
                 "host_utc": _iso(facts.clock.utc), "dc_utc": _iso(directory.current_time),
                 "domain_controller": directory.server, "time_source_type": facts.time_source_type,
                 "domain_role": facts.domain_role}
+    if facts.time_policy_type is not None or facts.time_policy_ntp_server is not None:  # Group Policy's, which win
+        evidence.update({"time_source_type_policy": facts.time_policy_type,
+                         "ntp_server_policy": facts.time_policy_ntp_server})
     said = f"{name}'s clock is {_span(abs(skew))} {'ahead of' if skew > 0 else 'behind'} the domain controller's"
     if surely > KERBEROS_MAX_SKEW:
         return Outcome(status=Status.FAIL, subject=name, evidence=evidence,
@@ -123,6 +137,15 @@ def _fix(name: str, facts: HostFacts, hyperv: bool, kerberos_refused: bool = Fal
         return remediation(f"Correct the time source of {name}", [manual(
             f"{name} is in no domain: point its time source at a domain controller (w32tm /config "
             "/manualpeerlist:<dc> /syncfromflags:MANUAL /update), then w32tm /resync", owner)])
+    if facts.time_policy_type is not None:
+        return remediation(f"Correct the time source Group Policy gives {name}", [manual(
+            f"Group Policy sets {name}'s time source (W32Time Type {facts.time_policy_type}"
+            + (f", NtpServer {facts.time_policy_ntp_server}" if facts.time_policy_ntp_server else "")
+            + ", under HKLM\\SOFTWARE\\Policies\\Microsoft\\W32Time\\Parameters), which overwrites the local "
+            "setting, so w32tm /config would not last: in the GPO that applies to it, set Computer Configuration > "
+            "Administrative Templates > System > Windows Time Service > Time Providers > 'Configure Windows NTP "
+            "Client' to Type NT5DS (or make its NtpServer reachable and right), then on the machine gpupdate "
+            "/target:computer /force and w32tm /resync /rediscover", owner)])
     actions: list[ActionBase] = [sync_time(name, before_type=facts.time_source_type, hyperv=hyperv)]
     if kerberos_refused:  # Invoke-Command with Kerberos meets the same skew
         actions.append(manual(f"If Invoke-Command to {name} fails (Kerberos refuses a clock more than 5 minutes off), "

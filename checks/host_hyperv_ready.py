@@ -9,7 +9,12 @@ host at all (a wrong name, or a machine that was never set up).
 
 Facts: the role from Get-WindowsFeature Hyper-V (InstallState Installed), or Win32_OptionalFeature
 where that cmdlet is missing; the service from Get-Service vmms (Status). A running vmms with the
-role state unread passes: the service exists only with the role.
+role state unread passes: the service exists only with the role. InstallState InstallPending is a
+role installed and waiting for the restart that finishes it ("additional processes are pending and
+must be completed", DISM's DismStateInstallPending): "restart needed", whose fix is the restart, not
+a second install. The Hyper-V PowerShell module (feature Hyper-V-PowerShell, Get-Module -ListAvailable
+Hyper-V) holds Get-VM and Get-VMReplicationServer: without it the host's virtual machines and Replica
+settings cannot be read, and this check names it as the cause.
 
 Fixes (docs/fixes.md): `host.install-role` (Install-WindowsFeature Hyper-V -IncludeManagementTools,
 then a restart the administrator chooses the time of) or `host.start-service` (Start-Service vmms),
@@ -22,9 +27,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from offlineprep import checkkit
+from offlineprep.actions.types import hyperv_host
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.model import Outcome, Status
-from offlineprep.remediation import install_hyperv, remediation, start_service
+from offlineprep.remediation import install_hyperv, manual, remediation, start_service
 
 
 @check(
@@ -39,6 +45,8 @@ from offlineprep.remediation import install_hyperv, remediation, start_service
         "cannot export, import or receive replication, and VMM reports it as not responding."
     ),
     docs={
+        "DismPackageFeatureState (InstallPending: pending processes must complete)":
+            "https://learn.microsoft.com/windows-hardware/manufacture/desktop/dism/dismpackagefeaturestate-enumeration",
         "Install the Hyper-V role on Windows Server":
             "https://learn.microsoft.com/windows-server/virtualization/hyper-v/get-started/install-the-hyper-v-role-on-windows-server",
         "The Hyper-V Virtual Machine Management service must be running":
@@ -55,11 +63,26 @@ def hyperv_ready(ctx: CheckContext) -> Iterator[Outcome]:
         evidence = {"hyperv_installed": facts.hyperv_installed, "vmms_status": facts.vmms_status,
                     "os": facts.os_caption}
         name = role.name
-        if facts.hyperv_installed is False:
+        if (facts.hyperv_install_state or "").casefold() == "installpending":
+            yield Outcome(status=Status.FAIL, subject=name, evidence={**evidence, "install_state": "InstallPending"},
+                          message=f"the Hyper-V role on {name} is installed and waiting for a restart (InstallState "
+                                  "InstallPending): restart needed before vmms can run",
+                          remediation=remediation(f"Restart {name} to finish installing the Hyper-V role", [manual(
+                              f"Restart {name} to finish installing the Hyper-V role (Restart-Computer -ComputerName "
+                              f"{name}), at a time its workloads allow; nothing is to be installed again", hyperv_host(name))]))
+        elif facts.hyperv_installed is False:
             yield Outcome(status=Status.FAIL, subject=name, evidence=evidence,
                           message=f"the Hyper-V role is not installed on {name} ({facts.os_caption or 'OS unknown'})",
                           remediation=remediation(f"Install the Hyper-V role on {name} (a restart follows)",
                                                   [install_hyperv(name)]))
+        elif facts.vmms_running and facts.hyperv_module is False:
+            yield Outcome(status=Status.FAIL, subject=name, evidence={**evidence, "hyperv_module": False},
+                          message=f"the Hyper-V PowerShell module is not installed on {name}: the Hyper-V cmdlets (Get-VM, "
+                                  "Get-VMReplicationServer) are missing, so its virtual machines and Replica settings "
+                                  "cannot be read or set",
+                          remediation=remediation(f"Install the Hyper-V PowerShell module on {name}", [manual(
+                              f"Install the Hyper-V PowerShell module on {name}: Install-WindowsFeature -Name "
+                              "Hyper-V-PowerShell, as a local administrator", hyperv_host(name))]))
         elif facts.vmms_running:
             yield Outcome(status=Status.PASS, subject=name, evidence=evidence,
                           message="the Hyper-V role is installed and the Virtual Machine Management service (vmms) "

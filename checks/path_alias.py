@@ -14,15 +14,24 @@ fails with KRB_AP_ERR_MODIFIED, "Logon Failure: The target account name is incor
    aliases (LanmanServer\\Parameters OptionalNames), or strict name checking is off
    (LanmanServer\\Parameters DisableStrictNameChecking = 1, KB 3181029's resolution).
 
+3. SMB server name hardening (Get-SmbServerConfiguration SmbServerNameHardeningLevel; the policy
+   "Microsoft network server: Server SPN target name validation level"): at 1 ("accept if provided by
+   client") or 2 ("required from client") the SMB server accepts a session only when the SPN the client
+   sends (cifs/<alias>) matches its own list of names. An alternate computer name is one of them;
+   DisableStrictNameChecking and OptionalNames only let the server answer to another name, so under
+   hardening they do not make the alias work (docs/host-unverified.md: measured on no Windows here).
+
 Skips a local path, a path written by IP address (no alias: ad.delegation judges IP paths), a
 path that uses the machine's own name (short or FQDN), and the client access point of a clustered
 file server (its share is scoped to that name: MSFT_SmbShare.ScopeName).
 
 Fixes: `ad.spn` registers `HOST/<alias>` on the serving machine's account (the same action
 ad.delegation-target builds, so the fix script writes it once), moving it off another account
-that holds it; `host.smb-name-checking` sets DisableStrictNameChecking on the file server (its
-revert writes back the value read). The durable way Microsoft recommends, an alternate computer
-name (`netdom computername FS01 /add:<alias>`), is named in the message.
+that holds it. Where the SMB server does not answer to the alias, the fix follows Microsoft's
+guidance for alternate names: `netdom computername FS01 /add:<alias>` on the file server (it records
+the alternate name and registers its SPNs, and the name holds under name hardening), a step by hand
+(it writes the computer object as a domain administrator); not DisableStrictNameChecking or
+OptionalNames, which hardening does not honour.
 """
 
 from __future__ import annotations
@@ -32,12 +41,12 @@ from typing import Any
 
 from offlineprep import checkkit
 from offlineprep.actions import ActionBase
-from offlineprep.actions.types import SpnHolderRef
+from offlineprep.actions.types import SpnHolderRef, file_server
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.facts import DirectoryFacts, HostFacts, PathFacts, SpnHolder
 from offlineprep.model import Outcome, Status
 from offlineprep.names import HostName, PathRef
-from offlineprep.remediation import accept_alias, move_spn, remediation
+from offlineprep.remediation import manual, move_spn, remediation
 
 
 @check(
@@ -59,6 +68,11 @@ from offlineprep.remediation import accept_alias, move_spn, remediation
             "https://learn.microsoft.com/windows/win32/api/lmjoin/nf-lmjoin-netaddalternatecomputername",
         "setspn":
             "https://learn.microsoft.com/windows-server/administration/windows-commands/setspn",
+        "Netdom computername (alternate computer names)":
+            "https://learn.microsoft.com/previous-versions/windows/it-pro/windows-server-2012-r2-and-2012/cc835082(v=ws.11)",
+        "Microsoft network server: Server SPN target name validation level (SmbServerNameHardeningLevel)":
+            "https://learn.microsoft.com/previous-versions/windows/it-pro/windows-10/security/threat-protection/"
+            "security-policy-settings/microsoft-network-server-server-spn-target-name-validation-level",
     },
 )
 def alias(ctx: CheckContext) -> Iterator[Outcome]:
@@ -112,11 +126,11 @@ def judge(ctx: CheckContext, ref: PathRef) -> Outcome:
     accepted, how = _accepted(server, name)
     evidence["server_names"] = server.server_names.model_dump() if server.server_names is not None else None
     if accepted is False:
-        problems.append(f"the SMB server of {own} does not answer to {name}: it is no alternate computer name or NetBIOS "
-                        "alias of it, and strict name checking is on (prefer: netdom computername "
-                        f"{own} /add:{name}, which also registers its SPNs)")
-        before = server.server_names.disable_strict_name_checking if server.server_names is not None else None
-        actions.append(accept_alias(ref.server, name, before=before))
+        problems.append(f"the SMB server of {own} does not answer to {name}: {how}")
+        actions.append(manual(f"On {own}, as a domain administrator: netdom computername {own} /add:{name} (records "
+                              f"{name} as an alternate computer name of {own} and registers its SPNs; Microsoft's way "
+                              "for an alias, which holds under SMB server name hardening), then restart the Server "
+                              "service or the machine", file_server(ref.server)))
     if problems:
         return Outcome(status=Status.FAIL, subject=ref.raw, evidence=evidence,
                        message=f"{name} is an alias of {own}: " + "; ".join(problems),
@@ -136,20 +150,28 @@ def _scope(path: PathFacts | None, name: str) -> bool:
 
 
 def _accepted(server: HostFacts, name: str) -> tuple[bool | None, str]:
+    """Whether the SMB server answers to `name`, and how (or why not)."""
     names = server.server_names
     if names is None:
         return None, ""
-    if names.disable_strict_name_checking == 1:
-        return True, "strict name checking is off"
     wanted = HostName(name)
     for alternate in names.alternate_names:
         given = HostName(alternate)
         if given in {wanted, HostName(wanted.label)} or given.label == wanted.key:
             return True, f"{alternate} is an alternate computer name"
-    for optional in names.optional_names:
-        if optional.casefold() == wanted.netbios.casefold():
-            return True, f"{optional} is a NetBIOS alias (OptionalNames)"
-    return False, ""
+    lax = []
+    if names.disable_strict_name_checking == 1:
+        lax.append("strict name checking is off")
+    lax += [f"{o} is a NetBIOS alias (OptionalNames)" for o in names.optional_names
+            if o.casefold() == wanted.netbios.casefold()]
+    level = names.name_hardening_level or 0
+    if lax and level >= 1:
+        return False, (f"{' and '.join(lax)}, but SMB server name hardening is on (SmbServerNameHardeningLevel "
+                       f"{level}): the SPN the client sends, cifs/{name}, must match one of the server's own names, "
+                       "and only an alternate computer name is one")
+    if lax:
+        return True, lax[0]
+    return False, "it is no alternate computer name or NetBIOS alias of it, and strict name checking is on"
 
 
 def _serving_account(directory: DirectoryFacts, machine: str) -> tuple[str, str]:

@@ -81,7 +81,8 @@ def judge_path(ctx: CheckContext, ref: PathRef) -> Outcome:
         return Outcome(
             status=Status.FAIL, subject=ref.raw, evidence=evidence,
             message=f"{ref.server} has no share named {ref.share}",
-            remediation=create_share(ref.server, ref.share or "", local),
+            # in the scope the path's server name reaches: a clustered file server role's access point
+            remediation=create_share(ref.server, ref.share or "", local, scope=facts.share_scope),
         )
     if facts.exists is None:
         return checkkit.error(ref.raw, f"{ref.server} did not say whether {ref.raw} exists")

@@ -87,7 +87,7 @@ def judge(ctx: CheckContext, ref: PathRef, account: str) -> Outcome:
         layer = "NTFS and the share" if ntfs_short else layer
         actions.append(share_grant(ref.server, ref.share or "", account, "Change", account_sid=sid,
                                    before_sddl=found.path.share.sddl if found.path.share else None,
-                                   domain_sid=domain_sid))
+                                   domain_sid=domain_sid, scope=found.path.share.scope if found.path.share else None))
     granted_where = (["read and write (NTFS)"] if ntfs_short else []) + (["Change on the share"] if share_short else [])
     fix = remediation(f"Grant {account} {' and '.join(granted_where)} on {ref.raw}", actions)
     return Outcome(

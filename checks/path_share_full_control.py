@@ -67,7 +67,7 @@ def judge(ctx: CheckContext, ref: PathRef, account: str) -> Outcome:
         return Outcome(status=Status.PASS, subject=ref.raw, account=account, evidence=evidence,
                        message=f"{account} has Full Control on share {share.name}")
     fix = grant_share(ref.server, share.name, account, "Full", account_sid=found.principal.object_sid,
-                      before_sddl=share.sddl, domain_sid=found.domain_sid)
+                      before_sddl=share.sddl, domain_sid=found.domain_sid, scope=share.scope)
     return Outcome(
         status=Status.FAIL, subject=ref.raw, account=account, evidence=evidence,
         message=f"{account} has {share_rights(explanation.granted)} on share {share.name}; Full Control is needed "

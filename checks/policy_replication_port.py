@@ -29,12 +29,24 @@ The firewall is judged as Windows applies it, per profile (Windows Firewall with
   (LocalSubnet, Intranet, DNS, DHCP, WINS, DefaultGateway, Internet, IntranetRemoteAccess,
   PlayToDevice) depend on the host's own network configuration and are not evaluated: a warning
   names the keyword rather than a pass. A block rule whose scope cannot be evaluated counts as blocking.
-Not judged (documented limits): a rule limited to a program or service (the listener runs in System),
-to an interface type, or allowing only authenticated IPsec connections ("allow if secure").
+- A rule limited to a program or a service (Get-NetFirewallApplicationFilter Program,
+  Get-NetFirewallServiceFilter Service) matches only that program's or service's traffic. The Replica
+  listener runs in System (the built-in "Hyper-V Replica HTTP/HTTPS Listener" rules name the program
+  System), so only a rule for Any program or System, and for Any service, covers it, allow or block.
+- Where a rule is defined (Get-NetFirewallRule PolicyStoreSourceType, MS-FASP FW_RULE_ORIGIN_TYPE):
+  GroupPolicy rules live in a GPO (PolicyStoreSource names it) and only that GPO changes them; a
+  local cmdlet acts on the PersistentStore, where they are not. A profile whose
+  AllowLocalFirewallRules is False (Group Policy's "Apply local firewall rules: No", MS-GPFAS
+  AllowLocalPolicyMerge 0) ignores every rule of the local store: only Group Policy rules count there.
+Not judged (documented limits): a rule limited to an interface type, or allowing only authenticated
+IPsec connections ("allow if secure").
 
 A missing allow rule is a warning, because ASR normally opens the port itself when it configures the
 cloud. The fix names the profiles that lack coverage and, where the existing rules are scoped to
-remote addresses, keeps that practice by allowing the source hosts' addresses only.
+remote addresses, keeps that practice by allowing the source hosts' addresses only; every rule it
+adds or disables is in the local store (-PolicyStore PersistentStore). A block rule that Group Policy
+defines, or a profile that ignores local rules, cannot be fixed with a local rule: the fix is a step
+by hand that names the GPO (or the policy setting) to change.
 """
 
 from __future__ import annotations
@@ -45,10 +57,11 @@ from dataclasses import dataclass, field
 
 from offlineprep import checkkit
 from offlineprep.actions import ActionBase
+from offlineprep.actions.types import hyperv_host
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.facts import FirewallProfile, FirewallRule, HostFacts
 from offlineprep.model import Outcome, Remediation, Status
-from offlineprep.remediation import disable_firewall_rules, open_firewall_port, remediation
+from offlineprep.remediation import disable_firewall_rules, manual, open_firewall_port, remediation
 
 DEFAULT_PORTS = {"kerberos": 8083, "certificate": 8084}
 PROFILES = ("Domain", "Private", "Public")
@@ -68,9 +81,40 @@ def covers(spec: str, port: int) -> bool:
     return spec.isdigit() and int(spec) == port
 
 
+def reaches_listener(rule: FirewallRule) -> bool:
+    """A rule for Any program (or System, where the Replica listener runs) and Any service: a rule
+    limited to another program or to a service matches none of the listener's traffic. None: not read
+    (a facts file of an older version), taken as Any as before."""
+    program = (rule.program or "Any").strip().casefold()
+    service = (rule.service or "Any").strip().casefold()
+    return program in {"any", "system", ""} and service in {"any", ""}
+
+
 def covers_port(rule: FirewallRule, port: int) -> bool:
     return (rule.enabled and rule.direction == "inbound" and rule.protocol.upper() in TCP
-            and (not rule.local_ports or any(covers(p, port) for p in rule.local_ports)))
+            and (not rule.local_ports or any(covers(p, port) for p in rule.local_ports)) and reaches_listener(rule))
+
+
+def limited_rules(rules: list[FirewallRule], port: int) -> list[FirewallRule]:
+    """Allow rules for the port that are limited to a program or a service (and so do not cover it)."""
+    return [r for r in rules if r.action == "allow" and not reaches_listener(r)
+            and r.enabled and r.direction == "inbound" and r.protocol.upper() in TCP
+            and (not r.local_ports or any(covers(p, port) for p in r.local_ports))]
+
+
+def from_policy(rule: FirewallRule) -> bool:
+    return (rule.source_type or "").casefold() == "grouppolicy"
+
+
+def is_local(rule: FirewallRule) -> bool:
+    # None: not read (an older facts file): the rule counts as before
+    return (rule.source_type or "").casefold() == "local"
+
+
+def in_force(rule: FirewallRule, state: FirewallProfile | None) -> bool:
+    """Whether the rule applies under the profile's policy: local rules are ignored where Group Policy
+    says AllowLocalFirewallRules False."""
+    return not (state is not None and state.allow_local_firewall_rules is False and is_local(rule))
 
 
 def applies_to(rule: FirewallRule, profile: str) -> bool:
@@ -144,6 +188,7 @@ class ProfileVerdict:
     allow: list[str] = field(default_factory=list)
     block: list[str] = field(default_factory=list)
     uncertain: bool = False  # covered only if a keyword scope holds the source hosts
+    local_ignored: bool = False  # Group Policy ignores local rules here (AllowLocalFirewallRules False)
 
 
 def judge_profile(profile: str, state: FirewallProfile | None, rules: list[FirewallRule], port: int,
@@ -151,6 +196,24 @@ def judge_profile(profile: str, state: FirewallProfile | None, rules: list[Firew
     enabled = state.enabled if state is not None and state.enabled is not None else True
     if not enabled:
         return ProfileVerdict(profile, True, f"the firewall is off for the {profile} profile")
+    verdict = _judge_rules(profile, state, [r for r in rules if in_force(r, state)], port, sources)
+    local_ignored = state is not None and state.allow_local_firewall_rules is False
+    if local_ignored:
+        verdict.local_ignored = True
+        ignored = sorted({r.name for r in rules if not in_force(r, state) and r.action == "allow" and covers_port(r, port)})
+        if not verdict.covered and ignored:
+            verdict.reason += (f" (Group Policy ignores the local rules for the {profile} profile, "
+                               f"AllowLocalFirewallRules False: {', '.join(ignored)} do not apply)")
+    if not verdict.covered:
+        limited = sorted({r.name for r in limited_rules(rules, port) if applies_to(r, profile) and in_force(r, state)})
+        if limited:
+            verdict.reason += (f" ({', '.join(limited)} allow only a program or a service, and the Replica listener "
+                               "runs in System)")
+    return verdict
+
+
+def _judge_rules(profile: str, state: FirewallProfile | None, rules: list[FirewallRule], port: int,
+                 sources: dict[str, set[str]]) -> ProfileVerdict:
     blocks = []
     for rule in blocking_rules(rules, port):
         if not applies_to(rule, profile):
@@ -238,6 +301,12 @@ def listener_port(auth: str, configured: int | None, host: HostFacts) -> tuple[i
             "https://learn.microsoft.com/powershell/module/hyper-v/get-vmreplicationserver",
         "New-NetFirewallRule":
             "https://learn.microsoft.com/powershell/module/netsecurity/new-netfirewallrule",
+        "FW_RULE_ORIGIN_TYPE (PolicyStoreSourceType: Local, GroupPolicy)":
+            "https://learn.microsoft.com/openspecs/windows_protocols/ms-fasp/9d295321-d75c-41c0-ab0d-7a78df40f77c",
+        "Allow Local Firewall Rule Policy Merge (AllowLocalFirewallRules)":
+            "https://learn.microsoft.com/openspecs/windows_protocols/ms-gpfas/2c979624-900a-4b6e-b4ef-09b387cd62ab",
+        "Get-NetFirewallApplicationFilter (a rule's program)":
+            "https://learn.microsoft.com/powershell/module/netsecurity/get-netfirewallapplicationfilter",
     },
 )
 def replication_port(ctx: CheckContext) -> Iterator[Outcome]:
@@ -296,14 +365,29 @@ def judge_host(host: str, facts: HostFacts, port: int, source: str, authenticati
     block_names = sorted({n for v in lacking for n in v.block})
     scoped = any(not scope_of(r, sources).everyone for r in allowing_rules(rules, port))
     remote = sorted({a for addresses in sources.values() for a in addresses}) if scoped else []
+    by_name = {r.name: r for r in rules}
+    policy_blocks = [n for n in block_names if n in by_name and from_policy(by_name[n])]
+    local_blocks = [n for n in block_names if n not in policy_blocks]
     fix = None
     if lacking:
-        lacking_profiles = [v.profile for v in lacking]
-        profile_arg = "Any" if set(lacking_profiles) == set(PROFILES) else ",".join(lacking_profiles)
-        allowed = [r for r in allowing_rules(rules, port) if any(applies_to(r, p) for p in lacking_profiles)]
+        # what a local rule can fix: profiles that apply local rules and that no Group Policy block rule covers
+        local_profiles = [v.profile for v in lacking if not v.local_ignored and not set(v.block) & set(policy_blocks)]
         before = sorted({r.name for r in allowing_rules(rules, port)})
-        fix = (unblock(host, port, block_names, profile_arg, remote, before, add_allow=not allowed)
-               if block_names else allow_rule(host, port, profile_arg, remote, before))
+        by_hand = policy_steps(host, port, [by_name[n] for n in policy_blocks],
+                               [v.profile for v in lacking if v.local_ignored], rules)
+        local = None
+        if local_profiles:
+            profile_arg = "Any" if set(local_profiles) == set(PROFILES) else ",".join(local_profiles)
+            allowed = [r for r in allowing_rules(rules, port) if any(applies_to(r, p) for p in local_profiles)]
+            blocks_here = [n for n in local_blocks if any(applies_to(by_name[n], p) for p in local_profiles)]
+            local = (unblock(host, port, blocks_here, profile_arg, remote, before, add_allow=not allowed)
+                     if blocks_here else allow_rule(host, port, profile_arg, remote, before))
+        if by_hand:
+            actions = [*by_hand, *(local.actions if local is not None else [])]
+            fix = remediation(f"Let inbound TCP {port} reach the Replica listener on {host}: change the Group Policy "
+                              "that blocks it" + (", and the local rules" if local is not None else ""), actions)
+        else:
+            fix = local
     return Outcome(status=Status.WARN, subject=host, evidence=evidence, message=message, remediation=fix)
 
 
@@ -326,3 +410,27 @@ def unblock(host: str, port: int, block_names: list[str], profile: str, remote: 
         actions.append(open_firewall_port(host, port, profile=profile, remote_address=remote or ["Any"],
                                           before=before))
     return remediation(f"Stop blocking inbound TCP {port} on {host} (block rules: {', '.join(block_names)})", actions)
+
+
+def policy_steps(host: str, port: int, policy_blocks: list[FirewallRule], ignoring: list[str],
+                 rules: list[FirewallRule]) -> list[ActionBase]:
+    """Steps by hand for what only Group Policy can change: a block rule a GPO defines (a local
+    Disable-NetFirewallRule acts on the PersistentStore, where that rule is not), and a profile whose
+    policy ignores local rules (a local allow rule would not apply there)."""
+    owner = hyperv_host(host)
+    steps: list[ActionBase] = []
+    for rule in policy_blocks:
+        gpo = rule.policy_store_source or "a Group Policy object (PolicyStoreSource not read)"
+        steps.append(manual(f"The Group Policy object '{gpo}' defines the inbound block rule {rule.name} that covers TCP "
+                            f"{port} on {host}: remove or narrow it in that GPO (Group Policy Management, Computer "
+                            "Configuration > Policies > Windows Settings > Security Settings > Windows Defender Firewall "
+                            "with Advanced Security > Inbound Rules), then run gpupdate on the host; a local rule or "
+                            "Disable-NetFirewallRule cannot change it", owner))
+    if ignoring:
+        gpos = sorted({r.policy_store_source for r in rules if from_policy(r) and r.policy_store_source})
+        where = (f" (the GPOs that give {host} its firewall rules: {', '.join(gpos)})" if gpos else "")
+        steps.append(manual(f"Group Policy sets 'Apply local firewall rules: No' (AllowLocalFirewallRules False) for the "
+                            f"{', '.join(ignoring)} profile on {host}, so a local rule is ignored there: add an inbound "
+                            f"allow rule for TCP {port} (program Any or System) to the GPO that applies to {host}{where}, "
+                            "or let that GPO apply local rules, then run gpupdate on the host", owner))
+    return steps

@@ -157,6 +157,10 @@ class DirectoryFacts(Fact):
     # with it whatever this machine's own clock says (host.clock-skew)
     current_time: datetime | None = None
     current_time_observed_at: datetime | None = None
+    # the domain's functional level: rootDSE domainFunctionality (MS-ADTS, "domainFunctionality":
+    # the domain NC's msDS-Behavior-Version; 6 = DS_BEHAVIOR_WIN2012R2), read in the same rootDSE search; None: not read
+    # (a DC that refused the rootDSE, base_dn naming another domain than the DC's, or an older facts file)
+    domain_functionality: int | None = None
     searches: int = 0
     # the computers' groups were read (group_sids): only when a delegation descriptor names a SID of
     # this domain that is not one of the computers read; it costs one search per level of nesting
@@ -267,6 +271,12 @@ class FirewallRule(Fact):
     local_ports: list[str] = Field(default_factory=list)  # "8083", "8080-8090", "Any", "RPC", ...
     profiles: list[str] = Field(default_factory=lambda: ["Any"])  # Any, or some of Domain, Private, Public
     remote_addresses: list[str] = Field(default_factory=lambda: ["Any"])  # Any, addresses, subnets, ranges, keywords
+    # where the rule comes from (PolicyStoreSourceType: Local, GroupPolicy, Dynamic, Generated, Hardcoded, MDM) and
+    # which store or GPO holds it (PolicyStoreSource); None: not read (a facts file written before they were)
+    source_type: str | None = None
+    policy_store_source: str | None = None
+    program: str | None = None  # NetFirewallApplicationFilter.Program: Any, System, or a path; None: not read
+    service: str | None = None  # NetFirewallServiceFilter.Service: Any, or a service's short name; None: not read
 
 
 class FirewallProfile(Fact):
@@ -276,6 +286,8 @@ class FirewallProfile(Fact):
     enabled: bool | None = None
     default_inbound_action: str | None = None  # allow | block
     allow_inbound_rules: bool | None = None
+    # AllowLocalFirewallRules: False when Group Policy ignores the rules of the local store for this profile
+    allow_local_firewall_rules: bool | None = None
 
 
 class NetworkProfile(Fact):
@@ -360,6 +372,8 @@ class ServerNames(Fact):
     disable_strict_name_checking: int | None = None  # LanmanServer\Parameters DisableStrictNameChecking
     optional_names: list[str] = Field(default_factory=list)  # LanmanServer\Parameters OptionalNames
     alternate_names: list[str] = Field(default_factory=list)  # DnsCache\Parameters AlternateComputerNames
+    # Get-SmbServerConfiguration SmbServerNameHardeningLevel: 0 off, 1 accept if provided, 2 required; None: not read
+    name_hardening_level: int | None = None
 
 
 class HostFacts(Fact):
@@ -378,6 +392,12 @@ class HostFacts(Fact):
     os_version: str | None = None
     os_build: str | None = None
     hyperv_installed: bool | None = None
+    # Get-WindowsFeature Hyper-V InstallState (Installed, InstallPending: installed, waiting for a restart, Available)
+    hyperv_install_state: str | None = None
+    hyperv_module: bool | None = None  # the Hyper-V PowerShell module is there (Get-Module -ListAvailable Hyper-V)
+    # the primary DNS suffix (IPGlobalProperties.DomainName): the host's FQDN is its name under it, which in a
+    # disjoint namespace is not its AD domain (`domain`)
+    primary_dns_suffix: str | None = None
     vmms_running: bool | None = None
     vmms_status: str | None = None  # Get-Service vmms .Status (Running, Stopped, ...); None: no such service
     # Win32_ComputerSystem.DomainRole: 0 standalone workstation, 1 member workstation, 2 standalone
@@ -396,6 +416,11 @@ class HostFacts(Fact):
     probe_seconds: float | None = None  # how long the probes took on the host (all in parallel, bounded)
     clock: HostClock | None = None
     time_source_type: str | None = None  # W32Time\Parameters Type: NT5DS, NTP, NoSync, AllSync
+    ntp_server: str | None = None  # W32Time\Parameters NtpServer, the service's own value
+    # Group Policy's W32Time Type and NtpServer (HKLM\SOFTWARE\Policies\Microsoft\W32Time\Parameters): when set,
+    # they overwrite the service's own values ("Windows Time service tools and settings"); None: no policy sets them
+    time_policy_type: str | None = None
+    time_policy_ntp_server: str | None = None
     certificates: list[Certificate] | None = None  # LocalMachine\My; None: not read
     server_names: ServerNames | None = None
     # script sections that failed on the host (vms, firewall_rules, hyperv, ...) -> the host's error

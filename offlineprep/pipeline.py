@@ -166,7 +166,8 @@ def collection_scope(site: Site, needs: frozenset[Need]) -> CollectionScope:
 def _scope(site: Site, needs: frozenset[Need], inventory: Inventory | None = None) -> CollectionScope:
     routes = route_collection(inventory or site_inventory(site), domain_directories(site) or [DomainDirectory("")],
                               directory=Need.DIRECTORY in needs, hyperv_hosts=Need.HYPERV_HOSTS in needs,
-                              path_computers=Need.PATH_COMPUTERS in needs)
+                              path_computers=Need.PATH_COMPUTERS in needs,
+                              host_accounts=site.manager == "hyperv-replica")
     directory = None
     if routes.directories:
         requests = list(routes.directories.values())
@@ -332,7 +333,8 @@ def _collect_directories(site: Site, inventory: Inventory, collectors: Collector
     names one. A domain read before a descriptor naming one of its groups turned up is read again
     (only when two domains each hold hosts and path computers that name the other's groups)."""
     configured = list(zip(domain_directories(site), site.directories, strict=True))
-    routes = route_collection(inventory, [d for d, _ in configured], hyperv_hosts=False, path_computers=False)
+    routes = route_collection(inventory, [d for d, _ in configured], hyperv_hosts=False, path_computers=False,
+                              host_accounts=site.manager == "hyperv-replica")
     by_domain = {DomainName(d.dns_name).key: config for d, config in configured}
     host_domains = {DomainRouter([d for d, _ in configured]).for_computer(h.name, h.domain)
                     for h in inventory.hyperv_hosts()}

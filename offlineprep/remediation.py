@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from offlineprep.acl import FILE_GENERIC_READ, FILE_GENERIC_WRITE, FULL_CONTROL, SddlError, explicit_aces_of, format_ace
 from offlineprep.acl import parse_sddl as _parse_sddl
 from offlineprep.actions import powershell as ps
@@ -161,16 +163,30 @@ def _account_aces(before_sddl: str | None, account_sid: str | None, domain_sid: 
 
 
 def ntfs_grant(server: str, local_path: str, account: str, mask: int, what: str, *, account_sid: str | None = None,
-               before_sddl: str | None = None, domain_sid: str | None = None) -> t.GrantNtfsRights:
-    return t.GrantNtfsRights(owner=t.file_server(server), local_path=local_path, account=account, mask=mask,
-                             what=what, account_sid=account_sid, before_sddl=before_sddl,
-                             before_aces=_account_aces(before_sddl, account_sid, domain_sid))
+               before_sddl: str | None = None, domain_sid: str | None = None) -> t.GrantNtfsRights | t.ManualStep:
+    """The icacls grant; a step by hand when icacls could not be given the path or the name as one argument
+    (a quote or a line end, which no Windows path holds: offlineprep.actions.acl_grant, docs/security.md)."""
+    try:
+        return t.GrantNtfsRights(owner=t.file_server(server), local_path=local_path, account=account, mask=mask,
+                                 what=what, account_sid=account_sid, before_sddl=before_sddl,
+                                 before_aces=_account_aces(before_sddl, account_sid, domain_sid))
+    except ValidationError:
+        return t.ManualStep(owner=t.file_server(server),
+                            text=f"Grant {account} {what} (NTFS) on {local_path} by hand: offlineprep writes no icacls "
+                                 "command for a path or name that holds a quote, a line end or a control character")
+
+
+def share_scope(scope: str | None) -> str | None:
+    """A share's ScopeName as fixes pass it: None for the default scope '*' (no -ScopeName), else the
+    client access point the share is scoped to."""
+    return scope if scope and scope.strip() != "*" else None
 
 
 def share_grant(server: str, share: str, account: str, access_right: str, *, account_sid: str | None = None,
-                before_sddl: str | None = None, domain_sid: str | None = None) -> t.GrantShareRights:
+                before_sddl: str | None = None, domain_sid: str | None = None,
+                scope: str | None = None) -> t.GrantShareRights:
     return t.GrantShareRights(owner=t.file_server(server), share=share, account=account,
-                              access_right=access_right,
+                              access_right=access_right, scope=share_scope(scope),
                               account_sid=account_sid, before_sddl=before_sddl,
                               before_aces=_account_aces(before_sddl, account_sid, domain_sid))
 
@@ -186,9 +202,10 @@ def grant_ntfs(server: str, local_path: str, account: str, rights: str | int, wh
 
 
 def grant_share(server: str, share: str, account: str, access_right: str, *, account_sid: str | None = None,
-                before_sddl: str | None = None, domain_sid: str | None = None) -> Remediation:
+                before_sddl: str | None = None, domain_sid: str | None = None,
+                scope: str | None = None) -> Remediation:
     action = share_grant(server, share, account, access_right, account_sid=account_sid, before_sddl=before_sddl,
-                         domain_sid=domain_sid)
+                         domain_sid=domain_sid, scope=scope)
     return remediation(f"Grant {account} {access_right} on share {share} on {server}", [action])
 
 
@@ -201,8 +218,8 @@ def add_local_group_member(server: str, group_sid: str, group_name: str, account
     return remediation(f"Add {account} to {group_name} on {server}", [action])
 
 
-def create_share(server: str, share: str, local_path: str) -> Remediation:
-    action = t.CreateShare(owner=t.file_server(server), share=share, local_path=local_path)
+def create_share(server: str, share: str, local_path: str, *, scope: str | None = None) -> Remediation:
+    action = t.CreateShare(owner=t.file_server(server), share=share, local_path=local_path, scope=share_scope(scope))
     return remediation(f"Create the share {share} on {server}", [action])
 
 
@@ -260,8 +277,16 @@ def sync_time(machine: str, *, before_type: str | None, hyperv: bool) -> t.SyncT
 
 
 def replica_settings(host: str, before: dict[str, str | bool | None],
-                     after: dict[str, str | bool]) -> t.ReplicaServerSettings:
-    return t.ReplicaServerSettings(owner=t.hyperv_host(host), before=before, after=after)
+                     after: dict[str, str | bool]) -> t.ReplicaServerSettings | t.ManualStep:
+    """Set-VMReplicationServer with `after`; a step by hand when a value is not one the action type writes
+    (REPLICA_WRITABLE: a host that reported a thumbprint that is no SHA-1 thumbprint, say)."""
+    try:
+        return t.ReplicaServerSettings.model_validate({"owner": t.hyperv_host(host), "before": before, "after": after})
+    except ValidationError:
+        wanted = ", ".join(f"-{name} {value}" for name, value in after.items())
+        return t.ManualStep(owner=t.hyperv_host(host),
+                            text=f"Set the Replica server settings by hand (Set-VMReplicationServer {wanted}): "
+                                 "offlineprep writes only the settings and values its action type allows")
 
 
 def authorize_primary(host: str, primary: str, storage: str, trust_group: str = "DEFAULT") -> t.ReplicaAuthorization:

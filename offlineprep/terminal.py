@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +19,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from offlineprep.display import BIDI_CONTROLS
+from offlineprep.display import visible
 from offlineprep.model import Finding, Results, Status, WaiverEntry, by_cause, not_blocking, not_blocking_title
 from offlineprep.model import blocks as _blocks
 from offlineprep.suggest import did_you_mean
@@ -33,7 +32,8 @@ def _console(stderr: bool = False) -> Console:
     """Rich wraps at 80 columns when the output is no terminal (a pipeline log, `| tee`): a finding
     or an error split over three lines is harder to grep than one long line. So, off a terminal and
     unless COLUMNS says otherwise, lines are never wrapped and tables get room."""
-    console = Console(stderr=stderr, highlight=False)
+    # emoji off: a host's name such as ":warning:" is shown as written, not as a symbol
+    console = Console(stderr=stderr, highlight=False, emoji=False)
     if not console.is_terminal:
         console.soft_wrap = True
         if not os.environ.get("COLUMNS"):
@@ -55,12 +55,11 @@ OUTCOME_STYLE = {"applied": "green", "already": "green", "reverted": "green", "a
                  "by-hand": "yellow", "not-revertible": "yellow", "nothing-applied": "dim"}
 LISTED = 25  # lines per list in the terminal; the reports hold the rest
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff" + BIDI_CONTROLS + "]")
-
-
 def term(text: str) -> str:
-    """Text from AD or a host, made safe for the terminal: no markup, no escape sequences."""
-    return escape(_CONTROL.sub("?", text))
+    """Text from AD, a host or a results file, made safe for the terminal: no markup, and every line end,
+    escape sequence or bidi control shown escaped (`\\n`, `\\x1b`, `\\u202e`: display.visible), so a
+    name with a newline cannot print a line of its own."""
+    return escape(visible(text))
 
 
 # --------------------------------------------------------------------------- preflight, report, collect, checks
@@ -96,7 +95,7 @@ def print_summary(results: Results, outputs: dict[str, Path], problems: list[str
     for f in results.findings:
         per_check.setdefault(f.check, {s.value: 0 for s in Status})[f.status.value] += 1
     for check_id, counts in per_check.items():
-        table.add_row(escape(check_id), *(str(counts[s.value] or "") for s in Status))
+        table.add_row(term(check_id), *(str(counts[s.value] or "") for s in Status))
     out.print(table)
 
     causes, rest = by_cause(results.findings)
@@ -132,20 +131,20 @@ def print_summary(results: Results, outputs: dict[str, Path], problems: list[str
                 hint = f" — no check has that id{did_you_mean(check_glob, known)}"
             err.print(f"[yellow]unused waiver[/] (matched no finding): {term(waiver_text(item))}{term(hint)}")
     for problem in [*results.problems, *problems]:
-        err.print(f"[yellow]problem:[/] {escape(problem)}")
+        err.print(f"[yellow]problem:[/] {term(problem)}")
     for fmt, path in outputs.items():
         if not any(str(path) in p for p in problems):
-            out.print(f"{fmt} written to {escape(str(path))}")
+            out.print(f"{fmt} written to {term(str(path))}")
     selection = results.selection
     if selection is not None and selection.partial:
         left_out = [c for c in selection.checks_known if c not in set(selection.checks_run)]
         out.print(f"[yellow]partial run:[/] {len(selection.checks_run)} of {len(selection.checks_known)} checks "
-                  f"evaluated; not evaluated: {escape(', '.join(left_out))}")
+                  f"evaluated; not evaluated: {term(', '.join(left_out))}")
     s = results.summary
     style, tail = VERDICT_TEXT[results.verdict.value]
     waived = f" ({s['waived']} waived)" if s.get("waived") else ""
     blocking_total = len(results.blocking())
-    out.print(f"[{style}]{escape(results.headline)}[/]: {s['pass']} pass, {s['fail']} fail, {s['warn']} warn, "
+    out.print(f"[{style}]{term(results.headline)}[/]: {s['pass']} pass, {s['fail']} fail, {s['warn']} warn, "
               f"{s['error']} error, {s['skip']} skip{waived}; {blocking_total:,} blocking — {tail}")
 
 
@@ -158,7 +157,7 @@ def print_collected(output: Path, facts: Facts, failed: Sequence[str], directory
     """What `collect` wrote, and what it could not read (the first hosts; the facts file holds them all)."""
     hosts = facts.hosts or {}
     read = list((facts.directories or {}).values())
-    out.print(f"facts written to {escape(str(output))}: {len(hosts)} hosts ({len(failed)} with errors)"
+    out.print(f"facts written to {term(str(output))}: {len(hosts)} hosts ({len(failed)} with errors)"
               + (f", directory: {'error' if directory_error else 'ok'}" if read else ""))
     if directory_error:
         err.print(f"[magenta]not read:[/] Active Directory: {term(directory_error.message)}")
@@ -174,10 +173,10 @@ def print_catalogue(catalogue: Catalogue, version: str) -> None:
     for column in ("id", "severity", "needs", "title"):
         table.add_column(column)
     for c in catalogue.checks:
-        table.add_row(c.id, c.severity.label, ", ".join(sorted(n.value for n in c.needs)), escape(c.title))
+        table.add_row(c.id, c.severity.label, ", ".join(sorted(n.value for n in c.needs)), term(c.title))
     out.print(table)
     for problem in catalogue.problems:
-        err.print(f"[yellow]problem:[/] {escape(problem)}")
+        err.print(f"[yellow]problem:[/] {term(problem)}")
 
 
 @contextmanager

@@ -284,3 +284,32 @@ def test_groups_are_not_read_when_every_descriptor_names_computers_only() -> Non
     other = collect_directory(lab.config(), DirectoryRequest(computers=["hv01"], named_sids=["S-1-5-21-9-9-9-1000"]),
                               lab.password, connect=lab.connect)
     assert not other.groups_read
+
+
+def test_the_domain_functional_level_rides_along_in_the_rootdse_search() -> None:
+    """rootDSE domainFunctionality (the domain NC's msDS-Behavior-Version) costs no search of its own;
+    a DC that does not give it leaves the level unread, never a guess."""
+    lab = LabDirectory(functional_level=5)
+    lab.user("svc-vmm")
+    request = DirectoryRequest(principals=["LAB\\svc-vmm"])
+    facts = collect_directory(lab.config(), request, lab.password, connect=lab.connect)
+    assert facts.domain_functionality == 5 and facts.error is None
+    searches = facts.searches
+    unread = LabDirectory(functional_level=None)
+    unread.user("svc-vmm")
+    facts = collect_directory(unread.config(), request, unread.password, connect=unread.connect)
+    assert facts.domain_functionality is None and facts.searches == searches
+
+
+def test_a_hosts_computer_account_is_read_as_a_principal_with_its_token_groups() -> None:
+    """Under hyperv-replica the routes ask for DOMAIN\\HOST$ as a principal (path.host-accounts): it is the
+    computer object, with tokenGroups holding Domain Computers and its groups, nested ones included."""
+    lab = LabDirectory()
+    outer = lab.group("Replica-Hosts")
+    inner = lab.group("HV-Hosts", member_of=["Replica-Hosts"])
+    sid = lab.computer("hv01", groups=["HV-Hosts"])
+    request = DirectoryRequest(computers=["hv01.lab.test"], principals=["lab.test\\HV01$"])
+    facts = collect_directory(lab.config(), request, lab.password, connect=lab.connect)
+    principal = facts.principals["lab.test\\HV01$"]
+    assert principal.found and principal.object_sid == sid == facts.computers["hv01.lab.test"].object_sid
+    assert principal.token_groups_read and set(principal.token_group_sids) == {f"{lab.domain_sid}-515", inner, outer}

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
+from pydantic import model_validator
+
 from offlineprep.actions.base import DELEGATION_RIGHTS, DIRECTORY, ActionBase, ApplyWay, Owner, Phase, server_parameter
 from offlineprep.pwsh import quote
 
@@ -26,6 +28,11 @@ UAC_PARAMETERS = {
     UAC_TRUSTED_TO_AUTH_FOR_DELEGATION: "TrustedToAuthForDelegation",
     UAC_NOT_DELEGATED: "AccountNotDelegated",
 }
+
+# the flags' names (Microsoft, "User-Account-Control attribute" / ADS_USER_FLAG_ENUM:
+# https://learn.microsoft.com/windows/win32/adschema/a-useraccountcontrol), for the messages that name what a type owns
+UAC_NAMES = {UAC_ACCOUNTDISABLE: "ACCOUNTDISABLE", UAC_TRUSTED_FOR_DELEGATION: "TRUSTED_FOR_DELEGATION",
+             UAC_NOT_DELEGATED: "NOT_DELEGATED", UAC_TRUSTED_TO_AUTH_FOR_DELEGATION: "TRUSTED_TO_AUTH_FOR_DELEGATION"}
 
 ACCOUNT_RIGHTS = "write access to the account's userAccountControl (Domain Admins or Account Operators)"
 # the flags in words, for the plan's "from which state to which"
@@ -46,6 +53,21 @@ class AccountControlChange(ActionBase):
     modules: ClassVar[tuple[str, ...]] = ("ActiveDirectory",)
     flags: ClassVar[dict[int, bool]] = {}  # the flags this action sets (True) or clears (False)
     apply_way: ClassVar[ApplyWay | None] = "ldap"
+
+    @model_validator(mode="after")
+    def _after_is_the_owned_bits_flipped(self) -> AccountControlChange:
+        """A plan or record cannot say another userAccountControl: `after_uac` is `before_uac` with only
+        the bits this type owns flipped (`wanted`), or unknown. apply never writes it anyway (it flips the
+        owned bits on the value it reads live: apply.states.uac_target); a file that says otherwise is
+        refused when it is read, naming the bits the type owns."""
+        if self.after_uac is None:
+            return self
+        expected = uac_after(self.before_uac, self.wanted())
+        if expected != self.after_uac:
+            owned = ", ".join(UAC_NAMES[bit] for bit in sorted(self.wanted()))
+            raise ValueError(f"{self.kind}: userAccountControl after {_hex(self.after_uac)} is not the value read "
+                             f"({_hex(self.before_uac)}) with only the bits this type changes ({owned})")
+        return self
 
     def changes(self) -> dict[int, bool]:
         """The flags to write: those whose value differs from what was read (all, if unknown)."""
@@ -97,6 +119,10 @@ def uac_after(before: int | None, flags: dict[int, bool]) -> int | None:
     for bit, on in flags.items():
         value = value | bit if on else value & ~bit
     return value
+
+
+def _hex(value: int | None) -> str:
+    return "unknown" if value is None else f"0x{value:X}"
 
 
 def _uac(value: int | None) -> str:

@@ -8,9 +8,10 @@ and apply.ps1 both use. apply.ps1 does both kinds on the file server (Invoke-Sha
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from offlineprep.acl import SHARE_CHANGE, SHARE_FULL, SHARE_READ
 from offlineprep.actions.base import ActionBase, ApplyWay, Phase, machine_name, remote
@@ -65,6 +66,31 @@ def with_restore_function(apply_ps1: str) -> str:
     return apply_ps1.replace(RESTORE_MARKER, "\n".join(RESTORE_FUNCTION))
 
 
+# What icacls.exe may be given. Windows PowerShell 5.1 passes a native command's argument as it is, wrapped in
+# double quotes only when it holds whitespace, escaping no quote inside it and dropping an empty one (the Legacy
+# style of $PSNativeCommandArgumentPassing, which PowerShell 7.3 replaced: about_Parsing, "Passing arguments that
+# contain quote characters", https://learn.microsoft.com/powershell/module/microsoft.powershell.core/about/about_parsing;
+# about_Quoting_Rules). The program then splits its command line by the C runtime's rules, where `\"` is a
+# literal quote. So a value holding a quote, or a backslash before the closing quote, ends early and the rest becomes
+# more arguments: `D:\x" /T /C "y` gives icacls /T and /C, `D:\my folder\` swallows `/grant`. And a value that
+# begins with `/` or `-` is read as a switch. The path is therefore a drive-letter path with no quote, control
+# character or character Windows forbids in a name (Microsoft, "Naming Files, Paths, and Namespaces"), ending in no
+# backslash but a drive's root; the account travels as its SID (`*S-1-...`, icacls' documented form) or as a name
+# of the same discipline; the inheritance flags are icacls' own spellings. apply.ps1 checks the same shapes again.
+LOCAL_PATH = r"^[A-Za-z]:\\(?:[^\x00-\x1f\"*?<>|/]*[^\x00-\x1f\"*?<>|/\\])?$"
+SID_PATTERN = r"^S-1-[0-9]+(?:-[0-9]+)+$"
+INHERITANCE = r"^(?:\((?:OI|CI|NP|IO)\))*$"
+# the grant apply.ps1 hands icacls: `*SID:(OI)(CI)F` or `*SID:(OI)(CI)(RD,WD,...)` (ntfs_grant_argument with a SID)
+ICACLS_GRANT = r"^\*S-1-[0-9]+(?:-[0-9]+)+:(?:\((?:OI|CI|NP|IO)\))*(?:F|\([A-Z]+(?:,[A-Z]+)*\))$"
+_ACCOUNT_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\"\u202a-\u202e\u2066-\u2069]|^[/\-]|\\$")
+
+
+def _sid(value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(SID_PATTERN, value):
+        raise ValueError(f"{value!r} is not a SID (S-1-...)")
+    return value
+
+
 # what apply.ps1 looks for to say "already granted": the rights of each share access right, and the
 # inheritance flags of icacls' spelling as AceFlags bits (Microsoft: System.Security.AccessControl.AceFlags)
 SHARE_MASKS = {"Full": SHARE_FULL, "Change": SHARE_CHANGE, "Read": SHARE_READ}
@@ -83,6 +109,11 @@ class AclGrant(ActionBase):
 
     apply_way: ClassVar[ApplyWay | None] = "host"
 
+    @field_validator("account_sid")
+    @classmethod
+    def _a_sid(cls, value: str | None) -> str | None:
+        return _sid(value)
+
     def descriptor_key(self) -> tuple[str, str]:
         """The share or folder whose descriptor the grant changes (grants of one run on the same one
         learn each other's accounts: apply.hosts.add_others)."""
@@ -96,12 +127,19 @@ class GrantShareRights(AclGrant):
     rights: str = "Administrators on the file server"
     share: str
     access_right: Literal["Full", "Change", "Read"]
+    # MSFT_SmbShare.ScopeName of a share scoped to a clustered file server's client access point; None: the
+    # default scope ('*'). Grant-SmbShareAccess / Get-SmbShare / Set-SmbShare -ScopeName then address that share
+    # alone: by -Name only they match every share of that name, one per scope (learn.microsoft.com/powershell/
+    # module/smbshare/grant-smbshareaccess, get-smbshareaccess example 2)
+    scope: str | None = None
 
     phase: ClassVar[Phase] = Phase.SHARE
     modules: ClassVar[tuple[str, ...]] = ("SmbShare",)
+    optional_in_id: ClassVar[tuple[str, ...]] = ("scope",)
 
     def describe(self) -> tuple[str, str]:
-        return f"{machine_name(self.owner)}: share {self.share}", f"Grant {self.account} {self.access_right}"
+        where = f" (scope {self.scope})" if self.scope else ""
+        return f"{machine_name(self.owner)}: share {self.share}{where}", f"Grant {self.account} {self.access_right}"
 
     def fix_lines(self) -> list[str]:
         return _grant_share(self)
@@ -114,7 +152,7 @@ class GrantShareRights(AclGrant):
         return f"{self.account}'s share entries: {entries} -> adds {self.access_right}"
 
     def descriptor_key(self) -> tuple[str, str]:
-        return ("share", self.share.casefold())
+        return ("share", self.share.casefold() + (f"@{self.scope.casefold()}" if self.scope else ""))
 
     def host_request(self, recorded: dict[str, Any] | None) -> dict[str, Any]:
         return {"sid": self.account_sid, "mask": SHARE_MASKS[self.access_right], "flags": 0}
@@ -132,6 +170,31 @@ class GrantNtfsRights(AclGrant):
 
     phase: ClassVar[Phase] = Phase.NTFS
     modules: ClassVar[tuple[str, ...]] = ("icacls.exe", "Microsoft.PowerShell.Security")
+
+    @field_validator("local_path")
+    @classmethod
+    def _one_icacls_argument(cls, value: str) -> str:
+        """A path Windows PowerShell 5.1 hands to icacls as exactly one argument (LOCAL_PATH)."""
+        if not re.fullmatch(LOCAL_PATH, value):
+            raise ValueError(f"{value!r} is not a local folder path icacls can be given as one argument (a drive "
+                             "letter path without quotes, control characters or a trailing backslash)")
+        return value
+
+    @field_validator("inheritance")
+    @classmethod
+    def _icacls_inheritance(cls, value: str) -> str:
+        if not re.fullmatch(INHERITANCE, value):
+            raise ValueError(f"{value!r} is not icacls inheritance flags ((OI), (CI), (NP), (IO))")
+        return value
+
+    @model_validator(mode="after")
+    def _account_not_a_switch(self) -> GrantNtfsRights:
+        """The name icacls gets when no SID was read cannot end its argument early or read as a switch (with a
+        SID, icacls gets `*SID` and the name is only shown)."""
+        if self.account_sid is None and (not self.account or _ACCOUNT_FORBIDDEN.search(self.account)):
+            raise ValueError(f"account {self.account!r} cannot be given to icacls as an account name (a quote, a "
+                             "control character, a leading / or -, or a trailing backslash)")
+        return self
 
     def describe(self) -> tuple[str, str]:
         return (f"{machine_name(self.owner)}: {self.local_path}",
@@ -178,6 +241,11 @@ def ntfs_grant_argument(action: GrantNtfsRights) -> str:
 
 
 def _grant_share(a: GrantShareRights) -> list[str]:
+    if a.scope:
+        return remote(a.owner, "[string]$Name, [string]$Scope, [string]$Account, [string]$Right", [
+            "Grant-SmbShareAccess -Name $Name -ScopeName $Scope -AccountName $Account -AccessRight $Right -Force "
+            "| Out-Null",
+        ], [a.share, a.scope, a.account, a.access_right])
     return remote(a.owner, "[string]$Name, [string]$Account, [string]$Right", [
         "Grant-SmbShareAccess -Name $Name -AccountName $Account -AccessRight $Right -Force | Out-Null",
     ], [a.share, a.account, a.access_right])
@@ -186,6 +254,13 @@ def _grant_share(a: GrantShareRights) -> list[str]:
 def _restore_share(a: GrantShareRights) -> list[str]:
     if not (a.account_sid and a.before_sddl):
         return [f"Write-Warning {quote(_unknown(a, f'share access to {a.share}'))}"]
+    if a.scope:
+        return remote(a.owner, "[string]$Name, [string]$Scope, [string]$Sid, [string]$Saved", [
+            *RESTORE_FUNCTION,
+            "$share = Get-SmbShare -Name $Name -ScopeName $Scope",
+            "Set-SmbShare -Name $Name -ScopeName $Scope -SecurityDescriptor (Restore-AccountAces $share.SecurityDescriptor "
+            "$Saved $Sid) -Force",
+        ], [a.share, a.scope, a.account_sid, a.before_sddl])
     return remote(a.owner, "[string]$Name, [string]$Sid, [string]$Saved", [
         *RESTORE_FUNCTION,
         "$share = Get-SmbShare -Name $Name",

@@ -110,6 +110,9 @@ class ActionBase(BaseModel):
     apply_way: ClassVar[ApplyWay | None] = None
     # the ticket purge: last of all, once per host, and only after a change in AD (again after a revert)
     follows_ad_changes: ClassVar[bool] = False
+    # fields added after ids were first recorded: left out of the id while None, so an action without
+    # them keeps the id it always had (plans and records written before stay valid)
+    optional_in_id: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def kind_name(cls) -> str:
@@ -118,6 +121,9 @@ class ActionBase(BaseModel):
 
     def model_post_init(self, context: Any, /) -> None:
         content = self.model_dump(mode="json", exclude={"id"})
+        for name in self.optional_in_id:
+            if content.get(name) is None:
+                content.pop(name, None)
         digest = hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=True).encode()).hexdigest()
         object.__setattr__(self, "id", f"{self.kind}:{digest[:16]}")  # frozen: set once, from the content
 

@@ -1,5 +1,9 @@
 """host.firewall-disable: inbound block rules covering a port disabled (a block rule wins over every
-allow rule); the revert enables them again. apply.ps1 does it on the host (Invoke-FirewallDisable)."""
+allow rule); the revert enables them again. apply.ps1 does it on the host (Invoke-FirewallDisable).
+
+Only rules of the local store (-PolicyStore PersistentStore, named in every cmdlet): a rule that Group
+Policy defines lives in its GPO, and Disable-NetFirewallRule on the host cannot change it, so
+policy.replication-port never builds this action for one (a step by hand names the GPO instead)."""
 
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ class DisableFirewallRules(ActionBase):
         return _toggle_rules(self, enable=True)
 
     def change(self) -> str:
-        return f"enabled -> disabled: {', '.join(self.names) if self.names else 'none'}"
+        return f"enabled -> disabled (local store, PersistentStore): {', '.join(self.names) if self.names else 'none'}"
 
     def assumed_before(self) -> dict[str, Any] | None:
         return {"rules": [{"name": name, "state": "enabled"} for name in self.names]}
@@ -38,4 +42,4 @@ class DisableFirewallRules(ActionBase):
 
 def _toggle_rules(a: DisableFirewallRules, enable: bool) -> list[str]:
     verb = "Enable-NetFirewallRule" if enable else "Disable-NetFirewallRule"
-    return remote(a.owner, "[string[]]$Names", [f"{verb} -Name $Names"], [list(a.names)])
+    return remote(a.owner, "[string[]]$Names", [f"{verb} -Name $Names -PolicyStore PersistentStore"], [list(a.names)])

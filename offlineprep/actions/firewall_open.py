@@ -1,5 +1,11 @@
 """host.firewall-open: an inbound allow rule of our own for one TCP port (New-NetFirewallRule, or
-enabled when it exists); the revert removes it. apply.ps1 does it on the host (Invoke-FirewallOpen)."""
+enabled when it exists); the revert removes it. apply.ps1 does it on the host (Invoke-FirewallOpen).
+
+Every cmdlet names the store it acts on: -PolicyStore PersistentStore, the host's local rules (the
+NetSecurity cmdlets' default, said out loud). A rule that Group Policy defines is not there, and a
+local rule does nothing where Group Policy ignores local rules (AllowLocalFirewallRules False):
+policy.replication-port gives those a step by hand instead.
+https://learn.microsoft.com/powershell/module/netsecurity/new-netfirewallrule (-PolicyStore)"""
 
 from __future__ import annotations
 
@@ -38,7 +44,7 @@ class OpenFirewallPort(ActionBase):
     def change(self) -> str:
         addresses = ", ".join(self.remote_address) if self.remote_address else "none"
         return (f"no rule {self.rule_name} -> inbound allow TCP {self.port}, profile {self.profile}, "
-                f"from {addresses}")
+                f"from {addresses} (local store, PersistentStore)")
 
     def assumed_before(self) -> dict[str, Any] | None:
         # our own rule, by name: a rule of that name that covered the port would have made the check pass
@@ -51,15 +57,17 @@ class OpenFirewallPort(ActionBase):
 def _open_port(a: OpenFirewallPort) -> list[str]:
     return remote(a.owner, "[string]$Name, [string]$DisplayName, [string]$Port, [string]$FirewallProfile, "
                             "[string[]]$RemoteAddress", [
-        "if (-not (Get-NetFirewallRule -Name $Name -ErrorAction SilentlyContinue)) {",
+        "if (-not (Get-NetFirewallRule -Name $Name -PolicyStore PersistentStore -ErrorAction SilentlyContinue)) {",
         "    New-NetFirewallRule -Name $Name -DisplayName $DisplayName -Direction Inbound -Protocol TCP -LocalPort $Port "
-        "-Action Allow -Profile $FirewallProfile -RemoteAddress $RemoteAddress | Out-Null",
+        "-Action Allow -Profile $FirewallProfile -RemoteAddress $RemoteAddress -PolicyStore PersistentStore | Out-Null",
         "}",
-        "else { Enable-NetFirewallRule -Name $Name }",
+        "else { Enable-NetFirewallRule -Name $Name -PolicyStore PersistentStore }",
     ], [a.rule_name, a.display_name, str(a.port), a.profile, list(a.remote_address)])
 
 
 def _close_port(a: OpenFirewallPort) -> list[str]:
     return remote(a.owner, "[string]$Name", [
-        "if (Get-NetFirewallRule -Name $Name -ErrorAction SilentlyContinue) { Remove-NetFirewallRule -Name $Name }",
+        "if (Get-NetFirewallRule -Name $Name -PolicyStore PersistentStore -ErrorAction SilentlyContinue) {",
+        "    Remove-NetFirewallRule -Name $Name -PolicyStore PersistentStore",
+        "}",
     ], [a.rule_name])

@@ -5,9 +5,10 @@ does it on the host (Invoke-ReplicaServer).
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from offlineprep.actions.base import ActionBase, ApplyWay, Owner, Phase, machine_name, not_read, remote
 
@@ -17,6 +18,28 @@ _REPLICA_SETTINGS = [("ReplicationEnabled", bool), ("AllowedAuthenticationType",
                      ("CertificateThumbprint", str)]
 # the same, as apply.ps1 is told them: whether each is a boolean (the others are strings)
 REPLICA_SETTINGS = {name: kind is bool for name, kind in _REPLICA_SETTINGS}
+ReplicaSetting = Literal["ReplicationEnabled", "AllowedAuthenticationType", "ReplicationAllowedFromAnyServer",
+                         "DefaultStorageLocation", "CertificateThumbprint"]
+
+# What the type may write, and the shape of each value (as text, the way apply.ps1 gets it): the whitelist the
+# model enforces here and apply.ps1 enforces again on the host (Test-ReplicaSetting), before anything is written.
+# The check (checks/replica_server.py) turns replication on, allows the policy's authentication and names a
+# certificate; nothing else. ReplicationAllowedFromAnyServer (accept replication from any primary) and
+# DefaultStorageLocation (where replicas land) are read, never written. Values: Microsoft, Set-VMReplicationServer
+# (-AllowedAuthenticationType Kerberos | Certificate | CertificateAndKerberos; -CertificateThumbprint, the
+# certificate's SHA-1 thumbprint, 40 hexadecimal digits).
+REPLICA_WRITABLE: dict[str, str] = {
+    "ReplicationEnabled": r"^(True|False)$",
+    "AllowedAuthenticationType": r"^(Kerberos|Certificate|CertificateAndKerberos)$",
+    "CertificateThumbprint": r"^[0-9A-Fa-f]{40}$",
+}
+WritableSetting = Literal["ReplicationEnabled", "AllowedAuthenticationType", "CertificateThumbprint"]
+
+
+def writable_value(name: str, text: str) -> bool:
+    """Whether `name` is a setting the type writes and `text` a value of its shape."""
+    pattern = REPLICA_WRITABLE.get(name)
+    return pattern is not None and re.fullmatch(pattern, text) is not None
 
 
 class ReplicaServerSettings(ActionBase):
@@ -28,12 +51,29 @@ class ReplicaServerSettings(ActionBase):
 
     kind: Literal["host.replica-server"] = "host.replica-server"
     rights: str = "Administrators (or Hyper-V Administrators) on the host"
-    before: dict[str, str | bool | None] = Field(default_factory=dict)
-    after: dict[str, str | bool]
+    before: dict[ReplicaSetting, str | bool | None] = Field(default_factory=dict)
+    after: dict[WritableSetting, str | bool]
 
     phase: ClassVar[Phase] = Phase.HOST
     modules: ClassVar[tuple[str, ...]] = ("Hyper-V",)
     apply_way: ClassVar[ApplyWay | None] = "host"
+
+    @model_validator(mode="after")
+    def _only_the_settings_the_type_writes(self) -> ReplicaServerSettings:
+        """`after` (written by apply) and, for the same settings, `before` (written back by revert): the
+        parameters and values REPLICA_WRITABLE allows, each of its own type; a plan that says more is refused."""
+        for name, value in self.after.items():
+            if REPLICA_SETTINGS[name] is not isinstance(value, bool) or not writable_value(name, setting_text(value)):
+                raise ValueError(f"host.replica-server: {name} = {value!r} is not a value this step writes")
+        if self.after.get("ReplicationEnabled") is False:
+            raise ValueError("host.replica-server: the step turns replication on, never off")
+        for name in self.after:
+            was = self.before.get(name)
+            if was is None or was == "":
+                continue
+            if REPLICA_SETTINGS[name] is not isinstance(was, bool) or not writable_value(name, setting_text(was)):
+                raise ValueError(f"host.replica-server: {name} read before = {was!r} is not a value revert writes back")
+        return self
 
     def describe(self) -> tuple[str, str]:
         return f"{machine_name(self.owner)}: Replica server", "Set " + ", ".join(f"{k} {v}" for k, v in self.after.items())
@@ -126,7 +166,7 @@ def _replica_settings(owner: Owner | None, want: dict[str, str | bool | None],
 
 
 def _replica_server(a: ReplicaServerSettings) -> list[str]:
-    return _replica_settings(a.owner, dict(a.after), None)
+    return _replica_settings(a.owner, {str(k): v for k, v in a.after.items()}, None)
 
 
 def _restore_replica_server(a: ReplicaServerSettings) -> list[str]:
@@ -134,9 +174,11 @@ def _restore_replica_server(a: ReplicaServerSettings) -> list[str]:
     that was not set before stays (Set-VMReplicationServer sets them, it does not clear them, and
     neither has an effect once the settings that use them are back)."""
     kinds = dict(_REPLICA_SETTINGS)
-    before = {k: a.before.get(k) for k in a.after if kinds.get(k) is bool or a.before.get(k)}
+    before: dict[str, str | bool | None] = {k: a.before.get(k) for k in a.after
+                                            if kinds.get(k) is bool or a.before.get(k)}
     if any(v is None for v in before.values()):
         return not_read(a, "the Replica server settings", "Get-VMReplicationServer")
     if not before:
         return []
-    return _replica_settings(a.owner, before, {k: a.after[k] for k in before})
+    after: dict[str, str | bool] = {str(k): v for k, v in a.after.items()}
+    return _replica_settings(a.owner, before, {k: after[k] for k in before})

@@ -45,6 +45,8 @@ from offlineprep.apply.states import (
     hex_uac,
     ldap_sid_filter,
     same_values,
+    uac_restored,
+    uac_target,
     wanted_flags,
 )
 from offlineprep.security_descriptor import DescriptorError, sid_from_bytes
@@ -299,8 +301,12 @@ class Changer:
         def still() -> bool:
             return _integer(self._read(dn, [UAC]), UAC) == now
 
+        # Bits, not values: what is written is the value read now with only the bits the action's type owns
+        # flipped (apply.states.uac_target / uac_restored). No userAccountControl from the plan or the record
+        # is ever written: a file can make a step refuse, never set another flag (unconstrained delegation
+        # 0x80000, DONT_REQ_PREAUTH 0x400000, a DC's SERVER_TRUST_ACCOUNT).
         if recorded is None:
-            if a.before_uac is None or a.after_uac is None:
+            if a.before_uac is None:
                 raise _Stop(Outcome.FAILED, "the plan holds no userAccountControl read before: make the plan again "
                             "(nothing was sent)", state)
             if all(bool(now & bit) == on for bit, on in wanted_flags(a).items()):
@@ -308,19 +314,22 @@ class Changer:
             if now != a.before_uac:
                 raise _Stop(Outcome.CHANGED, f"userAccountControl of {a.account} is {hex_uac(now)} now, "
                             f"{hex_uac(a.before_uac)} when planned: changed since planned; nothing was sent", state)
-            target, outcome = a.after_uac, Outcome.APPLIED
+            target, outcome = uac_target(now, a), Outcome.APPLIED
         else:
+            if not a.reverted_by_apply():
+                raise _Stop(Outcome.FAILED, f"{a.kind} is not undone by revert: left alone", state)
             left = (recorded.after or {}).get(UAC, a.after_uac)
             was = (recorded.before or {}).get(UAC, a.before_uac)
-            if was is None:
+            if not isinstance(was, int) or isinstance(was, bool):
                 raise _Stop(Outcome.FAILED, "the record holds no userAccountControl from before apply: left alone", state)
-            if now == was:
+            target = uac_restored(now, was, a)
+            if now == was or target == now:
                 return Done(Outcome.AS_BEFORE, f"userAccountControl of {a.account} is already {hex_uac(now)}, as before "
                             "apply", state, state)
             if now != left:
                 raise _Stop(Outcome.CHANGED, f"userAccountControl of {a.account} is {hex_uac(now)} now, {hex_uac(left)} "
                             "when apply left it: changed since applied; left alone", state)
-            target, outcome = int(was), Outcome.REVERTED
+            outcome = Outcome.REVERTED
         # one modify: delete the value read, add the new one; a concurrent change makes the delete fail
         self._modify(dn, {UAC: [(MODIFY_DELETE, [str(now)]), (MODIFY_ADD, [str(target)])]}, a, still)
         after = {UAC: _integer(self._read(dn, [UAC]), UAC)}

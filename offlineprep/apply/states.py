@@ -43,8 +43,41 @@ def same_values(a: Iterable[str], b: Iterable[str]) -> bool:
 
 
 def wanted_flags(action: t.AccountControlChange) -> dict[int, bool]:
-    """The userAccountControl flags the action sets (True) or clears (False)."""
-    return action.wanted()
+    """The userAccountControl flags the action sets (True) or clears (False): its type's, never a value
+    of the file (SetProtocolTransition owns TRUSTED_TO_AUTH_FOR_DELEGATION, and clears
+    TRUSTED_FOR_DELEGATION when asked; ClearNotDelegated owns NOT_DELEGATED; EnableAccount
+    ACCOUNTDISABLE). The bits are Microsoft's (userAccountControl, ADS_USER_FLAG_ENUM:
+    https://learn.microsoft.com/windows/win32/adschema/a-useraccountcontrol)."""
+    wanted = action.wanted()
+    stray = [bit for bit, on in wanted.items() if bit not in _OWNED or (on and bit not in _MAY_SET)]
+    if stray:  # a subclass gone wrong, never a plan: the type decides, and no type sets these
+        raise ValueError(f"{action.kind} would change userAccountControl bits it does not own: "
+                         + ", ".join(hex_uac(b) for b in stray))
+    return wanted
+
+
+# every bit an account-control type changes, and the ones it may set (turning on unconstrained delegation
+# 0x80000 or "no Kerberos pre-authentication" 0x400000 is no fix offlineprep makes)
+_OWNED = frozenset({t.UAC_ACCOUNTDISABLE, t.UAC_TRUSTED_FOR_DELEGATION, t.UAC_NOT_DELEGATED,
+                    t.UAC_TRUSTED_TO_AUTH_FOR_DELEGATION})
+_MAY_SET = frozenset({t.UAC_TRUSTED_TO_AUTH_FOR_DELEGATION})
+
+
+def uac_target(live: int, action: t.AccountControlChange) -> int:
+    """What apply writes: the value read live, with only the bits the action's type owns flipped."""
+    value = live
+    for bit, on in wanted_flags(action).items():
+        value = value | bit if on else value & ~bit
+    return value
+
+
+def uac_restored(live: int, was: int, action: t.AccountControlChange) -> int:
+    """What revert writes: the value read live, with only the bits the action's type owns put back as
+    they were before apply (`was`, from the record); every other bit stays as it is now."""
+    value = live
+    for bit in wanted_flags(action):
+        value = (value | bit) if was & bit else (value & ~bit)
+    return value
 
 
 def hex_uac(value: int | None) -> str:

@@ -2,7 +2,8 @@
 
 Few round trips: one rootDSE read, one search for the domain's crossRef (its NetBIOS name),
 batched OR filters for computers (`batch_size` names per search; the principals and SPN holders
-ride along in the last one), one base read of tokenGroups per principal (there are few), one
+ride along in the last one), one base read of tokenGroups per principal (there are few; under
+`manager = "hyperv-replica"` each host's computer account is one too: path.host-accounts), one
 batched search for group names. Paged results throughout, so nothing is
 truncated at a DC's 1,000-entry MaxPageSize. Bitwise userAccountControl tests are done in Python:
 portable across DCs, and ldap3's mock strategy cannot evaluate extensible-match filters.
@@ -160,6 +161,8 @@ def _read(reader: _Reader, config: DirectoryConfig, request: DirectoryRequest, f
         facts.current_time_observed_at = sent + (datetime.now(UTC) - sent) / 2
     base = config.base_dn or _default_naming_context(root)
     facts.base_dn = base
+    if _dn_key(base) == _dn_key(str(_first(root, "defaultNamingContext") or "")):  # the level of the DC's own domain
+        facts.domain_functionality = _int(_first(root, "domainFunctionality"))
     facts.domain_dns_name = ".".join(p.split("=", 1)[1] for p in base.split(",") if p.strip().upper().startswith("DC="))
     facts.netbios_name = _netbios_name(reader, root, base)
     member_of = _read_computers_principals_and_spns(reader, base, request, facts, config.batch_size)
@@ -171,12 +174,14 @@ def _read(reader: _Reader, config: DirectoryConfig, request: DirectoryRequest, f
 
 def _root_dse(reader: _Reader, required: bool) -> dict[str, Any]:
     """The rootDSE: its default naming context (needed unless base_dn is set), its configuration
-    naming context (where the domain's NetBIOS name is) and the DC's clock (currentTime, MS-ADTS
-    3.1.1.3.2.1: GeneralizedTime, UTC), for host.clock-skew. Optional when base_dn is set: a DC that
+    naming context (where the domain's NetBIOS name is), the DC's clock (currentTime, MS-ADTS
+    3.1.1.3.2.1: GeneralizedTime, UTC), for host.clock-skew, and the domain's functional level
+    (domainFunctionality: the domain NC's msDS-Behavior-Version, MS-ADTS rootDSE attributes), for
+    ad.account-delegable (Protected Users). Optional when base_dn is set: a DC that
     refuses it still gets today's lookups."""
     try:
         for entry in reader.search("", "(objectClass=*)", ["defaultNamingContext", "configurationNamingContext",
-                                                           "currentTime"], scope=ldap3.BASE):
+                                                           "currentTime", "domainFunctionality"], scope=ldap3.BASE):
             return entry
     except lx.LDAPException as exc:
         if required:

@@ -75,8 +75,14 @@ class DomainRouter:
 
 
 def route_collection(inventory: Inventory, directories: Sequence[DomainDirectory], *, directory: bool = True,
-                     hyperv_hosts: bool = True, path_computers: bool = True) -> CollectionRoutes:
-    """What the selected checks need (`directory`, `hyperv_hosts`, `path_computers`), for this inventory."""
+                     hyperv_hosts: bool = True, path_computers: bool = True,
+                     host_accounts: bool = False) -> CollectionRoutes:
+    """What the selected checks need (`directory`, `hyperv_hosts`, `path_computers`), for this inventory.
+
+    `host_accounts` (plain Hyper-V Replica: the export and import run as each host's System account,
+    its computer account on the network) reads each host's computer account as a principal too, in
+    the directory that reads the computer: its tokenGroups make its token on the file server
+    (path.host-accounts). One base read per host, like any principal's."""
     routes = CollectionRoutes()
     if directory and directories:
         router = DomainRouter(directories)
@@ -84,7 +90,10 @@ def route_collection(inventory: Inventory, directories: Sequence[DomainDirectory
         principals: dict[str, list[str]] = {}
         spn_names: dict[str, list[str]] = {}
         for host in inventory.hosts:
-            computers.setdefault(router.for_computer(host.name, host.domain), []).append(host.name)
+            where = router.for_computer(host.name, host.domain)
+            computers.setdefault(where, []).append(host.name)
+            if host_accounts and not HostName(host.name).is_ip:
+                principals.setdefault(where, []).append(HostName(host.name).logon_name(where or None))
         for ref in inventory.path_refs:
             where = router.for_computer(ref.server)
             computers.setdefault(where, []).append(ref.server)

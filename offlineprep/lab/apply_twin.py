@@ -9,6 +9,7 @@ part of apply.ps1 (docs/fixes.md, "A new kind").
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
@@ -16,7 +17,9 @@ from typing import Any, TypeVar
 from pydantic import TypeAdapter
 
 from offlineprep.actions import types as t
+from offlineprep.actions.acl_grant import ICACLS_GRANT, LOCAL_PATH
 from offlineprep.actions.base import ActionBase
+from offlineprep.actions.replica_server import writable_value
 from offlineprep.actions.time_sync import SYNC_FROM_FLAGS
 from offlineprep.lab.windows import HostError, SimAuthorization, SimFolder, SimRule, SimShare, SimulatedHost, WinObject
 
@@ -156,12 +159,20 @@ class HostState:
         write(after)
         result.update(outcome="reverted", after={"sddl": after}, message=f"the account's entries on {what} are back")
 
-    def _find_share(self, name: str) -> SimShare:
-        share = next((s for s in self.host.shares if s.name.casefold() == name.casefold()), None)
-        if share is None:
+    def _shares(self, name: str, scope: str | None) -> list[SimShare]:
+        """Get-SmbShare -Name [-ScopeName]: by name alone, every share of that name (one per scope)."""
+        return [s for s in self.host.shares if s.name.casefold() == name.casefold()
+                and (not scope or s.scope.casefold() == scope.casefold())]
+
+    def _find_share(self, name: str, scope: str | None = None) -> SimShare:
+        shares = self._shares(name, scope)
+        if not shares:
             raise HostError(f"No MSFT_SmbShare objects found with property 'Name' equal to '{name}'.  Verify the "
                              "value of the property and retry.")
-        return share
+        if len(shares) > 1:  # apply.ps1 would read one descriptor of several: the grant lands on every one of them
+            raise HostError(f"Get-SmbShare -Name {name} returned {len(shares)} shares (scopes "
+                             f"{', '.join(s.scope for s in shares)}): the share's scope is needed (-ScopeName)")
+        return shares[0]
 
     def _find_folder(self, path: str) -> SimFolder:
         folder = next((f for f in self.host.folders if f.path.rstrip("\\").casefold() == path.rstrip("\\").casefold()),
@@ -172,13 +183,21 @@ class HostState:
 
     @carries_out(t.GrantShareRights)
     def _share_rights(self, item: dict[str, Any], result: dict[str, Any], reverting: bool) -> None:
-        share = self._find_share(str(item["action"]["share"]))
+        share = self._find_share(str(item["action"]["share"]), item["action"].get("scope"))
         self._descriptor_step(item, result, reverting, share.sddl, lambda sddl: setattr(share, "sddl", sddl),
                               f"the share {share.name}")
 
     @carries_out(t.GrantNtfsRights)
     def _ntfs_rights(self, item: dict[str, Any], result: dict[str, Any], reverting: bool) -> None:
-        folder = self._find_folder(str(item["action"]["local_path"]))
+        path = str(item["action"]["local_path"])
+        if not reverting:  # apply.ps1: only the shapes icacls reads as one argument each (acl_grant.LOCAL_PATH, ICACLS_GRANT)
+            if not re.fullmatch(LOCAL_PATH, path):
+                raise HostError(f"icacls is not given the path '{path}': not a local folder path it reads as one "
+                                "argument; nothing was changed")
+            if not re.fullmatch(ICACLS_GRANT, str(item.get("grant"))):
+                raise HostError(f"icacls is not given the grant '{item.get('grant')}': not an account SID with rights; "
+                                "nothing was changed")
+        folder = self._find_folder(path)
         self._descriptor_step(item, result, reverting, folder.ntfs_sddl,
                               lambda sddl: setattr(folder, "ntfs_sddl", sddl), folder.path)
 
@@ -213,14 +232,16 @@ class HostState:
     # ------------------------------------------------------------------ firewall
 
     def _rule_state(self, name: str) -> str:
-        rule = next((r for r in self.host.firewall if r.name.casefold() == name.casefold()), None)
+        # Get-NetFirewallRule -Name -PolicyStore PersistentStore: the local store holds no Group Policy rule
+        rule = next((r for r in self.host.firewall if r.name.casefold() == name.casefold()
+                     and r.source_type.casefold() == "local"), None)
         if rule is None:
             return "absent"
         return "enabled" if rule.enabled else "disabled"
 
     def _set_enabled(self, name: str, enabled: bool) -> None:
         for rule in self.host.firewall:
-            if rule.name.casefold() == name.casefold():
+            if rule.name.casefold() == name.casefold() and rule.source_type.casefold() == "local":
                 rule.enabled = enabled
 
     @carries_out(t.OpenFirewallPort)
@@ -299,8 +320,8 @@ class HostState:
 
     # ------------------------------------------------------------------ shares and folders
 
-    def _share_state(self, name: str) -> dict[str, Any]:
-        share = next((s for s in self.host.shares if s.name.casefold() == name.casefold()), None)
+    def _share_state(self, name: str, scope: str | None = None) -> dict[str, Any]:
+        share = next(iter(self._shares(name, scope)), None)
         if share is None:
             return {"share": "absent"}
         return {"share": "present", "path": share.path, "sddl": share.sddl}
@@ -309,7 +330,8 @@ class HostState:
     def _create_share(self, item: dict[str, Any], result: dict[str, Any], reverting: bool) -> None:
         action = item["action"]
         name, path = str(action["share"]), str(action["local_path"])
-        state = self._share_state(name)
+        scope = action.get("scope")
+        state = self._share_state(name, scope)
         result["before"] = state
         if not reverting:
             if state["share"] == "present":
@@ -322,8 +344,8 @@ class HostState:
             if self.host.item(path) is None:
                 self.host.folders.append(SimFolder(path, NEW_FOLDER_SDDL))
                 created = True
-            self.host.shares.append(SimShare(name, path))  # New-SmbShare: Everyone Read by default
-            result.update(outcome="applied", after={**self._share_state(name), "folder_created": created},
+            self.host.shares.append(SimShare(name, path, scope=scope or "*"))  # New-SmbShare: Everyone Read
+            result.update(outcome="applied", after={**self._share_state(name, scope), "folder_created": created},
                           message=f"shared {path} as {name}")
             return
         left = (item.get("recorded") or {}).get("after") or {}
@@ -333,8 +355,9 @@ class HostState:
         if str(state["path"]).casefold() != path.casefold() or (left.get("sddl") and state["sddl"] != left["sddl"]):
             result.update(outcome="changed", message=f"the share {name} is not as apply left it")
             return
-        self.host.shares = [s for s in self.host.shares if s.name.casefold() != name.casefold()]
-        result.update(outcome="reverted", after=self._share_state(name),
+        gone = self._shares(name, scope)[:1]
+        self.host.shares = [s for s in self.host.shares if s not in gone]
+        result.update(outcome="reverted", after=self._share_state(name, scope),
                       message=f"removed the share {name}; the folder stays (it may hold data)")
 
     @carries_out(t.CreateFolder)
@@ -405,7 +428,9 @@ class HostState:
         """w32tm /resync: from the domain hierarchy, an offset over MaxAllowedPhaseOffset (300 s by default on a
         domain member) is set at once; a smaller one is corrected gradually, so it is still there right after
         (Microsoft, "Windows Time service tools and settings")."""
-        if self.host.time_source_type != "NT5DS":
+        # Group Policy's Type overwrites the service's own ("Windows Time service tools and settings"): a local
+        # w32tm /config does not change what the service follows
+        if (self.host.time_policy_type or self.host.time_source_type) != "NT5DS":
             return
         offset = self.host.clock_offset_seconds - self.host.domain_clock_offset_seconds
         if abs(offset) > MAX_ALLOWED_PHASE_OFFSET:
@@ -473,9 +498,18 @@ class HostState:
 
     @carries_out(t.ReplicaServerSettings)
     def _replica_server(self, item: dict[str, Any], result: dict[str, Any], reverting: bool) -> None:
+        for setting in item.get("settings") or []:  # Assert-ReplicaSettings: the whitelist, before anything else
+            value = setting.get("restore") if reverting else setting.get("after")
+            if reverting and value is None:
+                continue
+            if not writable_value(str(setting.get("name")), str(value)):
+                raise HostError(f"a host.replica-server step does not write {setting.get('name')} = '{value}': "
+                                "nothing was changed")
         now = self._replica_settings()
         result["before"] = now
-        kinds = {str(s["name"]): str(s["kind"]) for s in item.get("settings") or []}
+        # ConvertTo-Setting: a boolean by the setting's name, not by what the request says
+        kinds = {str(s["name"]): "bool" if s["name"] == "ReplicationEnabled" else "string"
+                 for s in item.get("settings") or []}
         change: dict[str, str] = {}
         if not reverting:
             for setting in item.get("settings") or []:

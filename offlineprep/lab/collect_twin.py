@@ -32,21 +32,34 @@ def answer(host: SimulatedHost, request: dict[str, Any], network: LabNetwork | N
     this host alone."""
     out: dict[str, Any] = {"schema": "offlineprep/host/v1", "errors": {}}
     now = datetime.now(UTC) + timedelta(seconds=host.clock_offset_seconds)
-    w32time = WinObject("W32TimeParameters", Type=host.time_source_type)
-    out["clock"] = {"utc": now.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z", "time_source_type": str(w32time.Type)}
+    w32time = WinObject("W32TimeParameters", Type=host.time_source_type, NtpServer=host.ntp_server)
+    out["clock"] = {"utc": now.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z", "time_source_type": str(w32time.Type),
+                    "ntp_server": str(w32time.NtpServer) if w32time.NtpServer is not None else "",
+                    "policy_time_source_type": None, "policy_ntp_server": None}
+    if host.time_policy_type is not None or host.time_policy_ntp_server is not None:  # the policy key exists
+        policy = WinObject("W32TimePolicyParameters", Type=host.time_policy_type, NtpServer=host.time_policy_ntp_server)
+        if policy.Type is not None:
+            out["clock"]["policy_time_source_type"] = str(policy.Type)
+        if policy.NtpServer is not None:
+            out["clock"]["policy_ntp_server"] = str(policy.NtpServer)
     cs = host.computer_system()
     out["computer_name"] = cs.DNSHostName
     if cs.PartOfDomain and cs.Domain:
         out["computer_name"] = f"{cs.DNSHostName}.{cs.Domain}"
         out["domain"] = cs.Domain
+    ip_properties = host.ip_global_properties()
+    out["primary_dns_suffix"] = str(ip_properties.DomainName)
+    if ip_properties.DomainName:
+        out["computer_name"] = f"{cs.DNSHostName}.{ip_properties.DomainName}"
     out["domain_role"] = int(cs.DomainRole)
     os = host.operating_system()
     out["os"] = {"caption": os.Caption, "version": os.Version, "build": os.BuildNumber}
-    feature = WinObject("WindowsFeature", Name="Hyper-V", InstallState="Installed" if host.hyperv_installed
-                        else "Available")
+    feature = WinObject("WindowsFeature", Name="Hyper-V", InstallState=host.hyperv_install_state or (
+        "Installed" if host.hyperv_installed else "Available"))
     status = host.vmms_status or ("Running" if host.hyperv_installed else None)
     svc = WinObject("ServiceController", Name="vmms", Status=status) if status else None
-    out["hyperv"] = {"installed": feature.InstallState == "Installed", "vmms": svc.Status if svc else None}
+    out["hyperv"] = {"installed": feature.InstallState == "Installed", "vmms": svc.Status if svc else None,
+                     "install_state": str(feature.InstallState), "module": host.hyperv_module}
     out["ip_addresses"] = [str(a) for nic in host.adapters() for a in nic.IPAddress if a]
     paths = request.get("paths") or []
     if paths:
@@ -57,12 +70,21 @@ def answer(host: SimulatedHost, request: dict[str, Any], network: LabNetwork | N
             "disable_strict_name_checking": int(lanman.DisableStrictNameChecking)
             if lanman.DisableStrictNameChecking is not None else None,
             "optional_names": [str(n) for n in lanman.OptionalNames or [] if n],
-            "alternate_names": [str(n) for n in dnscache.AlternateComputerNames or [] if n]}
+            "alternate_names": [str(n) for n in dnscache.AlternateComputerNames or [] if n],
+            "name_hardening_level": int(WinObject("MSFT_SmbServerConfiguration", SmbServerNameHardeningLevel=(
+                host.smb_name_hardening_level)).SmbServerNameHardeningLevel)}
         out["local_groups"] = [_group(host, g) for g in host.groups]
         state: dict[str, Any] = {}
         out["paths"] = [_path(host, p, out.get("domain") or "", state) for p in paths]
     if request.get("hyperv"):
-        out["vms"] = [_vm(host, v) for v in host.vms]
+        # collect.ps1's Hyper-V sections throw this when the Hyper-V PowerShell module is missing
+        no_module = ("the Hyper-V PowerShell module is not installed (Windows feature Hyper-V-PowerShell): {} cannot "
+                     "be run")
+        if host.hyperv_module:
+            out["vms"] = [_vm(host, v) for v in host.vms]
+        else:
+            out["errors"]["vms"] = no_module.format("Get-VM")
+            out["errors"]["replication_server"] = no_module.format("Get-VMReplicationServer")
         rs = host.replication_server()
         default = str(rs.DefaultStorageLocation or "")
         out["replication_server"] = {"enabled": bool(rs.ReplicationEnabled),
@@ -80,10 +102,15 @@ def answer(host: SimulatedHost, request: dict[str, Any], network: LabNetwork | N
                                           "storage_exists": bool(a.ReplicaStorageLocation
                                                                  and host.exists(str(a.ReplicaStorageLocation)))}
                                          for a in host.authorization_entries()]}
+        if not host.hyperv_module:  # the section threw before Get-VMReplicationServer
+            del out["replication_server"]
         out["certificates"] = [_certificate(host, c) for c in host.certificate_objects()]
         rules, port_filters, address_filters = host.firewall_objects()
         ports = {pf.InstanceID: pf for pf in port_filters}
         scopes = {af.InstanceID: af for af in address_filters}
+        app_filters, service_filters = host.firewall_filters()
+        programs = {f.InstanceID: f for f in app_filters}
+        services = {f.InstanceID: f for f in service_filters}
         out["firewall_rules"] = []
         for rule in rules:  # Get-NetFirewallRule -Direction Inbound -Enabled True
             if rule.Direction != "Inbound" or rule.Enabled != "True":
@@ -94,14 +121,20 @@ def answer(host: SimulatedHost, request: dict[str, Any], network: LabNetwork | N
                 "direction": rule.Direction, "action": rule.Action, "profile": rule.Profile,
                 "protocol": pf.Protocol if pf else None,
                 "local_ports": [str(p) for p in pf.LocalPort] if pf else [],
-                "remote_addresses": [str(a) for a in af.RemoteAddress] if af else []})
+                "remote_addresses": [str(a) for a in af.RemoteAddress] if af else [],
+                "policy_store_source_type": str(rule.PolicyStoreSourceType),
+                "policy_store_source": str(rule.PolicyStoreSource),
+                "program": str(programs[rule.InstanceID].Program) if rule.InstanceID in programs else None,
+                "service": str(services[rule.InstanceID].Service) if rule.InstanceID in services else None})
         out["firewall_profiles"] = []
         for p in host.firewall_profiles:
             fp = WinObject("NetFirewallProfile", Name=p.name, Enabled=p.enabled,
-                           DefaultInboundAction=p.default_inbound_action, AllowInboundRules=p.allow_inbound_rules)
+                           DefaultInboundAction=p.default_inbound_action, AllowInboundRules=p.allow_inbound_rules,
+                           AllowLocalFirewallRules=p.allow_local_firewall_rules)
             out["firewall_profiles"].append({"name": fp.Name, "enabled": fp.Enabled,
                                              "default_inbound_action": fp.DefaultInboundAction,
-                                             "allow_inbound_rules": fp.AllowInboundRules})
+                                             "allow_inbound_rules": fp.AllowInboundRules,
+                                             "allow_local_firewall_rules": fp.AllowLocalFirewallRules})
         out["network_profiles"] = []
         for n in host.networks:
             net = WinObject("NetConnectionProfile", InterfaceAlias=n.interface, NetworkCategory=n.category)

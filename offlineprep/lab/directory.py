@@ -38,12 +38,17 @@ class LabDirectory:
     netbios_name: str | None = None  # when not the first label of `domain`, upper case
     has_crossref: bool = True  # False: the domain's NetBIOS name cannot be read (as from a DC that hides it)
     clock_offset_seconds: float = 0.0  # the DC's clock against this machine's (rootDSE currentTime)
+    # the domain's functional level as rootDSE domainFunctionality gives it (MS-ADTS: 6 = Windows Server 2012 R2,
+    # 7 = 2016); None: a DC whose rootDSE lacks it
+    functional_level: int | None = 7
     _entries: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     _rid: int = 1100
     # one mock server for the life of the lab: its entries (ldap3 keeps them on the Server) are filled on the
     # first connection, so a change made through one connection is read back through the next
     _server: Any = field(default=None, init=False, repr=False)
     _binds: dict[str, str] = field(default_factory=dict, init=False, repr=False)  # further bind accounts: DN -> password
+    # groups made with `group`: name -> (SID, the names of the groups it is nested in), for computers' tokenGroups
+    _groups: dict[str, tuple[str, list[str]]] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def base_dn(self) -> str:
@@ -73,6 +78,9 @@ class LabDirectory:
         }
         if groups:
             attrs["memberOf"] = [self.group_dn(g) for g in groups]
+        # tokenGroups, constructed by the DC for any account (MS-ADTS 3.1.1.4.5.19): its primary group (Domain
+        # Computers) and every group it is in, transitively; read when a host's account is a principal
+        attrs["tokenGroups"] = [sid_bytes(g) for g in [f"{self.domain_sid}-515", *self._nested(groups or [])]]
         if delegate_to:
             attrs["msDS-AllowedToDelegateTo"] = delegate_to
         if rbcd:
@@ -101,7 +109,21 @@ class LabDirectory:
         if member_of:
             attrs["memberOf"] = [self.group_dn(g) for g in member_of]
         self._add((self.group_dn(name), attrs))
+        self._groups[name] = (sid, list(member_of or []))
         return sid
+
+    def _nested(self, names: list[str]) -> list[str]:
+        """The SIDs of the groups `names` and of every group they are nested in."""
+        seen: dict[str, str] = {}
+        stack = list(names)
+        while stack:
+            name = stack.pop()
+            if name in seen or name not in self._groups:
+                continue
+            sid, parents = self._groups[name]
+            seen[name] = sid
+            stack += parents
+        return sorted(seen.values())
 
     def group_dn(self, name: str) -> str:
         return f"CN={name},CN=Users,{self.base_dn}"
@@ -150,6 +172,8 @@ class LabDirectory:
         now = datetime.now(UTC) + timedelta(seconds=self.clock_offset_seconds)
         conn.root_dse = {"defaultNamingContext": self.base_dn, "configurationNamingContext": self.configuration_dn,
                          "currentTime": now.strftime("%Y%m%d%H%M%S.0Z")}  # GeneralizedTime, as AD writes it
+        if self.functional_level is not None:  # an integer, written as its decimal text (LDAP INTEGER syntax)
+            conn.root_dse["domainFunctionality"] = str(self.functional_level)
         conn.bind()
         return conn
 

@@ -165,6 +165,11 @@ class SimRule:
     profile: str = "Any"  # Any, or 'Domain', 'Domain, Private', ...
     remote_addresses: list[str] = field(default_factory=lambda: ["Any"])
     direction: str = "Inbound"
+    # where the rule is defined: Local (PersistentStore) or GroupPolicy (PolicyStoreSource: the GPO's name)
+    source_type: str = "Local"
+    gpo: str = ""  # the GPO's name when source_type is GroupPolicy
+    program: str = "Any"  # NetFirewallApplicationFilter.Program: Any, System, or a path
+    service: str = "Any"  # NetFirewallServiceFilter.Service: Any, or a service name
 
 
 @dataclass
@@ -173,6 +178,7 @@ class SimProfile:
     enabled: str = "True"  # True | False | NotConfigured
     default_inbound_action: str = "NotConfigured"  # Allow | Block | NotConfigured
     allow_inbound_rules: str = "NotConfigured"
+    allow_local_firewall_rules: str = "NotConfigured"  # False: Group Policy ignores the local store's rules
 
 
 @dataclass
@@ -296,6 +302,10 @@ class SimulatedHost:
     os_version: str = "10.0.14393"
     os_build: str = "14393"
     hyperv_installed: bool = False
+    hyperv_install_state: str | None = None  # Get-WindowsFeature InstallState; None: Installed or Available as above
+    hyperv_module: bool = True  # the Hyper-V PowerShell module (feature Hyper-V-PowerShell) is there
+    # Win32_ComputerSystem.Domain where it differs from the primary DNS suffix of computer_name (a disjoint namespace)
+    ad_domain: str | None = None
     ip_addresses: list[str] = field(default_factory=list)
     groups: list[SimGroup] = field(default_factory=default_groups)
     shares: list[SimShare] = field(default_factory=list)
@@ -314,6 +324,11 @@ class SimulatedHost:
     vmms_status: str | None = None  # None: Running with the Hyper-V role, no service without it
     clock_offset_seconds: float = 0.0  # the host's clock against the real one
     time_source_type: str = "NT5DS"  # W32Time\Parameters Type
+    ntp_server: str | None = None  # W32Time\Parameters NtpServer (a domain member has none by default)
+    # Group Policy's W32Time values (HKLM\SOFTWARE\Policies\Microsoft\W32Time\Parameters): None, not set by
+    # policy (the key, or the value, is absent); set, they overwrite the service's own
+    time_policy_type: str | None = None
+    time_policy_ntp_server: str | None = None
     domain_clock_offset_seconds: float = 0.0  # the domain hierarchy's time against the real one (what a resync takes)
     dns: dict[str, SimLookup] = field(default_factory=dict)  # this host's DNS client, where it differs from the lab's
     smb_port: str = "open"  # what a TCP connect to this machine's port 445 meets: open | refused | filtered
@@ -324,6 +339,7 @@ class SimulatedHost:
     strict_name_checking_disabled: int | None = None  # LanmanServer\Parameters DisableStrictNameChecking
     optional_names: list[str] = field(default_factory=list)  # ... OptionalNames
     alternate_names: list[str] = field(default_factory=list)  # Dnscache\Parameters AlternateComputerNames
+    smb_name_hardening_level: int = 0  # Get-SmbServerConfiguration SmbServerNameHardeningLevel (0: Windows' default)
     tickets_purged: int = 0  # times apply.ps1 purged the computer's own Kerberos tickets (klist purge -li 0x3e7)
 
     def __post_init__(self) -> None:
@@ -356,7 +372,12 @@ class SimulatedHost:
 
     @property
     def domain(self) -> str | None:
-        return self.computer_name.split(".", 1)[1] if "." in self.computer_name else None
+        return self.ad_domain or (self.computer_name.split(".", 1)[1] if "." in self.computer_name else None)
+
+    def ip_global_properties(self) -> WinObject:
+        """IPGlobalProperties: HostName and DomainName, the primary DNS suffix (computer_name's own)."""
+        suffix = self.computer_name.split(".", 1)[1] if "." in self.computer_name else ""
+        return WinObject("IPGlobalProperties", HostName=self.short_name, DomainName=suffix)
 
     def computer_system(self) -> WinObject:
         role = self.domain_role if self.domain_role is not None else (3 if self.domain else 2)
@@ -474,8 +495,13 @@ class SimulatedHost:
                                                                                               r.action)
             rules.append(WinObject("NetFirewallRule", Name=r.name, DisplayName=r.display_name or r.name,
                                    Enabled="True" if r.enabled else "False", Direction=r.direction, Action=action,
-                                   Profile=r.profile, InstanceID=r.name))
+                                   Profile=r.profile, InstanceID=r.name, PolicyStoreSourceType=r.source_type,
+                                   PolicyStoreSource=r.gpo if r.source_type == "GroupPolicy" else "PersistentStore"))
             ports.append(WinObject("NetFirewallPortFilter", InstanceID=r.name, Protocol=r.protocol, LocalPort=r.local_ports))
             addresses.append(WinObject("NetFirewallAddressFilter", InstanceID=r.name, RemoteAddress=r.remote_addresses))
         return rules, ports, addresses
 
+    def firewall_filters(self) -> tuple[list[WinObject], list[WinObject]]:
+        """Get-NetFirewallApplicationFilter -All and Get-NetFirewallServiceFilter -All: one of each per rule."""
+        return ([WinObject("NetFirewallApplicationFilter", InstanceID=r.name, Program=r.program) for r in self.firewall],
+                [WinObject("NetFirewallServiceFilter", InstanceID=r.name, Service=r.service) for r in self.firewall])

@@ -1,4 +1,10 @@
-"""JUnit XML: one testcase per finding, `check[subject]`, so CI systems show each object by name."""
+"""JUnit XML: one testcase per finding, `check[subject]`, so CI systems show each object by name.
+
+Values from AD, a host or a results file (names, messages, justifications) are written with their
+line ends, escape sequences and bidi controls spelled out (display.visible): a CI log that prints a
+test case name or a failure message line by line cannot be handed a forged line. The fix text is
+our own rendering of the typed actions (values in it are already spelled `[char]0x...`: pwsh.quote).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from offlineprep.display import visible
 from offlineprep.model import Finding, Results, Status, at_threshold, blocks
 from offlineprep.render import write_atomically
 
@@ -18,13 +25,18 @@ def _clean(text: str) -> str:
     return _XML_INVALID.sub("\ufffd", text)
 
 
+def _value(text: str) -> str:
+    """A value, on one line, every invisible character spelled out (then nothing XML cannot carry is left)."""
+    return _clean(visible(text))
+
+
 def testcase_name(finding: Finding) -> str:
     name = f"{finding.check}[{finding.subject}"
     if finding.target:
         name += f" -> {finding.target}"
     if finding.account:
         name += f" as {finding.account}"
-    return _clean(name + "]")
+    return _value(name + "]")
 
 
 def waived_reason(finding: Finding) -> str:
@@ -41,24 +53,24 @@ def render(results: Results, fail_on: str | None = None) -> str:
     fail_on = fail_on or results.fail_on
     suite = ET.Element("testsuite", name="offlineprep", timestamp=results.generated_at.isoformat())
     properties = ET.SubElement(suite, "properties")
-    ET.SubElement(properties, "property", name="verdict", value=_clean(results.headline))
+    ET.SubElement(properties, "property", name="verdict", value=_value(results.headline))
     ET.SubElement(properties, "property", name="fail_on", value=fail_on)
     if results.selection is not None:
         ET.SubElement(properties, "property", name="checks_run", value=str(len(results.selection.checks_run)))
         ET.SubElement(properties, "property", name="checks_known", value=str(len(results.selection.checks_known)))
         if results.selection.partial:
-            ET.SubElement(properties, "property", name="partial", value=results.selection.note)
+            ET.SubElement(properties, "property", name="partial", value=_value(results.selection.note))
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for finding in sorted(results.findings, key=lambda f: f.sort_key):
-        case = ET.SubElement(suite, "testcase", classname=finding.check, name=testcase_name(finding))
+        case = ET.SubElement(suite, "testcase", classname=_value(finding.check), name=testcase_name(finding))
         counts["tests"] += 1
-        message = _clean(finding.message)
+        message = _value(finding.message)
         detail = message
         if finding.remediation:
             detail += "\n\nFix:\n" + _clean(finding.remediation.powershell)
         if finding.waived and finding.waiver:
             ET.SubElement(case, "properties").append(
-                ET.Element("property", name="waived", value=_clean(finding.waiver.justification))
+                ET.Element("property", name="waived", value=_value(finding.waiver.justification))
             )
         if finding.status in (Status.FAIL, Status.WARN) and at_threshold(finding, fail_on):
             ET.SubElement(case, "failure", message=message, type=finding.status.value).text = detail
@@ -68,7 +80,7 @@ def render(results: Results, fail_on: str | None = None) -> str:
             counts["errors"] += 1
         elif finding.status is Status.SKIP or finding.waived:
             reason = message if not finding.waived else waived_reason(finding)
-            ET.SubElement(case, "skipped", message=_clean(reason))
+            ET.SubElement(case, "skipped", message=_value(reason))
             counts["skipped"] += 1
         elif finding.status in (Status.FAIL, Status.WARN):  # below --fail-on: reported, not counted
             ET.SubElement(case, "system-out").text = f"{finding.status.value} (not blocking under --fail-on {fail_on}): {message}"
@@ -76,7 +88,7 @@ def render(results: Results, fail_on: str | None = None) -> str:
             ET.SubElement(case, "system-out").text = message
     for key, value in counts.items():
         suite.set(key, str(value))
-    ET.SubElement(suite, "system-out").text = _clean(f"offlineprep {results.tool.version}: {results.headline}")
+    ET.SubElement(suite, "system-out").text = _value(f"offlineprep {results.tool.version}: {results.headline}")
     suites = ET.Element("testsuites", {"name": "offlineprep", **{k: str(v) for k, v in counts.items()}})
     suites.append(suite)
     ET.indent(suites)

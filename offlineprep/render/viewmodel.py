@@ -20,10 +20,11 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from offlineprep.display import BIDI_CONTROLS
+from offlineprep.display import BIDI_CONTROLS, https_link
 from offlineprep.model import (
     Cause,
     CheckInfo,
+    DocLink,
     Finding,
     Remediation,
     Results,
@@ -167,7 +168,18 @@ def runs_of(remediation: Remediation | None) -> str:
 def _info(results: Results, check_id: str, severity: str) -> CheckInfo:
     """The catalogue entry the results carry; a results file of an older version has none, and the
     page then shows the id as the title rather than asking the check code."""
-    return results.check_info(check_id) or CheckInfo(id=check_id, title=check_id, severity=severity)
+    info = results.check_info(check_id) or CheckInfo(id=check_id, title=check_id, severity=severity)
+    return with_safe_links(info)
+
+
+def with_safe_links(info: CheckInfo) -> CheckInfo:
+    """Only an `https:` documentation link is a link; any other (a `javascript:` or `data:` URL, from a
+    results file or a check pack) is shown as plain text, its address beside its title, and never followed."""
+    if all(https_link(d.url) for d in info.docs):
+        return info
+    docs = [d if https_link(d.url) else DocLink(title=f"{d.title} ({d.url}, not a https: link)", url="")
+            for d in info.docs]
+    return info.model_copy(update={"docs": docs})
 
 
 def _section(f: Finding, fail_on: str) -> str | None:

@@ -4,6 +4,7 @@ in the injection tests), and helpers that read the PowerShell the way the tests 
 from __future__ import annotations
 
 import pwsh_syntax
+from pydantic import ValidationError
 
 from offlineprep import remediation as r
 from offlineprep.actions import types as t
@@ -28,10 +29,12 @@ def every_action(value: str, machine: str = "fs01.contoso.com") -> list[t.Action
         r.move_spn(f"HOST/{value}", add_to=value, add_to_label=value, remove_from=[holder], before=[holder]),
         t.AllowDelegationFrom(computer=value, principals=[value, "HV02"], before=[SID]),
         t.CreateShare(owner=t.file_server(machine), share=value, local_path=f"D:\\{value}"),
+        t.CreateShare(owner=t.file_server(machine), share=value, local_path=f"D:\\{value}", scope=value),
         t.CreateFolder(owner=t.file_server(machine), local_path=f"D:\\{value}"),
         r.share_grant(machine, value, value, "Full", account_sid=SID, before_sddl=f"O:SYG:SYD:(A;;0x1200a9;;;{SID})"),
-        r.ntfs_grant(machine, f"D:\\{value}", value, 0x1F01FF, "Full Control", account_sid=SID, before_sddl=sddl),
-        r.ntfs_grant(machine, f"D:\\{value}", value, 0x12019F, "read and write"),  # no SID, no saved state
+        r.share_grant(machine, value, value, "Full", account_sid=SID, before_sddl=f"O:SYG:SYD:(A;;0x1200a9;;;{SID})",
+                      scope=value),
+        *_ntfs_grants(machine, value, sddl),
         t.AddLocalGroupMember(owner=t.file_server(machine), group_sid="S-1-5-32-544", group_label=value, member=value,
                               member_sid=SID),
         t.AddLocalGroupMember(owner=t.file_server(machine), group_sid="S-1-5-32-544", member=value),
@@ -47,17 +50,27 @@ def every_action(value: str, machine: str = "fs01.contoso.com") -> list[t.Action
         r.start_service(machine, value, before="Stopped", hyperv=False),
         r.sync_time(machine, before_type="NTP", hyperv=True),
         r.sync_time(machine, before_type=None, hyperv=False),
-        r.replica_settings(machine, {"ReplicationEnabled": False, "AllowedAuthenticationType": value,
+        r.replica_settings(machine, {"ReplicationEnabled": False, "AllowedAuthenticationType": "Kerberos",
                                      "ReplicationAllowedFromAnyServer": False, "DefaultStorageLocation": f"D:\\{value}",
                                      "CertificateThumbprint": None},
                            {"ReplicationEnabled": True, "AllowedAuthenticationType": "CertificateAndKerberos",
-                            "ReplicationAllowedFromAnyServer": True, "DefaultStorageLocation": f"E:\\{value}",
-                            "CertificateThumbprint": value}),
+                            "CertificateThumbprint": "AB" * 20}),
         r.authorize_primary(machine, value, f"D:\\{value}", value),
         r.accept_alias(machine, value, before=None),
         r.accept_alias(machine, value, before=0),
         r.open_smb_port(machine, "hv01.contoso.com", [value]),
     ]
+
+
+def _ntfs_grants(machine: str, value: str, sddl: str) -> list[t.ActionBase]:
+    """The NTFS grants, with `value` as path and account where icacls can be given it as one argument; a value
+    it could not (a quote, a line end: tests/security/test_native_arguments.py) is refused by the model."""
+    try:
+        return [r.ntfs_grant(machine, f"D:\\{value}", value, 0x1F01FF, "Full Control", account_sid=SID,
+                             before_sddl=sddl),
+                r.ntfs_grant(machine, f"D:\\{value}", value, 0x12019F, "read and write")]  # no SID, no saved state
+    except ValidationError:
+        return _ntfs_grants(machine, "refused", sddl)
 
 
 def commands(script: str) -> list[tuple[str, str]]:

@@ -94,9 +94,14 @@ def test_what_a_host_fix_creates_is_looked_for_first(action: t.ActionBase) -> No
     looker = creator.replace("New-", "Get-")
     fix = ps.fix_lines(action)
     line = next(i for i, text in enumerate(fix) if creator in text)
-    assert f"if (-not ({looker} -Name $Name -ErrorAction SilentlyContinue))" in "\n".join(fix[max(0, line - 1):line + 1])
+    # a firewall rule is looked for in the store it is created in (-PolicyStore PersistentStore)
+    store = " -PolicyStore PersistentStore" if action.kind == "host.firewall-open" else ""
+    if getattr(action, "scope", None):  # a share of a clustered file server role is looked for in its scope
+        store = " -ScopeName $Scope"
+    assert (f"if (-not ({looker} -Name $Name{store} -ErrorAction SilentlyContinue))"
+            in "\n".join(fix[max(0, line - 1):line + 1]))
     revert = "\n".join(ps.revert_lines(action))
-    assert f"if ({looker} -Name $Name -ErrorAction SilentlyContinue)" in revert  # undoing twice is no error either
+    assert f"if ({looker} -Name $Name{store} -ErrorAction SilentlyContinue)" in revert  # undoing twice is no error either
 
 
 def test_a_single_list_argument_reaches_the_script_block_whole() -> None:

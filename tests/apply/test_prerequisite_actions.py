@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from apply_lab import Lab
-from ldap3 import MODIFY_ADD
 
 from offlineprep.actions import types as t
 from offlineprep.apply import hosts as remote
@@ -215,48 +214,27 @@ def test_an_authorization_entry_made_since_planned_is_not_overwritten(lab: Lab) 
                                                          for a in hv11.replica_authorizations]
 
 
-# --------------------------------------------------------------------------- host.smb-name-checking
+# --------------------------------------------------------------------------- path.alias: an alternate name
 
 
-def test_an_alias_is_answered_once_strict_name_checking_is_off_and_revert_puts_the_value_back(lab: Lab) -> None:
-    """\\\\files.lab.test\\ASRExport reaches FS01 by a DNS alias: apply registers HOST/files.lab.test on FS01's
-    account (LDAP) and sets DisableStrictNameChecking there; revert takes both back."""
+def test_an_alias_the_server_does_not_answer_to_is_a_netdom_step_by_hand(lab: Lab) -> None:
+    """\\\\files.lab.test\\ASRExport reaches FS01 by a DNS alias. Issue 19 item 6: Microsoft's way is an
+    alternate computer name (netdom computername /add), not DisableStrictNameChecking (which SMB name
+    hardening does not honour): apply registers HOST/files.lab.test over LDAP and leaves netdom to a
+    person; once the alternate name is there, path.alias passes."""
     fs01 = lab.sim("fs01.lab.test")
     lab.demo.endpoint.hosts["files.lab.test"] = fs01  # the alias resolves to FS01 in the lab's DNS and reaches it
     with_site(lab, source={"export_path": r"\\files.lab.test\ASRExport"})
-    assert fs01.strict_name_checking_disabled is None
     plan = lab.plan()
-    names = only(plan, "host.smb-name-checking")
-    assert names.how is How.HOST and names.machine == "files.lab.test"
-    assert isinstance(names.action, t.AcceptAnyServerName) and names.action.before is None
-
+    assert not [s for s in plan.steps if s.action.kind == "host.smb-name-checking"]
+    [netdom] = [s for s in plan.steps if s.action.kind == "manual" and "netdom computername" in s.action.text]  # type: ignore[attr-defined]
+    assert netdom.how is How.BY_HAND and "/add:files.lab.test" in netdom.action.text  # type: ignore[attr-defined]
     record = lab.apply(plan)
-    [step] = done(record, "host.smb-name-checking")
-    assert step.outcome is Outcome.APPLIED and step.before == {"value": None} and step.after == {"value": 1}
-    assert "Restart-Service LanmanServer" in step.message  # the Server service reads it when it starts
-    assert fs01.strict_name_checking_disabled == 1
-    assert verdict(record, "path.alias", r"\\files.lab.test\ASRExport") is Status.PASS
-
-    back = lab.revert(record)
-    assert done(back, "host.smb-name-checking")[0].outcome is Outcome.REVERTED
-    assert fs01.strict_name_checking_disabled is None  # Remove-ItemProperty: not set, as before
-
-
-def test_a_value_set_before_is_written_back(lab: Lab) -> None:
-    fs01 = lab.sim("fs01.lab.test")
-    fs01.strict_name_checking_disabled = 0
-    lab.demo.endpoint.hosts["files.lab.test"] = fs01
-    with_site(lab, source={"export_path": r"\\files.lab.test\ASRExport"})
-    assert lab.demo.directory is not None and lab.site.primary_directory is not None
-    conn = lab.demo.directory.connect(lab.site.primary_directory, lab.password(lab.site.primary_directory.password_env, ""))
-    conn.modify("CN=FS01,CN=Computers,DC=lab,DC=test", {"servicePrincipalName": [(MODIFY_ADD, ["HOST/files.lab.test"])]})
-    plan = lab.plan()
-    assert not [s for s in plan.steps if s.action.kind == "ad.spn"]  # FS01 holds the alias's SPN already
-    record = lab.apply(plan)
-    assert fs01.strict_name_checking_disabled == 1
-    assert verdict(record, "path.alias", r"\\files.lab.test\ASRExport") is Status.PASS
-    lab.revert(record)
-    assert fs01.strict_name_checking_disabled == 0
+    assert fs01.strict_name_checking_disabled is None  # nothing turned off on the server
+    assert verdict(record, "path.alias", r"\\files.lab.test\ASRExport") is Status.FAIL
+    fs01.alternate_names.append("files.lab.test")  # netdom computername FS01.lab.test /add:files.lab.test
+    again = lab.plan()  # path.alias passes now: nothing of it is left to plan
+    assert not [f for f in again.findings if f.check == "path.alias"]
 
 
 # --------------------------------------------------------------------------- a revert after an unknown outcome
@@ -274,12 +252,13 @@ def test_a_revert_after_an_unknown_outcome_starts_from_the_state_the_plan_read()
     for action, before, after in cases:
         unknown = StepRecord(number=1, how=How.HOST, action=action, outcome=Outcome.UNKNOWN)
         assert remote.request_item(action, unknown)["recorded"] == {"before": before, "after": after}
-    settings = t.ReplicaServerSettings(owner=owner, before={"ReplicationEnabled": False, "DefaultStorageLocation": None},
-                                       after={"ReplicationEnabled": True, "DefaultStorageLocation": "D:\\R"})
+    thumbprint = "AB" * 20  # DefaultStorageLocation is never written (issue 20): a string setting the type writes
+    settings = t.ReplicaServerSettings(owner=owner, before={"ReplicationEnabled": False, "CertificateThumbprint": None},
+                                       after={"ReplicationEnabled": True, "CertificateThumbprint": thumbprint})
     item = remote.request_item(settings, StepRecord(number=1, how=How.HOST, action=settings, outcome=Outcome.UNKNOWN))
-    # the switch goes back; a storage location that was not set stays (as the fix script's revert)
+    # the switch goes back; a thumbprint that was not set stays (as the fix script's revert)
     assert item["settings"] == [
         {"name": "ReplicationEnabled", "kind": "bool", "after": "True", "before": "False", "restore": "False",
          "left": "True"},
-        {"name": "DefaultStorageLocation", "kind": "string", "after": "D:\\R", "before": "", "restore": None,
-         "left": "D:\\R"}]
+        {"name": "CertificateThumbprint", "kind": "string", "after": thumbprint, "before": "", "restore": None,
+         "left": thumbprint}]

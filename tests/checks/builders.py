@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -136,7 +137,8 @@ def probe(name: str, address: str, state: str = "open") -> NameProbe:
 
 def certificate(fqdn: str, **changes: Any) -> Certificate:
     """A certificate Hyper-V Replica can use for `fqdn`; `changes` break it."""
-    fields: dict[str, Any] = {"thumbprint": fqdn.upper().replace(".", "")[:12].ljust(40, "0"), "subject": f"CN={fqdn}",
+    # a SHA-1 thumbprint is 40 hexadecimal digits (X509Certificate2.Thumbprint), as the Replica fix requires
+    fields: dict[str, Any] = {"thumbprint": hashlib.sha1(fqdn.encode()).hexdigest().upper(), "subject": f"CN={fqdn}",
                               "dns_names": [fqdn], "ekus": [SERVER_AUTH, CLIENT_AUTH], "not_before": NOW - timedelta(30),
                               "not_after": NOW + timedelta(335), "has_private_key": True, "chain_ok": True}
     return Certificate(**{**fields, **changes})

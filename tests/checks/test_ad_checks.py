@@ -735,3 +735,27 @@ def test_a_path_written_with_the_root_dot_still_finds_its_serving_machine() -> N
     h["fs11.contoso.com."] = h.pop(FS11)
     finding = by_subject(run("ad.delegation-target", the_site, facts(d, h)), "fs11.contoso.com.")
     assert finding.status.value == "pass" and "the machine that serves the share" in finding.message
+
+
+def test_protected_users_blocks_delegation_only_from_functional_level_2012_r2() -> None:
+    """Microsoft, "Protected Users security group": its DC-side protections (no delegation among them)
+    need the domain functional level Windows Server 2012 R2 (msDS-Behavior-Version 6)."""
+    d = directory()
+    runas = d.principals["CONTOSO\\svc-runas"]
+    d.principals["CONTOSO\\svc-runas"] = runas.model_copy(update={"token_group_sids": [f"{DOM}-513", f"{DOM}-525"]})
+    verdicts = {}
+    for level in (5, 6, 7, None):
+        d.domain_functionality = level
+        finding = by_subject(run("ad.account-delegable", the_facts=facts(d)), "CONTOSO\\svc-runas")
+        verdicts[level] = finding.status.value
+        assert finding.evidence["domain_functional_level"] == level
+    assert verdicts == {5: "warn", 6: "fail", 7: "fail", None: "fail"}
+    d.domain_functionality = 5
+    finding = by_subject(run("ad.account-delegable", the_facts=facts(d)), "CONTOSO\\svc-runas")
+    assert "Windows Server 2012 (5)" in finding.message and "raising the level" in finding.message
+    assert finding.remediation is not None and "Protected Users" in finding.remediation.summary
+    # below 2012 R2 an account that is sensitive still fails, for that reason
+    d.principals["CONTOSO\\svc-runas"] = d.principals["CONTOSO\\svc-runas"].model_copy(
+        update={"user_account_control": 0x200 | 0x100000})
+    finding = by_subject(run("ad.account-delegable", the_facts=facts(d)), "CONTOSO\\svc-runas")
+    assert finding.status.value == "fail" and "sensitive" in finding.message and "Protected" not in finding.message

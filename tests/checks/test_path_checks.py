@@ -282,3 +282,79 @@ def test_share_full_control_names_the_share_permission_the_account_has() -> None
     assert "only read data, read extended attributes, read attributes, read permissions, synchronize (0x120089" in odd
     almost = message(f"O:SYG:SYD:(A;;0x1701ff;;;{VMM_SID})")
     assert "Change plus delete subfolders and files, change permissions" in almost and "take ownership missing" in almost
+
+
+# ----------------------------------------------------------------- path.host-accounts
+
+HOST_GROUP = f"{DOM}-1300"  # a domain group holding the Hyper-V hosts' computer accounts
+
+
+def replica_site():  # type: ignore[no-untyped-def]
+    return site(policy={"name": "Gold", "manager": "hyperv-replica", "authentication": "kerberos",
+                        "copy_frequency": "5m", "recovery_point_retention_hours": 24,
+                        "app_consistent_snapshot_frequency_hours": 4})
+
+
+def with_host_principals(groups: list[str] | None = None, read: bool = True):  # type: ignore[no-untyped-def]
+    """The directory as the collector leaves it under hyperv-replica: each host's computer account
+    read as a principal too (its tokenGroups: Domain Computers and `groups`)."""
+    d = directory()
+    d.netbios_name = "CONTOSO"  # read from the domain's crossRef
+    for name in ("hv01.contoso.com", "hv02", "hv11.contoso.com"):
+        computer = d.computers[name]
+        query = f"contoso.com\\{computer.sam_account_name}"
+        d.principals[query] = Principal(query=query, found=True, sam_account_name=computer.sam_account_name,
+                                        object_sid=computer.object_sid, user_account_control=computer.user_account_control,
+                                        token_group_sids=[f"{DOM}-515", *(groups or [])] if read else [],
+                                        token_groups_read=read, distinguished_name=computer.distinguished_name)
+    return d
+
+
+def test_host_accounts_are_not_judged_under_site_recovery() -> None:
+    found = run("path.host-accounts")  # manager = "asr" (the default)
+    assert statuses(found) == {(EXPORT, "skip"), (r"\\fs11.contoso.com\ASRImport", "skip")}
+    assert "VMM service grants each host's computer account" in found[0].message
+
+
+def test_each_hosts_computer_account_needs_read_and_write_through_share_and_ntfs() -> None:
+    """The export runs as each source host's System account (DOMAIN\\HOST$ on the network), the import as
+    each target host's: the healthy site grants only the VMM and Run As accounts, so every host fails."""
+    the_site = replica_site()
+    found = run("path.host-accounts", the_site, facts(with_host_principals()))
+    assert statuses(found) == {(f"{EXPORT} as CONTOSO\\HV01$", "fail"), (f"{EXPORT} as CONTOSO\\HV02$", "fail"),
+                               (r"\\fs11.contoso.com\ASRImport as CONTOSO\HV11$", "fail")}
+    finding = next(f for f in found if f.account == "CONTOSO\\HV01$")
+    assert "NTFS and the share" in finding.message and "System account" in finding.message
+    assert finding.remediation is not None
+    kinds = [a.kind for a in finding.remediation.actions]
+    assert kinds == ["host.ntfs-rights", "host.share-rights"], kinds
+    ntfs, share = finding.remediation.actions
+    assert ntfs.account_sid == f"{DOM}-2001" and share.access_right == "Change"  # type: ignore[union-attr]
+    assert f"{DOM}-515" in " ".join(finding.evidence["token"])  # Domain Computers, from tokenGroups
+    # granted to a group the hosts are in, on both layers: every host passes
+    h = hosts()
+    for server in ("fs01.contoso.com", "fs11.contoso.com"):
+        p = h[server].paths[0]
+        share_sddl = p.share.sddl + f"(A;;0x1301bf;;;{HOST_GROUP})"  # type: ignore[union-attr]
+        h[server] = h[server].model_copy(update={"paths": [p.model_copy(update={
+            "ntfs_sddl": p.ntfs_sddl + f"(A;OICI;0x1301bf;;;{HOST_GROUP})",
+            "share": p.share.model_copy(update={"sddl": share_sddl})})]})  # type: ignore[union-attr]
+    found = run("path.host-accounts", the_site, facts(with_host_principals([HOST_GROUP]), h))
+    assert {s for _, s in statuses(found)} == {"pass"}
+    # the share alone falls short (read only): only the share fix
+    p = h["fs01.contoso.com"].paths[0]
+    read_only = p.share.sddl.replace(f"(A;;0x1301bf;;;{HOST_GROUP})", f"(A;;0x1200a9;;;{HOST_GROUP})")  # type: ignore[union-attr]
+    h["fs01.contoso.com"] = h["fs01.contoso.com"].model_copy(update={"paths": [p.model_copy(update={
+        "share": p.share.model_copy(update={"sddl": read_only})})]})  # type: ignore[union-attr]
+    finding = by_subject(run("path.host-accounts", the_site, facts(with_host_principals([HOST_GROUP]), h)), EXPORT)
+    assert finding.status.value == "fail" and "the share lacks" in finding.message
+    assert finding.remediation is not None and [a.kind for a in finding.remediation.actions] == ["host.share-rights"]
+
+
+def test_host_accounts_unread_are_errors_never_passes() -> None:
+    the_site = replica_site()
+    found = run("path.host-accounts", the_site, facts())  # no host principals read (facts of an asr run)
+    assert {s for _, s in statuses(found)} == {"error"}
+    assert "were not read" in found[0].message
+    found = run("path.host-accounts", the_site, facts(with_host_principals(read=False)))
+    assert {s for _, s in statuses(found)} == {"error"} and "tokenGroups" in found[0].message

@@ -264,12 +264,31 @@ def test_an_alias_with_its_spn_on_the_serving_account_and_an_alternate_name_pass
         assert result.status is Status.PASS, result.message
 
 
-def test_an_alias_the_server_does_not_answer_to_fails_and_the_fix_turns_strict_name_checking_off() -> None:
+def test_an_alias_the_server_does_not_answer_to_fails_and_the_fix_adds_an_alternate_computer_name() -> None:
+    """Issue 19 item 6: Microsoft's way for an alias is an alternate computer name (netdom computername
+    /add), not DisableStrictNameChecking (which name hardening does not honour)."""
     result = by_subject(run("path.alias", alias_site(), alias_facts(ServerNames())), r"\\files.contoso.com\ASRExport")
     assert result.status is Status.FAIL and "does not answer to files.contoso.com" in result.message
-    assert "netdom computername FS01.contoso.com /add:files.contoso.com" in result.message
-    assert kinds(result) == ["host.smb-name-checking"]
-    assert result.remediation is not None and "Remove-ItemProperty" in (result.remediation.revert or "")
+    assert kinds(result) == ["manual"]
+    assert result.remediation is not None
+    assert "netdom computername FS01.contoso.com /add:files.contoso.com" in result.remediation.powershell
+    assert "DisableStrictNameChecking" not in result.remediation.powershell
+
+
+@pytest.mark.parametrize(("names", "status"), [
+    (ServerNames(disable_strict_name_checking=1, name_hardening_level=1), Status.FAIL),
+    (ServerNames(optional_names=["FILES"], name_hardening_level=2), Status.FAIL),
+    (ServerNames(disable_strict_name_checking=1, name_hardening_level=0), Status.PASS),
+    (ServerNames(disable_strict_name_checking=1), Status.PASS),  # hardening not read (an older facts file)
+    (ServerNames(alternate_names=["files.contoso.com"], name_hardening_level=2), Status.PASS),
+])
+def test_smb_server_name_hardening_honours_only_alternate_computer_names(names: ServerNames, status: Status) -> None:
+    """Before: DisableStrictNameChecking or an OptionalNames alias passed under SmbServerNameHardeningLevel
+    1 or 2, where the SPN the client sends must match the server's own names."""
+    result = by_subject(run("path.alias", alias_site(), alias_facts(names)), r"\\files.contoso.com\ASRExport")
+    assert result.status is status
+    if status is Status.FAIL:
+        assert "SmbServerNameHardeningLevel" in result.message
 
 
 def test_an_alias_without_its_spn_or_with_it_on_another_account_fails_with_the_spn_fix() -> None:
@@ -619,3 +638,41 @@ def test_a_source_cluster_without_a_replica_broker_fails_and_one_not_read_is_an_
         STANDALONE, broker=None, problem="HVC1.contoso.com could not be asked for its nodes: timed out")),
         "hv11.contoso.com")
     assert unread.status is Status.ERROR and "cluster HVC1.contoso.com could not be read" in unread.message
+
+
+def test_a_time_source_group_policy_sets_is_fixed_in_the_policy_by_hand() -> None:
+    """Group Policy's W32Time Type (HKLM\\SOFTWARE\\Policies\\Microsoft\\W32Time\\Parameters) overwrites the local
+    value: w32tm /config would not last, so the fix names the policy instead of host.time-sync."""
+    by_policy = changed("hv02", clock=clock(900), time_source_type="NT5DS", time_policy_type="NTP",
+                        time_policy_ntp_server="time.example.org,0x8")
+    result = by_subject(run("host.clock-skew", the_facts=facts(host_facts=by_policy)), "hv02")
+    assert result.status is Status.FAIL and kinds(result) == ["manual"]
+    assert result.remediation is not None and "Configure Windows NTP Client" in result.remediation.powershell
+    assert "time.example.org,0x8" in result.remediation.powershell
+    assert result.evidence["time_source_type_policy"] == "NTP"
+    # a policy that sets only NtpServer leaves Type local: the local fix stands
+    server_only = changed("hv02", clock=clock(900), time_source_type="NTP", time_policy_ntp_server="time.example.org")
+    result = by_subject(run("host.clock-skew", the_facts=facts(host_facts=server_only)), "hv02")
+    assert kinds(result) == ["host.time-sync", "manual"] and result.evidence["ntp_server_policy"] == "time.example.org"
+
+
+def test_a_vmm_cloud_mixing_2016_and_2012_r2_hosts_warns() -> None:
+    """Support matrix, Host servers: "VMM 2016 clouds with a mixture of Windows Server 2016 and 2012 R2
+    hosts aren't currently supported". Each side's cloud is a subject of its own under Site Recovery."""
+    the_site = site(vmm={"server": "vmm01.contoso.com", "source_cloud": "Gold", "target_cloud": "Silver"})
+    builder = InventoryBuilder()
+    for name, role in (("hv01.contoso.com", Role.SOURCE), ("hv02", Role.SOURCE), ("hv11.contoso.com", Role.TARGET)):
+        builder.add_host(name, role, Origin.VMM)
+    the_facts = facts(host_facts=changed("hv02", os_caption="Microsoft Windows Server 2016 Datacenter",
+                                         os_version="10.0.14393"))
+    the_facts.inventory = builder.build()
+    found = run("policy.supported-os", the_site, the_facts)
+    assert statuses(found) >= {("cloud Gold", "warn"), ("cloud Silver", "pass")}
+    gold = by_subject(found, "cloud Gold")
+    assert "hv02" in gold.message and "hv01.contoso.com" in gold.message and kinds(gold) == ["manual"]
+    assert gold.evidence["releases"] == {"hv01.contoso.com": "Windows Server 2012 R2", "hv02": "Windows Server 2016"}
+    # one version per cloud passes; plain Hyper-V Replica has no such rule
+    the_facts.hosts = facts().hosts
+    assert by_subject(run("policy.supported-os", the_site, the_facts), "cloud Gold").status is Status.PASS
+    replica = site(vmm={"server": "vmm01.contoso.com", "source_cloud": "Gold"}, **REPLICA)
+    assert not [f for f in run("policy.supported-os", replica, the_facts) if f.subject.startswith("cloud ")]

@@ -146,3 +146,73 @@ def test_the_hosts_own_port_is_read_from_its_documented_properties() -> None:
 
 def test_a_scope_that_names_every_source_host_passes_whatever_keywords_it_adds() -> None:
     assert judge(rule("scoped", remote_addresses=["LocalSubnet", "10.0.0.0/24"])).status.value == "pass"
+
+
+# --------------------------------------------------------------------------- issue 19 item 5: where rules come from
+
+
+def test_a_group_policy_block_rule_is_a_step_by_hand_naming_its_gpo() -> None:
+    """Before: Disable-NetFirewallRule -Name of a GPO rule, which acts on the PersistentStore where the
+    rule is not (MS-FASP FW_RULE_ORIGIN_GP): the fix changed nothing."""
+    found = judge(rule("allow", source_type="Local", policy_store_source="PersistentStore"),
+                  rule("GPO block", ports=("8084",), action="block", source_type="GroupPolicy",
+                       policy_store_source="Hyper-V Hardening"))
+    assert found.status.value == "warn"
+    fix = found.remediation
+    assert fix is not None
+    assert [a.kind for a in fix.actions] == ["manual"]
+    assert "Disable-NetFirewallRule -Name" not in fix.powershell
+    text = fix.actions[0].text  # type: ignore[attr-defined]
+    assert "'Hyper-V Hardening'" in text and "GPO block" in text and "gpupdate" in text
+
+
+def test_a_local_block_rule_is_disabled_in_the_named_store() -> None:
+    found = judge(rule("allow", source_type="Local"),
+                  rule("Block 8084", action="block", source_type="Local", policy_store_source="PersistentStore"))
+    fix = found.remediation
+    assert fix is not None and [a.kind for a in fix.actions] == ["host.firewall-disable"]
+    assert "Disable-NetFirewallRule -Name $Names -PolicyStore PersistentStore" in fix.powershell
+    pwsh_syntax.assert_valid(fix.powershell)
+
+
+def test_local_rules_ignored_by_policy_do_not_cover_and_the_fix_names_the_policy() -> None:
+    """Before: a local allow rule passed on a profile whose Group Policy says AllowLocalFirewallRules
+    False (MS-GPFAS AllowLocalPolicyMerge 0), and the fix added one more local rule."""
+    profiles = [FirewallProfile(name="Domain", allow_local_firewall_rules=False)]
+    found = judge(rule("ASR-8084", source_type="Local"),
+                  rule("GPO other", ports=("3389",), source_type="GroupPolicy", policy_store_source="Servers"),
+                  profiles=profiles)
+    assert found.status.value == "warn"
+    assert "AllowLocalFirewallRules False" in found.message and "ASR-8084" in found.message
+    fix = found.remediation
+    assert fix is not None and [a.kind for a in fix.actions] == ["manual"]
+    assert "New-NetFirewallRule" not in fix.powershell and "Servers" in fix.actions[0].text  # type: ignore[attr-defined]
+    # a Group Policy allow rule still counts there
+    assert judge(rule("GPO 8084", source_type="GroupPolicy", policy_store_source="Servers"),
+                 profiles=profiles).status.value == "pass"
+
+
+@pytest.mark.parametrize(("program", "service", "status"), [
+    ("Any", "Any", "pass"),
+    ("System", "Any", "pass"),  # the built-in Hyper-V Replica listener rules name the program System
+    (r"%SystemRoot%\system32\vmms.exe", "Any", "warn"),
+    ("Any", "vmms", "warn"),
+    (None, None, "pass"),  # not read (an older facts file): as before
+])
+def test_a_rule_limited_to_a_program_or_service_does_not_cover_the_listener(program: str | None, service: str | None,
+                                                                             status: str) -> None:
+    found = judge(rule("ASR-8084", program=program, service=service))
+    assert found.status.value == status
+    if status == "warn":
+        assert "allow only a program or a service" in found.message
+
+
+def test_a_block_rule_for_another_program_does_not_block_the_listener() -> None:
+    assert judge(rule("allow"), rule("block app", action="block", program=r"C:\app.exe")).status.value == "pass"
+
+
+def test_the_open_port_fix_names_the_local_store() -> None:
+    fix = judge(rule("ASR-8084", profiles=["Public"])).remediation
+    assert fix is not None
+    assert "New-NetFirewallRule" in fix.powershell and "-PolicyStore PersistentStore" in fix.powershell
+    assert fix.revert is not None and "Remove-NetFirewallRule -Name $Name -PolicyStore PersistentStore" in fix.revert

@@ -74,3 +74,18 @@ def test_only_what_the_checks_need() -> None:
     assert routes.hosts == [] and routes.directory is not None
     routes = route_collection(site_inventory(DEMO_SITE), [DomainDirectory("lab.test")], directory=False)
     assert routes.directories == {} and len(routes.hosts) == 5
+
+
+def test_hyperv_replica_reads_each_hosts_computer_account_as_a_principal_in_its_own_domain() -> None:
+    """path.host-accounts: the export and import run as the hosts' System accounts (DOMAIN\\HOST$)."""
+    builder = InventoryBuilder()
+    builder.add_host("hv01.lab.test", Role.SOURCE, Origin.VMM, domain="lab.test")
+    builder.add_host("hv11.fabrikam.test", Role.TARGET, Origin.VMM)
+    builder.add_host("10.0.0.9", Role.TARGET, Origin.SITE_FILE)  # an address names no account
+    inventory = builder.build()
+    directories = [DomainDirectory("lab.test", "LAB"), DomainDirectory("fabrikam.test", "FABRIKAM")]
+    routes = route_collection(inventory, directories, host_accounts=True)
+    assert routes.directories["lab.test"].principals == ["lab.test\\HV01$"]
+    assert routes.directories["fabrikam.test"].principals == ["fabrikam.test\\HV11$"]
+    plain = route_collection(inventory, directories)
+    assert all(not r.principals for r in plain.directories.values())

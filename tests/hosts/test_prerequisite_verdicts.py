@@ -362,3 +362,19 @@ def test_supported_os_is_an_error_for_a_host_that_did_not_answer_and_whose_accou
     down = lab(hv02=hyperv("HV02.contoso.com", "10.0.0.2", fault=Fault.HTTP_500))
     found = verdicts("policy.supported-os", down, dir_facts=the_directory(computers={}))
     assert one(found, "hv02").status is Status.ERROR
+
+
+def test_clock_skew_reads_the_time_source_group_policy_sets() -> None:
+    """The policy key wins over the service's own: read through the simulated registry, a policy-set Type
+    makes the fix a by-hand step naming the policy; without the policy key, the local fix as before."""
+    sims = lab(**{"hv02": hyperv("HV02.contoso.com", "10.0.0.2", clock_offset_seconds=420, time_source_type="NT5DS",
+                                 time_policy_type="NTP", time_policy_ntp_server="time.example.org,0x8")})
+    skewed = one(verdicts("host.clock-skew", sims), "hv02")
+    assert skewed.status is Status.FAIL and skewed.evidence["time_source_type"] == "NT5DS"
+    assert skewed.evidence["time_source_type_policy"] == "NTP"
+    assert skewed.evidence["ntp_server_policy"] == "time.example.org,0x8"
+    assert skewed.remediation is not None and [a.kind for a in skewed.remediation.actions] == ["manual"]
+    plain = lab(**{"hv02": hyperv("HV02.contoso.com", "10.0.0.2", clock_offset_seconds=420, time_source_type="NTP")})
+    skewed = one(verdicts("host.clock-skew", plain), "hv02")
+    assert "time_source_type_policy" not in skewed.evidence
+    assert skewed.remediation is not None and skewed.remediation.actions[0].kind == "host.time-sync"

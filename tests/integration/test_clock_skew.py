@@ -60,3 +60,17 @@ def test_clock_skew_judges_the_hosts_against_samba(samba_dc: SambaDC) -> None:
         "fs01.lab.test": Status.PASS, "fs11.lab.test": Status.PASS}
     assert "8.0 min behind" in found["hv02.lab.test"].message
     assert found["hv02.lab.test"].evidence["domain_controller"] == samba_dc.url
+
+
+def test_the_domain_functional_level_is_read_in_the_same_root_dse_search(samba_dc: SambaDC) -> None:
+    """rootDSE domainFunctionality (ad.account-delegable: Protected Users blocks delegation only from the
+    2012 R2 level) is the domain NC's msDS-Behavior-Version, as the DC's own database holds it."""
+    import subprocess
+
+    facts = collect_directory(dc_config(samba_dc), DirectoryRequest(computers=["hv01.lab.test"]), ADMIN_PASSWORD)
+    assert facts.error is None, facts.error
+    stored = subprocess.run(["ldbsearch", "-H", str(samba_dc.sam), "-s", "base", "-b", samba_dc.base_dn,
+                             "msDS-Behavior-Version"], capture_output=True, text=True, check=True).stdout
+    level = next(int(line.split(":", 1)[1]) for line in stored.splitlines() if line.startswith("msDS-Behavior-Version:"))
+    assert facts.domain_functionality == level
+    assert facts.searches <= 4  # the level cost no search of its own

@@ -173,9 +173,15 @@ def test_the_whole_fix_script_of_a_hostile_site_keeps_every_value_in_a_literal(v
     file, AD and the hosts, through every check into every section, fix and revert."""
     res = hostile_site_results(value)
     kinds = {a.kind for f in res.findings if f.remediation for a in f.remediation.actions}
-    assert {"ad.delegation-values", "ad.protocol-transition", "ad.clear-not-delegated", "ad.leave-protected-users",
-            "ad.spn", "host.share-rights", "host.ntfs-rights", "host.local-group-member", "host.firewall-disable",
-            "host.kerberos-refresh", "manual"} <= kinds
+    expected = {"ad.delegation-values", "ad.protocol-transition", "ad.clear-not-delegated", "ad.leave-protected-users",
+                "ad.spn", "host.share-rights", "host.ntfs-rights", "host.local-group-member", "host.firewall-disable",
+                "host.kerberos-refresh", "manual"}
+    if any(c in value for c in '"|\r\n'):  # no Windows path holds these: icacls is not given it, a step by hand is
+        expected.discard("host.ntfs-rights")
+        assert any("offlineprep writes no icacls command" in a.text for f in res.findings if f.remediation
+                   for a in f.remediation.actions if isinstance(a, t.ManualStep))
+    assert expected <= kinds
+    assert not [f for f in res.findings if "failed internally" in f.message]
     script = fixscript.render(res)
     pieces = [p for p in re.split(r"[\r\n\u2028\u2029\x85]", value) if len(p) > 3]
     pwsh_syntax.assert_values_in_literals(script, pieces, "fix script")

@@ -1,4 +1,5 @@
-"""Section `clock`: the host's own UTC clock, read first, and W32Time's Type (host.clock-skew)."""
+"""Section `clock`: the host's own UTC clock, read first, and W32Time's Type and NtpServer, the
+service's own and Group Policy's, which wins (host.clock-skew)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ from offlineprep.facts import HostClock
 class ClockAnswer(Part):
     utc: str  # [DateTime]::UtcNow, round-trip format ('o'), read when the script starts
     time_source_type: str | None = None  # HKLM\SYSTEM\CurrentControlSet\Services\W32Time\Parameters Type
+    ntp_server: str | None = None  # the same key's NtpServer
+    # HKLM\SOFTWARE\Policies\Microsoft\W32Time\Parameters: set only when Group Policy sets them, and then they win
+    policy_time_source_type: str | None = None
+    policy_ntp_server: str | None = None
 
 
 def facts(reading: Reading) -> dict[str, Any]:
@@ -21,6 +26,9 @@ def facts(reading: Reading) -> dict[str, Any]:
         "clock": HostClock(utc=utc, observed_at=observed[0], uncertainty_seconds=observed[1])
         if utc is not None and observed is not None else None,
         "time_source_type": (clock.time_source_type or None) if clock else None,
+        "ntp_server": (clock.ntp_server or None) if clock else None,
+        "time_policy_type": (clock.policy_time_source_type or None) if clock else None,
+        "time_policy_ntp_server": (clock.policy_ntp_server or None) if clock else None,
     }
 
 

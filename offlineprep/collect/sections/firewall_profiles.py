@@ -13,6 +13,7 @@ class FirewallProfileAnswer(Part):
     enabled: str | None = None  # True | False | NotConfigured
     default_inbound_action: str | None = None  # Allow | Block | NotConfigured
     allow_inbound_rules: str | None = None  # True | False | NotConfigured
+    allow_local_firewall_rules: str | None = None  # True | False | NotConfigured (Group Policy's merge setting)
 
 
 def _gpo_bool(value: str | None) -> bool | None:
@@ -30,7 +31,8 @@ def facts(reading: Reading) -> dict[str, Any]:
         return {"firewall_profiles": None}
     return {"firewall_profiles": [
         FirewallProfile(name=p.name, enabled=_gpo_bool(p.enabled), default_inbound_action=_action(
-            p.default_inbound_action), allow_inbound_rules=_gpo_bool(p.allow_inbound_rules))
+            p.default_inbound_action), allow_inbound_rules=_gpo_bool(p.allow_inbound_rules),
+            allow_local_firewall_rules=_gpo_bool(p.allow_local_firewall_rules))
         for p in reading.answer.firewall_profiles
     ]}
 

@@ -10,6 +10,8 @@ from offlineprep.collect.sections.base import Part, Reading, Section
 class HypervAnswer(Part):
     installed: bool | None = None  # Get-WindowsFeature Hyper-V InstallState, else Win32_OptionalFeature
     vmms: str | None = None  # Get-Service vmms .Status (Running, Stopped, ...); null: no such service
+    install_state: str | None = None  # Get-WindowsFeature Hyper-V InstallState: Installed, InstallPending, Available
+    module: bool | None = None  # Get-Module -ListAvailable -Name Hyper-V found the Hyper-V PowerShell module
 
 
 def facts(reading: Reading) -> dict[str, Any]:
@@ -18,6 +20,8 @@ def facts(reading: Reading) -> dict[str, Any]:
         "hyperv_installed": hyperv.installed if hyperv else None,
         "vmms_running": (hyperv.vmms == "Running") if hyperv and hyperv.vmms is not None else None,
         "vmms_status": hyperv.vmms if hyperv else None,
+        "hyperv_install_state": hyperv.install_state if hyperv else None,
+        "hyperv_module": hyperv.module if hyperv else None,
     }
 
 

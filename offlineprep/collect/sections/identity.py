@@ -28,6 +28,7 @@ def facts(reading: Reading) -> dict[str, Any]:
         "os_version": os.version if os else None,
         "os_build": os.build if os else None,
         "domain_role": answer.domain_role,
+        "primary_dns_suffix": answer.primary_dns_suffix,
     }
 
 
@@ -35,5 +36,6 @@ SECTION = Section("identity", {
     "computer_name": str | None,
     "domain": str | None,
     "domain_role": int | None,  # Win32_ComputerSystem.DomainRole (4, 5: a domain controller)
+    "primary_dns_suffix": str | None,  # IPGlobalProperties.DomainName; computer_name is built from it when set
     "os": OsAnswer | None,
 }, facts)

@@ -95,15 +95,19 @@ function Invoke-ShareRights($item, $result) {
     # types: $share MSFT_SmbShare
     $a = $item.action
     $name = [string]$a.share
-    $share = Get-SmbShare -Name $name
+    # a share of a clustered file server role is addressed in its scope (-ScopeName): by -Name alone every share of
+    # that name, one per scope, would match
+    $scoped = @{}
+    if ($a.scope) { $scoped['ScopeName'] = [string]$a.scope }
+    $share = Get-SmbShare -Name $name @scoped
     $current = [string]$share.SecurityDescriptor
     $result.before = [ordered]@{ sddl = $current }
     $saved = [string]$a.before_sddl
     if (-not $reverting) {
         if (Test-Applied $current $item) { Set-Result $result 'already' ('the share ' + $name + ' already grants it'); return }
         if (-not (Test-Same $current $saved $item)) { Set-Result $result 'changed' ('the descriptor of the share ' + $name + ' is not the one read when planned'); return }
-        $null = Grant-SmbShareAccess -Name $name -AccountName ([string]$a.account) -AccessRight ([string]$a.access_right) -Force
-        $share = Get-SmbShare -Name $name
+        $null = Grant-SmbShareAccess -Name $name @scoped -AccountName ([string]$a.account) -AccessRight ([string]$a.access_right) -Force
+        $share = Get-SmbShare -Name $name @scoped
         $result.after = [ordered]@{ sddl = [string]$share.SecurityDescriptor }
         Set-Result $result 'applied' ('granted ' + [string]$a.access_right + ' on the share ' + $name)
         return
@@ -115,8 +119,8 @@ function Invoke-ShareRights($item, $result) {
     } elseif (-not (Test-Applied $current $item)) {
         Set-Result $result 'changed' ('the share ' + $name + ' does not hold the grant apply makes'); return
     }
-    $null = Set-SmbShare -Name $name -SecurityDescriptor (Restore-AccountAces $current $saved ([string]$a.account_sid)) -Force
-    $share = Get-SmbShare -Name $name
+    $null = Set-SmbShare -Name $name @scoped -SecurityDescriptor (Restore-AccountAces $current $saved ([string]$a.account_sid)) -Force
+    $share = Get-SmbShare -Name $name @scoped
     $result.after = [ordered]@{ sddl = [string]$share.SecurityDescriptor }
     Set-Result $result 'reverted' ('the account''s entries on the share ' + $name + ' are back as before apply')
 }
@@ -130,6 +134,17 @@ function Invoke-NtfsRights($item, $result) {
     $result.before = [ordered]@{ sddl = $current }
     $saved = [string]$a.before_sddl
     if (-not $reverting) {
+        # icacls.exe gets the path and the grant as two arguments. Windows PowerShell 5.1 wraps an argument in double
+        # quotes only when it holds whitespace and escapes no quote inside it (about_Parsing, "Passing arguments that
+        # contain quote characters"; the Legacy style PowerShell 7.3 replaced), so a quote, or a backslash before the
+        # closing quote, would end a value early and make the rest more switches. Only the shapes the action type
+        # allows reach icacls (LOCAL_PATH and ICACLS_GRANT, offlineprep/actions/acl_grant.py): the account as its SID.
+        if ($path -cnotmatch '^[A-Za-z]:\\(?:[^\x00-\x1f"*?<>|/]*[^\x00-\x1f"*?<>|/\\])?$') {
+            throw ('icacls is not given the path ''' + $path + ''': not a local folder path it reads as one argument; nothing was changed')
+        }
+        if ([string]$item.grant -cnotmatch '^\*S-1-[0-9]+(?:-[0-9]+)+:(?:\((?:OI|CI|NP|IO)\))*(?:F|\([A-Z]+(?:,[A-Z]+)*\))$') {
+            throw ('icacls is not given the grant ''' + [string]$item.grant + ''': not an account SID with rights; nothing was changed')
+        }
         if (Test-Applied $current $item) { Set-Result $result 'already' ($path + ' already grants it'); return }
         if (-not (Test-Same $current $saved $item)) { Set-Result $result 'changed' ('the descriptor of ' + $path + ' is not the one read when planned'); return }
         # a native command writes to stderr and sets $LASTEXITCODE: read both, without -ErrorAction Stop turning the
@@ -206,7 +221,8 @@ function Invoke-LocalGroupMember($item, $result) {
 
 function Get-RuleState([string]$Name) {
     # types: $foundRule NetFirewallRule
-    $foundRule = Get-NetFirewallRule -Name $Name -ErrorAction SilentlyContinue
+    # the local store only (PersistentStore): a Group Policy rule is not there, and apply never changes one
+    $foundRule = Get-NetFirewallRule -Name $Name -PolicyStore PersistentStore -ErrorAction SilentlyContinue
     if (-not $foundRule) { return 'absent' }
     if ([string]$foundRule.Enabled -eq 'True') { return 'enabled' }
     return 'disabled'
@@ -221,9 +237,9 @@ function Invoke-FirewallOpen($item, $result) {
         if ($state -eq 'enabled') { Set-Result $result 'already' ('the rule ' + $name + ' is already there and enabled'); return }
         if ($state -eq 'absent') {
             $addresses = [string[]]@($a.remote_address)
-            $null = New-NetFirewallRule -Name $name -DisplayName ([string]$a.display_name) -Direction Inbound -Protocol TCP -LocalPort ([string]$a.port) -Action Allow -Profile ([string]$a.profile) -RemoteAddress $addresses
+            $null = New-NetFirewallRule -Name $name -DisplayName ([string]$a.display_name) -Direction Inbound -Protocol TCP -LocalPort ([string]$a.port) -Action Allow -Profile ([string]$a.profile) -RemoteAddress $addresses -PolicyStore PersistentStore
         } else {
-            $null = Enable-NetFirewallRule -Name $name
+            $null = Enable-NetFirewallRule -Name $name -PolicyStore PersistentStore
         }
         $result.after = [ordered]@{ rule = (Get-RuleState $name) }
         Set-Result $result 'applied' ('inbound TCP ' + [string]$a.port + ' allowed by the rule ' + $name)
@@ -233,8 +249,8 @@ function Invoke-FirewallOpen($item, $result) {
     $was = [string]$recorded.before.rule
     if ($state -eq $was) { Set-Result $result 'as-before' ('the rule ' + $name + ' is ' + $state + ', as before apply'); return }
     if ($state -ne [string]$recorded.after.rule) { Set-Result $result 'changed' ('the rule ' + $name + ' is ' + $state + ' now, not as apply left it'); return }
-    if ($was -eq 'absent') { $null = Remove-NetFirewallRule -Name $name }
-    elseif ($was -eq 'disabled') { $null = Disable-NetFirewallRule -Name $name }
+    if ($was -eq 'absent') { $null = Remove-NetFirewallRule -Name $name -PolicyStore PersistentStore }
+    elseif ($was -eq 'disabled') { $null = Disable-NetFirewallRule -Name $name -PolicyStore PersistentStore }
     $result.after = [ordered]@{ rule = (Get-RuleState $name) }
     Set-Result $result 'reverted' ('the rule ' + $name + ' is ' + $was + ' again')
 }
@@ -258,7 +274,7 @@ function Invoke-FirewallDisable($item, $result) {
         }
         if ($gone.Count -gt 0) { Set-Result $result 'changed' ('not there any more: ' + ($gone -join ', ')); return }
         if ($enabled.Count -eq 0) { Set-Result $result 'already' 'the rules are already disabled'; return }
-        $null = Disable-NetFirewallRule -Name $enabled
+        $null = Disable-NetFirewallRule -Name $enabled -PolicyStore PersistentStore
         $result.after = [ordered]@{ rules = (Get-RuleStates $a.names) }
         Set-Result $result 'applied' ('disabled ' + ($enabled -join ', '))
         return
@@ -271,16 +287,16 @@ function Invoke-FirewallDisable($item, $result) {
         $ruleNow = Get-RuleState ([string]$rule.name)
         if ($ruleNow -eq 'disabled') { $again += [string]$rule.name } elseif ($ruleNow -ne 'enabled') { $gone += [string]$rule.name }
     }
-    if ($again.Count -gt 0) { $null = Enable-NetFirewallRule -Name $again }
+    if ($again.Count -gt 0) { $null = Enable-NetFirewallRule -Name $again -PolicyStore PersistentStore }
     $result.after = [ordered]@{ rules = (Get-RuleStates $a.names) }
     if ($gone.Count -gt 0) { Set-Result $result 'changed' ('not there any more, left alone: ' + ($gone -join ', ')); return }
     if ($again.Count -eq 0) { Set-Result $result 'as-before' 'the rules are enabled, as before apply'; return }
     Set-Result $result 'reverted' ('enabled again: ' + ($again -join ', '))
 }
 
-function Get-ShareState([string]$Name) {
+function Get-ShareState([string]$Name, [hashtable]$Scoped = @{}) {
     # types: $foundShare MSFT_SmbShare
-    $foundShare = Get-SmbShare -Name $Name -ErrorAction SilentlyContinue
+    $foundShare = Get-SmbShare -Name $Name @Scoped -ErrorAction SilentlyContinue
     if (-not $foundShare) { return [ordered]@{ share = 'absent' } }
     return [ordered]@{ share = 'present'; path = [string]$foundShare.Path; sddl = [string]$foundShare.SecurityDescriptor }
 }
@@ -289,7 +305,9 @@ function Invoke-CreateShare($item, $result) {
     $a = $item.action
     $name = [string]$a.share
     $path = [string]$a.local_path
-    $state = Get-ShareState $name
+    $scoped = @{}
+    if ($a.scope) { $scoped['ScopeName'] = [string]$a.scope }
+    $state = Get-ShareState $name $scoped
     $result.before = $state
     if (-not $reverting) {
         if ($state.share -eq 'present') {
@@ -298,8 +316,8 @@ function Invoke-CreateShare($item, $result) {
         }
         $created = $false
         if (-not (Test-Path -LiteralPath $path)) { $null = New-Item -ItemType Directory -Path $path; $created = $true }
-        $null = New-SmbShare -Name $name -Path $path
-        $after = Get-ShareState $name
+        $null = New-SmbShare -Name $name -Path $path @scoped
+        $after = Get-ShareState $name $scoped
         $after.folder_created = $created
         $result.after = $after
         Set-Result $result 'applied' ('shared ' + $path + ' as ' + $name)
@@ -311,8 +329,8 @@ function Invoke-CreateShare($item, $result) {
     if ($state.path -ne $path -or ($left.sddl -and $state.sddl -ne [string]$left.sddl)) {
         Set-Result $result 'changed' ('the share ' + $name + ' is not as apply left it'); return
     }
-    $null = Remove-SmbShare -Name $name -Force
-    $result.after = Get-ShareState $name
+    $null = Remove-SmbShare -Name $name @scoped -Force
+    $result.after = Get-ShareState $name $scoped
     Set-Result $result 'reverted' ('removed the share ' + $name + '; the folder stays (it may hold data)')
 }
 
@@ -419,10 +437,38 @@ function Get-ReplicaSettings {
     }
 }
 
-function ConvertTo-Setting($setting, [string]$Text) {
-    # a value travels as text; Set-VMReplicationServer takes booleans for ReplicationEnabled and
-    # ReplicationAllowedFromAnyServer
-    if ([string]$setting.kind -eq 'bool') { return [bool]::Parse($Text) }
+function Test-ReplicaSetting([string]$Name, [string]$Value) {
+    # The Set-VMReplicationServer parameters a host.replica-server step may write, each with the shape of its values:
+    # the action type's whitelist (REPLICA_WRITABLE in offlineprep/actions/replica_server.py), checked here again
+    # whatever the request says. ReplicationAllowedFromAnyServer and DefaultStorageLocation are never written.
+    switch -CaseSensitive ($Name) {
+        'ReplicationEnabled' { return ($Value -cmatch '^(True|False)$') }
+        'AllowedAuthenticationType' { return ($Value -cmatch '^(Kerberos|Certificate|CertificateAndKerberos)$') }
+        'CertificateThumbprint' { return ($Value -cmatch '^[0-9A-Fa-f]{40}$') }
+    }
+    return $false
+}
+
+function Assert-ReplicaSettings($item) {
+    # every value the step may write (apply: after; revert: restore), before anything is read or written
+    # types: $setting ApplyState
+    foreach ($setting in @($item.settings)) {
+        $name = [string]$setting.name
+        $value = [string]$setting.after
+        if ($reverting) {
+            if ($null -eq $setting.restore) { continue }
+            $value = [string]$setting.restore
+        }
+        if (-not (Test-ReplicaSetting $name $value)) {
+            throw ('a host.replica-server step does not write ' + $name + ' = ''' + $value + ''': nothing was changed')
+        }
+    }
+}
+
+function ConvertTo-Setting([string]$Name, [string]$Text) {
+    # a value travels as text; Set-VMReplicationServer takes a boolean for ReplicationEnabled (known by the name the
+    # whitelist checked, never by what the request calls it)
+    if ($Name -ceq 'ReplicationEnabled') { return [bool]::Parse($Text) }
     return $Text
 }
 
@@ -430,6 +476,7 @@ function Invoke-ReplicaServer($item, $result) {
     # One Set-VMReplicationServer with the settings that differ (Microsoft: Set-VMReplicationServer; -Force: no
     # prompt). The revert writes back the settings read before apply, only while every one is as apply left it.
     # types: $setting ApplyState; $change Hashtable
+    Assert-ReplicaSettings $item
     $now = Get-ReplicaSettings
     $result.before = $now
     $change = @{}
@@ -441,7 +488,7 @@ function Invoke-ReplicaServer($item, $result) {
             if ($null -ne $setting.before -and $current -ne [string]$setting.before) {
                 Set-Result $result 'changed' ($name + ' of the Replica server is ''' + $current + ''' now, not ''' + [string]$setting.before + ''' as read when planned'); return
             }
-            $change[$name] = ConvertTo-Setting $setting ([string]$setting.after)
+            $change[$name] = ConvertTo-Setting $name ([string]$setting.after)
         }
         if ($change.Count -eq 0) { Set-Result $result 'already' 'the Replica server settings are already the ones planned'; return }
         $null = Set-VMReplicationServer @change -Force
@@ -457,7 +504,7 @@ function Invoke-ReplicaServer($item, $result) {
         if ($current -ne [string]$setting.left) {
             Set-Result $result 'changed' ($name + ' of the Replica server is ''' + $current + ''' now, not as apply left it'); return
         }
-        $change[$name] = ConvertTo-Setting $setting ([string]$setting.restore)
+        $change[$name] = ConvertTo-Setting $name ([string]$setting.restore)
     }
     if ($change.Count -eq 0) { Set-Result $result 'as-before' 'the Replica server settings are as before apply'; return }
     $null = Set-VMReplicationServer @change -Force

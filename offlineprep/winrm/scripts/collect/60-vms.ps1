@@ -1,5 +1,6 @@
 if ($request.hyperv) {
     Try-Section 'vms' {
+        if (-not (Get-Module -ListAvailable -Name Hyper-V)) { throw 'the Hyper-V PowerShell module is not installed (Windows feature Hyper-V-PowerShell): Get-VM cannot be run' }
         # types: $vm VirtualMachine; $disk HardDiskDrive; $vhd VirtualHardDisk; $vmEntry Answer
         $vms = @()
         foreach ($vm in @(Get-VM)) {

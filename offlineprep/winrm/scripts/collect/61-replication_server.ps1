@@ -1,5 +1,6 @@
 if ($request.hyperv) {
     Try-Section 'replication_server' {
+        if (-not (Get-Module -ListAvailable -Name Hyper-V)) { throw 'the Hyper-V PowerShell module is not installed (Windows feature Hyper-V-PowerShell): Get-VMReplicationServer cannot be run' }
         # KerberosAuthenticationPort / CertificateAuthenticationPort are the object's properties; KerbAuthPort and
         # CertAuthPort are only parameter aliases of Set-VMReplicationServer and column headings of its table view
         # The authorization entries say which primary servers (an FQDN, or *.domain) the Replica server accepts and where

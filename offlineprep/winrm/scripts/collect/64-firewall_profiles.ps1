@@ -5,7 +5,8 @@ if ($request.hyperv) {
         $profiles = @()
         foreach ($fp in @(Get-NetFirewallProfile -PolicyStore ActiveStore)) {
             $profiles += , ([ordered]@{ name = [string]$fp.Name; enabled = [string]$fp.Enabled
-                    default_inbound_action = [string]$fp.DefaultInboundAction; allow_inbound_rules = [string]$fp.AllowInboundRules })
+                    default_inbound_action = [string]$fp.DefaultInboundAction; allow_inbound_rules = [string]$fp.AllowInboundRules
+                    allow_local_firewall_rules = [string]$fp.AllowLocalFirewallRules })
         }
         $out.firewall_profiles = $profiles
     }
