@@ -22,8 +22,19 @@ The serving machine is the path computer's own name as it reports it over WinRM
 answer, the one holder passes only when it is the computer account whose dNSHostName or
 sAMAccountName is the path's own name, and the message says that the serving machine was not
 confirmed; another account holding the name (a legitimate alias, or a stale one) is a warning
-until the host side confirms it. A clustered file server role answers WinRM on one of its nodes,
-so the account of its client access point is reported as another machine's: waive that finding.
+until the host side confirms it.
+
+A clustered file server role (general use, or a Scale-Out File Server) answers WinRM on one of its
+nodes, but its shares are scoped to its client access point (MSFT_SmbShare.ScopeName) and the
+machine that serves them is the role: its network name resource has a computer object of its own
+(a virtual computer object, VCO, created by the cluster name object), which holds `HOST/<cap>`
+in both forms, and the node that owns the role decrypts tickets with that object's key ("Prestage
+cluster computer objects in Active Directory Domain Services"; "File share scoping in Windows
+Server 2008 failover clusters"). So when the path's name reached a share scoped to it, the serving
+machine is the role (checkkit.serving_role, docs/clusters.md): the role's own object holding the
+SPNs passes, and no fix ever takes an SPN off a client access point's object
+(remediation.move_spn refuses; the fix is then a manual step). A role whose network name resource
+is not Online fails with no SPN fix: no node answers for the name while it is so.
 
 A path computer of another domain than the one read (its DNS suffix, or its own name over WinRM)
 is `error`, with no fix: its SPN holders live in that domain, and an SPN change against a same-named
@@ -63,6 +74,8 @@ from offlineprep.names import HostName, domain_key, host_key
             "https://learn.microsoft.com/windows-server/administration/windows-commands/setspn",
         "Kerberos constrained delegation overview":
             "https://learn.microsoft.com/windows-server/security/kerberos/kerberos-constrained-delegation-overview",
+        "Prestage cluster computer objects in AD DS (a clustered role's client access point has its own object)":
+            "https://learn.microsoft.com/windows-server/failover-clustering/prestage-cluster-adds",
     },
 )
 def delegation_target(ctx: CheckContext) -> Iterator[Outcome]:
@@ -148,7 +161,12 @@ def judge_target(ctx: CheckContext, name: str, is_ip: bool) -> Outcome:
     own = Account(computer.sam_account_name or account_name_of(spn_name), computer.distinguished_name) \
         if computer is not None and computer.found else None
     serving = serving_account(facts, where.serving_machine) if where.serving_machine else None
+    role = checkkit.serving_role(ctx, spn_name)
+    if role is not None:
+        evidence.update({"client_access_point": role.fqdn, "cluster": role.cluster, "cluster_role": role.group,
+                         "network_name_state": role.state, "answered_by": role.answered_by})
     keeper = serving or own or Account(account_name_of(spn_name))
+    guarded = checkkit.client_access_point_accounts(ctx) | ({role.computer_account.casefold()} if role else set())
     if not accounts:
         return Outcome(
             status=Status.FAIL,
@@ -169,27 +187,52 @@ def judge_target(ctx: CheckContext, name: str, is_ip: bool) -> Outcome:
             evidence=evidence,
             remediation=remediation.remediation(
                 f"Remove the duplicate SPNs for {name}, keeping them on the account that serves the share",
-                deduplicate(holders, serving or own, spn_name)),
+                deduplicate(holders, serving or own, spn_name, guarded)),
         )
     holder = holders[0]
     holder_name = holder.sam_account_name or holder.distinguished_name
     spns = sorted({h.spn for h in holders}, key=str.casefold)
     if serving is not None:
         if serving.holds(holder):
+            if role is not None and not role.online:
+                return Outcome(
+                    status=Status.FAIL, subject=name, evidence=evidence,
+                    message=f"{holder_name} holds {', '.join(spns)} as the computer object of the client access "
+                            f"point of {role.kind} role {role.group} (cluster {role.cluster}), but its network name "
+                            f"resource is {role.state}: no node answers for {spn_name} or holds its key until it is "
+                            "Online",
+                    remediation=remediation.remediation(
+                        f"Bring the network name of role {role.group} online", [remediation.manual(
+                            f"On a node of cluster {role.cluster}, bring the role's network name online "
+                            f"(Start-ClusterResource on the network name resource of {role.group}); if it fails, "
+                            "read the cluster's events for its computer object (it must exist, enabled, in AD)")]))
+            if role is not None:
+                return Outcome(status=Status.PASS, subject=name, evidence=evidence,
+                               message=f"{holder_name} holds {', '.join(spns)}, and it is the computer object of "
+                                       f"{role.fqdn}, the client access point of {role.kind} role "
+                                       f"{role.group or role.scope} that serves the share (the share is scoped to it; "
+                                       f"{role.answered_by or 'a node'} answered WinRM)")
             return Outcome(status=Status.PASS, subject=name, evidence=evidence,
                            message=f"{holder_name} holds {', '.join(spns)}, and it is the account of "
                                    f"{where.serving_machine}, the machine that serves the share")
-        return Outcome(
-            status=Status.FAIL, subject=name, evidence=evidence,
-            message=f"{holder_name} holds {', '.join(spns)}, but the share is served by {where.serving_machine} "
-                    f"(as it reports itself over WinRM), whose account is {serving.sam}: tickets for {spn_name} are "
-                    f"encrypted with the key of {holder_name}, which {where.serving_machine} does not have "
-                    "(KRB_AP_ERR_MODIFIED). A stale account behind a DNS alias does this; if the name is the client "
-                    "access point of a clustered file server role, the node answered WinRM and this is expected",
-            remediation=remediation.remediation(
-                f"Move {', '.join(spns)} from {holder_name} to {serving.sam}, the account of the machine that serves "
-                "the share", move(holders, spns, serving)),
-        )
+        who = (f"the client access point {role.fqdn} of {role.kind} role {role.group or role.scope} (the share is "
+               f"scoped to it)" if role is not None else f"{where.serving_machine} (as it reports itself over WinRM)")
+        message = (f"{holder_name} holds {', '.join(spns)}, but the share is served by {who}, whose account is "
+                   f"{serving.sam}: tickets for {spn_name} are encrypted with the key of {holder_name}, which the "
+                   "serving machine does not have (KRB_AP_ERR_MODIFIED). A stale account behind a DNS alias does this")
+        summary = (f"Move {', '.join(spns)} from {holder_name} to {serving.sam}, the account of the machine that serves "
+                   "the share")
+        try:
+            actions = move(holders, spns, serving, guarded)
+        except remediation.ClientAccessPointSpn:
+            message += (f"; {holder_name} is the computer object of a clustered role's client access point, so no "
+                        "SPN is taken off it here")
+            actions = [remediation.manual(
+                f"{holder_name} is the computer object of a client access point of a failover cluster: its SPNs belong "
+                f"to it. Decide by hand which name the path should use for {spn_name}, and never move the role's "
+                "SPNs onto a node")]
+        return Outcome(status=Status.FAIL, subject=name, evidence=evidence, message=message,
+                       remediation=remediation.remediation(summary, actions))
     unconfirmed = why_unconfirmed(ctx, name)
     if own is not None and own.holds(holder):
         return Outcome(status=Status.PASS, subject=name, evidence=evidence,
@@ -204,7 +247,8 @@ def judge_target(ctx: CheckContext, name: str, is_ip: bool) -> Outcome:
     )
 
 
-def deduplicate(holders: list[SpnHolder], keep: Account | None, spn_name: str) -> list[ActionBase]:
+def deduplicate(holders: list[SpnHolder], keep: Account | None, spn_name: str,
+                guarded: set[str] | frozenset[str] = frozenset()) -> list[ActionBase]:
     """Take the name off every holder except the serving machine's own account (and register it there).
 
     The fix script is meant to be run as printed, so it must never remove the name from the
@@ -218,12 +262,18 @@ def deduplicate(holders: list[SpnHolder], keep: Account | None, spn_name: str) -
         return [remediation.manual(f"The account that serves the share is unknown: keep {spn_name} on it and remove "
                                    f"it from the others ({listing})")]
     holds = any(keep.holds(h) for h in holders)
-    return [remediation.move_spn(
-        f"HOST/{spn_name}", add_to=None if holds else keep.identity, add_to_label=keep.sam,
-        remove_from=[holder_ref(h) for h in holders if not keep.holds(h)], before=refs)]
+    try:
+        return [remediation.move_spn(
+            f"HOST/{spn_name}", add_to=None if holds else keep.identity, add_to_label=keep.sam,
+            remove_from=[holder_ref(h) for h in holders if not keep.holds(h)], before=refs, never_from=guarded)]
+    except remediation.ClientAccessPointSpn as refused:
+        listing = "; ".join(f"{r.spn} on {r.label}" for r in refs)
+        return [remediation.manual(f"{refused}: decide by hand which account keeps {spn_name} ({listing}); a client "
+                                   "access point's computer object keeps its own SPNs")]
 
 
-def move(holders: list[SpnHolder], spns: list[str], to: Account) -> list[ActionBase]:
+def move(holders: list[SpnHolder], spns: list[str], to: Account,
+         guarded: set[str] | frozenset[str] = frozenset()) -> list[ActionBase]:
     """One move per SPN: off the holder that must not have it, then onto the serving machine's
     account (a DC refuses a duplicate, so the removal comes first). Nothing is ever taken off `to`."""
     actions: list[ActionBase] = []
@@ -231,7 +281,7 @@ def move(holders: list[SpnHolder], spns: list[str], to: Account) -> list[ActionB
         held = [h for h in holders if h.spn == spn]
         actions.append(remediation.move_spn(spn, add_to=to.identity, add_to_label=to.sam,
                                             remove_from=[holder_ref(h) for h in held if not to.holds(h)],
-                                            before=[holder_ref(h) for h in held]))
+                                            before=[holder_ref(h) for h in held], never_from=guarded))
     return actions
 
 

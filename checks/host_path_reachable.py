@@ -11,7 +11,14 @@ all).
 Subjects: each source host × the export path's server, each target host × the import path's.
 Passes when the name resolves, every address it resolves to belongs to the machine that serves the
 share (its own addresses, as it reports them over WinRM: a stale DNS record sends the host to
-another machine, where Kerberos or the share fails), and TCP 445 opens to one of them. Fails naming
+another machine, where Kerberos or the share fails), and TCP 445 opens to one of them. When the
+share is scoped to a clustered role's client access point (checkkit.serving_role), the machine is
+the role: a clustered file server's network name resolves to its IP Address resources ("DNS
+Registration with the Network Name Resource", Microsoft's failover clustering blog), a Scale-Out
+File Server's distributed network name to every node's addresses ("the cluster binds the DNN DNS
+name to all the nodes in the cluster", Microsoft's "Configure a distributed network name"): each
+address must then be one of the role's, or of a node of the file server's cluster (Get-Cluster
+NetworkInterface). docs/clusters.md. Fails naming
 the step: no answer from the DNS server, no such name, an address of another machine, 445 refused
 (nothing listens: the Server service) or no answer within the wait (a firewall drops it).
 `error` when the serving machine's own addresses are unknown (it did not answer WinRM), since the
@@ -55,6 +62,8 @@ from offlineprep.remediation import manual, open_smb_port, remediation, start_se
             "https://learn.microsoft.com/troubleshoot/windows-server/networking/direct-hosting-of-smb-over-tcpip",
         "Dns.GetHostAddressesAsync":
             "https://learn.microsoft.com/dotnet/api/system.net.dns.gethostaddressesasync",
+        "Scale-Out File Server for application data overview":
+            "https://learn.microsoft.com/windows-server/failover-clustering/sofs-overview",
     },
 )
 def path_reachable(ctx: CheckContext) -> Iterator[Outcome]:
@@ -107,12 +116,21 @@ def judge(ctx: CheckContext, host: str, ref: PathRef) -> Outcome:
                               f"machine that serves the share is unknown: {cause.text}", target=server,
                               evidence=evidence, cause=cause)
     own = serving.routable_addresses()
-    evidence["serving_machine"] = serving.computer_name
+    machine = serving.computer_name or server
+    role = checkkit.serving_role(ctx, server)
+    if role is not None and role.known and role.addresses:
+        # the share is scoped to a clustered role's name: a Scale-Out File Server's distributed network name
+        # is bound to every node's addresses, a clustered file server's network name to its IP Address resources
+        own = {canonical(a) for a in role.addresses}
+        machine = (f"the nodes of cluster {role.cluster} (Scale-Out File Server {role.fqdn})" if role.distributed
+                   else f"clustered file server role {role.group} ({role.fqdn})")
+        evidence.update({"cluster": role.cluster, "cluster_role": role.group, "distributed": role.distributed})
+    evidence["serving_machine"] = role.fqdn if role is not None and role.known else serving.computer_name
     evidence["serving_addresses"] = sorted(own)
     stray = [a for a in resolved if a not in own]
     if stray:
         where = (f"{', '.join(stray)} {'is' if len(stray) == 1 else 'are'} not an address of "
-                 f"{serving.computer_name or server} (its addresses: {', '.join(sorted(own)) or 'none reported'})")
+                 f"{machine} (its addresses: {', '.join(sorted(own)) or 'none reported'})")
         return _fail(host, server, evidence, f"{server} resolves from {host} to {', '.join(resolved)}: {where}; the "
                      "host's SMB client may go to another machine", _dns_fix(host, server, stale=stray))
     return _connections(ctx, host, server, facts, probe, evidence)

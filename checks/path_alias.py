@@ -46,7 +46,7 @@ from offlineprep.engine import CheckContext, Need, check
 from offlineprep.facts import DirectoryFacts, HostFacts, PathFacts, SpnHolder
 from offlineprep.model import Outcome, Status
 from offlineprep.names import HostName, PathRef
-from offlineprep.remediation import manual, move_spn, remediation
+from offlineprep.remediation import ClientAccessPointSpn, manual, move_spn, remediation
 
 
 @check(
@@ -119,7 +119,13 @@ def judge(ctx: CheckContext, ref: PathRef) -> Outcome:
             problems.append(f"{', '.join(sorted({h.spn for h in others}))} is held by "
                             f"{', '.join(sorted({h.sam_account_name or h.distinguished_name for h in others}))}, not by "
                             f"{keeper_sam}, the account of {own}: tickets for {name} are encrypted for another machine")
-            actions += _move(others, keeper_id, keeper_sam)
+            try:
+                actions += _move(others, keeper_id, keeper_sam, checkkit.client_access_point_accounts(ctx))
+            except ClientAccessPointSpn:  # issue 19: a role's SPNs are never taken off its computer object
+                actions.append(manual(f"{', '.join(sorted({h.sam_account_name or h.distinguished_name for h in others}))} "
+                                      "is the computer object of a client access point of a failover cluster: its "
+                                      f"SPNs belong to it. Decide by hand whether the path should use {name}, and "
+                                      "never move the role's SPNs onto another machine"))
         else:
             problems.append(f"no account holds HOST/{name}: the host cannot get a Kerberos ticket for {name}")
             actions.append(move_spn(f"HOST/{name}", add_to=keeper_id, add_to_label=keeper_sam))
@@ -191,10 +197,11 @@ def _held_by(holder: SpnHolder, identity: str, sam: str) -> bool:
     return bool(holder.sam_account_name) and (holder.sam_account_name or "").casefold() == sam.casefold()
 
 
-def _move(holders: list[SpnHolder], identity: str, sam: str) -> list[ActionBase]:
+def _move(holders: list[SpnHolder], identity: str, sam: str, guarded: set[str]) -> list[ActionBase]:
     actions: list[ActionBase] = []
     for spn in sorted({h.spn for h in holders}, key=str.casefold):
         refs = [SpnHolderRef(distinguished_name=h.distinguished_name, spn=h.spn,
                              label=h.sam_account_name or h.distinguished_name) for h in holders if h.spn == spn]
-        actions.append(move_spn(spn, add_to=identity, add_to_label=sam, remove_from=refs, before=refs))
+        actions.append(move_spn(spn, add_to=identity, add_to_label=sam, remove_from=refs, before=refs,
+                                never_from=guarded))
     return actions

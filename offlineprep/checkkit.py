@@ -281,11 +281,101 @@ def dn_domain(dn: str | None) -> str | None:
     return domain_key(domain) if domain is not None else None
 
 
+@dataclass(frozen=True)
+class ServingRole:
+    """The clustered file server role that serves the shares a name reaches: the name is the client
+    access point (CAP) its shares are scoped to (MSFT_SmbShare.ScopeName), so the machine that
+    serves them is the role, with a computer object of its own (a virtual computer object, VCO),
+    not the node that answered WinRM ("Prestage cluster computer objects in Active Directory Domain
+    Services"; "File share scoping in Windows Server 2008 failover clusters"). `known` is False when
+    only the share's scope told (the cluster itself could not be read)."""
+
+    scope: str  # the share's ScopeName: the CAP's NetBIOS name
+    fqdn: str  # the CAP's DNS name in the cluster's domain
+    computer_account: str  # the CAP's computer object, FS01$
+    answered_by: str | None  # the node that answered WinRM
+    known: bool = False
+    cluster: str | None = None
+    group: str | None = None
+    state: str | None = None  # the network name resource's state (Online, Offline, Failed)
+    distributed: bool = False  # a Scale-Out File Server's Distributed Network Name
+    # what the name must resolve to: the role's IP Address resources, or every node's cluster
+    # addresses for a distributed network name
+    addresses: tuple[str, ...] = ()
+    nodes: tuple[str, ...] = ()
+
+    @property
+    def online(self) -> bool:
+        return not self.known or (self.state or "").casefold() == "online"
+
+    @property
+    def kind(self) -> str:
+        return "Scale-Out File Server" if self.distributed else "clustered file server"
+
+
+def _scope_of(host: HostFacts, name: str) -> str | None:
+    """The client access point scope a path to `name` reached on this machine, if any."""
+    wanted = {HostName(name), HostName(HostName(name).short)}
+    for path in host.paths:
+        scope = path.share_scope
+        if scope and scope != "*" and HostName(scope) in wanted:
+            return scope
+    return None
+
+
+def serving_role(ctx: CheckContext, name: str) -> ServingRole | None:
+    """The clustered role behind `name` when the machine that answered for it reached a share scoped
+    to `name` (a client access point); None for any other machine, or when it did not answer."""
+    host = _answered(ctx, name)
+    if host is None:
+        return None
+    scope = _scope_of(host, name)
+    if scope is None:
+        return None
+    cluster = host.file_server_cluster
+    found = cluster.role_of(scope) if cluster is not None else None
+    domain = (cluster.domain if cluster is not None else None) or host.domain or dns_suffix(name)
+    if found is None:
+        short = HostName(scope).short
+        return ServingRole(scope=scope, fqdn=f"{short}.{domain}" if domain else short,
+                           computer_account=HostName(short).computer_account, answered_by=host.computer_name)
+    assert cluster is not None
+    role, network_name = found
+    label = network_name.dns_name or network_name.name or scope
+    fqdn = label if "." in label or not domain else f"{label}.{domain}"
+    # a distributed network name is bound to every node's addresses; a network name to its role's own
+    addresses = tuple(a for node in cluster.nodes for a in node.addresses) if network_name.distributed \
+        else tuple(role.addresses)
+    return ServingRole(scope=scope, fqdn=HostName(fqdn).bare,
+                       computer_account=HostName(network_name.name or label).computer_account,
+                       answered_by=host.computer_name, known=True, cluster=cluster.name, group=role.group,
+                       state=network_name.state, distributed=network_name.distributed, addresses=addresses,
+                       nodes=tuple(n.name for n in cluster.nodes))
+
+
+def client_access_point_accounts(ctx: CheckContext) -> set[str]:
+    """The computer objects (sAMAccountName, case folded) of every client access point a file server
+    of this run reported: SPNs are never taken off them (a node cannot serve the role's name)."""
+    out: set[str] = set()
+    for host in (ctx.facts.hosts or {}).values():
+        cluster = host.file_server_cluster
+        for role in cluster.roles if cluster is not None else []:
+            for network_name in role.network_names:
+                label = network_name.name or network_name.dns_name
+                if label:
+                    out.add(HostName(label).computer_account.casefold())
+    return out
+
+
 def serving_machine(ctx: CheckContext, name: str) -> str | None:
     """The name the machine behind `name` gives itself over WinRM (HostFacts.computer_name: its
     DNSHostName and, when joined, its domain's DNS name, from Win32_ComputerSystem), e.g.
-    `FS01.contoso.com`; None when host facts were not collected in this run (`--only 'ad.*'`
+    `FS01.contoso.com`; for a client access point (a share scoped to `name`), the role's own DNS
+    name (`serving_role`); None when host facts were not collected in this run (`--only 'ad.*'`
     collects none: the ad.* checks need only the directory) or the machine did not answer."""
+    role = serving_role(ctx, name)
+    if role is not None:
+        return role.fqdn
     host = _answered(ctx, name)
     if host is None or not host.computer_name:
         return None

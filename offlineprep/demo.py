@@ -7,7 +7,10 @@ the one before (the loop is the command line's: `offlineprep/cli.py`).
 The lab is a realistic small site, lab.test, managed by VMM: the site file names the VMM server and
 its clouds, not the hosts. VMM (vmm01.lab.test) puts two standalone source hosts and a two-node
 failover cluster (HVC1, with a Hyper-V Replica Broker) in cloud Gold, one target host in cloud
-Recovery; two file servers hold the paths. The mistakes that make offline initial replication fail
+Recovery. The export path is on a clustered file server: fs01.lab.test is the client access point of
+the file server role FS01 on the two-node cluster FSC1 (its share scoped to FS01, its own computer
+object FS01$ holding HOST/fs01, node FSC1-N1 answering WinRM for it: docs/clusters.md); a standalone
+file server, FS11, holds the import path. The mistakes that make offline initial replication fail
 in real life:
 - HV02 has Kerberos-only constrained delegation (no "use any authentication protocol");
 - HV01 lacks `cifs/fs11.lab.test` (only the short `cifs/FS11` is there, the path uses the FQDN);
@@ -37,6 +40,8 @@ from offlineprep.lab.cluster import ClusterNode, SimulatedCluster
 from offlineprep.lab.directory import LabDirectory
 from offlineprep.lab.vmm import Cloud, Host, HostCluster, HostGroup, RunAsAccount, SimulatedVmm
 from offlineprep.lab.windows import (
+    SimClusterRole,
+    SimFileServerCluster,
     SimFolder,
     SimGroup,
     SimLookup,
@@ -94,7 +99,12 @@ def build_directory() -> tuple[LabDirectory, dict[str, str]]:
     sids["hvc1-n2"] = d.computer("HVC1-N2", uac=0x1000)  # delegation set up on the first node only
     sids["hvc1-brk"] = d.computer("HVC1-BRK")  # the Replica Broker's client access point (its computer object)
     sids["vmm01"] = d.computer("VMM01")
+    # FS01 is the client access point of a clustered file server role: its computer object (a virtual computer
+    # object) holds HOST/FS01 and HOST/fs01.lab.test; the nodes and the cluster name have objects of their own
     sids["fs01"] = d.computer("FS01", os="Windows Server 2016 Standard", os_version="10.0 (14393)")
+    sids["fsc1"] = d.computer("FSC1")
+    sids["fsc1-n1"] = d.computer("FSC1-N1", os="Windows Server 2016 Standard", os_version="10.0 (14393)")
+    sids["fsc1-n2"] = d.computer("FSC1-N2", os="Windows Server 2016 Standard", os_version="10.0 (14393)")
     sids["fs11"] = d.computer("FS11", os="Windows Server 2016 Datacenter", os_version="10.0 (14393)")
     return d, sids
 
@@ -117,11 +127,15 @@ def build_hosts(sids: dict[str, str]) -> dict[str, SimulatedHost]:
                    f"(A;OICI;0x1301bf;;;{sids['svc-runas']})")
     ntfs_import = (f"O:BAG:SYD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;{sids['svc-vmm']})"
                    f"(A;OICI;0x1200a9;;;{sids['svc-runas']})")
+    # fs01.lab.test reaches node FSC1-N1, which owns the file server role FS01 (its IP Address resource 10.10.0.21)
     fs01 = SimulatedHost(
-        "FS01.lab.test", ip_addresses=["10.10.0.21"], groups=default_groups(admins),
+        "FSC1-N1.lab.test", ip_addresses=["10.10.0.41"], groups=default_groups(admins),
         shares=[SimShare("ASRExport", "E:\\ASRExport",
-                         f"O:SYG:SYD:(A;;0x1200a9;;;WD)(A;;0x1301bf;;;{sids['svc-runas']})")],
+                         f"O:SYG:SYD:(A;;0x1200a9;;;WD)(A;;0x1301bf;;;{sids['svc-runas']})", scope="FS01")],
         folders=[SimFolder("E:\\ASRExport", ntfs_export, free_bytes=2048 * GIB, total_bytes=4096 * GIB)],
+        file_server_cluster=SimFileServerCluster("FSC1", "lab.test", {"FSC1-N1": ["10.10.0.41"],
+                                                                      "FSC1-N2": ["10.10.0.42"]},
+                                                 [SimClusterRole("FS01", "FS01", addresses=["10.10.0.21"])]),
     )
     fs11 = SimulatedHost(
         "FS11.lab.test", os_caption="Microsoft Windows Server 2016 Datacenter", hyperv_installed=True,

@@ -376,6 +376,67 @@ class ServerNames(Fact):
     name_hardening_level: int | None = None
 
 
+class ClusterNetworkName(Fact):
+    """A client access point of a clustered role: a "Network Name" resource (a clustered file server's
+    CAP, online on one node at a time, with IP Address resources of its own) or a "Distributed
+    Network Name" (a Scale-Out File Server's, online on every node, its DNS name bound to the nodes'
+    addresses). Each has its own computer object in AD (its ObjectGUID private property)."""
+
+    resource: str  # the resource's Name
+    resource_type: str  # Network Name | Distributed Network Name
+    state: str | None = None  # Online, Offline, Failed, ... (Get-ClusterResource State)
+    name: str | None = None  # private property Name: the NetBIOS name (the computer object's, with a $)
+    dns_name: str | None = None  # private property DnsName
+    object_guid: str | None = None  # private property ObjectGUID: its computer object in AD
+
+    @property
+    def distributed(self) -> bool:
+        return self.resource_type.casefold() == "distributed network name"
+
+
+class ClusterRole(Fact):
+    """A clustered role (Get-ClusterGroup) holding a network name: its group, type and owner node, its
+    network names, and the addresses of its IP Address / IPv6 Address resources."""
+
+    group: str
+    group_type: str | None = None  # GroupType: FileServer, ScaleoutFileServer, ...
+    state: str | None = None
+    owner_node: str | None = None
+    network_names: list[ClusterNetworkName] = Field(default_factory=list)
+    addresses: list[str] = Field(default_factory=list)  # the role's IP Address resources (private property Address)
+
+
+class ClusterMember(Fact):
+    """A node of the file server's cluster with the addresses of its cluster network interfaces."""
+
+    name: str
+    state: str | None = None
+    addresses: list[str] = Field(default_factory=list)  # Get-ClusterNetworkInterface Address
+
+
+class FileServerCluster(Fact):
+    """The failover cluster a file server is a node of, read because a share of it is scoped to a
+    client access point (MSFT_SmbShare.ScopeName): the roles whose network names serve shares."""
+
+    name: str
+    domain: str | None = None
+    nodes: list[ClusterMember] = Field(default_factory=list)
+    roles: list[ClusterRole] = Field(default_factory=list)
+
+    def role_of(self, name: str) -> tuple[ClusterRole, ClusterNetworkName] | None:
+        """The role whose network name is `name` (its NetBIOS name, DNS name or FQDN; case and the
+        root dot do not count)."""
+        wanted = host_key(name)
+        for role in self.roles:
+            for network_name in role.network_names:
+                for given in (network_name.name, network_name.dns_name):
+                    key = host_key(given) if given else ""
+                    if key and (key == wanted or (("." not in key or "." not in wanted)
+                                and key.split(".", 1)[0] == wanted.split(".", 1)[0])):
+                        return role, network_name
+        return None
+
+
 class HostFacts(Fact):
     """One Windows machine as one PowerShell invocation saw it.
 
@@ -423,6 +484,8 @@ class HostFacts(Fact):
     time_policy_ntp_server: str | None = None
     certificates: list[Certificate] | None = None  # LocalMachine\My; None: not read
     server_names: ServerNames | None = None
+    # the failover cluster this file server is a node of, when a share is scoped to a client access point
+    file_server_cluster: FileServerCluster | None = None
     # script sections that failed on the host (vms, firewall_rules, hyperv, ...) -> the host's error
     # text, so that a check which lacks their facts can say why instead of only that they are missing;
     # also parts of the answer of the wrong shape, which were left out

@@ -9,7 +9,7 @@ gets `-Server`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from pydantic import ValidationError
 
@@ -144,8 +144,31 @@ def add_directory_group_member(group_sid: str, group_label: str, member: str, *,
                                      member_label=label)
 
 
+class ClientAccessPointSpn(ValueError):
+    """A fix would take an SPN off the computer object of a clustered role's client access point."""
+
+
+def _account_of(ref: t.SpnHolderRef) -> str:
+    """The holder's sAMAccountName when the label is one, else FS01$ from its DN's CN (a computer
+    object's sAMAccountName is its CN with a $)."""
+    if ref.label.endswith("$"):
+        return ref.label.casefold()
+    first = ref.distinguished_name.split(",", 1)[0]
+    return (first.split("=", 1)[-1] + "$").casefold()
+
+
 def move_spn(spn: str, *, add_to: str | None, add_to_label: str = "", remove_from: Sequence[t.SpnHolderRef] = (),
-             before: Sequence[t.SpnHolderRef] = ()) -> t.MoveSpn:
+             before: Sequence[t.SpnHolderRef] = (), never_from: Collection[str] = ()) -> t.MoveSpn:
+    """`never_from`: the sAMAccountNames of client access points' computer objects (checkkit.
+    client_access_point_accounts). A clustered role's network name registers HOST/<cap> on its own
+    computer object and the node that owns the role decrypts tickets with that object's key; taken
+    off it, Kerberos to the role fails and the name may not come online ("Prestage cluster computer
+    objects in Active Directory Domain Services"). Such a move is refused: ClientAccessPointSpn."""
+    guarded = {a.casefold() for a in never_from}
+    taken = [r for r in remove_from if _account_of(r) in guarded]
+    if taken:
+        raise ClientAccessPointSpn(f"{spn} would be taken off {taken[0].label or taken[0].distinguished_name}, the "
+                                   "computer object of a clustered role's client access point")
     return t.MoveSpn(spn=spn, add_to=add_to, add_to_label=add_to_label, remove_from=list(remove_from),
                      before=list(before))
 

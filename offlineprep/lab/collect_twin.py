@@ -76,6 +76,11 @@ def answer(host: SimulatedHost, request: dict[str, Any], network: LabNetwork | N
         out["local_groups"] = [_group(host, g) for g in host.groups]
         state: dict[str, Any] = {}
         out["paths"] = [_path(host, p, out.get("domain") or "", state) for p in paths]
+        if any(p.get("share_scope") not in (None, "*") for p in out["paths"]):
+            try:
+                out["file_server_cluster"] = _file_server_cluster(host)
+            except HostError as exc:
+                out["errors"]["file_server_cluster"] = str(exc)
     if request.get("hyperv"):
         # collect.ps1's Hyper-V sections throw this when the Hyper-V PowerShell module is missing
         no_module = ("the Hyper-V PowerShell module is not installed (Windows feature Hyper-V-PowerShell): {} cannot "
@@ -143,6 +148,38 @@ def answer(host: SimulatedHost, request: dict[str, Any], network: LabNetwork | N
     if probes:
         out["probes"] = _probes(host, [str(n) for n in probes], network or LabNetwork({host.computer_name: host}))
     return out
+
+
+def _file_server_cluster(host: SimulatedHost) -> dict[str, Any]:
+    """53-file_server_cluster.ps1: the cluster, its nodes with their interfaces' addresses, and each role
+    holding a Network Name or Distributed Network Name with its parameters and IP Address resources."""
+    objects = host.cluster_objects()
+    nodes = []
+    for node in objects["nodes"]:
+        addresses = [str(i.Address) for i in objects["interfaces"] if str(i.Node) == str(node.Name) and i.Address]
+        nodes.append({"name": str(node.Name), "state": str(node.State), "addresses": addresses})
+    roles = []
+    for group in objects["groups"]:
+        role: dict[str, Any] = {"group": str(group.Name), "group_type": str(group.GroupType), "state": str(group.State),
+                                "owner_node": str(group.OwnerNode), "network_names": [], "addresses": []}
+        for resource in objects["resources"]:
+            if str(resource.OwnerGroup) != str(group.Name):
+                continue
+            kind = str(resource.ResourceType)
+            parameters = objects["parameters"].get(str(resource.Name), [])
+            if kind in ("Network Name", "Distributed Network Name"):
+                name: dict[str, Any] = {"resource": str(resource.Name), "resource_type": kind, "state": str(resource.State)}
+                for parameter in parameters:
+                    key = {"Name": "name", "DnsName": "dns_name", "ObjectGUID": "object_guid"}.get(str(parameter.Name))
+                    if key:
+                        name[key] = str(parameter.Value)
+                role["network_names"].append(name)
+            if kind in ("IP Address", "IPv6 Address"):
+                role["addresses"] += [str(p.Value) for p in parameters if p.Value]
+        if role["network_names"]:
+            roles.append(role)
+    cluster = objects["cluster"]
+    return {"name": str(cluster.Name), "domain": str(cluster.Domain), "nodes": nodes, "roles": roles}
 
 
 def _certificate(host: SimulatedHost, cert: WinObject) -> dict[str, Any]:

@@ -194,6 +194,40 @@ class SimDfsNode:
     targets: list[str] = field(default_factory=list)  # \\server\share of a link
 
 
+@dataclass
+class SimClusterRole:
+    """A clustered file server role: its group, and the client access point shares are scoped to. A
+    general-use file server's Network Name has IP Address resources of its own (online on the owner
+    node); a Scale-Out File Server's Distributed Network Name has none: its DNS name is bound to every
+    node's addresses. Either has a computer object in AD (ObjectGUID)."""
+
+    group: str
+    network_name: str  # the resource's private property Name (NetBIOS), e.g. FS01
+    addresses: list[str] = field(default_factory=list)  # IP Address resources (empty for a DNN)
+    distributed: bool = False  # a Scale-Out File Server's Distributed Network Name
+    state: str = "Online"  # the network name resource's state: Online | Offline | Failed
+    object_guid: str = "5f1e0c2a-0000-4000-8000-000000000001"
+
+    @property
+    def group_type(self) -> str:
+        return "ScaleoutFileServer" if self.distributed else "FileServer"
+
+
+@dataclass
+class SimFileServerCluster:
+    """The failover cluster a file server node belongs to (the one answering WinRM is the owner of
+    every role); `nodes`: each node's short name -> the addresses of its cluster network interfaces."""
+
+    name: str
+    domain: str
+    nodes: dict[str, list[str]] = field(default_factory=dict)
+    roles: list[SimClusterRole] = field(default_factory=list)
+
+    def role_addresses(self, role: SimClusterRole) -> list[str]:
+        """What the role's DNS name resolves to: its IP Address resources, or every node's (a DNN)."""
+        return [a for addresses in self.nodes.values() for a in addresses] if role.distributed else list(role.addresses)
+
+
 SERVER_AUTH = "1.3.6.1.5.5.7.3.1"  # Enhanced Key Usage: Server Authentication
 CLIENT_AUTH = "1.3.6.1.5.5.7.3.2"  # Client Authentication
 
@@ -253,6 +287,16 @@ class LabNetwork:
                 self.records.setdefault(key, addresses)
             for address in addresses:
                 self.machines.setdefault(address, sim)
+            cluster = sim.file_server_cluster
+            if cluster is None:
+                continue
+            for role in cluster.roles:  # a role's name: its own addresses
+                served = cluster.role_addresses(role)
+                short = role.network_name.casefold()
+                for key in (short, f"{short}.{cluster.domain.casefold()}"):
+                    self.records[key] = served
+                for address in served:
+                    self.machines.setdefault(address, sim)
 
     def lookup(self, name: str) -> SimLookup:
         text = name.strip().rstrip(".")
@@ -340,6 +384,7 @@ class SimulatedHost:
     optional_names: list[str] = field(default_factory=list)  # ... OptionalNames
     alternate_names: list[str] = field(default_factory=list)  # Dnscache\Parameters AlternateComputerNames
     smb_name_hardening_level: int = 0  # Get-SmbServerConfiguration SmbServerNameHardeningLevel (0: Windows' default)
+    file_server_cluster: SimFileServerCluster | None = None  # None: no cluster node (Import-Module FailoverClusters fails)
     tickets_purged: int = 0  # times apply.ps1 purged the computer's own Kerberos tickets (klist purge -li 0x3e7)
 
     def __post_init__(self) -> None:
@@ -422,6 +467,38 @@ class SimulatedHost:
     def smb_shares(self) -> list[WinObject]:
         return [WinObject("MSFT_SmbShare", Name=s.name, ScopeName=s.scope, Path=s.path, SecurityDescriptor=s.sddl)
                 for s in self.shares]
+
+    def cluster_objects(self) -> dict[str, Any]:
+        """What the FailoverClusters cmdlets return on this node (Get-Cluster, Get-ClusterNode,
+        Get-ClusterGroup, Get-ClusterResource with its parameters, Get-ClusterNetworkInterface)."""
+        cluster = self.file_server_cluster
+        if cluster is None:
+            raise HostError("The specified module 'FailoverClusters' was not loaded because no valid module file was "
+                            "found in any module directory.")
+        owner = self.short_name.upper()
+        groups, resources, parameters = [], [], {}
+        for role in cluster.roles:
+            groups.append(WinObject("ClusterGroup", Name=role.group, OwnerNode=owner, State="Online",
+                                    GroupType=role.group_type))
+            kind = "Distributed Network Name" if role.distributed else "Network Name"
+            resources.append(WinObject("ClusterResource", Name=f"{role.group} name", ResourceType=kind,
+                                       OwnerGroup=role.group, OwnerNode=owner, State=role.state))
+            parameters[f"{role.group} name"] = [
+                WinObject("ClusterParameter", Name="Name", Value=role.network_name.upper()),
+                WinObject("ClusterParameter", Name="DnsName", Value=role.network_name.lower()),
+                WinObject("ClusterParameter", Name="ObjectGUID", Value=role.object_guid)]
+            for address in role.addresses:
+                name = f"IP Address {address}"
+                resources.append(WinObject("ClusterResource", Name=name, ResourceType="IPv6 Address" if ":" in address
+                                           else "IP Address", OwnerGroup=role.group, OwnerNode=owner, State="Online"))
+                parameters[name] = [WinObject("ClusterParameter", Name="Address", Value=address)]
+        return {
+            "cluster": WinObject("Cluster", Name=cluster.name, Domain=cluster.domain),
+            "nodes": [WinObject("ClusterNode", Name=n, State="Up") for n in cluster.nodes],
+            "groups": groups, "resources": resources, "parameters": parameters,
+            "interfaces": [WinObject("ClusterNetworkInterface", Name=f"{n} - Ethernet", Node=n, Network="Cluster Network 1",
+                                     State="Up", Address=a) for n, addresses in cluster.nodes.items() for a in addresses],
+        }
 
     def win32_volumes(self) -> list[WinObject]:
         volumes = self.volumes

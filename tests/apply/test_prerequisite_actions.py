@@ -218,21 +218,21 @@ def test_an_authorization_entry_made_since_planned_is_not_overwritten(lab: Lab) 
 
 
 def test_an_alias_the_server_does_not_answer_to_is_a_netdom_step_by_hand(lab: Lab) -> None:
-    """\\\\files.lab.test\\ASRExport reaches FS01 by a DNS alias. Issue 19 item 6: Microsoft's way is an
+    """\\\\files.lab.test\\ASRImport reaches FS11 by a DNS alias. Issue 19 item 6: Microsoft's way is an
     alternate computer name (netdom computername /add), not DisableStrictNameChecking (which SMB name
     hardening does not honour): apply registers HOST/files.lab.test over LDAP and leaves netdom to a
     person; once the alternate name is there, path.alias passes."""
-    fs01 = lab.sim("fs01.lab.test")
-    lab.demo.endpoint.hosts["files.lab.test"] = fs01  # the alias resolves to FS01 in the lab's DNS and reaches it
-    with_site(lab, source={"export_path": r"\\files.lab.test\ASRExport"})
+    fs11 = lab.sim("fs11.lab.test")
+    lab.demo.endpoint.hosts["files.lab.test"] = fs11  # the alias resolves to FS11 in the lab's DNS and reaches it
+    with_site(lab, target={"import_path": r"\\files.lab.test\ASRImport"})
     plan = lab.plan()
     assert not [s for s in plan.steps if s.action.kind == "host.smb-name-checking"]
     [netdom] = [s for s in plan.steps if s.action.kind == "manual" and "netdom computername" in s.action.text]  # type: ignore[attr-defined]
     assert netdom.how is How.BY_HAND and "/add:files.lab.test" in netdom.action.text  # type: ignore[attr-defined]
     record = lab.apply(plan)
-    assert fs01.strict_name_checking_disabled is None  # nothing turned off on the server
-    assert verdict(record, "path.alias", r"\\files.lab.test\ASRExport") is Status.FAIL
-    fs01.alternate_names.append("files.lab.test")  # netdom computername FS01.lab.test /add:files.lab.test
+    assert fs11.strict_name_checking_disabled is None  # nothing turned off on the server
+    assert verdict(record, "path.alias", r"\\files.lab.test\ASRImport") is Status.FAIL
+    fs11.alternate_names.append("files.lab.test")  # netdom computername FS11.lab.test /add:files.lab.test
     again = lab.plan()  # path.alias passes now: nothing of it is left to plan
     assert not [f for f in again.findings if f.check == "path.alias"]
 
