@@ -160,6 +160,8 @@ def preflight(
         site = load_site(config)
     site = _override_winrm(site, concurrency, timeout)
 
+    if not demo and facts_file is None:
+        _warn_weak_transports(site)
     try:
         if facts_file is not None:
             facts = _load_facts(facts_file)
@@ -201,6 +203,7 @@ def collect(
 
     site = load_site(config)
     selected = _select(_catalogue(checks_dir), only, skip)
+    _warn_weak_transports(site)
     facts = _collect_with_progress(site, needs_of(selected), pipeline.Collectors())
     write_atomically(output, scrubber(facts.to_json()) + "\n")
     hosts = facts.hosts or {}
@@ -320,6 +323,8 @@ def plan_command(
     from offlineprep.waivers import load_waivers
 
     site, connections = _site_for_changes(config, demo)
+    if not demo:
+        _warn_weak_transports(site)
     catalogue = _catalogue(checks_dir)
     selected = _select(catalogue, only, skip)
     waiver_list = load_waivers(waivers) if waivers else []
@@ -364,6 +369,7 @@ def apply_command(
     if yes and record_path.exists():
         raise UsageError(f"{record_path} exists: a record is what revert needs, so it is never overwritten; "
                          "choose another --record")
+    _refuse_weak_transports(site, plan.steps, demo, yes, "apply")
     catalogue = _catalogue(checks_dir).checks
     recheck = replan.plan_checks(plan, catalogue)
     how_many = {way: sum(1 for s in plan.steps if s.how is way) for way in How}
@@ -431,6 +437,7 @@ def revert_command(
         raise UsageError(f"{record_file} changed AD through {applied.directory_server}, but the site file's "
                          f"[directory] server is {server}: revert with the site file apply used")
     changed = [s for s in applied.steps if s.may_have_changed() and s.how is not How.BY_HAND]
+    _refuse_weak_transports(site, changed, demo, yes, "revert")
     terminal.print_revert_steps(record_file, applied, changed)
     if not yes:
         out.print("[bold]Dry run[/]: nothing was changed. Run it again with --yes to put these back where they are "
@@ -519,6 +526,36 @@ def _site_for_changes(config: Path | None, demo: bool) -> tuple[Any, Any]:
         return lab.site, lab.connections()
     assert config is not None
     return load_site(config), Connections()
+
+
+def _warn_weak_transports(site: Any) -> None:
+    """Each connection the site file leaves unprotected, once, naming the setting (docs/security.md)."""
+    from offlineprep.site import weak_transports
+
+    for problem in weak_transports(site):
+        err.print(f"[yellow]warning:[/] {escape(problem)}")
+
+
+def _refuse_weak_transports(site: Any, steps: Any, demo: bool, yes: bool, command: str) -> None:
+    """apply and revert change AD and hosts only over LDAP with TLS and encrypted WinRM; a dry run warns.
+    The demo's lab is in this process and on loopback."""
+    from offlineprep.apply.model import How
+    from offlineprep.apply.runner import directories_used
+    from offlineprep.site import weak_transports
+
+    if demo:
+        return
+    hosts = any(s.how is How.HOST for s in steps)
+    problems = weak_transports(site, directories_used(site, steps), winrm=hosts)
+    allowed = weak_transports(site, [], winrm=hosts) if site.winrm is not None and site.winrm.allow_unencrypted else []
+    for problem in allowed:  # the site file's own choice, for a lab: said, not refused
+        err.print(f"[yellow]warning:[/] {escape(problem)} (allow_unencrypted = true)")
+    problems = [p for p in problems if p not in allowed]
+    if problems and yes:
+        raise UsageError(f"{command} makes changes only over protected connections, and nothing was sent:\n  "
+                         + "\n  ".join(problems))
+    for problem in problems:
+        err.print(f"[yellow]warning:[/] {escape(problem)}; {command} --yes refuses it")
 
 
 def _ask_passwords(site: Any, for_changes: list[Any], recheck_needs: Any, *, directory: bool,

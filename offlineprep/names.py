@@ -100,14 +100,36 @@ def parse_path(raw: str, server: str | None = None, role: Literal["export", "imp
 
 
 def validate_host_name(name: str, context: str = "the host name") -> None:
+    """A computer's name as DNS writes it (RFC 1123 labels, at most 253 characters), or an IPv4 or IPv6
+    address (bracketed or not): nothing else. So no port, path, query, fragment, user part, zone index,
+    white space or control character: a name becomes a URL (`http://<name>:5985/wsman`), and a name
+    such as `127.0.0.1:18085/evil#` would send credentials elsewhere (docs/security.md, "Names")."""
+    if not isinstance(name, str) or not name:
+        raise NameError_(f"{context}: the host name is empty")
+    if any(not c.isascii() or not c.isprintable() or c.isspace() for c in name):
+        raise NameError_(f"{context}: {name!r} contains white space, control or non-ASCII characters")
     if is_ip_address(name):
+        if "%" in name:  # an IPv6 zone index may hold any text (RFC 4007 11): `fe80::1%x/evil#@host`
+            raise NameError_(f"{context}: {name!r} carries an IPv6 zone index: give the address alone")
+        if name.startswith("[") != name.endswith("]"):
+            raise NameError_(f"{context}: {name!r} is not a valid IP address")
         return
-    if not name or len(name) > 253:
-        raise NameError_(f"{context}: host name {name!r} is empty or too long")
-    labels = name.rstrip(".").split(".")
+    if len(name) > 253:
+        raise NameError_(f"{context}: host name {name!r} is too long")
+    labels = name[:-1].split(".") if name.endswith(".") else name.split(".")
     for label in labels:
         if not _HOST_LABEL.match(label):
-            raise NameError_(f"{context}: {name!r} is not a valid host name")
+            raise NameError_(f"{context}: {name!r} is not a valid host name (no port, path or user part)")
+
+
+def url_host(name: str, context: str = "the host name") -> str:
+    """`name`, validated, as the host part of a URL: an IPv6 address in brackets (RFC 3986 3.2.2).
+    The one way a machine's name becomes part of a URL (the WinRM endpoint)."""
+    validate_host_name(name, context)
+    address = _address(name)
+    if address is not None and ":" in address:
+        return f"[{address}]"
+    return name if address is None else address
 
 
 def is_ip_address(name: str) -> bool:

@@ -31,6 +31,18 @@ def _ldap_url(value: str) -> str:
     scheme, sep, rest = value.partition("://")
     if not sep or scheme.lower() not in {"ldap", "ldaps"} or not rest.strip("/"):
         raise ValueError(f"{value!r} is not an LDAP URL: write ldaps://dc1.contoso.com (or ldap://… with start_tls = true)")
+    # the domain controller's name, an optional port, nothing else: no user part, path, query or
+    # fragment, and a valid host name (the one rule of offlineprep.names; docs/security.md, "Names")
+    authority = rest[:-1] if rest.endswith("/") else rest
+    host, _, port = authority.rpartition(":") if not authority.endswith("]") else (authority, "", "")
+    if not host or (port and not port.isdigit()):
+        host, port = authority, ""
+    if port and not 0 < int(port) < 65536:
+        raise ValueError(f"{value!r}: the port {port} is not a TCP port")
+    try:
+        validate_host_name(host, context="the directory server")
+    except ValueError as exc:
+        raise ValueError(f"{exc}: write ldaps://dc1.contoso.com[:port] and nothing more") from None
     return value
 
 
@@ -95,6 +107,9 @@ class WinRMConfig(SiteSection):
     cert_pem: str | None = None  # certificate transport
     cert_key_pem: str | None = None
     message_encryption: Literal["auto", "always", "never"] = "auto"
+    # apply and revert refuse WinRM without encryption (docs/security.md, "Transport"); a lab on loopback
+    # (the Samba integration tests' simulated hosts) says so here, and they warn instead
+    allow_unencrypted: bool = False
     concurrency: int = Field(default=16, ge=1, le=512)
     timeout_seconds: float = Field(default=60.0, gt=0)
     # `offlineprep apply` / `revert` make their changes as this account (docs/apply.md); unset: as `user`
@@ -324,3 +339,38 @@ class Site(SiteSection):
     def accounts_to_check(self) -> list[str]:
         service = [self.accounts.vmm_service] if self.accounts.vmm_service else []
         return [*service, *self.accounts.run_as]
+
+
+# --------------------------------------------------------------------------- transport (docs/security.md)
+
+
+def weak_transports(site: Site, directories: list[DirectoryConfig] | None = None, winrm: bool = True) -> list[str]:
+    """One sentence per connection the site file leaves unprotected, naming the setting: LDAP without TLS
+    and WinRM without encryption. `preflight` warns with them; `apply` and `revert` refuse to change
+    anything over them (`directories`: those the steps use; `winrm`: whether host steps are among them).
+
+    - LDAP: ldap3 2.9.1 offers no signing or sealing after any bind (NTLM's NEGOTIATE asks for neither,
+      GSSAPI is used without a SASL security layer; docs/authentication.md, "Why NTLM still needs LDAPS
+      or StartTLS"), so on ldap:// without StartTLS every search, answer and change is in clear.
+    - WinRM: pywinrm encrypts messages over HTTP only for Kerberos, NTLM and CredSSP with
+      message_encryption "auto" or "always" (winrm/transport.py, build_session); Basic and certificate
+      have no such layer, and "never" turns it off.
+    """
+    found = []
+    for config in site.directories if directories is None else directories:
+        if not config.server.lower().startswith("ldaps://") and not config.start_tls:
+            table = f"[[directory]] ({config.domain})" if config.domain and len(site.directories) > 1 else "[directory]"
+            found.append(f'{table} server = "{config.server}" without start_tls = true: LDAP with the {config.auth} bind '
+                         "is neither signed nor sealed (ldap3 offers no signing), so every search, answer and change "
+                         "crosses the network unprotected: use ldaps:// or set start_tls = true")
+    w = site.winrm
+    if winrm and w is not None and w.scheme == "http":
+        if w.transport in {"basic", "certificate"}:
+            found.append(f'[winrm] transport = "{w.transport}" with scheme = "http": {w.transport.capitalize()} has no '
+                         "message encryption, so the commands, their answers"
+                         + (" and the password" if w.transport == "basic" else "")
+                         + ' cross the network in clear: use scheme = "https"')
+        elif w.message_encryption == "never":
+            found.append('[winrm] message_encryption = "never" with scheme = "http": WinRM messages cross the network '
+                         'unencrypted: use message_encryption = "auto" (the default) or scheme = "https"')
+    return found

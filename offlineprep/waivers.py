@@ -62,6 +62,8 @@ def load_waivers(path: Path | str) -> list[Waiver]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise WaiverFileError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:  # hostile nesting ([[[[...) exceeds the interpreter's recursion limit
+        raise WaiverFileError(f"{path}: nested too deeply to be read: not a waivers file") from None
     entries = data.get("waiver", [])
     extra = set(data) - {"waiver"}
     if extra:

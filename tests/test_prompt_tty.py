@@ -25,7 +25,7 @@ user = "svc-preflight@contoso.com"
 
 [winrm]
 transport = "basic"
-scheme = "http"
+scheme = "https"  # over http, preflight would first warn about Basic in clear text
 port = 1
 user = "CONTOSO\\svc-preflight"
 timeout_seconds = 5

@@ -19,13 +19,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import ValidationError
-
 from offlineprep import __version__
 from offlineprep.actions import types as t
-from offlineprep.apply.model import PLAN_SCHEMA, RECORD_SCHEMA, FindingRef, How, Plan, PlanSite, Record, Step
+from offlineprep.apply.model import (
+    PLAN_SCHEMA,
+    RECORD_SCHEMA,
+    FindingRef,
+    How,
+    Plan,
+    PlanSite,
+    Record,
+    Step,
+    StepRecord,
+)
 from offlineprep.errors import UsageError
 from offlineprep.model import Finding, Results, Status, ToolInfo, at_threshold
+from offlineprep.names import NameError_, validate_host_name
 from offlineprep.render import fixscript
 
 _Loaded = TypeVar("_Loaded", Plan, Record)  # what _validated reads a plan or record file as
@@ -132,6 +141,7 @@ def load_plan(path: Path) -> Plan:
     data = _load_json(path, PLAN_SCHEMA, "plan", "offlineprep plan --config SITE.toml --output PLAN.json")
     raw_steps: list[Any] = data["steps"] if isinstance(data.get("steps"), list) else []
     plan = _validated(Plan, data, path, "plan")
+    check_machine_names(plan.steps, path, "plan")
     for step, raw in zip(plan.steps, raw_steps, strict=False):
         written = raw.get("action", {}).get("id") if isinstance(raw, dict) and isinstance(raw.get("action"), dict) else None
         if written != step.action.id:
@@ -145,30 +155,30 @@ def load_plan(path: Path) -> Plan:
 
 def _validated(model: type[_Loaded], data: dict[str, Any], path: Path, what: str) -> _Loaded:
     """`data` as `model`; the first thing wrong with it is a usage error naming the file and the field."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise UsageError(f"{path}: not a valid offlineprep {what} at {where}: {first['msg']}") from None
+    from offlineprep.jsonfile import validated
+
+    return validated(model, data, path, what)
 
 
 def _load_json(path: Path, schema: str, what: str, how_to_make: str) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"{path}: not UTF-8 text (byte {exc.start}): not an offlineprep {what}") from None
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f"{path}: not JSON ({exc}): not an offlineprep {what}") from None
-    if not isinstance(data, dict) or data.get("schema") != schema:
-        found = data.get("schema") if isinstance(data, dict) else None
-        raise UsageError(f"{path}: not an offlineprep {what} (\"schema\": \"{schema}\" expected"
-                         + (f", found {found!r}" if found else "") + f"; write one with `{how_to_make}`)")
-    return data
+    """The one reader of our JSON documents (offlineprep.jsonfile), refusing a file another user owns
+    or may write: whoever can write a plan or a record decides what apply or revert is asked to do."""
+    from offlineprep.jsonfile import read_document
+
+    return read_document(path, what=what, schema=schema, how_to_make=how_to_make, private=True)
+
+
+def check_machine_names(steps: Sequence[Step | StepRecord], path: Path, what: str) -> None:
+    """Every machine and domain controller a step names is a host name (no port, path, fragment or
+    user part): such a name becomes a URL that receives credentials (docs/security.md, "Names")."""
+    for step in steps:
+        owner = step.action.owner
+        if owner is None or owner.name is None:
+            continue
+        try:
+            validate_host_name(owner.name, context=f"step {step.number}'s machine")
+        except NameError_ as exc:
+            raise UsageError(f"{path}: {exc}: not a valid offlineprep {what}; nothing was sent") from None
 
 
 def check_site(plan: Plan, directory_server: str | None, has_winrm: bool, plan_file: Path) -> None:
@@ -190,6 +200,7 @@ def load_record(path: Path) -> Record:
     writable_by_others(path, "record")
     data = _load_json(path, RECORD_SCHEMA, "record", "offlineprep apply PLAN.json --config SITE.toml --yes")
     record = _validated(Record, data, path, "record")
+    check_machine_names(record.steps, path, "record")
     if record.mode != "apply":
         raise UsageError(f"{path} is the record of a revert: revert the record of the apply"
                          + (f" ({record.reverts})" if record.reverts else ""))

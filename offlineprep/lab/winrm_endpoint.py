@@ -115,6 +115,13 @@ class WinRMEndpoint:
         self.unknown_scripts = 0
         self.run_seconds: dict[str, float] = {}  # per host: how long its last command ran (the script's own time)
         self._commands: dict[str, _Command] = {}
+        # faults on demand, per host (as the collector names it), on its Receive answers: `dripping` sends
+        # the whole HTTP answer one byte at a time, this many seconds apart; `huge` answers this many
+        # bytes (streamed, never held), with Content-Length declared when `huge_declared`, else to the
+        # close of the connection. A client that gives up ends either (the write fails).
+        self.dripping: dict[str, float] = {}
+        self.huge: dict[str, int] = {}
+        self.huge_declared = False
         self._lock = threading.Lock()
         self._network_cache: tuple[tuple[Any, ...], LabNetwork] | None = None
         self._server: ThreadingHTTPServer | None = None
@@ -344,7 +351,47 @@ class _Handler(BaseHTTPRequestHandler):
                                                "time specified in OperationTimeout.", code=TIMED_OUT_CODE,
                                    subcode="w:TimedOut"))
             return
-        self._send(200, _envelope(action + "Response", message_id, body))
+        reply = _envelope(action + "Response", message_id, body)
+        if verb == "Receive" and _key(host) in owner.dripping:
+            self._drip(reply, owner.dripping[_key(host)])
+            return
+        if verb == "Receive" and _key(host) in owner.huge:
+            self._flood(owner.huge[_key(host)], owner.huge_declared)
+            return
+        self._send(200, reply)
+
+    def _drip(self, body: bytes, seconds: float) -> None:
+        """The answer, status line and headers included, one byte at a time (a host that would restart
+        a client's read timeout with every byte)."""
+        head = (f"HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml;charset=UTF-8\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n").encode("ascii")
+        self.close_connection = True
+        try:
+            for byte in head + body:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(seconds)
+        except OSError:
+            return  # the client gave up
+
+    def _flood(self, size: int, declared: bool) -> None:
+        """An answer of `size` bytes of XML white space, streamed 64 KB at a time."""
+        self.close_connection = True
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/soap+xml;charset=UTF-8")
+            if declared:
+                self.send_header("Content-Length", str(size))
+            else:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            block = b" " * 65536
+            sent = 0
+            while sent < size:
+                self.wfile.write(block[: size - sent])
+                sent += min(len(block), size - sent)
+        except OSError:
+            return  # the client gave up
 
     # -------------------------------------------------------------- verbs
 

@@ -7,14 +7,10 @@ holds it, and a documentation link of the catalogue that is not `https:` becomes
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-
-from pydantic import ValidationError
 
 from offlineprep import jsontext
 from offlineprep.actions import powershell as ps
-from offlineprep.errors import UsageError
 from offlineprep.model import RESULTS_SCHEMA, Finding, Results
 from offlineprep.pwsh import comment
 from offlineprep.render import write_atomically
@@ -37,20 +33,11 @@ def write(results: Results, path: Path) -> None:
 
 
 def load(path: Path | str) -> Results:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # a BOM from a PowerShell 5 round trip is fine
-        data = json.loads(text)
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{path}: cannot read results: {exc}") from None
-    if not isinstance(data, dict) or data.get("schema") != RESULTS_SCHEMA:
-        raise UsageError(f"{path}: not an offlineprep results file (schema {RESULTS_SCHEMA!r} expected)")
-    try:
-        results = Results.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise UsageError(f"{path}: invalid results at {where}: {first['msg']}") from None
+    """Saved results: every way the file can be wrong is a usage error naming it (offlineprep.jsonfile)."""
+    from offlineprep.jsonfile import load_document
+
+    results = load_document(Path(path), Results, what="results file", schema=RESULTS_SCHEMA,
+                            how_to_make="offlineprep preflight --config SITE.toml --json RESULTS.json")
     return from_the_actions(results)
 
 

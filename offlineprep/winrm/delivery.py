@@ -29,7 +29,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from offlineprep.facts import CollectionError, ErrorKind
+from offlineprep.names import NameError_, url_host
 from offlineprep.site import WinRMConfig
+from offlineprep.winrm.bounds import AnswerTooLarge, guard
 from offlineprep.winrm.causes import Deadline, client_problem, describe_winrm_error, kerberos_diagnosis
 from offlineprep.winrm.text import printable, scrub, short
 
@@ -84,7 +86,9 @@ def make_protocol(config: WinRMConfig, host: str, password: str | None) -> Any:
     from winrm.protocol import Protocol
 
     operation, read = timeouts(config.timeout_seconds)
-    url = f"{config.scheme}://{host}:{config.effective_port}{config.path}"
+    # the last guard: whatever source a name came from, only a validated host name becomes the URL
+    # (no port, path, fragment or user part: docs/security.md, "Names"); NameError_ otherwise
+    url = f"{config.scheme}://{url_host(host, context='a machine to reach over WinRM')}:{config.effective_port}{config.path}"
     if not config.verify_tls and config.scheme == "https":
         log.warning("TLS certificate verification for WinRM to %s is turned off (verify_tls = false)", host)
     return Protocol(
@@ -133,6 +137,10 @@ def run_payload(config: WinRMConfig, machine: str, payload: bytes, factory: Prot
     missing = client_problem(config)
     if missing is not None:
         return failed(ErrorKind.CLIENT, missing)
+    try:
+        url_host(machine, context="a machine to reach over WinRM")
+    except NameError_ as exc:  # whichever factory builds the connection, none is made to such a name
+        return failed(ErrorKind.CLIENT, f"{exc}: nothing was sent to it")
     attempts = 0
     while True:
         attempts += 1
@@ -142,6 +150,8 @@ def run_payload(config: WinRMConfig, machine: str, payload: bytes, factory: Prot
                                                   progress)
             return Ran(stdout=stdout, stderr=stderr, code=code, reachable=True, command_sent=progress.sent_at,
                        answered=time.time())
+        except AnswerTooLarge as exc:
+            return failed(ErrorKind.GARBAGE, str(exc), answered=True)
         except Exception as exc:
             kind, message = describe_winrm_error(exc, machine, config)
             if kind is ErrorKind.UNREACHABLE and transient(exc) and attempts == 1:
@@ -177,6 +187,9 @@ def stream_payload(protocol: Any, payload: bytes, deadline: float, stats: Collec
     stdin: the one delivery of every script offlineprep runs on a Windows machine (collection,
     discovery, apply)."""
     progress = progress if progress is not None else Progress()
+    # one total deadline across every message (a host dripping its answer cannot restart the read
+    # timeout byte by byte) and bounded answers: offlineprep.winrm.bounds
+    guard(protocol, deadline)
     shell = protocol.open_shell(codepage=65001, noprofile=True)
     progress.shell_opened = True
     try:
@@ -275,6 +288,8 @@ def decode_answer(host: str, stdout: bytes, stderr: bytes, code: int, schema: st
         if text.strip().startswith("{"):
             return broken(ErrorKind.GARBAGE, f"{host} sent truncated JSON ({exc.msg} at {exc.pos} of {len(text)})")
         return broken(ErrorKind.GARBAGE, f"{host} sent output that is not JSON: {start!r}")
+    except RecursionError:  # hostile nesting beyond the interpreter's recursion limit
+        return broken(ErrorKind.GARBAGE, f"{host} sent JSON nested too deeply to be read")
     if not isinstance(document, dict) or document.get("schema") != schema:
         return broken(ErrorKind.GARBAGE, f"{host} sent JSON that is not the {what}'s answer")
     return document, None

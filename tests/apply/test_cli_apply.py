@@ -108,7 +108,7 @@ def test_the_password_of_the_account_for_changes_is_asked_for_before_anything_is
     site = tmp_path / "site.toml"
     site.write_text('[directory]\nserver = "ldaps://dc1.lab.test"\nuser = "svc-preflight@lab.test"\n'
                     'apply_user = "adm-offlineprep@lab.test"\n'
-                    '[winrm]\ntransport = "basic"\nscheme = "http"\nuser = "LAB\\\\svc-preflight"\n'
+                    '[winrm]\ntransport = "basic"\nscheme = "https"\nuser = "LAB\\\\svc-preflight"\n'
                     '[accounts]\nvmm_service = "LAB\\\\svc-vmm"\n[source]\nhosts = ["hv01.lab.test"]\n'
                     "export_path = '\\\\fs01.lab.test\\ASRExport'\n[target]\nhosts = [\"hv11.lab.test\"]\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("OFFLINEPREP_")}

@@ -122,6 +122,7 @@ def write_site(folder: Path, dc: SambaDC, port: int, apply_user: str | None = No
         f"timeout_seconds = {timeout}\n"
         + (f'apply_user = "{apply_user}"\n' if apply_user else "")
         + f'[winrm]\ntransport = "basic"\nscheme = "http"\nport = {port}\nuser = "lab\\\\preflight"\n'
+        "allow_unencrypted = true\n"  # the simulated hosts answer on loopback, Basic over HTTP only
         "timeout_seconds = 10\n"
         '[accounts]\nvmm_service = "LAB\\\\ap-vmm"\nrun_as = ["LAB\\\\ap-runas"]\n'
         '[source]\nhosts = ["aphv1.lab.test", "aphv2.lab.test", "aphv3.lab.test"]\n'

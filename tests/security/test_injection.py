@@ -129,7 +129,7 @@ def test_atomic_writes_leave_no_half_file(tmp_path: Path, monkeypatch: pytest.Mo
     def interrupted(src: str, dst: object) -> None:
         raise KeyboardInterrupt  # Ctrl-C after the data was written, before the rename
 
-    monkeypatch.setattr("offlineprep.render.os.replace", interrupted)
+    monkeypatch.setattr("offlineprep.privatefile.os.replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
         write_atomically(target, "half of a new report")
     assert target.read_text() == "the previous, complete report"
@@ -171,16 +171,17 @@ def test_a_lone_surrogate_from_a_host_costs_no_output(site_file: Path, tmp_path:
     assert "'D:\\Exp' + [char]0xD800" in out["fix-script"].read_text(encoding="utf-8")
 
 
-def test_outputs_get_the_usual_file_mode_not_mkstemps_owner_only(tmp_path: Path) -> None:
+def test_outputs_are_private_and_never_inherit_the_mode_they_replace(tmp_path: Path) -> None:
+    # issue 20: outputs name every account and server of a site; tests/security/test_files.py has the rest
     import os
     import stat
 
-    old = os.umask(0o022)
+    old = os.umask(0o000)
     try:
         write_atomically(tmp_path / "report.html", "<p>x</p>")
-        assert stat.S_IMODE((tmp_path / "report.html").stat().st_mode) == 0o644
-        (tmp_path / "report.html").chmod(0o640)  # a mode the administrator chose is kept on rewrite
+        assert stat.S_IMODE((tmp_path / "report.html").stat().st_mode) == 0o600
+        (tmp_path / "report.html").chmod(0o666)  # a pre-planted world-writable file
         write_atomically(tmp_path / "report.html", "<p>y</p>")
-        assert stat.S_IMODE((tmp_path / "report.html").stat().st_mode) == 0o640
+        assert stat.S_IMODE((tmp_path / "report.html").stat().st_mode) == 0o600
     finally:
         os.umask(old)

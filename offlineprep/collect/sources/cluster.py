@@ -37,6 +37,8 @@ class ClusterView:
     domain: str | None
     nodes: list[tuple[str, NodeState]] = field(default_factory=list)  # FQDN when the domain is known
     brokers: list[ReplicaBroker] = field(default_factory=list)
+    # names in the answer that are no host name (a port, path, user part...): never reached, an error
+    invalid: list[str] = field(default_factory=list)
 
     @property
     def fqdn(self) -> str:
@@ -64,11 +66,14 @@ def node_state(text: str | None) -> NodeState:
     return _STATES.get(str(text or "").strip().casefold(), NodeState.UNKNOWN)
 
 
-def _qualified(name: str, domain: str | None) -> str:
+def _qualified(name: str, domain: str | None, view: ClusterView, what: str = "a cluster node") -> str | None:
+    """The node's (or broker's) FQDN; None for a name that is no host name, which `view` notes: a name
+    from an answer becomes a WinRM URL, so it is never reached (docs/security.md, "Names")."""
     try:
-        return HostName.parse(name, context="a cluster node").qualified(domain).text
-    except NameError_:
-        return name
+        return HostName.parse(HostName.parse(name, context=what).qualified(domain).text, context=what).text
+    except NameError_ as exc:
+        view.invalid.append(str(exc))
+        return None
 
 
 def read_cluster_section(section: dict[str, Any], answered_by: str | None) -> ClusterView:
@@ -77,12 +82,15 @@ def read_cluster_section(section: dict[str, Any], answered_by: str | None) -> Cl
     view = ClusterView(answered_by=answered_by, name=str(section.get("name") or "").strip(), domain=domain)
     for node in _list(section.get("nodes")):
         name = str(node.get("name") or "").strip()
-        if name:
-            view.nodes.append((_qualified(name, domain), node_state(node.get("state"))))
+        fqdn = _qualified(name, domain, view) if name else None
+        if fqdn:
+            view.nodes.append((fqdn, node_state(node.get("state"))))
     for broker in _list(section.get("brokers")):
         network_name = str(broker.get("network_name") or "").strip() or None
         dns_name = str(broker.get("dns_name") or "").strip() or network_name
-        fqdn = _qualified(dns_name, domain) if dns_name else None
+        fqdn = _qualified(dns_name, domain, view, "a Replica Broker") if dns_name else None
+        if fqdn is None or (network_name and _qualified(network_name, domain, view, "a Replica Broker") is None):
+            continue
         account = HostName(network_name or dns_name or "").computer_account if (network_name or dns_name) else None
         view.brokers.append(ReplicaBroker(resource=str(broker.get("resource") or BROKER_TYPE),
                                           group=broker.get("group") or None, network_name=network_name,
@@ -101,7 +109,12 @@ def read_cluster_answer(machine: str, document: dict[str, Any]) -> ClusterAnswer
     if not section or not section.get("name"):
         why = errors.get("cluster") or "it reported no cluster"
         return ClusterAnswer(machine, not_a_cluster=f"{machine} is not a failover cluster node: {why}")
-    return ClusterAnswer(machine, view=read_cluster_section(section, answered_by))
+    view = read_cluster_section(section, answered_by)
+    try:
+        HostName.parse(view.fqdn, context=f"the cluster name {machine} answered")
+    except NameError_ as exc:
+        return ClusterAnswer(machine, error=CollectionError(kind=ErrorKind.GARBAGE, message=f"{exc}: it is not reached"))
+    return ClusterAnswer(machine, view=view)
 
 
 def apply_cluster_view(inventory: InventoryBuilder, reached: str, view: ClusterView) -> tuple[Cluster, list[str]]:
@@ -130,6 +143,9 @@ def apply_cluster_view(inventory: InventoryBuilder, reached: str, view: ClusterV
                 inventory.add_cluster(view.fqdn, role, Origin.CLUSTER, domain=view.domain)
     if Origin.CLUSTER not in cluster.origins:
         cluster.origins.append(Origin.CLUSTER)
+    if view.invalid:  # an error finding of inventory.sources, naming the source and the names
+        cluster.problem = cluster.problem or (f"{reached} (cluster source) answered names that are no host names, "
+                                              f"never reached: {'; '.join(view.invalid)}")
     cluster.domain = cluster.domain or view.domain
     if view.brokers:
         cluster.broker = view.brokers[0]

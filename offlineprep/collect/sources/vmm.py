@@ -101,6 +101,8 @@ class VmmView:
     run_as: list[VmmRunAs] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     error: CollectionError | None = None
+    # names VMM answered that are no host name (a port, path, user part...): never reached, an error
+    invalid: list[str] = field(default_factory=list)
 
 
 def _list(value: Any) -> list[Any]:
@@ -110,15 +112,19 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _host_name(entry: dict[str, Any]) -> str | None:
-    """VMM's name for a host: the FQDN among Name and ComputerName (VMM names hosts by FQDN)."""
+def _host_name(entry: dict[str, Any], invalid: list[str] | None = None) -> str | None:
+    """VMM's name for a host: the FQDN among Name and ComputerName (VMM names hosts by FQDN). When
+    neither is a host name, `invalid` notes why: such a name would become a WinRM URL."""
     names = [str(entry.get(k) or "").strip() for k in ("computer_name", "name")]
     names = [n for n in names if n]
+    why = []
     for name in sorted(names, key=lambda n: not HostName(n).is_fqdn):
         try:
             return HostName.parse(name, context="a host VMM returned").text
-        except NameError_:
-            continue
+        except NameError_ as exc:
+            why.append(str(exc))
+    if why and invalid is not None:
+        invalid.append(why[0])
     return None
 
 
@@ -156,16 +162,16 @@ def read_vmm_answer(server: str, document: dict[str, Any]) -> VmmView:
             try:
                 HostName.parse(name, context="a host cluster VMM returned")
             except NameError_ as exc:
-                entry.problems.append(str(exc))
+                view.invalid.append(str(exc))
                 continue
-            nodes = [n for n in (_host_name(node) for node in _list(cluster.get("nodes"))) if n]
+            nodes = [n for n in (_host_name(node, view.invalid) for node in _list(cluster.get("nodes"))) if n]
             entry.clusters.append(VmmCluster(name=name, nodes=nodes, host_group=cluster.get("host_group")))
             for node in nodes:
                 node_of[HostName(node)] = name
         seen: set[HostName] = set()
         for host in _list(side.get("hosts")):
             platform = str(host.get("platform") or "HyperV")
-            host_name = _host_name(host)
+            host_name = _host_name(host, view.invalid)
             if host_name is None:
                 entry.problems.append(f"VMM returned a host with no usable name ({host.get('name')!r})")
                 continue
@@ -314,3 +320,7 @@ class VmmSource:
         report.notes = notes
         if any(s.problems for s in view.sides) or any(r.problem for r in view.run_as):
             report.status = "partial"
+        if view.invalid:  # an error finding of inventory.sources, naming the source and the names
+            report.status, report.kind = "error", ErrorKind.GARBAGE.value
+            report.message = (f"VMM on {view.server} answered names that are no host names, never reached: "
+                              + "; ".join(view.invalid))
