@@ -198,7 +198,7 @@ def parse_spn(value: str) -> Spn | None:
     host = host_port
     if ":" in host_port and not host_port.startswith("["):
         host, _, port_text = host_port.rpartition(":")
-        if port_text.isdigit():
+        if port_text.isascii() and port_text.isdigit():  # str.isdigit() is true of '²', which int() refuses
             port = int(port_text)
         else:
             host = host_port

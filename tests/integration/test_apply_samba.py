@@ -167,7 +167,9 @@ def test_plan_apply_check_again_apply_again_and_revert_to_the_same_bytes(domain:
     kinds = sorted(s["action"]["kind"] for s in planned["steps"])
     # APHV2 and APHV3 get their cifs entries for each file server (two steps each, the second starting where
     # the first ends), three protocol transitions (APHV3's also turns unconstrained delegation off)
-    assert kinds == sorted(["ad.clear-not-delegated", "ad.leave-protected-users", *["ad.delegation-values"] * 4,
+    # ap-runas in Protected Users is a warning, not a step: Samba 4.17 provisions the domain at functional level
+    # 2008 R2, below which Protected Users does not block delegation (docs/clusters.md, ad.account-delegable)
+    assert kinds == sorted(["ad.clear-not-delegated", *["ad.delegation-values"] * 4,
                             *["ad.protocol-transition"] * 3, "ad.spn", *["host.kerberos-refresh"] * 3]), kinds
     assert all(s["action"]["owner"]["name"] == DC_FQDN for s in planned["steps"] if s["how"] == "directory")
 
@@ -186,7 +188,7 @@ def test_plan_apply_check_again_apply_again_and_revert_to_the_same_bytes(domain:
     assert len(after["APHV2"]["msDS-AllowedToDelegateTo"]) == 4
     assert "HOST/apfs2.lab.test" in after["APFS2"]["servicePrincipalName"]
     assert after["ap-vmm"]["userAccountControl"] == ["512"]
-    assert "member" not in after["Protected Users"]
+    assert after["Protected Users"] == before["Protected Users"]  # a warning at this level: nothing planned
     assert all(endpoint.hosts[h].tickets_purged == 1 for h in ("aphv1.lab.test", "aphv2.lab.test", "aphv3.lab.test"))
 
     # a second apply of the same plan changes nothing: not even the objects' update sequence numbers
