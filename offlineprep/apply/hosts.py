@@ -118,7 +118,7 @@ def read_answers(stdout: bytes) -> tuple[dict[str, StepAnswer], bool, list[str]]
             continue
         try:
             data = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or hostile nesting beyond the recursion limit
             odd.append(line[:120])
             continue
         if isinstance(data, dict) and data.get("done") is True:

@@ -86,3 +86,13 @@ def test_a_host_answering_deeply_nested_json_is_garbage_not_a_crash() -> None:
     document, error = decode_answer(HOST, b"[" * 200_000 + b"]" * 200_000, b"", 0, "offlineprep/host/v1")
     assert document is None and error is not None and error.kind is ErrorKind.GARBAGE  # before: RecursionError
     assert "nested too deeply" in error.message
+
+
+def test_an_apply_answer_line_nested_beyond_the_recursion_limit_is_an_odd_line_not_a_crash() -> None:
+    """apply.ps1 answers one JSON line per step; a host that sends 200,000 nested brackets instead gets
+    that line set aside as not an answer (the step then reads as not answered), never a RecursionError."""
+    from offlineprep.apply.hosts import read_answers
+
+    hostile = b"[" * 200_000 + b"]" * 200_000
+    answers, finished, odd = read_answers(hostile + b"\n" + b'{"done": true}\n')
+    assert answers == {} and finished and len(odd) == 1
