@@ -35,6 +35,7 @@ from offlineprep.apply.model import (
 from offlineprep.errors import UsageError
 from offlineprep.model import Finding, Results, Status, ToolInfo, at_threshold
 from offlineprep.names import NameError_, validate_host_name
+from offlineprep.privatefile import check_private
 from offlineprep.render import fixscript
 
 _Loaded = TypeVar("_Loaded", Plan, Record)  # what _validated reads a plan or record file as
@@ -208,22 +209,16 @@ def load_record(path: Path) -> Record:
 
 
 def writable_by_others(path: Path, what: str) -> None:
-    """Refuse a file another user owns, or that its group or anyone may write (or whose folder they may
-    rename it in, sticky /tmp aside): whoever can write it decides what revert changes."""
-    import os
+    """Refuse a file another user owns, or that its group or anyone may write (privatefile.check_private,
+    the one rule for plans and records), or whose folder they may rename it in (sticky /tmp aside):
+    whoever can write it decides what revert changes."""
     import stat
 
+    check_private(path, what)
     try:
-        info = path.stat()
         folder = path.resolve().parent.stat()
     except OSError as exc:
-        raise UsageError(f"{path}: cannot read the {what}: {exc.strerror or exc}") from None
-    if hasattr(os, "getuid") and info.st_uid != os.getuid():
-        raise UsageError(f"{path}: the {what} belongs to another user (uid {info.st_uid}): a {what} changes AD and "
-                         "hosts only from a file of your own")
-    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise UsageError(f"{path}: the {what} may be written by other users (mode {stat.filemode(info.st_mode)}): "
-                         f"chmod go-w it once you have checked it, then run again")
+        raise UsageError(f"{path}: cannot read the {what}'s folder: {exc.strerror or exc}") from None
     if folder.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not folder.st_mode & stat.S_ISVTX:
         raise UsageError(f"{path}: other users may replace the {what} in its folder "
                          f"({stat.filemode(folder.st_mode)}, not sticky): move it to a folder of your own")

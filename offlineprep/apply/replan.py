@@ -144,6 +144,9 @@ def _outside(plan: Plan, site: Site, facts: Facts) -> list[Refusal]:
     machines = set()
     if facts.inventory is not None:
         machines = {HostName(h.name).key for h in facts.inventory.hosts}
+        # a clustered Replica server is configured through its broker, never node by node (docs/clusters.md):
+        # the broker's name is a machine of the inventory too
+        machines |= {HostName(c.broker.fqdn).key for c in facts.inventory.clusters if c.broker and c.broker.fqdn}
     machines |= {HostName(name).key for name in (facts.hosts or {})}
     servers = {HostName(s).key for s in (pipeline.directory_server(site),) if s}
     servers |= {HostName(urlsplit(d.server).hostname or "").key for d in site.directories}
