@@ -118,7 +118,9 @@ def test_every_ad_rule_against_samba(scenario: dict[str, Any], tmp_path: Path) -
         "hv05.lab.test": "fail", "HV06": "pass", "hv11.lab.test": "pass"}
     assert table(results, "ad.delegation-target") == {"fs01.lab.test": "pass", "fs11.lab.test": "pass"}
     assert table(results, "ad.account-delegable") == {
-        "LAB\\svc-vmm": "pass", "LAB\\svc-runas": "fail", "svc-prot@lab.test": "fail"}
+        # svc-prot in Protected Users warns: Samba 4.17's domain is at functional level 2008 R2, below which
+        # Protected Users does not block delegation (docs/clusters.md)
+        "LAB\\svc-vmm": "pass", "LAB\\svc-runas": "fail", "svc-prot@lab.test": "warn"}
     assert results["statistics"]["ldap_searches"] <= 10
     assert "winrm_seconds" not in results["statistics"]  # --only 'ad.*' opened no WinRM connection
 
@@ -206,7 +208,7 @@ def test_an_account_of_another_domain_is_an_error_not_the_verdict_of_a_same_name
     assert code == 1, output  # real failures (LAB\\svc-runas, svc-prot) beside the error
     assert table(results, "ad.account-delegable") == {
         "LAB\\svc-vmm": "pass", "FABRIKAM\\svc-runas": "error", "LAB\\svc-runas": "fail",
-        "lab.test\\svc-prot": "fail"}
+        "lab.test\\svc-prot": "warn"}
     finding = next(f for f in results["findings"]
                    if f["check"] == "ad.account-delegable" and f["subject"] == "FABRIKAM\\svc-runas")
     assert "FABRIKAM" in finding["message"] and "domain controller of FABRIKAM" in finding["message"]

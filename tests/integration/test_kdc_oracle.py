@@ -207,6 +207,7 @@ def test_ad_account_delegable_passes_exactly_where_the_kdc_delegates_the_account
     assert not problems, "offlineprep and the KDC disagree:\n" + "\n".join(problems)
     assert verdicts[f"LAB\\{VMM}"]["status"] == "pass"
     assert verdicts[f"LAB\\{VMM}"]["evidence"]["token_groups_read"] is True
-    # Protected Users: no oracle in Samba 4.17 (it issues); Windows refuses, and so does the check
-    assert verdicts[f"LAB\\{PROTECTED}"]["status"] == "fail"
+    # Protected Users: no oracle in Samba 4.17 (it issues). Windows refuses from domain functional level 2012 R2;
+    # Samba 4.17's domain is at 2008 R2, below which the check warns (docs/clusters.md, ad.account-delegable)
+    assert verdicts[f"LAB\\{PROTECTED}"]["status"] == "warn"
     assert "Protected Users" in verdicts[f"LAB\\{PROTECTED}"]["message"]
