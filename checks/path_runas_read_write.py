@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from offlineprep import checkkit
-from offlineprep.acl import READ_WRITE, SddlError, explain_access, format_mask
+from offlineprep.acl import READ_WRITE, format_mask
 from offlineprep.actions import ActionBase
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.model import Outcome, Status
@@ -53,20 +53,10 @@ def judge(ctx: CheckContext, ref: PathRef, account: str) -> Outcome:
     found = checkkit.access_context(ctx, ref, account)
     if isinstance(found, Outcome):
         return found
-    if not found.path.ntfs_sddl:
-        return checkkit.error(ref.raw, f"{ref.server} returned no NTFS security descriptor", account=account)
-    token = found.token
-    try:
-        ntfs = explain_access(found.path.ntfs_sddl, token.sids, found.domain_sid)
-        share = None
-        if ref.is_unc:
-            if found.path.share is None or not found.path.share.sddl:
-                return checkkit.error(ref.raw, f"{ref.server} returned no share security descriptor for "
-                                      f"{ref.share}", account=account)
-            share = explain_access(found.path.share.sddl, token.sids, found.domain_sid)
-    except SddlError as exc:
-        return checkkit.error(ref.raw, f"a security descriptor of {ref.raw} cannot be parsed: {exc}", account=account)
-    granted = ntfs.granted & (share.granted if share else 0xFFFFFFFF)
+    access = checkkit.path_access(ref, found, account)
+    if isinstance(access, Outcome):
+        return access
+    token, ntfs, share, granted = found.token, access.ntfs, access.share, access.granted
     evidence: dict[str, object] = {"token": token.as_evidence(), "ntfs": ntfs.as_evidence(),
                                    "effective": format_mask(granted)}
     if share is not None:

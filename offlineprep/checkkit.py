@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from offlineprep.acl import AccessExplanation, SddlError, explain_access
 from offlineprep.engine import CheckContext
 from offlineprep.facts import CollectionError, DirectoryFacts, HostFacts, PathFacts, Principal
 from offlineprep.model import Cause, CauseKind, CauseOrigin, Outcome, Status
@@ -527,3 +528,32 @@ def _broker_from_answer(ctx: CheckContext, host: str) -> ReplicaBrokerOf | None:
     if not cluster.brokers:
         return ReplicaBrokerOf(name, not_known=f"no Replica Broker role found on cluster {name}", no_role=True)
     return _broker(name, cluster.brokers[0])
+
+
+@dataclass
+class PathAccess:
+    """What a token gets on a path: NTFS, the share for a UNC path, and the two combined."""
+
+    ntfs: AccessExplanation
+    share: AccessExplanation | None
+    granted: int  # NTFS and share together: Windows grants only what both allow
+
+
+def path_access(ref: PathRef, found: AccessContext, account: str) -> PathAccess | Outcome:
+    """The access of `found.token` on the path, or an `error` outcome naming the descriptor that is
+    missing or cannot be parsed. Over SMB the effective access is the intersection of the share's and
+    the folder's grants, as `acl.share_and_ntfs` computes it (docs/checks.md, the path.* rows)."""
+    if not found.path.ntfs_sddl:
+        return error(ref.raw, f"{ref.server} returned no NTFS security descriptor", account=account)
+    sids = found.token.sids
+    try:
+        ntfs = explain_access(found.path.ntfs_sddl, sids, found.domain_sid)
+        share = None
+        if ref.is_unc:
+            if found.path.share is None or not found.path.share.sddl:
+                return error(ref.raw, f"{ref.server} returned no share security descriptor for {ref.share}",
+                             account=account)
+            share = explain_access(found.path.share.sddl, sids, found.domain_sid)
+    except SddlError as exc:
+        return error(ref.raw, f"a security descriptor of {ref.raw} cannot be parsed: {exc}", account=account)
+    return PathAccess(ntfs=ntfs, share=share, granted=ntfs.granted & (share.granted if share else 0xFFFFFFFF))
