@@ -354,13 +354,18 @@ def apply_command(
     record: Annotated[Path | None, typer.Option(
         "--record", metavar="RECORD.json", help="Where to write the record (default: next to the plan).")] = None,
     checks_dir: ChecksDirOption = None,
+    waivers: Annotated[Path | None, typer.Option(
+        "--waivers", metavar="FILE", help="The waivers file plan was given: the re-check judges as preflight does.")]
+    = None,
 ) -> None:
-    """Print every step of the plan (where, from which state to which, with which rights) and change
-    nothing; with --yes make exactly those changes, write the record, and check again. Exit 0 applied
-    and the checks pass; 1 applied but a check still fails; 3 a step failed; 2 usage."""
+    """Print every step of the plan in the order it runs (where, from the state read now to which, with which
+    rights) and change nothing; with --yes make exactly those changes, write the record, and check again as
+    preflight does (the plan's checks, the whole site). Exit 0 the re-check is READY; 1 it is NOT READY (a
+    finding blocks, a step left by hand among them); 3 a step failed, or the re-check is INCOMPLETE; 2 usage."""
     from offlineprep import pipeline
     from offlineprep.apply import describe, planner, replan, runner
     from offlineprep.apply.model import How
+    from offlineprep.waivers import load_waivers
 
     plan = planner.load_plan(plan_file)
     site, connections = _site_for_changes(config, demo)
@@ -370,18 +375,21 @@ def apply_command(
         raise UsageError(f"{record_path} exists: a record is what revert needs, so it is never overwritten; "
                          "choose another --record")
     _refuse_weak_transports(site, plan.steps, demo, yes, "apply")
+    waiver_list = load_waivers(waivers) if waivers else []
     catalogue = _catalogue(checks_dir).checks
-    recheck = replan.plan_checks(plan, catalogue)
+    recheck = [c for c in catalogue if c.id in set(plan.checks)] or replan.plan_checks(plan, catalogue)
     how_many = {way: sum(1 for s in plan.steps if s.how is way) for way in How}
-    # every password at once, before anything is sent: the read-only ones collect again (the re-plan), the
-    # accounts for changes make them
+    # every password at once, before anything is sent: the read-only ones collect again (the re-plan, and with
+    # --yes the re-check), the accounts for changes make them
     password_for = _ask_passwords(site, runner.secrets_for_changes(site, plan.steps) if yes else [],
-                                  needs_of(recheck), directory=yes and bool(how_many[How.DIRECTORY]),
+                                  needs_of(recheck if yes else replan.plan_checks(plan, catalogue)),
+                                  directory=yes and bool(how_many[How.DIRECTORY]),
                                   hosts=yes and bool(how_many[How.HOST]))
     held = replan.replan(plan, site, catalogue, connections.collectors, password_for)
     terminal.print_plan_steps(held.approved, site, title=f"offlineprep apply {plan_file}: {len(plan.steps)} steps for "
                                                          f"{len(plan.findings)} findings" + ("" if yes else " (dry run)"),
-                              names=describe.names_from(held.facts), passing=held.passing, refused=held.refused)
+                              names=describe.names_from(held.facts), passing=held.passing, refused=held.refused,
+                              live=True)
     if held.refused:
         raise replan.PlanRefused(str(plan_file), held.refused)
     doable = [s for s in held.approved.steps if s.how is not How.BY_HAND]
@@ -397,8 +405,9 @@ def apply_command(
                                 record_path=record_path, checks=catalogue, plan_file=str(plan_file),
                                 plan_sha256=planner.digest(plan_file), scrub=scrubber, replanned=held,
                                 on_step=lambda step: terminal.print_step_done(step, plan.site.directory_server))
-    out.print("[bold]Checking again[/] what the plan addressed (read-only account)")
-    runner.verify(plan, applied, site, recheck, connections, password_for, record_path, scrubber)
+    out.print("[bold]Checking again[/] as preflight does (read-only account)")
+    options = pipeline.RunOptions(fail_on=plan.fail_on, waivers=waiver_list, known_checks=[c.id for c in catalogue])
+    runner.recheck(plan, applied, site, catalogue, connections, password_for, record_path, scrubber, options)
     code = runner.apply_exit_code(plan, applied)
     terminal.print_apply_verdict(plan, applied, code)
     if demo:  # another process starts a lab of its own, as it was built
@@ -422,8 +431,10 @@ def revert_command(
     = None,
 ) -> None:
     """Restore exactly the recorded state before apply of every step that changed something, where the
-    state is still what apply left; report every other step. Exit 0 all put back; 1 some were changed
-    since apply and left alone; 3 a step failed or could not be run; 2 usage."""
+    state is still what apply left; report every other step; then read again what it put back. Without
+    --yes, a dry run: each AD step's state read now, and what revert would do with it. Exit 0 all put back
+    and read again as before apply; 1 some were changed since apply and left alone, or not read back as
+    before; 3 a step failed or could not be run; 2 usage."""
     from offlineprep import pipeline
     from offlineprep.apply import planner, runner
     from offlineprep.apply.model import How
@@ -438,14 +449,21 @@ def revert_command(
                          f"[directory] server is {server}: revert with the site file apply used")
     changed = [s for s in applied.steps if s.may_have_changed() and s.how is not How.BY_HAND]
     _refuse_weak_transports(site, changed, demo, yes, "revert")
-    terminal.print_revert_steps(record_file, applied, changed)
+    ordered = [s for part in runner.revert_sources(applied) for s in part]
+    how_many = {How.DIRECTORY: sum(1 for s in changed if s.how is How.DIRECTORY),
+                How.HOST: sum(1 for s in changed if s.how is How.HOST)}
     if not yes:
+        # the dry run reads the live state of the AD steps (read-only account), as revert reads it before writing
+        password_for = _ask_passwords(site, runner.secrets_for_reading(site, ordered), frozenset(),
+                                      directory=bool(how_many[How.DIRECTORY]), hosts=False)
+        preview = runner.preview_revert(applied, site, connections, password_for)
+        terminal.print_revert_steps(record_file, applied, ordered, preview, server)
         out.print("[bold]Dry run[/]: nothing was changed. Run it again with --yes to put these back where they are "
                   "still as apply left them.")
         raise typer.Exit(0)
-    how_many = {How.DIRECTORY: sum(1 for s in changed if s.how is How.DIRECTORY),
-                How.HOST: sum(1 for s in changed if s.how is How.HOST)}
-    password_for = _ask_passwords(site, runner.secrets_for_changes(site, changed), frozenset(),
+    terminal.print_revert_steps(record_file, applied, ordered, None, server)
+    password_for = _ask_passwords(site, [*runner.secrets_for_changes(site, changed),
+                                         *runner.secrets_for_reading(site, ordered)], frozenset(),
                                   directory=bool(how_many[How.DIRECTORY]), hosts=bool(how_many[How.HOST]))
     path = record or record_file.with_name(record_file.stem + f".revert-{_stamp()}.json")
     if path.exists():
@@ -484,7 +502,8 @@ def demo_command(
 
 def _demo_loop(workdir: Path, revert: bool = False) -> int:
     """The whole loop against one lab, through the commands themselves: preflight, plan, apply (a dry run,
-    then --yes), and with `revert` the revert of the record. Returns apply's exit code (revert's, if run)."""
+    then --yes), and with `revert` the revert of the record (after an apply that exited 1 too: it changed
+    what it could, and the lab keeps steps by hand). Returns apply's exit code (revert's, if run)."""
     workdir.mkdir(parents=True, exist_ok=True)
     plan, record = workdir / "plan.json", workdir / "record.json"
     if record.exists():
@@ -505,7 +524,8 @@ def _demo_loop(workdir: Path, revert: bool = False) -> int:
     for number, (title, args, command) in enumerate(steps, 1):
         print(f"\n=== {number}. {title}: offlineprep {' '.join(args)}\n", flush=True)
         code = _exit_code(command)
-        if args[0] != "preflight" and code != 0:
+        # apply's 1 is "applied, but the re-check is not READY" (the lab's steps by hand): the revert still runs
+        if args[0] != "preflight" and code != 0 and not (args[0] == "apply" and code == 1 and revert):
             print(f"offlineprep {args[0]} exited {code}", flush=True)
             return code
     return code

@@ -203,7 +203,7 @@ def host_progress(total: int) -> Iterator[Callable[[HostFacts], None] | None]:
 
 
 def print_plan_steps(plan: Any, site: Any, title: str, names: Any = None, passing: Any = None,
-                     refused: Sequence[Any] = ()) -> None:
+                     refused: Sequence[Any] = (), live: bool = False) -> None:
     """A plan as plan and apply show it: the rights it needs, the steps apply runs (where, what, the
     change: from the values each writes, SIDs and DNs with the names they resolve to now), the steps by
     hand, the findings nothing answers; for apply, the file's steps whose findings pass now, and those
@@ -217,10 +217,12 @@ def print_plan_steps(plan: Any, site: Any, title: str, names: Any = None, passin
         out.print("Rights needed, before any step runs:")
         for place, needed in rights:
             out.print(f"  {term(place)}: {term(needed)}")
-    doable = [s for s in plan.steps if s.how is not How.BY_HAND]
-    by_hand = [s for s in plan.steps if s.how is How.BY_HAND]
+    ordered = runner.ordered_for_run(plan.steps, site)  # a plan's numbers follow it; an older plan's may not
+    doable = [s for s in ordered if s.how is not How.BY_HAND]
+    by_hand = [s for s in ordered if s.how is How.BY_HAND]
     if doable:
-        out.print("Steps apply runs, in order:")
+        out.print("Steps apply runs, in this order (the AD steps, then each machine's; machines in parallel), "
+                  + ("each from the state read now:" if live else "each from the state read for the plan:"))
     for step in doable:
         out.print(f"  {step.number:>3}  {term(describe.where(step, plan.site.directory_server))}  "
                   f"{term(describe.what(step.action, names))}")
@@ -240,6 +242,8 @@ def print_plan_steps(plan: Any, site: Any, title: str, names: Any = None, passin
             out.print(f"  {refusal.number:>3}  {term(refusal.kind)}  {term(refusal.where)}  "
                       f"{term(names.said(refusal.what) if names is not None else refusal.what)}")
             out.print(f"       [dim]{term(names.said(refusal.change) if names is not None else refusal.change)}[/]")
+            if refusal.now is not None:
+                out.print(f"       [dim]read now: {term(names.said(refusal.now) if names is not None else refusal.now)}[/]")
             out.print(f"       [dim]refused: {term(refusal.reason)}[/]")
     unanswered = [f for i, f in enumerate(plan.findings) if not any(i in s.findings for s in plan.steps)]
     for ref in unanswered:
@@ -258,14 +262,16 @@ def print_step_done(step: Any, directory_server: str | None) -> None:
 
 
 def print_apply_verdict(plan: Any, applied: Any, code: int) -> None:
-    """The re-check of each finding the plan answered, what is left by hand, and apply's verdict."""
+    """The re-check after apply: each finding the plan answered now, the steps by hand still to do, what else
+    blocks, and the closing line, which states the re-check's verdict in preflight's words (and apply's exit)."""
     from offlineprep.apply import runner
 
     verification = applied.verification
     addressed, by_hand = runner.addressed(plan), runner.by_hand_only(plan)
     still = runner.still_failing(plan, verification) if verification is not None else []
     if verification is not None:
-        out.print(f"Re-check ({escape(', '.join(verification.checks))}):")
+        out.print(f"Re-check after apply ({len(verification.checks)} checks, as preflight judges them: "
+                  f"{escape(', '.join(verification.checks))}):")
         for i, verified in enumerate(verification.findings):
             ref = verified.finding
             now = verified.status.value if verified.status is not None else "not judged"
@@ -273,46 +279,110 @@ def print_apply_verdict(plan: Any, applied: Any, code: int) -> None:
             tag = "" if i in addressed else " [yellow](by hand)[/]" if i in by_hand else " [yellow](no fix known)[/]"
             out.print(f"  [{style}]{now.upper():5}[/] {term(ref.label)} (was {ref.status.value}){tag}: "
                       f"{term(verified.message)}")
-    for step in plan.steps:
-        if step.by_hand and any(i in by_hand for i in step.findings):
-            out.print(f"  [yellow]by hand[/]: {term(step.by_hand)}")
+        planned = {ref.key for ref in plan.findings}
+        others = [ref for ref in verification.blocking if ref.key not in planned]
+        for ref in others[:LISTED]:
+            out.print(f"  [{STATUS_STYLE.get(ref.status.value, '')}]{ref.status.value.upper():5}[/] {term(ref.label)} "
+                      f"(not in the plan): {term(ref.message)}")
+        for check in verification.missing_checks:
+            out.print(f"  [magenta]not evaluated[/]: {term(check)}, a check of the plan this run does not know "
+                      "(give the same --checks-dir as plan)")
+    left = [s for s in plan.steps if verification is not None and s.number in verification.by_hand_left]
+    if left:
+        out.print("[yellow]Left by hand[/] (blocking until done; apply does not do these):")
+        for step in left:
+            out.print(f"  {step.number:>3}  {term(step.by_hand or '')}")
     failed = [s for s in applied.steps if s.outcome.value in ("changed", "failed", "not-run", "unknown")]
-    left = len(by_hand) + sum(1 for i in range(len(plan.findings)) if i not in addressed and i not in by_hand)
-    tail = f"; {left} {'needs' if left == 1 else 'need'} steps by hand (above)" if left else ""
-    if code == 3:
+    if failed:
         out.print(f"[bold red]APPLY INCOMPLETE[/]: {len(failed)} of {len(applied.steps)} steps did not run as planned "
-                  f"(above, and in the record){tail}")
-    elif code == 1:
-        reread = verification.directory_read_from if verification is not None else None
-        out.print(f"[bold red]NOT READY[/]: applied, but {len(still)} of the {len(addressed)} findings apply addressed "
-                  "still fail or could not be judged again (above). A delegation change reaches the other domain "
-                  "controllers by AD replication; "
-                  f"the re-check read {escape(reread or 'the directory')}: if that name leads to several DCs, run "
-                  f"`offlineprep preflight` again once replication is done{tail}")
-    else:
-        out.print(f"[bold green]READY[/] for the {len(addressed)} findings apply addressed{tail}")
+                  "(above, and in the record)")
+    if verification is None or verification.headline is None:
+        out.print(f"[bold red]NOT CONFIRMED[/]: no re-check judged the changes; exit {code}")
+        return
+    blocking = len(verification.blocking)
+    style, tail = VERDICT_TEXT[verification.verdict.value] if verification.verdict is not None else ("", "")
+    by_hand_note = (f", {len(left)} of them left by hand (step{'s' if len(left) > 1 else ''} "
+                    f"{', '.join(str(s.number) for s in left)})") if left else ""
+    line = (f"[{style}]{term(verification.headline)}[/] after apply: {blocking:,} blocking{by_hand_note} — {tail}"
+            if blocking else f"[{style}]{term(verification.headline)}[/] after apply — {tail}")
+    if still and code == 1 and not blocking:
+        line += (f"; but {len(still)} of the findings apply addressed were not judged again (not confirmed is not "
+                 "a pass)")
+    if verification.verdict is not None and verification.verdict.value == "not-ready" and still:
+        reread = verification.directory_read_from
+        line += (f". A delegation change reaches the other domain controllers by AD replication; the re-check read "
+                 f"{escape(reread or 'the directory')}: if that name leads to several DCs, run `offlineprep preflight` "
+                 "again once replication is done")
+    out.print(f"{line} (exit {code})")
 
 
-def print_revert_steps(record_file: Path, applied: Any, changed: Sequence[Any]) -> None:
-    """What revert would put back, last change first (the dry run, and the start of a revert)."""
+def print_revert_steps(record_file: Path, applied: Any, steps: Sequence[Any], preview: Sequence[Any] | None = None,
+                       server: str | None = None) -> None:
+    """What revert puts back, in the order it runs (`steps`: runner.revert_sources). A dry run (`preview`, the
+    same steps judged from the state read now) says per step what revert would do and the state now → the
+    state it puts back; --yes lists the steps before it runs them."""
     from offlineprep.apply import describe
 
     out.print(f"[bold]offlineprep revert {escape(str(record_file))}[/]: apply of {applied.started_at:%Y-%m-%d %H:%M} UTC "
               f"as {escape(applied.as_whom.directory or applied.as_whom.winrm or '?')}"
-              + ("" if applied.complete else " [yellow](a record of a run cut short)[/]"))
-    for step in reversed(changed):
-        note = "" if step.action.revertible else " [yellow](not undone)[/]"
-        out.print(f"  {step.number:>3}  {term(describe.where(step, applied.directory_server))}  "
-                  f"{term(describe.what(step.action))} [dim]({step.outcome.value})[/]{note}")
-    if not changed:
+              + ("" if applied.complete else " [yellow](a record of a run cut short)[/]")
+              + (" (dry run: each step's state read now)" if preview is not None else ""))
+    if not steps:
         out.print("  nothing to put back: apply changed nothing")
+        return
+    out.print("Steps revert runs, in this order (the AD steps, then each machine's; machines in parallel):")
+    now = list(preview) if preview is not None else [None] * len(steps)
+    for step, live in zip(steps, now, strict=True):
+        where = term(describe.where(step, applied.directory_server or server))
+        if live is None:
+            out.print(f"  {step.number:>3}  {where}  {term(describe.what(step.action))} [dim](apply: "
+                      f"{step.outcome.value})[/]")
+            continue
+        word, style = PREVIEW_WORDS.get(live.outcome.value, (live.outcome.value, ""))
+        out.print(f"  [{style}]{word:>16}[/]  {step.number:>3}  {where}  {term(describe.what(step.action))}")
+        if live.before is not None:
+            target = step.before if live.outcome.value == "reverted" else None
+            out.print(f"       [dim]now: {term(state_text(live.before))}"
+                      + (f" → {term(state_text(target))} (as before apply)" if target is not None else "") + "[/]")
+        out.print(f"       [dim]{term(live.message)}[/]")
+
+
+PREVIEW_WORDS = {"reverted": ("would put back", "green"), "as-before": ("as before", "green"),
+                 "changed": ("changed: left", "bold red"), "not-run": ("not read", "magenta"),
+                 "failed": ("cannot", "bold red"), "nothing-applied": ("nothing to do", "dim"),
+                 "not-revertible": ("not undone", "yellow"), "unknown": ("unknown", "bold magenta")}
+
+
+def state_text(state: dict[str, Any] | None) -> str:
+    """A state read from AD or a host, in one line: `attribute: value, value; ...` (a flags value in hex)."""
+    if not state:
+        return "none"
+    parts = []
+    for key, value in state.items():
+        if isinstance(value, list):
+            shown = ", ".join(str(v) for v in value) or "none"
+        elif isinstance(value, int) and not isinstance(value, bool) and key.casefold() == "useraccountcontrol":
+            shown = f"0x{value:X}"
+        else:
+            shown = "none" if value is None else str(value)
+        parts.append(f"{key}: {shown}")
+    return "; ".join(parts)
 
 
 def print_revert_verdict(reverted: Any, code: int, path: Path) -> None:
-    """Revert's outcomes counted, and its verdict."""
+    """Revert's outcomes counted, its own re-check (what it put back, read again), and its verdict."""
     counts: dict[str, int] = {}
     for step in reverted.steps:
         counts[step.outcome.value] = counts.get(step.outcome.value, 0) + 1
     summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+    verification = reverted.verification
+    restored = verification.restored if verification is not None else []
+    not_back = [r for r in restored if r.outcome.value != "as-before"]
+    if restored:
+        out.print(f"Re-check after revert: {len(restored) - len(not_back)} of {len(restored)} AD steps read again as "
+                  "before apply" + (" (the host steps are read back on each host right after the write)"
+                                    if any(s.how.value == "host" for s in reverted.steps) else ""))
+        for r in not_back:
+            out.print(f"  [bold red]{r.outcome.value:>15}[/]  {r.number:>3}  {term(r.message)}")
     verdict = {0: "[bold green]REVERTED[/]", 1: "[bold yellow]PARTLY REVERTED[/]", 3: "[bold red]REVERT INCOMPLETE[/]"}
-    out.print(f"{verdict.get(code, '')}: {summary}; revert record written to {escape(str(path))}")
+    out.print(f"{verdict.get(code, '')}: {summary}; revert record written to {escape(str(path))} (exit {code})")

@@ -77,6 +77,14 @@ class Done:
     changes: list[str] = field(default_factory=list)
 
 
+class _Would(Exception):
+    """A read-only run (`Changer(preview=True)`) reached the write it would send: the step stops there."""
+
+    def __init__(self, said: str) -> None:
+        super().__init__(said)
+        self.said = said
+
+
 class _Stop(Exception):
     """Ends a step with this outcome (refused, changed, gone)."""
 
@@ -97,6 +105,14 @@ def connect_for_changes(config: DirectoryConfig, password: str | None, connect: 
     return conn
 
 
+def connect_for_reading(config: DirectoryConfig, password: str | None, connect: Connect | None = None) -> Any:
+    """A bound connection as the read-only account (`user`), for a dry run and the read after a revert: the
+    collector's own connection, opened read-only (ldap3 refuses a modify on it)."""
+    from offlineprep.collect import directory as reading
+
+    return (connect or reading.connect)(config, password)
+
+
 def describe_connect_error(exc: BaseException, config: DirectoryConfig) -> str:
     from offlineprep.collect.directory import describe_ldap_error
 
@@ -110,8 +126,11 @@ class Changer:
     """The AD steps of one run, over one bound connection. After a failure of the connection itself
     (`broken` set) no further step is attempted: the runner records them as not run."""
 
-    def __init__(self, conn: Any, base_dn: str | None, account: str | None) -> None:
+    def __init__(self, conn: Any, base_dn: str | None, account: str | None, *, preview: bool = False) -> None:
         self.conn = conn
+        # preview: read the live state and decide as the run would, but send no modify (a dry run of apply or
+        # revert, and the read after a revert that verifies what it put back)
+        self.preview = preview
         self.base_dn = base_dn or self._default_naming_context()
         self.account = account or "the bind account"
         self.broken: str | None = None
@@ -133,6 +152,9 @@ class Changer:
             done = self._dispatch(action, recorded)
         except _Stop as stop:
             done = Done(stop.outcome, stop.message, before=stop.before or self._state)
+        except _Would as would:  # a preview: the state read now is the one the step changes from
+            done = Done(Outcome.APPLIED if recorded is None else Outcome.REVERTED, f"would send: {would.said}",
+                        before=self._state)
         except (lx.LDAPCommunicationError, lx.LDAPResponseTimeoutError, lx.LDAPMaximumRetriesError, OSError) as exc:
             reason = f"the domain controller stopped answering ({type(exc).__name__})"
             self.broken = reason
@@ -222,6 +244,8 @@ class Changer:
         as changed since it was read: the DC refused to overwrite it."""
         said = f"modify {dn}: " + "; ".join(f"{_verb(op)} {attr} {_show(values)}" for attr, ops in changes.items()
                                             for op, values in ops)
+        if self.preview:
+            raise _Would(said)
         self._in_flight = said
         try:
             self.conn.modify(dn, changes)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from offlineprep.actions import types as t
 from offlineprep.actions.types import Action
-from offlineprep.model import Status, ToolInfo
+from offlineprep.model import Status, ToolInfo, Verdict
 
 PLAN_SCHEMA: Literal["offlineprep/plan/v1"] = "offlineprep/plan/v1"
 RECORD_SCHEMA: Literal["offlineprep/record/v1"] = "offlineprep/record/v1"
@@ -153,12 +153,29 @@ class VerifiedFinding(BaseModel):
     message: str = ""
 
 
+class RestoredStep(BaseModel):
+    """Revert's own re-check of one step it put back: the state read again after the writes."""
+
+    number: int
+    outcome: Outcome  # as-before: read back as before apply; anything else: not back (the message says what)
+    message: str = ""
+
+
 class Verification(BaseModel):
-    """The re-check after apply: the checks the plan addressed, collected and judged again."""
+    """The re-check after apply: the checks of the plan's run (preflight's selection), collected and judged
+    again as preflight judges them, and the plan's findings in it. After a revert: the steps it put back,
+    read again (`restored`)."""
 
     checks: list[str] = Field(default_factory=list)
     findings: list[VerifiedFinding] = Field(default_factory=list)
     directory_read_from: str | None = None
+    verdict: Verdict | None = None  # the re-check's verdict, as preflight states it (None: a record of an older version)
+    headline: str | None = None  # e.g. "NOT READY" or "READY (partial: 8 of 24 checks)"
+    exit_code: int | None = None  # what preflight would exit with for the re-check (0 READY, 1 blocking, 3 incomplete)
+    blocking: list[FindingRef] = Field(default_factory=list)  # every finding of the re-check that blocks
+    by_hand_left: list[int] = Field(default_factory=list)  # numbers of the steps by hand whose findings still fail
+    missing_checks: list[str] = Field(default_factory=list)  # checks of the plan this run does not know
+    restored: list[RestoredStep] = Field(default_factory=list)
 
 
 class Record(BaseModel):

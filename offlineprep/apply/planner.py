@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,6 +39,7 @@ from offlineprep.privatefile import check_private
 from offlineprep.render import fixscript
 
 _Loaded = TypeVar("_Loaded", Plan, Record)  # what _validated reads a plan or record file as
+_Ordered = TypeVar("_Ordered", Step, StepRecord)  # what run_order orders
 
 # the kinds apply carries out, by way (each kind's module says: `apply_way`; docs/apply.md)
 HOST_KINDS = t.kinds_applied("host")
@@ -92,7 +93,7 @@ def make_plan(results: Results, directory_server: str | None, *, checks: Sequenc
         answered = [index[id(f)] for f in chosen if f.remediation is not None
                     and any(a.id == refresh.id for a in f.remediation.actions)]
         add(refresh, answered)
-    steps = chain(steps)
+    steps = [s.model_copy(update={"number": n}) for n, s in enumerate(run_order(chain(steps)), 1)]
     machines: dict[str, str] = {}
     for step in steps:
         if step.how is How.HOST and step.machine:
@@ -117,6 +118,37 @@ def chain(steps: list[Step]) -> list[Step]:
             continue
         out.append(step.model_copy(update={"number": len(out) + 1, "action": action}))
     return out
+
+
+def run_order(steps: Sequence[_Ordered], directory_of: Callable[[_Ordered], object] | None = None) -> list[_Ordered]:
+    """The steps in the order apply runs them, which is the order the plan numbers them in and the record keeps:
+    the AD steps first, one domain controller after another (each in the order the steps came), then each
+    machine's steps (machines in the order they first come; on each machine its ticket purge last, after every
+    AD change), then the steps by hand, which apply does not run. Machines run in parallel, each in this order;
+    `runner` reports their steps in this order too. `directory_of`: which directory an AD step goes to (the
+    runner's, from the site file); by default the domain controller the step names."""
+
+    def dc(step: _Ordered) -> object:
+        if directory_of is not None:
+            return directory_of(step)
+        owner = step.action.owner
+        return (owner.name or "").casefold() if owner is not None else ""
+
+    directories: dict[object, list[_Ordered]] = {}
+    machines: dict[str, list[_Ordered]] = {}
+    by_hand: list[_Ordered] = []
+    for step in steps:
+        if step.how is How.DIRECTORY:
+            directories.setdefault(dc(step), []).append(step)
+        elif step.how is How.HOST:
+            owner = step.action.owner
+            machines.setdefault((owner.name or "").casefold() if owner is not None else "", []).append(step)
+        else:
+            by_hand.append(step)
+    ordered = [s for group in directories.values() for s in group]
+    for group in machines.values():
+        ordered += sorted(group, key=lambda s: s.action.follows_ad_changes)
+    return ordered + by_hand
 
 
 def _ref(f: Finding) -> FindingRef:

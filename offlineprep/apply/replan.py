@@ -47,6 +47,7 @@ class Refusal:
     what: str
     change: str
     reason: str
+    now: str | None = None  # what a plan made now does instead on the same target, from the state read now
 
     def line(self) -> str:
         return f"step {self.number} ({self.kind}, {self.where}: {self.what}): {self.reason}"
@@ -128,10 +129,11 @@ def hold(plan: Plan, site: Site, results: Results, facts: Facts) -> Replanned:
         else:
             reason = ("a plan made now does not make this action (its content differs: the plan was edited, or "
                       "the state it starts from changed since the plan was made)")
+        instead = mine or _same_target(step, fresh.steps)
         refused.append(Refusal(number=step.number, kind=step.action.kind,
                                where=describe.where(step, plan.site.directory_server),
                                what=describe.what(step.action), change=describe.change(step.action),
-                               reason=reason))
+                               reason=reason, now=describe.change(instead.action) if instead is not None else None))
     approved_plan = fresh.model_copy(update={"steps": approved, "generated_at": plan.generated_at})
     refused += _outside(approved_plan, site, facts)
     return Replanned(approved=approved_plan, fresh=fresh, results=results, facts=facts, passing=passing,
@@ -162,6 +164,15 @@ def _outside(plan: Plan, site: Site, facts: Facts) -> list[Refusal]:
                                what=describe.what(step.action), change=describe.change(step.action),
                                reason=f"{owner.name} is not a machine of the site's inventory"))
     return out
+
+
+def _same_target(step: Step, fresh: Sequence[Step]) -> Step | None:
+    """The fresh plan's step of the same kind on the same target and machine: what the file's step would be,
+    made from the state read now (shown beside a refusal, so the dry run says the live state)."""
+    target = step.action.written()[0]
+    owner = (step.action.owner.name or "").casefold() if step.action.owner is not None else ""
+    return next((s for s in fresh if s.action.kind == step.action.kind and s.action.written()[0] == target
+                 and ((s.action.owner.name or "").casefold() if s.action.owner is not None else "") == owner), None)
 
 
 def _key(f: Finding) -> tuple[str, str, str, str]:

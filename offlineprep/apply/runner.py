@@ -39,14 +39,17 @@ from offlineprep.apply.model import (
     Outcome,
     Plan,
     Record,
+    RestoredStep,
     Step,
     StepRecord,
     Verification,
     VerifiedFinding,
 )
+from offlineprep.apply.planner import run_order
 from offlineprep.apply.replan import PlanRefused, Replanned, replan
 from offlineprep.engine import CheckSpec, needs_of
-from offlineprep.model import Status, ToolInfo, status_at_threshold
+from offlineprep.facts import Facts
+from offlineprep.model import Results, Status, ToolInfo, Verdict, status_at_threshold
 from offlineprep.names import DomainName, HostName
 from offlineprep.site import DirectoryConfig, Site, WinRMConfig
 
@@ -109,6 +112,12 @@ def secrets_for_changes(site: Site, steps: Sequence[Step | StepRecord]) -> list[
         env = w.apply_password_env if w.apply_user else w.password_env
         wanted.append(pipeline.SecretRequest(env, "WinRM (changes)" if w.apply_user else "WinRM"))
     return wanted
+
+
+def secrets_for_reading(site: Site, steps: Sequence[Step | StepRecord]) -> list[pipeline.SecretRequest]:
+    """The read-only accounts' passwords a dry run needs to read the live state of the AD steps among `steps`."""
+    return [pipeline.SecretRequest(d.password_env, "LDAP") for d in directories_used(site, steps)
+            if d.auth != "kerberos"]
 
 
 def _password(config: DirectoryConfig | WinRMConfig, password_for: PasswordSource, purpose: str) -> str | None:
@@ -200,6 +209,35 @@ def _identity(site: Site, steps: Sequence[Step | StepRecord]) -> Identity:
 StepCallback = Callable[[StepRecord], None]
 
 
+class InOrder:
+    """Tells `on_step` of each step at `indexes` of the record as it ends, in the order of `indexes` (the run
+    order, which the numbers follow): machines run in parallel and answer in any order, and a step is told
+    once every step before it has been. `flush` tells what is left at the end of the run."""
+
+    def __init__(self, writer: RecordWriter, indexes: Sequence[int], on_step: StepCallback | None) -> None:
+        self.writer = writer
+        self.order = list(indexes)
+        self.on_step = on_step
+        self.done: set[int] = set()
+        self.next = 0
+        self._lock = threading.Lock()
+
+    def tell(self, index: int) -> None:
+        with self._lock:
+            self.done.add(index)
+            self._release(everything=False)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._release(everything=True)
+
+    def _release(self, everything: bool) -> None:
+        while self.next < len(self.order) and (everything or self.order[self.next] in self.done):
+            if self.on_step is not None:
+                self.on_step(self.writer.record.steps[self.order[self.next]])
+            self.next += 1
+
+
 # --------------------------------------------------------------------------- apply
 
 
@@ -217,7 +255,8 @@ def apply_plan(plan: Plan, site: Site, *, connections: Connections, password_for
     record = Record(tool=ToolInfo(version=__version__), mode="apply", plan_file=plan_file, plan_sha256=plan_sha256,
                     started_at=_now(), directory_server=run.site.directory_server,
                     as_whom=_identity(site, run.steps), findings=list(plan.findings))
-    steps = sorted([*run.steps, *held.passing.values()], key=lambda s: s.number)
+    # the order of the run, which a plan's numbers follow (planner.run_order) and the record keeps
+    steps = ordered_for_run([*run.steps, *held.passing.values()], site)
     for step in steps:
         if step.number in held.passing and step is held.passing[step.number]:
             record.steps.append(StepRecord(number=step.number, how=step.how, action=step.action,
@@ -235,7 +274,8 @@ def apply_plan(plan: Plan, site: Site, *, connections: Connections, password_for
     carried = [i for i, r in enumerate(record.steps) if r.outcome is Outcome.NOT_RUN]
     directory_steps = [i for i in carried if plan.steps[i].how is How.DIRECTORY]
     host_steps = [i for i in carried if plan.steps[i].how is How.HOST]
-    _directory(writer, directory_steps, site, connections, password_for, None, on_step)
+    teller = InOrder(writer, carried, on_step)
+    _directory(writer, directory_steps, site, connections, password_for, None, teller)
     # the ticket purge is for an AD change of this run: a run that changed nothing in AD (a second apply of the
     # same plan) purges nothing (docs/apply.md)
     if not any(record.steps[i].outcome is Outcome.APPLIED for i in directory_steps):
@@ -243,38 +283,86 @@ def apply_plan(plan: Plan, site: Site, *, connections: Connections, password_for
             writer.update(i, outcome=Outcome.ALREADY, message="no AD change in this run, so no ticket purge: if an "
                           "earlier apply changed this host's delegation and its purge did not run, run "
                           "klist purge -li 0x3e7 on the host (or restart it)")
-            _tell(on_step, writer, i)
+            _tell(teller, writer, i)
             host_steps.remove(i)
-    _hosts(writer, host_steps, site, connections, password_for, "apply", on_step)
+    _hosts(writer, host_steps, site, connections, password_for, "apply", teller)
+    teller.flush()
     record.finished_at = _now()
     record.complete = True
     writer.save()
     return record
 
 
+def ordered_for_run(steps: Sequence[Step], site: Site) -> list[Step]:
+    """`steps` in the order apply runs them (planner.run_order, each AD step grouped with its directory's)."""
+    return run_order(steps, directory_of=lambda s: id(directory_of(site, s.action)))
+
+
+@dataclass
+class Recheck:
+    """The re-check after the writes: the results as preflight would judge them, and the record's summary."""
+
+    results: Results
+    verification: Verification
+
+
+def recheck(plan: Plan, record: Record, site: Site, checks: Sequence[CheckSpec], connections: Connections,
+            password_for: PasswordSource, writer_path: Path | None = None,
+            scrub: Callable[[str], str] = lambda s: s, options: pipeline.RunOptions | None = None) -> Recheck:
+    """After the writes, the re-check: the one place apply judges what it did (a wait for AD replication
+    belongs just before it). Collects and judges again, with the read-only account, every check the plan's
+    run evaluated (preflight's selection, `plan.checks`; the plan's findings' checks for a plan without it),
+    the whole site as preflight judges it (`options`: its --fail-on, waivers and the checks known), and
+    keeps in the record the verdict preflight would give, the findings that block, each planned finding's
+    new status, and the steps by hand still to do (their findings do not pass)."""
+    wanted = list(dict.fromkeys(plan.checks or sorted({f.check for f in plan.findings})))
+    known = {c.id: c for c in checks}
+    selected = [known[c] for c in wanted if c in known]
+    options = options or pipeline.RunOptions(fail_on=plan.fail_on)
+    if options.known_checks is None:
+        options.known_checks = [c.id for c in checks]
+    verification = Verification(checks=[c.id for c in selected], directory_read_from=pipeline.directory_server(site),
+                                missing_checks=[c for c in wanted if c not in known])
+    facts = pipeline.collect(site, needs_of(selected), connections.collectors, password_for) if selected else \
+        Facts.model_validate({"tool": {"version": __version__}})
+    results = pipeline.build_results(site, selected, facts, options)
+    now = {FindingRef(check=f.check, status=f.status, subject=f.subject, target=f.target, account=f.account,
+                      message=f.message).key: f for f in results.findings}
+    for ref in plan.findings:
+        found = now.get(ref.key)
+        verification.findings.append(VerifiedFinding(finding=ref, status=found.status if found else None,
+                                                     message=found.message if found else
+                                                     "the re-check did not judge this subject again"))
+    verification.verdict, verification.headline, verification.exit_code = judged(results)
+    if verification.missing_checks and verification.exit_code == 0:
+        # a check of the plan this run cannot load is one not evaluated: never READY (SPEC §13)
+        verification.verdict, verification.exit_code = Verdict.INCOMPLETE, 3
+        verification.headline = Verdict.INCOMPLETE.word
+    verification.blocking = [FindingRef(check=f.check, status=f.status, subject=f.subject, target=f.target,
+                                        account=f.account, message=f.message) for f in results.blocking()]
+    verification.by_hand_left = [s.number for s in plan.steps if s.how is How.BY_HAND and s.findings
+                                 and not all(_passes(verification.findings[i], plan.fail_on)
+                                             for i in s.findings if 0 <= i < len(verification.findings))]
+    record.verification = verification
+    RecordWriter(record, writer_path, scrub).save()
+    return Recheck(results=results, verification=verification)
+
+
+def judged(results: Results) -> tuple[Verdict, str, int]:
+    """The verdict, its words and the exit code preflight gives these results (the one verdict function's)."""
+    return results.verdict, results.headline, pipeline.exit_code(results)
+
+
 def verify(plan: Plan, record: Record, site: Site, checks: Sequence[CheckSpec], connections: Connections,
            password_for: PasswordSource, writer_path: Path | None = None,
            scrub: Callable[[str], str] = lambda s: s) -> Verification:
-    """Collect and judge again the checks of the planned findings (read-only account), and keep each
-    finding's new verdict in the record."""
-    ids = sorted({f.check for f in plan.findings})
-    selected = [c for c in checks if c.id in ids]
-    verification = Verification(checks=[c.id for c in selected], directory_read_from=pipeline.directory_server(site))
-    if selected:
-        facts = pipeline.collect(site, needs_of(selected), connections.collectors, password_for)
-        results = pipeline.build_results(site, selected, facts, pipeline.RunOptions(fail_on=plan.fail_on))
-        now = {FindingRef(check=f.check, status=f.status, subject=f.subject, target=f.target, account=f.account,
-                          message=f.message).key: f for f in results.findings}
-        for ref in plan.findings:
-            found = now.get(ref.key)
-            verification.findings.append(VerifiedFinding(finding=ref, status=found.status if found else None,
-                                                         message=found.message if found else
-                                                         "the re-check did not judge this subject again"))
-    else:
-        verification.findings = [VerifiedFinding(finding=ref) for ref in plan.findings]
-    record.verification = verification
-    RecordWriter(record, writer_path, scrub).save()
-    return verification
+    """`recheck`, for callers that want only what the record keeps."""
+    return recheck(plan, record, site, checks, connections, password_for, writer_path, scrub).verification
+
+
+def _passes(verified: VerifiedFinding, fail_on: str) -> bool:
+    return verified.status is not None and verified.status is not Status.ERROR \
+        and not status_at_threshold(verified.status, fail_on)
 
 
 def addressed(plan: Plan) -> set[int]:
@@ -288,23 +376,26 @@ def by_hand_only(plan: Plan) -> set[int]:
 
 
 def apply_exit_code(plan: Plan, record: Record) -> int:
-    """3 an action failed (refused, changed since planned, not run, unknown); 1 applied but a check the
-    plan addressed still fails, or could not be judged again (not confirmed is not a pass); 0 applied
-    and those checks pass."""
+    """3 an action failed (refused, changed since planned, not run, unknown); else the re-check's, as preflight
+    exits for it: 0 only when it is READY, 1 a finding blocks (a step left by hand among them), 3 some could not
+    be evaluated. A finding apply addressed that the re-check did not judge again is not confirmed: 1. No
+    re-check at all: 1 (nothing confirmed)."""
     if any(s.outcome in FAILED_OUTCOMES for s in record.steps):
         return 3
     verification = record.verification
     if verification is None:
-        return 0
-    return 1 if still_failing(plan, verification) else 0
+        return 1
+    if verification.exit_code is None:  # a record of an older version: the findings apply addressed
+        return 1 if still_failing(plan, verification) else 0
+    if verification.exit_code == 0 and (still_failing(plan, verification) or verification.by_hand_left):
+        return 1
+    return verification.exit_code
 
 
 def still_failing(plan: Plan, verification: Verification) -> list[VerifiedFinding]:
     """The findings apply addressed that the re-check did not find passing."""
     wanted = addressed(plan)
-    return [v for i, v in enumerate(verification.findings) if i in wanted
-            and (v.status is None or v.status is Status.ERROR or status_at_threshold(v.status, plan.fail_on))]
-
+    return [v for i, v in enumerate(verification.findings) if i in wanted and not _passes(v, plan.fail_on)]
 
 
 # --------------------------------------------------------------------------- revert
@@ -314,12 +405,8 @@ def revert_record(applied: Record, site: Site, *, connections: Connections, pass
                   record_path: Path | None, record_file: str | None = None,
                   scrub: Callable[[str], str] = lambda s: s, on_step: StepCallback | None = None) -> Record:
     """Put back the state before apply of every step that may have changed something, where the state is
-    still the one apply left; report every other step."""
-    candidates = [s for s in applied.steps if s.may_have_changed() and s.how is not How.BY_HAND]
-    directory = [s for s in reversed(candidates) if s.how is How.DIRECTORY and s.action.reverted_by_apply()]
-    hosts = [s for s in reversed(candidates) if s.how is How.HOST and s.action.reverted_by_apply()
-             and not s.action.follows_ad_changes]
-    purges = [s for s in candidates if s.action.follows_ad_changes]
+    still the one apply left; report every other step. Then read again what it put back (`verify_revert`)."""
+    directory, hosts, purges = revert_sources(applied)
     source = [*directory, *hosts, *purges]  # record.steps[i] reverts source[i]
     taken = {id(s) for s in source}
     record = Record(tool=ToolInfo(version=__version__), mode="revert", reverts=record_file, started_at=_now(),
@@ -344,7 +431,8 @@ def revert_record(applied: Record, site: Site, *, connections: Connections, pass
     writer.save()
     first_host = len(directory)
     first_purge = first_host + len(hosts)
-    _directory(writer, list(range(first_host)), site, connections, password_for, source, on_step)
+    teller = InOrder(writer, range(len(source)), on_step)
+    _directory(writer, list(range(first_host)), site, connections, password_for, source, teller)
     # the ticket purge again once delegation is back as before (docs/fixes.md, "Revert"); none otherwise
     ad_back = any(record.steps[i].outcome is Outcome.REVERTED for i in range(first_host))
     host_indexes = list(range(first_host, first_purge))
@@ -353,19 +441,142 @@ def revert_record(applied: Record, site: Site, *, connections: Connections, pass
             host_indexes.append(i)
         else:
             writer.update(i, outcome=Outcome.NOTHING_APPLIED, message="no AD change was put back: no ticket purge needed")
-    _hosts(writer, host_indexes, site, connections, password_for, "revert", on_step, source)
+            _tell(teller, writer, i)
+    _hosts(writer, host_indexes, site, connections, password_for, "revert", teller, source)
+    teller.flush()
     record.finished_at = _now()
     record.complete = True
+    writer.save()
+    verify_revert(record, source, site, connections, password_for)
     writer.save()
     return record
 
 
+def revert_sources(applied: Record) -> tuple[list[StepRecord], list[StepRecord], list[StepRecord]]:
+    """The apply's steps revert takes up, in the order it runs them: the AD steps last change first, then the
+    host steps last change first (machines in parallel, each in this order), then the ticket purges again."""
+    candidates = [s for s in applied.steps if s.may_have_changed() and s.how is not How.BY_HAND]
+    directory = [s for s in reversed(candidates) if s.how is How.DIRECTORY and s.action.reverted_by_apply()]
+    hosts = [s for s in reversed(candidates) if s.how is How.HOST and s.action.reverted_by_apply()
+             and not s.action.follows_ad_changes]
+    purges = [s for s in candidates if s.action.follows_ad_changes]
+    return directory, hosts, purges
+
+
+def preview_revert(applied: Record, site: Site, connections: Connections,
+                   password_for: PasswordSource) -> list[StepRecord]:
+    """What revert would do to each step it takes up, in its order, from the state read NOW (a dry run): each
+    AD step read live over LDAP with the read-only account and judged as revert judges it ("reverted": it is
+    as apply left it and would be put back; "as-before"; "changed": left alone), by the same code that writes,
+    stopped before the write. A host's state is read by apply.ps1 only as it changes it: a host step says so
+    ("not-run", not read); the ticket purges follow the AD steps."""
+    directory, hosts, purges = revert_sources(applied)
+    out = _read_directory_steps(directory, site, connections, password_for, "revert")
+    for step in hosts:
+        out.append(step.model_copy(update={"outcome": Outcome.NOT_RUN, "before": None, "after": None,
+                                           "message": f"not read in a dry run: apply.ps1 reads {_machine(step)}'s "
+                                                      "state as it writes; revert --yes reads it first and puts it "
+                                                      "back only where it is as apply left it"}))
+    ad_back = any(s.outcome is Outcome.REVERTED for s in out)
+    for step in purges:
+        out.append(step.model_copy(update={
+            "outcome": Outcome.REVERTED if ad_back else Outcome.NOTHING_APPLIED, "before": None, "after": None,
+            "message": "the ticket purge again, once the AD changes are put back" if ad_back
+            else "no AD change would be put back: no ticket purge"}))
+    return out
+
+
+def verify_revert(record: Record, source: Sequence[StepRecord], site: Site, connections: Connections,
+                  password_for: PasswordSource) -> None:
+    """Revert's own re-check: each AD step it put back (or found as before) is read again, live, and must be
+    as before apply; a host step is read back on the host by apply.ps1 right after its write (its answer's
+    `after`), and is taken as that answer says. Kept in the record (`verification.restored`)."""
+    done = [i for i, s in enumerate(record.steps[:len(source)])
+            if s.outcome in (Outcome.REVERTED, Outcome.AS_BEFORE) and s.how is How.DIRECTORY]
+    # steps chained on one attribute of one object (the plan's `chain`): each starts where the one before it
+    # left the attribute, so only the first of them holds the state before apply; it alone is read again
+    first: dict[object, int] = {}
+    for i in done:
+        key = source[i].action.chain_key()
+        if key is not None and (key not in first or source[i].number < source[first[key]].number):
+            first[key] = i
+    done = [i for i in done if source[i].action.chain_key() is None or first[source[i].action.chain_key()] == i]
+    read = _read_directory_steps([source[i] for i in done], site, connections, password_for, "revert")
+    restored = [RestoredStep(number=s.number, outcome=s.outcome, message=s.message) for s in read]
+    record.verification = Verification(directory_read_from=pipeline.directory_server(site), restored=restored)
+
+
+def _read_directory_steps(steps: Sequence[StepRecord], site: Site, connections: Connections,
+                          password_for: PasswordSource, mode: str) -> list[StepRecord]:
+    """The AD steps judged from the state read now (a Changer in preview: nothing is sent)."""
+    from offlineprep.apply import directory as ad
+
+    out: list[StepRecord] = []
+    by_config: dict[int, tuple[DirectoryConfig | None, list[StepRecord]]] = {}
+    for step in steps:
+        config = directory_of(site, step.action)
+        by_config.setdefault(id(config), (config, []))[1].append(step)
+    read: dict[int, StepRecord] = {}
+    for config, group in by_config.values():
+        if config is None:
+            for step in group:
+                read[id(step)] = step.model_copy(update={"outcome": Outcome.NOT_RUN, "message": "not read: its domain "
+                                                         "controller is the server of no [[directory]] of the site file"})
+            continue
+        try:
+            password = None if config.auth == "kerberos" else password_for(config.password_env, "LDAP")
+            conn = ad.connect_for_reading(config, password, connections.directory_connect)
+            changer = ad.Changer(conn, config.base_dn, config.user, preview=True)
+        except Exception as exc:  # the DC could not be reached or refused the bind
+            log.debug("LDAP connection for reading failed", exc_info=True)
+            reason = ad.describe_connect_error(exc, config)
+            for step in group:
+                read[id(step)] = step.model_copy(update={"outcome": Outcome.NOT_RUN, "message": f"not read: {reason}"})
+            continue
+        # steps chained on one attribute of one object, taken last change first: once the later one would be put
+        # back, the earlier one finds the state that one recorded before it, which is the state this one left
+        put_back: dict[object, StepRecord] = {}
+        try:
+            for step in group:
+                key = step.action.chain_key()
+                later = put_back.get(key) if key is not None else None
+                if later is not None:
+                    read[id(step)] = step.model_copy(update={
+                        "outcome": Outcome.REVERTED, "before": later.before, "after": None, "changes": [],
+                        "message": f"would be put back after step {later.number}: it starts from the state step "
+                                   f"{later.number} puts back"})
+                    put_back[key] = step
+                    continue
+                done = changer.revert(step.action, step) if mode == "revert" else changer.apply(step.action)
+                read[id(step)] = step.model_copy(update={"outcome": done.outcome, "message": done.message,
+                                                         "before": done.before, "after": None, "changes": []})
+                if key is not None and mode == "revert" and done.outcome is Outcome.REVERTED:
+                    put_back[key] = step
+        finally:
+            try:
+                conn.unbind()
+            except Exception:  # the connection may be gone already
+                log.debug("unbind failed", exc_info=True)
+    out = [read[id(s)] for s in steps]
+    return out
+
+
+def _machine(step: StepRecord) -> str:
+    owner = step.action.owner
+    return owner.name if owner is not None and owner.name else "the machine"
+
+
 def revert_exit_code(record: Record) -> int:
-    """3 a step failed or could not be run; 1 a step was left alone (changed since applied); else 0."""
+    """3 a step failed or could not be run; 1 a step was left alone (changed since applied), or revert's own
+    re-check (`verify_revert`) did not read a step it put back as before apply; else 0: everything apply
+    changed that revert takes up is back, read again after the writes."""
     outcomes = {s.outcome for s in record.steps}
     if outcomes & {Outcome.FAILED, Outcome.NOT_RUN, Outcome.UNKNOWN}:
         return 3
     if Outcome.CHANGED in outcomes:
+        return 1
+    verification = record.verification
+    if verification is not None and any(r.outcome is not Outcome.AS_BEFORE for r in verification.restored):
         return 1
     return 0
 
@@ -374,7 +585,7 @@ def revert_exit_code(record: Record) -> int:
 
 
 def _directory(writer: RecordWriter, indexes: list[int], site: Site, connections: Connections,
-               password_for: PasswordSource, source: list[StepRecord] | None, on_step: StepCallback | None) -> None:
+               password_for: PasswordSource, source: list[StepRecord] | None, on_step: InOrder | None) -> None:
     """The AD steps at `indexes` of the record, in order, each through its own domain's directory
     (`source`: the apply's records, for a revert)."""
     groups: dict[int, tuple[DirectoryConfig, list[int]]] = {}
@@ -394,7 +605,7 @@ def _directory(writer: RecordWriter, indexes: list[int], site: Site, connections
 
 def _directory_steps(writer: RecordWriter, indexes: list[int], config: DirectoryConfig, connections: Connections,
                      password_for: PasswordSource, source: list[StepRecord] | None,
-                     on_step: StepCallback | None) -> None:
+                     on_step: InOrder | None) -> None:
     """The AD steps at `indexes`, through one directory's DC."""
     from offlineprep.apply import directory as ad
 
@@ -439,7 +650,7 @@ def _directory_steps(writer: RecordWriter, indexes: list[int], config: Directory
 
 
 def _hosts(writer: RecordWriter, indexes: list[int], site: Site, connections: Connections,
-           password_for: PasswordSource, mode: str, on_step: StepCallback | None,
+           password_for: PasswordSource, mode: str, on_step: InOrder | None,
            source: list[StepRecord] | None = None) -> None:
     """The host steps at `indexes`, one command per machine, machines in parallel."""
     if not indexes:
@@ -521,6 +732,6 @@ def _hosts(writer: RecordWriter, indexes: list[int], site: Site, connections: Co
     pool.shutdown(wait=True)
 
 
-def _tell(on_step: StepCallback | None, writer: RecordWriter, index: int) -> None:
+def _tell(on_step: InOrder | None, writer: RecordWriter, index: int) -> None:
     if on_step is not None:
-        on_step(writer.record.steps[index])
+        on_step.tell(index)

@@ -86,7 +86,17 @@ def test_the_demo_runs_the_whole_loop_and_ends_ready_for_what_can_be_fixed(tmp_p
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
     assert "NOT READY" in out  # the read-only preflight first
-    assert "READY for the 9 findings apply addressed; 3 need steps by hand" in out
+    # before: "READY for the 9 findings apply addressed; 3 need steps by hand", exit 0, while the re-check printed
+    # blocking failures. Now the re-check's verdict in preflight's words, the steps by hand as blocking
+    assert "READY for the" not in out
+    assert "NOT READY after apply: 3 blocking, 3 of them left by hand (steps 13, 15, 16)" in out
+    assert "offlineprep apply exited 1" not in out and "(exit 1)" in out  # the loop goes on to the revert
+    assert "Left by hand (blocking until done" in out
+    # printed in the order they ran, numbered in that order (before: 1-5, 7, 9, 15, 6, ...)
+    ran = [int(line.split()[1]) for line in out[out.index("Applying"):out.index("Checking again")].splitlines()
+           if line.strip().startswith("applied")]
+    assert ran == list(range(1, 13)), ran
+    assert "Re-check after revert: 4 of 4 AD steps read again as before apply" in out
     assert "it cannot be scripted: Move \\\\fs11.lab.test\\ASRImport" in out  # which cannot, and why
     assert "it cannot be scripted: Remove the DNS records that point fs01.lab.test at 10.10.0.20" in out
     assert "REVERTED" in out

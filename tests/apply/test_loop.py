@@ -9,14 +9,18 @@ firewall rules (offlineprep.lab.descriptors for the ACL commands).
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from apply_lab import Lab, canonical
 
+from offlineprep import pipeline
 from offlineprep.acl import parse_sddl
 from offlineprep.actions import types as t
 from offlineprep.apply import runner
 from offlineprep.apply.model import How, Outcome
+from offlineprep.apply.planner import make_plan
+from offlineprep.engine import needs_of
 from offlineprep.lab.windows import SimRule, default_groups
 from offlineprep.model import Status
 
@@ -42,8 +46,14 @@ def test_the_demo_loop_fixes_what_can_be_fixed_and_revert_restores_every_descrip
 
     record = lab.apply(plan)
     assert all(s.outcome in (Outcome.APPLIED, Outcome.BY_HAND) for s in record.steps), outcomes(record)
-    assert runner.apply_exit_code(plan, record) == 0
+    # everything apply does went through, but the steps by hand are not done: the re-check is NOT READY, exit 1
+    # (before: exit 0, "READY for the 9 findings apply addressed")
+    assert runner.apply_exit_code(plan, record) == 1
     assert record.verification is not None
+    assert record.verification.headline == "NOT READY" and record.verification.exit_code == 1
+    left = [s for s in plan.steps if s.number in record.verification.by_hand_left]
+    assert left and all(s.how is How.BY_HAND for s in left)
+    assert {r.key for r in record.verification.blocking} == {plan.findings[i].key for s in left for i in s.findings}
     verdicts = {v.finding.label: v.status for v in record.verification.findings}
     fixed = {label: status for i, (label, status) in enumerate(verdicts.items()) if i in runner.addressed(plan)}
     assert fixed and set(fixed.values()) == {Status.PASS}, verdicts
@@ -69,8 +79,11 @@ def test_the_demo_loop_fixes_what_can_be_fixed_and_revert_restores_every_descrip
     assert hv02.time_source_type == "NT5DS" and hv02.clock_offset_seconds == 0 and hv11.vmms_status == "Running"
     after = lab.plan()  # the mistakes are back, as planned before, but for the clock and vmms
     kept = {i for i, f in enumerate(plan.findings) if f.check not in ("host.clock-skew", "host.hyperv-ready")}
-    assert [(s.action.kind, s.action.owner) for s in after.steps] == [(s.action.kind, s.action.owner)
-                                                                     for s in plan.steps if set(s.findings) & kept]
+    def key(s: Any) -> tuple[str, str]:
+        return s.action.kind, str(s.action.owner)
+
+    # (the same steps; the machines' order follows the first step of each, and HV02's clock step is not there)
+    assert sorted(map(key, after.steps)) == sorted(key(s) for s in plan.steps if set(s.findings) & kept)
 
 
 def test_a_second_apply_of_the_same_plan_changes_nothing(lab: Lab) -> None:
@@ -84,7 +97,7 @@ def test_a_second_apply_of_the_same_plan_changes_nothing(lab: Lab) -> None:
     assert all("pass now" in s.message for s in again.steps if s.outcome is Outcome.ALREADY)
     assert lab.descriptors() == descriptors
     assert lab.sim("hv01.lab.test").tickets_purged == purged  # no AD change, so no purge
-    assert runner.apply_exit_code(plan, again) == 0
+    assert runner.apply_exit_code(plan, again) == 1  # the steps by hand are still not done
     # and reverting that second record puts nothing back: the first apply's changes stay
     back = lab.revert(again)
     assert {s.outcome for s in back.steps} <= {Outcome.NOTHING_APPLIED, Outcome.AS_BEFORE, Outcome.BY_HAND}
@@ -215,7 +228,8 @@ def test_two_steps_on_one_object_each_start_where_the_one_before_ends(lab: Lab) 
     assert len(values) == 2 and values[1].before == values[0].after  # chained
     record = lab.apply(plan)
     assert {s.outcome for s in record.steps} == {Outcome.APPLIED, Outcome.BY_HAND}, outcomes(record)
-    assert runner.apply_exit_code(plan, record) == 0
+    assert runner.apply_exit_code(plan, record) == 1  # the lab's steps by hand
+    assert record.verification is not None and not runner.still_failing(plan, record.verification)
     back = lab.revert(record)
     assert runner.revert_exit_code(back) == 0, outcomes(back)
     assert lab.descriptors() == descriptors
@@ -252,3 +266,84 @@ def test_applied_but_still_failing_or_not_judged_again_exits_1(lab: Lab) -> None
     assert {v.finding.check for v in unconfirmed} == {"path.share-full-control"}
     assert {v.status for v in unconfirmed} == {Status.ERROR}
     assert runner.apply_exit_code(plan, record) == 1
+
+
+def test_apply_exits_0_only_when_the_re_check_is_ready(lab: Lab) -> None:
+    """A plan of checks whose fixes apply makes in full: the re-check (the plan's checks, the whole site, as
+    preflight judges them) is READY, exit 0, in preflight's words (partial: the plan's selection)."""
+    checks = [c for c in lab.checks if c.id in ("ad.delegation", "path.share-full-control")]
+    facts = pipeline.collect(lab.site, needs_of(checks), lab.demo.collectors, lab.password)
+    results = pipeline.build_results(lab.site, checks, facts, pipeline.RunOptions())
+    plan = make_plan(results, pipeline.directory_server(lab.site), checks=[c.id for c in checks])
+    assert plan.steps and not any(s.how is How.BY_HAND for s in plan.steps)
+    record = lab.apply(plan)
+    assert record.verification is not None
+    assert record.verification.checks == ["ad.delegation", "path.share-full-control"]
+    assert record.verification.headline == f"READY (partial: 2 of {len(lab.checks)} checks)"
+    assert runner.apply_exit_code(plan, record) == 0
+
+
+def test_a_blocking_failure_the_plan_did_not_address_keeps_apply_from_exit_0(lab: Lab) -> None:
+    """Before: the re-check judged only the findings apply addressed, so a failure beside them (here vmms
+    stopped on a host after the plan was made) left apply at exit 0 with READY while its own re-check
+    printed the failure."""
+    checks = [c for c in lab.checks if c.id in ("ad.delegation", "host.hyperv-ready")]
+    lab.sim("hv11.lab.test").vmms_status = "Running"
+    facts = pipeline.collect(lab.site, needs_of(checks), lab.demo.collectors, lab.password)
+    results = pipeline.build_results(lab.site, checks, facts, pipeline.RunOptions())
+    plan = make_plan(results, pipeline.directory_server(lab.site), checks=[c.id for c in checks])
+    assert {f.check for f in plan.findings} == {"ad.delegation"}
+    lab.sim("hv01.lab.test").vmms_status = "Stopped"  # after the plan was made
+    record = lab.apply(plan)
+    assert record.verification is not None and not runner.still_failing(plan, record.verification)
+    assert [(r.check, r.subject) for r in record.verification.blocking] == [("host.hyperv-ready", "hv01.lab.test")]
+    assert record.verification.headline.startswith("NOT READY")
+    assert runner.apply_exit_code(plan, record) == 1
+
+
+def test_the_record_keeps_the_order_the_steps_ran_in_and_their_numbers_follow_it(lab: Lab) -> None:
+    plan = lab.plan()
+    told: list[int] = []
+    record = runner.apply_plan(plan, lab.site, connections=lab.connections(), password_for=lab.password,
+                               record_path=None, checks=lab.checks, on_step=lambda s: told.append(s.number))
+    ran = [s.number for s in record.steps if s.how is not How.BY_HAND]
+    assert [s.number for s in record.steps] == [s.number for s in plan.steps] == list(range(1, len(plan.steps) + 1))
+    assert told == ran  # told in the run's order, however the machines' answers interleave
+    started = sorted((s for s in record.steps if s.started_at is not None), key=lambda s: s.started_at or 0)
+    directory = [s.number for s in started if s.how is How.DIRECTORY]
+    assert directory == sorted(directory) and max(directory) < min(s.number for s in started if s.how is How.HOST)
+
+
+def test_a_revert_dry_run_reads_the_live_state_not_the_record(lab: Lab) -> None:
+    """Before: the dry run listed each step with apply's outcome ("applied") from the record, and the real
+    revert then found one changed. Now each AD step is read live and judged as revert judges it."""
+    from ldap3 import MODIFY_ADD
+
+    plan = lab.plan()
+    record = lab.apply(plan)
+    transition = next(s for s in record.steps if s.action.kind == "ad.delegation-values"
+                      and getattr(s.action, "computer", "") == "HV01")
+    assert lab.demo.directory is not None and lab.site.primary_directory is not None
+    conn = lab.demo.directory.connect(lab.site.primary_directory, lab.password(lab.site.primary_directory.password_env, ""))
+    conn.modify("CN=HV01,CN=Computers,DC=lab,DC=test", {"msDS-AllowedToDelegateTo": [(MODIFY_ADD, ["cifs/other"])]})
+    preview = runner.preview_revert(record, lab.site, lab.connections(), lab.password)
+    by_number = {s.number: s for s in preview}
+    assert by_number[transition.number].outcome is Outcome.CHANGED
+    assert "cifs/other" in str(by_number[transition.number].before)
+    assert {s.outcome for s in preview if s.how is How.DIRECTORY and s.number != transition.number} == {Outcome.REVERTED}
+    assert [s.number for s in preview] == [s.number for part in runner.revert_sources(record) for s in part]
+    back = lab.revert(record)  # the real revert finds what the dry run said
+    assert next(s for s in back.steps if s.number == transition.number).outcome is Outcome.CHANGED
+    assert runner.revert_exit_code(back) == 1
+
+
+def test_revert_exits_by_its_own_re_check_of_what_it_put_back(lab: Lab) -> None:
+    plan = lab.plan()
+    record = lab.apply(plan)
+    back = lab.revert(record)
+    assert back.verification is not None and back.verification.restored
+    assert {r.outcome for r in back.verification.restored} == {Outcome.AS_BEFORE}
+    assert runner.revert_exit_code(back) == 0
+    # a restored step the read after the writes does not find as before apply: not 0
+    back.verification.restored[0] = back.verification.restored[0].model_copy(update={"outcome": Outcome.CHANGED})
+    assert runner.revert_exit_code(back) == 1

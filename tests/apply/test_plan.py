@@ -12,7 +12,7 @@ from apply_lab import Lab
 
 from offlineprep.actions import types as t
 from offlineprep.apply.model import How, plan_json_schema, record_json_schema
-from offlineprep.apply.planner import check_site, how, load_plan, plan_text
+from offlineprep.apply.planner import check_site, how, load_plan, plan_text, run_order
 from offlineprep.errors import UsageError
 
 DOCS = Path(__file__).parents[2] / "docs"
@@ -32,9 +32,22 @@ def test_the_plan_holds_the_failing_findings_and_their_actions_in_a_safe_order(l
     assert {f.status.value for f in plan.findings} == {"fail"}  # the free-space warning is not planned
     assert len(plan.findings) == 12  # the cluster node HVC1-N2 (from VMM) has no delegation at all: two more
     ways = [s.how for s in plan.steps]
-    # AD first, the ticket purges last, each action once: HV02's protocol transition answers two findings
-    assert ways[:2] == [How.DIRECTORY, How.DIRECTORY]
-    assert [s.action.kind for s in plan.steps[-3:]] == ["host.kerberos-refresh"] * 3
+    # numbered in the order apply runs them (before: numbered in the fix script's order, run grouped, so apply
+    # printed 1-16 "in order" and ran 1, 2, 3, 4, 5, 7, 9, 15, 6, ...): the AD steps first, then each machine's
+    # steps with its ticket purge last, the steps by hand (which apply does not run) last; each action once:
+    # HV02's protocol transition answers two findings
+    assert ways == sorted(ways, key=[How.DIRECTORY, How.HOST, How.BY_HAND].index)
+    assert run_order(plan.steps) == plan.steps
+    machines: dict[str, list[str]] = {}
+    for step in plan.steps:
+        if step.how is How.HOST and step.machine:
+            machines.setdefault(step.machine, []).append(step.action.kind)
+    assert all(kinds.index("host.kerberos-refresh") == len(kinds) - 1 for kinds in machines.values()
+               if "host.kerberos-refresh" in kinds)
+    firsts = [next(i for i, s in enumerate(plan.steps) if s.how is How.HOST and s.machine == m) for m in machines]
+    lasts = [max(i for i, s in enumerate(plan.steps) if s.how is How.HOST and s.machine == m) for m in machines]
+    assert all(last < first for last, first in zip(lasts, firsts[1:], strict=False))  # one machine after another
+    assert sum(1 for s in plan.steps if s.action.kind == "host.kerberos-refresh") == 3
     transition = next(s for s in plan.steps if s.action.kind == "ad.protocol-transition")
     assert {plan.findings[i].target for i in transition.findings} == {"fs01.lab.test", "fs11.lab.test"}
     assert [s.number for s in plan.steps] == list(range(1, len(plan.steps) + 1))
