@@ -379,9 +379,8 @@ def print_revert_verdict(reverted: Any, code: int, path: Path) -> None:
     restored = verification.restored if verification is not None else []
     not_back = [r for r in restored if r.outcome.value != "as-before"]
     if restored:
-        out.print(f"Re-check after revert: {len(restored) - len(not_back)} of {len(restored)} AD steps read again as "
-                  "before apply" + (" (the host steps are read back on each host right after the write)"
-                                    if any(s.how.value == "host" for s in reverted.steps) else ""))
+        out.print(f"Re-check after revert: {len(restored) - len(not_back)} of {len(restored)} steps read again as "
+                  "before apply (AD over LDAP, the machines by apply.ps1 reading without writing)")
         for r in not_back:
             out.print(f"  [bold red]{r.outcome.value:>15}[/]  {r.number:>3}  {term(r.message)}")
     verdict = {0: "[bold green]REVERTED[/]", 1: "[bold yellow]PARTLY REVERTED[/]", 3: "[bold red]REVERT INCOMPLETE[/]"}

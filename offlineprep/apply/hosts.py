@@ -77,7 +77,7 @@ def add_others(items: Sequence[dict[str, Any]], actions: Sequence[t.ActionBase])
         item["others"] = sorted(others - {own})
 
 
-def request_document(mode: Literal["apply", "revert"], items: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def request_document(mode: Literal["apply", "revert", "preview"], items: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {"mode": mode, "actions": list(items)}
 
 

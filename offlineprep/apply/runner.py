@@ -465,18 +465,14 @@ def revert_sources(applied: Record) -> tuple[list[StepRecord], list[StepRecord],
 
 def preview_revert(applied: Record, site: Site, connections: Connections,
                    password_for: PasswordSource) -> list[StepRecord]:
-    """What revert would do to each step it takes up, in its order, from the state read NOW (a dry run): each
-    AD step read live over LDAP with the read-only account and judged as revert judges it ("reverted": it is
-    as apply left it and would be put back; "as-before"; "changed": left alone), by the same code that writes,
-    stopped before the write. A host's state is read by apply.ps1 only as it changes it: a host step says so
-    ("not-run", not read); the ticket purges follow the AD steps."""
+    """What revert would do to each step it takes up, in its order, from the state read NOW (a dry run), by
+    the same code that writes, stopped before the write: each AD step read over LDAP with the read-only
+    account, each machine's steps by one apply.ps1 in mode "preview" (its reads and decisions, no write)
+    with the read-only WinRM account. "reverted": it is as apply left it and would be put back;
+    "as-before"; "changed": left alone. The ticket purges follow the AD steps."""
     directory, hosts, purges = revert_sources(applied)
     out = _read_directory_steps(directory, site, connections, password_for, "revert")
-    for step in hosts:
-        out.append(step.model_copy(update={"outcome": Outcome.NOT_RUN, "before": None, "after": None,
-                                           "message": f"not read in a dry run: apply.ps1 reads {_machine(step)}'s "
-                                                      "state as it writes; revert --yes reads it first and puts it "
-                                                      "back only where it is as apply left it"}))
+    out += _read_host_steps(hosts, site, connections, password_for)
     ad_back = any(s.outcome is Outcome.REVERTED for s in out)
     for step in purges:
         out.append(step.model_copy(update={
@@ -488,11 +484,11 @@ def preview_revert(applied: Record, site: Site, connections: Connections,
 
 def verify_revert(record: Record, source: Sequence[StepRecord], site: Site, connections: Connections,
                   password_for: PasswordSource) -> None:
-    """Revert's own re-check: each AD step it put back (or found as before) is read again, live, and must be
-    as before apply; a host step is read back on the host by apply.ps1 right after its write (its answer's
-    `after`), and is taken as that answer says. Kept in the record (`verification.restored`)."""
+    """Revert's own re-check: each step it put back (or found as before) is read again, live, and must be as
+    before apply: the AD steps over LDAP, the host steps by apply.ps1 in mode "preview" (the ticket purges
+    aside: nothing to read). Kept in the record (`verification.restored`)."""
     done = [i for i, s in enumerate(record.steps[:len(source)])
-            if s.outcome in (Outcome.REVERTED, Outcome.AS_BEFORE) and s.how is How.DIRECTORY]
+            if s.outcome in (Outcome.REVERTED, Outcome.AS_BEFORE) and not s.action.follows_ad_changes]
     # steps chained on one attribute of one object (the plan's `chain`): each starts where the one before it
     # left the attribute, so only the first of them holds the state before apply; it alone is read again
     first: dict[object, int] = {}
@@ -501,8 +497,20 @@ def verify_revert(record: Record, source: Sequence[StepRecord], site: Site, conn
         if key is not None and (key not in first or source[i].number < source[first[key]].number):
             first[key] = i
     done = [i for i in done if source[i].action.chain_key() is None or first[source[i].action.chain_key()] == i]
-    read = _read_directory_steps([source[i] for i in done], site, connections, password_for, "revert")
-    restored = [RestoredStep(number=s.number, outcome=s.outcome, message=s.message) for s in read]
+    read = _read_directory_steps([source[i] for i in done if source[i].how is How.DIRECTORY], site, connections,
+                                 password_for, "revert")
+    read += _read_host_steps([source[i] for i in done if source[i].how is How.HOST], site, connections, password_for)
+    recorded = {id(source[i]): source[i] for i in done}
+    restored = []
+    for step in read:
+        outcome, message = step.outcome, step.message
+        was = step.before if step.how is How.HOST else None
+        # apply.ps1 compares descriptors as SDDL text; one Windows writes back may spell the same descriptor
+        # otherwise (aliases, hexadecimal masks): the state read now and the one before apply, compared as
+        # descriptors (MS-DTYP), is what says whether it is back
+        if outcome is not Outcome.AS_BEFORE and was is not None and _same_state(was, _before_of(step, recorded)):
+            outcome, message = Outcome.AS_BEFORE, "read again: the same state as before apply"
+        restored.append(RestoredStep(number=step.number, outcome=outcome, message=message))
     record.verification = Verification(directory_read_from=pipeline.directory_server(site), restored=restored)
 
 
@@ -559,6 +567,75 @@ def _read_directory_steps(steps: Sequence[StepRecord], site: Site, connections: 
                 log.debug("unbind failed", exc_info=True)
     out = [read[id(s)] for s in steps]
     return out
+
+
+def _read_host_steps(steps: Sequence[StepRecord], site: Site, connections: Connections,
+                     password_for: PasswordSource) -> list[StepRecord]:
+    """The host steps judged from the state read now: one apply.ps1 per machine in mode "preview" (revert's
+    reads and decisions, stopped before each write), machines in parallel, as the read-only WinRM account."""
+    if not steps:
+        return []
+    from offlineprep.apply import hosts as remote
+    from offlineprep.winrm.delivery import make_protocol
+
+    config = site.winrm
+    if config is None:
+        return [s.model_copy(update={"outcome": Outcome.NOT_RUN, "before": None, "after": None, "changes": [],
+                                     "message": "not read: the site file has no [winrm] table"}) for s in steps]
+    password = None if config.transport in {"kerberos", "certificate"} else password_for(config.password_env, "WinRM")
+    if connections.host_factory is not None:
+        factory = connections.host_factory(config, password)
+    else:
+        def factory(host: str) -> Any:
+            return make_protocol(config, host, password)
+    by_machine: dict[str, list[StepRecord]] = {}
+    for step in steps:
+        by_machine.setdefault(_machine(step).casefold(), []).append(step)
+    read: dict[int, StepRecord] = {}
+
+    def one(group: list[StepRecord]) -> None:
+        machine = _machine(group[0])
+        items = [remote.request_item(s.action, s) for s in group]
+        remote.add_others(items, [s.action for s in group])
+        run = remote.run_on_host(config, machine, remote.request_document("preview", items), factory, password)
+        for step in group:
+            answer = run.answers.get(step.action.id)
+            if answer is None:
+                read[id(step)] = step.model_copy(update={
+                    "outcome": Outcome.NOT_RUN, "before": None, "after": None, "changes": [],
+                    "message": f"not read: {run.problem or 'no answer from ' + machine}"})
+            else:
+                read[id(step)] = step.model_copy(update={"outcome": remote.outcome_of(answer), "message": answer.message,
+                                                         "before": answer.before, "after": None, "changes": []})
+
+    with ThreadPoolExecutor(max_workers=max(1, config.concurrency), thread_name_prefix="preview") as pool:
+        for future in [pool.submit(one, group) for group in by_machine.values()]:
+            future.result()
+    return [read[id(s)] for s in steps]
+
+
+def _before_of(step: StepRecord, recorded: dict[int, StepRecord]) -> dict[str, Any] | None:
+    """The state before apply of the apply's step `step` was read from (same number and action)."""
+    return next((r.before for r in recorded.values() if r.number == step.number and r.action.id == step.action.id),
+                None)
+
+
+def _same_state(now: dict[str, Any], before: dict[str, Any] | None) -> bool:
+    """Two states a host step read, equal, a descriptor (`sddl`) compared as the descriptor it is."""
+    from offlineprep.acl import format_sddl, parse_sddl
+
+    if before is None or set(now) != set(before):
+        return False
+    for key, value in now.items():
+        if key == "sddl" and isinstance(value, str) and isinstance(before[key], str):
+            try:
+                if format_sddl(parse_sddl(value)) != format_sddl(parse_sddl(before[key])):
+                    return False
+            except ValueError:
+                return False
+        elif value != before[key]:
+            return False
+    return True
 
 
 def _machine(step: StepRecord) -> str:

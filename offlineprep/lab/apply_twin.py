@@ -68,12 +68,14 @@ class HostState:
 
     def __init__(self, host: SimulatedHost) -> None:
         self.host = host
+        self.previewing = False  # mode "preview": revert's reads and decisions, stopped before each write
 
     def run(self, request: dict[str, Any]) -> list[dict[str, Any]]:
         from offlineprep.acl import SddlError
         from offlineprep.lab.descriptors import CommandError
 
-        reverting = request.get("mode") == "revert"
+        self.previewing = request.get("mode") == "preview"
+        reverting = request.get("mode") == "revert" or self.previewing
         lines = []
         for item in request.get("actions") or []:
             result: dict[str, Any] = {"id": str(item.get("id")), "outcome": "failed", "message": "", "before": None,
@@ -155,6 +157,9 @@ class HostState:
         elif not self._granted(current, item):
             result.update(outcome="changed", message=f"{what} does not hold the grant apply makes")
             return
+        if self.previewing:
+            result.update(outcome="reverted", message=f"would put back the account's entries on {what}")
+            return
         after = format_sddl(descriptors.run_revert(action, parse_sddl(current)))
         write(after)
         result.update(outcome="reverted", after={"sddl": after}, message=f"the account's entries on {what} are back")
@@ -226,6 +231,9 @@ class HostState:
         if not member:
             result.update(outcome="as-before", message=f"{action.get('member')} is not in {group.name}, as before apply")
             return
+        if self.previewing:
+            result.update(outcome="reverted", message=f"would remove {action.get('member')} from {group.name}")
+            return
         group.members = [m for m in group.members if m.upper() != sid.upper()]
         result.update(outcome="reverted", after={"member": False}, message=f"removed {action.get('member')} from {group.name}")
 
@@ -271,6 +279,9 @@ class HostState:
         if state != str((recorded.get("after") or {}).get("rule")):
             result.update(outcome="changed", message=f"the rule {name} is {state} now, not as apply left it")
             return
+        if self.previewing:
+            result.update(outcome="reverted", message=f"would make the rule {name} {was} again")
+            return
         if was == "absent":
             self.host.firewall = [r for r in self.host.firewall if r.name.casefold() != name.casefold()]
         elif was == "disabled":
@@ -308,6 +319,14 @@ class HostState:
                 again.append(str(rule.get("name")))
             elif now != "enabled":
                 gone.append(str(rule.get("name")))
+        if self.previewing:
+            if gone:
+                result.update(outcome="changed", message="not there any more, left alone: " + ", ".join(gone))
+            elif not again:
+                result.update(outcome="as-before", message="the rules are enabled, as before apply")
+            else:
+                result.update(outcome="reverted", message="would enable again: " + ", ".join(again))
+            return
         for n in again:
             self._set_enabled(n, True)
         result["after"] = {"rules": states()}
@@ -355,6 +374,9 @@ class HostState:
         if str(state["path"]).casefold() != path.casefold() or (left.get("sddl") and state["sddl"] != left["sddl"]):
             result.update(outcome="changed", message=f"the share {name} is not as apply left it")
             return
+        if self.previewing:
+            result.update(outcome="reverted", message=f"would remove the share {name}; the folder stays")
+            return
         gone = self._shares(name, scope)[:1]
         self.host.shares = [s for s in self.host.shares if s not in gone]
         result.update(outcome="reverted", after=self._share_state(name, scope),
@@ -373,6 +395,9 @@ class HostState:
 
     @carries_out(t.RefreshTickets)
     def _kerberos_refresh(self, item: dict[str, Any], result: dict[str, Any], reverting: bool) -> None:
+        if self.previewing:
+            result.update(outcome="reverted", message="would purge the computer's own Kerberos tickets again")
+            return
         self.host.tickets_purged += 1
         result.update(outcome="applied", message="purged the computer's own Kerberos tickets (klist purge -li 0x3e7)")
 
@@ -468,6 +493,9 @@ class HostState:
         if not item.get("restore_flags"):
             raise HostError(f"the time source type before apply, {was}, is not one w32tm /config /syncfromflags sets: "
                              "put it back by hand")
+        if self.previewing:
+            result.update(outcome="reverted", message=f"would make the time source type {was} again")
+            return
         self._w32tm_config(str(item["restore_flags"]))
         result.update(outcome="reverted", after={"type": self._time_type()},
                       message=f"the time source type is {self._time_type()} again; the clock is not set back")
@@ -543,6 +571,9 @@ class HostState:
         if not change:
             result.update(outcome="as-before", message="the Replica server settings are as before apply")
             return
+        if self.previewing:
+            result.update(outcome="reverted", message=f"would put back the Replica server's {', '.join(sorted(change))}")
+            return
         self._set_replication_server(change, kinds)
         result.update(outcome="reverted", after=self._replica_settings(),
                       message=f"the Replica server's {', '.join(sorted(change))} are back as before apply")
@@ -583,6 +614,9 @@ class HostState:
                 state.get("trust_group") != left.get("trust_group"):
             result.update(outcome="changed", message=f"the entry for {server} is not as apply made it")
             return
+        if self.previewing:
+            result.update(outcome="reverted", message=f"would remove the entry for {server}")
+            return
         home = self.host.replica_home()
         home.replica_authorizations = [a for a in home.replica_authorizations
                                       if a.allowed_primary_server.casefold() != server.casefold()]
@@ -622,6 +656,9 @@ class HostState:
             return
         if value != (recorded.get("after") or {}).get("value"):
             result.update(outcome="changed", message=f"DisableStrictNameChecking is {value} now, not as apply left it")
+            return
+        if self.previewing:
+            result.update(outcome="reverted", message="would put DisableStrictNameChecking back as before apply")
             return
         self.host.strict_name_checking_disabled = None if was is None else int(was)  # Remove- or Set-ItemProperty
         result.update(outcome="reverted", after={"value": self._strict_names()},

@@ -96,7 +96,7 @@ def test_the_demo_runs_the_whole_loop_and_ends_ready_for_what_can_be_fixed(tmp_p
     ran = [int(line.split()[1]) for line in out[out.index("Applying"):out.index("Checking again")].splitlines()
            if line.strip().startswith("applied")]
     assert ran == list(range(1, 13)), ran
-    assert "Re-check after revert: 4 of 4 AD steps read again as before apply" in out
+    assert "Re-check after revert: 7 of 7 steps read again as before apply" in out
     assert "it cannot be scripted: Move \\\\fs11.lab.test\\ASRImport" in out  # which cannot, and why
     assert "it cannot be scripted: Remove the DNS records that point fs01.lab.test at 10.10.0.20" in out
     assert "REVERTED" in out

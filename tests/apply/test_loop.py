@@ -326,14 +326,25 @@ def test_a_revert_dry_run_reads_the_live_state_not_the_record(lab: Lab) -> None:
     assert lab.demo.directory is not None and lab.site.primary_directory is not None
     conn = lab.demo.directory.connect(lab.site.primary_directory, lab.password(lab.site.primary_directory.password_env, ""))
     conn.modify("CN=HV01,CN=Computers,DC=lab,DC=test", {"msDS-AllowedToDelegateTo": [(MODIFY_ADD, ["cifs/other"])]})
+    share = next(s for s in lab.sim("fs01.lab.test").shares if s.name == "ASRExport")
+    grant = next(s for s in record.steps if s.action.kind == "host.share-rights")
+    share.sddl = canonical(share.sddl + "(A;;FA;;;S-1-5-21-1111-2222-3333-4444)")  # someone else's entry since
     preview = runner.preview_revert(record, lab.site, lab.connections(), lab.password)
     by_number = {s.number: s for s in preview}
     assert by_number[transition.number].outcome is Outcome.CHANGED
     assert "cifs/other" in str(by_number[transition.number].before)
-    assert {s.outcome for s in preview if s.how is How.DIRECTORY and s.number != transition.number} == {Outcome.REVERTED}
+    assert by_number[grant.number].outcome is Outcome.CHANGED  # read on the machine, by apply.ps1 without writing
+    assert "S-1-5-21-1111-2222-3333-4444" in str(by_number[grant.number].before)
+    rest = {s.action.kind: s.outcome for s in preview if s.number not in (transition.number, grant.number)
+            and not s.action.follows_ad_changes}
+    # HV02's time source was the domain hierarchy already: nothing to put back there
+    assert rest.pop("host.time-sync") is Outcome.AS_BEFORE and set(rest.values()) == {Outcome.REVERTED}, rest
     assert [s.number for s in preview] == [s.number for part in runner.revert_sources(record) for s in part]
+    sddl = share.sddl
     back = lab.revert(record)  # the real revert finds what the dry run said
     assert next(s for s in back.steps if s.number == transition.number).outcome is Outcome.CHANGED
+    assert next(s for s in back.steps if s.number == grant.number).outcome is Outcome.CHANGED
+    assert share.sddl == sddl  # and nothing was written by the dry run nor the revert there
     assert runner.revert_exit_code(back) == 1
 
 

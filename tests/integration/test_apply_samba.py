@@ -176,8 +176,11 @@ def test_plan_apply_check_again_apply_again_and_revert_to_the_same_bytes(domain:
     record = tmp_path / "record.json"
     proc = cli("apply", str(tmp_path / "plan.json"), "--config", str(site), "--yes", "--record", str(record))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "READY for the " in proc.stdout
+    # the re-check's verdict in preflight's words: the plan's run was `--only 'ad.*'`
+    assert "READY (partial: " in proc.stdout and "after apply" in proc.stdout, proc.stdout
+    assert "READY for the " not in proc.stdout
     applied = json.loads(record.read_text())
+    assert applied["verification"]["headline"].startswith("READY (partial: ")
     assert set(steps_of(applied).values()) == {"applied"}, steps_of(applied)
     verdicts = {v["finding"]["check"] + " " + v["finding"]["subject"] + " " + (v["finding"].get("target") or ""):
                 v["status"] for v in applied["verification"]["findings"]}
@@ -199,8 +202,25 @@ def test_plan_apply_check_again_apply_again_and_revert_to_the_same_bytes(domain:
     assert set(steps_of(json.loads((tmp_path / "again.json").read_text())).values()) == {"already"}
     assert snapshot(dc, dns, "uSNChanged") == usn
 
+    # the revert's dry run reads the DC now (before: it listed the record's "applied" for every step): the bit
+    # apply set, cleared since by someone else, is "as before" with the value read now; once set again, "would
+    # put back"
+    dc.set_attribute(dns["APHV1"], "userAccountControl", str(0x1000))
+    proc = cli("revert", str(record), "--config", str(site))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    aphv1 = next(line for line in proc.stdout.splitlines() if "APHV1: Turn on" in line)
+    assert "as before" in aphv1 and "(apply: applied)" not in proc.stdout, proc.stdout
+    assert "now: userAccountControl: 0x1000" in proc.stdout
+    dc.set_attribute(dns["APHV1"], "userAccountControl", str(0x1001000))
+    proc = cli("revert", str(record), "--config", str(site))
+    aphv1 = next(line for line in proc.stdout.splitlines() if "APHV1: Turn on" in line)
+    assert "would put back" in aphv1 and "changed: left" not in proc.stdout, proc.stdout
+    assert "now: userAccountControl: 0x1001000" in proc.stdout
+
     proc = cli("revert", str(record), "--config", str(site), "--yes")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    # revert's own re-check: what it put back, read again on the DC
+    assert "steps read again as before apply" in proc.stdout and "(exit 0)" in proc.stdout
     # revert inverts by type (docs/security.md): the bit apply set is cleared, and unconstrained delegation, which
     # apply turned off on APHV3, stays off (revert never widens delegation); every other attribute byte for byte
     reverted = snapshot(dc, dns)

@@ -1,13 +1,15 @@
 # offlineprep apply script: carries out the host steps of a plan on this machine, or puts them back (revert).
 # Windows PowerShell 4.0 and later (Windows Server 2012 R2 to 2022). Run by `offlineprep apply --yes` and
 # `offlineprep revert --yes` as the one command they send to each machine, the way collect.ps1 is sent.
-# Input: one argument, the request as base64-encoded UTF-8 JSON, {mode: apply|revert, actions: [...]}: every value
+# Input: one argument, the request as base64-encoded UTF-8 JSON, {mode: apply|revert|preview, actions: [...]}: every value
 # (paths, share, account and rule names, SIDs, descriptors) arrives as data, never as code.
 # Output: one JSON line per action as soon as it is done, {id, outcome, message, before, after}, then {"done":true}:
 # a run cut short still tells which actions finished. docs/apply.md describes the outcomes.
 # Each action first reads the state it is about to change and compares it with the state the plan holds (apply) or
 # the record holds (revert): it changes only from that state; a state that is already the one it leaves is left
-# as it is ('already', 'as-before'); any other state is reported ('changed') and left alone.
+# as it is ('already', 'as-before'); any other state is reported ('changed') and left alone. 'preview' is revert's
+# reading and judging, stopped before each write ('reverted' then means "would put back"): revert's dry run and its
+# re-check of what it put back.
 # Every member this script reads is one Windows documents for that object: each variable's type is declared in a
 # "# types:" comment (tests/hosts/test_windows_members.py, offlineprep/lab/windows_members.json).
 param([string]$RequestB64)
@@ -20,7 +22,8 @@ $WarningPreference = 'SilentlyContinue'
 $request = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($RequestB64)) | ConvertFrom-Json
 $utf8 = New-Object Text.UTF8Encoding $false
 $stdout = [Console]::OpenStandardOutput()
-$reverting = ([string]$request.mode -eq 'revert')
+$previewing = ([string]$request.mode -eq 'preview')
+$reverting = ([string]$request.mode -eq 'revert') -or $previewing
 
 function Write-Answer($answer) {
     # UTF-8 bytes straight to stdout, one line each, flushed: independent of the console code page
@@ -119,6 +122,7 @@ function Invoke-ShareRights($item, $result) {
     } elseif (-not (Test-Applied $current $item)) {
         Set-Result $result 'changed' ('the share ' + $name + ' does not hold the grant apply makes'); return
     }
+    if ($previewing) { Set-Result $result 'reverted' ('would put back the account''s entries on the share ' + $name); return }
     $null = Set-SmbShare -Name $name @scoped -SecurityDescriptor (Restore-AccountAces $current $saved ([string]$a.account_sid)) -Force
     $share = Get-SmbShare -Name $name @scoped
     $result.after = [ordered]@{ sddl = [string]$share.SecurityDescriptor }
@@ -166,6 +170,7 @@ function Invoke-NtfsRights($item, $result) {
     } elseif (-not (Test-Applied $current $item)) {
         Set-Result $result 'changed' ($path + ' does not hold the grant apply makes'); return
     }
+    if ($previewing) { Set-Result $result 'reverted' ('would put back the account''s entries on ' + $path); return }
     # the access section only: Set-Acl of a whole descriptor would also try to write the owner
     $folder = Get-Item -LiteralPath $path
     $security = $folder.GetAccessControl('Access')
@@ -214,6 +219,7 @@ function Invoke-LocalGroupMember($item, $result) {
         return
     }
     if (-not $isMember) { Set-Result $result 'as-before' ([string]$a.member + ' is not in ' + $groupName + ', as before apply'); return }
+    if ($previewing) { Set-Result $result 'reverted' ('would remove ' + [string]$a.member + ' from ' + $groupName); return }
     $null = $group.Invoke('Remove', ('WinNT://' + $sid))
     $result.after = [ordered]@{ member = (Test-LocalMember $group $sid) }
     Set-Result $result 'reverted' ('removed ' + [string]$a.member + ' from ' + $groupName)
@@ -249,6 +255,7 @@ function Invoke-FirewallOpen($item, $result) {
     $was = [string]$recorded.before.rule
     if ($state -eq $was) { Set-Result $result 'as-before' ('the rule ' + $name + ' is ' + $state + ', as before apply'); return }
     if ($state -ne [string]$recorded.after.rule) { Set-Result $result 'changed' ('the rule ' + $name + ' is ' + $state + ' now, not as apply left it'); return }
+    if ($previewing) { Set-Result $result 'reverted' ('would make the rule ' + $name + ' ' + $was + ' again'); return }
     if ($was -eq 'absent') { $null = Remove-NetFirewallRule -Name $name -PolicyStore PersistentStore }
     elseif ($was -eq 'disabled') { $null = Disable-NetFirewallRule -Name $name -PolicyStore PersistentStore }
     $result.after = [ordered]@{ rule = (Get-RuleState $name) }
@@ -286,6 +293,11 @@ function Invoke-FirewallDisable($item, $result) {
         if ([string]$rule.state -ne 'enabled') { continue }
         $ruleNow = Get-RuleState ([string]$rule.name)
         if ($ruleNow -eq 'disabled') { $again += [string]$rule.name } elseif ($ruleNow -ne 'enabled') { $gone += [string]$rule.name }
+    }
+    if ($previewing) {
+        if ($gone.Count -gt 0) { Set-Result $result 'changed' ('not there any more, left alone: ' + ($gone -join ', ')); return }
+        if ($again.Count -eq 0) { Set-Result $result 'as-before' 'the rules are enabled, as before apply'; return }
+        Set-Result $result 'reverted' ('would enable again: ' + ($again -join ', ')); return
     }
     if ($again.Count -gt 0) { $null = Enable-NetFirewallRule -Name $again -PolicyStore PersistentStore }
     $result.after = [ordered]@{ rules = (Get-RuleStates $a.names) }
@@ -329,6 +341,7 @@ function Invoke-CreateShare($item, $result) {
     if ($state.path -ne $path -or ($left.sddl -and $state.sddl -ne [string]$left.sddl)) {
         Set-Result $result 'changed' ('the share ' + $name + ' is not as apply left it'); return
     }
+    if ($previewing) { Set-Result $result 'reverted' ('would remove the share ' + $name + '; the folder stays'); return }
     $null = Remove-SmbShare -Name $name @scoped -Force
     $result.after = Get-ShareState $name $scoped
     Set-Result $result 'reverted' ('removed the share ' + $name + '; the folder stays (it may hold data)')
@@ -346,6 +359,7 @@ function Invoke-CreateFolder($item, $result) {
 }
 
 function Invoke-KerberosRefresh($item, $result) {
+    if ($previewing) { Set-Result $result 'reverted' 'would purge the computer''s own Kerberos tickets again'; return }
     # the computer's own logon session (LUID 0x3e7, SYSTEM), as a quoted argument: the text reaches klist as written
     $ErrorActionPreference = 'Continue'
     $said = & klist.exe purge -li '0x3e7' 2>&1 | Out-String
@@ -419,6 +433,7 @@ function Invoke-TimeSync($item, $result) {
     if ($type -eq $was) { Set-Result $result 'as-before' ('the time source type is ' + $type + ', as before apply (the clock is not set back)'); return }
     if ($type -ne [string]$recorded.after.type) { Set-Result $result 'changed' ('the time source type is ' + $type + ' now, not as apply left it'); return }
     if (-not $item.restore_flags) { throw ('the time source type before apply, ' + $was + ', is not one w32tm /config /syncfromflags sets: put it back by hand') }
+    if ($previewing) { Set-Result $result 'reverted' ('would make the time source type ' + $was + ' again'); return }
     Invoke-W32tm @('/config', ('/syncfromflags:' + [string]$item.restore_flags), '/update')
     $result.after = [ordered]@{ type = (Get-TimeSourceType) }
     Set-Result $result 'reverted' ('the time source type is ' + [string]$result.after.type + ' again; the clock is not set back')
@@ -507,6 +522,7 @@ function Invoke-ReplicaServer($item, $result) {
         $change[$name] = ConvertTo-Setting $name ([string]$setting.restore)
     }
     if ($change.Count -eq 0) { Set-Result $result 'as-before' 'the Replica server settings are as before apply'; return }
+    if ($previewing) { Set-Result $result 'reverted' ('would put back the Replica server''s ' + ((@($change.Keys) | Sort-Object) -join ', ')); return }
     $null = Set-VMReplicationServer @change -Force
     $result.after = Get-ReplicaSettings
     Set-Result $result 'reverted' ('the Replica server''s ' + ((@($change.Keys) | Sort-Object) -join ', ') + ' are back as before apply')
@@ -541,6 +557,7 @@ function Invoke-ReplicaAuthorization($item, $result) {
     if ([string]$state.storage_location -ne [string]$left.storage_location -or [string]$state.trust_group -ne [string]$left.trust_group) {
         Set-Result $result 'changed' ('the entry for ' + $server + ' is not as apply made it'); return
     }
+    if ($previewing) { Set-Result $result 'reverted' ('would remove the entry for ' + $server); return }
     $null = Remove-VMReplicationAuthorizationEntry -AllowedPrimaryServer $server -Confirm:$false
     $result.after = Get-AuthorizationState $server
     Set-Result $result 'reverted' ('removed the entry for ' + $server + ': this Replica server no longer accepts its replication')
@@ -580,6 +597,7 @@ function Invoke-SmbNameChecking($item, $result) {
     $was = $recorded.before.value
     if (Test-SameValue $value $was) { Set-Result $result 'as-before' 'DisableStrictNameChecking is as before apply'; return }
     if (-not (Test-SameValue $value $recorded.after.value)) { Set-Result $result 'changed' ('DisableStrictNameChecking is ' + [string]$value + ' now, not as apply left it'); return }
+    if ($previewing) { Set-Result $result 'reverted' 'would put DisableStrictNameChecking back as before apply'; return }
     if ($null -eq $was) { $null = Remove-ItemProperty -LiteralPath $key -Name 'DisableStrictNameChecking' }
     else { $null = Set-ItemProperty -LiteralPath $key -Name 'DisableStrictNameChecking' -Value ([int]$was) -Type DWord }
     $result.after = [ordered]@{ value = (Get-StrictNameChecking) }
