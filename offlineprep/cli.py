@@ -432,7 +432,7 @@ def revert_command(
 ) -> None:
     """Restore exactly the recorded state before apply of every step that changed something, where the
     state is still what apply left; report every other step; then read again what it put back. Without
-    --yes, a dry run: each AD step's state read now, and what revert would do with it. Exit 0 all put back
+    --yes, a dry run: each step's state read now, and what revert would do with it. Exit 0 all put back
     and read again as before apply; 1 some were changed since apply and left alone, or not read back as
     before; 3 a step failed or could not be run; 2 usage."""
     from offlineprep import pipeline
@@ -453,9 +453,9 @@ def revert_command(
     how_many = {How.DIRECTORY: sum(1 for s in changed if s.how is How.DIRECTORY),
                 How.HOST: sum(1 for s in changed if s.how is How.HOST)}
     if not yes:
-        # the dry run reads the live state of the AD steps (read-only account), as revert reads it before writing
+        # the dry run reads the live state of each step (read-only accounts), as revert reads it before writing
         password_for = _ask_passwords(site, runner.secrets_for_reading(site, ordered), frozenset(),
-                                      directory=bool(how_many[How.DIRECTORY]), hosts=False)
+                                      directory=bool(how_many[How.DIRECTORY]), hosts=bool(how_many[How.HOST]))
         preview = runner.preview_revert(applied, site, connections, password_for)
         terminal.print_revert_steps(record_file, applied, ordered, preview, server)
         out.print("[bold]Dry run[/]: nothing was changed. Run it again with --yes to put these back where they are "

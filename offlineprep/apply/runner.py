@@ -115,9 +115,14 @@ def secrets_for_changes(site: Site, steps: Sequence[Step | StepRecord]) -> list[
 
 
 def secrets_for_reading(site: Site, steps: Sequence[Step | StepRecord]) -> list[pipeline.SecretRequest]:
-    """The read-only accounts' passwords a dry run needs to read the live state of the AD steps among `steps`."""
-    return [pipeline.SecretRequest(d.password_env, "LDAP") for d in directories_used(site, steps)
-            if d.auth != "kerberos"]
+    """The read-only accounts' passwords revert needs to read the live state of `steps` (its dry run, its
+    re-check): each directory's of the AD steps, WinRM's for the host steps."""
+    wanted = [pipeline.SecretRequest(d.password_env, "LDAP") for d in directories_used(site, steps)
+              if d.auth != "kerberos"]
+    w = site.winrm
+    if any(s.how is How.HOST for s in steps) and w is not None and w.transport not in {"kerberos", "certificate"}:
+        wanted.append(pipeline.SecretRequest(w.password_env, "WinRM"))
+    return wanted
 
 
 def _password(config: DirectoryConfig | WinRMConfig, password_for: PasswordSource, purpose: str) -> str | None:
