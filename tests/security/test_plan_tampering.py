@@ -151,7 +151,8 @@ def test_the_untampered_plan_still_applies_and_reverts(lab: Lab) -> None:
     plan = lab.plan()
     record = lab.apply(plan)
     assert {s.outcome for s in record.steps} == {Outcome.APPLIED, Outcome.BY_HAND}
-    assert runner.apply_exit_code(plan, record) == 0
+    assert runner.apply_exit_code(plan, record) == 1  # applied; the lab's steps by hand are left
+    assert record.verification is not None and not runner.still_failing(plan, record.verification)
     assert directory_state(lab) != directory
     back = lab.revert(record)
     assert runner.revert_exit_code(back) == 0
