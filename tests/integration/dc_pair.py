@@ -406,7 +406,7 @@ _NT_EPOCH = datetime.datetime(1601, 1, 1, tzinfo=datetime.UTC)
 
 @pytest.fixture(scope="session")
 def dc_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DCPair]:
-    """Two replicating DCs of PAIR.TEST, started once per session (about N s, docs/replication.md)."""
+    """Two replicating DCs of PAIR.TEST, started once per session (21-44 s, docs/replication.md)."""
     if not samba_installed() or os.geteuid() != 0:
         if os.environ.get("CI"):
             pytest.fail("the Samba AD DC tests need samba and root in CI (scripts/setup.sh installs samba)")

@@ -157,6 +157,16 @@ def test_both_dcs_are_found_as_writable_dcs_by_a_plain_ldap_search(accounts: DCP
             "pdc1.pair.test": f"CN=PDC1,CN=Servers,{site}", "pdc2.pair.test": f"CN=PDC2,CN=Servers,{site}"}
         for c in computers:
             assert int(c["userAccountControl"][0]) & SERVER_TRUST_ACCOUNT and c["primaryGroupID"] == ["516"]
+        # the every-DC collector's one search (server and nTDSDSA objects under Sites), as Samba answers it
+        found = pair.search(dc, f"CN=Sites,{pair.configuration_dn}", "(|(objectClass=nTDSDSA)(objectClass=server))",
+                            ["objectClass", "dNSHostName", "msDS-HasDomainNCs", "options", "invocationId"])
+        servers = {e["dn"]: e.get("dNSHostName") for e in found if "server" in e["objectClass"]}
+        assert servers == {f"CN=PDC{n},CN=Servers,{site}": [f"pdc{n}.pair.test"] for n in (1, 2)}
+        ntds = {e["dn"]: e for e in found if "nTDSDSA" in e["objectClass"]}
+        assert set(ntds) == {f"CN=NTDS Settings,CN=PDC{n},CN=Servers,{site}" for n in (1, 2)}
+        for e in ntds.values():
+            assert e["msDS-HasDomainNCs"] == [pair.base_dn] and len(e["invocationId"][0]) == 16
+            assert int(e["options"][0]) & 0x1  # IS_GC; DISABLE_INBOUND_REPL only while paused
     # the DCs really are two: each answers LDAPS at its own address under its own certificate
     assert pair.dc1.ip != pair.dc2.ip and pair.dc1.ca_file.read_text() != pair.dc2.ca_file.read_text()
     assert pair.ca_bundle.read_text() == pair.dc1.ca_file.read_text() + pair.dc2.ca_file.read_text()
