@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -33,11 +34,25 @@ except SystemExit as exit:
 """
 
 
-def start(blocked: str, *args: str, env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess[str], float]:
+class Took(float):
+    """The CPU seconds a run took (what "under a second" promises: the work this machine does), with
+    the wall-clock seconds beside it. CPU time does not stretch when other processes share the cores,
+    so the promise is tested without flaking under load; `wall` still catches a wait on the network
+    (a DNS lookup or a connect would show there, not in CPU time)."""
+
+    wall: float
+
+
+def start(blocked: str, *args: str, env: dict[str, str] | None = None) -> tuple[subprocess.CompletedProcess[str], Took]:
     started = time.monotonic()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run([sys.executable, "-c", RUN, blocked, *args], capture_output=True, text=True, timeout=60,
                           env={**os.environ, "COLUMNS": "300", **(env or {})})
-    return proc, time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    took = Took((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
+    took.wall = time.monotonic() - started
+    assert took.wall < 10.0, f"{took.wall:.1f} s of wall clock for {took:.2f} s of CPU: it waited on something"
+    return proc, took
 
 
 def kerberos_site(tmp_path: Path, **extra: str) -> Path:
