@@ -8,6 +8,7 @@ from pathlib import Path
 
 import builders
 import pytest
+from test_verdict_agreement import check_counts
 
 from offlineprep import pipeline
 from offlineprep.cli import _exit_code, app
@@ -49,6 +50,7 @@ def test_a_site_whose_names_do_not_resolve_here_is_one_incomplete_cause(
     assert markdown.count("reached none of") == 1 and "**INCOMPLETE**" in markdown
     script = paths["fix-script"].read_text(encoding="utf-8-sig")
     assert "evaluated nothing" in script and "found nothing to fix" not in script
+    check_counts(stdout, paths)  # every number on the pages adds up to the JSON's (issue 21.5)
 
 
 def _facts(**errors: CollectionError | None) -> Facts:
