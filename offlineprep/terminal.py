@@ -22,7 +22,7 @@ from rich.table import Table
 from offlineprep.display import visible
 from offlineprep.model import Finding, Results, Status, WaiverEntry, by_cause, counted, not_evaluated
 from offlineprep.suggest import did_you_mean
-from offlineprep.verdict import STATUSES, judge
+from offlineprep.verdict import COLOUR, STATUSES, judge
 
 if TYPE_CHECKING:
     from offlineprep.engine import Catalogue
@@ -303,7 +303,8 @@ def print_apply_verdict(plan: Any, applied: Any, code: int) -> None:
         out.print(f"[bold red]NOT CONFIRMED[/]: no re-check judged the changes; exit {code}")
         return
     blocking = len(verification.blocking)
-    style, tail = VERDICT_TEXT[verification.verdict.value] if verification.verdict is not None else ("", "")
+    style = f"bold {COLOUR[verification.verdict]}" if verification.verdict is not None else ""
+    tail = verification.reason or ""
     by_hand_note = (f", {len(left)} of them left by hand (step{'s' if len(left) > 1 else ''} "
                     f"{', '.join(str(s.number) for s in left)})") if left else ""
     line = (f"[{style}]{term(verification.headline)}[/] after apply: {blocking:,} blocking{by_hand_note} — {tail}"

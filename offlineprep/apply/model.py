@@ -171,6 +171,7 @@ class Verification(BaseModel):
     directory_read_from: str | None = None
     verdict: Verdict | None = None  # the re-check's verdict, as preflight states it (None: a record of an older version)
     headline: str | None = None  # e.g. "NOT READY" or "READY (partial: 8 of 24 checks)"
+    reason: str | None = None  # the verdict's one sentence, as preflight says it
     exit_code: int | None = None  # what preflight would exit with for the re-check (0 READY, 1 blocking, 3 incomplete)
     blocking: list[FindingRef] = Field(default_factory=list)  # every finding of the re-check that blocks
     by_hand_left: list[int] = Field(default_factory=list)  # numbers of the steps by hand whose findings still fail

@@ -49,9 +49,10 @@ from offlineprep.apply.planner import run_order
 from offlineprep.apply.replan import PlanRefused, Replanned, replan
 from offlineprep.engine import CheckSpec, needs_of
 from offlineprep.facts import Facts
-from offlineprep.model import Results, Status, ToolInfo, Verdict, status_at_threshold
+from offlineprep.model import Results, Status, ToolInfo, status_at_threshold
 from offlineprep.names import DomainName, HostName
 from offlineprep.site import DirectoryConfig, Site, WinRMConfig
+from offlineprep.verdict import judge
 
 log = logging.getLogger(__name__)
 
@@ -338,24 +339,20 @@ def recheck(plan: Plan, record: Record, site: Site, checks: Sequence[CheckSpec],
         verification.findings.append(VerifiedFinding(finding=ref, status=found.status if found else None,
                                                      message=found.message if found else
                                                      "the re-check did not judge this subject again"))
-    verification.verdict, verification.headline, verification.exit_code = judged(results)
-    if verification.missing_checks and verification.exit_code == 0:
-        # a check of the plan this run cannot load is one not evaluated: never READY (SPEC §13)
-        verification.verdict, verification.exit_code = Verdict.INCOMPLETE, 3
-        verification.headline = Verdict.INCOMPLETE.word
+    # a check of the plan this run cannot load is one not evaluated: never READY (SPEC §13)
+    judged = judge(results, problems=[f"{c}: a check of the plan this run does not know (give apply the "
+                                      "--checks-dir plan was given)" for c in verification.missing_checks])
+    verification.verdict, verification.headline, verification.exit_code = (judged.verdict, judged.headline,
+                                                                            judged.exit_code)
+    verification.reason = judged.reason
     verification.blocking = [FindingRef(check=f.check, status=f.status, subject=f.subject, target=f.target,
-                                        account=f.account, message=f.message) for f in results.blocking()]
+                                        account=f.account, message=f.message) for f in judged.blocking]
     verification.by_hand_left = [s.number for s in plan.steps if s.how is How.BY_HAND and s.findings
                                  and not all(_passes(verification.findings[i], plan.fail_on)
                                              for i in s.findings if 0 <= i < len(verification.findings))]
     record.verification = verification
     RecordWriter(record, writer_path, scrub).save()
     return Recheck(results=results, verification=verification)
-
-
-def judged(results: Results) -> tuple[Verdict, str, int]:
-    """The verdict, its words and the exit code preflight gives these results (the one verdict function's)."""
-    return results.verdict, results.headline, pipeline.exit_code(results)
 
 
 def verify(plan: Plan, record: Record, site: Site, checks: Sequence[CheckSpec], connections: Connections,
