@@ -25,6 +25,7 @@ from offlineprep.errors import OfflineprepError, UsageError
 from offlineprep.facts import Facts
 from offlineprep.model import FailOn
 from offlineprep.prompts import scrubber
+from offlineprep.render import STDOUT
 from offlineprep.terminal import LISTED, err, escape, out, term
 
 app = typer.Typer(
@@ -57,9 +58,51 @@ def _select(catalogue: Catalogue, only: list[str] | None, skip: list[str] | None
     return selected
 
 
-def _outputs(**paths: Path | None) -> dict[str, Path]:
+def _outputs(also: dict[str, Path | None] | None = None, **paths: Path | None) -> dict[str, Path]:
+    """The report outputs asked for, by format, once every file the command will write (`also`: other
+    options that write one, such as --save-facts) passed `_check_output_paths`; what the command prints
+    then goes to stderr when one of them is standard output."""
     names = {"html": "html", "json": "json", "junit": "junit", "markdown": "markdown", "fix_script": "fix-script"}
-    return {names[k]: v for k, v in paths.items() if v is not None}
+    chosen = {names[k]: v for k, v in paths.items() if v is not None}
+    written = {f"--{fmt}": path for fmt, path in chosen.items()}
+    written.update({option: path for option, path in (also or {}).items() if path is not None})
+    _check_output_paths(written)
+    terminal.summary_on_stderr(any(str(p) == STDOUT for p in written.values()))
+    return chosen
+
+
+def _check_output_paths(options: dict[str, Path]) -> None:
+    """Every file a command will write, checked before anything is asked for or sent: a usage error
+    (exit 2) naming each option and path that cannot be written (a folder, a missing folder, a file where
+    a folder should be, two options on one file, more than one on standard output), all at once. A
+    late failure would cost the run's collection, and a folder made silently hides a typo."""
+    problems: list[str] = []
+    dashes = [option for option, path in options.items() if str(path) == STDOUT]
+    if len(dashes) > 1:
+        problems.append(f"{' and '.join(dashes)} all write to standard output (-): at most one output may")
+    seen: dict[str, str] = {}
+    for option, path in options.items():
+        if str(path) == STDOUT:
+            continue
+        where = f"{option} {path}"
+        key = os.path.realpath(path)
+        if key in seen:
+            problems.append(f"{seen[key]} and {where} are the same file: give each output its own")
+            continue
+        seen[key] = where
+        if path.is_dir():
+            problems.append(f"{where}: is a folder; give a file name in it")
+            continue
+        folder = path.parent
+        existing = next((p for p in [folder, *folder.parents] if p.exists() or p.is_symlink()), Path("."))
+        if not existing.is_dir():
+            problems.append(f"{where}: {existing} is a file, not a folder")
+        elif existing != folder:
+            problems.append(f"{where}: the folder {folder} does not exist (create it first)")
+        elif not os.access(folder, os.W_OK | os.X_OK):
+            problems.append(f"{where}: the folder {folder} is not writable")
+    if problems:
+        raise UsageError("cannot write the outputs, and nothing was sent:\n  " + "\n  ".join(problems))
 
 
 # --------------------------------------------------------------------------- commands
@@ -140,7 +183,8 @@ def preflight(
         raise UsageError("give exactly one of --config SITE.toml or --demo")
     if facts_file is not None and save_facts is not None:
         raise UsageError("--save-facts writes the facts a run collects; with --facts nothing is collected")
-    outputs = _outputs(html=html, json=json_file, junit=junit, markdown=markdown, fix_script=fix_script)
+    outputs = _outputs(html=html, json=json_file, junit=junit, markdown=markdown, fix_script=fix_script,
+                       also={"--save-facts": save_facts})
     catalogue = _catalogue(checks_dir)
     selected = _select(catalogue, only, skip)
     waiver_list = load_waivers(waivers) if waivers else []
@@ -165,6 +209,7 @@ def preflight(
     try:
         if facts_file is not None:
             facts = _load_facts(facts_file)
+            _refuse_other_site(site, facts, facts_file, "the demo's site" if demo else f"the site file {config}")
         else:
             facts = _collect_with_progress(site, needs_of(selected), collectors)
     finally:
@@ -201,6 +246,7 @@ def collect(
     from offlineprep.render import write_atomically
     from offlineprep.sitefile import load_site
 
+    _outputs(also={"--output": output})
     site = load_site(config)
     selected = _select(_catalogue(checks_dir), only, skip)
     _warn_weak_transports(site)
@@ -604,6 +650,18 @@ def _load_facts(path: Path) -> Facts:
 
     return load_document(path, Facts, what="facts file", schema=FACTS_SCHEMA, older=FACTS_SCHEMAS,
                          how_to_make="offlineprep collect --config SITE.toml --output FACTS.json")
+
+
+def _refuse_other_site(site: Any, facts: Facts, facts_file: Path, which: str) -> None:
+    """Saved facts judge the subjects they were collected for: with a site file naming others, every
+    output would mix this file's paths with the facts' hosts. Refused, naming each difference."""
+    from offlineprep import pipeline
+
+    differences = pipeline.site_not_in_facts(site, facts)
+    if differences:
+        raise UsageError(f"{facts_file} does not hold what {which} names, so it cannot be judged from it; "
+                         "collect again with this site file (offlineprep collect --config SITE.toml --output "
+                         "FACTS.json):\n  " + "\n  ".join(differences))
 
 
 def _collect_with_progress(site: Any, needs: Any, collectors: Any) -> Facts:

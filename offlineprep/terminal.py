@@ -44,6 +44,12 @@ def _console(stderr: bool = False) -> Console:
 out = _console()
 err = _console(stderr=True)
 
+
+def summary_on_stderr(yes: bool) -> None:
+    """What a command prints goes to stderr when one of its outputs is standard output (`--json -`), so
+    that stdout holds that output alone and stays parseable; else to stdout. Set by each command."""
+    out.stderr = yes
+
 STATUS_STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "error": "magenta", "skip": "dim"}
 VERDICT_TEXT = {
     "ready": ("bold green", "every selected prerequisite holds"),
@@ -97,6 +103,8 @@ def print_summary(results: Results, outputs: dict[str, Path], problems: list[str
     for check_id, counts in per_check.items():
         table.add_row(term(check_id), *(str(counts[s.value] or "") for s in Status))
     out.print(table)
+    if results.facts_from is not None:
+        out.print(f"[bold]Judged {term(results.facts_from.text)}[/]")
 
     causes, rest = by_cause(results.findings)
     blocking = [f for f in rest if _blocks(f, results.fail_on)]

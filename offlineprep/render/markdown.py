@@ -61,6 +61,8 @@ def render(results: Results) -> str:
         lines += [f"> **Partial run**: {len(selection.checks_run)} of {len(selection.checks_known)} checks evaluated; "
                   f"a READY verdict covers only those. Not evaluated: "
                   f"{cell(', '.join(left_out[:30]) + (' …' if len(left_out) > 30 else ''))}.", ""]
+    if results.facts_from is not None:
+        lines += [f"> Judged {cell(results.facts_from.text)}.", ""]
     # "Blocking" is model.blocks, as in every output: what keeps the exit code from being 0.
     # Errors with a known cause are one row per cause; most severe first: fail before error, then
     # check and subject.
