@@ -113,7 +113,7 @@ USAGE = {
     "preflight": "(--config SITE.toml | --demo) [OPTIONS]",
     "collect": "--config SITE.toml --output FACTS.json [OPTIONS]",
     "report": "RESULTS.json [OPTIONS]",
-    "checks": "[OPTIONS]",
+    "checks": "[ID|GLOB...] [OPTIONS]",
     "init": "[SITE.toml | -] [OPTIONS]",
     "plan": "(--config SITE.toml | --demo) --output PLAN.json [OPTIONS]",
     "apply": "PLAN.json (--config SITE.toml | --demo) [--yes] [--record RECORD.json] [OPTIONS]",
@@ -125,6 +125,10 @@ USAGE = {
 class _Command(TyperCommand):
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
         return [USAGE.get(self.name or "", "[OPTIONS]")]
+
+    def get_help(self, ctx: Any) -> str:
+        # an argument of many values (`checks [ID|GLOB...]`) is named by its metavar; Typer adds `<list[str]>`
+        return str(super().get_help(ctx)).replace(" <list[str]>", "")
 
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", metavar="SITE.toml", help="The site file (TOML).")]
@@ -292,16 +296,25 @@ def report(
 
 @app.command("checks", cls=_Command, short_help="The check catalogue.")
 def list_checks(
+    ids: Annotated[list[str] | None, typer.Argument(
+        metavar="[ID|GLOB...]", help="Ids or globs, e.g. 'path.*' (default: all).",
+        show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="The catalogue as JSON (why, documentation links).")] = False,
     checks_dir: ChecksDirOption = None,
 ) -> None:
-    """The check catalogue: id, severity, what each needs, title."""
+    """The check catalogue: each check's id, severity, what it reads, title, why it matters and Microsoft's
+    documentation; with ids or globs, those checks only."""
     catalogue = _catalogue(checks_dir)
+    unknown = catalogue.unmatched(ids or [])
+    if unknown:
+        raise UsageError("no check has the id " + ", ".join(f"{glob!r}{catalogue.suggest(glob)}" for glob in unknown)
+                         + "; `offlineprep checks` lists them all")
+    chosen = catalogue.select(ids or [])
     if as_json:
-        payload = {"checks": [c.catalogue_entry() for c in catalogue.checks], "problems": catalogue.problems}
+        payload = {"checks": [c.catalogue_entry() for c in chosen], "problems": catalogue.problems}
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return
-    terminal.print_catalogue(catalogue, __version__)
+    terminal.print_catalogue(catalogue, __version__, chosen if ids else None)
 
 
 @app.command(cls=_Command, short_help="Write a commented example site file.")

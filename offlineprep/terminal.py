@@ -25,7 +25,7 @@ from offlineprep.model import blocks as _blocks
 from offlineprep.suggest import did_you_mean
 
 if TYPE_CHECKING:
-    from offlineprep.engine import Catalogue
+    from offlineprep.engine import Catalogue, CheckSpec
     from offlineprep.facts import CollectionError, Facts, HostFacts
 
 def _console(stderr: bool = False) -> Console:
@@ -176,13 +176,48 @@ def print_collected(output: Path, facts: Facts, failed: Sequence[str], directory
         err.print(f"  … and {len(failed) - LISTED} more hosts with errors (see the facts file)")
 
 
-def print_catalogue(catalogue: Catalogue, version: str) -> None:
-    table = Table(title=f"offlineprep {version}: {len(catalogue.checks)} checks")
-    for column in ("id", "severity", "needs", "title"):
-        table.add_column(column)
-    for c in catalogue.checks:
-        table.add_row(c.id, c.severity.label, ", ".join(sorted(n.value for n in c.needs)), term(c.title))
-    out.print(table)
+CATALOGUE_WIDTH = 100  # the widest the catalogue's paragraphs go, however wide the terminal
+
+
+def _wrapped(text: str, width: int, indent: str, first: str = "", hang: str = "") -> list[str]:
+    """`first` + `text` in lines of at most `width`, each after `indent` (and `hang` after the first);
+    a URL is never broken."""
+    import textwrap
+
+    return textwrap.wrap(visible(text), width=width, initial_indent=indent + first, subsequent_indent=indent + hang,
+                         break_long_words=False, break_on_hyphens=False) or [indent + first]
+
+
+def catalogue_lines(checks: Sequence[CheckSpec], width: int) -> list[str]:
+    """Each check as `offlineprep checks` shows it: id, severity and what it reads; the title; why it
+    matters; the step of Microsoft's walkthrough; Microsoft's documentation, each link on a line of its
+    own (a URL is the one thing longer than `width`). Plain text: the caller escapes it."""
+    lines: list[str] = []
+    for c in checks:
+        needs = ", ".join(sorted(n.value for n in c.needs)) or "nothing collected"
+        lines += [*_wrapped(f"{c.id} ({c.severity.label}; reads {needs})", width, ""),
+                  *_wrapped(c.title, width, "  ")]
+        if c.why:
+            lines += _wrapped(c.why, width, "  ", "Why: ")
+        if c.walkthrough_step:
+            lines += _wrapped(c.walkthrough_step, width, "  ", "Walkthrough step: ")
+        if c.docs:
+            lines.append("  Microsoft documentation:")
+            for doc in c.docs:
+                lines += [*_wrapped(doc.title, width, "    ", "- ", "  "), f"      {visible(doc.url)}"]
+        lines.append("")
+    return lines
+
+
+def print_catalogue(catalogue: Catalogue, version: str, checks: Sequence[CheckSpec] | None = None) -> None:
+    """The catalogue (or the `checks` asked for), readable on an 80-column terminal."""
+    shown = list(catalogue.checks if checks is None else checks)
+    width = max(40, min(out.width, CATALOGUE_WIDTH))
+    head = [] if checks is not None else [
+        *_wrapped(f"offlineprep {version}: {len(shown)} checks (`offlineprep checks ID|GLOB...` shows some; "
+                  "--json, all as data)", width, ""), ""]
+    for line in [*head, *catalogue_lines(shown, width)]:
+        out.print(escape(line), soft_wrap=True)
     for problem in catalogue.problems:
         err.print(f"[yellow]problem:[/] {term(problem)}")
 
