@@ -713,6 +713,37 @@ def _collect_reporting_interrupt(site: Any, needs: Any, collectors: Any, passwor
         os._exit(130)
 
 
+def _in_our_words(exc: Exception) -> str | None:
+    """A bad option value in the tool's words, not the validation library's Typer converts with: the
+    option, the value, what it takes (every allowed value, and the nearest one); None: click's own
+    message serves (an unknown option or command already names it, with a suggestion)."""
+    from offlineprep.suggest import did_you_mean
+
+    param, cause = getattr(exc, "param", None), exc.__cause__
+    errors = getattr(cause, "errors", None)
+    if param is None or not callable(errors):
+        return None
+    first = errors()[0]
+    value = str(first.get("input", ""))
+    name = "/".join(getattr(param, "opts", None) or []) or str(getattr(param, "metavar", None) or param.name)
+    descriptor = getattr(param, "type_descriptor", None)
+    annotation = getattr(descriptor, "annotation", None)
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        allowed = [str(member.value) for member in annotation]
+        hint = did_you_mean(value.casefold(), allowed)
+        near = [a for a in allowed if value.casefold().startswith(a) or a.startswith(value.casefold())]
+        if not hint and len(near) == 1:  # `warnings` for warn
+            hint = f" (did you mean {near[0]!r}?)"
+        return f"{name} {value!r} is not one of {', '.join(allowed)}{hint}"
+    limits = first.get("ctx") or {}
+    said = {"int_parsing": "a whole number is expected", "float_parsing": "a number is expected",
+            "greater_than_equal": f"the least it takes is {limits.get('ge')}",
+            "greater_than": f"it takes more than {limits.get('gt')}",
+            "less_than_equal": f"the most it takes is {limits.get('le')}",
+            "less_than": f"it takes less than {limits.get('lt')}"}.get(str(first.get("type")))
+    return f"{name} {value!r}: {said}" if said else None
+
+
 def main() -> None:
     """Console entry point: map our errors to exit codes; a bug is exit 4, never 0."""
     prompts.setup_logging()
@@ -740,7 +771,7 @@ def _exit_code(command: Callable[[], object]) -> int:
             return 130
         code = getattr(exc, "exit_code", None)
         if hasattr(exc, "format_message") and isinstance(code, int):
-            message = exc.format_message()
+            message = _in_our_words(exc) or exc.format_message()
             if message:  # `offlineprep` alone has printed its help and has nothing to add
                 err.print(f"offlineprep: usage: {escape(scrubber(message))}")
             return 2 if code in (1, 2) else code

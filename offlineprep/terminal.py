@@ -20,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from offlineprep.display import visible
-from offlineprep.model import Finding, Results, Status, WaiverEntry, by_cause, not_blocking, not_blocking_title
+from offlineprep.model import Finding, Phase, Results, Status, WaiverEntry, by_cause, not_blocking, not_blocking_title
 from offlineprep.model import blocks as _blocks
 from offlineprep.suggest import did_you_mean
 
@@ -80,6 +80,41 @@ def finding_line(f: Finding) -> str:
     return f"  [{style}]{f.status.value.upper():5}[/] {term(f.check)} {term(_who(f))}: {term(f.message)}"
 
 
+def fix_line(f: Finding) -> str:
+    """The fix of a finding in one line under it: what (the fix's summary), where it runs and as whom
+    (its first typed action's owner, and the rights the account needs, as the fix script says them); ""
+    when no fix is known. The fix script and the HTML report hold every step and its revert."""
+    fix = f.remediation
+    if fix is None:
+        return ""
+    first = fix.actions[0] if fix.actions else None
+    owner = first.owner if first is not None else None
+    reminder = first is not None and first.apply_way is None and first.phase is Phase.REMINDER  # a step by hand
+    if first is None or owner is None or reminder or (owner.kind != "directory" and not owner.name):
+        where = "by hand" + (f" on {owner.name}" if owner is not None and owner.name else "")
+    elif owner.kind == "directory":
+        where = "in AD" + (f" through {owner.name}" if owner.name else "")
+    elif first.on_the_machine:
+        where = f"on {owner.name} itself, signed in there"
+    else:
+        where = f"on {owner.name} over WinRM"
+    whom = f"; rights: {first.rights}" if first is not None and first.rights else ""
+    more = len(fix.actions) - 1
+    tail = f" (+{more} more {'step' if more == 1 else 'steps'})" if more > 0 else ""
+    return f"\n        [dim]fix:[/] {term(fix.summary)} — {term(where + whom)}{tail}"
+
+
+FIXES_HINT = ("Every fix in full, with its revert: --fix-script FILE (PowerShell, never run by offlineprep) or "
+              "--html FILE")
+
+
+def waived_line(f: Finding) -> str:
+    waiver = f.waiver
+    if waiver is None:
+        return "\n        [dim]waived[/]"
+    return f"\n        [dim]waived until {waiver.expires.isoformat()}:[/] {term(waiver.justification)}"
+
+
 def print_list(title: str, lines: list[str], total: int) -> None:
     out.print(title)
     for line in lines[:LISTED]:
@@ -121,10 +156,17 @@ def print_summary(results: Results, outputs: dict[str, Path], problems: list[str
         others = [f for f in blocking if f.status is not Status.FAIL]
         ordered = fails + sorted(others, key=lambda f: f.status is not Status.ERROR)
         label = "Failures" if not others else "Blocking"
-        print_list(f"[bold]{label}[/] ({len(ordered):,}):", [finding_line(f) for f in ordered], len(ordered))
+        print_list(f"[bold]{label}[/] ({len(ordered):,}):", [finding_line(f) + fix_line(f) for f in ordered],
+                   len(ordered))
+        if any(f.remediation is not None for f in ordered):
+            out.print(FIXES_HINT)
     if advisory:
         print_list(f"[bold]{not_blocking_title(advisory)}[/] ({len(advisory):,}, not blocking under --fail-on "
                    f"{results.fail_on}):", [finding_line(f) for f in advisory], len(advisory))
+    accepted = [f for f in results.findings if f.waived and f.status in (Status.FAIL, Status.WARN, Status.ERROR)]
+    if accepted:
+        print_list(f"[bold]Waived[/] ({len(accepted):,}, not counted for the verdict):",
+                   [finding_line(f) + waived_line(f) for f in accepted], len(accepted))
     w = results.waivers
     if w.applied or w.expired or w.unused:
         out.print(f"waivers: {len(w.applied)} applied, {len(w.expired)} expired (no longer applied), "
