@@ -67,7 +67,8 @@ def read_document(path: Path, *, what: str, schema: str, how_to_make: str, older
     family = schema.rsplit("/", 1)[0] + "/"
     kind = next((k for prefix, k in KINDS.items() if str(found).startswith(prefix)), None)
     if kind is not None and not str(found).startswith(family):
-        raise UsageError(f"{path}: this is a {kind} ({found}), not a {what}: give the file `{how_to_make}` wrote")
+        raise UsageError(f"{path}: this is a {kind} ({found}), not an offlineprep {what}: give the file "
+                         f"`{how_to_make}` wrote")
     if isinstance(found, str) and found.startswith(family):
         raise UsageError(f"{path}: {what} schema {found!r} is not supported: this offlineprep {__version__} reads "
                          f"{schema}; write it again with this version: `{how_to_make}`")

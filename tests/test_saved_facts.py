@@ -95,9 +95,10 @@ def test_a_results_file_given_as_facts_is_named_as_such(site_file: Path, healthy
                str(results)).returncode == 0
     proc = run("preflight", "--config", str(site_file), "--facts", str(results))
     assert proc.returncode == 2
-    assert (f"{results}: this is a results file (offlineprep/results/v1), not a facts file: give the file "
+    assert (f"{results}: this is a results file (offlineprep/results/v1), not an offlineprep facts file: give the file "
             "`offlineprep collect --config SITE.toml --output FACTS.json` wrote") in proc.stderr, proc.stderr
     assert "not supported" not in proc.stderr and "version" not in proc.stderr
     facts_as_results = run("report", str(healthy_facts))
     assert facts_as_results.returncode == 2
-    assert f"{healthy_facts}: this is a facts file (offlineprep/facts/v2), not a results file" in facts_as_results.stderr
+    said = f"{healthy_facts}: this is a facts file (offlineprep/facts/v2), not an offlineprep results file"
+    assert said in facts_as_results.stderr
