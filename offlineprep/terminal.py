@@ -45,6 +45,11 @@ out = _console()
 err = _console(stderr=True)
 
 
+def place(path: Path) -> str:
+    """Where an output went, in words: `-` is standard output."""
+    return "standard output" if str(path) == "-" else str(path)
+
+
 def summary_on_stderr(yes: bool) -> None:
     """What a command prints goes to stderr when one of its outputs is standard output (`--json -`), so
     that stdout holds that output alone and stays parseable; else to stdout. Set by each command."""
@@ -184,7 +189,7 @@ def print_summary(results: Results, outputs: dict[str, Path], problems: list[str
         err.print(f"[yellow]problem:[/] {term(problem)}")
     for fmt, path in outputs.items():
         if not any(str(path) in p for p in problems):
-            out.print(f"{fmt} written to {term(str(path))}")
+            out.print(f"{fmt} written to {term(place(path))}")
     selection = results.selection
     if selection is not None and selection.partial:
         left_out = [c for c in selection.checks_known if c not in set(selection.checks_run)]
@@ -207,7 +212,7 @@ def print_collected(output: Path, facts: Facts, failed: Sequence[str], directory
     """What `collect` wrote, and what it could not read (the first hosts; the facts file holds them all)."""
     hosts = facts.hosts or {}
     read = list((facts.directories or {}).values())
-    out.print(f"facts written to {term(str(output))}: {len(hosts)} hosts ({len(failed)} with errors)"
+    out.print(f"facts written to {term(place(output))}: {len(hosts)} hosts ({len(failed)} with errors)"
               + (f", directory: {'error' if directory_error else 'ok'}" if read else ""))
     if directory_error:
         err.print(f"[magenta]not read:[/] Active Directory: {term(directory_error.message)}")

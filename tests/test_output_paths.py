@@ -85,6 +85,7 @@ def test_a_dash_writes_to_standard_output_and_the_summary_to_stderr(site_file: P
     assert proc.returncode == 0, proc.stderr
     assert not (tmp_path / "-").exists()
     assert "READY" in proc.stderr and "offlineprep preflight" in proc.stderr  # the summary, out of the way
+    assert f"{fmt} written to standard output" in proc.stderr
     if fmt == "json":
         assert json.loads(proc.stdout)["verdict"] == "ready"  # stdout is the output alone
     elif fmt == "junit":
