@@ -202,6 +202,16 @@ class Inventory(InventoryModel):
         found = self.host(host)
         return self.cluster(found.cluster) if found is not None and found.cluster else None
 
+    def replica_connection_point(self, host: str | HostName) -> str:
+        """The name a primary connects to for the Replica server `host`: its cluster's Replica Broker
+        when the cluster has one with a DNS name (a clustered Replica server is reached through its
+        broker), else the host's own name."""
+        cluster = self.cluster_of(host)
+        if cluster is not None and cluster.broker is not None and cluster.broker.fqdn:
+            return cluster.broker.fqdn
+        found = self.host(host)
+        return found.name if found is not None else str(host)
+
     def describe(self, host: str | HostName) -> str:
         """How a message names a host: `hv-n1.contoso.com (node of cluster HVC1)` for a cluster node."""
         found = self.host(host)
