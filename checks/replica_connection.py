@@ -14,7 +14,9 @@ authorization of this primary.
 Subjects: each source host (a node of a primary cluster too: any node may own a VM, and each presents the
 cluster's certificate, which names the broker) × each Replica server it replicates to, named as the primary
 reaches it: a target host, or for a node of a Replica cluster its Hyper-V Replica Broker's FQDN (tested
-once per broker). The test runs in the host's one PowerShell command (section `replica_connection`), with
+once per broker; with more than 8 Replica servers each source tests 8 of them in turn, so that each is
+tested from some source, and the pairs left out skip naming who tested it). The test runs in the host's
+one PowerShell command (section `replica_connection`), with
 the policy's authentication (`[policy] authentication`: Kerberos or Certificate, the certificate being the
 host's configured CertificateThumbprint) and port (`[policy] port`, else 8083 / 8084 as Site Recovery's
 walkthrough sets them: the same default as policy.replication-port), all of a host's tests at once and
@@ -56,6 +58,7 @@ from offlineprep import checkkit
 from offlineprep.actions.types import hyperv_host
 from offlineprep.engine import CheckContext, Need, check
 from offlineprep.facts import HostFacts, ReplicaConnection
+from offlineprep.inventory import REPLICA_TESTS_PER_HOST
 from offlineprep.model import Outcome, Remediation, Status
 from offlineprep.names import HostName, host_key, is_fqdn
 from offlineprep.remediation import manual, remediation, start_service
@@ -113,7 +116,7 @@ def replica_connection(ctx: CheckContext) -> Iterator[Outcome]:
                 yield problem.model_copy(update={"target": server})
             continue
         for server, targets in mine.items():
-            yield judge(ctx, host, facts, server, targets)
+            yield judge(ctx, host, facts, server, targets, spread=len(mine) > REPLICA_TESTS_PER_HOST)
 
 
 def connection_point(ctx: CheckContext, host: str) -> str:
@@ -143,7 +146,8 @@ def not_yet_enabled(ctx: CheckContext, targets: list[str]) -> bool:
                                   if f.replication_server is not None)
 
 
-def judge(ctx: CheckContext, host: str, facts: HostFacts, server: str, targets: list[str]) -> Outcome:
+def judge(ctx: CheckContext, host: str, facts: HostFacts, server: str, targets: list[str],
+          spread: bool = False) -> Outcome:
     if ctx.site.manager == "asr" and not_yet_enabled(ctx, targets):
         return checkkit.skip(host, f"the Replica server {server} is not enabled yet: Site Recovery enables it when it "
                                    "protects the cloud ([policy] manager = \"asr\"), so there is nothing to connect to "
@@ -152,6 +156,12 @@ def judge(ctx: CheckContext, host: str, facts: HostFacts, server: str, targets: 
         return checkkit.error(host, f"{host} did not test its connection to the Replica servers"
                               f"{facts.why_unread('replica_connection', ctx.facts_file)}", target=server)
     tested = next((c for c in facts.replica_connections if host_key(c.server) == host_key(server)), None)
+    if tested is None and spread:
+        by = [s for s in ctx.inventory.source_hosts if (f := _facts(ctx, s)) is not None
+              and any(host_key(c.server) == host_key(server) for c in f.replica_connections or [])]
+        return checkkit.skip(host, f"not tested from {host}: with more than {REPLICA_TESTS_PER_HOST} Replica servers each "
+                                   f"source host tests {REPLICA_TESTS_PER_HOST} of them in turn; {server} was tested "
+                                   f"from {', '.join(by) or 'no source host that answered'}", target=server)
     if tested is None:
         told = ", ".join(c.server for c in facts.replica_connections) or "none"
         return checkkit.error(host, f"{host} did not test {server}: when its request was made the Replica server was "

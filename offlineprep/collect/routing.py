@@ -18,17 +18,7 @@ from dataclasses import dataclass, field
 
 from offlineprep.collect.requests import DirectoryRequest, HostRequest, ReplicaConnectionRequest
 from offlineprep.inventory import Host, Inventory, Role
-from offlineprep.names import (
-    Account,
-    DomainName,
-    HostIndex,
-    HostName,
-    NameError_,
-    PathRef,
-    domain_key,
-    host_key,
-    unique_names,
-)
+from offlineprep.names import Account, DomainName, HostIndex, HostName, NameError_, PathRef, domain_key, unique_names
 
 
 @dataclass(frozen=True)
@@ -166,13 +156,12 @@ def _probes(inventory: Inventory, host: Host) -> list[str]:
 def _replica_connections(inventory: Inventory, host: Host, replica: ReplicaTest | None) -> list[ReplicaConnectionRequest]:
     """The Replica servers a source host tests (replica.connection): each target host by its connection
     point, which for a node of a cluster with a Replica Broker is the broker's name ("For a recovery
-    cluster, this is the broker CAP name": Msvm_ReplicationService.TestReplicationConnection), once each."""
+    cluster, this is the broker CAP name": Msvm_ReplicationService.TestReplicationConnection), once each;
+    at most REPLICA_TESTS_PER_HOST of them, in turn (Inventory.replica_servers_tested_from)."""
     if replica is None or Role.SOURCE not in host.roles:
         return []
-    names = [inventory.replica_connection_point(t) for t in inventory.target_hosts]
-    own = inventory.replica_connection_point(host.name)
     return [ReplicaConnectionRequest(server=name, port=replica.port, authentication=replica.authentication)
-            for name in unique_names(names) if host_key(name) != host_key(own)]
+            for name in inventory.replica_servers_tested_from(host.name)]
 
 
 def _ordered(keys: Iterable[str], first: list[str]) -> list[str]:

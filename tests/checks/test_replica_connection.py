@@ -156,3 +156,16 @@ def test_a_stopped_vmms_on_the_replica_server_is_named() -> None:
     finding = judged(found)
     assert "(vmms) on hv11.contoso.com is not running" in finding.message
     assert finding.evidence["vmms_not_running"] == ["hv11.contoso.com"]
+
+
+def test_pairs_left_out_by_the_bound_skip_naming_who_tested_the_server() -> None:
+    targets = [f"hv{i}.contoso.com" for i in range(11, 21)]
+    found = hosts()
+    for name in targets[1:]:
+        found[name] = found["hv11.contoso.com"].model_copy(update={"name": name})
+    findings = run("replica.connection", site(target__hosts=targets), facts(host_facts=found))
+    # hv01 and hv02 each tested only hv11 here: the others skip, saying who tested hv11
+    left = by_subject(findings, "hv01.contoso.com", "hv12.contoso.com")
+    assert left.status is Status.SKIP and "tests 8 of them in turn" in left.message
+    assert "hv11.contoso.com was tested" not in left.message and "from no source host that answered" in left.message
+    assert by_subject(findings, "hv02", "hv11.contoso.com").status is Status.PASS

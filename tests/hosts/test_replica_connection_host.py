@@ -197,3 +197,18 @@ def test_each_source_host_is_asked_to_test_each_replica_server_once_by_its_conne
                          "hv11.contoso.com": [], "hvr-n1.contoso.com": [], "hvr-n2.contoso.com": []}
     # without a [policy] table nothing is tested: the authentication is not known
     assert replica_test(site().model_copy(update={"policy": None})) is None
+
+
+def test_with_many_replica_servers_each_source_tests_a_bounded_share_and_every_server_is_covered() -> None:
+    from offlineprep.inventory import REPLICA_TESTS_PER_HOST, Host, Inventory, Origin, Role
+
+    sources = [f"hv{i:02}.contoso.com" for i in range(3)]
+    targets = [f"hr{i:02}.contoso.com" for i in range(20)]
+    inventory = Inventory(hosts=[Host(name=n, roles=[Role.SOURCE], origins=[Origin.SITE_FILE]) for n in sources]
+                          + [Host(name=n, roles=[Role.TARGET], origins=[Origin.SITE_FILE]) for n in targets])
+    shares = {s: inventory.replica_servers_tested_from(s) for s in sources}
+    assert all(len(v) == REPLICA_TESTS_PER_HOST for v in shares.values())
+    assert set().union(*shares.values()) == set(targets)  # 3 x 8 >= 20: every Replica server from some source
+    small = Inventory(hosts=inventory.hosts[:3] + inventory.hosts[3:6])
+    assert small.replica_servers_tested_from(sources[0]) == targets[:3]  # few servers: all of them
+    assert small.replica_servers_tested_from(targets[0]) == []  # a target host tests nothing
