@@ -36,6 +36,7 @@ import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from offlineprep.apply.runner import Connections
 from offlineprep.lab.cluster import ClusterNode, SimulatedCluster
@@ -121,12 +122,15 @@ def build_hosts(sids: dict[str, str]) -> dict[str, SimulatedHost]:
     admins = [f"{dom}-512", sids["hv-admins"]]
     replica_rules = [SimRule("VIRT-HVRHTTPSL-In-TCP-NoScope", ["443"], enabled=False)]
 
-    # each host's replication certificate (a cluster's nodes share one naming its broker and its nodes)
-    certificates = {name: SimCertificate(f"CN={name}.lab.test", dns_names=[f"{name}.lab.test"])
-                    for name in ("HV01", "HV02", "HV11")}
+    # each host's replication certificate (a cluster's nodes share one naming its broker and its nodes); fixed
+    # dates, so that its thumbprint (made from them) is the same in every run
+    issued, expires = datetime(2026, 1, 1, tzinfo=UTC), datetime(2036, 1, 1, tzinfo=UTC)
+    certificates = {name: SimCertificate(f"CN={name}.lab.test", dns_names=[f"{name}.lab.test"], not_before=issued,
+                                         not_after=expires) for name in ("HV01", "HV02", "HV11")}
     for cluster, nodes in (("HVC1", ("HVC1-N1", "HVC1-N2")), ("HVR", ("HVR-N1", "HVR-N2"))):
         shared = SimCertificate(f"CN={cluster}-BRK.lab.test", dns_names=[f"{n}.lab.test" for n in (f"{cluster}-BRK",
-                                                                                                   *nodes)])
+                                                                                                   *nodes)],
+                                not_before=issued, not_after=expires)
         certificates.update(dict.fromkeys(nodes, shared))
     # the Replica cluster HVR authorizes the standalone primaries and the source cluster by its Replica Broker
     authorized = [SimAuthorization(f"{n.lower()}.lab.test", "D:\\Replica") for n in ("HV01", "HV02", "HVC1-BRK")]
@@ -140,7 +144,8 @@ def build_hosts(sids: dict[str, str]) -> dict[str, SimulatedHost]:
                          "default_storage_location": "D:\\Replica",
                          "certificate_thumbprint": certificates[name].thumbprint},
             firewall=rules, groups=default_groups(admins), certificates=[certificates[name]],
-            replica_authorizations=list(authorized) if name.startswith("HVR-") else [], directories=["D:\\Replica"],
+            replica_authorizations=list(authorized) if name.startswith("HVR-") else [],
+            directories=["D:\\Replica"] if name.startswith("HVR-") else [],
         )
 
     ntfs_export = (f"O:BAG:SYD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;{sids['svc-vmm']})"
