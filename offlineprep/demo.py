@@ -67,6 +67,7 @@ APPLY_USER_WINRM = "LAB\\svc-apply"
 WINRM_APPLY_PASSWORD_ENV = "OFFLINEPREP_DEMO_WINRM_APPLY_PASSWORD"
 LDAP_APPLY_PASSWORD_ENV = "OFFLINEPREP_DEMO_LDAP_APPLY_PASSWORD"
 GIB = 2**30
+REPLICAS = "E:\\Replicas"  # where the demo's Replica servers keep replicas (the tests' own settings use D:\Replica)
 
 
 @dataclass
@@ -133,7 +134,7 @@ def build_hosts(sids: dict[str, str]) -> dict[str, SimulatedHost]:
                                 not_before=issued, not_after=expires)
         certificates.update(dict.fromkeys(nodes, shared))
     # the Replica cluster HVR authorizes the standalone primaries and the source cluster by its Replica Broker
-    authorized = [SimAuthorization(f"{n.lower()}.lab.test", "D:\\Replica") for n in ("HV01", "HV02", "HVC1-BRK")]
+    authorized = [SimAuthorization(f"{n.lower()}.lab.test", REPLICAS) for n in ("HV01", "HV02", "HVC1-BRK")]
 
     def hyperv(name: str, ip: str, vms: list[SimVM], rules: list[SimRule]) -> SimulatedHost:
         return SimulatedHost(
@@ -141,11 +142,11 @@ def build_hosts(sids: dict[str, str]) -> dict[str, SimulatedHost]:
             os_build="9600", hyperv_installed=True, ip_addresses=[ip], vms=vms,
             replication={"enabled": True, "kerberos_port": 8083, "certificate_port": 8084,
                          "allowed_authentication": "Certificate", "allowed_from_any_server": name == "HV11",
-                         "default_storage_location": "D:\\Replica",
+                         "default_storage_location": REPLICAS,
                          "certificate_thumbprint": certificates[name].thumbprint},
             firewall=rules, groups=default_groups(admins), certificates=[certificates[name]],
             replica_authorizations=list(authorized) if name.startswith("HVR-") else [],
-            directories=["D:\\Replica"] if name.startswith("HVR-") else [],
+            directories=[REPLICAS],
         )
 
     ntfs_export = (f"O:BAG:SYD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;{sids['svc-vmm']})"
