@@ -22,7 +22,8 @@ in real life:
 - HV02's clock runs 7 minutes ahead of the domain controller's (Kerberos allows 5);
 - HV01's DNS still holds the address of the retired file server for fs01.lab.test;
 - the Virtual Machine Management service (vmms) on HV11 is stopped;
-- delegation was set up on one cluster node only: HVC1-N2 may delegate to nothing.
+- delegation was set up on one cluster node only: HVC1-N2 may delegate to nothing
+  (and with HV11's vmms stopped, Test-VMReplicationConnection from every primary to HV11 cannot connect).
 The real collectors run: ldap3 against an in-process directory (ldap3's mock strategy with the AD
 schema) and pywinrm against a simulated VMM server, cluster and Windows hosts on a loopback
 WS-Management endpoint (discovery, then collection: one PowerShell per machine).
@@ -35,12 +36,15 @@ import functools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from offlineprep.apply.runner import Connections
 from offlineprep.lab.cluster import ClusterNode, SimulatedCluster
 from offlineprep.lab.directory import LabDirectory
 from offlineprep.lab.vmm import Cloud, Host, HostCluster, HostGroup, RunAsAccount, SimulatedVmm
 from offlineprep.lab.windows import (
+    SimAuthorization,
+    SimCertificate,
     SimClusterRole,
     SimFileServerCluster,
     SimFolder,
@@ -63,6 +67,7 @@ APPLY_USER_WINRM = "LAB\\svc-apply"
 WINRM_APPLY_PASSWORD_ENV = "OFFLINEPREP_DEMO_WINRM_APPLY_PASSWORD"
 LDAP_APPLY_PASSWORD_ENV = "OFFLINEPREP_DEMO_LDAP_APPLY_PASSWORD"
 GIB = 2**30
+REPLICAS = "E:\\Replicas"  # where the demo's Replica servers keep replicas (the tests' own settings use D:\Replica)
 
 
 @dataclass
@@ -118,13 +123,30 @@ def build_hosts(sids: dict[str, str]) -> dict[str, SimulatedHost]:
     admins = [f"{dom}-512", sids["hv-admins"]]
     replica_rules = [SimRule("VIRT-HVRHTTPSL-In-TCP-NoScope", ["443"], enabled=False)]
 
+    # each host's replication certificate (a cluster's nodes share one naming its broker and its nodes); fixed
+    # dates, so that its thumbprint (made from them) is the same in every run
+    issued, expires = datetime(2026, 1, 1, tzinfo=UTC), datetime(2036, 1, 1, tzinfo=UTC)
+    certificates = {name: SimCertificate(f"CN={name}.lab.test", dns_names=[f"{name}.lab.test"], not_before=issued,
+                                         not_after=expires) for name in ("HV01", "HV02", "HV11")}
+    for cluster, nodes in (("HVC1", ("HVC1-N1", "HVC1-N2")), ("HVR", ("HVR-N1", "HVR-N2"))):
+        shared = SimCertificate(f"CN={cluster}-BRK.lab.test", dns_names=[f"{n}.lab.test" for n in (f"{cluster}-BRK",
+                                                                                                   *nodes)],
+                                not_before=issued, not_after=expires)
+        certificates.update(dict.fromkeys(nodes, shared))
+    # the Replica cluster HVR authorizes the standalone primaries and the source cluster by its Replica Broker
+    authorized = [SimAuthorization(f"{n.lower()}.lab.test", REPLICAS) for n in ("HV01", "HV02", "HVC1-BRK")]
+
     def hyperv(name: str, ip: str, vms: list[SimVM], rules: list[SimRule]) -> SimulatedHost:
         return SimulatedHost(
             f"{name}.lab.test", os_caption="Microsoft Windows Server 2012 R2 Datacenter", os_version="6.3.9600",
             os_build="9600", hyperv_installed=True, ip_addresses=[ip], vms=vms,
             replication={"enabled": True, "kerberos_port": 8083, "certificate_port": 8084,
-                         "allowed_authentication": "Certificate"},
-            firewall=rules, groups=default_groups(admins),
+                         "allowed_authentication": "Certificate", "allowed_from_any_server": name == "HV11",
+                         "default_storage_location": REPLICAS,
+                         "certificate_thumbprint": certificates[name].thumbprint},
+            firewall=rules, groups=default_groups(admins), certificates=[certificates[name]],
+            replica_authorizations=list(authorized) if name.startswith("HVR-") else [],
+            directories=[REPLICAS],
         )
 
     ntfs_export = (f"O:BAG:SYD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;{sids['svc-vmm']})"

@@ -341,6 +341,22 @@ class NameProbe(Fact):
     connections: list[PortProbe] = Field(default_factory=list)
 
 
+class ReplicaConnection(Fact):
+    """One `Test-VMReplicationConnection` from this host (a primary) to a Replica server, bounded in
+    time (https://learn.microsoft.com/powershell/module/hyper-v/test-vmreplicationconnection)."""
+
+    server: str  # -ReplicaServerName: the Replica server, or a Replica cluster's broker
+    port: int | None = None  # -ReplicaServerPort
+    authentication: str | None = None  # -AuthenticationType: Kerberos | Certificate
+    thumbprint: str | None = None  # -CertificateThumbprint: this host's configured CertificateThumbprint
+    # connected: it returned without an error; failed: Hyper-V's error; timeout: no answer within the
+    # deadline; not_tested: the script could not run it (why: message)
+    state: Literal["connected", "failed", "timeout", "not_tested"]
+    message: str | None = None  # the exception's Message (Hyper-V's own text)
+    error_id: str | None = None  # the ErrorRecord's FullyQualifiedErrorId, where there is one
+    seconds: float | None = None  # the deadline, for a timeout
+
+
 class HostClock(Fact):
     """The host's UTC clock, and this machine's UTC clock when the host read it (the middle of the
     command's round trip; `uncertainty_seconds` is half of it)."""
@@ -504,6 +520,8 @@ class HostFacts(Fact):
     # names the host resolved and tried TCP 445 to (the path computers it needs); None: not asked
     probes: list[NameProbe] | None = None
     probe_seconds: float | None = None  # how long the probes took on the host (all in parallel, bounded)
+    # Test-VMReplicationConnection from this source host to its Replica servers; None: not asked
+    replica_connections: list[ReplicaConnection] | None = None
     clock: HostClock | None = None
     time_source_type: str | None = None  # W32Time\Parameters Type: NT5DS, NTP, NoSync, AllSync
     ntp_server: str | None = None  # W32Time\Parameters NtpServer, the service's own value

@@ -146,6 +146,10 @@ class SourceReport(InventoryModel):
     notes: list[str] = Field(default_factory=list)  # e.g. a site-file host VMM does not manage
 
 
+# at most this many Test-VMReplicationConnection runs per source host (replica.connection)
+REPLICA_TESTS_PER_HOST = 8
+
+
 class Inventory(InventoryModel):
     hosts: list[Host] = Field(default_factory=list)
     clusters: list[Cluster] = Field(default_factory=list)
@@ -201,6 +205,39 @@ class Inventory(InventoryModel):
     def cluster_of(self, host: str | HostName) -> Cluster | None:
         found = self.host(host)
         return self.cluster(found.cluster) if found is not None and found.cluster else None
+
+    def replica_connection_point(self, host: str | HostName) -> str:
+        """The name a primary connects to for the Replica server `host`: its cluster's Replica Broker
+        when the cluster has one with a DNS name (a clustered Replica server is reached through its
+        broker), else the host's own name."""
+        cluster = self.cluster_of(host)
+        if cluster is not None and cluster.broker is not None and cluster.broker.fqdn:
+            return cluster.broker.fqdn
+        found = self.host(host)
+        return found.name if found is not None else str(host)
+
+    def replica_servers(self) -> list[str]:
+        """Every Replica server by its connection point, once (a Replica cluster: its broker)."""
+        out: dict[str, str] = {}
+        for target in self.target_hosts:
+            name = self.replica_connection_point(target)
+            out.setdefault(HostName.of(name).key, name)
+        return list(out.values())
+
+    def replica_servers_tested_from(self, source: str | HostName, limit: int = REPLICA_TESTS_PER_HOST) -> list[str]:
+        """The Replica servers a source host tests its connection to (replica.connection): all of them, or
+        with more than `limit`, `limit` of them in turn, so that every Replica server is tested from some
+        source host while no host runs more than `limit` tests (each is a PowerShell instance on it)."""
+        found = self.host(source)
+        sources = self.source_hosts
+        if found is None or found.name not in sources:
+            return []
+        own = HostName.of(self.replica_connection_point(found.name)).key
+        servers = [s for s in self.replica_servers() if HostName.of(s).key != own]
+        if len(servers) <= limit:
+            return servers
+        start = sources.index(found.name) * limit
+        return [servers[(start + k) % len(servers)] for k in range(limit)]
 
     def describe(self, host: str | HostName) -> str:
         """How a message names a host: `hv-n1.contoso.com (node of cluster HVC1)` for a cluster node."""

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from offlineprep import __version__
 from offlineprep.collect.requests import DirectoryRequest, HostRequest
-from offlineprep.collect.routing import DomainDirectory, DomainRouter, route_collection
+from offlineprep.collect.routing import DomainDirectory, DomainRouter, ReplicaTest, route_collection
 from offlineprep.collect.sources import DiscoveryContext, RemoteCall, RemoteResult, sources_for
 from offlineprep.collect.sources.cluster import apply_cluster_view, read_cluster_answer
 from offlineprep.engine import CheckContext, CheckSpec, Need, evaluate, needs_of
@@ -170,6 +170,7 @@ def _scope(site: Site, needs: frozenset[Need], inventory: Inventory | None = Non
     routes = route_collection(inventory or site_inventory(site), domain_directories(site) or [DomainDirectory("")],
                               directory=Need.DIRECTORY in needs, hyperv_hosts=Need.HYPERV_HOSTS in needs,
                               path_computers=Need.PATH_COMPUTERS in needs,
+                              replica=replica_test(site),
                               host_accounts=site.manager == "hyperv-replica")
     directory = None
     if routes.directories:
@@ -178,6 +179,17 @@ def _scope(site: Site, needs: frozenset[Need], inventory: Inventory | None = Non
                                      principals=[c for r in requests for c in r.principals],
                                      spn_names=[c for r in requests for c in r.spn_names])
     return CollectionScope(directory=directory, hosts=list(routes.hosts), vmm=site.vmm.server if site.vmm else None)
+
+
+def replica_test(site: Site) -> ReplicaTest | None:
+    """How source hosts test their Replica servers (replica.connection): the policy's authentication and
+    `port`, else the port Site Recovery's walkthrough names for it (8083 Kerberos, 8084 certificate, as
+    policy.replication-port assumes); None without a [policy] table (the authentication is not known)."""
+    policy = site.policy
+    if policy is None:
+        return None
+    kerberos = policy.authentication == "kerberos"
+    return ReplicaTest("Kerberos" if kerberos else "Certificate", policy.port or (8083 if kerberos else 8084))
 
 
 def domain_directories(site: Site) -> list[DomainDirectory]:
@@ -240,13 +252,14 @@ def collect(
     if host_needs:
         assert winrm is not None
         started = time.monotonic()
-        hosts = _collect_hosts(collectors, winrm, builder.build(), needs, winrm_password, on_host_done)
+        replica = replica_test(site)  # what source hosts test to their Replica servers
+        hosts = _collect_hosts(collectors, winrm, builder.build(), needs, winrm_password, on_host_done, replica=replica)
         # a name the site file lists that answered as another machine may be a cluster's name: ask it
         hosts = _expand_cluster_names(site, builder, hosts, run)
-        extra = [r for r in _host_requests(builder.build(), needs) if r.name not in hosts]
+        extra = [r for r in _host_requests(builder.build(), needs, replica) if r.name not in hosts]
         if extra:  # the nodes of a cluster named in the site file
             hosts.update(_collect_hosts(collectors, winrm, builder.build(), needs, winrm_password, on_host_done,
-                                        only=extra))
+                                        only=extra, replica=replica))
         facts.hosts = hosts
         for answered in hosts.values():  # nodes listed one by one: each says its cluster and broker
             if answered.cluster is not None:
@@ -274,17 +287,18 @@ def _down(host: HostFacts) -> bool:
     return host.error is not None and host.error.down_in_cluster is not None
 
 
-def _host_requests(inventory: Inventory, needs: frozenset[Need]) -> list[HostRequest]:
+def _host_requests(inventory: Inventory, needs: frozenset[Need], replica: ReplicaTest | None = None) -> list[HostRequest]:
     return route_collection(inventory, [DomainDirectory("")], directory=False,
                             hyperv_hosts=Need.HYPERV_HOSTS in needs,
-                            path_computers=Need.PATH_COMPUTERS in needs).hosts
+                            path_computers=Need.PATH_COMPUTERS in needs, replica=replica).hosts
 
 
 def _collect_hosts(collectors: Collectors, winrm: WinRMConfig, inventory: Inventory, needs: frozenset[Need],
                    password: Callable[[], str | None], on_host_done: HostCallback | None,
-                   only: list[HostRequest] | None = None) -> dict[str, HostFacts]:
+                   only: list[HostRequest] | None = None, replica: ReplicaTest | None = None) -> dict[str, HostFacts]:
     routes = route_collection(inventory, [DomainDirectory("")], directory=False,
-                              hyperv_hosts=Need.HYPERV_HOSTS in needs, path_computers=Need.PATH_COMPUTERS in needs)
+                              hyperv_hosts=Need.HYPERV_HOSTS in needs, path_computers=Need.PATH_COMPUTERS in needs,
+                              replica=replica)
     requests = only if only is not None else routes.hosts
     try:
         hosts = collectors.hosts(winrm, requests, password(), on_result=on_host_done) if requests else {}

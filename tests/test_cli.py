@@ -232,8 +232,10 @@ def test_json_findings_carry_optional_keys_only_when_they_apply(site_file: Path,
     for finding in data["findings"]:
         assert None not in finding.values(), finding
         assert {"check", "status", "severity", "subject", "message", "evidence"} <= set(finding)
-        # the path computer of a host × path computer pair (ad.delegation, host.path-reachable)
-        assert ("target" in finding) == (finding["check"] in {"ad.delegation", "host.path-reachable"}), finding
+        # the path computer of a host × path computer pair (ad.delegation, host.path-reachable); the Replica
+        # server of a source host × Replica server pair (replica.connection)
+        assert ("target" in finding) == (finding["check"] in {"ad.delegation", "host.path-reachable",
+                                                              "replica.connection"}), finding
     accounts = {f["check"] for f in data["findings"] if "account" in f}
     assert accounts == {"path.ntfs-full-control", "path.share-full-control", "path.share-host-group",
                         "path.runas-read-write"}

@@ -47,6 +47,9 @@ def request_document(request: HostRequest) -> dict[str, Any]:
     return {
         "hyperv": request.hyperv,
         "probes": list(request.probes),
+        "replica_connections": [{"server": c.server, "port": c.port, "authentication": c.authentication}
+                                for c in request.replica_connections],
+        "replica_connection_seconds": request.replica_connection_seconds,
         "paths": [
             {"raw": ref.raw, "kind": ref.kind, "server": ref.server, "share": ref.share, "subpath": ref.subpath,
              "local_path": ref.local_path}

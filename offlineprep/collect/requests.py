@@ -21,6 +21,22 @@ class DirectoryRequest:
 
 
 @dataclass(frozen=True)
+class ReplicaConnectionRequest:
+    """One Test-VMReplicationConnection a source host runs: to this Replica server (for a clustered
+    Replica server, its broker's name), on this port, with this authentication (Kerberos or
+    Certificate; the certificate is the host's own configured CertificateThumbprint)."""
+
+    server: str
+    port: int
+    authentication: str  # "Kerberos" | "Certificate" (ReplicationAuthenticationType)
+
+
+# how long a host waits for all its Test-VMReplicationConnection runs together (they run at once): an
+# unreachable Replica server can keep one busy far longer, and the host's one command must answer
+REPLICA_CONNECTION_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
 class HostRequest:
     """One machine, one PowerShell invocation. Every machine reports its identity, OS, Hyper-V
     role and IP addresses; `hyperv` adds VMs, replication listener and firewall rules; `paths`
@@ -33,3 +49,6 @@ class HostRequest:
     # names this machine resolves itself and tries TCP 445 to: the servers of the paths it needs (a
     # source host the export path's, a target host the import path's)
     probes: list[str] = field(default_factory=list)
+    # the Replica servers a source host tests its connection to (replica.connection)
+    replica_connections: list[ReplicaConnectionRequest] = field(default_factory=list)
+    replica_connection_seconds: float = REPLICA_CONNECTION_SECONDS

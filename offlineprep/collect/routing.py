@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from offlineprep.collect.requests import DirectoryRequest, HostRequest
+from offlineprep.collect.requests import DirectoryRequest, HostRequest, ReplicaConnectionRequest
 from offlineprep.inventory import Host, Inventory, Role
 from offlineprep.names import Account, DomainName, HostIndex, HostName, NameError_, PathRef, domain_key, unique_names
 
@@ -74,9 +74,18 @@ class DomainRouter:
         return self._configured(account.domain) or self.default
 
 
+@dataclass(frozen=True)
+class ReplicaTest:
+    """How source hosts test their Replica servers (replica.connection): the policy's authentication
+    (Kerberos or Certificate, as Test-VMReplicationConnection -AuthenticationType spells it) and port."""
+
+    authentication: str
+    port: int
+
+
 def route_collection(inventory: Inventory, directories: Sequence[DomainDirectory], *, directory: bool = True,
                      hyperv_hosts: bool = True, path_computers: bool = True,
-                     host_accounts: bool = False) -> CollectionRoutes:
+                     host_accounts: bool = False, replica: ReplicaTest | None = None) -> CollectionRoutes:
     """What the selected checks need (`directory`, `hyperv_hosts`, `path_computers`), for this inventory.
 
     `host_accounts` (plain Hyper-V Replica: the export and import run as each host's System account,
@@ -116,7 +125,9 @@ def route_collection(inventory: Inventory, directories: Sequence[DomainDirectory
             if host.is_down:
                 routes.down_nodes[host.name] = host.cluster or ""
                 continue
-            machines.setdefault(host.name, HostRequest(name=host.name, hyperv=True, probes=_probes(inventory, host)))
+            machines.setdefault(host.name, HostRequest(name=host.name, hyperv=True, probes=_probes(inventory, host),
+                                                       replica_connections=_replica_connections(inventory, host,
+                                                                                                replica)))
     if path_computers:
         by_server: HostIndex[list[PathRef]] = HostIndex()
         for ref in inventory.path_refs:
@@ -125,7 +136,8 @@ def route_collection(inventory: Inventory, directories: Sequence[DomainDirectory
             existing = machines.get(server)
             machines[server] = HostRequest(name=existing.name if existing else server.text,
                                            hyperv=existing.hyperv if existing else False, paths=refs,
-                                           probes=existing.probes if existing else [])
+                                           probes=existing.probes if existing else [],
+                                           replica_connections=existing.replica_connections if existing else [])
     routes.hosts = [request for _, request in machines.items()]
     return routes
 
@@ -139,6 +151,17 @@ def _probes(inventory: Inventory, host: Host) -> list[str]:
     if inventory.import_path is not None and Role.TARGET in host.roles:
         names.append(inventory.import_path.server)
     return unique_names([n for n in names if n])
+
+
+def _replica_connections(inventory: Inventory, host: Host, replica: ReplicaTest | None) -> list[ReplicaConnectionRequest]:
+    """The Replica servers a source host tests (replica.connection): each target host by its connection
+    point, which for a node of a cluster with a Replica Broker is the broker's name ("For a recovery
+    cluster, this is the broker CAP name": Msvm_ReplicationService.TestReplicationConnection), once each;
+    at most REPLICA_TESTS_PER_HOST of them, in turn (Inventory.replica_servers_tested_from)."""
+    if replica is None or Role.SOURCE not in host.roles:
+        return []
+    return [ReplicaConnectionRequest(server=name, port=replica.port, authentication=replica.authentication)
+            for name in inventory.replica_servers_tested_from(host.name)]
 
 
 def _ordered(keys: Iterable[str], first: list[str]) -> list[str]:

@@ -16,6 +16,7 @@ from offlineprep.lab.windows import (
     SERVER_AUTH,
     HostError,
     LabNetwork,
+    ReplicaFault,
     SimGroup,
     SimulatedHost,
     SimVM,
@@ -25,6 +26,10 @@ from offlineprep.lab.windows import (
 # collect.ps1's probes section: names are waited for up to 2 s, connections until 4 s in all
 DNS_WAIT_SECONDS = 2.0
 PROBE_WAIT_SECONDS = 4.0
+# Test-VMReplicationConnection: how long a test takes to answer here, and to a port where nothing answers
+# (Windows gives up on a SYN after some 21 s; WinHTTP then reports ERROR_WINHTTP_TIMEOUT)
+REPLICA_TEST_SECONDS = 0.05
+SILENT_PORT_SECONDS = 21.0
 
 
 def answer(host: SimulatedHost, request: dict[str, Any], network: LabNetwork | None = None) -> dict[str, Any]:
@@ -149,6 +154,12 @@ def answer(host: SimulatedHost, request: dict[str, Any], network: LabNetwork | N
         for n in host.networks:
             net = WinObject("NetConnectionProfile", InterfaceAlias=n.interface, NetworkCategory=n.category)
             out["network_profiles"].append({"interface": net.InterfaceAlias, "category": net.NetworkCategory})
+    if request.get("hyperv") and request.get("replica_connections"):
+        if host.hyperv_module:
+            out["replica_connection"] = _replica_connections(host, request, network or LabNetwork({host.computer_name:
+                                                                                                   host}))
+        else:
+            out["errors"]["replica_connection"] = no_module.format("Test-VMReplicationConnection")
     probes = request.get("probes") or []
     if probes:
         out["probes"] = _probes(host, [str(n) for n in probes], network or LabNetwork({host.computer_name: host}))
@@ -372,3 +383,106 @@ def _vm(host: SimulatedHost, sim: SimVM) -> dict[str, Any]:
     except HostError as exc:
         entry["error"] = str(exc)
     return entry
+
+
+def _replica_connections(host: SimulatedHost, request: dict[str, Any], network: LabNetwork) -> dict[str, Any]:
+    """66-replica_connection.ps1: each Test-VMReplicationConnection started at once, waited for against one
+    deadline; one that has not answered by then is a timeout."""
+    deadline = float(request.get("replica_connection_seconds") or 10)
+    thumbprint = str(host.replication_server().CertificateThumbprint or "")
+    clock = 0.0
+    entries = []
+    for target in request["replica_connections"]:
+        entry: dict[str, Any] = {"server": str(target["server"]), "port": int(target["port"]),
+                                 "authentication": str(target["authentication"]), "thumbprint": None,
+                                 "state": "not_tested", "message": None, "error_id": None, "output": None}
+        entries.append(entry)
+        if entry["authentication"] == "Certificate" and not thumbprint:
+            entry["message"] = ("no CertificateThumbprint is configured on this host (Get-VMReplicationServer): "
+                                "certificate authentication has no certificate to present")
+            continue
+        if entry["authentication"] == "Certificate":
+            entry["thumbprint"] = thumbprint
+        test = test_replication_connection(host, entry["server"], entry["port"], entry["authentication"],
+                                           entry["thumbprint"], network)
+        if test.Seconds > deadline:
+            entry["state"] = "timeout"
+            clock = deadline
+            continue
+        clock = max(clock, test.Seconds)
+        entry["output"] = " ".join(str(o) for o in test.Output or [])
+        record = test.ErrorRecord
+        if record is None:
+            entry["state"] = "connected"
+        else:
+            entry.update(state="failed", message=str(record.Exception.Message),
+                         error_id=str(record.FullyQualifiedErrorId))
+    return {"seconds": round(clock, 3), "deadline_seconds": deadline, "connections": entries}
+
+
+# What Hyper-V says for each failure: the form of its documented messages ("Hyper-V failed to authenticate the
+# replica server using Kerberos authentication. Error: the connect with the server was terminated abnormally
+# (0x00002EFE)", Microsoft's Hyper-V Replica troubleshooting guide) with WinHTTP's codes; the exact words and
+# the error id are assumed (docs/host-unverified.md, replica.connection).
+_ERROR_ID = "OperationFailed,Microsoft.HyperV.PowerShell.Commands.TestVMReplicationConnection"
+
+
+def _failed(message: str, seconds: float = REPLICA_TEST_SECONDS) -> WinObject:
+    record = WinObject("ErrorRecord", Exception=WinObject("Exception", Message=message),
+                       FullyQualifiedErrorId=_ERROR_ID)
+    return WinObject("VMReplicationConnectionTest", Output=None, ErrorRecord=record, Seconds=seconds)
+
+
+def _cannot_connect(server: str, port: int) -> WinObject:
+    return _failed(f"Hyper-V cannot connect to the specified Replica server '{server}'. Error: A connection with the "
+                   f"server could not be established (0x00002EFD). Verify that the specified server is enabled as a "
+                   f"Replica server, allows inbound connections on the specified port ({port}), and supports the "
+                   "specified authentication type.")
+
+
+def _authorized(replica: SimulatedHost, primary: str) -> bool:
+    rs = replica.replication_server()
+    if rs.ReplicationAllowedFromAnyServer:
+        return True
+    name = primary.casefold().rstrip(".")
+    for entry in replica.authorization_entries():
+        pattern = str(entry.AllowedPrimaryServer).casefold().rstrip(".")
+        if pattern == name or (pattern.startswith("*.") and name.partition(".")[2] == pattern[2:]):
+            return True
+    return False
+
+
+def test_replication_connection(host: SimulatedHost, server: str, port: int, authentication: str,
+                                thumbprint: str | None, network: LabNetwork) -> WinObject:
+    """Test-VMReplicationConnection on `host` (the primary) as the lab answers it: the name through the lab's
+    DNS, then the Replica server's listener (enabled, this authentication on this port, vmms running), the
+    primary's certificate, the Replica server's authorization of the primary (a cluster node is authorized
+    by its broker's name), and the server's fault on demand."""
+    lookup = host.dns.get(server.casefold().rstrip(".")) or network.lookup(server)
+    if not lookup.addresses:
+        return _failed(f"Hyper-V cannot connect to the specified Replica server '{server}'. Error: The server name or "
+                       "address could not be resolved (0x00002EE7).")
+    replica = network.machines.get(lookup.addresses[0])
+    if replica is None or replica.replica_fault is ReplicaFault.TIMEOUT:
+        if replica is not None:  # nothing answers at all: longer than any deadline
+            return _failed("", seconds=float("inf"))
+        return _failed(f"Hyper-V cannot connect to the specified Replica server '{server}'. Error: The operation timed "
+                       "out (0x00002EE2).", seconds=SILENT_PORT_SECONDS)
+    rs = replica.replication_server()
+    allowed = str(rs.AllowedAuthenticationType or "")
+    listening = rs.KerberosAuthenticationPort if authentication == "Kerberos" else rs.CertificateAuthenticationPort
+    running = (replica.vmms_status or ("Running" if replica.hyperv_installed else "")) == "Running"
+    if (replica.replica_fault is ReplicaFault.REFUSED or not running or not rs.ReplicationEnabled
+            or allowed not in (authentication, "CertificateAndKerberos") or listening != port):
+        return _cannot_connect(server, port)
+    if authentication == "Certificate" and (replica.replica_fault is ReplicaFault.CERTIFICATE or not any(
+            c.thumbprint == thumbprint for c in host.certificates)):
+        return _failed(f"Hyper-V failed to authenticate the specified Replica server '{server}' using certificate-based "
+                       "authentication. Error: A security error occurred (0x00002F8F). Verify that the certificate "
+                       f"with thumbprint '{thumbprint}' is valid and that each server trusts the other's certificate.")
+    brokers = host.cluster.broker_fqdns() if host.cluster is not None else []
+    primary = brokers[0] if brokers else host.computer_name
+    if replica.replica_fault is ReplicaFault.AUTHORIZATION or not _authorized(replica, primary):
+        return _failed(f"The Replica server '{server}' rejected the connection: the primary server '{primary}' is not "
+                       "authorized to replicate to it. Error: Access is denied. (0x80070005)")
+    return WinObject("VMReplicationConnectionTest", Output=None, ErrorRecord=None, Seconds=REPLICA_TEST_SECONDS)

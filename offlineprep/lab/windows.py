@@ -46,6 +46,17 @@ class Fault(str, Enum):
     GARBAGE = "garbage"  # not JSON at all
 
 
+class ReplicaFault(str, Enum):
+    """How a Replica server answers Test-VMReplicationConnection from a primary, on demand (besides what its
+    settings give: not enabled, another port or authentication, the Virtual Machine Management service
+    stopped, no authorization entry for the primary)."""
+
+    REFUSED = "refused"  # nothing listens on the port (or a firewall rejects it): cannot connect
+    CERTIFICATE = "certificate"  # the TLS handshake fails: a certificate untrusted, mismatched or revoked
+    AUTHORIZATION = "authorization"  # the primary is in none of its authorization entries
+    TIMEOUT = "timeout"  # no answer at all (a firewall that drops): the test runs until its deadline
+
+
 # --------------------------------------------------------------------------- Windows objects
 
 
@@ -292,6 +303,10 @@ class LabNetwork:
                 self.records.setdefault(key, addresses)
             for address in addresses:
                 self.machines.setdefault(address, sim)
+            owner = sim.cluster.owner() if sim.cluster is not None else None
+            if owner is not None and sim.cluster.node_fqdn(owner) == sim.computer_name.casefold():
+                for broker in sim.cluster.broker_fqdns():  # a Replica Broker's name: the node owning its role
+                    self.records.setdefault(broker, addresses)
             cluster = sim.file_server_cluster
             if cluster is None:
                 continue
@@ -394,6 +409,7 @@ class SimulatedHost:
     smb_name_hardening_level: int = 0  # Get-SmbServerConfiguration SmbServerNameHardeningLevel (0: Windows' default)
     file_server_cluster: SimFileServerCluster | None = None  # None: no cluster node (Import-Module FailoverClusters fails)
     tickets_purged: int = 0  # times apply.ps1 purged the computer's own Kerberos tickets (klist purge -li 0x3e7)
+    replica_fault: ReplicaFault | None = None  # how this Replica server answers Test-VMReplicationConnection
 
     def __post_init__(self) -> None:
         if not self.ip_addresses:  # every lab machine has an address of its own, stable for its name

@@ -22,6 +22,7 @@ from offlineprep.facts import (
     PortProbe,
     Principal,
     ReplicaAuthorization,
+    ReplicaConnection,
     ReplicationServer,
     ServerNames,
     ShareFacts,
@@ -162,6 +163,8 @@ def hyperv(name: str, ip: str, vms: int = 2) -> HostFacts:
         domain_role=3, vmms_status="Running", clock=clock(), time_source_type="NT5DS",
         probes=[probe(server, address) for server, address in FILE_SERVERS.items()], probe_seconds=0.01,
         certificates=[certificate(fqdn(name))],
+        replica_connections=[ReplicaConnection(server="hv11.contoso.com", port=8084, authentication="Certificate",
+                                               thumbprint=certificate(fqdn(name)).thumbprint, state="connected")],
     )
 
 
