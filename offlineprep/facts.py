@@ -523,6 +523,9 @@ class HostFacts(Fact):
     error: CollectionError | None = None
     computer_name: str | None = None  # the machine's own DNS name, e.g. FS01.contoso.com
     domain: str | None = None  # the DNS name of its domain (Win32_ComputerSystem.Domain); None: not in one
+    # its Active Directory site, whose DCs issue its tickets: Netlogon\Parameters SiteName (set by hand) or else
+    # DynamicSiteName (what Netlogon found); None: not read (section ad_site), or no site
+    ad_site: str | None = None
     os_caption: str | None = None
     os_version: str | None = None
     os_build: str | None = None

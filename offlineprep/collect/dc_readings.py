@@ -41,6 +41,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from offlineprep.facts import AttributeChange, DcObject, DomainController
+from offlineprep.names import host_key
 
 # the attributes the ad.* checks judge, read on every DC for the objects a run judges
 JUDGED_ATTRIBUTES = ["msDS-AllowedToDelegateTo", "userAccountControl", "servicePrincipalName", "memberOf",
@@ -137,7 +138,7 @@ def controllers(entries: Iterable[Mapping[str, Any]], domain_nc: str, named_ntds
         if named_ntds:
             dc.named = dn_key(dc.ntds_settings or "") == dn_key(named_ntds)
         elif named_host:
-            dc.named = dc.host_name.casefold().rstrip(".") == named_host.casefold().rstrip(".")
+            dc.named = host_key(dc.host_name) == host_key(named_host)
     return sorted(found, key=lambda d: (not d.named, d.host_name.casefold()))
 
 
