@@ -160,13 +160,18 @@ def _dc_evidence(dc: DomainController) -> dict[str, object]:
 
 
 def _sites_sentence(sites: dict[str, str], dcs: list[DomainController]) -> str:
+    """The Hyper-V hosts by AD site, with the DCs of each site (whose KDCs issue their tickets)."""
     if not sites:
         return ""
-    parts = []
+    by_site: dict[str, list[str]] = {}
     for host, site in sorted(sites.items()):
+        by_site.setdefault(site, []).append(host)
+    parts = []
+    for site, members in by_site.items():
         serving = [dc.host_name for dc in dcs if dc.site and dc.site.casefold() == site.casefold()]
-        parts.append(f"{host} in site {site}" + (f" ({', '.join(serving)})" if serving else " (no DC of its own)"))
-    return "; Hyper-V hosts: " + ", ".join(parts)
+        shown = ", ".join(members[:5]) + (f" and {len(members) - 5} more" if len(members) > 5 else "")
+        parts.append(f"site {site} ({', '.join(serving) or 'no writable DC of its own'}): {shown}")
+    return "; Hyper-V hosts by site: " + "; ".join(parts)
 
 
 def _object_names(directory: DirectoryFacts) -> dict[str, str]:

@@ -56,7 +56,8 @@ def test_dcs_that_agree_pass_once_for_the_domain_and_show_each_hosts_site() -> N
     [finding] = run("ad.replicated", the_facts=facts(_pair(), _hosts_with_sites()))
     assert finding.status == Status.PASS and finding.subject == "contoso.com"
     assert "dc1.contoso.com (site HQ), dc2.contoso.com (site Branch)" in finding.message
-    assert "hv11.contoso.com in site Branch (dc2.contoso.com)" in finding.message
+    assert finding.message.endswith("Hyper-V hosts by site: site HQ (dc1.contoso.com): hv01.contoso.com; "
+                                    "site Branch (dc2.contoso.com): hv11.contoso.com")
     assert finding.evidence["host_sites"] == {"hv01.contoso.com": "HQ", "hv11.contoso.com": "Branch"}
 
 
