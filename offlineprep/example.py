@@ -1,4 +1,12 @@
-"""The commented example site file `offlineprep init` writes; a test proves it validates."""
+"""The commented example site file `offlineprep init` writes; a test proves it validates.
+
+It agrees with the README's install line (`pip install .`): every connection it asks for works with
+what that installs, so the first `offlineprep preflight` after `init` passes the local check
+(offlineprep/localcheck.py) and goes on to the passwords and the network. WinRM uses NTLM for that
+reason (pywinrm brings requests-ntlm; inside HTTPS); Kerberos, the stronger choice, needs the
+`kerberos` extra, the MIT client and a ticket (README, "Kerberos"), and is one line away.
+tests/test_first_run.py installs a fresh venv and runs init then preflight, as a new user would.
+"""
 
 EXAMPLE_SITE = r'''# offlineprep site file: what to check before offline initial replication.
 # Secrets never go in this file: passwords come from the environment variables named below
@@ -16,9 +24,10 @@ verify_tls = true                             # false only for a lab: a warning 
 # timeout_seconds = 30
 
 [winrm]                                       # the Hyper-V hosts and file servers, one read-only command each
-transport = "kerberos"                        # kerberos | ntlm | credssp | basic | certificate
+transport = "ntlm"                            # ntlm (works after `pip install .`) | kerberos (needs the kerberos
+                                              # extra and a ticket: README "Kerberos") | credssp | basic | certificate
 scheme = "https"                              # https (port 5986) | http (5985, message encryption required)
-user = "CONTOSO\\svc-preflight"
+user = "CONTOSO\\svc-preflight"               # DOMAIN\\name; not needed with transport = "kerberos"
 password_env = "OFFLINEPREP_WINRM_PASSWORD"
 verify_tls = true
 concurrency = 16                              # hosts queried at once

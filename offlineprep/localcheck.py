@@ -14,17 +14,37 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.metadata
+import json
 import os
+import shlex
 import shutil
 import ssl
 import subprocess
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 
 from offlineprep.site import DirectoryConfig, Site, WinRMConfig
 
-KERBEROS_EXTRA = "pip install 'offlineprep[kerberos]'"
-CREDSSP_EXTRA = "pip install 'offlineprep[credssp]'"
+
+def install_extra(extra: str) -> str:
+    """The pip command that adds an extra to this installation. Installed from a folder (the README's
+    `pip install .`), pip records the folder in direct_url.json (PEP 610): `offlineprep[extra]` would
+    fetch offlineprep from a package index instead, so the command names that folder."""
+    command = f"pip install 'offlineprep[{extra}]'"
+    try:
+        text = importlib.metadata.distribution("offlineprep").read_text("direct_url.json")
+        info = json.loads(text) if text else {}
+        url = urllib.parse.urlparse(info.get("url", ""))
+    except Exception:  # not installed (a checkout on sys.path), or metadata we cannot read
+        return command
+    if url.scheme != "file" or not isinstance(info.get("dir_info"), dict):
+        return command
+    editable = "-e " if info["dir_info"].get("editable") else ""
+    return f"pip install {editable}{shlex.quote(urllib.parse.unquote(url.path) + f'[{extra}]')}"
+
+
 # a dependency of offlineprep: missing only where offlineprep was installed without its dependencies
 MD4_PACKAGE = "pip install pycryptodome"
 
@@ -55,7 +75,7 @@ def _directory_problems(config: DirectoryConfig) -> list[str]:
     found = []
     if config.auth == "kerberos" and not _importable("gssapi"):
         found.append(f"[directory] auth = \"kerberos\" needs the Python package gssapi, which is not installed: "
-                     f"run `{KERBEROS_EXTRA}` (it needs libkrb5-dev to build: `apt-get install libkrb5-dev gcc`)")
+                     f"run `{install_extra('kerberos')}` (it needs libkrb5-dev to build: `apt-get install libkrb5-dev gcc`)")
     uses_tls = config.server.lower().startswith("ldaps://") or config.start_tls
     if config.ca_file and uses_tls and config.verify_tls:
         problem = _ca_problem(config.ca_file)
@@ -95,8 +115,8 @@ def _md4_problem(ntlm: list[DirectoryConfig], several: bool) -> str:
 # import for it (winrm/transport.py sets HAVE_KERBEROS, HAVE_NTLM, HAVE_CREDSSP from those imports)
 WINRM_LIBRARIES = {
     "kerberos": (("kerberos", "winkerberos"), "pywinrm's Kerberos extra (pykerberos)",
-                 f"run `{KERBEROS_EXTRA}` (it needs libkrb5-dev to build: `apt-get install libkrb5-dev gcc`)"),
-    "credssp": (("requests_credssp",), "the Python package requests-credssp", f"run `{CREDSSP_EXTRA}`"),
+                 "run `{kerberos}` (it needs libkrb5-dev to build: `apt-get install libkrb5-dev gcc`)"),
+    "credssp": (("requests_credssp",), "the Python package requests-credssp", "run `{credssp}`"),
     "ntlm": (("requests_ntlm",), "the Python package requests-ntlm", "run `pip install requests-ntlm`"),
 }
 
@@ -117,6 +137,7 @@ def winrm_problems(config: WinRMConfig, has_library: Callable[[str], bool] = win
     found = []
     if config.transport in WINRM_LIBRARIES and not has_library(config.transport):
         _, what, install = WINRM_LIBRARIES[config.transport]
+        install = install.format(kerberos=install_extra("kerberos"), credssp=install_extra("credssp"))
         found.append(f"[winrm] transport = \"{config.transport}\" needs {what}, which is not installed on this "
                      f"machine: {install}"
                      + (f"; then a Kerberos ticket: `kinit {_principal([config.user or ''], None)}`"

@@ -49,7 +49,25 @@ def waived_reason(finding: Finding) -> str:
 
 def render(results: Results, fail_on: str | None = None) -> str:
     """A failure for each finding at or above --fail-on, an error for each `error` (what
-    `model.blocks` counts, as every output does); the verdict and the selection as properties."""
+    `model.blocks` counts, as every output does); the verdict and the selection as properties.
+
+    A warning below --fail-on (and a failure under `--fail-on never`) is a `<skipped>` case whose
+    message starts with its status, never a passing one: a pipeline's test tab then shows it without
+    failing, and failures + errors stay exactly the blocking findings, as the exit code counts them.
+    What the test tabs make of each element (docs/pipelines.md, "What the test tab shows"):
+    - Azure Pipelines, PublishTestResults@2 with JUnit: Failed if the case holds `<failure>` or
+      `<error>`, Not Executed if it holds `<skipped>`, Passed otherwise; the error message shown is
+      the `message` of failure, error or skipped ("Result formats mapping",
+      https://learn.microsoft.com/azure/devops/pipelines/tasks/reference/publish-test-results-v2).
+    - dorny/test-reporter (java-junit): failure or error -> failed, skipped -> skipped, each case
+      listed (`list-tests: all`); src/parsers/java-junit/java-junit-parser.ts, getTestCaseResult.
+    - mikepenz/action-junit-report: a skipped case is counted and listed in the detailed summary
+      (`include_skipped`, default true), a notice, never a failure ("a skipped test shall not fail
+      the run", src/testParser.ts).
+    A `<failure type="warning">` below the threshold would turn Azure's run and dorny's check red
+    (failTaskOnFailedTests, fail-on-error) while the exit code says 0: two verdicts for one run.
+    The testcase children follow the JUnit XSD Azure's page links (windyroad/JUnit-Schema: one of
+    skipped, error, failure), with system-out, which Azure shows as the console log."""
     fail_on = fail_on or results.fail_on
     suite = ET.Element("testsuite", name="offlineprep", timestamp=results.generated_at.isoformat())
     properties = ET.SubElement(suite, "properties")
@@ -82,8 +100,11 @@ def render(results: Results, fail_on: str | None = None) -> str:
             reason = message if not finding.waived else waived_reason(finding)
             ET.SubElement(case, "skipped", message=_value(reason))
             counts["skipped"] += 1
-        elif finding.status in (Status.FAIL, Status.WARN):  # below --fail-on: reported, not counted
-            ET.SubElement(case, "system-out").text = f"{finding.status.value} (not blocking under --fail-on {fail_on}): {message}"
+        elif finding.status in (Status.FAIL, Status.WARN):  # below --fail-on: visible, not failing
+            note = f"{finding.status.value} (not blocking under --fail-on {fail_on}): {message}"
+            ET.SubElement(case, "skipped", message=note)
+            ET.SubElement(case, "system-out").text = note + detail[len(message):]
+            counts["skipped"] += 1
         else:
             ET.SubElement(case, "system-out").text = message
     for key, value in counts.items():

@@ -18,6 +18,7 @@ from offlineprep.engine import CheckContext, discover, run_check
 from offlineprep.facts import ErrorKind, Facts, HostFacts, ToolStamp
 from offlineprep.lab.windows import Fault, SimulatedHost
 from offlineprep.lab.winrm_endpoint import WinRMEndpoint
+from offlineprep.localcheck import install_extra
 from offlineprep.model import Status
 from offlineprep.site import Site, WinRMConfig
 
@@ -65,7 +66,7 @@ def test_kerberos_without_its_library_fails_every_host_before_any_packet(monkeyp
         assert sum(ep.commands.values()) == 0
     for host in found.values():
         assert not host.reachable and host.error is not None and host.error.kind is ErrorKind.CLIENT
-        assert "pip install 'offlineprep[kerberos]'" in host.error.message and "kinit" in host.error.message
+        assert install_extra("kerberos") in host.error.message and "kinit" in host.error.message
         finding = reachable_finding(site_with(host.name, transport="kerberos"), host)
         assert finding.status is Status.FAIL
         assert finding.remediation is None  # nothing to change on the host: the fix is on this machine
