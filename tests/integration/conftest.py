@@ -9,6 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from dc_pair import dc_pair  # noqa: F401 - the two-DC lab, a session fixture every module may use
 from samba import SambaDC, samba_installed
 
 

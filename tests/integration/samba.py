@@ -49,7 +49,7 @@ def free_loopback_address() -> str:
 
 class SambaDC:
     def __init__(self, folder: Path, ip: str | None = None, realm: str = REALM, netbios: str = DOMAIN,
-                 dc_name: str = DC_NAME) -> None:
+                 dc_name: str = DC_NAME, isolated: bool = False) -> None:
         self.folder = folder
         self.ip = ip or free_loopback_address()
         self.realm = realm.upper()
@@ -60,6 +60,10 @@ class SambaDC:
         self.process: subprocess.Popen[bytes] | None = None
         self._added_address = False
         self._hosts_line = f"{self.ip} {self.dc_fqdn} {dc_name}  # offlineprep tests\n"
+        # isolated: every socket folder of its own and only the services LDAP, Kerberos and DRS need,
+        # so two DCs of one domain run side by side (lab notes, "two DCs of one domain, replicating")
+        self.isolated = isolated
+        self.krb5_config: Path | None = None  # the krb5.conf the samba processes use (the DRS client's KDCs)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -87,34 +91,77 @@ class SambaDC:
     def admin_upn(self) -> str:
         return f"Administrator@{self.dns_domain}"
 
-    def start(self) -> SambaDC:
+    def start(self, join: SambaDC | None = None) -> SambaDC:
+        """Provision a new domain (or join `join`'s), then run it."""
+        return self.make(join).launch()
+
+    def make(self, join: SambaDC | None = None) -> SambaDC:
+        """Provision a new domain, or with `join` become a further DC of `join`'s domain
+        (`samba-tool domain join REALM DC --server=<join's address>`, what DRS replication needs)."""
         subprocess.run(["ip", "addr", "add", f"{self.ip}/32", "dev", "lo"], check=True, capture_output=True)
         self._added_address = True
-        hosts = Path("/etc/hosts")
-        text = hosts.read_text()
-        if self._hosts_line not in text:
-            hosts.write_text(
-                "".join(line for line in text.splitlines(True) if f" {self.dc_fqdn} " not in line) + self._hosts_line
-            )
+        self.set_hosts_names()
         run_dir = self.folder / "run"
         run_dir.mkdir(parents=True, exist_ok=True)
-        provision = subprocess.run(
-            ["samba-tool", "domain", "provision", f"--realm={self.realm}", f"--domain={self.netbios}", "--server-role=dc",
-             "--dns-backend=NONE", f"--adminpass={ADMIN_PASSWORD}", f"--targetdir={self.folder}",
-             f"--host-name={self.dc_name}", "--use-rfc2307",
-             f"--option=interfaces={self.ip}", "--option=bind interfaces only=yes",
-             f"--option=pid directory={run_dir}", "--option=ldap server require strong auth=allow_sasl_over_tls"],
-            capture_output=True, text=True, timeout=180,
-        )
-        if provision.returncode != 0:
+        options = [f"--option=interfaces={self.ip}", "--option=bind interfaces only=yes",
+                   f"--option=pid directory={run_dir}",
+                   "--option=ldap server require strong auth=allow_sasl_over_tls"]
+        if self.isolated:
+            for folder in ("ncalrpc", "winbindd", "ntp_signd"):
+                (run_dir / folder).mkdir(exist_ok=True)
+            options += [f"--option=ncalrpc dir={run_dir / 'ncalrpc'}",
+                        f"--option=winbindd socket directory={run_dir / 'winbindd'}",
+                        f"--option=ntp signd socket directory={run_dir / 'ntp_signd'}",
+                        f"--option=log file={self.folder / 'log.samba'}",
+                        "--option=server services=rpc ldap cldap kdc drepl kcc"]
+        if join is None:
+            command = ["samba-tool", "domain", "provision", f"--realm={self.realm}", f"--domain={self.netbios}",
+                       "--server-role=dc", "--dns-backend=NONE", f"--adminpass={ADMIN_PASSWORD}",
+                       f"--targetdir={self.folder}", f"--host-name={self.dc_name}", "--use-rfc2307", *options]
+        else:
+            # the password travels in PASSWD (Samba's credentials read it), not in argv
+            command = ["samba-tool", "domain", "join", self.dns_domain, "DC", f"--server={join.ip}",
+                       "--dns-backend=NONE", f"--targetdir={self.folder}", "-U", "Administrator",
+                       f"--option=netbios name={self.dc_name.upper()}", f"--option=workgroup={self.netbios}",
+                       f"--realm={self.realm}", *options]
+        made = subprocess.run(command, capture_output=True, text=True, timeout=300, env=self.env(admin=True))
+        if made.returncode != 0:
             # samba-tool says what is missing (a package, a free address) only on stderr
-            raise RuntimeError(f"samba-tool domain provision exited {provision.returncode}: "
-                               f"{provision.stderr.strip()[-1500:]}")
+            raise RuntimeError(f"samba-tool domain {command[2]} exited {made.returncode}: "
+                               f"{made.stderr.strip()[-1500:]}")
+        return self
+
+    def launch(self) -> SambaDC:
+        """Run the provisioned or joined DC (`samba -i`, foreground) and wait until LDAPS answers."""
         log = open(self.folder / "samba.log", "wb")  # noqa: SIM115 - lives as long as the process
         self.process = subprocess.Popen(["samba", "-i", "-M", "single", "-s", str(self.smb_conf)],
-                                        stdout=log, stderr=subprocess.STDOUT)
+                                        stdout=log, stderr=subprocess.STDOUT, env=self.env())
         self._wait_for_ldaps()
         return self
+
+    def env(self, admin: bool = False) -> dict[str, str]:
+        """The environment of this DC's samba and samba-tool processes: an isolated DC runs without
+        winbindd (`_NO_WINBINDD=1`) and with its own krb5.conf; `admin` adds the administrator's
+        password as PASSWD, where Samba's tools look for it when argv names only the user."""
+        env = dict(os.environ)
+        if self.isolated:
+            env["_NO_WINBINDD"] = "1"
+        if self.krb5_config is not None:
+            env["KRB5_CONFIG"] = str(self.krb5_config)
+        if admin:
+            env["PASSWD"] = ADMIN_PASSWORD
+        return env
+
+    def set_hosts_names(self, *more: str) -> None:
+        """This DC's /etc/hosts line: its address, FQDN and short name, and `more` names (a joined
+        DC's `<NTDS Settings objectGUID>._msdcs.<domain>`, the name DRS asks for)."""
+        line = " ".join([self.ip, self.dc_fqdn, self.dc_name, *more]) + "  # offlineprep tests\n"
+        hosts = Path("/etc/hosts")
+        text = hosts.read_text()
+        kept = "".join(old for old in text.splitlines(True) if old != self._hosts_line and f" {self.dc_fqdn} " not in old)
+        if kept + line != text:
+            hosts.write_text(kept + line)
+        self._hosts_line = line
 
     def _wait_for_ldaps(self, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
@@ -159,7 +206,7 @@ class SambaDC:
 
     def tool(self, *args: str) -> str:
         proc = subprocess.run(["samba-tool", *args, "-s", str(self.smb_conf)], capture_output=True, text=True,
-                              timeout=120)
+                              timeout=120, env=self.env(admin=True))
         if proc.returncode != 0:
             raise RuntimeError(f"samba-tool {' '.join(args)}: {proc.stderr.strip()[-800:]}")
         return proc.stdout
