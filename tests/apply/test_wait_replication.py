@@ -3,6 +3,10 @@ bounded, and names the DCs still behind when the time is up; discovery runs once
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import ldap3
@@ -95,3 +99,18 @@ def test_without_waiting_one_reading_says_which_dcs_are_behind() -> None:
     wait = wait_for_replication(_site(pair.labs[0]), CHECK, Collectors(directory=pair.collector),
                                 lambda env, purpose: pair.labs[0].password, 0, sleep=lambda s: None)
     assert not wait.agreed and wait.polls == 1 and "dc2.lab.test" in wait.behind[0].message
+
+
+def test_apply_wait_replication_through_the_command_reads_every_dc_then_checks_again(tmp_path: Path) -> None:
+    """The demo's directory has one DC: the wait reads it once and goes on to the re-check."""
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "offlineprep", *args], capture_output=True, text=True,
+                              env={**os.environ, "COLUMNS": "250"}, timeout=180)
+
+    plan = tmp_path / "plan.json"
+    assert run("plan", "--demo", "--output", str(plan)).returncode == 0
+    proc = run("apply", str(plan), "--demo", "--yes", "--wait-replication", "5", "--record", str(tmp_path / "r.json"))
+    text = proc.stdout
+    assert "Waiting up to 5 s for every domain controller to hold the changes" in text, text + proc.stderr
+    assert "reading 1, 0 s of 5: every DC agrees" in text
+    assert text.index("every domain controller holds the same values") < text.index("Checking again")
