@@ -89,6 +89,9 @@ def test_a_delegation_written_on_one_dc_only_is_found_and_named_then_ready_after
     request = DirectoryRequest(computers=["pev01.pair.test"])
     with pair.inbound_paused(pair.dc2):
         pair.set_allowed_to_delegate_to(pair.dc1, "PEV01", ["cifs/pfs09.pair.test"])
+        # the pause is an option on pdc2's NTDS Settings: pdc1, which is read, learns it by replication
+        pair.wait_until(lambda: any(d["dn"].split(",")[1] == "CN=PDC2" and int(d["options"][0]) & 0x2
+                                    for d in pair.ntds_settings(pair.dc1)))
         facts = collect_directory(pair_config(pair), request, pair.admin_password)
         assert facts.error is None, facts.error
         dc1, dc2 = facts.domain_controllers or []
@@ -111,13 +114,14 @@ def test_a_delegation_written_on_one_dc_only_is_found_and_named_then_ready_after
 
 def test_a_dc_that_cannot_be_reached_is_one_cause_of_errors(dc_pair: DCPair) -> None:
     pair = dc_pair
+    pair.add_computer(pair.dc1, "PEV03")
     pair.dc2.pause()  # SIGSTOP: it accepts nothing more until resumed
     try:
         facts = collect_directory(pair_config(pair).model_copy(update={"timeout_seconds": 3}),
-                                  DirectoryRequest(computers=["pfs01.pair.test"]), pair.admin_password)
+                                  DirectoryRequest(computers=["pev03.pair.test"]), pair.admin_password)
     finally:
         pair.dc2.resume()
-    assert facts.error is None and facts.computers["pfs01.pair.test"].found
+    assert facts.error is None and facts.computers["pev03.pair.test"].found
     findings = judge(pair, facts)
     assert findings and {f.status for f in findings} == {Status.ERROR}
     assert {f.cause.machine.casefold() for f in findings if f.cause} == {pair.dc2.dc_fqdn}
