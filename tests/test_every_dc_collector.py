@@ -175,3 +175,18 @@ def test_sambas_binary_metadata_is_read_and_its_originator_named_by_invocation_i
     ("CN=DC2,OU=Domain Controllers,DC=x", None)])
 def test_the_site_is_the_rdn_under_cn_sites(dn: str, site: str | None) -> None:
     assert dc_readings.site_of(dn) == site
+
+
+def test_the_readings_survive_a_facts_file_and_an_older_file_still_loads() -> None:
+    from offlineprep.facts import Facts, ToolStamp
+
+    dc1, _, connect = _pair(["cifs/fs01.lab.test"], [])
+    directory = collect_directory(dc1.config(), REQUEST, dc1.password, connect=connect)
+    facts = Facts(tool=ToolStamp(version="t"), directory=directory)
+    again = Facts.from_json(facts.to_json())
+    assert again.directory is not None and again.directory.domain_controllers == directory.domain_controllers
+    older = facts.model_dump(mode="json", by_alias=True)
+    for d in older["directories"].values():
+        del d["domain_controllers"]  # written before issue 22
+    loaded = Facts.model_validate(older)
+    assert loaded.directory is not None and loaded.directory.domain_controllers is None
