@@ -26,6 +26,7 @@ from offlineprep.facts import Facts
 from offlineprep.model import FailOn, Finding
 from offlineprep.prompts import scrubber
 from offlineprep.terminal import LISTED, err, escape, out, term
+from offlineprep.verdict import judge
 
 app = typer.Typer(
     add_completion=False,
@@ -181,9 +182,7 @@ def preflight(
     terminal.print_summary(results, outputs, problems)
     if save_facts is not None:
         out.print(f"facts written to {escape(str(save_facts))} (evaluate them again with --facts)")
-    code = pipeline.exit_code(results)
-    if problems and code == 0:
-        code = 4  # a requested file we could not write is not "ready"
+    code = judge(results, problems=problems).exit_code  # an output not written is never READY
     raise typer.Exit(0 if exit_zero else code)
 
 
@@ -229,7 +228,6 @@ def report(
 ) -> None:
     """Print the summary and verdict of saved results and re-render any output from them; exits as
     preflight did (0 ready, 1 blocking findings, 3 not evaluated)."""
-    from offlineprep import pipeline
     from offlineprep.render import json_out, write_outputs
 
     results = json_out.load(results_file)
@@ -238,9 +236,7 @@ def report(
     outputs = _outputs(html=html, json=json_file, junit=junit, markdown=markdown, fix_script=fix_script)
     problems = write_outputs(results, outputs)
     terminal.print_summary(results, outputs, problems, title=f"offlineprep report: {results_file}")
-    code = pipeline.exit_code(results)
-    if problems and code == 0:
-        code = 4
+    code = judge(results, problems=problems).exit_code
     raise typer.Exit(0 if exit_zero else code)
 
 

@@ -132,9 +132,21 @@ class Cause(BaseModel):
                    text=f"{what} is not in the facts file {facts_file}: collect it again with this site file "
                         "(offlineprep collect, or preflight --save-facts)")
 
-    def headline(self, count: int) -> str:
-        """"dc1.contoso.com does not resolve in DNS — 25 checks not evaluated"."""
-        return f"{self.text} — {count:,} {'check' if count == 1 else 'checks'} not evaluated"
+    def headline(self, checks: int, findings: int) -> str:
+        """"dc1.contoso.com does not resolve in DNS — 8 checks not evaluated (20 findings)": checks
+        count check ids, findings count (check, subject) pairs; the second is said when it differs."""
+        return f"{self.text} — {not_evaluated(checks, findings)}"
+
+
+def counted(number: int, word: str) -> str:
+    """"1 finding", "12 findings": the one way every output counts findings and checks."""
+    return f"{number:,} {word}{'' if number == 1 else 's'}"
+
+
+def not_evaluated(checks: int, findings: int) -> str:
+    """"8 checks not evaluated (20 findings)"; "1 check not evaluated" when they are one and the same."""
+    tail = f" ({counted(findings, 'finding')})" if findings != checks else ""
+    return f"{counted(checks, 'check')} not evaluated{tail}"
 
 
 class Outcome(BaseModel):
@@ -189,9 +201,10 @@ class Verdict(str, Enum):
 
 
 def not_blocking(findings: list[Finding], fail_on: FailOn | str) -> list[Finding]:
-    """Failures and warnings that do not block under `fail_on` and are not waived: the warnings under
-    --fail-on fail or error, and the failures too under --fail-on never. Every output lists them."""
-    return [f for f in findings if f.status in (Status.FAIL, Status.WARN) and not f.waived and not blocks(f, fail_on)]
+    """Failures, warnings and errors that do not block under `fail_on` and are not waived: the warnings
+    under --fail-on fail or error, and every one of them under --fail-on never. Every output lists them."""
+    return [f for f in findings if f.status in (Status.FAIL, Status.WARN, Status.ERROR) and not f.waived
+            and not blocks(f, fail_on)]
 
 
 def not_blocking_title(findings: list[Finding]) -> str:
@@ -246,9 +259,12 @@ def at_threshold(finding: Finding, fail_on: FailOn | str) -> bool:
 
 def blocks(finding: Finding, fail_on: FailOn | str) -> bool:
     """The one definition of "blocking" every output uses: the finding keeps the exit code from being
-    0 under `--fail-on` (1 at or above the threshold; 3 for an `error`, which `never` does not excuse).
-    A waived finding never blocks; a warning blocks only under `--fail-on warn`."""
-    return at_threshold(finding, fail_on) or (finding.status is Status.ERROR and not finding.waived)
+    0 under `--fail-on` (1 at or above the threshold; 3 for an `error` below it). A waived finding
+    never blocks; a warning blocks only under `--fail-on warn`; under `--fail-on never` no finding
+    blocks (offlineprep.verdict: the problems of the run itself still do)."""
+    if finding.waived or FailOn(fail_on) is FailOn.NEVER:
+        return False
+    return at_threshold(finding, fail_on) or finding.status is Status.ERROR
 
 
 class Topology(BaseModel):
@@ -333,6 +349,18 @@ class Selection(BaseModel):
 RESULTS_SCHEMA = "offlineprep/results/v1"
 
 
+class Unreached(BaseModel):
+    """This machine reached none of the site's machines, for a reason of its own side (its DNS, its
+    routes or proxy, a refusal on every one, a library or ticket it lacks): the run evaluated nothing
+    of theirs. Every output says it once, as the cause of an INCOMPLETE verdict, instead of listing a
+    blocking finding per machine and check (offlineprep.verdict); the JSON keeps every finding."""
+
+    model_config = ConfigDict(frozen=True)
+
+    machines: list[str]  # every machine it tried (hosts and file servers; domain controllers when they failed too)
+    text: str  # "this machine reached none of the 6 machines of the site: ..."
+
+
 class Results(BaseModel):
     """The versioned results document (`--json`); every renderer is a function of this alone."""
 
@@ -351,15 +379,9 @@ class Results(BaseModel):
     selection: Selection | None = None  # None in a results file of an older version: not known
     catalogue: list[CheckInfo] = Field(default_factory=list)  # the checks that ran
     fail_on: FailOn = FailOn.FAIL  # the --fail-on the outputs were judged by
-
-    @property
-    def headline(self) -> str:
-        """The verdict as every output states it: "READY (partial: 1 of 15 checks)"."""
-        note = self.selection.note if self.selection is not None else ""
-        return self.verdict.word + (f" ({note})" if note else "")
-
-    def blocking(self) -> list[Finding]:
-        return [f for f in self.findings if blocks(f, self.fail_on)]
+    # some checks left out (`--only`/`--skip`): the verdict covers only those that ran (offlineprep.verdict)
+    partial: bool = False
+    unreached: Unreached | None = None  # this machine reached none of the site's machines
 
     def check_info(self, check_id: str) -> CheckInfo | None:
         return next((c for c in self.catalogue if c.id == check_id), None)

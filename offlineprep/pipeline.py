@@ -36,6 +36,8 @@ from offlineprep.model import (
     FAIL_ON_RANK,
     STATUS_RANK,
     Cause,
+    CauseKind,
+    CauseOrigin,
     CheckInfo,
     Finding,
     Results,
@@ -43,14 +45,14 @@ from offlineprep.model import (
     Status,
     ToolInfo,
     Topology,
+    Unreached,
     Verdict,
-    at_threshold,
-    blocks,
 )
 from offlineprep.names import DomainName, HostIndex, HostName
 from offlineprep.rbcd import groups_needed, named_sids
 from offlineprep.remediation import bind_directory
 from offlineprep.site import DirectoryConfig, Site, WinRMConfig
+from offlineprep.verdict import judge, summary, with_verdict
 from offlineprep.waivers import Waiver, apply_waivers
 
 log = logging.getLogger(__name__)
@@ -409,9 +411,11 @@ class RunOptions:
 def build_results(site: Site | None, checks: Sequence[CheckSpec], facts: Facts, options: RunOptions) -> Results:
     findings: list[Finding] = []
     catalogue = [c.info() for c in checks]
+    unreached = unreached_from_here(facts, options.facts_file)
     if site is not None:
         context = CheckContext(site=site, facts=facts, facts_file=options.facts_file)
         findings = send_fixes_to(directory_servers(site, facts), evaluate(checks, context))
+        findings = not_judged_from_here(findings, facts, unreached)
         if options.facts_file:
             gaps = facts_file_gaps(site, checks, facts, options.facts_file)
             findings = sorted([*findings, *gaps], key=lambda f: f.sort_key)
@@ -421,11 +425,11 @@ def build_results(site: Site | None, checks: Sequence[CheckSpec], facts: Facts, 
     statistics = dict(facts.statistics)
     statistics["checks_run"] = len(checks)
     run = [c.id for c in checks]
-    return Results(
+    results = Results(
         tool=ToolInfo(version=__version__),
         generated_at=datetime.now(UTC),
-        verdict=verdict_of(findings),
-        summary=summarise(findings),
+        verdict=Verdict.INCOMPLETE,  # judged below, with everything else in place
+        summary={},
         findings=findings,
         topology=topology_of(site, facts.inventory) if site is not None else Topology(),
         statistics=statistics,
@@ -435,7 +439,74 @@ def build_results(site: Site | None, checks: Sequence[CheckSpec], facts: Facts, 
                             only=list(options.only), skip=list(options.skip)),
         catalogue=catalogue,
         fail_on=options.fail_on,
+        unreached=unreached,
     )
+    return with_verdict(results)
+
+
+# error kinds that say more about this machine than about the one it asked: its DNS, its routes or
+# proxy, a refusal or a silence (when every machine answers so), a library or ticket it lacks
+LOCAL_KINDS = {ErrorKind.NAME_RESOLUTION, ErrorKind.UNREACHABLE, ErrorKind.TIMEOUT, ErrorKind.CLIENT}
+_LOCAL_WORDS = {  # (one, several)
+    ErrorKind.NAME_RESOLUTION: ("does not resolve in DNS", "do not resolve in DNS"),
+    ErrorKind.UNREACHABLE: ("refused the connection or has no route from here",
+                            "refused the connection or have no route from here"),
+    ErrorKind.TIMEOUT: ("accepted no connection in time", "accepted no connection in time"),
+    ErrorKind.CLIENT: ("could not be asked for want of something on this machine",
+                       "could not be asked for want of something on this machine"),
+}
+_LOCAL_HINT = {
+    ErrorKind.NAME_RESOLUTION: "this machine's DNS servers, or the names in the site file",
+    ErrorKind.UNREACHABLE: "a firewall or proxy of this machine or its network",
+    ErrorKind.TIMEOUT: "a firewall that drops the packets, or this machine's routes",
+    ErrorKind.CLIENT: "see the example",
+}
+
+
+def unreached_from_here(facts: Facts, facts_file: str | None = None) -> Unreached | None:
+    """This machine reached none of the machines it asked over WinRM, each for a reason of this side
+    (SPEC §10, issue 21.4): the run then evaluated nothing of theirs, which is one cause, not one
+    blocking finding per machine and check. Nodes a cluster reports down were not asked and do not
+    count. Domain controllers that failed the same way are counted with them."""
+    asked = [h for h in (facts.hosts or {}).values() if not _down(h)]
+    if not asked or any(h.reachable or h.error is None or h.error.kind not in LOCAL_KINDS for h in asked):
+        return None
+    failed = [(h.name, h.error) for h in asked if h.error is not None]
+    directories = [d for d in (facts.directories or {}).values() if d.error is not None and d.error.kind in LOCAL_KINDS]
+    if directories and len(directories) == len(facts.directories or {}):
+        failed += [(_server_name(d.server), d.error) for d in directories if d.error is not None]
+    kinds: dict[ErrorKind, list[str]] = {}
+    for name, error in failed:
+        kinds.setdefault(error.kind, []).append(name)
+    who = "the machine that collected these facts" if facts_file else "this machine"
+    what = "machines of the site" if len(failed) > len(asked) else "hosts and file servers it asked over WinRM"
+    why = "; ".join(f"{len(names)} {_LOCAL_WORDS[kind][len(names) > 1]} ({_LOCAL_HINT[kind]})"
+                    for kind, names in kinds.items())
+    example = failed[0][1].message if failed[0][1] is not None else ""
+    text = f"{who} reached none of the {len(failed)} {what}: {why} (e.g. {example})"
+    return Unreached(machines=[name for name, _ in failed], text=text)
+
+
+def _server_name(url: str) -> str:
+    """The machine of a directory's server URL, as checkkit names it in a cause."""
+    return url.split("://", 1)[-1].split("/", 1)[0]
+
+
+def not_judged_from_here(findings: list[Finding], facts: Facts, unreached: Unreached | None) -> list[Finding]:
+    """With nothing reached from here, host.reachable's failure of a machine says nothing of that
+    machine: it becomes what it is, an `error` with the machine's collection error as its cause, like
+    every other finding of that machine (and no listener fix, which would answer the wrong question)."""
+    if unreached is None:
+        return findings
+    out = []
+    for f in findings:
+        host = facts.find_host(f.subject) if f.check == "host.reachable" and f.status is Status.FAIL else None
+        if host is not None and host.error is not None:
+            cause = Cause(origin=CauseOrigin.HOST, machine=host.name, kind=CauseKind(host.error.kind.value),
+                          text=host.error.message)
+            f = f.model_copy(update={"status": Status.ERROR, "cause": cause, "remediation": None})
+        out.append(f)
+    return out
 
 
 def directory_server(site: Site) -> str | None:
@@ -502,33 +573,20 @@ def facts_file_gaps(site: Site, checks: Sequence[CheckSpec], facts: Facts, facts
 
 
 def summarise(findings: Sequence[Finding]) -> dict[str, int]:
-    summary = {s.value: 0 for s in Status}
-    for f in findings:
-        summary[f.status.value] += 1
-    summary["waived"] = sum(1 for f in findings if f.waived)
-    return summary
+    """The JSON summary (offlineprep.verdict.summary)."""
+    return summary(findings)
 
 
-def verdict_of(findings: Sequence[Finding]) -> Verdict:
-    counted = [f for f in findings if not f.waived]
-    if any(f.status is Status.FAIL for f in counted):
-        return Verdict.NOT_READY
-    if any(f.status is Status.ERROR for f in counted):
-        return Verdict.INCOMPLETE
-    return Verdict.READY
+def verdict_of(findings: Sequence[Finding], fail_on: str = "fail") -> Verdict:
+    """The verdict of bare findings under `fail_on` (offlineprep.verdict.judge decides)."""
+    results = Results(tool=ToolInfo(version=__version__), generated_at=datetime.now(UTC), verdict=Verdict.READY,
+                      summary={}, findings=list(findings), fail_on=fail_on)
+    return judge(results).verdict
 
 
 def exit_code(results: Results, fail_on: str | None = None) -> int:
-    """0 ready; 1 a non-waived finding at or above --fail-on (warn < error < fail); 3 errors but
-    nothing at the threshold. `never` keeps findings from causing 1, not errors from causing 3.
-    Without `fail_on`, the one the results were judged by. The findings that make it non-zero are
-    exactly those `model.blocks` names, which every output lists as blocking."""
-    fail_on = fail_on or results.fail_on
-    if any(at_threshold(f, fail_on) for f in results.findings):
-        return 1
-    if any(blocks(f, fail_on) for f in results.findings):
-        return 3
-    return 0
+    """0 READY, 1 NOT READY, 3 INCOMPLETE, by offlineprep.verdict (README "Verdicts and exit codes")."""
+    return judge(results, fail_on).exit_code
 
 
 def topology_of(site: Site, inventory: Inventory | None = None) -> Topology:

@@ -20,9 +20,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from offlineprep.display import visible
-from offlineprep.model import Finding, Results, Status, WaiverEntry, by_cause, not_blocking, not_blocking_title
-from offlineprep.model import blocks as _blocks
+from offlineprep.model import Finding, Results, Status, WaiverEntry, by_cause, counted, not_evaluated
 from offlineprep.suggest import did_you_mean
+from offlineprep.verdict import STATUSES, judge
 
 if TYPE_CHECKING:
     from offlineprep.engine import Catalogue
@@ -45,11 +45,6 @@ out = _console()
 err = _console(stderr=True)
 
 STATUS_STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "error": "magenta", "skip": "dim"}
-VERDICT_TEXT = {
-    "ready": ("bold green", "every selected prerequisite holds"),
-    "not-ready": ("bold red", "fix what blocks above before enabling replication"),
-    "incomplete": ("bold magenta", "nothing failed, but some checks could not be evaluated"),
-}
 OUTCOME_STYLE = {"applied": "green", "already": "green", "reverted": "green", "as-before": "green",
                  "changed": "bold red", "failed": "bold red", "not-run": "magenta", "unknown": "bold magenta",
                  "by-hand": "yellow", "not-revertible": "yellow", "nothing-applied": "dim"}
@@ -85,38 +80,46 @@ def print_list(title: str, lines: list[str], total: int) -> None:
 def print_summary(results: Results, outputs: dict[str, Path], problems: list[str],
                   title: str = "offlineprep preflight") -> None:
     """The same summary for preflight and report: counts per check, what could not be evaluated
-    (once per cause), the failures, the warnings, and the verdict. "Blocking" is `model.blocks`,
-    the findings that keep the exit code from being 0, as in every other output."""
+    (once per cause), the failures, the warnings, and the verdict, all from `verdict.judge` (the
+    exit code's judgement too). Each section says whether it blocks; the blocking ones add up to the
+    verdict line's count. A waived finding is counted as waived, never under its status."""
+    judged = judge(results, problems=problems)
     table = Table(title=title, show_lines=False)
     table.add_column("check")
-    for status in Status:
-        table.add_column(status.value, justify="right", style=STATUS_STYLE[status.value])
+    for status in [*STATUSES, "waived"]:
+        table.add_column(status, justify="right", style=STATUS_STYLE.get(status, "dim"))
     per_check: dict[str, dict[str, int]] = {}
     for f in results.findings:
-        per_check.setdefault(f.check, {s.value: 0 for s in Status})[f.status.value] += 1
+        per_check.setdefault(f.check, dict.fromkeys([*STATUSES, "waived"], 0))["waived" if f.waived else f.status.value] += 1
     for check_id, counts in per_check.items():
-        table.add_row(term(check_id), *(str(counts[s.value] or "") for s in Status))
+        table.add_row(term(check_id), *(str(counts[s] or "") for s in [*STATUSES, "waived"]))
     out.print(table)
 
-    causes, rest = by_cause(results.findings)
-    blocking = [f for f in rest if _blocks(f, results.fail_on)]
-    advisory = sorted(not_blocking(rest, results.fail_on), key=lambda f: f.status is not Status.FAIL)
-    if causes:
-        count = sum(len(found) for _, found in causes)
-        lines = [f"  [magenta]ERROR[/] {term(cause.headline(len(found)))} ({term(', '.join(sorted({f.check for f in found})))})"
-                 for cause, found in causes]
-        print_list(f"[bold]Could not be evaluated[/] ({count:,} findings, {len(causes)} "
-                   f"{'cause' if len(causes) == 1 else 'causes'}):", lines, len(lines))
-    if blocking:
-        fails = [f for f in blocking if f.status is Status.FAIL]
-        # errors without a known cause, and warnings under --fail-on warn
-        others = [f for f in blocking if f.status is not Status.FAIL]
-        ordered = fails + sorted(others, key=lambda f: f.status is not Status.ERROR)
-        label = "Failures" if not others else "Blocking"
-        print_list(f"[bold]{label}[/] ({len(ordered):,}):", [finding_line(f) for f in ordered], len(ordered))
-    if advisory:
-        print_list(f"[bold]{not_blocking_title(advisory)}[/] ({len(advisory):,}, not blocking under --fail-on "
-                   f"{results.fail_on}):", [finding_line(f) for f in advisory], len(advisory))
+    fail_on = judged.fail_on.value
+    missing = judged.not_evaluated
+    if missing.count:
+        lines = []
+        if missing.unreached and judged.unreached is not None:
+            checks = sorted({f.check for f in missing.unreached})
+            lines.append(f"  [magenta]ERROR[/] not reached from here (the cause: the verdict below) — "
+                         f"{not_evaluated(len(checks), len(missing.unreached))}, not counted as blocking "
+                         f"({term(', '.join(checks))})")
+        for cause, found in missing.causes:
+            checks = sorted({f.check for f in found})
+            lines.append(f"  [magenta]ERROR[/] {term(cause.headline(len(checks), len(found)))} ({term(', '.join(checks))})")
+        lines += [finding_line(f) for f in missing.loose]
+        held = sum(1 for f in judged.blocking if f.status is Status.ERROR)
+        note = _blocking_note(bool(held), fail_on) if held in (0, missing.count) else \
+            f", {held:,} of them blocking under --fail-on {fail_on}"
+        print_list(f"[bold]Could not be evaluated[/] ({counted(missing.count, 'finding')} of "
+                   f"{counted(missing.checks, 'check')}{note}):", lines, len(lines))
+    _, rest = by_cause(results.findings)
+    for status, label in ((Status.FAIL, "Failures"), (Status.WARN, "Warnings")):
+        found = [f for f in rest if f.status is status and not f.waived]
+        if found:
+            held = judged.blocks(found[0])
+            print_list(f"[bold]{label}[/] ({len(found):,}{_blocking_note(held, fail_on)}):",
+                       [finding_line(f) for f in found], len(found))
     w = results.waivers
     if w.applied or w.expired or w.unused:
         out.print(f"waivers: {len(w.applied)} applied, {len(w.expired)} expired (no longer applied), "
@@ -130,7 +133,7 @@ def print_summary(results: Results, outputs: dict[str, Path], problems: list[str
             if known and not any(fnmatch.fnmatchcase(c, check_glob) for c in known):
                 hint = f" — no check has that id{did_you_mean(check_glob, known)}"
             err.print(f"[yellow]unused waiver[/] (matched no finding): {term(waiver_text(item))}{term(hint)}")
-    for problem in [*results.problems, *problems]:
+    for problem in judged.problems:
         err.print(f"[yellow]problem:[/] {term(problem)}")
     for fmt, path in outputs.items():
         if not any(str(path) in p for p in problems):
@@ -138,14 +141,14 @@ def print_summary(results: Results, outputs: dict[str, Path], problems: list[str
     selection = results.selection
     if selection is not None and selection.partial:
         left_out = [c for c in selection.checks_known if c not in set(selection.checks_run)]
-        out.print(f"[yellow]partial run:[/] {len(selection.checks_run)} of {len(selection.checks_known)} checks "
-                  f"evaluated; not evaluated: {term(', '.join(left_out))}")
-    s = results.summary
-    style, tail = VERDICT_TEXT[results.verdict.value]
-    waived = f" ({s['waived']} waived)" if s.get("waived") else ""
-    blocking_total = len(results.blocking())
-    out.print(f"[{style}]{term(results.headline)}[/]: {s['pass']} pass, {s['fail']} fail, {s['warn']} warn, "
-              f"{s['error']} error, {s['skip']} skip{waived}; {blocking_total:,} blocking — {tail}")
+        out.print(f"[yellow]partial run:[/] {len(selection.checks_run)} of {counted(len(selection.checks_known), 'check')} "
+                  f"ran; the {counted(len(left_out), 'check')} left out: {term(', '.join(left_out))}")
+    out.print(f"[bold {judged.colour}]{term(judged.headline)}[/]: {judged.counts.line()}; {judged.blocking_text} — "
+              f"{term(judged.reason)}")
+
+
+def _blocking_note(held: bool, fail_on: str) -> str:
+    return f", blocking under --fail-on {fail_on}" if held else f", not blocking under --fail-on {fail_on}"
 
 
 def waiver_text(waiver: WaiverEntry) -> str:

@@ -52,12 +52,12 @@ def test_a_partial_run_says_so_in_every_output(site_file: Path, healthy_facts: P
     assert proc.returncode == 0, proc.stdout + proc.stderr
     banner = f"READY (partial: 1 of {KNOWN} checks)"
     assert banner in proc.stdout  # terminal
-    assert f"partial run: 1 of {KNOWN} checks evaluated" in proc.stdout
+    assert f"partial run: 1 of {KNOWN} checks ran; the {KNOWN - 1} checks left out: " in proc.stdout
     html_text = paths["html"].read_text()
     assert f"<title>offlineprep: {banner}</title>" in html_text and f'id="verdict-word">{banner}</p>' in html_text
     assert "A READY verdict covers only the checks that ran" in html_text
     assert f"**{banner}**" in paths["markdown"].read_text()
-    assert f"**Partial run**: 1 of {KNOWN} checks evaluated" in paths["markdown"].read_text()
+    assert f"**Partial run**: 1 of {KNOWN} checks ran" in paths["markdown"].read_text()
     props = {p.get("name"): p.get("value") for p in ET.parse(paths["junit"]).getroot().iter("property")}
     assert props["verdict"] == banner and props["checks_run"] == "1" and props["checks_known"] == str(KNOWN)
     selection = json.loads(paths["json"].read_text())["selection"]
@@ -71,6 +71,8 @@ def test_a_complete_run_says_nothing_about_being_partial(site_file: Path, health
     assert proc.returncode == 0
     texts = [proc.stdout, *(p.read_text() for p in paths.values())]
     texts = [re.sub(r"<(style|script)>.*?</\1>", "", t, flags=re.S) for t in texts]  # .partial is a CSS class
+    assert json.loads(paths["json"].read_text())["partial"] is False  # the JSON says so, as a key
+    texts = [t.replace('"partial": false', "") for t in texts]
     assert not any("partial" in t.lower() for t in texts)
     assert re.search(r"^READY: ", proc.stdout, re.M)
 
@@ -88,7 +90,8 @@ def test_a_dc_that_does_not_resolve_is_one_cause_with_its_count_everywhere(site_
     assert len(errors) == len(data["findings"]) >= 8  # JSON keeps every finding, each with its cause
     cause = "dc1.no-such-domain.invalid does not resolve in DNS (from this machine)"
     assert all(f["cause"]["text"].startswith(cause) and f["cause"]["origin"] == "directory" for f in errors)
-    headline = f"— {len(errors)} checks not evaluated"
+    checks = len({f["check"] for f in errors})  # checks counted as checks, findings as findings (issue 21.5)
+    headline = f"— {checks} checks not evaluated ({len(errors)} findings)"
     lines = [line for line in proc.stdout.splitlines() if "ERROR" in line]
     assert len(lines) == 1 and cause in lines[0] and headline in lines[0], proc.stdout  # terminal: one line
     md_rows = [line for line in paths["markdown"].read_text().splitlines() if line.startswith("| error")]
@@ -336,7 +339,7 @@ def test_under_fail_on_never_failures_are_listed_as_not_blocking(site_file: Path
     proc = run("preflight", "--config", str(site_file), "--facts", str(facts_file(tmp_path, hosts=hosts)),
                "--fail-on", "never", *args)
     assert proc.returncode == 0
-    assert "Not blocking (1, not blocking under --fail-on never):" in proc.stdout
+    assert "Failures (1, not blocking under --fail-on never):" in proc.stdout
     assert "FAIL  path.not-on-hyperv-host" in proc.stdout and "; 0 blocking" in proc.stdout
     assert "What blocks (0)" in paths["html"].read_text() and "Not blocking (1)" in paths["html"].read_text()
     assert "### Not blocking (1)" in paths["markdown"].read_text()

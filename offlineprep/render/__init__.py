@@ -38,14 +38,23 @@ def write_atomically(path: Path, text: str, *, bom: bool = False) -> None:
 def write_outputs(results: Results, outputs: dict[str, Path], *, fail_on: str | None = None) -> list[str]:
     """Write every requested output; one that fails is reported, the others are still written.
 
-    Every output judges "blocking" by `results.fail_on`; `fail_on` replaces it (`report --fail-on`).
-    """
-    if fail_on is not None and fail_on != results.fail_on:
-        results = results.model_copy(update={"fail_on": fail_on})
-    problems = []
-    for fmt, path in outputs.items():
-        try:
-            writer_for(fmt)(results, path)
-        except Exception as exc:
-            problems.append(f"could not write the {fmt} output to {path}: {type(exc).__name__}: {exc}")
+    Every output is judged by `offlineprep.verdict` under `results.fail_on` (`fail_on` replaces it:
+    `report --fail-on`). An output that cannot be written makes the run INCOMPLETE at least: the
+    outputs already written are written again saying so, so that none of them says READY alone."""
+    from offlineprep.verdict import with_verdict
+
+    results = with_verdict(results, fail_on)
+    problems: list[str] = []
+    written: dict[str, Path] = {}
+    for attempt in range(2):
+        for fmt, path in (outputs if attempt == 0 else dict(written)).items():
+            try:
+                writer_for(fmt)(results, path)
+                written[fmt] = path
+            except Exception as exc:
+                written.pop(fmt, None)
+                problems.append(f"could not write the {fmt} output to {path}: {type(exc).__name__}: {exc}")
+        if not problems or not written or attempt == 1:
+            break
+        results = with_verdict(results, problems=problems)
     return problems

@@ -30,9 +30,10 @@ from pathlib import Path
 
 from offlineprep.actions import powershell as ps
 from offlineprep.actions import types as t
-from offlineprep.model import Finding, Phase, Remediation, Results, Status
+from offlineprep.model import Finding, Phase, Remediation, Results, Status, counted
 from offlineprep.pwsh import comment, quote
 from offlineprep.render import write_atomically
+from offlineprep.verdict import judge
 
 AD, MANUAL = t.FixSection.AD, t.FixSection.MANUAL
 _STEP = "    "
@@ -301,6 +302,20 @@ def _last(p: Plan, revert: bool) -> list[str]:
     return out
 
 
+def nothing_to_fix(results: Results) -> str:
+    """What a script without a section says: "found nothing to fix" only when everything was
+    evaluated; a run that reached nothing, or left findings unevaluated, says so (offlineprep.verdict)."""
+    judged = judge(results)
+    if judged.unreached is not None:
+        return f"offlineprep evaluated nothing it could fix: {judged.unreached.text}. Run it again from a machine " \
+               "that reaches the site."
+    missing = judged.not_evaluated.count
+    if missing:
+        return (f"offlineprep found nothing to fix among what it could evaluate; {counted(missing, 'finding')} "
+                "could not be evaluated (see the report).")
+    return "offlineprep found nothing to fix."
+
+
 def render(results: Results) -> str:
     p = plan(results)
     for refresh in p.refresh:
@@ -324,8 +339,7 @@ def render(results: Results) -> str:
         "[CmdletBinding(SupportsShouldProcess = $true)]",
     ]
     if not keys:
-        return "\n".join([*lines, "param([switch]$Revert)", "",
-                          "Write-Host 'offlineprep found nothing to fix.'"]) + "\n"
+        return "\n".join([*lines, "param([switch]$Revert)", "", f"Write-Host {quote(nothing_to_fix(results))}"]) + "\n"
     listed = ", ".join(quote(k) for k in keys)
     # an attribute takes constants only: a name quote() had to spell ([char]0x…) leaves the set out
     validate = [f"{_STEP}[ValidateSet({listed})]"] if all(quote(k).startswith("'") for k in keys) else []

@@ -28,12 +28,6 @@ from offlineprep.render import write_atomically
 from offlineprep.render.viewmodel import build
 from offlineprep.resources import bundled_dir
 
-VERDICTS = {
-    "ready": "Every selected prerequisite holds.",
-    "not-ready": "Fix what blocks below before enabling replication.",
-    "incomplete": "Nothing failed, but some checks could not be evaluated: see the causes below.",
-}
-
 BOX = 170  # node width in the topology, pixels
 COLUMN = 200
 TOP = 54  # room for the column headings
@@ -98,7 +92,7 @@ def render(results: Results) -> str:
     return _environment().get_template("report.html.j2").render(
         view=view, nodes=nodes, edges=edges, svg_height=height, headings=HEADINGS, column=COLUMN, box=BOX,
         csp=csp, css=Markup(css), js=Markup(js), rows_json=Markup(view.rows_json),
-        verdict_text=VERDICTS[view.verdict],
+        verdict_text=view.verdict_text,
     )
 
 

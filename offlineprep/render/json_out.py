@@ -14,13 +14,15 @@ from offlineprep.actions import powershell as ps
 from offlineprep.model import RESULTS_SCHEMA, Finding, Results
 from offlineprep.pwsh import comment
 from offlineprep.render import write_atomically
+from offlineprep.verdict import with_verdict
 
 # optional keys of a finding (docs/results.schema.json): written only where they apply
 _OPTIONAL = ("target", "account", "remediation", "waiver", "cause")
 
 
 def render(results: Results) -> str:
-    data = results.model_dump(mode="json", by_alias=True)
+    """The verdict, `partial` and the summary as offlineprep.verdict judges them (never as a file held them)."""
+    data = with_verdict(results).model_dump(mode="json", by_alias=True)
     findings = [{k: v for k, v in f.items() if not (k in _OPTIONAL and v is None)} for f in data["findings"]]
     data["findings"] = sorted(
         findings, key=lambda f: (f["check"], f["subject"], f.get("target") or "", f.get("account") or "")

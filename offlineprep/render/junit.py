@@ -13,8 +13,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from offlineprep.display import visible
-from offlineprep.model import Finding, Results, Status, at_threshold, blocks
+from offlineprep.model import Finding, Results, Status, at_threshold
 from offlineprep.render import write_atomically
+from offlineprep.verdict import explained_by, judge
 
 # XML 1.0 cannot carry most control characters, even escaped; text from hosts may contain them.
 # An unpaired UTF-16 surrogate (NTFS names are not checked) cannot be written as UTF-8 at all.
@@ -69,9 +70,11 @@ def render(results: Results, fail_on: str | None = None) -> str:
     The testcase children follow the JUnit XSD Azure's page links (windyroad/JUnit-Schema: one of
     skipped, error, failure), with system-out, which Azure shows as the console log."""
     fail_on = fail_on or results.fail_on
+    judged = judge(results, fail_on)
     suite = ET.Element("testsuite", name="offlineprep", timestamp=results.generated_at.isoformat())
     properties = ET.SubElement(suite, "properties")
-    ET.SubElement(properties, "property", name="verdict", value=_value(results.headline))
+    ET.SubElement(properties, "property", name="verdict", value=_value(judged.headline))
+    ET.SubElement(properties, "property", name="exit_code", value=str(judged.exit_code))
     ET.SubElement(properties, "property", name="fail_on", value=fail_on)
     if results.selection is not None:
         ET.SubElement(properties, "property", name="checks_run", value=str(len(results.selection.checks_run)))
@@ -93,14 +96,17 @@ def render(results: Results, fail_on: str | None = None) -> str:
         if finding.status in (Status.FAIL, Status.WARN) and at_threshold(finding, fail_on):
             ET.SubElement(case, "failure", message=message, type=finding.status.value).text = detail
             counts["failures"] += 1
-        elif finding.status is Status.ERROR and blocks(finding, fail_on):
+        elif finding.status is Status.ERROR and judged.blocks(finding):
             ET.SubElement(case, "error", message=message, type="error").text = detail
             counts["errors"] += 1
+        elif explained_by(judged.unreached, finding) and judged.unreached is not None:  # said once, as the verdict
+            ET.SubElement(case, "skipped", message=_value(f"not evaluated: {judged.unreached.text}"))
+            counts["skipped"] += 1
         elif finding.status is Status.SKIP or finding.waived:
             reason = message if not finding.waived else waived_reason(finding)
             ET.SubElement(case, "skipped", message=_value(reason))
             counts["skipped"] += 1
-        elif finding.status in (Status.FAIL, Status.WARN):  # below --fail-on: visible, not failing
+        elif finding.status in (Status.FAIL, Status.WARN, Status.ERROR):  # below --fail-on (never): visible, not failing
             note = f"{finding.status.value} (not blocking under --fail-on {fail_on}): {message}"
             ET.SubElement(case, "skipped", message=note)
             ET.SubElement(case, "system-out").text = note + detail[len(message):]
@@ -109,7 +115,8 @@ def render(results: Results, fail_on: str | None = None) -> str:
             ET.SubElement(case, "system-out").text = message
     for key, value in counts.items():
         suite.set(key, str(value))
-    ET.SubElement(suite, "system-out").text = _value(f"offlineprep {results.tool.version}: {results.headline}")
+    ET.SubElement(suite, "system-out").text = _value(f"offlineprep {results.tool.version}: {judged.headline}: "
+                                                     f"{judged.reason}")
     suites = ET.Element("testsuites", {"name": "offlineprep", **{k: str(v) for k, v in counts.items()}})
     suites.append(suite)
     ET.indent(suites)

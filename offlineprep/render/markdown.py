@@ -10,8 +10,9 @@ import re
 from pathlib import Path
 
 from offlineprep.display import BIDI_CONTROLS
-from offlineprep.model import Cause, Finding, Results, Status, blocks, by_cause, not_blocking, not_blocking_title
+from offlineprep.model import Cause, FailOn, Finding, Results, Status, counted, not_blocking_title, not_evaluated
 from offlineprep.render import write_atomically
+from offlineprep.verdict import judge
 
 VERDICT = {"ready": "✅", "not-ready": "❌", "incomplete": "⚠️"}
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")
@@ -39,39 +40,51 @@ def _row(f: Finding) -> str:
 
 
 def _cause_row(cause: Cause, found: list[Finding]) -> str:
-    checks = ", ".join(sorted({f.check for f in found}))
-    return f"| error | {cell(checks)} | {cell(cause.machine)} | {cell(cause.headline(len(found)))} |"
+    checks = sorted({f.check for f in found})
+    return f"| error | {cell(', '.join(checks))} | {cell(cause.machine)} | {cell(cause.headline(len(checks), len(found)))} |"
 
 
 def render(results: Results) -> str:
-    s = results.summary
-    fail_on = results.fail_on
-    blocking_total = len(results.blocking())
+    """Every count and the verdict from offlineprep.verdict.judge, as the terminal and the exit code."""
+    judged = judge(results)
+    fail_on = judged.fail_on.value
     lines = [
         "## offlineprep preflight",
         "",
-        f"{VERDICT[results.verdict.value]} **{results.headline}**: {s['fail']} fail, {s['error']} error, "
-        f"{s['warn']} warn, {s['pass']} pass, {s['skip']} skip" + (f", {s['waived']} waived" if s.get("waived") else "")
-        + f"; {blocking_total:,} blocking under `--fail-on {fail_on}`",
+        f"{VERDICT[judged.verdict.value]} **{judged.headline}**: {cell(judged.reason)}",
+        "",
+        f"{judged.counts.line()}; {judged.blocking_text.replace(f'--fail-on {fail_on}', f'`--fail-on {fail_on}`')}",
         "",
     ]
     if results.selection is not None and results.selection.partial:
         left_out = [c for c in results.selection.checks_known if c not in set(results.selection.checks_run)]
         selection = results.selection
-        lines += [f"> **Partial run**: {len(selection.checks_run)} of {len(selection.checks_known)} checks evaluated; "
-                  f"a READY verdict covers only those. Not evaluated: "
-                  f"{cell(', '.join(left_out[:30]) + (' …' if len(left_out) > 30 else ''))}.", ""]
-    # "Blocking" is model.blocks, as in every output: what keeps the exit code from being 0.
+        lines += [f"> **Partial run**: {len(selection.checks_run)} of {counted(len(selection.checks_known), 'check')} "
+                  f"ran; a READY verdict covers only those. The {counted(len(left_out), 'check')} left out: "
+                  f"{cell(', '.join(left_out[:30]) + (f' and {len(left_out) - 30} more' if len(left_out) > 30 else ''))}.",
+                  ""]
+    missing = judged.not_evaluated
+    if missing.unreached and judged.unreached is not None:
+        checks = len({f.check for f in missing.unreached})
+        lines += [f"> **Not reached from here** (the cause: the verdict above): "
+                  f"{not_evaluated(checks, len(missing.unreached))}, not counted as blocking.", ""]
+    # "Blocking" is the judgement's, as in every output: what keeps the exit code from being 0.
     # Errors with a known cause are one row per cause; most severe first: fail before error, then
     # check and subject.
-    causes, rest = by_cause(results.findings)
-    ranked = sorted((f for f in rest if f.status in ORDER),
-                    key=lambda f: (f.waived, ORDER[f.status], f.check, f.subject, f.target or "", f.account or ""))
-    blocking = [f for f in ranked if blocks(f, fail_on)]
-    advisory = not_blocking(ranked, fail_on)
+    ranked = sorted((f for f in results.findings if f.status in ORDER and not f.waived and f.status is not Status.ERROR),
+                    key=lambda f: (ORDER[f.status], f.check, f.subject, f.target or "", f.account or ""))
+    errors_block = judged.fail_on is not FailOn.NEVER
+    cause_rows = [_cause_row(c, found) for c, found in missing.causes] + [_row(f) for f in missing.loose]
+    error_count = missing.count - len(missing.unreached)
+    blocking = [f for f in ranked if judged.blocks(f)]
+    advisory = [f for f in ranked if not judged.blocks(f)]
     budget = BUDGET
-    sections = (("Blocking", blocking_total, [_cause_row(c, found) for c, found in causes] + [_row(f) for f in blocking]),
-                (not_blocking_title(advisory), len(advisory), [_row(f) for f in advisory]))
+    first = [_row(f) for f in blocking if f.status is Status.FAIL]  # fail before error, then warnings
+    sections = (("Blocking", judged.counts.blocking, first + (cause_rows if errors_block else [])
+                 + [_row(f) for f in blocking if f.status is not Status.FAIL]),
+                (not_blocking_title(advisory) if errors_block or not error_count else "Not blocking",
+                 len(advisory) + (0 if errors_block else error_count),
+                 ([] if errors_block else cause_rows) + [_row(f) for f in advisory]))
     for title, count, rows in sections:
         if not rows:
             continue

@@ -23,17 +23,21 @@ from typing import Any
 from offlineprep.display import BIDI_CONTROLS, https_link
 from offlineprep.model import (
     Cause,
+    CauseKind,
+    CauseOrigin,
     CheckInfo,
     DocLink,
+    FailOn,
     Finding,
     Remediation,
     Results,
     Status,
-    blocks,
     by_cause,
+    counted,
     not_blocking_title,
 )
 from offlineprep.names import NameError_, host_key, parse_path
+from offlineprep.verdict import Judgement, judge
 
 ORDER = {Status.FAIL: 0, Status.ERROR: 1, Status.WARN: 2, Status.SKIP: 3, Status.PASS: 4}
 WORST = [Status.FAIL, Status.ERROR, Status.WARN, Status.PASS, Status.SKIP]
@@ -92,7 +96,7 @@ class CauseGroup:
 
     @property
     def headline(self) -> str:
-        return self.cause.headline(self.count)
+        return self.cause.headline(len(self.checks), self.count)
 
 
 @dataclass
@@ -143,6 +147,13 @@ class ReportView:
     selection_text: str  # "" for a complete run
     rows_json: str  # the data block: {key: [[anchor, status, who, message, waived], ...]}
     warnings_title: str = "Warnings"  # "Not blocking" when failures do not block either (--fail-on never)
+    verdict_text: str = ""  # why this verdict (offlineprep.verdict)
+    colour: str = "green"
+    counts_line: str = ""  # "58 findings of 25 checks: 1 pass, ..."
+    causes_block: bool = True  # errors block (every --fail-on but never): the causes are under "What blocks"
+    unreached: CauseGroup | None = None  # this machine reached none of the site's machines: one cause, not blocking
+    not_evaluated_text: str = ""  # "44 findings of 12 checks"
+    problems: list[str] = field(default_factory=list)
 
 
 def who(f: Finding) -> str:
@@ -182,10 +193,10 @@ def with_safe_links(info: CheckInfo) -> CheckInfo:
     return info.model_copy(update={"docs": docs})
 
 
-def _section(f: Finding, fail_on: str) -> str | None:
+def _section(f: Finding, judged: Judgement) -> str | None:
     if f.status in (Status.PASS, Status.SKIP):
         return None
-    if blocks(f, fail_on):
+    if judged.blocks(f):
         return "blocking"
     if f.waived:
         return "waived"
@@ -206,7 +217,7 @@ class _Anchors:
 
 
 def build(results: Results) -> ReportView:
-    fail_on = results.fail_on
+    judged = judge(results)
     anchors = _Anchors()
     rows: dict[str, list[list[Any]]] = {}
 
@@ -218,17 +229,22 @@ def build(results: Results) -> ReportView:
     def row(f: Finding) -> list[Any]:
         return [anchors.next(), f.status.value, who(f), f.message, 1 if f.waived else 0]
 
-    # ---- errors explained by a cause: once per cause (an unwaived error always blocks)
-    grouped, rest = by_cause(results.findings)
-    causes: list[CauseGroup] = []
-    for cause, found in grouped:
+    # ---- errors explained by a cause: once per cause; those nothing reached from here, once in all
+    def grouped_by(cause: Cause, found: list[Finding], key: str) -> CauseGroup:
         found = sorted(found, key=lambda f: (f.check, *_rank(f)))
-        rows_key = f"c{len(causes)}"
-        rows[rows_key] = [row(f) for f in found[CAUSE_ROWS:]]
-        causes.append(CauseGroup(cause=cause, anchor=anchors.next("cause-"),
-                                 findings=[view(f) for f in found[:CAUSE_ROWS]],
-                                 checks=sorted({f.check for f in found}), hidden=len(found[CAUSE_ROWS:]),
-                                 rows_key=rows_key))
+        rows[key] = [row(f) for f in found[CAUSE_ROWS:]]
+        return CauseGroup(cause=cause, anchor=anchors.next("cause-"), findings=[view(f) for f in found[:CAUSE_ROWS]],
+                          checks=sorted({f.check for f in found}), hidden=len(found[CAUSE_ROWS:]), rows_key=key)
+
+    missing = judged.not_evaluated
+    grouped = missing.causes
+    unreached = None
+    if missing.unreached and judged.unreached is not None:
+        unreached = grouped_by(Cause(origin=CauseOrigin.HOST, machine="", kind=CauseKind.UNREACHABLE,
+                                      text=judged.unreached.text), missing.unreached, "unreached")
+    causes = [grouped_by(cause, found, f"c{i}") for i, (cause, found) in enumerate(grouped)]
+    explained = {id(f) for f in missing.unreached}
+    _, rest = by_cause([f for f in results.findings if id(f) not in explained])
 
     # ---- per check, per section
     by_check: dict[str, list[Finding]] = defaultdict(list)
@@ -237,16 +253,17 @@ def build(results: Results) -> ReportView:
     per_section: dict[str, dict[str, list[Finding]]] = {"blocking": {}, "warnings": {}, "waived": {}}
     passing: dict[str, list[Finding]] = defaultdict(list)
     for f in rest:
-        section = _section(f, fail_on)
+        section = _section(f, judged)
         if section is None:
             passing[f.check].append(f)
         else:
             per_section[section].setdefault(f.check, []).append(f)
 
-    counts_of = {c: {s.value: 0 for s in Status} for c in by_check}
+    # a waived finding is counted as waived, never under its status (as in every output)
+    counts_of = {c: {**{s.value: 0 for s in Status}, "waived": 0} for c in by_check}
     for c, found in by_check.items():
         for f in found:
-            counts_of[c][f.status.value] += 1
+            counts_of[c]["waived" if f.waived else f.status.value] += 1
 
     def worst_of(found: list[Finding]) -> str:
         present = {f.status for f in found}
@@ -281,17 +298,16 @@ def build(results: Results) -> ReportView:
                                          anchor=f"passing-{check_id}"))
 
     section_counts = {name: sum(len(v) for v in per_section[name].values()) for name in per_section}
-    section_counts["blocking"] += sum(cg.count for cg in causes)
-    blocking = results.blocking()  # the same findings, counted once: causes + the blocking section
+    section_counts["blocking" if judged.fail_on is not FailOn.NEVER else "warnings"] += sum(cg.count for cg in causes)
 
     # ---- the summary table, one row per check that ran (catalogue order), and the topology
     first_anchor: dict[str, str] = {}
     for name in ("blocking", "warnings", "waived"):
         for g in sections[name]:
             first_anchor.setdefault(g.check, g.anchor)
-    for cause_group in causes:
-        for check_id in cause_group.checks:
-            first_anchor.setdefault(check_id, cause_group.anchor)
+    for cg in [*causes, *([unreached] if unreached is not None else [])]:
+        for check_id in cg.checks:
+            first_anchor.setdefault(check_id, cg.anchor)
     order = [c.id for c in results.catalogue] + sorted(set(by_check) - {c.id for c in results.catalogue})
     table = [SummaryRow(check=c, title=_info(results, c, "high").title, counts=counts_of.get(c, {}),
                         worst=worst_of(by_check[c]) if by_check.get(c) else "none",
@@ -299,15 +315,18 @@ def build(results: Results) -> ReportView:
              for c in order]
     anchor_of = {id(fv.finding): fv.anchor for name in sections for g in sections[name] for fv in g.shown}
     anchor_of.update({id(fv.finding): fv.anchor for cg in causes for fv in cg.findings})
-    for cause_group, (_, found) in zip(causes, grouped, strict=True):  # those beyond the list lead to the cause
+    for cg, (_, found) in zip(causes, grouped, strict=True):  # those beyond the list lead to the cause
         for f in found:
-            anchor_of.setdefault(id(f), cause_group.anchor)
+            anchor_of.setdefault(id(f), cg.anchor)
 
+    if unreached is not None:
+        for f in missing.unreached:
+            anchor_of.setdefault(id(f), unreached.anchor)
     return ReportView(
         results=results,
-        verdict=results.verdict.value,
-        headline=results.headline,
-        summary=results.summary,
+        verdict=judged.verdict.value,
+        headline=judged.headline,
+        summary={**judged.counts.statuses, "waived": judged.counts.waived},
         causes=causes,
         sections=sections,
         section_counts=section_counts,
@@ -315,11 +334,19 @@ def build(results: Results) -> ReportView:
         table=table,
         topology=topology(results, anchor_of),
         checks=sorted(by_check),
-        blocking_count=len(blocking),
+        blocking_count=judged.counts.blocking,
         statistics=statistics_in_words(results.statistics),
         selection_text=selection_text(results),
         rows_json=_script_json(rows),
-        warnings_title=not_blocking_title([f for found in per_section["warnings"].values() for f in found]),
+        warnings_title=not_blocking_title([f for found in per_section["warnings"].values() for f in found])
+        if judged.fail_on is not FailOn.NEVER or not causes else "Not blocking",
+        verdict_text=judged.reason[:1].upper() + judged.reason[1:] + ".",
+        colour=judged.colour,
+        counts_line=judged.counts.line(),
+        causes_block=judged.fail_on is not FailOn.NEVER,
+        unreached=unreached,
+        not_evaluated_text=f"{counted(missing.count, 'finding')} of {counted(missing.checks, 'check')}",
+        problems=list(judged.problems),
     )
 
 
@@ -347,8 +374,8 @@ def selection_text(results: Results) -> str:
         how.append("--skip " + " ".join(selection.skip))
     chosen = f" ({', '.join(how)})" if how else ""
     shown = ", ".join(left_out[:20]) + (f" and {len(left_out) - 20} more" if len(left_out) > 20 else "")
-    return (f"This run evaluated {len(selection.checks_run)} of {len(selection.checks_known)} checks{chosen}. "
-            f"Not evaluated: {shown}. A READY verdict covers only the checks that ran.")
+    return (f"This run evaluated {len(selection.checks_run)} of {counted(len(selection.checks_known), 'check')}{chosen}. "
+            f"The {counted(len(left_out), 'check')} left out: {shown}. A READY verdict covers only the checks that ran.")
 
 
 _STATISTICS = {

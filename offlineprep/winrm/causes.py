@@ -150,6 +150,10 @@ def describe_winrm_error(exc: BaseException, host: str, config: WinRMConfig) -> 
         reason = getattr(handshake, "reason", None) or short(str(handshake), 120)
         return ErrorKind.TLS, (f"TLS with {host} on port {port} failed ({reason}): what answers there is no WinRM HTTPS "
                                "listener (an HTTP listener, or another service)")
+    proxy = next((e for e in _causes(exc) if type(e).__name__ == "ProxyError"), None)
+    if proxy is not None:  # requests' ProxyError: pywinrm goes through the proxy of this machine's environment
+        return ErrorKind.UNREACHABLE, (f"cannot reach {host} through the proxy this machine uses (HTTP_PROXY, "
+                                       f"HTTPS_PROXY, NO_PROXY in its environment): {short(str(proxy), 160)}")
     dns = _find(exc, socket.gaierror)
     if dns is not None:
         if dns.errno == socket.EAI_AGAIN:

@@ -34,8 +34,8 @@ def reach(host: str, port: int, timeout: float) -> tuple[ErrorKind, str] | None:
     try:
         socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror:
-        return ErrorKind.UNREACHABLE, (f"{host} does not resolve in DNS (from this machine): check the name in the "
-                                       "site file and the DNS servers this machine uses")
+        return ErrorKind.NAME_RESOLUTION, (f"{host} does not resolve in DNS (from this machine): check the name in "
+                                           "the site file and the DNS servers this machine uses")
     wait = min(timeout, 10.0)
     try:
         with socket.create_connection((host, port), timeout=wait):

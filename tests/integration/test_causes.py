@@ -48,15 +48,16 @@ def test_a_stopped_dc_is_one_cause_in_every_output(samba_dc: SambaDC, tmp_path: 
     assert len(findings) >= 9 and all(f["status"] == "error" for f in findings)
     assert {(f["cause"]["origin"], f["cause"]["machine"], f["cause"]["kind"], f["cause"]["text"]) for f in findings} \
         == {("directory", "dc1.lab.test", "timeout", cause)}
-    headline = f"{cause} — {len(findings)} checks not evaluated"
+    checks = len({f["check"] for f in findings})  # checks counted as checks, findings as findings (issue 21.5)
+    headline = f"{cause} — {checks} checks not evaluated ({len(findings)} findings)"
 
     error_lines = [line for line in proc.stdout.splitlines() if "ERROR" in line]
     assert len(error_lines) == 1 and headline in error_lines[0], proc.stdout
     assert "ad.account-delegable, ad.delegation, ad.delegation-target, ad.host-account, ad.replicated" in error_lines[0]
     verdict = proc.stdout.strip().splitlines()[-1]
     known = len(discover(include_entry_points=False).checks)
-    assert verdict.startswith(f"INCOMPLETE (partial: 5 of {known} checks): 0 pass, 0 fail, 0 warn, "
-                              f"{len(findings)} error")
+    assert verdict.startswith(f"INCOMPLETE (partial: 5 of {known} checks): {len(findings)} findings of 5 checks: "
+                              f"0 pass, 0 fail, 0 warn, {len(findings)} error")
 
     rows = [line for line in outputs["markdown"].read_text().splitlines() if line.startswith("| error")]
     assert len(rows) == 1 and headline in rows[0]
