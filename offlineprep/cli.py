@@ -25,6 +25,7 @@ from offlineprep.errors import OfflineprepError, UsageError
 from offlineprep.facts import Facts
 from offlineprep.model import FailOn, Finding
 from offlineprep.prompts import scrubber
+from offlineprep.render import STDOUT
 from offlineprep.terminal import LISTED, err, escape, out, term
 from offlineprep.verdict import judge
 
@@ -58,9 +59,51 @@ def _select(catalogue: Catalogue, only: list[str] | None, skip: list[str] | None
     return selected
 
 
-def _outputs(**paths: Path | None) -> dict[str, Path]:
+def _outputs(also: dict[str, Path | None] | None = None, **paths: Path | None) -> dict[str, Path]:
+    """The report outputs asked for, by format, once every file the command will write (`also`: other
+    options that write one, such as --save-facts) passed `_check_output_paths`; what the command prints
+    then goes to stderr when one of them is standard output."""
     names = {"html": "html", "json": "json", "junit": "junit", "markdown": "markdown", "fix_script": "fix-script"}
-    return {names[k]: v for k, v in paths.items() if v is not None}
+    chosen = {names[k]: v for k, v in paths.items() if v is not None}
+    written = {f"--{fmt}": path for fmt, path in chosen.items()}
+    written.update({option: path for option, path in (also or {}).items() if path is not None})
+    _check_output_paths(written)
+    terminal.summary_on_stderr(any(str(p) == STDOUT for p in written.values()))
+    return chosen
+
+
+def _check_output_paths(options: dict[str, Path]) -> None:
+    """Every file a command will write, checked before anything is asked for or sent: a usage error
+    (exit 2) naming each option and path that cannot be written (a folder, a missing folder, a file where
+    a folder should be, two options on one file, more than one on standard output), all at once. A
+    late failure would cost the run's collection, and a folder made silently hides a typo."""
+    problems: list[str] = []
+    dashes = [option for option, path in options.items() if str(path) == STDOUT]
+    if len(dashes) > 1:
+        problems.append(f"{' and '.join(dashes)} all write to standard output (-): at most one output may")
+    seen: dict[str, str] = {}
+    for option, path in options.items():
+        if str(path) == STDOUT:
+            continue
+        where = f"{option} {path}"
+        key = os.path.realpath(path)
+        if key in seen:
+            problems.append(f"{seen[key]} and {where} are the same file: give each output its own")
+            continue
+        seen[key] = where
+        if path.is_dir():
+            problems.append(f"{where}: is a folder; give a file name in it")
+            continue
+        folder = path.parent
+        existing = next((p for p in [folder, *folder.parents] if p.exists() or p.is_symlink()), Path("."))
+        if not existing.is_dir():
+            problems.append(f"{where}: {existing} is a file, not a folder")
+        elif existing != folder:
+            problems.append(f"{where}: the folder {folder} does not exist (create it first)")
+        elif not os.access(folder, os.W_OK | os.X_OK):
+            problems.append(f"{where}: the folder {folder} is not writable")
+    if problems:
+        raise UsageError("cannot write the outputs, and nothing was sent:\n  " + "\n  ".join(problems))
 
 
 # --------------------------------------------------------------------------- commands
@@ -71,7 +114,7 @@ USAGE = {
     "preflight": "(--config SITE.toml | --demo) [OPTIONS]",
     "collect": "--config SITE.toml --output FACTS.json [OPTIONS]",
     "report": "RESULTS.json [OPTIONS]",
-    "checks": "[OPTIONS]",
+    "checks": "[ID|GLOB...] [OPTIONS]",
     "init": "[SITE.toml | -] [OPTIONS]",
     "plan": "(--config SITE.toml | --demo) --output PLAN.json [OPTIONS]",
     "apply": "PLAN.json (--config SITE.toml | --demo) [--yes] [--record RECORD.json] [OPTIONS]",
@@ -83,6 +126,10 @@ USAGE = {
 class _Command(TyperCommand):
     def collect_usage_pieces(self, ctx: Any) -> list[str]:
         return [USAGE.get(self.name or "", "[OPTIONS]")]
+
+    def get_help(self, ctx: Any) -> str:
+        # an argument of many values (`checks [ID|GLOB...]`) is named by its metavar; Typer adds `<list[str]>`
+        return str(super().get_help(ctx)).replace(" <list[str]>", "")
 
 
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", metavar="SITE.toml", help="The site file (TOML).")]
@@ -141,7 +188,8 @@ def preflight(
         raise UsageError("give exactly one of --config SITE.toml or --demo")
     if facts_file is not None and save_facts is not None:
         raise UsageError("--save-facts writes the facts a run collects; with --facts nothing is collected")
-    outputs = _outputs(html=html, json=json_file, junit=junit, markdown=markdown, fix_script=fix_script)
+    outputs = _outputs(html=html, json=json_file, junit=junit, markdown=markdown, fix_script=fix_script,
+                       also={"--save-facts": save_facts})
     catalogue = _catalogue(checks_dir)
     selected = _select(catalogue, only, skip)
     waiver_list = load_waivers(waivers) if waivers else []
@@ -166,6 +214,7 @@ def preflight(
     try:
         if facts_file is not None:
             facts = _load_facts(facts_file)
+            _refuse_other_site(site, facts, facts_file, "the demo's site" if demo else f"the site file {config}")
         else:
             facts = _collect_with_progress(site, needs_of(selected), collectors)
     finally:
@@ -200,6 +249,7 @@ def collect(
     from offlineprep.render import write_atomically
     from offlineprep.sitefile import load_site
 
+    _outputs(also={"--output": output})
     site = load_site(config)
     selected = _select(_catalogue(checks_dir), only, skip)
     _warn_weak_transports(site)
@@ -242,16 +292,25 @@ def report(
 
 @app.command("checks", cls=_Command, short_help="The check catalogue.")
 def list_checks(
+    ids: Annotated[list[str] | None, typer.Argument(
+        metavar="[ID|GLOB...]", help="Ids or globs, e.g. 'path.*' (default: all).",
+        show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="The catalogue as JSON (why, documentation links).")] = False,
     checks_dir: ChecksDirOption = None,
 ) -> None:
-    """The check catalogue: id, severity, what each needs, title."""
+    """The check catalogue: each check's id, severity, what it reads, title, why it matters and Microsoft's
+    documentation; with ids or globs, those checks only."""
     catalogue = _catalogue(checks_dir)
+    unknown = catalogue.unmatched(ids or [])
+    if unknown:
+        raise UsageError("no check has the id " + ", ".join(f"{glob!r}{catalogue.suggest(glob)}" for glob in unknown)
+                         + "; `offlineprep checks` lists them all")
+    chosen = catalogue.select(ids or [])
     if as_json:
-        payload = {"checks": [c.catalogue_entry() for c in catalogue.checks], "problems": catalogue.problems}
+        payload = {"checks": [c.catalogue_entry() for c in chosen], "problems": catalogue.problems}
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
         return
-    terminal.print_catalogue(catalogue, __version__)
+    terminal.print_catalogue(catalogue, __version__, chosen if ids else None)
 
 
 @app.command(cls=_Command, short_help="Write a commented example site file.")
@@ -639,6 +698,18 @@ def _load_facts(path: Path) -> Facts:
                          how_to_make="offlineprep collect --config SITE.toml --output FACTS.json")
 
 
+def _refuse_other_site(site: Any, facts: Facts, facts_file: Path, which: str) -> None:
+    """Saved facts judge the subjects they were collected for: with a site file naming others, every
+    output would mix this file's paths with the facts' hosts. Refused, naming each difference."""
+    from offlineprep import pipeline
+
+    differences = pipeline.site_not_in_facts(site, facts)
+    if differences:
+        raise UsageError(f"{facts_file} does not hold what {which} names, so it cannot be judged from it; "
+                         "collect again with this site file (offlineprep collect --config SITE.toml --output "
+                         "FACTS.json):\n  " + "\n  ".join(differences))
+
+
 def _collect_with_progress(site: Any, needs: Any, collectors: Any) -> Facts:
     """Check this machine, ask for every password, then collect with a progress bar: a prompt is
     never drawn over by the bar, and nothing goes over the network before the local checks pass."""
@@ -675,6 +746,37 @@ def _collect_reporting_interrupt(site: Any, needs: Any, collectors: Any, passwor
         os._exit(130)
 
 
+def _in_our_words(exc: Exception) -> str | None:
+    """A bad option value in the tool's words, not the validation library's Typer converts with: the
+    option, the value, what it takes (every allowed value, and the nearest one); None: click's own
+    message serves (an unknown option or command already names it, with a suggestion)."""
+    from offlineprep.suggest import did_you_mean
+
+    param, cause = getattr(exc, "param", None), exc.__cause__
+    errors = getattr(cause, "errors", None)
+    if param is None or not callable(errors):
+        return None
+    first = errors()[0]
+    value = str(first.get("input", ""))
+    name = "/".join(getattr(param, "opts", None) or []) or str(getattr(param, "metavar", None) or param.name)
+    descriptor = getattr(param, "type_descriptor", None)
+    annotation = getattr(descriptor, "annotation", None)
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        allowed = [str(member.value) for member in annotation]
+        hint = did_you_mean(value.casefold(), allowed)
+        near = [a for a in allowed if value.casefold().startswith(a) or a.startswith(value.casefold())]
+        if not hint and len(near) == 1:  # `warnings` for warn
+            hint = f" (did you mean {near[0]!r}?)"
+        return f"{name} {value!r} is not one of {', '.join(allowed)}{hint}"
+    limits = first.get("ctx") or {}
+    said = {"int_parsing": "a whole number is expected", "float_parsing": "a number is expected",
+            "greater_than_equal": f"the least it takes is {limits.get('ge')}",
+            "greater_than": f"it takes more than {limits.get('gt')}",
+            "less_than_equal": f"the most it takes is {limits.get('le')}",
+            "less_than": f"it takes less than {limits.get('lt')}"}.get(str(first.get("type")))
+    return f"{name} {value!r}: {said}" if said else None
+
+
 def main() -> None:
     """Console entry point: map our errors to exit codes; a bug is exit 4, never 0."""
     prompts.setup_logging()
@@ -702,7 +804,7 @@ def _exit_code(command: Callable[[], object]) -> int:
             return 130
         code = getattr(exc, "exit_code", None)
         if hasattr(exc, "format_message") and isinstance(code, int):
-            message = exc.format_message()
+            message = _in_our_words(exc) or exc.format_message()
             if message:  # `offlineprep` alone has printed its help and has nothing to add
                 err.print(f"offlineprep: usage: {escape(scrubber(message))}")
             return 2 if code in (1, 2) else code

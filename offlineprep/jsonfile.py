@@ -31,6 +31,11 @@ MAX_DOCUMENT_BYTES = 512 * 2**20
 
 Document = TypeVar("Document", bound=BaseModel)
 
+# the documents offlineprep writes, by the family of their "schema": one given in place of another is
+# named as what it is (a results file given to --facts), not called an unsupported version
+KINDS = {"offlineprep/results/": "results file", "offlineprep/facts/": "facts file", "offlineprep/plan/": "plan",
+         "offlineprep/record/": "record"}
+
 
 def read_document(path: Path, *, what: str, schema: str, how_to_make: str, older: Sequence[str] = (),
                   private: bool = False) -> dict[str, Any]:
@@ -59,7 +64,12 @@ def read_document(path: Path, *, what: str, schema: str, how_to_make: str, older
     found = data.get("schema") if isinstance(data, dict) else None
     if isinstance(data, dict) and (found == schema or found in older):
         return data
-    if isinstance(found, str) and found.startswith(schema.rsplit("/", 1)[0] + "/"):
+    family = schema.rsplit("/", 1)[0] + "/"
+    kind = next((k for prefix, k in KINDS.items() if str(found).startswith(prefix)), None)
+    if kind is not None and not str(found).startswith(family):
+        raise UsageError(f"{path}: this is a {kind} ({found}), not an offlineprep {what}: give the file "
+                         f"`{how_to_make}` wrote")
+    if isinstance(found, str) and found.startswith(family):
         raise UsageError(f"{path}: {what} schema {found!r} is not supported: this offlineprep {__version__} reads "
                          f"{schema}; write it again with this version: `{how_to_make}`")
     raise UsageError(f"{path}: not an offlineprep {what} (a JSON object with \"schema\": \"{schema}\" expected"

@@ -6,7 +6,7 @@ severity onto them (so a check cannot forge another's identity) and turns them i
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import Enum, IntEnum, StrEnum
 from typing import Any
 
@@ -346,6 +346,23 @@ class Selection(BaseModel):
         return f"partial: {len(self.checks_run)} of {len(self.checks_known)} checks"
 
 
+class FactsSource(BaseModel):
+    """The saved facts a run evaluated (`preflight --facts`): which file, when they were collected and
+    by which version. Every output says it (`text`), so a report of old facts is never read as today's."""
+
+    model_config = ConfigDict(frozen=True)
+
+    file: str  # as given on the command line
+    collected_at: datetime
+    version: str  # the offlineprep version that collected them
+
+    @property
+    def text(self) -> str:
+        """"from facts collected at 2026-12-06 14:02 UTC by offlineprep 0.9.0 (facts.json)"."""
+        when = self.collected_at.astimezone(UTC) if self.collected_at.tzinfo else self.collected_at
+        return f"from facts collected at {when:%Y-%m-%d %H:%M} UTC by offlineprep {self.version} ({self.file})"
+
+
 RESULTS_SCHEMA = "offlineprep/results/v1"
 
 
@@ -379,6 +396,7 @@ class Results(BaseModel):
     selection: Selection | None = None  # None in a results file of an older version: not known
     catalogue: list[CheckInfo] = Field(default_factory=list)  # the checks that ran
     fail_on: FailOn = FailOn.FAIL  # the --fail-on the outputs were judged by
+    facts_from: FactsSource | None = None  # saved facts (`--facts`) this run evaluated; None: collected live
     # some checks left out (`--only`/`--skip`): the verdict covers only those that ran (offlineprep.verdict)
     partial: bool = False
     unreached: Unreached | None = None  # this machine reached none of the site's machines

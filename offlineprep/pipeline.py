@@ -39,6 +39,7 @@ from offlineprep.model import (
     CauseKind,
     CauseOrigin,
     CheckInfo,
+    FactsSource,
     Finding,
     Results,
     Selection,
@@ -440,6 +441,8 @@ def build_results(site: Site | None, checks: Sequence[CheckSpec], facts: Facts, 
         catalogue=catalogue,
         fail_on=options.fail_on,
         unreached=unreached,
+        facts_from=FactsSource(file=options.facts_file, collected_at=facts.collected_at, version=facts.tool.version)
+        if options.facts_file else None,
     )
     return with_verdict(results)
 
@@ -557,6 +560,30 @@ FACTS_FILE_CHECK = CheckInfo(
     id="facts", title="The facts file holds every machine the site file names", severity="high",
     why="A saved facts file is evaluated as it is: a host or file server that was not collected into it cannot be "
         "judged, and is reported here rather than left out of the report.")
+
+
+def site_not_in_facts(site: Site, facts: Facts) -> list[str]:
+    """What the site file names that saved facts do not hold (its hosts, a cluster's name among them, and
+    its paths), then the hosts the facts' own site file named that this one does not: each a line of the
+    refusal of `preflight --facts`. Facts judge the subjects they were collected for (their inventory), so
+    evaluated with another site file they would silently judge other hosts, beside this file's paths.
+
+    Facts without an inventory (offlineprep/facts/v1, or built by hand) say nothing of what they were
+    collected for: the site file's own lists are judged, and what they lack is an `error` finding
+    (`facts_file_gaps`, the checks' "not in the facts file")."""
+    held = facts.inventory
+    if held is None:
+        return []
+    named = site_inventory(site)
+    lines = [f"host {name}" for name in site.all_hosts
+             if held.host(name) is None and held.cluster(name) is None]
+    for path in named.paths:
+        if not any(p.role == path.role and p.raw.casefold() == path.raw.casefold() for p in held.paths):
+            lines.append(f"{path.role} path {path.raw}")
+    for host in held.hosts:  # listed by the facts' site file alone, and not by this one
+        if host.origins == [Origin.SITE_FILE] and named.host(host.name) is None:
+            lines.append(f"host {host.name} (in the facts, not in the site file)")
+    return lines
 
 
 def facts_file_gaps(site: Site, checks: Sequence[CheckSpec], facts: Facts, facts_file: str) -> list[Finding]:

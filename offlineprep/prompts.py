@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from offlineprep.model import Results
-from offlineprep.secrets import SecretScrubber, get_secret
+from offlineprep.secrets import SecretMissingError, SecretScrubber, get_secret
 
 scrubber = SecretScrubber()  # every secret in use this run
 
@@ -46,11 +46,25 @@ def password_for(env_name: str, purpose: str) -> str:
 
 def ask_all(requests: Iterable[PasswordRequest]) -> PasswordFor:
     """Every password of `requests` now, each variable once; the answer looks them up (and asks, as
-    `password_for` does, for one that was not foreseen)."""
+    `password_for` does, for one that was not foreseen). Every one missing (no variable, no terminal to
+    ask on) is named in one error, so that a pipeline learns them all from one run."""
+    requests = list(requests)
     passwords: dict[str, str] = {}
+    missing: dict[str, SecretMissingError] = {}
     for request in requests:
-        if request.env not in passwords:
+        if request.env in passwords or request.env in missing:
+            continue
+        try:
             passwords[request.env] = password_for(request.env, request.purpose)
+        except SecretMissingError as exc:
+            missing[request.env] = exc
+    if len(missing) == 1:
+        raise next(iter(missing.values()))
+    if missing:
+        purposes = {r.env: r.purpose for r in requests}
+        raise SecretMissingError(
+            f"{len(missing)} passwords are missing: " + ", ".join(f"{purposes[env]} (set {env})" for env in missing)
+            + "; set these environment variables, or run in a terminal to be prompted")
 
     def lookup(env_name: str, purpose: str) -> str:
         return passwords.get(env_name) or password_for(env_name, purpose)

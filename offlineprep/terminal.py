@@ -20,12 +20,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from offlineprep.display import visible
-from offlineprep.model import Finding, Results, Status, WaiverEntry, by_cause, counted, not_evaluated
+from offlineprep.model import Finding, Phase, Results, Status, WaiverEntry, by_cause, counted, not_evaluated
 from offlineprep.suggest import did_you_mean
 from offlineprep.verdict import STATUSES, judge
 
 if TYPE_CHECKING:
-    from offlineprep.engine import Catalogue
+    from offlineprep.engine import Catalogue, CheckSpec
     from offlineprep.facts import CollectionError, Facts, HostFacts
 
 def _console(stderr: bool = False) -> Console:
@@ -43,6 +43,17 @@ def _console(stderr: bool = False) -> Console:
 
 out = _console()
 err = _console(stderr=True)
+
+
+def place(path: Path) -> str:
+    """Where an output went, in words: `-` is standard output."""
+    return "standard output" if str(path) == "-" else str(path)
+
+
+def summary_on_stderr(yes: bool) -> None:
+    """What a command prints goes to stderr when one of its outputs is standard output (`--json -`), so
+    that stdout holds that output alone and stays parseable; else to stdout. Set by each command."""
+    out.stderr = yes
 
 STATUS_STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "error": "magenta", "skip": "dim"}
 OUTCOME_STYLE = {"applied": "green", "already": "green", "reverted": "green", "as-before": "green",
@@ -67,6 +78,41 @@ def _who(f: Finding) -> str:
 def finding_line(f: Finding) -> str:
     style = STATUS_STYLE[f.status.value]
     return f"  [{style}]{f.status.value.upper():5}[/] {term(f.check)} {term(_who(f))}: {term(f.message)}"
+
+
+def fix_line(f: Finding) -> str:
+    """The fix of a finding in one line under it: what (the fix's summary), where it runs and as whom
+    (its first typed action's owner, and the rights the account needs, as the fix script says them); ""
+    when no fix is known. The fix script and the HTML report hold every step and its revert."""
+    fix = f.remediation
+    if fix is None:
+        return ""
+    first = fix.actions[0] if fix.actions else None
+    owner = first.owner if first is not None else None
+    reminder = first is not None and first.apply_way is None and first.phase is Phase.REMINDER  # a step by hand
+    if first is None or owner is None or reminder or (owner.kind != "directory" and not owner.name):
+        where = "by hand" + (f" on {owner.name}" if owner is not None and owner.name else "")
+    elif owner.kind == "directory":
+        where = "in AD" + (f" through {owner.name}" if owner.name else "")
+    elif first.on_the_machine:
+        where = f"on {owner.name} itself, signed in there"
+    else:
+        where = f"on {owner.name} over WinRM"
+    whom = f"; rights: {first.rights}" if first is not None and first.rights else ""
+    more = len(fix.actions) - 1
+    tail = f" (+{more} more {'step' if more == 1 else 'steps'})" if more > 0 else ""
+    return f"\n        [dim]fix:[/] {term(fix.summary)} — {term(where + whom)}{tail}"
+
+
+FIXES_HINT = ("Every fix in full, with its revert: --fix-script FILE (PowerShell, never run by offlineprep) or "
+              "--html FILE")
+
+
+def waived_line(f: Finding) -> str:
+    waiver = f.waiver
+    if waiver is None:
+        return "\n        [dim]waived[/]"
+    return f"\n        [dim]waived until {waiver.expires.isoformat()}:[/] {term(waiver.justification)}"
 
 
 def print_list(title: str, lines: list[str], total: int) -> None:
@@ -94,6 +140,8 @@ def print_summary(results: Results, outputs: dict[str, Path], problems: list[str
     for check_id, counts in per_check.items():
         table.add_row(term(check_id), *(str(counts[s] or "") for s in [*STATUSES, "waived"]))
     out.print(table)
+    if results.facts_from is not None:
+        out.print(f"[bold]Judged {term(results.facts_from.text)}[/]")
 
     fail_on = judged.fail_on.value
     missing = judged.not_evaluated
@@ -114,12 +162,20 @@ def print_summary(results: Results, outputs: dict[str, Path], problems: list[str
         print_list(f"[bold]Could not be evaluated[/] ({counted(missing.count, 'finding')} of "
                    f"{counted(missing.checks, 'check')}{note}):", lines, len(lines))
     _, rest = by_cause(results.findings)
+    fixed = False  # a blocking finding with a fix was listed: say where every fix is in full
     for status, label in ((Status.FAIL, "Failures"), (Status.WARN, "Warnings")):
         found = [f for f in rest if f.status is status and not f.waived]
         if found:
             held = judged.blocks(found[0])
             print_list(f"[bold]{label}[/] ({len(found):,}{_blocking_note(held, fail_on)}):",
-                       [finding_line(f) for f in found], len(found))
+                       [finding_line(f) + (fix_line(f) if held else "") for f in found], len(found))
+            if held and not fixed and any(f.remediation is not None for f in found):
+                out.print(FIXES_HINT)  # under the first blocking list, once
+                fixed = True
+    accepted = [f for f in results.findings if f.waived and f.status in (Status.FAIL, Status.WARN, Status.ERROR)]
+    if accepted:
+        print_list(f"[bold]Waived[/] ({len(accepted):,}, not counted for the verdict):",
+                   [finding_line(f) + waived_line(f) for f in accepted], len(accepted))
     w = results.waivers
     if w.applied or w.expired or w.unused:
         out.print(f"waivers: {len(w.applied)} applied, {len(w.expired)} expired (no longer applied), "
@@ -137,7 +193,7 @@ def print_summary(results: Results, outputs: dict[str, Path], problems: list[str
         err.print(f"[yellow]problem:[/] {term(problem)}")
     for fmt, path in outputs.items():
         if not any(str(path) in p for p in problems):
-            out.print(f"{fmt} written to {term(str(path))}")
+            out.print(f"{fmt} written to {term(place(path))}")
     selection = results.selection
     if selection is not None and selection.partial:
         left_out = [c for c in selection.checks_known if c not in set(selection.checks_run)]
@@ -160,7 +216,7 @@ def print_collected(output: Path, facts: Facts, failed: Sequence[str], directory
     """What `collect` wrote, and what it could not read (the first hosts; the facts file holds them all)."""
     hosts = facts.hosts or {}
     read = list((facts.directories or {}).values())
-    out.print(f"facts written to {term(str(output))}: {len(hosts)} hosts ({len(failed)} with errors)"
+    out.print(f"facts written to {term(place(output))}: {len(hosts)} hosts ({len(failed)} with errors)"
               + (f", directory: {'error' if directory_error else 'ok'}" if read else ""))
     if directory_error:
         err.print(f"[magenta]not read:[/] Active Directory: {term(directory_error.message)}")
@@ -171,13 +227,48 @@ def print_collected(output: Path, facts: Facts, failed: Sequence[str], directory
         err.print(f"  … and {len(failed) - LISTED} more hosts with errors (see the facts file)")
 
 
-def print_catalogue(catalogue: Catalogue, version: str) -> None:
-    table = Table(title=f"offlineprep {version}: {len(catalogue.checks)} checks")
-    for column in ("id", "severity", "needs", "title"):
-        table.add_column(column)
-    for c in catalogue.checks:
-        table.add_row(c.id, c.severity.label, ", ".join(sorted(n.value for n in c.needs)), term(c.title))
-    out.print(table)
+CATALOGUE_WIDTH = 100  # the widest the catalogue's paragraphs go, however wide the terminal
+
+
+def _wrapped(text: str, width: int, indent: str, first: str = "", hang: str = "") -> list[str]:
+    """`first` + `text` in lines of at most `width`, each after `indent` (and `hang` after the first);
+    a URL is never broken."""
+    import textwrap
+
+    return textwrap.wrap(visible(text), width=width, initial_indent=indent + first, subsequent_indent=indent + hang,
+                         break_long_words=False, break_on_hyphens=False) or [indent + first]
+
+
+def catalogue_lines(checks: Sequence[CheckSpec], width: int) -> list[str]:
+    """Each check as `offlineprep checks` shows it: id, severity and what it reads; the title; why it
+    matters; the step of Microsoft's walkthrough; Microsoft's documentation, each link on a line of its
+    own (a URL is the one thing longer than `width`). Plain text: the caller escapes it."""
+    lines: list[str] = []
+    for c in checks:
+        needs = ", ".join(sorted(n.value for n in c.needs)) or "nothing collected"
+        lines += [*_wrapped(f"{c.id} ({c.severity.label}; reads {needs})", width, ""),
+                  *_wrapped(c.title, width, "  ")]
+        if c.why:
+            lines += _wrapped(c.why, width, "  ", "Why: ")
+        if c.walkthrough_step:
+            lines += _wrapped(c.walkthrough_step, width, "  ", "Walkthrough step: ")
+        if c.docs:
+            lines.append("  Microsoft documentation:")
+            for doc in c.docs:
+                lines += [*_wrapped(doc.title, width, "    ", "- ", "  "), f"      {visible(doc.url)}"]
+        lines.append("")
+    return lines
+
+
+def print_catalogue(catalogue: Catalogue, version: str, checks: Sequence[CheckSpec] | None = None) -> None:
+    """The catalogue (or the `checks` asked for), readable on an 80-column terminal."""
+    shown = list(catalogue.checks if checks is None else checks)
+    width = max(40, min(out.width, CATALOGUE_WIDTH))
+    head = [] if checks is not None else [
+        *_wrapped(f"offlineprep {version}: {len(shown)} checks (`offlineprep checks ID|GLOB...` shows some; "
+                  "--json, all as data)", width, ""), ""]
+    for line in [*head, *catalogue_lines(shown, width)]:
+        out.print(escape(line), soft_wrap=True)
     for problem in catalogue.problems:
         err.print(f"[yellow]problem:[/] {term(problem)}")
 

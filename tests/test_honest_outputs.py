@@ -267,7 +267,7 @@ def test_help_shows_flags_as_flags_help_for_every_option_and_named_arguments() -
     for command, usage in (("preflight", "Usage: offlineprep preflight (--config SITE.toml | --demo) [OPTIONS]"),
                            ("collect", "Usage: offlineprep collect --config SITE.toml --output FACTS.json [OPTIONS]"),
                            ("report", "Usage: offlineprep report RESULTS.json [OPTIONS]"),
-                           ("checks", "Usage: offlineprep checks [OPTIONS]"),
+                           ("checks", "Usage: offlineprep checks [ID|GLOB...] [OPTIONS]"),
                            ("init", "Usage: offlineprep init [SITE.toml | -] [OPTIONS]")):
         text = run(command, "--help").stdout
         assert text.startswith(usage), text

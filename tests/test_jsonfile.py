@@ -25,7 +25,8 @@ def load(path: Path) -> Doc:
     (b"{", r"not JSON \(.*\): not an offlineprep widget"),
     (b"[]", r"not an offlineprep widget \(a JSON object with \"schema\": \"offlineprep/widget/v2\" expected; "
             r"write one with `offlineprep widget`\)"),
-    (b'{"schema": "offlineprep/plan/v1"}', r"expected, found 'offlineprep/plan/v1'"),
+    (b'{"schema": "offlineprep/plan/v1"}', r"w.json: this is a plan \(offlineprep/plan/v1\), not an offlineprep widget: "
+                                           r"give the file `offlineprep widget` wrote"),
     (b'{"schema": "offlineprep/widget/v9"}', r"widget schema 'offlineprep/widget/v9' is not supported: this "
                                             r"offlineprep \S+ reads offlineprep/widget/v2"),
     (b'{"schema": "offlineprep/widget/v2", "count": "many"}', r"not a valid offlineprep widget at count: "),

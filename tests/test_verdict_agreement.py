@@ -155,16 +155,24 @@ def test_every_output_and_the_exit_code_state_one_verdict_under_every_fail_on(
             check_counts(stdout, again_paths)
 
 
-def test_an_output_that_cannot_be_written_is_never_ready(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_output_that_cannot_be_written_is_never_ready(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """The warning alone is READY; an output that cannot be written makes it INCOMPLETE, exit 3, in the
-    outputs that were written too."""
+    outputs that were written too. (A path that is wrong from the start, such as a file where a folder
+    should be, is a usage error before anything runs: tests/test_output_paths.py; this one fails while
+    it is written, as a full disk would.)"""
+    from offlineprep.render import markdown
+
     args, paths = outputs(tmp_path, "w")
     code, _ = run(capsys, "preflight", "--demo", "--only", "path.free-space", *args)
     assert code == 0
-    blocked = tmp_path / "not-a-folder"
-    blocked.write_text("a file")
+
+    def disk_full(*_: object, **__: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(markdown, "write", disk_full)
     again, again_paths = outputs(tmp_path, "again")
-    code, stdout = run(capsys, "report", str(paths["json"]), *again, "--markdown", str(blocked / "summary.md"))
+    code, stdout = run(capsys, "report", str(paths["json"]), *again, "--markdown", str(tmp_path / "summary.md"))
     assert code == 3
     assert "INCOMPLETE" in verdict_line(stdout) and "could not write the markdown output" in verdict_line(stdout)
     data = json.loads(again_paths["json"].read_text())

@@ -6,6 +6,7 @@ The registry imports modules lazily, so a run that asks only for JSON never load
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,11 +28,27 @@ def writer_for(fmt: str) -> Callable[..., None]:
     return writer
 
 
+STDOUT = "-"  # an output path meaning standard output (cli.py lets at most one output be it)
+
+
 def write_atomically(path: Path, text: str, *, bom: bool = False) -> None:
-    """Every output is a private file (offlineprep.privatefile): 0600 whatever the umask, never the mode
+    """`-` is standard output, as UTF-8 whatever the locale (a pipeline parses it; the fix script keeps
+    its byte-order mark, for a shell redirect to a .ps1 file).
+
+    Every other output is a private file (offlineprep.privatefile): 0600 whatever the umask, never the mode
     of the file it replaces, and a reader never sees it half-written. `bom`: the fix script needs a
     UTF-8 byte-order mark (Windows PowerShell 5.1 reads a script without one in the ANSI code page,
     about_Character_Encoding); the other outputs must not have one (JSON forbids it, RFC 8259 8.1)."""
+    if str(path) == STDOUT:
+        sys.stdout.flush()
+        data = ("\ufeff" if bom else "") + text
+        binary = getattr(sys.stdout, "buffer", None)  # none when a test captured stdout as text
+        if binary is None:
+            sys.stdout.write(data)
+        else:
+            binary.write(data.encode("utf-8", "replace"))
+            binary.flush()
+        return
     write_private(path, text, bom=bom)
 
 

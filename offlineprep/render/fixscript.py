@@ -325,7 +325,8 @@ def render(results: Results) -> str:
     names = ", ".join(keys)
     lines = [
         comment("offlineprep fix script, generated " + results.generated_at.strftime("%Y-%m-%d %H:%M:%S UTC")
-                + f" by offlineprep {results.tool.version}."),
+                + f" by offlineprep {results.tool.version}."
+                + (f" Judged {results.facts_from.text}." if results.facts_from is not None else "")),
         "# offlineprep never runs this file. Review every block, then run it in an elevated Windows PowerShell.",
         "# Try it first with: .\\fix.ps1 -WhatIf   (every change is guarded by ShouldProcess: nothing runs)",
         comment(f"Sections, each for whoever owns that part: {names}. Run one with: .\\fix.ps1 -Section <name>"

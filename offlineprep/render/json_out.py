@@ -23,6 +23,8 @@ _OPTIONAL = ("target", "account", "remediation", "waiver", "cause")
 def render(results: Results) -> str:
     """The verdict, `partial` and the summary as offlineprep.verdict judges them (never as a file held them)."""
     data = with_verdict(results).model_dump(mode="json", by_alias=True)
+    if data.get("facts_from") is None:  # written only for a run from saved facts
+        data.pop("facts_from", None)
     findings = [{k: v for k, v in f.items() if not (k in _OPTIONAL and v is None)} for f in data["findings"]]
     data["findings"] = sorted(
         findings, key=lambda f: (f["check"], f["subject"], f.get("target") or "", f.get("account") or "")

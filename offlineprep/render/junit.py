@@ -76,6 +76,8 @@ def render(results: Results, fail_on: str | None = None) -> str:
     ET.SubElement(properties, "property", name="verdict", value=_value(judged.headline))
     ET.SubElement(properties, "property", name="exit_code", value=str(judged.exit_code))
     ET.SubElement(properties, "property", name="fail_on", value=fail_on)
+    if results.facts_from is not None:
+        ET.SubElement(properties, "property", name="facts_from", value=_value(f"judged {results.facts_from.text}"))
     if results.selection is not None:
         ET.SubElement(properties, "property", name="checks_run", value=str(len(results.selection.checks_run)))
         ET.SubElement(properties, "property", name="checks_known", value=str(len(results.selection.checks_known)))

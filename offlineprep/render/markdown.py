@@ -68,6 +68,8 @@ def render(results: Results) -> str:
         checks = len({f.check for f in missing.unreached})
         lines += [f"> **Not reached from here** (the cause: the verdict above): "
                   f"{not_evaluated(checks, len(missing.unreached))}, not counted as blocking.", ""]
+    if results.facts_from is not None:
+        lines += [f"> Judged {cell(results.facts_from.text)}.", ""]
     # "Blocking" is the judgement's, as in every output: what keeps the exit code from being 0.
     # Errors with a known cause are one row per cause; most severe first: fail before error, then
     # check and subject.
