@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,7 +23,7 @@ from offlineprep import __version__, prompts, terminal
 from offlineprep.engine import Catalogue, CheckSpec, discover, needs_of
 from offlineprep.errors import OfflineprepError, UsageError
 from offlineprep.facts import Facts
-from offlineprep.model import FailOn
+from offlineprep.model import FailOn, Finding
 from offlineprep.prompts import scrubber
 from offlineprep.render import STDOUT
 from offlineprep.terminal import LISTED, err, escape, out, term
@@ -412,6 +412,10 @@ def apply_command(
     waivers: Annotated[Path | None, typer.Option(
         "--waivers", metavar="FILE", help="The waivers file plan was given: the re-check judges as preflight does.")]
     = None,
+    wait_replication: Annotated[float | None, typer.Option(
+        "--wait-replication", metavar="SECONDS", min=0,
+        help="After the AD changes, read every writable DC until all hold them (at most SECONDS), then check "
+             "again. Without it apply reads them once and says which DCs are still behind.")] = None,
 ) -> None:
     """Print every step of the plan in the order it runs (where, from the state read now to which, with which
     rights) and change nothing; with --yes make exactly those changes, write the record, and check again as
@@ -460,6 +464,8 @@ def apply_command(
                                 record_path=record_path, checks=catalogue, plan_file=str(plan_file),
                                 plan_sha256=planner.digest(plan_file), scrub=scrubber, replanned=held,
                                 on_step=lambda step: terminal.print_step_done(step, plan.site.directory_server))
+    if how_many[How.DIRECTORY]:
+        _wait_for_replication(site, catalogue, connections.collectors, password_for, wait_replication)
     out.print("[bold]Checking again[/] as preflight does (read-only account)")
     options = pipeline.RunOptions(fail_on=plan.fail_on, waivers=waiver_list, known_checks=[c.id for c in catalogue])
     runner.recheck(plan, applied, site, catalogue, connections, password_for, record_path, scrubber, options)
@@ -472,6 +478,37 @@ def apply_command(
         out.print(f"record written to {escape(str(record_path))}; to undo: offlineprep revert "
                   f"{escape(str(record_path))} --config {escape(str(config))} --yes")
     raise typer.Exit(code)
+
+
+def _wait_for_replication(site: Any, catalogue: Sequence[CheckSpec], collectors: Any, password_for: Any,
+                          seconds: float | None) -> None:
+    """apply's AD changes were made on the DC the site file names; a host asks its own site's DC. With
+    --wait-replication every DC is read until all agree (bounded, a line per reading); without it, once,
+    naming the DCs still behind (SPEC 14; offlineprep.apply.replication)."""
+    from offlineprep.apply.replication import CHECK_ID, wait_for_replication
+
+    check = next((c for c in catalogue if c.id == CHECK_ID), None)
+    if check is None:
+        return
+    if seconds is not None:
+        out.print(f"[bold]Waiting[/] up to {seconds:g} s for every domain controller to hold the changes")
+
+    def progress(polls: int, elapsed: float, behind: list[Finding]) -> None:
+        if seconds is not None:
+            left = f"{len(behind)} not on every DC yet" if behind else "every DC agrees"
+            out.print(f"  reading {polls}, {elapsed:.0f} s of {seconds:g}: {left}")
+
+    wait = wait_for_replication(site, check, collectors, password_for, seconds or 0, on_poll=progress)
+    if wait.agreed:
+        out.print("every domain controller holds the same values" + (f" (after {wait.seconds:g} s)" if seconds else ""))
+        return
+    head = (f"still not on every domain controller after {wait.seconds:g} s" if seconds is not None else
+            "not on every domain controller yet (apply --wait-replication SECONDS waits for them)")
+    out.print(f"[yellow]{escape(head)}[/]:")
+    for finding in wait.behind[:5]:
+        out.print(f"  {escape(finding.subject)}: {escape(finding.message)}")
+    if len(wait.behind) > 5:
+        out.print(f"  and {len(wait.behind) - 5} more")
 
 
 @app.command("revert", cls=_Command, short_help="Put back what an apply changed (a dry run without --yes).")

@@ -136,6 +136,49 @@ class SpnHolder(Fact):
     sam_account_name: str | None = None
 
 
+class AttributeChange(Fact):
+    """When and where an attribute's value last changed, as the DC read holds it: one row of
+    msDS-ReplAttributeMetaData (DS_REPL_ATTR_META_DATA_2, learn.microsoft.com/windows/win32/api/ntdsapi/
+    ns-ntdsapi-ds_repl_attr_meta_data_2), or of replPropertyMetaData where a DC does not construct the
+    former (Samba 4.17). Replication keeps these values: they name the originating change, not the copy."""
+
+    attribute: str  # its LDAP display name
+    version: int | None = None  # dwVersion: each originating change adds one
+    changed_at: datetime | None = None  # ftimeLastOriginatingChange
+    # pszLastOriginatingDsaDN: the nTDSDSA object of the DC where the change was made; None when only
+    # the invocation ID was given (replPropertyMetaData) and no DC read has it
+    originating_dsa: str | None = None
+    originating_invocation_id: str | None = None  # uuidLastOriginatingDsaInvocationID
+
+
+class DcObject(Fact):
+    """One judged object as one DC holds it: the judged attributes' values (as compared) and when each
+    last changed. `found` False: this DC has no object of that DN (not replicated yet, or deleted)."""
+
+    found: bool = True
+    values: dict[str, list[str]] = Field(default_factory=dict)
+    changes: list[AttributeChange] = Field(default_factory=list)
+
+
+class DomainController(Fact):
+    """A DC of the domain, found in the configuration (its nTDSDSA object under CN=Sites: MS-ADTS
+    6.1.1.2.2.1.2.1.1), and what it holds of the objects this run judges (`objects`, keyed by DN as
+    the named DC returned it; read only when the domain has more than one writable DC)."""
+
+    host_name: str  # dNSHostName of its server object
+    site: str | None = None  # the site whose Servers container holds it
+    ntds_settings: str | None = None  # the DN of its nTDSDSA object
+    invocation_id: str | None = None  # nTDSDSA invocationId, to name the originator of a change
+    read_only: bool = False  # an RODC (nTDSDSARO / msDS-isRODC): never written to, not read here
+    named: bool = False  # the DC the site file names (rootDSE dsServiceName)
+    inbound_disabled: bool = False  # nTDSDSA options NTDSDSA_OPT_DISABLE_INBOUND_REPL (0x2)
+    outbound_disabled: bool = False  # NTDSDSA_OPT_DISABLE_OUTBOUND_REPL (0x4)
+    searches: int = 0
+    seconds: float | None = None
+    error: CollectionError | None = None  # it could not be read: what it would have confirmed is unknown
+    objects: dict[str, DcObject] = Field(default_factory=dict)
+
+
 class DirectoryFacts(Fact):
     """What one domain's directory said. With several domains (facts/v2 `directories`), checks see one
     view of all of them (`Facts.directory_view`): each object comes from its own domain's directory,
@@ -170,6 +213,8 @@ class DirectoryFacts(Fact):
     read_in: dict[str, str] = Field(default_factory=dict)  # name asked -> the domain whose directory read it
     # in a view of several (Facts.directory_view): every domain read, DNS name -> NetBIOS name
     domains: dict[str, str | None] = Field(default_factory=dict)
+    # the domain's DCs (issue 22, SPEC 14): None for a facts file written before they were read
+    domain_controllers: list[DomainController] | None = None
 
     def all_domains(self) -> dict[str, str | None]:
         """Every domain these facts come from, DNS name (lower case) -> NetBIOS name."""
@@ -494,6 +539,9 @@ class HostFacts(Fact):
     error: CollectionError | None = None
     computer_name: str | None = None  # the machine's own DNS name, e.g. FS01.contoso.com
     domain: str | None = None  # the DNS name of its domain (Win32_ComputerSystem.Domain); None: not in one
+    # its Active Directory site, whose DCs issue its tickets: Netlogon\Parameters SiteName (set by hand) or else
+    # DynamicSiteName (what Netlogon found); None: not read (section ad_site), or no site
+    ad_site: str | None = None
     os_caption: str | None = None
     os_version: str | None = None
     os_build: str | None = None

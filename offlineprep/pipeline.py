@@ -277,6 +277,12 @@ def collect(
         stats["ldap_seconds"] = round(time.monotonic() - started, 3)
         stats["ldap_searches"] = sum(d.searches for d in (facts.directories or {}).values())
         stats["ldap_searches_per_domain"] = {k: d.searches for k, d in (facts.directories or {}).items()}
+        # the other writable DCs of each domain, read for ad.replicated (each DC's own count is in its facts);
+        # only where there are others, so one DC's statistics stay what they were
+        others = sum(dc.searches for d in (facts.directories or {}).values()
+                     for dc in d.domain_controllers or [] if not dc.named)
+        if others:
+            stats["ldap_searches_other_dcs"] = others
     stats["powershell_commands"] = commands + (stats.get("hosts_queried") or 0)
     facts.statistics = stats
     return facts
@@ -344,6 +350,15 @@ def _expand_cluster_names(site: Site, builder: InventoryBuilder, hosts: dict[str
             hosts.pop(name, None)
             log.info("%s is the name of cluster %s", name, cluster.name)
     return hosts
+
+
+def collect_directories(site: Site, inventory: Inventory, collectors: Collectors, password_for: PasswordSource
+                        ) -> Facts:
+    """The directories alone, for an inventory already built (apply --wait-replication reads them again
+    and again, without discovering the hosts each time)."""
+    facts = Facts(tool=ToolStamp(version=__version__), inventory=inventory)
+    _collect_directories(site, inventory, collectors, password_for, facts)
+    return facts
 
 
 def _collect_directories(site: Site, inventory: Inventory, collectors: Collectors, password_for: PasswordSource,

@@ -17,16 +17,29 @@ from __future__ import annotations
 import contextlib
 import logging
 import ssl
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import ldap3
 from ldap3.core import exceptions as lx
 from ldap3.utils.conv import escape_filter_chars
 
+from offlineprep.collect import dc_readings
 from offlineprep.collect.requests import DirectoryRequest
-from offlineprep.facts import CollectionError, ComputerAccount, DirectoryFacts, ErrorKind, Principal, SpnHolder
+from offlineprep.facts import (
+    CollectionError,
+    ComputerAccount,
+    DcObject,
+    DirectoryFacts,
+    DomainController,
+    ErrorKind,
+    Principal,
+    SpnHolder,
+)
 from offlineprep.names import Account, DomainName, HostName, NameError_, domain_key, host_key, parse_account, parse_spn
 from offlineprep.rbcd import groups_needed, kdc_sddl
 from offlineprep.security_descriptor import DescriptorError, allowed_sids, decode_descriptor, sid_from_bytes
@@ -134,10 +147,13 @@ def collect_directory(
     facts = DirectoryFacts(server=config.server, base_dn=config.base_dn)
     reader: _Reader | None = None
     conn = None
+    opener: Connect = connect or globals()["connect"]
     try:
-        conn = (connect or globals()["connect"])(config, password)
+        conn = opener(config, password)
         reader = _Reader(conn)
         _read(reader, config, request, facts)
+        if facts.domain_controllers and sum(not dc.read_only for dc in facts.domain_controllers) > 1:
+            read_every_dc(reader, config, password, opener, facts)
     except _DirectoryProblem as problem:
         facts.error = CollectionError(kind=problem.kind, message=_clean(problem.message, password))
     except Exception as exc:  # ldap3 raises many types; each becomes one sentence
@@ -164,7 +180,7 @@ def _read(reader: _Reader, config: DirectoryConfig, request: DirectoryRequest, f
     if _dn_key(base) == _dn_key(str(_first(root, "defaultNamingContext") or "")):  # the level of the DC's own domain
         facts.domain_functionality = _int(_first(root, "domainFunctionality"))
     facts.domain_dns_name = ".".join(p.split("=", 1)[1] for p in base.split(",") if p.strip().upper().startswith("DC="))
-    facts.netbios_name = _netbios_name(reader, root, base)
+    facts.netbios_name = _configuration(reader, root, base, facts, config)
     member_of = _read_computers_principals_and_spns(reader, base, request, facts, config.batch_size)
     names = _sids_to_name(facts)
     if groups_needed(facts, request.named_sids):  # the names ride along in its first search
@@ -181,7 +197,8 @@ def _root_dse(reader: _Reader, required: bool) -> dict[str, Any]:
     refuses it still gets today's lookups."""
     try:
         for entry in reader.search("", "(objectClass=*)", ["defaultNamingContext", "configurationNamingContext",
-                                                           "currentTime", "domainFunctionality"], scope=ldap3.BASE):
+                                                           "currentTime", "domainFunctionality", "dsServiceName"],
+                                   scope=ldap3.BASE):
             return entry
     except lx.LDAPException as exc:
         if required:
@@ -214,23 +231,35 @@ def _dn_key(dn: str) -> str:
     return ",".join(part.strip().casefold() for part in dn.split(","))
 
 
-def _netbios_name(reader: _Reader, root: dict[str, Any], base: str) -> str | None:
-    """nETBIOSName of the crossRef whose nCName is `base` (CN=Partitions of the configuration
-    naming context, readable by any authenticated user). None when it cannot be read: the account
-    names are then looked up as written, as before."""
+def _configuration(reader: _Reader, root: dict[str, Any], base: str, facts: DirectoryFacts,
+                   config: DirectoryConfig) -> str | None:
+    """One search of the configuration naming context (readable by any authenticated user) for two
+    things: the nETBIOSName of the crossRef whose nCName is `base` (CN=Partitions), returned, and the
+    domain's DCs (their server and nTDSDSA objects under CN=Sites: offlineprep.collect.dc_readings),
+    kept in facts.domain_controllers. It is the search that read the crossRef alone before, so one
+    DC still costs what it did. None when it cannot be read: the account names are then looked up as
+    written, as before, and the DCs stay unknown (None)."""
     config_nc = _first(root, "configurationNamingContext")
     if not config_nc:
         return None
+    partitions = _dn_key(f"CN=Partitions,{config_nc}")
+    flt = f"(|(&(objectClass=crossRef)(nETBIOSName=*)){dc_readings.DISCOVERY_FILTER})"
+    name = None
+    found = []
     try:
-        for entry in reader.search(f"CN=Partitions,{config_nc}", "(&(objectClass=crossRef)(nETBIOSName=*))",
-                                   ["nCName", "nETBIOSName"], scope=ldap3.LEVEL):
-            if _dn_key(str(_first(entry, "nCName") or "")) == _dn_key(base):
-                name = _str(_first(entry, "nETBIOSName"))
-                if name:
-                    return name
+        for entry in reader.search(str(config_nc), flt, ["nCName", "nETBIOSName", *dc_readings.DISCOVERY_ATTRIBUTES]):
+            dn = _dn_key(str(entry.get("dn", "")))
+            if dn.split(",", 1)[-1] == partitions and "crossref" in {str(c).casefold() for c in _all(entry, "objectClass")}:
+                if name is None and _dn_key(str(_first(entry, "nCName") or "")) == _dn_key(base):
+                    name = _str(_first(entry, "nETBIOSName")) or None
+            else:
+                found.append(entry)
     except lx.LDAPException as exc:
-        log.debug("crossRef read failed: %s", type(exc).__name__)
-    return None
+        log.debug("configuration read failed: %s", type(exc).__name__)
+        return None
+    named_ntds = _str(_first(root, "dsServiceName"))
+    facts.domain_controllers = dc_readings.controllers(found, base, named_ntds, endpoint(config.server)[0])
+    return name
 
 
 def account_domain_elsewhere(account: str, netbios: str | None, dns: str | None) -> str | None:
@@ -553,6 +582,109 @@ def _read_group_names(reader: _Reader, base: str, facts: DirectoryFacts, batch: 
         except lx.LDAPException as exc:
             log.debug("group name lookup failed: %s", type(exc).__name__)
             return
+
+
+# --------------------------------------------------------------------------- every DC
+
+
+def judged_objects(facts: DirectoryFacts) -> list[str]:
+    """The DNs of the objects this run judges, as the named DC returned them: the computers and
+    accounts found, and every SPN holder."""
+    dns: dict[str, str] = {}
+    found = [(a.found, a.distinguished_name) for a in facts.computers.values()]
+    found += [(p.found, p.distinguished_name) for p in facts.principals.values()]
+    for ok, dn in found:
+        if ok and dn:
+            dns.setdefault(_dn_key(dn), dn)
+    for holders in facts.spn_holders.values():
+        for holder in holders:
+            dns.setdefault(_dn_key(holder.distinguished_name), holder.distinguished_name)
+    return list(dns.values())
+
+
+def dc_config(config: DirectoryConfig, host: str) -> DirectoryConfig:
+    """The site file's directory settings for another DC of the domain: its DNS name in the URL, the
+    same scheme and port, credentials and TLS settings (the CA that signed one DC's certificate is
+    normally the domain's)."""
+    parts = urlsplit(config.server)
+    port = f":{parts.port}" if parts.port else ""
+    return config.model_copy(update={"server": f"{parts.scheme}://{host}{port}"})
+
+
+def read_dc(reader: _Reader, base: str, dns: list[str], batch: int) -> dict[str, DcObject]:
+    """What one DC holds of the objects `dns`: the judged attributes and their replication metadata,
+    `batch` objects per search (the metadata is constructed: asked for by name). Keyed by the DN as
+    given; an object the DC does not have is `found = False`."""
+    wanted = {_dn_key(dn): dn for dn in dns}
+    objects: dict[str, DcObject] = {}
+    attributes = [*dc_readings.JUDGED_ATTRIBUTES, *dc_readings.METADATA_ATTRIBUTES]
+    for chunk in _batches(dns, batch):
+        flt = "(|" + "".join(f"(distinguishedName={escape_filter_chars(dn)})" for dn in chunk) + ")"
+        for entry in reader.search(base, flt, attributes):
+            dn = wanted.get(_dn_key(str(entry.get("dn", ""))))
+            if dn is not None:
+                objects[dn] = dc_readings.dc_object(_judged_values(entry), dc_readings.metadata_of(entry))
+    return {dn: objects.get(dn) or DcObject(found=False) for dn in dns}
+
+
+def _judged_values(entry: dict[str, Any]) -> dict[str, list[str]]:
+    """The judged attributes as they are compared between DCs: the delegation bits of
+    userAccountControl only, the resource-based descriptor as the KDC reads it (SDDL; hex when it is
+    no readable descriptor)."""
+    uac = _int(_first(entry, "userAccountControl"))
+    blob = _first_raw(entry.get("raw_attributes", {}), "msDS-AllowedToActOnBehalfOfOtherIdentity")
+    _, sddl = _delegation_descriptor(entry)
+    return {
+        "msDS-AllowedToDelegateTo": [str(v) for v in _all(entry, "msDS-AllowedToDelegateTo")],
+        "userAccountControl": [] if uac is None else [f"0x{uac & dc_readings.JUDGED_UAC_BITS:X}"],
+        "servicePrincipalName": [str(v) for v in _all(entry, "servicePrincipalName")],
+        "memberOf": [str(v) for v in _all(entry, "memberOf")],
+        "msDS-AllowedToActOnBehalfOfOtherIdentity": [sddl or blob.hex()] if blob else [],
+    }
+
+
+def read_every_dc(reader: _Reader, config: DirectoryConfig, password: str | None, opener: Connect,
+                  facts: DirectoryFacts) -> None:
+    """Each writable DC of the domain read for the judged objects (SPEC 14): the named one through the
+    connection already open, the others each through a connection of its own (same credentials and
+    TLS settings), side by side. A DC that cannot be read keeps its error, never an exception; what
+    it would have confirmed stays unknown (ad.replicated says so, naming it once)."""
+    base = facts.base_dn or ""
+    dns = judged_objects(facts)
+    dcs = [dc for dc in facts.domain_controllers or [] if not dc.read_only]
+
+    def one(dc: DomainController) -> None:
+        started = time.monotonic()
+        own = reader if dc.named else None
+        conn = None
+        before = own.searches if own else 0
+        dc_settings = dc_config(config, dc.host_name)
+        try:
+            if own is None:
+                conn = opener(dc_settings, password)
+                own = _Reader(conn)
+            dc.objects = read_dc(own, base, dns, config.batch_size)
+        except _DirectoryProblem as problem:
+            dc.error = CollectionError(kind=problem.kind, message=_clean(problem.message, password))
+        except Exception as exc:  # each DC's failure is its own, in one sentence
+            log.debug("reading %s failed", dc.host_name, exc_info=True)
+            kind, message = describe_ldap_error(exc, dc_settings)
+            dc.error = CollectionError(kind=kind, message=_clean(message, password))
+        finally:
+            dc.searches = (own.searches - before) if own is not None else 0
+            dc.seconds = round(time.monotonic() - started, 3)
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.unbind()
+
+    others = [dc for dc in dcs if not dc.named]
+    for dc in dcs:
+        if dc.named:
+            one(dc)
+    if others:
+        with ThreadPoolExecutor(max_workers=min(8, len(others))) as pool:
+            list(pool.map(one, others))
+    dc_readings.name_originators(facts.domain_controllers or [])
 
 
 # --------------------------------------------------------------------------- values

@@ -87,6 +87,9 @@ def answer(host: SimulatedHost, request: dict[str, Any], network: LabNetwork | N
             except HostError as exc:
                 out["errors"]["file_server_cluster"] = str(exc)
     if request.get("hyperv"):
+        netlogon = WinObject("NetlogonParameters", SiteName=host.site_name, DynamicSiteName=host.dynamic_site_name)
+        out["ad_site"] = {"site_name": str(netlogon.SiteName) if netlogon.SiteName else None,
+                          "dynamic_site_name": str(netlogon.DynamicSiteName) if netlogon.DynamicSiteName else None}
         # collect.ps1's Hyper-V sections throw this when the Hyper-V PowerShell module is missing
         no_module = ("the Hyper-V PowerShell module is not installed (Windows feature Hyper-V-PowerShell): {} cannot "
                      "be run")

@@ -6,6 +6,7 @@ it never uses extensible-match filters, which the mock cannot evaluate.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,6 +42,10 @@ class LabDirectory:
     # the domain's functional level as rootDSE domainFunctionality gives it (MS-ADTS: 6 = Windows Server 2012 R2,
     # 7 = 2016); None: a DC whose rootDSE lacks it
     functional_level: int | None = 7
+    # the domain's DCs, (name, site) each, as the configuration lists them (server and nTDSDSA objects); the
+    # connection answers as `named_dc` (rootDSE dsServiceName)
+    controllers: list[tuple[str, str]] = field(default_factory=lambda: [("dc1", "Default-First-Site-Name")])
+    named_dc: str = "dc1"
     _entries: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     _rid: int = 1100
     # one mock server for the life of the lab: its entries (ldap3 keeps them on the Server) are filled on the
@@ -147,7 +152,7 @@ class LabDirectory:
         """An object of the lab; once the mock server exists, also in its entries."""
         self._entries.append(entry)
         if self._server is not None:
-            self._server_connection().strategy.add_entry(*entry)
+            self._server_connection().strategy.add_entry(entry[0], {"distinguishedName": entry[0], **entry[1]})
 
     def bind_account(self, name: str, password: str) -> str:
         """A further account to bind as (the demo's account for changes); its DN."""
@@ -157,8 +162,29 @@ class LabDirectory:
             self._add_bind(self._server_connection(), dn, name, password)
         return dn
 
+    def ntds_settings(self, name: str) -> str:
+        site = dict(self.controllers).get(name, "Default-First-Site-Name")
+        return f"CN=NTDS Settings,CN={name.upper()},CN=Servers,CN={site},CN=Sites,{self.configuration_dn}"
+
+    def _controller_entries(self) -> list[tuple[str, dict[str, Any]]]:
+        """Each DC's server object (its dNSHostName) and nTDSDSA object (its domain, options, invocationId),
+        under CN=Servers of its site (MS-ADTS 6.1.1.2.2.1.2.1.1)."""
+        sites = f"CN=Sites,{self.configuration_dn}"
+        out: list[tuple[str, dict[str, Any]]] = [(sites, {"objectClass": ["top", "sitesContainer"]})]
+        for site in dict.fromkeys(site for _, site in self.controllers):
+            out.append((f"CN={site},{sites}", {"objectClass": ["top", "site"]}))
+            out.append((f"CN=Servers,CN={site},{sites}", {"objectClass": ["top", "serversContainer"]}))
+        for name, site in self.controllers:
+            server = f"CN={name.upper()},CN=Servers,CN={site},{sites}"
+            out.append((server, {"objectClass": ["top", "server"], "dNSHostName": f"{name}.{self.domain}",
+                                 "serverReference": f"CN={name.upper()},OU=Domain Controllers,{self.base_dn}"}))
+            out.append((self.ntds_settings(name), {
+                "objectClass": ["top", "applicationSettings", "nTDSDSA"], "options": 1,
+                "msDS-HasDomainNCs": self.base_dn, "invocationId": uuid.uuid5(uuid.NAMESPACE_DNS, name).bytes_le}))
+        return out
+
     def config(self) -> DirectoryConfig:
-        return DirectoryConfig(server="ldaps://dc1." + self.domain, user=BIND_DN.format(base=self.base_dn),
+        return DirectoryConfig(server=f"ldaps://{self.named_dc}." + self.domain, user=BIND_DN.format(base=self.base_dn),
                                base_dn=self.base_dn, password_env="OFFLINEPREP_DEMO_LDAP_PASSWORD")
 
     def connect(self, config: DirectoryConfig, password: str | None) -> ldap3.Connection:
@@ -171,7 +197,8 @@ class LabDirectory:
                               client_strategy=ldap3.MOCK_SYNC, raise_exceptions=True)
         now = datetime.now(UTC) + timedelta(seconds=self.clock_offset_seconds)
         conn.root_dse = {"defaultNamingContext": self.base_dn, "configurationNamingContext": self.configuration_dn,
-                         "currentTime": now.strftime("%Y%m%d%H%M%S.0Z")}  # GeneralizedTime, as AD writes it
+                         "currentTime": now.strftime("%Y%m%d%H%M%S.0Z"),  # GeneralizedTime, as AD writes it
+                         "dsServiceName": self.ntds_settings(self.named_dc)}
         if self.functional_level is not None:  # an integer, written as its decimal text (LDAP INTEGER syntax)
             conn.root_dse["domainFunctionality"] = str(self.functional_level)
         conn.bind()
@@ -189,8 +216,8 @@ class LabDirectory:
         conn.strategy.add_entry(f"CN=Partitions,{self.configuration_dn}", {"objectClass": ["top", "crossRefContainer"]})
         if self.has_crossref:
             conn.strategy.add_entry(*self._crossref(self.netbios, self.domain))
-        for dn, attrs in self._entries:
-            conn.strategy.add_entry(dn, attrs)
+        for dn, attrs in [*self._controller_entries(), *self._entries]:
+            conn.strategy.add_entry(dn, {"distinguishedName": dn, **attrs})
 
     @staticmethod
     def _add_bind(conn: ldap3.Connection, dn: str, name: str, password: str) -> None:

@@ -410,6 +410,10 @@ class SimulatedHost:
     file_server_cluster: SimFileServerCluster | None = None  # None: no cluster node (Import-Module FailoverClusters fails)
     tickets_purged: int = 0  # times apply.ps1 purged the computer's own Kerberos tickets (klist purge -li 0x3e7)
     replica_fault: ReplicaFault | None = None  # how this Replica server answers Test-VMReplicationConnection
+    # Netlogon\Parameters: DynamicSiteName, the site Net Logon found (a single-site domain's); SiteName, one an
+    # administrator entered (None: not set), which Net Logon uses instead
+    dynamic_site_name: str | None = "Default-First-Site-Name"
+    site_name: str | None = None
 
     def __post_init__(self) -> None:
         if not self.ip_addresses:  # every lab machine has an address of its own, stable for its name

@@ -53,10 +53,10 @@ def test_a_stopped_dc_is_one_cause_in_every_output(samba_dc: SambaDC, tmp_path: 
 
     error_lines = [line for line in proc.stdout.splitlines() if "ERROR" in line]
     assert len(error_lines) == 1 and headline in error_lines[0], proc.stdout
-    assert "ad.account-delegable, ad.delegation, ad.delegation-target, ad.host-account" in error_lines[0]
+    assert "ad.account-delegable, ad.delegation, ad.delegation-target, ad.host-account, ad.replicated" in error_lines[0]
     verdict = proc.stdout.strip().splitlines()[-1]
     known = len(discover(include_entry_points=False).checks)
-    assert verdict.startswith(f"INCOMPLETE (partial: 4 of {known} checks): {len(findings)} findings of 4 checks: "
+    assert verdict.startswith(f"INCOMPLETE (partial: 5 of {known} checks): {len(findings)} findings of 5 checks: "
                               f"0 pass, 0 fail, 0 warn, {len(findings)} error")
 
     rows = [line for line in outputs["markdown"].read_text().splitlines() if line.startswith("| error")]
