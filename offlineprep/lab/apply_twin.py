@@ -319,23 +319,17 @@ class HostState:
                 again.append(str(rule.get("name")))
             elif now != "enabled":
                 gone.append(str(rule.get("name")))
-        if self.previewing:
-            if gone:
-                result.update(outcome="changed", message="not there any more, left alone: " + ", ".join(gone))
-            elif not again:
-                result.update(outcome="as-before", message="the rules are enabled, as before apply")
-            else:
-                result.update(outcome="reverted", message="would enable again: " + ", ".join(again))
-            return
-        for n in again:
-            self._set_enabled(n, True)
-        result["after"] = {"rules": states()}
+        if not self.previewing:  # a preview decides as revert does and writes nothing
+            for n in again:
+                self._set_enabled(n, True)
+            result["after"] = {"rules": states()}
         if gone:
             result.update(outcome="changed", message="not there any more, left alone: " + ", ".join(gone))
         elif not again:
             result.update(outcome="as-before", message="the rules are enabled, as before apply")
         else:
-            result.update(outcome="reverted", message="enabled again: " + ", ".join(again))
+            verb = "would enable again: " if self.previewing else "enabled again: "
+            result.update(outcome="reverted", message=verb + ", ".join(again))
 
     # ------------------------------------------------------------------ shares and folders
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
-import os
 import struct
 import subprocess
 import time
@@ -34,7 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from samba import ACCOUNT_PASSWORD, ADMIN_PASSWORD, UF_NORMAL_ACCOUNT, UF_WORKSTATION_TRUST_ACCOUNT, SambaDC, samba_installed
+from samba import ACCOUNT_PASSWORD, ADMIN_PASSWORD, UF_NORMAL_ACCOUNT, UF_WORKSTATION_TRUST_ACCOUNT, SambaDC, require_samba
 
 PAIR_REALM = "PAIR.TEST"
 PAIR_NETBIOS = "PAIR"
@@ -407,10 +406,7 @@ _NT_EPOCH = datetime.datetime(1601, 1, 1, tzinfo=datetime.UTC)
 @pytest.fixture(scope="session")
 def dc_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DCPair]:
     """Two replicating DCs of PAIR.TEST, started once per session (21-44 s, docs/replication.md)."""
-    if not samba_installed() or os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("the Samba AD DC tests need samba and root in CI (scripts/setup.sh installs samba)")
-        pytest.skip("Samba AD DC not installed, or not root")
+    require_samba()
     pair = DCPair(tmp_path_factory.mktemp("dc-pair"))
     try:
         pair.start()
