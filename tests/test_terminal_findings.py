@@ -35,7 +35,8 @@ def test_each_blocking_finding_has_its_fix_in_one_line(demo_facts: Path) -> None
     proc = run("preflight", "--demo", "--facts", str(demo_facts))
     assert proc.returncode == 1
     lines = failures(proc.stdout)
-    assert len(lines) == 2 * 12  # each FAIL line, then its fix
+    blocking = int(re.search(r"; (\d+) blocking under --fail-on fail", proc.stdout).group(1))  # type: ignore[union-attr]
+    assert blocking >= 12 and len(lines) == 2 * blocking  # each FAIL line, then its fix
     for finding, fix in zip(lines[::2], lines[1::2], strict=True):
         assert finding.startswith("  FAIL  ") and fix.startswith("        fix: ") and " — " in fix, (finding, fix)
     assert ("        fix: Start the Virtual Machine Management service (vmms) on hv11.lab.test — on hv11.lab.test "
@@ -45,7 +46,9 @@ def test_each_blocking_finding_has_its_fix_in_one_line(demo_facts: Path) -> None
     assert "        fix: Move \\\\fs11.lab.test\\ASRImport to a file server that is not a Hyper-V host — by hand on " \
            "fs11.lab.test" in lines
     hint = "Every fix in full, with its revert: --fix-script FILE (PowerShell, never run by offlineprep) or --html FILE"
-    assert proc.stdout.splitlines()[proc.stdout.splitlines().index(lines[-1]) + 1] == hint  # right under the list
+    out = proc.stdout.splitlines()
+    start = next(i for i, line in enumerate(out) if line.startswith("Failures ("))
+    assert out[start + 1 + len(lines)] == hint  # right under the list (fix lines repeat: count, do not search)
 
 
 def test_waived_findings_are_listed_with_justification_and_expiry(demo_facts: Path, tmp_path: Path) -> None:
@@ -57,7 +60,8 @@ def test_waived_findings_are_listed_with_justification_and_expiry(demo_facts: Pa
     block = proc.stdout[proc.stdout.index("Waived (1, not counted for the verdict):"):].splitlines()
     assert block[1].startswith("  FAIL  host.hyperv-ready hv11.lab.test: the Virtual Machine Management service")
     assert block[2] == "        waived until 2099-01-31: vmms starts after the maintenance window"
-    assert "host.hyperv-ready" not in "\n".join(failures(proc.stdout))  # not among the failures
+    # not among the failures (replica.connection's failure to hv11 may still point at it: "see host.hyperv-ready")
+    assert not [line for line in failures(proc.stdout) if line.startswith("  FAIL  host.hyperv-ready")]
 
 
 def test_every_missing_password_is_named_in_one_run(site_file: Path) -> None:
