@@ -58,7 +58,7 @@ from offlineprep.waivers import Waiver, apply_waivers
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FAIL_ON_RANK", "STATUS_RANK", "build_results", "collect", "collection_scope", "exit_code"]
+__all__ = ["FAIL_ON_RANK", "STATUS_RANK", "build_results", "collect", "collection_scope"]
 
 HostCallback = Callable[[HostFacts], None]
 
@@ -623,11 +623,6 @@ def verdict_of(findings: Sequence[Finding], fail_on: str = "fail") -> Verdict:
     results = Results(tool=ToolInfo(version=__version__), generated_at=datetime.now(UTC), verdict=Verdict.READY,
                       summary={}, findings=list(findings), fail_on=fail_on)
     return judge(results).verdict
-
-
-def exit_code(results: Results, fail_on: str | None = None) -> int:
-    """0 READY, 1 NOT READY, 3 INCOMPLETE, by offlineprep.verdict (README "Verdicts and exit codes")."""
-    return judge(results, fail_on).exit_code
 
 
 def topology_of(site: Site, inventory: Inventory | None = None) -> Topology:

@@ -332,12 +332,14 @@ def print_plan_steps(plan: Any, site: Any, title: str, names: Any = None, passin
             out.print(f"  {number:>3}  {term(step.action.kind)}: {term(describe.what(step.action, names))}")
     if refused:
         out.print("[bold red]Refused[/] (a plan made now does not make these; apply changes nothing):")
+        def said(text: str) -> str:
+            return term(names.said(text) if names is not None else text)
+
         for refusal in refused:
-            out.print(f"  {refusal.number:>3}  {term(refusal.kind)}  {term(refusal.where)}  "
-                      f"{term(names.said(refusal.what) if names is not None else refusal.what)}")
-            out.print(f"       [dim]{term(names.said(refusal.change) if names is not None else refusal.change)}[/]")
+            out.print(f"  {refusal.number:>3}  {term(refusal.kind)}  {term(refusal.where)}  {said(refusal.what)}")
+            out.print(f"       [dim]{said(refusal.change)}[/]")
             if refusal.now is not None:
-                out.print(f"       [dim]read now: {term(names.said(refusal.now) if names is not None else refusal.now)}[/]")
+                out.print(f"       [dim]read now: {said(refusal.now)}[/]")
             out.print(f"       [dim]refused: {term(refusal.reason)}[/]")
     unanswered = [f for i, f in enumerate(plan.findings) if not any(i in s.findings for s in plan.steps)]
     for ref in unanswered:

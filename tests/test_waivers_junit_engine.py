@@ -15,6 +15,7 @@ from offlineprep.engine import discover
 from offlineprep.errors import WaiverFileError
 from offlineprep.model import Finding, Results, Status
 from offlineprep.render import json_out, junit
+from offlineprep.verdict import judge
 from offlineprep.waivers import load_waivers
 
 BUILTIN = discover(include_entry_points=False)
@@ -45,8 +46,8 @@ def test_waivers_active_expired_unused(tmp_path: Path) -> None:
     assert waived[0].waiver and waived[0].waiver.justification.startswith("FS01 leaves")
     assert [w.check for w in results.waivers.expired] == ["path.free-space"]
     assert [w.check for w in results.waivers.unused] == ["ad.*"]
-    assert pipeline.exit_code(results) == 0  # the only failure is waived
-    assert pipeline.exit_code(results, "warn") == 1  # the expired waiver does not hide the warning
+    assert judge(results).exit_code == 0  # the only failure is waived
+    assert judge(results, "warn").exit_code == 1  # the expired waiver does not hide the warning
     assert results.summary["waived"] == 1
 
 
@@ -157,7 +158,7 @@ def test_waiver_expires_as_a_toml_date_time_or_a_string_and_a_bom_or_latin1_file
     assert [w.expires for w in waivers] == [date(2026, 12, 31), date(2026, 12, 31)]
     results = results_with_failures(path)
     assert sorted(f.check for f in results.findings if f.waived) == ["path.free-space", "path.not-on-hyperv-host"]
-    assert pipeline.exit_code(results, "warn") == 0
+    assert judge(results, "warn").exit_code == 0
     path.write_bytes(b"[[waiver]]\ncheck = 'x'\nsubject = '*'\njustification = 'caf\xe9'\nexpires = 2027-01-01\n")
     with pytest.raises(WaiverFileError, match=str(path)):
         load_waivers(path)
